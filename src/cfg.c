@@ -1,0 +1,1148 @@
+/* cfg.c - experiment configuration: key table, YAML loading, --set overrides
+ * and YAML output (see cfg.h).
+ *
+ * Every key of the schema is described once, in the `keys` table below: its
+ * dotted path, type, Config field, range, an example and help text.
+ * cfg_set_key parses and range-checks a value through that table; the YAML
+ * loader derives the nested mappings (data:, data.split:, model:, train:)
+ * from the dotted paths; cfg_to_yaml and cfg_validate walk the same table.
+ *
+ * The YAML loader is strict: one document, a mapping at the top, only known
+ * keys, each at most once, scalars where values are expected and mappings
+ * where sections are expected.  Anchors, aliases and tags are rejected (no
+ * billion-laughs expansion is possible), as are inputs over 1 MiB.
+ *
+ * No global mutable state. */
+#include "cfg.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "err.h"
+#include "mem.h"
+
+#define CFG_FILE_MAX (1024 * 1024) /* largest config accepted, in bytes */
+#define KEY_MAX 64                 /* longer than any dotted key */
+#define QUOTE_MAX 96               /* quoted values in messages */
+#define DESC_MAX 160               /* "expected ..." texts */
+
+/* ---------------------------------------------------------------- keys -- */
+
+static const char *const format_names[] = {
+    [DATA_ML100K] = "ml-100k", [DATA_ML1M] = "ml-1m", [DATA_CSV] = "csv"};
+static const char *const split_names[] = {[SPLIT_RANDOM] = "random",
+                                          [SPLIT_FILES] = "files"};
+static const char *const kernel_names[] = {
+    [KERNEL_AUTO] = "auto", [KERNEL_DENSE] = "dense", [KERNEL_NAIVE] = "naive"};
+
+/* Enum fields are read and written as int (values 0..n-1 have the same
+ * representation in int and unsigned int, whichever the compiler picks). */
+_Static_assert(sizeof(DataFormat) == sizeof(int), "DataFormat is int-sized");
+_Static_assert(sizeof(SplitKind) == sizeof(int), "SplitKind is int-sized");
+_Static_assert(sizeof(KernelKind) == sizeof(int), "KernelKind is int-sized");
+_Static_assert(ULLONG_MAX == UINT64_MAX, "strtoull covers uint64_t exactly");
+
+typedef enum { T_STR, T_INT, T_U64, T_REAL, T_ENUM } KeyType;
+
+enum { S_NONEMPTY = 1, S_NAME = 2 }; /* T_STR flags; S_NAME: [A-Za-z0-9._-] */
+
+typedef struct {
+    const char *key;          /* dotted path, e.g. "train.lr" */
+    KeyType type;
+    size_t off, size;         /* the Config field */
+    long long imin, imax;     /* T_INT: inclusive range */
+    double lo, hi;            /* T_REAL: range ... */
+    int lo_open, hi_open;     /* ... 1 = that bound itself is excluded */
+    int flags;                /* T_STR: S_* */
+    const char *const *names; /* T_ENUM: spellings indexed by value */
+    int nnames;
+    const char *example;      /* a valid value (not for T_ENUM) */
+    const char *help;         /* what the key means */
+} KeyDesc;
+
+#define FIELD(f) .off = offsetof(Config, f), .size = sizeof(((Config *)0)->f)
+#define NAMES(a) .names = (a), .nnames = (int)(sizeof(a) / sizeof((a)[0]))
+
+/* Keys of one mapping must be contiguous (cfg_to_yaml relies on it). */
+static const KeyDesc keys[] = {
+    {.key = "name", .type = T_STR, FIELD(name), .flags = S_NONEMPTY | S_NAME,
+     .example = "seed", .help = "run name, recorded with the results"},
+    {.key = "data.path", .type = T_STR, FIELD(data_path),
+     .flags = S_NONEMPTY, .example = "data/ml-100k",
+     .help = "ratings file, or directory holding the format's default file"},
+    {.key = "data.format", .type = T_ENUM, FIELD(data_format),
+     NAMES(format_names), .help = "ratings file format"},
+    {.key = "data.split.kind", .type = T_ENUM, FIELD(split_kind),
+     NAMES(split_names), .help = "random split, or given train/test files"},
+    {.key = "data.split.test_ratio", .type = T_REAL, FIELD(test_ratio),
+     .lo = 0, .hi = 1, .lo_open = 1, .hi_open = 1, .example = "0.1",
+     .help = "fraction of ratings held out for testing (kind: random)"},
+    {.key = "data.split.train_file", .type = T_STR, FIELD(train_file),
+     .example = "data/ml-100k/u1.base",
+     .help = "training ratings (kind: files)"},
+    {.key = "data.split.test_file", .type = T_STR, FIELD(test_file),
+     .example = "data/ml-100k/u1.test", .help = "test ratings (kind: files)"},
+    {.key = "model.hidden", .type = T_INT, FIELD(hidden), .imin = 1,
+     .imax = 1000000, .example = "500", .help = "hidden units"},
+    {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
+     .hi = 1, .hi_open = 1, .example = "0.05",
+     .help = "dropout probability on the hidden layer"},
+    {.key = "train.epochs", .type = T_INT, FIELD(epochs), .imin = 1,
+     .imax = 1000000, .example = "25", .help = "passes over the training set"},
+    {.key = "train.batch_size", .type = T_INT, FIELD(batch_size), .imin = 1,
+     .imax = 10000000, .example = "256", .help = "rows per minibatch"},
+    {.key = "train.lr", .type = T_REAL, FIELD(lr), .lo = 0, .hi = 10,
+     .lo_open = 1, .example = "0.002", .help = "Adam learning rate"},
+    {.key = "train.weight_decay", .type = T_REAL, FIELD(weight_decay),
+     .lo = 0, .hi = INFINITY, .example = "1e-5",
+     .help = "Adam weight decay (coupled L2, as torch.optim.Adam)"},
+    {.key = "train.seed", .type = T_U64, FIELD(seed), .example = "0",
+     .help = "random seed (initialisation, split, shuffling)"},
+    {.key = "train.threads", .type = T_INT, FIELD(threads), .imin = 0,
+     .imax = 4096, .example = "0", .help = "worker threads, 0 = all cores"},
+    {.key = "train.kernel", .type = T_ENUM, FIELD(kernel),
+     NAMES(kernel_names), .help = "compute kernel (auto picks one)"},
+};
+#define NKEYS ((int)(sizeof(keys) / sizeof(keys[0])))
+
+/* Returns the descriptor of dotted key k (klen bytes), or NULL. */
+static const KeyDesc *find_key(const char *k, size_t klen) {
+    for (int i = 0; i < NKEYS; i++)
+        if (strlen(keys[i].key) == klen && memcmp(keys[i].key, k, klen) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ messages -- */
+
+/* Writes s (n bytes) into out (cap >= 16 bytes) as a double-quoted string,
+ * escaping '"', '\\' and control bytes, cut with "..." when longer than fits.
+ * Returns out (caller-owned). */
+static const char *quote(char *out, size_t cap, const char *s, size_t n) {
+    size_t o = 0, limit = cap - 10; /* room for an escape, ...", NUL */
+    assert(cap >= 16);
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (o + need > limit) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(out + o, 5, "\\x%02X", c);
+            o += 4;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* Writes what key d accepts ("an integer in 1..1000000, e.g. 500") into out.
+ * Returns out (caller-owned). */
+static const char *describe(const KeyDesc *d, char *out, size_t cap) {
+    size_t o = 0;
+    switch (d->type) {
+    case T_STR:
+        if (d->flags & S_NAME)
+            o = (size_t)snprintf(out, cap, "1 to %zu characters from "
+                                 "A-Z a-z 0-9 . _ -", d->size - 1);
+        else
+            o = (size_t)snprintf(out, cap, "a %sstring of at most %zu bytes",
+                                 d->flags & S_NONEMPTY ? "non-empty " : "",
+                                 d->size - 1);
+        break;
+    case T_INT:
+        o = (size_t)snprintf(out, cap, "an integer in %lld..%lld", d->imin,
+                             d->imax);
+        break;
+    case T_U64:
+        o = (size_t)snprintf(out, cap, "an integer in 0..%llu", ULLONG_MAX);
+        break;
+    case T_REAL:
+        if (isinf(d->hi))
+            o = (size_t)snprintf(out, cap, "a real number %s %g",
+                                 d->lo_open ? ">" : ">=", d->lo);
+        else
+            o = (size_t)snprintf(out, cap, "a real number in %c%g, %g%c",
+                                 d->lo_open ? '(' : '[', d->lo, d->hi,
+                                 d->hi_open ? ')' : ']');
+        break;
+    case T_ENUM:
+        o = (size_t)snprintf(out, cap, "one of:");
+        for (int i = 0; i < d->nnames && o < cap; i++)
+            o += (size_t)snprintf(out + o, cap - o, "%s %s", i ? "," : "",
+                                  d->names[i]);
+        return out;
+    }
+    if (d->example && o < cap)
+        snprintf(out + o, cap - o, ", e.g. %s", d->example);
+    return out;
+}
+
+/* Formats "where: key: message" (where may be NULL) into err.  Returns -1. */
+__attribute__((format(printf, 4, 5)))
+static int key_error(char *err, const char *where, const char *key,
+                     const char *fmt, ...) {
+    char msg[ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(err, "%s%s%s: %s", where ? where : "", where ? ": " : "",
+                   key, msg);
+}
+
+/* Levenshtein distance of a and b (each at most KEY_MAX bytes). */
+static size_t edit_distance(const char *a, size_t na, const char *b,
+                            size_t nb) {
+    size_t row[KEY_MAX + 1];
+    assert(na <= KEY_MAX && nb <= KEY_MAX);
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* Returns the part of s (n bytes) after its last '.', length in *len. */
+static const char *last_part(const char *s, size_t n, size_t *len) {
+    size_t i = n;
+    while (i > 0 && s[i - 1] != '.') i--;
+    *len = n - i;
+    return s + i;
+}
+
+/* Returns 1 when candidate c (a dotted key or section) looks like what the
+ * user meant by the unknown dotted key k. */
+static int similar(const char *k, size_t kn, const char *c, size_t cn) {
+    size_t kl, cl;
+    const char *kp = last_part(k, kn, &kl), *cp = last_part(c, cn, &cl);
+    size_t limit = kn < 4 ? 1 : 2;
+    if (kn < cn && c[kn] == '.' && memcmp(k, c, kn) == 0) return 1; /* in k */
+    if (kn <= KEY_MAX && edit_distance(k, kn, c, cn) <= limit) return 1;
+    if (kl > 0 && kl == cl && memcmp(kp, cp, kl) == 0) return 1; /* moved */
+    if (kl >= 3 && kl < cl && memcmp(kp, cp, kl) == 0) return 1; /* prefix */
+    return 0;
+}
+
+/* Writes "; did you mean a, b?" naming keys (and, when sections is 1, section
+ * names) similar to the unknown dotted key k into out, or "" when none are.
+ * Returns out. */
+static const char *suggest(const char *k, size_t kn, int sections, char *out,
+                           size_t cap) {
+    struct { const char *s; size_t n; } seen[2 * NKEYS];
+    int nseen = 0;
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < NKEYS; i++) {
+        const char *key = keys[i].key;
+        size_t len = strlen(key);
+        for (size_t n = 1; n <= len; n++) {
+            if (n < len && (key[n] != '.' || !sections)) continue;
+            int dup = 0;
+            for (int j = 0; j < nseen && !dup; j++)
+                dup = seen[j].n == n && memcmp(seen[j].s, key, n) == 0;
+            if (dup) continue;
+            assert(nseen < 2 * NKEYS);
+            seen[nseen].s = key;
+            seen[nseen++].n = n;
+            if (!similar(k, kn, key, n) || o >= cap) continue;
+            o += (size_t)snprintf(out + o, cap - o, "%s%.*s",
+                                  o ? ", " : "; did you mean ", (int)n, key);
+        }
+    }
+    if (o > 0 && o < cap) snprintf(out + o, cap - o, "?");
+    return out;
+}
+
+/* Writes the names directly under section prefix (plen bytes, "" or ending
+ * in '.'), comma-separated, into out.  Returns out. */
+static const char *list_children(const char *prefix, size_t plen, char *out,
+                                 size_t cap) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < NKEYS; i++) {
+        const char *k = keys[i].key;
+        if (strncmp(k, prefix, plen) != 0) continue;
+        size_t n = strcspn(k + plen, ".");
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = strncmp(keys[j].key, k, plen + n) == 0 &&
+                  (keys[j].key[plen + n] == '.' ||
+                   keys[j].key[plen + n] == '\0');
+        if (dup || o >= cap) continue;
+        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? ", " : "",
+                              (int)n, k + plen);
+    }
+    return out;
+}
+
+/* Formats the unknown-key error for a dotted key (cfg_set_key, --set).
+ * Returns -1. */
+static int unknown_key(char *err, const char *where, const char *k,
+                       size_t kn) {
+    char q[QUOTE_MAX], hint[ERR_MAX / 2], all[ERR_MAX / 2];
+    size_t o = 0;
+    all[0] = '\0';
+    for (int i = 0; i < NKEYS && o < sizeof all; i++)
+        o += (size_t)snprintf(all + o, sizeof all - o, "%s%s", i ? ", " : "",
+                              keys[i].key);
+    return err_set(err, "%s%sunknown key %s%s (valid keys: %s)",
+                   where ? where : "", where ? ": " : "",
+                   quote(q, sizeof q, k, kn),
+                   suggest(k, kn, 0, hint, sizeof hint), all);
+}
+
+/* -------------------------------------------------------------- values -- */
+
+enum { NUM_OK, NUM_SYNTAX, NUM_NONFINITE, NUM_RANGE, NUM_NOT_INT };
+
+/* Returns 1 when s spells NaN or infinity (optionally signed, YAML ".inf"). */
+static int nonfinite_word(const char *s) {
+    if (*s == '+' || *s == '-') s++;
+    if (*s == '.') s++;
+    return strcasecmp(s, "nan") == 0 || strcasecmp(s, "inf") == 0 ||
+           strcasecmp(s, "infinity") == 0;
+}
+
+/* Parses a finite decimal real (no spaces, no hex).  Returns NUM_*. */
+static int parse_real(const char *s, double *out) {
+    char *end;
+    if (nonfinite_word(s)) return NUM_NONFINITE;
+    if (*s == '\0' || s[strspn(s, "0123456789+-.eE")] != '\0')
+        return NUM_SYNTAX;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0') return NUM_SYNTAX;
+    /* ERANGE: overflow, or a non-zero literal rounding to 0; subnormal
+     * results are kept as the nearest representable value. */
+    if (errno == ERANGE && (isinf(v) || v == 0)) return NUM_RANGE;
+    if (!isfinite(v)) return NUM_RANGE;
+    *out = v;
+    return NUM_OK;
+}
+
+/* Parses a decimal integer into a long long.  Returns NUM_*. */
+static int parse_int(const char *s, long long *out) {
+    char *end;
+    if (*s == '\0' || s[strspn(s, "0123456789+-")] != '\0') {
+        double d;
+        return parse_real(s, &d) == NUM_SYNTAX ? NUM_SYNTAX : NUM_NOT_INT;
+    }
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0') return NUM_SYNTAX;
+    if (errno == ERANGE) return NUM_RANGE;
+    *out = v;
+    return NUM_OK;
+}
+
+/* Parses a decimal integer in 0..UINT64_MAX.  Returns NUM_*. */
+static int parse_u64(const char *s, uint64_t *out) {
+    long long sv = 0;
+    char *end;
+    int rc = parse_int(s, &sv);
+    if (rc == NUM_SYNTAX || rc == NUM_NOT_INT) return rc;
+    if (s[0] == '-') {
+        if (rc != NUM_OK || sv != 0) return NUM_RANGE;
+        *out = 0; /* "-0" */
+        return NUM_OK;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0') return NUM_SYNTAX;
+    if (errno == ERANGE) return NUM_RANGE;
+    *out = (uint64_t)v;
+    return NUM_OK;
+}
+
+/* Returns 1 when v lies in d's real range. */
+static int real_ok(const KeyDesc *d, double v) {
+    if (!isfinite(v)) return 0;
+    if (d->lo_open ? !(v > d->lo) : !(v >= d->lo)) return 0;
+    if (d->hi_open ? !(v < d->hi) : !(v <= d->hi)) return 0;
+    return 1;
+}
+
+/* Checks string s (n bytes) against key d.  Returns NULL when valid, else
+ * the problem, written into why (caller-owned).  "" means "empty value". */
+static const char *str_problem(const KeyDesc *d, const char *s, size_t n,
+                               char *why, size_t cap) {
+    if (n == 0 && (d->flags & S_NONEMPTY)) return "";
+    if (n >= d->size) {
+        snprintf(why, cap, "is too long (%zu bytes)", n);
+        return why;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(why, cap, "contains the control character 0x%02X", c);
+            return why;
+        }
+        if ((d->flags & S_NAME) &&
+            !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+            if (c < 0x80)
+                snprintf(why, cap, "contains '%c'", c);
+            else
+                snprintf(why, cap, "contains the non-ASCII byte 0x%02X", c);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* Parses value for key d, checks it and stores it in cfg (cfg is untouched
+ * on error).  Returns 0, or -1 with err prefixed by where (may be NULL). */
+static int set_value(Config *cfg, const KeyDesc *d, const char *value,
+                     const char *where, char *err) {
+    char q[QUOTE_MAX], exp[DESC_MAX], why[DESC_MAX];
+    char *field = (char *)cfg + d->off;
+    size_t n = strlen(value);
+    int rc = NUM_OK;
+
+    quote(q, sizeof q, value, n);
+    describe(d, exp, sizeof exp);
+    if (n == 0 && !(d->type == T_STR && !(d->flags & S_NONEMPTY)))
+        return key_error(err, where, d->key, "empty value (expected %s)", exp);
+    switch (d->type) {
+    case T_STR: {
+        const char *p = str_problem(d, value, n, why, sizeof why);
+        if (p)
+            return key_error(err, where, d->key, "%s %s (expected %s)", q, p,
+                             exp);
+        memcpy(field, value, n + 1);
+        return 0;
+    }
+    case T_INT: {
+        long long v = 0;
+        rc = parse_int(value, &v);
+        if (rc == NUM_OK && (v < d->imin || v > d->imax)) rc = NUM_RANGE;
+        if (rc != NUM_OK) break;
+        int iv = (int)v;
+        assert(d->size == sizeof iv);
+        memcpy(field, &iv, sizeof iv);
+        return 0;
+    }
+    case T_U64: {
+        uint64_t v = 0;
+        rc = parse_u64(value, &v);
+        if (rc != NUM_OK) break;
+        assert(d->size == sizeof v);
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    case T_REAL: {
+        double v = 0;
+        rc = parse_real(value, &v);
+        if (rc == NUM_OK && !real_ok(d, v)) rc = NUM_RANGE;
+        if (rc != NUM_OK) break;
+        assert(d->size == sizeof v);
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    case T_ENUM:
+        for (int i = 0; i < d->nnames; i++) {
+            if (strcmp(value, d->names[i]) != 0) continue;
+            assert(d->size == sizeof i);
+            memcpy(field, &i, sizeof i);
+            return 0;
+        }
+        return key_error(err, where, d->key, "%s is not a valid choice "
+                         "(expected %s)", q, exp);
+    }
+    static const char *const what[] = {
+        [NUM_SYNTAX] = "is not a number",
+        [NUM_NONFINITE] = "is not a finite number",
+        [NUM_RANGE] = "is out of range",
+        [NUM_NOT_INT] = "is not an integer"};
+    assert(rc > NUM_OK && rc <= NUM_NOT_INT);
+    return key_error(err, where, d->key, "%s %s (expected %s)", q, what[rc],
+                     exp);
+}
+
+/* ---------------------------------------------------------- public API -- */
+
+/* Fills cfg with the d2l reference values (configs/seed.yaml). */
+void cfg_defaults(Config *cfg) {
+    assert(cfg);
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->name, sizeof cfg->name, "%s", "seed");
+    snprintf(cfg->data_path, sizeof cfg->data_path, "%s", "data/ml-100k");
+    cfg->data_format = DATA_ML100K;
+    cfg->split_kind = SPLIT_RANDOM;
+    cfg->test_ratio = 0.1;
+    cfg->hidden = 500;
+    cfg->dropout = 0.05;
+    cfg->epochs = 25;
+    cfg->batch_size = 256;
+    cfg->lr = 0.002;
+    cfg->weight_decay = 1e-5;
+    cfg->seed = 0;
+    cfg->threads = 0;
+    cfg->kernel = KERNEL_AUTO;
+}
+
+/* Returns 0, or -1 with err; cfg is unchanged on error. */
+int cfg_set_key(Config *cfg, const char *key, const char *value,
+                const char *where, char *err) {
+    assert(cfg && key && value);
+    const KeyDesc *d = find_key(key, strlen(key));
+    if (!d) return unknown_key(err, where, key, strlen(key));
+    return set_value(cfg, d, value, where, err);
+}
+
+/* Splits "key=value" at the first '=' and sets the key; messages start with
+ * "--set key=value: ".  Returns 0, or -1 with err; cfg unchanged on error. */
+int cfg_set_override(Config *cfg, const char *assignment, char *err) {
+    char where[ERR_MAX], key[KEY_MAX];
+    assert(cfg && assignment);
+    snprintf(where, sizeof where, "--set %s", assignment);
+    const char *eq = strchr(assignment, '=');
+    if (!eq)
+        return err_set(err, "%s: expected key=value, e.g. --set train.lr=0.001",
+                       where);
+    size_t kn = (size_t)(eq - assignment);
+    if (kn == 0)
+        return err_set(err, "%s: missing key before '=' (expected key=value, "
+                       "e.g. --set train.lr=0.001)", where);
+    if (kn >= sizeof key) return unknown_key(err, where, assignment, kn);
+    memcpy(key, assignment, kn);
+    key[kn] = '\0';
+    return cfg_set_key(cfg, key, eq + 1, where, err);
+}
+
+/* Cross-key checks, and every key's own range (fields may have been set
+ * directly).  Returns 0, or -1 with err. */
+int cfg_validate(const Config *cfg, char *err) {
+    char exp[DESC_MAX], why[DESC_MAX], q[QUOTE_MAX];
+    assert(cfg);
+    for (int i = 0; i < NKEYS; i++) {
+        const KeyDesc *d = &keys[i];
+        const char *field = (const char *)cfg + d->off;
+        describe(d, exp, sizeof exp);
+        switch (d->type) {
+        case T_STR: {
+            const char *end = memchr(field, '\0', d->size);
+            if (!end)
+                return key_error(err, NULL, d->key, "is not NUL-terminated");
+            size_t n = (size_t)(end - field);
+            const char *p = str_problem(d, field, n, why, sizeof why);
+            if (p && !*p)
+                return key_error(err, NULL, d->key, "empty value (expected "
+                                 "%s)", exp);
+            if (p)
+                return key_error(err, NULL, d->key, "%s %s (expected %s)",
+                                 quote(q, sizeof q, field, n), p, exp);
+            break;
+        }
+        case T_INT: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            if (v < d->imin || v > d->imax)
+                return key_error(err, NULL, d->key, "%d is out of range "
+                                 "(expected %s)", v, exp);
+            break;
+        }
+        case T_U64:
+            break; /* every value is valid */
+        case T_REAL: {
+            double v;
+            memcpy(&v, field, sizeof v);
+            if (!real_ok(d, v))
+                return key_error(err, NULL, d->key, "%.17g is out of range "
+                                 "(expected %s)", v, exp);
+            break;
+        }
+        case T_ENUM: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            if (v < 0 || v >= d->nnames)
+                return key_error(err, NULL, d->key, "%d is not a valid choice "
+                                 "(expected %s)", v, exp);
+            break;
+        }
+        }
+    }
+    if (cfg->split_kind == SPLIT_FILES) {
+        if (!cfg->train_file[0])
+            return err_set(err, "data.split.train_file: empty, but "
+                           "data.split.kind is files (set it to the training "
+                           "ratings file, or use kind: random)");
+        if (!cfg->test_file[0])
+            return err_set(err, "data.split.test_file: empty, but "
+                           "data.split.kind is files (set it to the test "
+                           "ratings file, or use kind: random)");
+    }
+    return 0;
+}
+
+/* The YAML spellings of the enums (static strings; "invalid" when out of
+ * range). */
+const char *cfg_format_name(DataFormat f) {
+    int i = (int)f;
+    return i >= 0 && i < 3 ? format_names[i] : "invalid";
+}
+
+const char *cfg_split_name(SplitKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 2 ? split_names[i] : "invalid";
+}
+
+const char *cfg_kernel_name(KernelKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 3 ? kernel_names[i] : "invalid";
+}
+
+/* ---------------------------------------------------------- YAML input -- */
+
+typedef struct {
+    yaml_parser_t parser;
+    const char *name;          /* file name for messages */
+    const unsigned char *text; /* the input, for reader-error positions */
+    size_t len;
+    Config *cfg;               /* scratch copy being filled */
+    char *err;
+} Loader;
+
+/* Formats "name:line:col: message" (mark is 0-based) into L->err.
+ * Returns -1. */
+__attribute__((format(printf, 3, 4)))
+static int load_error(Loader *L, yaml_mark_t m, const char *fmt, ...) {
+    char msg[ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(L->err, "%s:%zu:%zu: %s", L->name, m.line + 1,
+                   m.column + 1, msg);
+}
+
+/* Reports libyaml's own error (L->parser.error) as "name:line:col: problem
+ * (context ...)".  Returns -1. */
+static int syntax_error(Loader *L) {
+    yaml_parser_t *p = &L->parser;
+    const char *problem = p->problem ? p->problem : "invalid YAML";
+    if (p->error == YAML_MEMORY_ERROR)
+        return err_set(L->err, "%s: out of memory while parsing YAML",
+                       L->name);
+    if (p->error == YAML_READER_ERROR) {
+        /* reader errors carry a byte offset, not a mark */
+        yaml_mark_t m = {0, 0, 0};
+        size_t off = p->problem_offset < L->len ? p->problem_offset : L->len;
+        for (size_t i = 0; i < off; i++) {
+            if (L->text[i] == '\n') {
+                m.line++;
+                m.column = 0;
+            } else if ((L->text[i] & 0xC0) != 0x80) {
+                m.column++;
+            }
+        }
+        if (p->problem_value != -1)
+            return load_error(L, m, "%s (byte 0x%02X)", problem,
+                              (unsigned)p->problem_value);
+        return load_error(L, m, "%s", problem);
+    }
+    if (p->context)
+        return load_error(L, p->problem_mark, "%s (%s at line %zu, column %zu)",
+                          problem, p->context, p->context_mark.line + 1,
+                          p->context_mark.column + 1);
+    return load_error(L, p->problem_mark, "%s", problem);
+}
+
+/* Reads the next event into *ev, rejecting aliases, anchors and tags.
+ * Returns 0 (caller deletes *ev), or -1 with L->err set (nothing to
+ * delete). */
+static int next_event(Loader *L, yaml_event_t *ev) {
+    const yaml_char_t *anchor = NULL, *tag = NULL;
+    if (!yaml_parser_parse(&L->parser, ev)) return syntax_error(L);
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        load_error(L, ev->start_mark, "aliases (*%s) are not supported in "
+                   "config files; write the value out",
+                   (const char *)ev->data.alias.anchor);
+        yaml_event_delete(ev);
+        return -1;
+    case YAML_SCALAR_EVENT:
+        anchor = ev->data.scalar.anchor;
+        tag = ev->data.scalar.tag;
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+        anchor = ev->data.sequence_start.anchor;
+        tag = ev->data.sequence_start.tag;
+        break;
+    case YAML_MAPPING_START_EVENT:
+        anchor = ev->data.mapping_start.anchor;
+        tag = ev->data.mapping_start.tag;
+        break;
+    default:
+        break;
+    }
+    if (anchor)
+        load_error(L, ev->start_mark, "anchors (&%s) are not supported in "
+                   "config files; write each value out", (const char *)anchor);
+    else if (tag)
+        load_error(L, ev->start_mark, "tags (%s) are not supported in config "
+                   "files; quote strings instead", (const char *)tag);
+    if (anchor || tag) {
+        yaml_event_delete(ev);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns "a sequence" / "a mapping" / ... for a node-start event. */
+static const char *node_kind(const yaml_event_t *ev) {
+    switch (ev->type) {
+    case YAML_SEQUENCE_START_EVENT: return "a sequence";
+    case YAML_MAPPING_START_EVENT: return "a mapping";
+    case YAML_SCALAR_EVENT: return "a single value";
+    default: return "something else";
+    }
+}
+
+/* Returns 1 for a plain scalar meaning null: "", "~", "null". */
+static int is_null(const yaml_event_t *ev) {
+    const char *v = (const char *)ev->data.scalar.value;
+    assert(ev->type == YAML_SCALAR_EVENT);
+    return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+           (!*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+            !strcmp(v, "Null") || !strcmp(v, "NULL"));
+}
+
+static int parse_mapping(Loader *L, const char *prefix);
+
+/* Applies the value event ev of section `path` (plen bytes of a dotted key,
+ * e.g. "data.split"): it must start a mapping.  Returns 0 or -1. */
+static int parse_section(Loader *L, const yaml_event_t *ev, const char *path,
+                         size_t plen) {
+    char sub[KEY_MAX], kids[ERR_MAX / 2], q[QUOTE_MAX];
+    assert(plen + 2 <= sizeof sub);
+    memcpy(sub, path, plen);
+    sub[plen] = '.';
+    sub[plen + 1] = '\0';
+    if (ev->type == YAML_MAPPING_START_EVENT) return parse_mapping(L, sub);
+    list_children(sub, plen + 1, kids, sizeof kids);
+    if (ev->type == YAML_SCALAR_EVENT && is_null(ev))
+        return load_error(L, ev->start_mark, "%.*s: empty value (expected a "
+                          "mapping with keys %s)", (int)plen, path, kids);
+    if (ev->type == YAML_SCALAR_EVENT)
+        return load_error(L, ev->start_mark, "%.*s: expected a mapping with "
+                          "keys %s; got the value %s", (int)plen, path, kids,
+                          quote(q, sizeof q,
+                                (const char *)ev->data.scalar.value,
+                                ev->data.scalar.length));
+    return load_error(L, ev->start_mark, "%.*s: expected a mapping with keys "
+                      "%s; got %s", (int)plen, path, kids, node_kind(ev));
+}
+
+/* Applies the value event ev to key d: it must be a scalar.  Returns 0 or
+ * -1. */
+static int parse_scalar(Loader *L, const yaml_event_t *ev, const KeyDesc *d) {
+    char exp[DESC_MAX], where[ERR_MAX];
+    if (ev->type != YAML_SCALAR_EVENT)
+        return load_error(L, ev->start_mark, "%s: expected a single value "
+                          "(%s), got %s", d->key,
+                          describe(d, exp, sizeof exp), node_kind(ev));
+    const char *v = (const char *)ev->data.scalar.value;
+    if (strlen(v) != ev->data.scalar.length)
+        return load_error(L, ev->start_mark, "%s: value contains a NUL "
+                          "character", d->key);
+    if (is_null(ev)) v = "";
+    snprintf(where, sizeof where, "%s:%zu:%zu", L->name,
+             ev->start_mark.line + 1, ev->start_mark.column + 1);
+    return set_value(L->cfg, d, v, where, L->err);
+}
+
+/* Reads key/value pairs up to the MAPPING_END event (MAPPING_START has been
+ * consumed) and applies them under prefix ("" or a section path ending in
+ * '.').  Returns 0 or -1 with L->err set. */
+static int parse_mapping(Loader *L, const char *prefix) {
+    struct { const char *name; size_t len; yaml_mark_t mark; } seen[NKEYS];
+    char q[QUOTE_MAX], hint[ERR_MAX / 2], kids[ERR_MAX / 2], full[ERR_MAX];
+    int nseen = 0, have = 0, rc = -1;
+    size_t plen = strlen(prefix);
+    const char *in = plen ? "in " : "at top level";
+    int inlen = plen ? (int)plen - 1 : 0;
+    yaml_event_t ev;
+
+    for (;;) {
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+        if (ev.type == YAML_MAPPING_END_EVENT) break;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            load_error(L, ev.start_mark, "keys must be names, got %s %s%.*s",
+                       node_kind(&ev), in, inlen, prefix);
+            goto done;
+        }
+        const char *k = (const char *)ev.data.scalar.value;
+        size_t kn = ev.data.scalar.length;
+        const KeyDesc *d = NULL;
+        int is_map = 0;
+        if (strlen(k) == kn && !memchr(k, '.', kn)) {
+            for (int i = 0; i < NKEYS && !d; i++) {
+                const char *t = keys[i].key;
+                if (strncmp(t, prefix, plen) || strncmp(t + plen, k, kn))
+                    continue;
+                if (t[plen + kn] == '\0' || t[plen + kn] == '.') {
+                    d = &keys[i];
+                    is_map = t[plen + kn] == '.';
+                }
+            }
+        }
+        quote(q, sizeof q, k, kn);
+        if (!d && memchr(k, '.', kn)) {
+            load_error(L, ev.start_mark, "dotted key %s is not allowed in "
+                       "YAML; nest it (e.g. train: then lr: indented below)",
+                       q);
+            goto done;
+        }
+        if (!d) {
+            int fn = snprintf(full, sizeof full, "%s%.*s", prefix, (int)kn, k);
+            size_t fl = fn < 0 ? 0 : (size_t)fn;
+            if (fl >= sizeof full) fl = sizeof full - 1;
+            load_error(L, ev.start_mark, "unknown key %s %s%.*s%s (valid keys"
+                       "%s%.*s: %s)", q, in, inlen, prefix,
+                       suggest(full, fl, 1, hint, sizeof hint),
+                       plen ? " in " : "", inlen, prefix,
+                       list_children(prefix, plen, kids, sizeof kids));
+            goto done;
+        }
+        const char *child = d->key + plen;
+        for (int j = 0; j < nseen; j++) {
+            if (seen[j].len != kn || memcmp(seen[j].name, child, kn)) continue;
+            load_error(L, ev.start_mark, "duplicate key %s %s%.*s (first "
+                       "defined at line %zu, column %zu)", q, in, inlen,
+                       prefix, seen[j].mark.line + 1,
+                       seen[j].mark.column + 1);
+            goto done;
+        }
+        assert(nseen < NKEYS);
+        seen[nseen].name = child;
+        seen[nseen].len = kn;
+        seen[nseen++].mark = ev.start_mark;
+        yaml_event_delete(&ev);
+        have = 0;
+
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+        if (is_map ? parse_section(L, &ev, d->key, plen + kn)
+                   : parse_scalar(L, &ev, d))
+            goto done;
+        yaml_event_delete(&ev);
+        have = 0;
+    }
+    rc = 0;
+done:
+    if (have) yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Parses the whole stream: exactly one document holding a mapping.
+ * Returns 0 or -1 with L->err set. */
+static int parse_stream(Loader *L) {
+    char kids[ERR_MAX / 2], q[QUOTE_MAX];
+    yaml_event_t ev;
+    int have = 0, rc = -1;
+
+    list_children("", 0, kids, sizeof kids);
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    assert(ev.type == YAML_STREAM_START_EVENT);
+    yaml_event_delete(&ev);
+    have = 0;
+
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        load_error(L, ev.start_mark, "empty document (expected a mapping with "
+                   "keys %s)", kids);
+        goto done;
+    }
+    assert(ev.type == YAML_DOCUMENT_START_EVENT);
+    yaml_event_delete(&ev);
+    have = 0;
+
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    if (ev.type == YAML_SCALAR_EVENT && is_null(&ev)) {
+        load_error(L, ev.start_mark, "empty document (expected a mapping with "
+                   "keys %s)", kids);
+        goto done;
+    }
+    if (ev.type == YAML_SCALAR_EVENT) {
+        load_error(L, ev.start_mark, "the document must be a mapping with keys "
+                   "%s; got the value %s", kids,
+                   quote(q, sizeof q, (const char *)ev.data.scalar.value,
+                         ev.data.scalar.length));
+        goto done;
+    }
+    if (ev.type != YAML_MAPPING_START_EVENT) {
+        load_error(L, ev.start_mark, "the document must be a mapping with keys "
+                   "%s; got %s", kids, node_kind(&ev));
+        goto done;
+    }
+    yaml_event_delete(&ev);
+    have = 0;
+    if (parse_mapping(L, "")) goto done;
+
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    assert(ev.type == YAML_DOCUMENT_END_EVENT);
+    yaml_event_delete(&ev);
+    have = 0;
+
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    if (ev.type != YAML_STREAM_END_EVENT) {
+        load_error(L, ev.start_mark, "a second YAML document (---) is not "
+                   "allowed; a config file holds one document");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (have) yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Loads len bytes of YAML text on top of cfg; cfg is only changed when the
+ * whole document is valid.  Returns 0 or -1 with err. */
+static int load_text(Config *cfg, const char *text, size_t len,
+                     const char *name, char *err) {
+    Config tmp = *cfg;
+    Loader L = {.name = name, .text = (const unsigned char *)text,
+                .len = len, .cfg = &tmp, .err = err};
+    int rc;
+    if (len > CFG_FILE_MAX)
+        return err_set(err, "%s: config is %zu bytes, over the %d-byte "
+                       "(1 MiB) limit", name, len, CFG_FILE_MAX);
+    if (!yaml_parser_initialize(&L.parser))
+        return err_set(err, "%s: out of memory starting the YAML parser",
+                       name);
+    yaml_parser_set_input_string(&L.parser, L.text, len);
+    rc = parse_stream(&L);
+    yaml_parser_delete(&L.parser);
+    if (rc == 0) *cfg = tmp;
+    return rc;
+}
+
+/* Returns 0, or -1 with err; cfg is unchanged on error.  name may be NULL
+ * ("<string>"). */
+int cfg_load_string(Config *cfg, const char *yaml, const char *name,
+                    char *err) {
+    assert(cfg && yaml);
+    return load_text(cfg, yaml, strlen(yaml), name ? name : "<string>", err);
+}
+
+/* Reads at most CFG_FILE_MAX bytes of path into a mem_alloc'd buffer, then
+ * parses it.  Returns 0, or -1 with err naming path; cfg is unchanged on
+ * error. */
+int cfg_load_file(Config *cfg, const char *path, char *err) {
+    FILE *f = NULL;
+    char *buf = NULL;
+    size_t len = 0, cap;
+    struct stat st;
+    int rc = -1;
+
+    assert(cfg && path);
+    f = fopen(path, "rb");
+    if (!f) {
+        err_set(err, "%s: cannot open config file: %s", path,
+                strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(f), &st) != 0) {
+        err_set(err, "%s: cannot stat config file: %s", path,
+                strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err_set(err, "%s: is a directory, not a config file", path);
+        goto done;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > CFG_FILE_MAX) {
+        err_set(err, "%s: config file is %lld bytes, over the %d-byte (1 MiB) "
+                "limit", path, (long long)st.st_size, CFG_FILE_MAX);
+        goto done;
+    }
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+    buf = mem_alloc(cap);
+    if (!buf) {
+        err_set(err, "%s: out of memory reading config file", path);
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > CFG_FILE_MAX) {
+                err_set(err, "%s: config file is over the %d-byte (1 MiB) "
+                        "limit", path, CFG_FILE_MAX);
+                goto done;
+            }
+            size_t ncap = cap * 2 > CFG_FILE_MAX + 1 ? CFG_FILE_MAX + 1
+                                                     : cap * 2;
+            char *nbuf = mem_realloc(buf, ncap);
+            if (!nbuf) {
+                err_set(err, "%s: out of memory reading config file", path);
+                goto done;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    if (ferror(f)) {
+        err_set(err, "%s: cannot read config file: %s", path, strerror(errno));
+        goto done;
+    }
+    rc = load_text(cfg, buf, len, path, err);
+done:
+    mem_free(buf);
+    if (f) fclose(f);
+    return rc;
+}
+
+/* --------------------------------------------------------- YAML output -- */
+
+/* Output buffer; buf == NULL measures only. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} Out;
+
+/* Appends printf-formatted text to o (or only counts it when measuring). */
+__attribute__((format(printf, 2, 3)))
+static void out_printf(Out *o, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf ? o->buf + o->len : NULL,
+                      o->buf ? o->cap - o->len : 0, fmt, ap);
+    va_end(ap);
+    assert(n >= 0);
+    o->len += (size_t)n;
+    assert(!o->buf || o->len < o->cap);
+}
+
+/* Writes s as a YAML double-quoted string. */
+static void out_quoted(Out *o, const char *s) {
+    out_printf(o, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            out_printf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            out_printf(o, "\\x%02X", c);
+        else
+            out_printf(o, "%c", c);
+    }
+    out_printf(o, "\"");
+}
+
+/* Writes the shortest "%.Ng" form of v that reads back as exactly v. */
+static void out_real(Out *o, double v) {
+    char b[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, v);
+        if (strtod(b, NULL) == v) break;
+    }
+    out_printf(o, "%s", b);
+}
+
+/* Writes cfg as nested YAML, one line per key, help as comments. */
+static void emit_yaml(const Config *cfg, Out *o) {
+    const char *prev = NULL;
+    for (int i = 0; i < NKEYS; i++) {
+        const KeyDesc *d = &keys[i];
+        const char *k = d->key, *field = (const char *)cfg + d->off;
+        int depth = 0;
+        size_t start = 0;
+        /* open the sections this key does not share with the previous one */
+        for (const char *dot = strchr(k, '.'); dot;
+             dot = strchr(dot + 1, '.')) {
+            size_t n = (size_t)(dot - k);
+            if (!prev || strncmp(prev, k, n + 1) != 0)
+                out_printf(o, "%*s%.*s:\n", depth * 2, "", (int)(n - start),
+                           k + start);
+            start = n + 1;
+            depth++;
+        }
+        size_t line = o->len;
+        out_printf(o, "%*s%s: ", depth * 2, "", k + start);
+        switch (d->type) {
+        case T_STR:
+            assert(memchr(field, '\0', d->size));
+            out_quoted(o, field);
+            break;
+        case T_INT: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            out_printf(o, "%d", v);
+            break;
+        }
+        case T_U64: {
+            uint64_t v;
+            memcpy(&v, field, sizeof v);
+            out_printf(o, "%llu", (unsigned long long)v);
+            break;
+        }
+        case T_REAL: {
+            double v;
+            memcpy(&v, field, sizeof v);
+            out_real(o, v);
+            break;
+        }
+        case T_ENUM: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            assert(v >= 0 && v < d->nnames);
+            out_printf(o, "%s", v >= 0 && v < d->nnames ? d->names[v] : "?");
+            break;
+        }
+        }
+        size_t w = o->len - line;
+        out_printf(o, "%*s# %s\n", w < 32 ? (int)(32 - w) : 1, "", d->help);
+        prev = k;
+    }
+}
+
+/* Returns the YAML text (caller frees with mem_free), or NULL on OOM. */
+char *cfg_to_yaml(const Config *cfg) {
+    Out o = {NULL, 0, 0};
+    assert(cfg);
+    emit_yaml(cfg, &o); /* measure */
+    o.cap = o.len + 1;
+    o.len = 0;
+    o.buf = mem_alloc(o.cap);
+    if (!o.buf) return NULL;
+    emit_yaml(cfg, &o);
+    assert(o.len + 1 == o.cap);
+    return o.buf;
+}

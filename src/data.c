@@ -1,0 +1,759 @@
+/* data.c - reading MovieLens rating files, id mapping and train/test split
+ * (see data.h).
+ *
+ * Files are read in large chunks (no per-line allocation) and every line must
+ * be a rating: nothing is skipped silently.  A malformed line is reported as
+ * "path:LINE: what is wrong: "quoted line"".  Duplicate (user, item) pairs,
+ * within one file or across the train and test files, are refused; they are
+ * found by radix-sorting 62-bit (user, item) keys, so loading stays
+ * O(n) even for ML-10M sized files.
+ *
+ * Id mapping: ml-100k and ml-1m ids are 1-based and dense-ish, so the dense
+ * index is id - 1 and the dimensions are the maximum ids (as the d2l
+ * reference does).  csv ids (ml-latest) are sparse: the sorted unique ids
+ * are mapped to 0..n-1.
+ *
+ * No global mutable state. */
+#include "data.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "err.h"
+#include "mem.h"
+#include "rng.h"
+
+#define DATA_CHUNK (1u << 20)  /* bytes read per fread */
+#define DATA_QUOTE_MAX 80      /* characters of a line quoted in messages */
+#define DATA_RATING_MAX 10.0   /* ratings must lie in (0, 10] */
+#define DATA_JOIN_MAX (2 * CFG_PATH_MAX + 16)
+#define DATA_FIELD_MAX 40      /* characters of a field quoted in messages */
+#define DATA_FIELD_BUF (DATA_FIELD_MAX * 4 + 8)
+/* ml-100k / ml-1m map ids densely (index = id - 1); ids larger than this
+ * (and than 16 x the number of ratings) would allocate absurd matrices. */
+#define DATA_DENSE_ID_FLOOR (1 << 20)
+/* Random-number stream of the train/test split (see rng_seed). */
+#define DATA_SPLIT_STREAM 0x5b117
+
+/* ---- small helpers --------------------------------------------------- */
+
+/* Returns the default ratings file name inside a data directory. */
+static const char *data_default_file(DataFormat f) {
+    switch (f) {
+    case DATA_ML100K: return "u.data";
+    case DATA_ML1M: return "ratings.dat";
+    case DATA_CSV: return "ratings.csv";
+    }
+    return "?";
+}
+
+/* Returns a human description of the expected line layout. */
+static const char *data_layout(DataFormat f) {
+    switch (f) {
+    case DATA_ML100K: return "4 TAB-separated fields (user item rating timestamp)";
+    case DATA_ML1M: return "4 '::'-separated fields (user::item::rating::timestamp)";
+    case DATA_CSV: return "4 comma-separated fields (userId,movieId,rating,timestamp)";
+    }
+    return "?";
+}
+
+/* Writes s[0..n) into out (size >= max * 4 + 8) with control characters,
+ * quotes and backslashes escaped, truncated to max characters ("..."
+ * appended).  Returns out (caller-owned buffer). */
+static char *data_escape(const char *s, size_t n, size_t max, char *out) {
+    size_t o = 0, i;
+    for (i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t') { out[o++] = '\\'; out[o++] = 't'; }
+        else if (c == '\r') { out[o++] = '\\'; out[o++] = 'r'; }
+        else if (c == '"' || c == '\\') { out[o++] = '\\'; out[o++] = (char)c; }
+        else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+        } else out[o++] = (char)c;
+    }
+    if (i < n) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = '\0';
+    return out;
+}
+
+/* Writes line[0..n) into out (DATA_QUOTE_MAX * 4 + 8 bytes) double-quoted,
+ * escaped and truncated to DATA_QUOTE_MAX characters (then followed by
+ * "...").  Returns out (caller-owned buffer). */
+static char *data_quote(const char *line, size_t n, char *out) {
+    int cut = n > DATA_QUOTE_MAX;
+    out[0] = '"';
+    data_escape(line, cut ? DATA_QUOTE_MAX : n, DATA_QUOTE_MAX, out + 1);
+    strcat(out, cut ? "\"..." : "\"");
+    return out;
+}
+
+/* Joins dir and name into out (DATA_JOIN_MAX bytes).  Returns 0, or -1 if
+ * the result would not fit. */
+static int data_join(char *out, const char *dir, const char *name) {
+    size_t dl = strlen(dir);
+    int k = snprintf(out, DATA_JOIN_MAX, "%s%s%s", dir,
+                     (dl > 0 && dir[dl - 1] != '/') ? "/" : "", name);
+    return (k < 0 || k >= DATA_JOIN_MAX) ? -1 : 0;
+}
+
+/* ---- chunked line reader --------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    char *buf;         /* owned; always one spare byte for a NUL */
+    size_t cap, pos, len;
+    int eof;
+} LineReader;
+
+/* Returns the next line (NUL-terminated, newline removed, may contain NUL
+ * bytes; its length in *n) in *line, pointing into the reader's buffer.
+ * Returns 1 for a line, 0 at end of file, -1 on a read error (errno set) or
+ * -2 when out of memory. */
+static int data_next_line(LineReader *r, char **line, size_t *n) {
+    for (;;) {
+        char *start = r->buf + r->pos;
+        char *nl = memchr(start, '\n', r->len - r->pos);
+        if (nl) {
+            *nl = '\0';
+            *line = start;
+            *n = (size_t)(nl - start);
+            r->pos = (size_t)(nl - r->buf) + 1;
+            return 1;
+        }
+        if (r->eof) {
+            if (r->pos >= r->len) return 0;
+            r->buf[r->len] = '\0';           /* final line, no newline */
+            *line = start;
+            *n = r->len - r->pos;
+            r->pos = r->len;
+            return 1;
+        }
+        /* keep the partial line, then refill (growing for long lines) */
+        if (r->pos > 0) {
+            memmove(r->buf, start, r->len - r->pos);
+            r->len -= r->pos;
+            r->pos = 0;
+        }
+        if (r->len + 1 >= r->cap) {
+            if (r->cap > SIZE_MAX / 2) return -2;
+            char *nb = mem_realloc(r->buf, r->cap * 2);
+            if (!nb) return -2;
+            r->buf = nb;
+            r->cap *= 2;
+        }
+        size_t got = fread(r->buf + r->len, 1, r->cap - 1 - r->len, r->f);
+        if (got == 0) {
+            if (ferror(r->f)) return -1;
+            r->eof = 1;
+        }
+        r->len += got;
+    }
+}
+
+/* ---- growing rating vector ------------------------------------------- */
+
+typedef struct {
+    Rating *r;   /* owned; raw ids until mapped */
+    size_t n, cap;
+} RatingVec;
+
+/* Appends one rating.  Returns 0, or -1 when out of memory. */
+static int data_vec_push(RatingVec *v, Rating x) {
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 4096;
+        if (nc < v->cap || nc > SIZE_MAX / sizeof(Rating)) return -1;
+        Rating *nr = mem_realloc(v->r, nc * sizeof(Rating));
+        if (!nr) return -1;
+        v->r = nr;
+        v->cap = nc;
+    }
+    v->r[v->n++] = x;
+    return 0;
+}
+
+/* ---- line parsing ---------------------------------------------------- */
+
+/* Splits s[0..n) at the format's separator; records up to 4 fields in
+ * beg/end.  Returns the total number of fields. */
+static size_t data_split_fields(const char *s, size_t n, DataFormat fmt,
+                                const char *beg[4], const char *end[4]) {
+    const char *p = s, *lim = s + n;
+    size_t count = 0;
+    for (;;) {
+        const char *q = p, *sep = NULL;
+        size_t seplen = fmt == DATA_ML1M ? 2 : 1;
+        char c = fmt == DATA_ML100K ? '\t' : fmt == DATA_ML1M ? ':' : ',';
+        while (q < lim && (q = memchr(q, c, (size_t)(lim - q))) != NULL) {
+            if (seplen == 1 || (q + 1 < lim && q[1] == ':')) { sep = q; break; }
+            q++;
+        }
+        if (count < 4) {
+            beg[count] = p;
+            end[count] = sep ? sep : lim;
+        }
+        count++;
+        if (!sep) return count;
+        p = sep + seplen;
+    }
+}
+
+/* Returns 1 when [b, e) is non-empty and all ASCII digits. */
+static int data_all_digits(const char *b, const char *e) {
+    if (b == e) return 0;
+    for (; b < e; b++)
+        if (*b < '0' || *b > '9') return 0;
+    return 1;
+}
+
+/* Formats "<prefix><field><suffix>" into what, the field [b, e) escaped and
+ * truncated (only done on errors, keeping the fast path free of it).
+ * Returns -1. */
+static int data_field_err(char *what, const char *prefix, const char *b,
+                          const char *e, const char *suffix) {
+    char f[DATA_FIELD_BUF];
+    data_escape(b, (size_t)(e - b), DATA_FIELD_MAX, f);
+    return err_set(what, "%s%s%s", prefix, f, suffix);
+}
+
+/* Parses an id field [b, e) into *out (1..INT32_MAX).  Returns 0, or -1 with
+ * a description of the problem in what (ERR_MAX bytes). */
+static int data_parse_id(const char *b, const char *e, const char *name,
+                         int32_t *out, char *what) {
+    char pre[32];
+    if (b == e) return err_set(what, "empty %s field", name);
+    if (!data_all_digits(b, e)) {
+        snprintf(pre, sizeof pre, "%s '", name);
+        return data_field_err(what, pre, b, e, "' is not a positive integer");
+    }
+    errno = 0;
+    char *stop;
+    long long v = strtoll(b, &stop, 10);
+    snprintf(pre, sizeof pre, "%s ", name);
+    if (stop != e || errno == ERANGE || v > INT32_MAX)
+        return data_field_err(what, pre, b, e, " is out of range 1..2147483647");
+    if (v <= 0)
+        return data_field_err(what, pre, b, e, " is not positive (ids start at 1)");
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Parses a rating field [b, e) (digits with at most one '.') into *out,
+ * within (0, DATA_RATING_MAX].  Returns 0 or -1 with what filled. */
+static int data_parse_rating(const char *b, const char *e, float *out,
+                             char *what) {
+    int dots = 0, digits = 0;
+    if (b == e) return err_set(what, "empty rating field");
+    for (const char *p = b; p < e; p++) {
+        if (*p == '.') dots++;
+        else if (*p >= '0' && *p <= '9') digits++;
+        else { digits = -1; break; }
+    }
+    if (digits <= 0 || dots > 1)
+        return data_field_err(what, "rating '", b, e, "' is not a number");
+    char *stop;
+    double v = strtod(b, &stop);
+    if (stop != e)
+        return data_field_err(what, "rating '", b, e, "' is not a number");
+    if (!isfinite(v) || !(v > 0.0) || v > DATA_RATING_MAX)
+        return data_field_err(what, "rating ", b, e, " is outside (0, 10]");
+    *out = (float)v;
+    return 0;
+}
+
+/* Checks that the timestamp field [b, e) is a non-negative integer.
+ * Returns 0 or -1 with what filled. */
+static int data_check_timestamp(const char *b, const char *e, char *what) {
+    if (b == e) return err_set(what, "empty timestamp field");
+    if (!data_all_digits(b, e))
+        return data_field_err(what, "timestamp '", b, e,
+                              "' is not a non-negative integer");
+    errno = 0;
+    char *stop;
+    (void)strtoll(b, &stop, 10);
+    if (stop != e || errno == ERANGE)
+        return data_field_err(what, "timestamp ", b, e, " is out of range");
+    return 0;
+}
+
+/* Parses one rating line s[0..n) of format fmt into *out (raw ids).
+ * Returns 0, or -1 with what (ERR_MAX bytes) describing the problem. */
+static int data_parse_line(const char *s, size_t n, DataFormat fmt,
+                           Rating *out, char *what) {
+    const char *b[4], *e[4];
+    if (n == 0) return err_set(what, "empty line (expected %s)", data_layout(fmt));
+    size_t nf = data_split_fields(s, n, fmt, b, e);
+    if (nf != 4) {
+        const char *hint = "";
+        if (fmt != DATA_ML100K && memchr(s, '\t', n))
+            hint = " (the line is TAB-separated: is the format ml-100k?)";
+        else if (fmt != DATA_ML1M && nf == 1 && memchr(s, ':', n))
+            hint = " (the line uses '::': is the format ml-1m?)";
+        else if (fmt != DATA_CSV && nf == 1 && memchr(s, ',', n))
+            hint = " (the line is comma-separated: is the format csv?)";
+        return err_set(what, "expected %s, found %zu field%s%s",
+                       data_layout(fmt), nf, nf == 1 ? "" : "s", hint);
+    }
+    if (data_parse_id(b[0], e[0], "user id", &out->user, what)) return -1;
+    if (data_parse_id(b[1], e[1], "item id", &out->item, what)) return -1;
+    if (data_parse_rating(b[2], e[2], &out->rating, what)) return -1;
+    return data_check_timestamp(b[3], e[3], what);
+}
+
+/* Checks the csv header line s[0..n).  Returns 0 or -1 with what filled. */
+static int data_check_csv_header(const char *s, size_t n, char *what) {
+    static const char *const want[3] = {"userId", "movieId", "rating"};
+    const char *b[4], *e[4];
+    size_t nf = data_split_fields(s, n, DATA_CSV, b, e);
+    int ok = nf == 4 && e[3] > b[3];
+    for (int i = 0; ok && i < 3; i++) {
+        size_t len = (size_t)(e[i] - b[i]);
+        ok = len == strlen(want[i]) && strncasecmp(b[i], want[i], len) == 0;
+    }
+    if (ok) return 0;
+    int numeric = n > 0 && s[0] >= '0' && s[0] <= '9';
+    return err_set(what,
+                   "expected the csv header userId,movieId,rating,timestamp%s",
+                   numeric ? " (the file has no header line: add one)" : "");
+}
+
+/* Reads every rating of the file at path (format fmt) and appends it to v
+ * with raw ids.  Returns 0, or -1 with err naming the file (and line). */
+static int data_read_file(const char *path, DataFormat fmt, RatingVec *v,
+                          char *err) {
+    LineReader r = {0};
+    char what[ERR_MAX], quoted[DATA_QUOTE_MAX * 4 + 8];
+    size_t line_no = 0, first = v->n;
+    int rc = -1;
+    struct stat st;
+
+    r.f = fopen(path, "rb");
+    if (!r.f) {
+        err_set(err, "cannot open %s: %s (check data.path / the split files)",
+                path, strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(r.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        err_set(err, "%s is a directory, expected a ratings file", path);
+        goto done;
+    }
+    r.cap = DATA_CHUNK;
+    r.buf = mem_alloc(r.cap);
+    if (!r.buf) {
+        err_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    for (;;) {
+        char *s;
+        size_t n;
+        int k = data_next_line(&r, &s, &n);
+        if (k == 0) break;
+        if (k == -1) {
+            err_set(err, "%s: read error: %s", path, strerror(errno));
+            goto done;
+        }
+        if (k == -2) {
+            err_set(err, "%s:%zu: out of memory (line too long?)", path,
+                    line_no + 1);
+            goto done;
+        }
+        line_no++;
+        if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';   /* CRLF */
+        if (line_no == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+            s += 3;                                     /* UTF-8 BOM */
+            n -= 3;
+        }
+        if (fmt == DATA_CSV && line_no == 1) {
+            if (data_check_csv_header(s, n, what)) {
+                err_set(err, "%s:1: %s: %s", path, what,
+                        data_quote(s, n, quoted));
+                goto done;
+            }
+            continue;
+        }
+        Rating x;
+        if (data_parse_line(s, n, fmt, &x, what)) {
+            err_set(err, "%s:%zu: %s: %s", path, line_no, what,
+                    data_quote(s, n, quoted));
+            goto done;
+        }
+        if (data_vec_push(v, x)) {
+            err_set(err, "%s:%zu: out of memory", path, line_no);
+            goto done;
+        }
+    }
+    if (v->n == first) {
+        err_set(err, "%s: no ratings (the file is %s)", path,
+                line_no == 0 ? "empty" : "only a header");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (r.f) fclose(r.f);
+    mem_free(r.buf);
+    return rc;
+}
+
+/* ---- sorting and id mapping ------------------------------------------ */
+
+/* Sorts the n keys in a (LSD radix, 11-bit digits) using tmp (n entries) as
+ * scratch.  Returns whichever of a and tmp holds the sorted keys. */
+static uint64_t *data_radix_sort(uint64_t *a, uint64_t *tmp, size_t n) {
+    size_t count[2048];
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) max |= a[i];
+    for (int shift = 0; shift < 64 && (max >> shift) != 0; shift += 11) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & 2047]++;
+        if (n == 0 || count[(a[0] >> shift) & 2047] == n) continue;
+        size_t sum = 0;
+        for (int d = 0; d < 2048; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 2047]++] = a[i];
+        uint64_t *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/* Returns the index of key in the sorted array a[0..n), or -1. */
+static ptrdiff_t data_bsearch(const uint64_t *a, size_t n, uint64_t key) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return (lo < n && a[lo] == key) ? (ptrdiff_t)lo : -1;
+}
+
+/* Where rating i came from, for messages. */
+typedef struct {
+    const char *path[2];
+    size_t n_first;   /* ratings [0, n_first) are from path[0] */
+    int header;       /* 1 when the files have a header line (csv) */
+} Origin;
+
+/* Sets *path and returns the 1-based line of rating i. */
+static size_t data_origin_line(const Origin *o, size_t i, const char **path) {
+    int second = i >= o->n_first;
+    *path = o->path[second];
+    return (second ? i - o->n_first : i) + 1 + (size_t)o->header;
+}
+
+/* Refuses duplicate (user, item) pairs among v's raw ratings, reporting the
+ * earliest second occurrence.  keys/tmp are scratch arrays of v->n entries.
+ * Returns 0 or -1 with err. */
+static int data_check_duplicates(const RatingVec *v, const Origin *o,
+                                 uint64_t *keys, uint64_t *tmp, char *err) {
+    size_t n = v->n, d = 0;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+    uint64_t *s = data_radix_sort(keys, tmp, n);
+    uint64_t *other = s == keys ? tmp : keys;
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == s[i - 1] && (d == 0 || s[d - 1] != s[i])) s[d++] = s[i];
+    if (d == 0) return 0;
+    /* error path: find the duplicate whose second occurrence comes first */
+    memset(other, 0, d * sizeof *other);          /* first index + 1 */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+        ptrdiff_t j = data_bsearch(s, d, k);
+        if (j < 0) continue;
+        if (other[j] == 0) { other[j] = i + 1; continue; }
+        const char *p1, *p2;
+        size_t l1 = data_origin_line(o, (size_t)other[j] - 1, &p1);
+        size_t l2 = data_origin_line(o, i, &p2);
+        return err_set(err,
+                       "%s:%zu: duplicate rating of item %d by user %d, already "
+                       "rated at %s:%zu: each (user, item) pair may appear "
+                       "once; remove one of the two lines",
+                       p2, l2, (int)v->r[i].item, (int)v->r[i].user, p1, l1);
+    }
+    assert(0 && "duplicate key not found again");
+    return err_set(err, "internal error in duplicate detection");
+}
+
+/* Builds the id table for one side (user or item): fills *ids_out (owned by
+ * the caller) and *count, and rewrites the raw ids in v to dense indices.
+ * Returns 0 or -1 with err. */
+static int data_map_ids(RatingVec *v, DataFormat fmt, int users,
+                        const Origin *o, uint64_t *keys, uint64_t *tmp,
+                        int64_t **ids_out, int *count, char *err) {
+    size_t n = v->n;
+    const char *side = users ? "user" : "item";
+    if (fmt == DATA_ML100K || fmt == DATA_ML1M) {
+        int32_t mx = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = users ? v->r[i].user : v->r[i].item;
+            if (id > mx) { mx = id; at = i; }
+        }
+        size_t limit = n > SIZE_MAX / 16 ? SIZE_MAX : n * 16;
+        if (limit < DATA_DENSE_ID_FLOOR) limit = DATA_DENSE_ID_FLOOR;
+        if ((size_t)mx > limit) {
+            const char *p;
+            size_t line = data_origin_line(o, at, &p);
+            return err_set(err,
+                           "%s:%zu: %s id %d is far larger than the number of "
+                           "ratings; format %s maps ids densely (index = id - "
+                           "1): use format csv for sparse ids",
+                           p, line, side, (int)mx, cfg_format_name(fmt));
+        }
+        int64_t *ids = mem_alloc((size_t)mx * sizeof *ids);
+        if (!ids) return err_set(err, "out of memory for %d %s ids", (int)mx, side);
+        for (int32_t k = 0; k < mx; k++) ids[k] = (int64_t)k + 1;
+        for (size_t i = 0; i < n; i++) {
+            if (users) v->r[i].user -= 1;
+            else v->r[i].item -= 1;
+        }
+        *ids_out = ids;
+        *count = (int)mx;
+        return 0;
+    }
+    /* csv: sorted unique ids -> 0..m-1 */
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (uint64_t)(users ? v->r[i].user : v->r[i].item);
+    uint64_t *s = data_radix_sort(keys, tmp, n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || s[m - 1] != s[i]) s[m++] = s[i];
+    assert(m >= 1 && m <= INT32_MAX);
+    int64_t *ids = mem_alloc(m * sizeof *ids);
+    if (!ids) return err_set(err, "out of memory for %zu %s ids", m, side);
+    for (size_t k = 0; k < m; k++) ids[k] = (int64_t)s[k];
+    /* a direct lookup table when the ids are not too sparse, else bsearch;
+     * the table is optional, so failing to allocate it is not an error */
+    uint64_t max_id = s[m - 1];
+    int32_t *table = NULL;
+    if (max_id <= (uint64_t)n * 4 || max_id <= (1u << 22))
+        table = mem_alloc(((size_t)max_id + 1) * sizeof *table);
+    if (table)
+        for (size_t k = 0; k < m; k++) table[s[k]] = (int32_t)k;
+    for (size_t i = 0; i < n; i++) {
+        int32_t *f = users ? &v->r[i].user : &v->r[i].item;
+        if (table) {
+            *f = table[*f];
+        } else {
+            ptrdiff_t j = data_bsearch(s, m, (uint64_t)*f);
+            assert(j >= 0);
+            *f = (int32_t)j;
+        }
+    }
+    mem_free(table);
+    *ids_out = ids;
+    *count = (int)m;
+    return 0;
+}
+
+/* ---- split ----------------------------------------------------------- */
+
+/* Allocates an array of n ratings (n may be 0).  Returns it or NULL. */
+static Rating *data_alloc_ratings(size_t n) {
+    if (n > SIZE_MAX / sizeof(Rating)) return NULL;
+    return mem_alloc((n ? n : 1) * sizeof(Rating));
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+/* Resolves the split file `name` against data.path (see data.h) into out.
+ * Returns 0 or -1 with err. */
+static int data_resolve(const Config *cfg, const char *key, const char *name,
+                        char *out, char *err) {
+    struct stat st;
+    if (name[0] == '\0')
+        return err_set(err, "data.split.kind is files but %s is empty: set it "
+                            "to the ratings file", key);
+    if (name[0] == '/' || cfg->data_path[0] == '\0') {
+        if (strlen(name) >= DATA_JOIN_MAX)
+            return err_set(err, "%s is too long", key);
+        strcpy(out, name);
+        return 0;
+    }
+    char base[DATA_JOIN_MAX];
+    if (stat(cfg->data_path, &st) != 0)
+        return err_set(err,
+                       "data.path %s: %s (relative %s '%s' is resolved against "
+                       "it): fix data.path or use an absolute path",
+                       cfg->data_path, strerror(errno), key, name);
+    if (S_ISDIR(st.st_mode)) {
+        strcpy(base, cfg->data_path);
+    } else {
+        strcpy(base, cfg->data_path);
+        char *slash = strrchr(base, '/');
+        if (!slash) strcpy(base, ".");
+        else if (slash == base) base[1] = '\0';
+        else *slash = '\0';
+    }
+    if (data_join(out, base, name))
+        return err_set(err, "path of %s (%s/%s) is too long", key, base, name);
+    return 0;
+}
+
+/* See data.h.  On failure *ds is left zeroed. */
+int data_load(const Config *cfg, Dataset *ds, char *err) {
+    RatingVec v = {0};
+    uint64_t *keys = NULL, *tmp = NULL;
+    char path[2][DATA_JOIN_MAX];
+    Origin o = {{path[0], path[1]}, 0, 0};
+    int rc = -1;
+    struct stat st;
+
+    assert(cfg && ds);
+    memset(ds, 0, sizeof *ds);
+    o.header = cfg->data_format == DATA_CSV;
+
+    if (cfg->split_kind == SPLIT_RANDOM) {
+        if (cfg->data_path[0] == '\0') {
+            err_set(err, "data.path is empty: set it to a ratings file or "
+                         "a directory holding one");
+            goto done;
+        }
+        if (stat(cfg->data_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (data_join(path[0], cfg->data_path,
+                          data_default_file(cfg->data_format))) {
+                err_set(err, "data.path %s is too long", cfg->data_path);
+                goto done;
+            }
+            if (stat(path[0], &st) != 0) {
+                err_set(err, "cannot open %s: %s (data.path is a directory; "
+                             "format %s expects %s in it)",
+                        path[0], strerror(errno),
+                        cfg_format_name(cfg->data_format),
+                        data_default_file(cfg->data_format));
+                goto done;
+            }
+        } else {
+            snprintf(path[0], sizeof path[0], "%s", cfg->data_path);
+        }
+        strcpy(path[1], path[0]);
+        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        o.n_first = v.n;
+    } else {
+        if (data_resolve(cfg, "data.split.train_file", cfg->train_file,
+                         path[0], err) ||
+            data_resolve(cfg, "data.split.test_file", cfg->test_file,
+                         path[1], err))
+            goto done;
+        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        o.n_first = v.n;
+        if (data_read_file(path[1], cfg->data_format, &v, err)) goto done;
+    }
+
+    /* v.n * sizeof(Rating) did not overflow, so neither does v.n * 8 */
+    keys = mem_alloc(v.n * sizeof *keys);
+    tmp = mem_alloc(v.n * sizeof *tmp);
+    if (!keys || !tmp) {
+        err_set(err, "out of memory for %zu ratings", v.n);
+        goto done;
+    }
+    if (data_check_duplicates(&v, &o, keys, tmp, err)) goto done;
+    if (data_map_ids(&v, cfg->data_format, 1, &o, keys, tmp, &ds->user_ids,
+                     &ds->num_users, err) ||
+        data_map_ids(&v, cfg->data_format, 0, &o, keys, tmp, &ds->item_ids,
+                     &ds->num_items, err))
+        goto done;
+
+    ds->min_rating = ds->max_rating = v.r[0].rating;
+    for (size_t i = 1; i < v.n; i++) {
+        if (v.r[i].rating < ds->min_rating) ds->min_rating = v.r[i].rating;
+        if (v.r[i].rating > ds->max_rating) ds->max_rating = v.r[i].rating;
+    }
+
+    if (cfg->split_kind == SPLIT_RANDOM) {
+        double keep = 1.0 - cfg->test_ratio;
+        Rng rng;
+        rng_seed(&rng, cfg->seed, DATA_SPLIT_STREAM);
+        size_t n_train = 0;
+        for (size_t i = 0; i < v.n; i++) n_train += rng_uniform(&rng) < keep;
+        ds->n_train = n_train;
+        ds->n_test = v.n - n_train;
+        if (ds->n_train == 0 || ds->n_test == 0) {
+            err_set(err,
+                    "the random split of %zu ratings (test_ratio %g, seed "
+                    "%llu) left the %s set empty: change "
+                    "data.split.test_ratio or use more ratings",
+                    v.n, cfg->test_ratio, (unsigned long long)cfg->seed,
+                    ds->n_train == 0 ? "train" : "test");
+            goto done;
+        }
+        ds->train = data_alloc_ratings(ds->n_train);
+        ds->test = data_alloc_ratings(ds->n_test);
+        if (!ds->train || !ds->test) {
+            err_set(err, "out of memory for %zu ratings", v.n);
+            goto done;
+        }
+        rng_seed(&rng, cfg->seed, DATA_SPLIT_STREAM);
+        size_t a = 0, b = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            if (rng_uniform(&rng) < keep) ds->train[a++] = v.r[i];
+            else ds->test[b++] = v.r[i];
+        }
+        assert(a == ds->n_train && b == ds->n_test);
+    } else {
+        ds->n_train = o.n_first;
+        ds->n_test = v.n - o.n_first;
+        if (ds->n_train == 0 || ds->n_test == 0) {   /* files are non-empty */
+            err_set(err, "the %s file %s has no ratings: change the split files",
+                    ds->n_train == 0 ? "train" : "test",
+                    ds->n_train == 0 ? path[0] : path[1]);
+            goto done;
+        }
+        ds->train = data_alloc_ratings(ds->n_train);
+        ds->test = data_alloc_ratings(ds->n_test);
+        if (!ds->train || !ds->test) {
+            err_set(err, "out of memory for %zu ratings", v.n);
+            goto done;
+        }
+        memcpy(ds->train, v.r, ds->n_train * sizeof(Rating));
+        memcpy(ds->test, v.r + o.n_first, ds->n_test * sizeof(Rating));
+    }
+    rc = 0;
+done:
+    mem_free(v.r);
+    mem_free(keys);
+    mem_free(tmp);
+    if (rc) data_free(ds);
+    return rc;
+}
+
+/* See data.h.  Frees the owned arrays and zeroes *ds; ds may be NULL. */
+void data_free(Dataset *ds) {
+    if (!ds) return;
+    mem_free(ds->train);
+    mem_free(ds->test);
+    mem_free(ds->user_ids);
+    mem_free(ds->item_ids);
+    memset(ds, 0, sizeof *ds);
+}
+
+/* See data.h.  Returns a zero-filled items x users matrix holding the n
+ * ratings, owned by the caller (mem_free_aligned); NULL when the size
+ * overflows or on OOM. */
+float *data_dense_matrix(const Rating *r, size_t n, int num_items,
+                         int num_users) {
+    if (num_items <= 0 || num_users <= 0) return NULL;
+    size_t ni = (size_t)num_items, nu = (size_t)num_users;
+    if (ni > SIZE_MAX / nu) return NULL;
+    size_t cells = ni * nu;
+    if (cells > (SIZE_MAX - 64) / sizeof(float)) return NULL;
+    float *m = mem_alloc_aligned(cells * sizeof(float));
+    if (!m) return NULL;
+    memset(m, 0, cells * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        assert(r[i].item >= 0 && r[i].item < num_items);
+        assert(r[i].user >= 0 && r[i].user < num_users);
+        m[(size_t)r[i].item * nu + (size_t)r[i].user] = r[i].rating;
+    }
+    return m;
+}

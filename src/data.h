@@ -1,0 +1,44 @@
+/* data.h - rating data sets: types and prototypes.
+ *
+ * Ratings are read from MovieLens files, users and items are mapped to dense
+ * 0-based indices, and the ratings are split into train and test sets. */
+#ifndef AUTOREC_DATA_H
+#define AUTOREC_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+typedef struct {
+    int32_t user;   /* dense 0-based user index */
+    int32_t item;   /* dense 0-based item index */
+    float rating;
+} Rating;
+
+typedef struct {
+    Rating *train, *test;     /* owned */
+    size_t n_train, n_test;
+    int num_users, num_items; /* matrix dimensions (items x users) */
+    int64_t *user_ids;        /* raw id of each dense user index (owned) */
+    int64_t *item_ids;        /* raw id of each dense item index (owned) */
+    float min_rating, max_rating; /* over all ratings read */
+} Dataset;
+
+/* Loads the ratings named by cfg (data.path, data.format) and splits them
+ * (data.split.*; random splits use cfg->seed).  On success fills *ds (free
+ * with data_free) and returns 0; on failure returns -1 with err naming the
+ * file and line.  Malformed lines and duplicate (user, item) pairs are
+ * errors.  A split that leaves the train or test set empty is an error. */
+int data_load(const Config *cfg, Dataset *ds, char *err);
+
+/* Frees what data_load allocated; accepts a zeroed or NULL dataset. */
+void data_free(Dataset *ds);
+
+/* Dense items x users matrix (row-major, 0 = unobserved) of n ratings.
+ * Returns a 64-byte aligned buffer owned by the caller (mem_free_aligned),
+ * or NULL on OOM. */
+float *data_dense_matrix(const Rating *r, size_t n, int num_items,
+                         int num_users);
+
+#endif

@@ -1,0 +1,71 @@
+/* kernels.h - forward and backward passes of I-AutoRec's two layers.
+ *
+ * Every layer is a *_forward / *_backward pair; outputs come first, sizes
+ * last; backward passes accumulate (+=) into weight and bias gradients.
+ * Shapes: B batch rows (items), U users (input/output width), H hidden.
+ * All matrices are dense, row-major and contiguous.
+ *
+ * Two implementations share one signature set (KernelOps):
+ *   kernels_naive  plain loops, the reference every fast kernel is tested
+ *                  against;
+ *   kernels_dense  row tiles in parallel with OpenMP, each tile's matrix
+ *                  product by BLIS on one thread, with bias, sigmoid,
+ *                  dropout, mask and loss fused into the tile's epilogue.
+ * Both give results that do not depend on the number of threads. */
+#ifndef AUTOREC_KERNELS_H
+#define AUTOREC_KERNELS_H
+
+#include <stdint.h>
+
+/* Inverted dropout on the hidden layer.  Unit k of batch row r is kept when
+ * rng_hash_uniform(seed, step, row_ids[r], k) >= p, and then scaled by
+ * 1 / (1 - p).  A NULL Dropout, or p == 0, is the identity (eval mode). */
+typedef struct {
+    float p;
+    uint64_t seed;
+    uint64_t step;
+    const int32_t *row_ids; /* item index of each batch row */
+} Dropout;
+
+typedef struct {
+    const char *name;
+
+    /* h (B,H) = sigmoid(x (B,U) . w^T + b), w (H,U), b (H);
+     * hd (B,H) = dropout(h).  hd may equal h when drop is NULL. */
+    void (*encoder_forward)(float *h, float *hd, const float *x,
+                            const float *w, const float *b,
+                            const Dropout *drop, int B, int U, int H);
+
+    /* Training decoder with the masked sum-of-squares loss fused in:
+     * y = (hd (B,H) . w^T + b) * sign(x), w (U,H), b (U);
+     * row_loss[r] = sum_u (y - x)^2; dy (B,U) = 2 (y - x), the loss gradient
+     * (zero where x is unobserved). */
+    void (*decoder_mse_forward)(float *dy, double *row_loss, const float *hd,
+                                const float *w, const float *b,
+                                const float *x, int B, int U, int H);
+
+    /* Evaluation decoder: y (B,U) = hd (B,H) . w^T + b. */
+    void (*decoder_forward)(float *y, const float *hd, const float *w,
+                            const float *b, int B, int U, int H);
+
+    /* dhd (B,H) = dy (B,U) . w (U,H);  dw (U,H) += dy^T . hd;
+     * db (U) += column sums of dy. */
+    void (*decoder_backward)(float *dhd, float *dw, float *db,
+                             const float *dy, const float *hd,
+                             const float *w, int B, int U, int H);
+
+    /* Through dropout and sigmoid: dz = dhd * dropout_scale * h (1 - h),
+     * written over dhd (B,H); then dw (H,U) += dz^T . x (B,U) and
+     * db (H) += column sums of dz. */
+    void (*encoder_backward)(float *dw, float *db, float *dhd,
+                             const float *h, const float *x,
+                             const Dropout *drop, int B, int U, int H);
+} KernelOps;
+
+extern const KernelOps kernels_naive;
+extern const KernelOps kernels_dense;
+
+/* The dropout multiplier of unit k in batch row r: 0 or 1 / (1 - p). */
+float dropout_scale(const Dropout *drop, int r, int k);
+
+#endif

@@ -1,0 +1,158 @@
+/* kernels_dense.c - tiled dense kernels: OpenMP over tiles, BLIS inside.
+ *
+ * Work split: products whose output rows are batch rows (forward passes and
+ * the input gradient dy . w) are cut into tiles of TILE_ROWS batch rows;
+ * products whose output rows are weight rows (the weight gradients, a
+ * reduction over the batch) are cut into tiles of TILE_OUT weight rows.
+ * Either way each loop iteration owns the outputs it writes: no atomics, no
+ * per-thread buffers, and the arithmetic of every element is the same for any
+ * thread count.  BLIS runs single-threaded inside the tiles (blas.h), so the
+ * cores are shared by OpenMP alone and never oversubscribed.
+ *
+ * The elementwise work (bias, sigmoid, dropout, mask, loss and its gradient)
+ * is fused into the epilogue of each tile, while the tile is in cache. */
+#include <math.h>
+
+#include "blas.h"
+#include "kernels.h"
+
+#define TILE_ROWS 32
+#define TILE_OUT 64
+
+static int ntiles(int n, int t) { return (n + t - 1) / t; }
+static int tile_len(int n, int t, int i) { return n - i * t < t ? n - i * t : t; }
+
+static void dense_encoder_forward(float *h, float *hd, const float *x,
+                                  const float *w, const float *b,
+                                  const Dropout *drop, int B, int U, int H) {
+    const int nt = ntiles(B, TILE_ROWS);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+        float *ht = h + (long)r0 * H;
+        /* z (rows,H) = x_tile (rows,U) . w^T ; w^T(u,k) = w[k*U + u] */
+        blas_sgemm(rows, H, U, 1.0f, x + (long)r0 * U, U, 1, w, 1, U,
+                   0.0f, ht, H, 1);
+        for (int r = 0; r < rows; r++) {
+            float *hr = ht + (long)r * H;
+            for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-(hr[k] + b[k])));
+            if (drop && drop->p > 0.0f) {
+                float *hdr = hd + (long)(r0 + r) * H;
+                for (int k = 0; k < H; k++) hdr[k] = hr[k] * dropout_scale(drop, r0 + r, k);
+            } else if (hd != h) {
+                float *hdr = hd + (long)(r0 + r) * H;
+                for (int k = 0; k < H; k++) hdr[k] = hr[k];
+            }
+        }
+    }
+}
+
+static void dense_decoder_forward(float *y, const float *hd, const float *w,
+                                  const float *b, int B, int U, int H) {
+    const int nt = ntiles(B, TILE_ROWS);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+        float *yt = y + (long)r0 * U;
+        /* y (rows,U) = hd_tile (rows,H) . w^T ; w^T(k,u) = w[u*H + k] */
+        blas_sgemm(rows, U, H, 1.0f, hd + (long)r0 * H, H, 1, w, 1, H,
+                   0.0f, yt, U, 1);
+        for (int r = 0; r < rows; r++) {
+            float *yr = yt + (long)r * U;
+            for (int u = 0; u < U; u++) yr[u] += b[u];
+        }
+    }
+}
+
+static void dense_decoder_mse_forward(float *dy, double *row_loss,
+                                      const float *hd, const float *w,
+                                      const float *b, const float *x,
+                                      int B, int U, int H) {
+    const int nt = ntiles(B, TILE_ROWS);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+        float *yt = dy + (long)r0 * U;
+        blas_sgemm(rows, U, H, 1.0f, hd + (long)r0 * H, H, 1, w, 1, H,
+                   0.0f, yt, U, 1);
+        for (int r = 0; r < rows; r++) {
+            float *yr = yt + (long)r * U;
+            const float *xr = x + (long)(r0 + r) * U;
+            float loss = 0.0f;
+            for (int u = 0; u < U; u++) {
+                float diff = (xr[u] != 0.0f ? yr[u] + b[u] : 0.0f) - xr[u];
+                loss += diff * diff;
+                yr[u] = 2.0f * diff;
+            }
+            row_loss[r0 + r] = loss;
+        }
+    }
+}
+
+static void dense_decoder_backward(float *dhd, float *dw, float *db,
+                                   const float *dy, const float *hd,
+                                   const float *w, int B, int U, int H) {
+    const int nt = ntiles(B, TILE_ROWS), no = ntiles(U, TILE_OUT);
+    #pragma omp parallel
+    {
+        /* dhd (rows,H) = dy_tile (rows,U) . w (U,H) */
+        #pragma omp for schedule(static) nowait
+        for (int t = 0; t < nt; t++) {
+            const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+            blas_sgemm(rows, H, U, 1.0f, dy + (long)r0 * U, U, 1, w, H, 1,
+                       0.0f, dhd + (long)r0 * H, H, 1);
+        }
+        /* dw[u0:u1] (n,H) += dy^T (n,B) . hd (B,H); dy^T(u,r) = dy[r*U + u] */
+        #pragma omp for schedule(static)
+        for (int t = 0; t < no; t++) {
+            const int u0 = t * TILE_OUT, n = tile_len(U, TILE_OUT, t);
+            blas_sgemm(n, H, B, 1.0f, dy + u0, 1, U, hd, H, 1,
+                       1.0f, dw + (long)u0 * H, H, 1);
+            for (int r = 0; r < B; r++) {
+                const float *dyr = dy + (long)r * U + u0;
+                for (int u = 0; u < n; u++) db[u0 + u] += dyr[u];
+            }
+        }
+    }
+}
+
+static void dense_encoder_backward(float *dw, float *db, float *dhd,
+                                   const float *h, const float *x,
+                                   const Dropout *drop, int B, int U, int H) {
+    const int nt = ntiles(B, TILE_ROWS), no = ntiles(H, TILE_OUT);
+    const int has_drop = drop && drop->p > 0.0f;
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(static)
+        for (int t = 0; t < nt; t++) {
+            const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+            for (int r = r0; r < r0 + rows; r++) {
+                float *g = dhd + (long)r * H;
+                const float *hr = h + (long)r * H;
+                if (has_drop)
+                    for (int k = 0; k < H; k++) g[k] *= dropout_scale(drop, r, k);
+                for (int k = 0; k < H; k++) g[k] *= hr[k] * (1.0f - hr[k]);
+            }
+        }
+        /* dw[k0:k1] (n,U) += dz^T (n,B) . x (B,U); dz^T(k,r) = dz[r*H + k] */
+        #pragma omp for schedule(static)
+        for (int t = 0; t < no; t++) {
+            const int k0 = t * TILE_OUT, n = tile_len(H, TILE_OUT, t);
+            blas_sgemm(n, U, B, 1.0f, dhd + k0, 1, H, x, U, 1,
+                       1.0f, dw + (long)k0 * U, U, 1);
+            for (int r = 0; r < B; r++) {
+                const float *dzr = dhd + (long)r * H + k0;
+                for (int k = 0; k < n; k++) db[k0 + k] += dzr[k];
+            }
+        }
+    }
+}
+
+const KernelOps kernels_dense = {
+    .name = "dense",
+    .encoder_forward = dense_encoder_forward,
+    .decoder_mse_forward = dense_decoder_mse_forward,
+    .decoder_forward = dense_decoder_forward,
+    .decoder_backward = dense_decoder_backward,
+    .encoder_backward = dense_encoder_backward,
+};

@@ -1,0 +1,61 @@
+/* mem.c - checked allocation with failure injection (see mem.h).
+ *
+ * Global mutable state: the injection counters below.  They exist only for
+ * tests (mem_fail_at) and are atomic so allocations from OpenMP threads stay
+ * well-defined. */
+#include "mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_long g_fail_at;    /* 0 = never fail */
+static atomic_long g_count;      /* allocations since mem_fail_at */
+
+/* Returns 1 when the current allocation must fail (injection). */
+static int should_fail(void) {
+    long n = atomic_fetch_add(&g_count, 1) + 1;
+    long f = atomic_load(&g_fail_at);
+    return f > 0 && n == f;
+}
+
+void mem_fail_at(long n) {
+    atomic_store(&g_count, 0);
+    atomic_store(&g_fail_at, n);
+}
+
+long mem_alloc_count(void) { return atomic_load(&g_count); }
+
+void *mem_alloc(size_t size) {
+    if (should_fail()) return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *mem_calloc(size_t count, size_t size) {
+    if (should_fail()) return NULL;
+    if (count == 0 || size == 0) return calloc(1, 1);
+    return calloc(count, size);
+}
+
+void *mem_realloc(void *ptr, size_t size) {
+    if (should_fail()) return NULL;
+    return realloc(ptr, size ? size : 1);
+}
+
+void *mem_alloc_aligned(size_t size) {
+    if (should_fail()) return NULL;
+    size_t rounded = (size + 63) / 64 * 64;
+    if (rounded == 0) rounded = 64;
+    return aligned_alloc(64, rounded);
+}
+
+void mem_free(void *ptr) { free(ptr); }
+
+void mem_free_aligned(void *ptr) { free(ptr); }
+
+char *mem_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = mem_alloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}

@@ -1,0 +1,129 @@
+/* model.c - parameter memory, initialisation and Adam (see model.h). */
+#include "model.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+#include "rng.h"
+
+size_t model_param_count(int num_users, int hidden) {
+    if (num_users <= 0 || hidden <= 0) return 0;
+    size_t u = (size_t)num_users, h = (size_t)hidden;
+    if (h > SIZE_MAX / 2 / u) return 0;
+    size_t n = 2 * u * h;
+    if (n > SIZE_MAX / 8 - u - h) return 0;
+    return n + u + h;
+}
+
+/* Points the four tensor sets into mem. */
+static void model_point(Model *model) {
+    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    ModelTensors *sets[4] = {&model->params, &model->grads, &model->m, &model->v};
+    for (int s = 0; s < 4; s++) {
+        float *base = model->mem + (size_t)s * model->num_params;
+        sets[s]->enc_w = base;
+        sets[s]->enc_b = base + uh;
+        sets[s]->dec_w = base + uh + (size_t)model->hidden;
+        sets[s]->dec_b = base + 2 * uh + (size_t)model->hidden;
+    }
+}
+
+int model_create(Model *model, int num_users, int hidden, size_t max_bytes,
+                 char *err) {
+    memset(model, 0, sizeof *model);
+    size_t n = model_param_count(num_users, hidden);
+    double need = 4.0 * 4.0 * (2.0 * num_users * (double)hidden + num_users + hidden);
+    if (n == 0 || need > (double)max_bytes)
+        return err_set(err, "model.hidden = %d with %d users needs %.3g GB for "
+                       "parameters, gradients and Adam moments, more than the "
+                       "%.3g GB available: lower model.hidden",
+                       hidden, num_users, need / 1e9, (double)max_bytes / 1e9);
+    model->mem = mem_alloc_aligned(4 * n * sizeof(float));
+    if (!model->mem)
+        return err_set(err, "out of memory allocating %.3g GB of model parameters "
+                       "(model.hidden = %d)", need / 1e9, hidden);
+    memset(model->mem, 0, 4 * n * sizeof(float));
+    model->num_users = num_users;
+    model->hidden = hidden;
+    model->num_params = n;
+    model_point(model);
+    return 0;
+}
+
+void model_free(Model *model) {
+    if (!model) return;
+    mem_free_aligned(model->mem);
+    memset(model, 0, sizeof *model);
+}
+
+void model_init(Model *model, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed, 0x1417);
+    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    const ModelTensors *p = &model->params;
+    for (size_t i = 0; i < uh; i++) p->enc_w[i] = (float)(0.01 * rng_normal(&rng));
+    double be = 1.0 / sqrt((double)model->num_users);
+    for (int i = 0; i < model->hidden; i++)
+        p->enc_b[i] = (float)(be * (2.0 * rng_uniform(&rng) - 1.0));
+    for (size_t i = 0; i < uh; i++) p->dec_w[i] = (float)(0.01 * rng_normal(&rng));
+    double bd = 1.0 / sqrt((double)model->hidden);
+    for (int i = 0; i < model->num_users; i++)
+        p->dec_b[i] = (float)(bd * (2.0 * rng_uniform(&rng) - 1.0));
+    memset(model->mem + model->num_params, 0, 3 * model->num_params * sizeof(float));
+    model->step = 0;
+}
+
+void model_zero_grad(Model *model) {
+    memset(model->grads.enc_w, 0, model->num_params * sizeof(float));
+}
+
+/* Bias corrections as PyTorch computes them: in double, then used in float
+ * arithmetic as step_size = lr / bc1 and denom = sqrt(v) / sqrt(bc2) + eps. */
+static void adam_scalars(const Model *model, const AdamOptions *opt,
+                         float *step_size, float *bc2_sqrt) {
+    double bc1 = 1.0 - pow((double)opt->beta1, (double)model->step);
+    double bc2 = 1.0 - pow((double)opt->beta2, (double)model->step);
+    *step_size = (float)((double)opt->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
+
+void model_adam_step(Model *model, const AdamOptions *opt) {
+    model->step++;
+    float step_size, bc2_sqrt;
+    adam_scalars(model, opt, &step_size, &bc2_sqrt);
+    const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
+    const float wd = opt->weight_decay;
+    float *restrict p = model->params.enc_w;
+    const float *restrict g = model->grads.enc_w;
+    float *restrict m = model->m.enc_w;
+    float *restrict v = model->v.enc_w;
+    const long n = (long)model->num_params;
+    /* Iterations own disjoint elements: one parallel loop, vectorised. */
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+}
+
+void model_adam_step_naive(Model *model, const AdamOptions *opt) {
+    model->step++;
+    double bc1 = 1.0 - pow((double)opt->beta1, (double)model->step);
+    double bc2 = 1.0 - pow((double)opt->beta2, (double)model->step);
+    for (size_t i = 0; i < model->num_params; i++) {
+        float *p = model->params.enc_w + i, *m = model->m.enc_w + i;
+        float *v = model->v.enc_w + i;
+        float g = model->grads.enc_w[i] + opt->weight_decay * *p;
+        *m = opt->beta1 * *m + (1.0f - opt->beta1) * g;
+        *v = opt->beta2 * *v + (1.0f - opt->beta2) * g * g;
+        double mhat = *m / bc1, vhat = *v / bc2;
+        *p = (float)(*p - opt->lr * mhat / (sqrt(vhat) + opt->eps));
+    }
+}

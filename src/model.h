@@ -1,0 +1,64 @@
+/* model.h - I-AutoRec parameters and the Adam optimiser.
+ *
+ * One allocation holds, in this order, the parameters, their gradients and
+ * Adam's first and second moments, each in the same layout:
+ *   enc_w (hidden x users)   encoder weight, PyTorch Linear layout
+ *   enc_b (hidden)
+ *   dec_w (users x hidden)   decoder weight
+ *   dec_b (users)
+ * so Adam is one flat loop over num_params floats. */
+#ifndef AUTOREC_MODEL_H
+#define AUTOREC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_NUM_TENSORS 4
+
+typedef struct {
+    float *enc_w; /* (H, U) */
+    float *enc_b; /* (H) */
+    float *dec_w; /* (U, H) */
+    float *dec_b; /* (U) */
+} ModelTensors;
+
+typedef struct {
+    int num_users;   /* U: input and output width */
+    int hidden;      /* H */
+    size_t num_params;
+    float *mem;      /* 4 * num_params floats: params | grads | m | v */
+    ModelTensors params, grads, m, v;
+    long step;       /* Adam steps taken */
+} Model;
+
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+} AdamOptions;
+
+/* Number of parameters of a model, or 0 when it overflows size_t. */
+size_t model_param_count(int num_users, int hidden);
+
+/* Allocates a model (zeroed).  Refuses, before allocating, a size whose
+ * parameter memory (4 copies) exceeds max_bytes, with a message saying how
+ * much it would need.  Returns 0 or -1 with err; free with model_free. */
+int model_create(Model *model, int num_users, int hidden, size_t max_bytes,
+                 char *err);
+
+/* Frees the model's memory; accepts a zeroed model. */
+void model_free(Model *model);
+
+/* PyTorch-style initialisation: weights ~ Normal(0, 0.01), biases ~
+ * Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)); moments and step reset. */
+void model_init(Model *model, uint64_t seed);
+
+void model_zero_grad(Model *model);
+
+/* One Adam step with PyTorch's coupled weight decay (grad + wd * param, on
+ * every parameter), bias-corrected, as torch.optim.Adam (1.13, single-tensor
+ * path).  The stored gradients are left unchanged. */
+void model_adam_step(Model *model, const AdamOptions *opt);
+
+/* The naive reference of model_adam_step, kept for tests. */
+void model_adam_step_naive(Model *model, const AdamOptions *opt);
+
+#endif

@@ -1,0 +1,44 @@
+/* rng.c - splitmix64 generator and hash (see rng.h). */
+#include "rng.h"
+
+#include <math.h>
+
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void rng_seed(Rng *r, uint64_t seed, uint64_t stream) {
+    r->state = mix64(seed ^ mix64(stream + 0x9e3779b97f4a7c15ULL));
+}
+
+uint64_t rng_next(Rng *r) {
+    r->state += 0x9e3779b97f4a7c15ULL;
+    return mix64(r->state);
+}
+
+double rng_uniform(Rng *r) {
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double rng_normal(Rng *r) {
+    double u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t rng_below(Rng *r, uint64_t n) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = rng_next(r); while (x >= limit);
+    return x % n;
+}
+
+float rng_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
+    h = mix64(h ^ a);
+    h = mix64(h ^ (b * 0xd1b54a32d192ed03ULL));
+    h = mix64(h ^ (c * 0x8cb92ba72f3d8dd7ULL));
+    return (float)(h >> 40) * 0x1.0p-24f;
+}

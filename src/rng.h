@@ -1,0 +1,26 @@
+/* rng.h - deterministic random numbers (splitmix64).
+ *
+ * Two flavours: a sequential generator (Rng) for shuffles, splits and
+ * initialisation, and a stateless hash (rng_hash_uniform) for dropout masks,
+ * so that a mask depends only on (seed, step, item, unit) and never on how
+ * rows are distributed over threads. */
+#ifndef AUTOREC_RNG_H
+#define AUTOREC_RNG_H
+
+#include <stdint.h>
+
+typedef struct { uint64_t state; } Rng;
+
+/* Seeds a generator; different streams for the same seed via `stream`. */
+void rng_seed(Rng *r, uint64_t seed, uint64_t stream);
+uint64_t rng_next(Rng *r);
+/* Uniform double in [0, 1) with 53 random bits. */
+double rng_uniform(Rng *r);
+/* Standard normal (Box-Muller, both draws from this generator). */
+double rng_normal(Rng *r);
+/* Uniform integer in [0, n), n >= 1, unbiased. */
+uint64_t rng_below(Rng *r, uint64_t n);
+/* Uniform float in [0, 1) (24 bits) determined by the four words alone. */
+float rng_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+
+#endif

@@ -1,0 +1,74 @@
+/* train.h - the I-AutoRec training loop and evaluation.
+ *
+ * A Trainer owns the model and the batch buffers; it borrows the dense
+ * items x users training and test matrices, which must outlive it. */
+#ifndef AUTOREC_TRAIN_H
+#define AUTOREC_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "model.h"
+#include "rng.h"
+
+typedef struct {
+    int hidden;
+    float dropout;
+    int batch_size;
+    float lr;
+    float weight_decay;
+    uint64_t seed;
+    const KernelOps *ops;
+    size_t max_bytes;  /* refuse models/buffers larger than this */
+} TrainOptions;
+
+typedef struct {
+    TrainOptions opt;
+    Model model;
+    int num_items, num_users;
+    const float *train;  /* (I,U) borrowed */
+    const float *test;   /* (I,U) borrowed; 0 = not a test position */
+    size_t n_test;       /* observed test entries */
+    int32_t *order;      /* (I) item order of the current epoch */
+    float *x;            /* (B,U) gathered input rows */
+    float *h, *hd;       /* (B,H) sigmoid output, after dropout */
+    float *dy;           /* (B,U) loss gradient; eval: reconstruction */
+    float *dhd;          /* (B,H) */
+    double *row_loss;    /* (B) */
+    Rng shuffle;
+} Trainer;
+
+/* Creates a trainer with freshly initialised parameters (model_init with
+ * opt->seed).  Returns 0, or -1 with err (sizes too large, out of memory,
+ * batch larger than the number of items).  Free with trainer_free. */
+int trainer_create(Trainer *t, const TrainOptions *opt, const float *train,
+                   const float *test, int num_items, int num_users,
+                   char *err);
+
+/* Frees what trainer_create allocated; accepts a zeroed trainer. */
+void trainer_free(Trainer *t);
+
+/* One optimisation step on the n items listed (n <= batch_size): zero grads,
+ * forward, backward, Adam.  Returns the summed loss before the update. */
+double trainer_step(Trainer *t, const int32_t *items, int n);
+
+/* Forward and backward of one batch without the optimiser step (the gradients
+ * are left in t->model.grads).  Returns the summed loss. */
+double trainer_forward_backward(Trainer *t, const int32_t *items, int n);
+
+/* One epoch: shuffle the items, full batches only (the last incomplete batch
+ * is dropped).  *train_loss = summed loss / items processed.  Checks *stop
+ * (may be NULL) between batches: returns 1 when it was set, else 0. */
+int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
+                  double *train_loss);
+
+/* Test RMSE of the eval-mode reconstruction of the training matrix, over the
+ * test matrix's observed entries; NaN when there are none. */
+double trainer_test_rmse(Trainer *t);
+
+/* Eval-mode reconstruction of every training row into out (I,U). */
+void trainer_reconstruct(Trainer *t, float *out);
+
+#endif

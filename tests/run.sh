@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole suite: the C unit tests (build/unit_tests) and the
+# command-line tests (tests/cli.sh).  Prints a final line
+# "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+tally() {  # reads "...: N passed, N failed" from the given output file
+    local line
+    line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "tests/run.sh: $2 printed no totals (crashed?)"; total_fail=$((total_fail + 1)); return
+    fi
+    total_pass=$((total_pass + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+    total_fail=$((total_fail + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== unit tests"
+build/unit_tests 2>&1 | tee "$out"
+tally "$out" unit_tests
+
+echo "== command-line tests"
+bash tests/cli.sh 2>&1 | tee "$out"
+tally "$out" cli.sh
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,58 @@
+/* test.h - the unit-test harness.
+ *
+ * A test is a `static void test_x(void)` that uses CHECK* macros; a suite is a
+ * `void suite_x(void)` that calls RUN(test_x) for each test, and is listed in
+ * tests/test_main.c.  Each test prints "ok   name" or "FAIL name" with the
+ * failed checks; test_main prints "unit: N passed, N failed".
+ *
+ * Global mutable state: the counters below, owned by test_main.c. */
+#ifndef AUTOREC_TEST_H
+#define AUTOREC_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+
+extern int test_failed_checks; /* checks failed in the current test */
+extern int tests_passed, tests_failed;
+extern const char *test_fixture_dir; /* tests/fixtures */
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            test_failed_checks++;                                          \
+            fprintf(stderr, "    %s:%d: check failed: %s\n", __FILE__,     \
+                    __LINE__, #cond);                                      \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                               \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            test_failed_checks++;                                          \
+            fprintf(stderr, "    %s:%d: check failed: %s: ", __FILE__,     \
+                    __LINE__, #cond);                                      \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+/* |a - b| <= rel * max(|a|, |b|) + abs_tol */
+#define CHECK_CLOSE(a, b, rel, abs_tol)                                    \
+    do {                                                                   \
+        double a_ = (a), b_ = (b);                                         \
+        double m_ = fabs(a_) > fabs(b_) ? fabs(a_) : fabs(b_);             \
+        if (!(fabs(a_ - b_) <= (rel) * m_ + (abs_tol))) {                  \
+            test_failed_checks++;                                          \
+            fprintf(stderr, "    %s:%d: %s = %.9g vs %s = %.9g\n",         \
+                    __FILE__, __LINE__, #a, a_, #b, b_);                   \
+        }                                                                  \
+    } while (0)
+
+void test_run_one(const char *name, void (*fn)(void));
+#define RUN(fn) test_run_one(#fn, fn)
+
+/* Writes text to a new temporary file; returns its path (static buffer
+ * rotated among 8 slots) or NULL. */
+const char *test_write_temp(const char *suffix, const char *text);
+
+#endif

@@ -1,0 +1,470 @@
+/* test_db.c - tests of db.c: schema, round trips, refusals, failures. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include <ftw.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "mem.h"
+#include "test.h"
+
+/* A fresh temporary directory for one test (static buffer). */
+static const char *tmp_dir(void) {
+    static char dir[256];
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof dir, "%s/autorec-dbtest-XXXXXX", base);
+    return mkdtemp(dir);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+/* Removes dir and everything below it. */
+static void rm_tree(const char *dir) {
+    if (dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Opens path with plain SQLite for inspection; NULL on failure. */
+static sqlite3 *raw_open(const char *path) {
+    sqlite3 *h = NULL;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Runs a one-value query; returns its integer value, or INT64_MIN when no
+ * row, or the column is NULL. */
+static int64_t q_int(sqlite3 *h, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    int64_t v = INT64_MIN;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Same for a REAL value (NAN when none). */
+static double q_real(sqlite3 *h, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    double v = NAN;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Same for a TEXT value copied into out (size n; "" when none). */
+static const char *q_text(sqlite3 *h, const char *sql, char *out, size_t n) {
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void fill_cfg(Config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "seed-run");
+    snprintf(c->data_path, sizeof c->data_path, "data/ml-100k");
+    c->data_format = DATA_ML1M;
+    c->split_kind = SPLIT_RANDOM;
+    c->test_ratio = 0.1;
+    c->hidden = 500;
+    c->dropout = 0.05;
+    c->epochs = 20;
+    c->batch_size = 256;
+    c->lr = 0.002;
+    c->weight_decay = 1e-5;
+    c->seed = 7;
+    c->threads = 2;
+}
+
+static DbRunInfo fill_info(const Config *c) {
+    DbRunInfo in = {c, "name: seed-run\n", "host1", 4, "dense", "abc123",
+                    "BLIS 0.9 openmp", };
+    return in;
+}
+
+static void test_open_creates_schema(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    Db *db = NULL;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK(db != NULL);
+    db_close(db);
+    sqlite3 *h = raw_open(path);
+    CHECK(h != NULL);
+    CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(strcmp(q_text(h, "PRAGMA journal_mode", buf, sizeof buf), "wal") == 0);
+    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
+                   "AND name IN ('runs','epochs')") == 2);
+    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
+                   "AND name IN ('runs_status','runs_name')") == 2);
+    CHECK(q_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
+                   "IN ('blis_info','data_path','data_format','test_ratio',"
+                   "'best_epoch','final_test_rmse','config_yaml')") == 7);
+    CHECK(q_int(h, "SELECT count(*) FROM pragma_foreign_key_list('epochs')") == 1);
+    /* the status CHECK constraint */
+    CHECK(sqlite3_exec(h, "INSERT INTO runs(name,status,started_at) "
+                          "VALUES('x','bogus','now')", NULL, NULL, NULL) ==
+          SQLITE_CONSTRAINT);
+    sqlite3_close(h);
+    rm_tree(dir);
+}
+
+static void test_round_trip(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX], buf[256];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/r.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    if (!db) return;
+    CHECK_MSG(db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    CHECK(id == 1);
+    const double rmse[4] = {1.10, 0.95, 0.90, 0.97};   /* improve, worsen */
+    for (int e = 0; e < 4; e++) {
+        DbEpoch ep = {e + 1, 100.0 - e, rmse[e], 1.5, 0.25};
+        CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
+    }
+    sqlite3 *h = raw_open(path);
+    CHECK(h != NULL);
+    /* visible to another connection while running */
+    CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id=1", buf,
+                        sizeof buf), "running") == 0);
+    CHECK(q_int(h, "SELECT finished_at IS NULL FROM runs WHERE id=1") == 1);
+    CHECK_MSG(db_run_end(db, id, "finished", err) == 0, "%s", err);
+    CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id=1", buf,
+                        sizeof buf), "finished") == 0);
+    CHECK(q_int(h, "SELECT count(*) FROM epochs WHERE run_id=1") == 4);
+    CHECK_CLOSE(q_real(h, "SELECT final_test_rmse FROM runs"), 0.97, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT best_test_rmse FROM runs"), 0.90, 0, 1e-12);
+    CHECK(q_int(h, "SELECT best_epoch FROM runs") == 3);
+    CHECK_CLOSE(q_real(h, "SELECT train_loss FROM epochs WHERE epoch=2"), 99.0,
+                0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT eval_seconds FROM epochs WHERE epoch=4"),
+                0.25, 0, 1e-12);
+    CHECK(q_int(h, "SELECT started_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-"
+                   "[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'"
+                   " AND finished_at >= started_at FROM runs") == 1);
+    CHECK(strcmp(q_text(h, "SELECT name||'|'||config_yaml||'|'||host||'|'||"
+                           "threads||'|'||kernel||'|'||git_commit||'|'||"
+                           "blis_info||'|'||data_path||'|'||data_format||'|'||"
+                           "hidden||'|'||epochs||'|'||batch_size||'|'||seed "
+                           "FROM runs", buf, sizeof buf),
+                 "seed-run|name: seed-run\n|host1|4|dense|abc123|BLIS 0.9 "
+                 "openmp|data/ml-100k|ml-1m|500|20|256|7") == 0);
+    CHECK_CLOSE(q_real(h, "SELECT lr FROM runs"), 0.002, 0, 1e-15);
+    CHECK_CLOSE(q_real(h, "SELECT weight_decay FROM runs"), 1e-5, 0, 1e-18);
+    CHECK_CLOSE(q_real(h, "SELECT dropout FROM runs"), 0.05, 0, 1e-15);
+    CHECK_CLOSE(q_real(h, "SELECT test_ratio FROM runs"), 0.1, 0, 1e-15);
+    sqlite3_close(h);
+
+    /* NULL optional texts are stored as NULL */
+    DbRunInfo bare = {&c, NULL, NULL, 1, "naive", NULL, NULL};
+    CHECK_MSG(db_run_begin(db, &bare, &id, err) == 0, "%s", err);
+    CHECK(id == 2);
+    db_close(db);
+
+    /* reopen the existing database */
+    db = NULL;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    CHECK(id == 3);
+    DbEpoch ep = {1, 5.0, 2.0, 1.0, 1.0};
+    CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_end(db, id, "diverged", err) == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(q_int(h, "SELECT count(*) FROM runs") == 3);
+    CHECK(q_int(h, "SELECT config_yaml IS NULL AND host IS NULL AND "
+                   "blis_info IS NULL FROM runs WHERE id=2") == 1);
+    CHECK(q_int(h, "SELECT best_epoch FROM runs WHERE id=3") == 1);
+    sqlite3_close(h);
+    rm_tree(dir);
+}
+
+static void test_not_sqlite_refused(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX], text[4096];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    memset(text, 'x', sizeof text);
+    memcpy(text, "these are my notes, not a database", 34);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fwrite(text, 1, sizeof text, f);
+    fclose(f);
+    Db *db = (Db *)1;
+    CHECK(db_open(&db, path, err) == -1);
+    CHECK(db == NULL);
+    char want[600];
+    snprintf(want, sizeof want, "%s is not an SQLite database: choose another "
+             "--db path or move the file away", path);
+    CHECK_MSG(strcmp(err, want) == 0, "%s", err);
+    /* the file is untouched */
+    char back[4096];
+    f = fopen(path, "rb");
+    CHECK(f && fread(back, 1, sizeof back, f) == sizeof back &&
+          memcmp(back, text, sizeof back) == 0);
+    if (f) fclose(f);
+    rm_tree(dir);
+}
+
+static void test_newer_version_refused(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/new.db", dir);
+    sqlite3 *h = raw_open(path);
+    CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
+                               "PRAGMA user_version = 2;", NULL, NULL, NULL) ==
+                   SQLITE_OK);
+    sqlite3_close(h);
+    Db *db = NULL;
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 2 > 1): "
+                          "upgrade autorec or use another --db") != NULL,
+              "%s", err);
+    CHECK(strstr(err, path) == err);
+    h = raw_open(path);   /* still rollback-journal mode: untouched */
+    char buf[32];
+    CHECK(strcmp(q_text(h, "PRAGMA journal_mode", buf, sizeof buf), "delete") == 0);
+    sqlite3_close(h);
+    rm_tree(dir);
+}
+
+static void test_foreign_db_refused(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/other.db", dir);
+    sqlite3 *h = raw_open(path);
+    CHECK(h && sqlite3_exec(h, "CREATE TABLE customers(id, name)", NULL, NULL,
+                            NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    Db *db = NULL;
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "is not an autorec results database") != NULL &&
+              strstr(err, "customers") != NULL, "%s", err);
+    /* user_version 1 without autorec's tables */
+    h = raw_open(path);
+    CHECK(h && sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL) ==
+                   SQLITE_OK);
+    sqlite3_close(h);
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "is not an autorec results database") != NULL,
+              "%s", err);
+    rm_tree(dir);
+}
+
+static void test_bad_epochs(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/e.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    if (!db) return;
+    CHECK_MSG(db_run_begin(db, &info, &id, err) == 0, "%s", err);
+
+    DbEpoch ep = {1, 10.0, NAN, 1.0, 1.0};
+    CHECK(db_epoch_add(db, id, &ep, err) == -1);
+    CHECK_MSG(strstr(err, "not finite") != NULL && strstr(err, path) != NULL,
+              "%s", err);
+    ep.test_rmse = INFINITY;
+    CHECK(db_epoch_add(db, id, &ep, err) == -1);
+    ep.test_rmse = 0.9;
+    ep.train_loss = NAN;
+    CHECK(db_epoch_add(db, id, &ep, err) == -1);
+    ep.train_loss = 10.0;
+    ep.epoch = 0;
+    CHECK(db_epoch_add(db, id, &ep, err) == -1);
+    CHECK_MSG(strstr(err, "numbered from 1") != NULL, "%s", err);
+
+    ep.epoch = 1;
+    CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
+    DbEpoch dup = {1, 3.0, 0.5, 1.0, 1.0};   /* same epoch, better rmse */
+    err[0] = '\0';
+    CHECK(db_epoch_add(db, id, &dup, err) == -1);
+    CHECK_MSG(strstr(err, "already recorded") != NULL &&
+              strstr(err, "epoch 1 of run 1") != NULL, "%s", err);
+    /* unknown run */
+    DbEpoch other = {1, 3.0, 0.5, 1.0, 1.0};
+    CHECK(db_epoch_add(db, 999, &other, err) == -1);
+    CHECK_MSG(strstr(err, "no run 999") != NULL, "%s", err);
+    /* the connection is usable afterwards (no transaction left open) */
+    DbEpoch ep2 = {2, 9.0, 0.95, 1.0, 1.0};
+    CHECK_MSG(db_epoch_add(db, id, &ep2, err) == 0, "%s", err);
+    CHECK(db_run_end(db, id, "running", err) == -1);
+    CHECK_MSG(strstr(err, "status 'running'") != NULL, "%s", err);
+    CHECK(db_run_end(db, 999, "failed", err) == -1);
+    CHECK_MSG(strstr(err, "no such run") != NULL, "%s", err);
+    CHECK_MSG(db_run_end(db, id, "interrupted", err) == 0, "%s", err);
+
+    sqlite3 *h = raw_open(path);
+    CHECK(q_int(h, "SELECT count(*) FROM epochs") == 2);
+    CHECK(q_int(h, "SELECT count(*) FROM epochs WHERE test_rmse IS NULL") == 0);
+    CHECK_CLOSE(q_real(h, "SELECT train_loss FROM epochs WHERE epoch=1"), 10.0,
+                0, 0);
+    CHECK_CLOSE(q_real(h, "SELECT best_test_rmse FROM runs"), 0.9, 0, 1e-12);
+    CHECK(q_int(h, "SELECT best_epoch FROM runs") == 1);
+    CHECK_CLOSE(q_real(h, "SELECT final_test_rmse FROM runs"), 0.95, 0, 1e-12);
+    sqlite3_close(h);
+
+    /* a seed that does not fit SQLite's INTEGER */
+    c.seed = UINT64_MAX;
+    CHECK(db_run_begin(db, &info, &id, err) == -1);
+    CHECK_MSG(strstr(err, "train.seed") != NULL, "%s", err);
+    db_close(db);
+    rm_tree(dir);
+}
+
+static void test_nested_dirs_and_bad_paths(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/a/b/c/results.db", dir);
+    Db *db = NULL;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    db_close(db);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode));
+
+    /* a file where a directory should be */
+    snprintf(path, sizeof path, "%s/a/b/c/results.db/x.db", dir);
+    db = NULL;
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "is not a directory") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/a/b/c/results.db/y/x.db", dir);
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "cannot create directory") != NULL, "%s", err);
+
+    /* a directory where the database should be */
+    snprintf(path, sizeof path, "%s/a", dir);
+    CHECK(db_open(&db, path, err) == -1 && db == NULL);
+    CHECK_MSG(strstr(err, "cannot open") != NULL && strstr(err, path) != NULL,
+              "%s", err);
+    CHECK(db_open(&db, "", err) == -1);
+    db_close(NULL);
+
+    /* permissions (meaningless as root, who may write anywhere) */
+    if (geteuid() != 0) {
+        snprintf(path, sizeof path, "%s/ro", dir);
+        CHECK(mkdir(path, 0500) == 0);
+        snprintf(path, sizeof path, "%s/ro/sub/x.db", dir);
+        CHECK(db_open(&db, path, err) == -1);
+        CHECK_MSG(strstr(err, "cannot create directory") != NULL &&
+                  strstr(err, "Permission denied") != NULL, "%s", err);
+        snprintf(path, sizeof path, "%s/ro/x.db", dir);
+        CHECK(db_open(&db, path, err) == -1);
+        CHECK_MSG(strstr(err, "cannot open") != NULL, "%s", err);
+        snprintf(path, sizeof path, "%s/ro", dir);
+        chmod(path, 0700);
+    }
+    rm_tree(dir);
+}
+
+static void test_two_connections(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/shared.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *a = NULL, *b = NULL;
+    int64_t ia = 0, ib = 0;
+    CHECK_MSG(db_open(&a, path, err) == 0, "%s", err);
+    CHECK_MSG(db_open(&b, path, err) == 0, "%s", err);
+    if (!a || !b) { db_close(a); db_close(b); return; }
+    CHECK(db_run_begin(a, &info, &ia, err) == 0);
+    CHECK(db_run_begin(b, &info, &ib, err) == 0);
+    CHECK(ia != ib);
+    for (int e = 1; e <= 3; e++) {
+        DbEpoch ep = {e, 1.0, 1.0 / e, 0.1, 0.1};
+        CHECK_MSG(db_epoch_add(a, ia, &ep, err) == 0, "%s", err);
+        CHECK_MSG(db_epoch_add(b, ib, &ep, err) == 0, "%s", err);
+    }
+    db_close(a);
+    db_close(b);
+    sqlite3 *h = raw_open(path);
+    CHECK(q_int(h, "SELECT count(*) FROM epochs") == 6);
+    sqlite3_close(h);
+    rm_tree(dir);
+}
+
+static void test_open_alloc_failures(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/m.db", dir);
+    int ok = 0;
+    for (long n = 1; n < 50 && !ok; n++) {
+        Db *db = NULL;
+        err[0] = '\0';
+        mem_fail_at(n);
+        int rc = db_open(&db, path, err);
+        mem_fail_at(0);
+        if (rc == 0) {
+            ok = 1;
+            db_close(db);
+        } else {
+            CHECK_MSG(db == NULL && strstr(err, "out of memory") != NULL,
+                      "n=%ld: %s", n, err);
+        }
+    }
+    CHECK(ok);
+    rm_tree(dir);
+}
+
+void suite_db(void) {
+    RUN(test_open_creates_schema);
+    RUN(test_round_trip);
+    RUN(test_not_sqlite_refused);
+    RUN(test_newer_version_refused);
+    RUN(test_foreign_db_refused);
+    RUN(test_bad_epochs);
+    RUN(test_nested_dirs_and_bad_paths);
+    RUN(test_two_connections);
+    RUN(test_open_alloc_failures);
+}

@@ -1,0 +1,114 @@
+/* test_kernels.c - every fast kernel equals the naive reference kernel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "test.h"
+
+static float *rand_buf(size_t n, float lo, float hi, double density, unsigned *s) {
+    float *b = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        *s = *s * 1103515245u + 12345u;
+        double u = (*s >> 8) / 16777216.0;
+        *s = *s * 1103515245u + 12345u;
+        double keep = (*s >> 8) / 16777216.0;
+        b[i] = keep < density ? (float)(lo + (hi - lo) * u) : 0.0f;
+    }
+    return b;
+}
+
+/* max |a-b| / (max |b| over the array): error relative to the array's scale,
+ * the right measure for sums whose elements may cancel. */
+static double scaled_diff(const float *a, const float *b, size_t n) {
+    double d = 0, m = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    return d / m;
+}
+
+/* Runs both implementations of every kernel on the same random inputs and
+ * compares every output. */
+static void compare_on(int B, int U, int H, float p) {
+    unsigned s = (unsigned)(B * 131 + U * 7 + H);
+    size_t bu = (size_t)B * U, bh = (size_t)B * H, uh = (size_t)U * H;
+    float *x = rand_buf(bu, 1, 5, 0.3, &s);
+    float *we = rand_buf(uh, -0.3f, 0.3f, 1, &s), *be = rand_buf(H, -0.5f, 0.5f, 1, &s);
+    float *wd = rand_buf(uh, -0.3f, 0.3f, 1, &s), *bd = rand_buf(U, -0.5f, 0.5f, 1, &s);
+    int32_t *ids = malloc(B * sizeof *ids);
+    for (int r = 0; r < B; r++) ids[r] = r * 3 + 1;
+    Dropout drop = {p, 42, 3, ids};
+    const KernelOps *k[2] = {&kernels_naive, &kernels_dense};
+    float *h[2], *hd[2], *dy[2], *y[2], *dhd[2], *gwe[2], *gbe[2], *gwd[2], *gbd[2];
+    double *loss[2];
+    for (int i = 0; i < 2; i++) {
+        h[i] = malloc(bh * 4); hd[i] = malloc(bh * 4); dhd[i] = malloc(bh * 4);
+        dy[i] = malloc(bu * 4); y[i] = malloc(bu * 4); loss[i] = malloc(B * 8);
+        /* gradients start non-zero: backward must accumulate */
+        unsigned s2 = 99;
+        gwe[i] = rand_buf(uh, -1, 1, 1, &s2); gbe[i] = rand_buf(H, -1, 1, 1, &s2);
+        gwd[i] = rand_buf(uh, -1, 1, 1, &s2); gbd[i] = rand_buf(U, -1, 1, 1, &s2);
+        k[i]->encoder_forward(h[i], hd[i], x, we, be, &drop, B, U, H);
+        k[i]->decoder_forward(y[i], hd[i], wd, bd, B, U, H);
+        k[i]->decoder_mse_forward(dy[i], loss[i], hd[i], wd, bd, x, B, U, H);
+        k[i]->decoder_backward(dhd[i], gwd[i], gbd[i], dy[i], hd[i], wd, B, U, H);
+        k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], x, &drop, B, U, H);
+    }
+    const double tol = 1e-5;
+    CHECK_MSG(scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(hd[1], hd[0], bh) < tol, "hd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(y[1], y[0], bu) < tol, "y B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(dy[1], dy[0], bu) < tol, "dy B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(dhd[1], dhd[0], bh) < tol, "dz B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(gwd[1], gwd[0], uh) < tol, "dWd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(gbd[1], gbd[0], U) < tol, "dbd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(gwe[1], gwe[0], uh) < tol, "dWe B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(scaled_diff(gbe[1], gbe[0], H) < tol, "dbe B=%d U=%d H=%d", B, U, H);
+    for (int r = 0; r < B; r++) CHECK_CLOSE(loss[1][r], loss[0][r], 1e-5, 1e-6);
+    /* where x is unobserved the loss gradient is exactly zero */
+    size_t zeros_ok = 1;
+    for (size_t i = 0; i < bu; i++) if (x[i] == 0.0f && dy[1][i] != 0.0f) zeros_ok = 0;
+    CHECK(zeros_ok);
+    for (int i = 0; i < 2; i++) {
+        free(h[i]); free(hd[i]); free(dhd[i]); free(dy[i]); free(y[i]); free(loss[i]);
+        free(gwe[i]); free(gbe[i]); free(gwd[i]); free(gbd[i]);
+    }
+    free(x); free(we); free(be); free(wd); free(bd); free(ids);
+}
+
+static void test_dense_equals_naive_small(void) { compare_on(3, 5, 2, 0.0f); }
+static void test_dense_equals_naive_ragged(void) { compare_on(45, 130, 67, 0.0f); }
+static void test_dense_equals_naive_dropout(void) { compare_on(70, 97, 129, 0.25f); }
+static void test_dense_equals_naive_reference_shape(void) { compare_on(256, 943, 64, 0.05f); }
+
+/* Dropout keeps about 1 - p of the units, scales them by 1/(1-p), and the
+ * mask depends only on (seed, step, item, unit). */
+static void test_dropout_mask(void) {
+    int32_t ids[1000];
+    for (int i = 0; i < 1000; i++) ids[i] = i;
+    Dropout d = {0.3f, 5, 1, ids};
+    long kept = 0;
+    int scale_ok = 1;
+    for (int r = 0; r < 1000; r++)
+        for (int k = 0; k < 100; k++) {
+            float s = dropout_scale(&d, r, k);
+            if (s != 0.0f) { kept++; scale_ok &= fabsf(s - 1.0f / 0.7f) < 1e-6f; }
+        }
+    CHECK(scale_ok);
+    CHECK_CLOSE(kept / 100000.0, 0.7, 0.0, 0.01);
+    Dropout d2 = d;
+    d2.step = 2;
+    int differs = 0;
+    for (int k = 0; k < 100; k++) differs |= dropout_scale(&d, 0, k) != dropout_scale(&d2, 0, k);
+    CHECK(differs);
+    CHECK(dropout_scale(NULL, 0, 0) == 1.0f);
+}
+
+void suite_kernels(void) {
+    RUN(test_dense_equals_naive_small);
+    RUN(test_dense_equals_naive_ragged);
+    RUN(test_dense_equals_naive_dropout);
+    RUN(test_dense_equals_naive_reference_shape);
+    RUN(test_dropout_mask);
+}

@@ -1,0 +1,52 @@
+/* test_main.c - runs every unit-test suite and prints the totals. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int test_failed_checks;
+int tests_passed, tests_failed;
+const char *test_fixture_dir = "tests/fixtures";
+
+void test_run_one(const char *name, void (*fn)(void)) {
+    test_failed_checks = 0;
+    fn();
+    if (test_failed_checks == 0) {
+        tests_passed++;
+        printf("ok   %s\n", name);
+    } else {
+        tests_failed++;
+        printf("FAIL %s\n", name);
+    }
+    fflush(stdout);
+}
+
+const char *test_write_temp(const char *suffix, const char *text) {
+    static char paths[8][256];
+    static int slot;
+    char *p = paths[slot++ % 8];
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(p, 256, "%s/autorec-test-XXXXXX%s", dir, suffix);
+    int fd = mkstemps(p, (int)strlen(suffix));
+    if (fd < 0) return NULL;
+    size_t n = strlen(text);
+    if (write(fd, text, n) != (ssize_t)n) { close(fd); return NULL; }
+    close(fd);
+    return p;
+}
+
+/* Suites, one per module; each lives in tests/test_<module>.c. */
+#define SUITES(X) X(cfg) X(data) X(db) X(kernels) X(model) X(train)
+#define DECLARE(s) void suite_##s(void);
+SUITES(DECLARE)
+
+int main(int argc, char **argv) {
+    /* optional filter: run only suites whose name contains argv[1] */
+    const char *only = argc > 1 ? argv[1] : NULL;
+#define CALL(s) if (!only || strstr(#s, only)) suite_##s();
+    SUITES(CALL)
+    printf("unit: %d passed, %d failed\n", tests_passed, tests_failed);
+    return tests_failed ? 1 : 0;
+}

@@ -1,0 +1,130 @@
+/* test_model.c - parameter layout, initialisation, Adam, gradient check. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "model.h"
+#include "test.h"
+#include "train.h"
+
+static void test_layout_one_allocation(void) {
+    Model m;
+    char err[ERR_MAX];
+    CHECK(model_create(&m, 7, 3, 1u << 30, err) == 0);
+    CHECK(m.num_params == 2 * 7 * 3 + 7 + 3);
+    CHECK(m.params.enc_b == m.params.enc_w + 21);
+    CHECK(m.params.dec_w == m.params.enc_b + 3);
+    CHECK(m.params.dec_b == m.params.dec_w + 21);
+    CHECK(m.grads.enc_w == m.mem + m.num_params);
+    CHECK(m.m.dec_b - m.m.enc_w == m.params.dec_b - m.params.enc_w);
+    CHECK(m.v.enc_w == m.mem + 3 * m.num_params);
+    model_free(&m);
+    model_free(&m);  /* accepts a freed (zeroed) model */
+}
+
+static void test_init_statistics(void) {
+    Model m;
+    char err[ERR_MAX];
+    CHECK(model_create(&m, 400, 300, 1u << 30, err) == 0);
+    model_init(&m, 3);
+    size_t n = 400 * 300;
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) { s += m.params.enc_w[i]; s2 += (double)m.params.enc_w[i] * m.params.enc_w[i]; }
+    CHECK_CLOSE(s / n, 0.0, 0.0, 1e-4);
+    CHECK_CLOSE(sqrt(s2 / n), 0.01, 0.02, 0.0);
+    float bmax = 0;
+    for (int i = 0; i < 300; i++) bmax = fmaxf(bmax, fabsf(m.params.enc_b[i]));
+    CHECK(bmax <= 1.0f / sqrtf(400.0f) && bmax > 0.9f / sqrtf(400.0f));
+    for (int i = 0; i < 400; i++) bmax = fmaxf(bmax, fabsf(m.params.dec_b[i]));
+    CHECK(bmax <= 1.0f / sqrtf(300.0f) && bmax > 0.9f / sqrtf(300.0f));
+    /* same seed, same parameters; other seed, others */
+    Model m2;
+    CHECK(model_create(&m2, 400, 300, 1u << 30, err) == 0);
+    model_init(&m2, 3);
+    CHECK(memcmp(m.params.enc_w, m2.params.enc_w, m.num_params * 4) == 0);
+    model_init(&m2, 4);
+    CHECK(memcmp(m.params.enc_w, m2.params.enc_w, m.num_params * 4) != 0);
+    model_free(&m);
+    model_free(&m2);
+}
+
+static void test_adam_equals_naive(void) {
+    Model a, b;
+    char err[ERR_MAX];
+    CHECK(model_create(&a, 37, 11, 1u << 30, err) == 0);
+    CHECK(model_create(&b, 37, 11, 1u << 30, err) == 0);
+    model_init(&a, 1);
+    model_init(&b, 1);
+    AdamOptions opt = {0.01f, 0.9f, 0.999f, 1e-8f, 1e-3f};
+    for (int step = 0; step < 20; step++) {
+        for (size_t i = 0; i < a.num_params; i++)
+            a.grads.enc_w[i] = b.grads.enc_w[i] = sinf((float)(i * 7 + step));
+        model_adam_step(&a, &opt);
+        model_adam_step_naive(&b, &opt);
+    }
+    double worst = 0;
+    for (size_t i = 0; i < a.num_params; i++)
+        worst = fmax(worst, fabs((double)a.params.enc_w[i] - b.params.enc_w[i]));
+    CHECK_MSG(worst < 1e-5, "worst %g", worst);
+    /* first step moves every parameter by about lr (Adam's normalised step) */
+    Model c;
+    CHECK(model_create(&c, 5, 2, 1u << 30, err) == 0);
+    for (size_t i = 0; i < c.num_params; i++) c.grads.enc_w[i] = (i % 2) ? 3.0f : -0.5f;
+    model_adam_step(&c, &opt);
+    for (size_t i = 0; i < c.num_params; i++)
+        CHECK_CLOSE(c.params.enc_w[i], (i % 2) ? -0.01 : 0.01, 1e-4, 0);
+    model_free(&a); model_free(&b); model_free(&c);
+}
+
+/* Central finite differences of the batch loss against the backward pass,
+ * for every parameter of a small model, with dropout on. */
+static void gradient_check(const KernelOps *ops) {
+    const int I = 6, U = 5, H = 3;
+    float train[30];
+    for (int i = 0; i < I * U; i++) train[i] = (i * 7) % 3 == 0 ? 0.0f : (float)(1 + (i * 5) % 5);
+    TrainOptions opt = {H, 0.3f, I, 0.01f, 0.0f, 11, ops, 1u << 30};
+    Trainer t;
+    char err[ERR_MAX];
+    CHECK(trainer_create(&t, &opt, train, NULL, I, U, err) == 0);
+    Model *m = &t.model;
+    for (size_t i = 0; i < m->num_params; i++)  /* larger weights: every grad matters */
+        m->params.enc_w[i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
+    int32_t items[6] = {0, 1, 2, 3, 4, 5};
+    trainer_forward_backward(&t, items, I);
+    float *grad = malloc(m->num_params * sizeof(float));
+    memcpy(grad, m->grads.enc_w, m->num_params * sizeof(float));
+    int bad = 0;
+    double worst = 0, gmax = 0;
+    for (size_t i = 0; i < m->num_params; i++) {
+        const float eps = 1e-2f;
+        float saved = m->params.enc_w[i];
+        m->params.enc_w[i] = saved + eps;
+        double lp = trainer_forward_backward(&t, items, I);
+        m->params.enc_w[i] = saved - eps;
+        double lm = trainer_forward_backward(&t, items, I);
+        m->params.enc_w[i] = saved;
+        double fd = (lp - lm) / (2.0 * eps);
+        double e = fabs(fd - grad[i]);
+        worst = fmax(worst, e / (fabs(grad[i]) + 1e-2));
+        gmax = fmax(gmax, fabs(grad[i]));
+        if (e > 1e-2 * fabs(grad[i]) + 2e-3) {
+            bad++;
+            fprintf(stderr, "    param %zu: backward %.6g, finite difference %.6g\n", i, grad[i], fd);
+        }
+    }
+    CHECK_MSG(bad == 0, "%s: %d of %zu gradients disagree", ops->name, bad, m->num_params);
+    CHECK(gmax > 0.1);  /* the check is not vacuous */
+    free(grad);
+    trainer_free(&t);
+}
+
+static void test_gradient_check_dense(void) { gradient_check(&kernels_dense); }
+static void test_gradient_check_naive(void) { gradient_check(&kernels_naive); }
+
+void suite_model(void) {
+    RUN(test_layout_one_allocation);
+    RUN(test_init_statistics);
+    RUN(test_adam_equals_naive);
+    RUN(test_gradient_check_dense);
+    RUN(test_gradient_check_naive);
+}

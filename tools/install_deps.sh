@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages autorec needs, when any is missing.
+# Uses apt-get directly as root, or sudo when available; otherwise prints the
+# command to run.  Quiet when everything is already installed.
+set -euo pipefail
+pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install_deps: installing ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "install_deps: missing packages: ${missing[*]}" >&2
+    echo "install_deps: run as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
