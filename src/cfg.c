@@ -35,6 +35,8 @@
 #define KEY_MAX 64                 /* longer than any dotted key */
 #define QUOTE_MAX 96               /* quoted values in messages */
 #define DESC_MAX 160               /* "expected ..." texts */
+/* Largest T_U64 value: SQLite stores integers as signed 64-bit. */
+#define CFG_U64_MAX ((uint64_t)INT64_MAX)
 
 /* ---------------------------------------------------------------- keys -- */
 
@@ -174,7 +176,7 @@ static const char *describe(const KeyDesc *d, char *out, size_t cap) {
                              d->imax);
         break;
     case T_U64:
-        o = (size_t)snprintf(out, cap, "an integer in 0..%llu", ULLONG_MAX);
+        o = (size_t)snprintf(out, cap, "an integer in 0..%lld", (long long)CFG_U64_MAX);
         break;
     case T_REAL:
         if (isinf(d->hi))
@@ -454,6 +456,7 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
     case T_U64: {
         uint64_t v = 0;
         rc = parse_u64(value, &v);
+        if (rc == NUM_OK && v > CFG_U64_MAX) rc = NUM_RANGE;
         if (rc != NUM_OK) break;
         assert(d->size == sizeof v);
         memcpy(field, &v, sizeof v);
@@ -571,8 +574,14 @@ int cfg_validate(const Config *cfg, char *err) {
                                  "(expected %s)", v, exp);
             break;
         }
-        case T_U64:
-            break; /* every value is valid */
+        case T_U64: {
+            uint64_t v;
+            memcpy(&v, field, sizeof v);
+            if (v > CFG_U64_MAX)
+                return key_error(err, NULL, d->key, "%llu is out of range "
+                                 "(expected %s)", (unsigned long long)v, exp);
+            break;
+        }
         case T_REAL: {
             double v;
             memcpy(&v, field, sizeof v);

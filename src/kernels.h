@@ -18,8 +18,9 @@
 #include <stdint.h>
 
 /* Inverted dropout on the hidden layer.  Unit k of batch row r is kept when
- * rng_hash_uniform(seed, step, row_ids[r], k) >= p, and then scaled by
- * 1 / (1 - p).  A NULL Dropout, or p == 0, is the identity (eval mode). */
+ * a hash of (seed, step, row_ids[r], k) mapped to [0, 1) is >= p, and then
+ * scaled by 1 / (1 - p).  A NULL Dropout, or p == 0, is the identity (eval
+ * mode). */
 typedef struct {
     float p;
     uint64_t seed;
@@ -56,9 +57,11 @@ typedef struct {
 
     /* Through dropout and sigmoid: dz = dhd * dropout_scale * h (1 - h),
      * written over dhd (B,H); then dw (H,U) += dz^T . x (B,U) and
-     * db (H) += column sums of dz. */
+     * db (H) += column sums of dz.  h and hd are the encoder_forward
+     * outputs (the dense kernel reads the dropout mask back from hd, the
+     * naive one recomputes it from drop). */
     void (*encoder_backward)(float *dw, float *db, float *dhd,
-                             const float *h, const float *x,
+                             const float *h, const float *hd, const float *x,
                              const Dropout *drop, int B, int U, int H);
 } KernelOps;
 
@@ -67,5 +70,11 @@ extern const KernelOps kernels_dense;
 
 /* The dropout multiplier of unit k in batch row r: 0 or 1 / (1 - p). */
 float dropout_scale(const Dropout *drop, int r, int k);
+
+/* The same in two parts, for loops over a row: a key per batch row, then the
+ * multiplier of unit k: dropout_scale_key(dropout_row_key(d, r), k, d->p)
+ * equals dropout_scale(d, r, k). */
+uint64_t dropout_row_key(const Dropout *drop, int r);
+float dropout_scale_key(uint64_t row_key, int k, float p);
 
 #endif

@@ -16,8 +16,8 @@
 #include "blas.h"
 #include "kernels.h"
 
-#define TILE_ROWS 32
-#define TILE_OUT 64
+#define TILE_ROWS 64
+#define TILE_OUT 128
 
 static int ntiles(int n, int t) { return (n + t - 1) / t; }
 static int tile_len(int n, int t, int i) { return n - i * t < t ? n - i * t : t; }
@@ -38,7 +38,9 @@ static void dense_encoder_forward(float *h, float *hd, const float *x,
             for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-(hr[k] + b[k])));
             if (drop && drop->p > 0.0f) {
                 float *hdr = hd + (long)(r0 + r) * H;
-                for (int k = 0; k < H; k++) hdr[k] = hr[k] * dropout_scale(drop, r0 + r, k);
+                uint64_t key = dropout_row_key(drop, r0 + r);
+                for (int k = 0; k < H; k++)
+                    hdr[k] = hr[k] * dropout_scale_key(key, k, drop->p);
             } else if (hd != h) {
                 float *hdr = hd + (long)(r0 + r) * H;
                 for (int k = 0; k < H; k++) hdr[k] = hr[k];
@@ -117,10 +119,15 @@ static void dense_decoder_backward(float *dhd, float *dw, float *db,
 }
 
 static void dense_encoder_backward(float *dw, float *db, float *dhd,
-                                   const float *h, const float *x,
-                                   const Dropout *drop, int B, int U, int H) {
+                                   const float *h, const float *hd,
+                                   const float *x, const Dropout *drop,
+                                   int B, int U, int H) {
     const int nt = ntiles(B, TILE_ROWS), no = ntiles(H, TILE_OUT);
     const int has_drop = drop && drop->p > 0.0f;
+    /* A unit was dropped exactly when its output hd is 0 while h is not
+     * (h > 0 for a sigmoid unless it underflowed, and then h (1 - h) = 0
+     * makes the mask irrelevant), so the mask is read back, not rehashed. */
+    const float keep_scale = has_drop ? 1.0f / (1.0f - drop->p) : 1.0f;
     #pragma omp parallel
     {
         #pragma omp for schedule(static)
@@ -129,8 +136,9 @@ static void dense_encoder_backward(float *dw, float *db, float *dhd,
             for (int r = r0; r < r0 + rows; r++) {
                 float *g = dhd + (long)r * H;
                 const float *hr = h + (long)r * H;
+                const float *hdr = hd + (long)r * H;
                 if (has_drop)
-                    for (int k = 0; k < H; k++) g[k] *= dropout_scale(drop, r, k);
+                    for (int k = 0; k < H; k++) g[k] *= hdr[k] != 0.0f ? keep_scale : 0.0f;
                 for (int k = 0; k < H; k++) g[k] *= hr[k] * (1.0f - hr[k]);
             }
         }

@@ -82,8 +82,10 @@ static void naive_decoder_backward(float *dhd, float *dw, float *db,
 }
 
 static void naive_encoder_backward(float *dw, float *db, float *dhd,
-                                   const float *h, const float *x,
-                                   const Dropout *drop, int B, int U, int H) {
+                                   const float *h, const float *hd,
+                                   const float *x, const Dropout *drop,
+                                   int B, int U, int H) {
+    (void)hd;  /* the reference recomputes the mask from its definition */
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < B; r++)
         for (int k = 0; k < H; k++) {

@@ -35,10 +35,12 @@ uint64_t rng_below(Rng *r, uint64_t n) {
     return x % n;
 }
 
-float rng_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+uint64_t rng_hash64(uint64_t seed, uint64_t a, uint64_t b) {
     uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
-    h = mix64(h ^ a);
-    h = mix64(h ^ (b * 0xd1b54a32d192ed03ULL));
-    h = mix64(h ^ (c * 0x8cb92ba72f3d8dd7ULL));
-    return (float)(h >> 40) * 0x1.0p-24f;
+    h = mix64(h ^ (a * 0xd1b54a32d192ed03ULL));
+    return mix64(h ^ (b * 0x8cb92ba72f3d8dd7ULL));
+}
+
+float rng_key_uniform(uint64_t key, uint64_t i) {
+    return (float)(mix64(key + (i + 1) * 0x9e3779b97f4a7c15ULL) >> 40) * 0x1.0p-24f;
 }

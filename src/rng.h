@@ -1,7 +1,8 @@
 /* rng.h - deterministic random numbers (splitmix64).
  *
  * Two flavours: a sequential generator (Rng) for shuffles, splits and
- * initialisation, and a stateless hash (rng_hash_uniform) for dropout masks,
+ * initialisation, and stateless hashes (rng_hash64, rng_key_uniform) for
+ * dropout masks,
  * so that a mask depends only on (seed, step, item, unit) and never on how
  * rows are distributed over threads. */
 #ifndef AUTOREC_RNG_H
@@ -20,7 +21,9 @@ double rng_uniform(Rng *r);
 double rng_normal(Rng *r);
 /* Uniform integer in [0, n), n >= 1, unbiased. */
 uint64_t rng_below(Rng *r, uint64_t n);
-/* Uniform float in [0, 1) (24 bits) determined by the four words alone. */
-float rng_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+/* A 64-bit key determined by the three words alone. */
+uint64_t rng_hash64(uint64_t seed, uint64_t a, uint64_t b);
+/* Uniform float in [0, 1) (24 bits) determined by (key, i) alone. */
+float rng_key_uniform(uint64_t key, uint64_t i);
 
 #endif

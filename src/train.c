@@ -81,7 +81,7 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
                            t->x, n, U, H);
     k->decoder_backward(t->dhd, g->dec_w, g->dec_b, t->dy, t->hd, p->dec_w,
                         n, U, H);
-    k->encoder_backward(g->enc_w, g->enc_b, t->dhd, t->h, t->x, &drop, n, U, H);
+    k->encoder_backward(g->enc_w, g->enc_b, t->dhd, t->h, t->hd, t->x, &drop, n, U, H);
     double loss = 0.0;
     for (int r = 0; r < n; r++) loss += t->row_loss[r];  /* fixed order */
     return loss;

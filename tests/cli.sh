@@ -70,12 +70,15 @@ test_same_seed_same_numbers() {
     local db="$T/det.db"
     for i in 1 2; do $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run $i failed"; done
     $BIN run "$T/small.yaml" --db "$db" --quiet --set train.seed=4 >/dev/null || fail "run 3 failed"
-    local a b c
+    $BIN run "$T/small.yaml" --db "$db" --quiet --set train.threads=1 >/dev/null || fail "run 4 failed"
+    local a b c d
     a=$(q "$db" "SELECT group_concat(printf('%.17g %.17g', train_loss, test_rmse)) FROM epochs WHERE run_id = 1")
     b=$(q "$db" "SELECT group_concat(printf('%.17g %.17g', train_loss, test_rmse)) FROM epochs WHERE run_id = 2")
     c=$(q "$db" "SELECT group_concat(printf('%.17g %.17g', train_loss, test_rmse)) FROM epochs WHERE run_id = 3")
+    d=$(q "$db" "SELECT group_concat(printf('%.17g %.17g', train_loss, test_rmse)) FROM epochs WHERE run_id = 4")
     [ -n "$a" ] && [ "$a" = "$b" ] || fail "same seed gave different epochs: '$a' vs '$b'"
     [ "$a" != "$c" ] || fail "a different seed gave identical epochs"
+    [ "$a" = "$d" ] || fail "1 thread and 2 threads gave different epochs: '$a' vs '$d'"
 }
 
 test_set_override_applies() {

@@ -53,7 +53,7 @@ static void compare_on(int B, int U, int H, float p) {
         k[i]->decoder_forward(y[i], hd[i], wd, bd, B, U, H);
         k[i]->decoder_mse_forward(dy[i], loss[i], hd[i], wd, bd, x, B, U, H);
         k[i]->decoder_backward(dhd[i], gwd[i], gbd[i], dy[i], hd[i], wd, B, U, H);
-        k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], x, &drop, B, U, H);
+        k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], hd[i], x, &drop, B, U, H);
     }
     const double tol = 1e-5;
     CHECK_MSG(scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d", B, U, H);
