@@ -638,6 +638,7 @@ typedef struct {
     const unsigned char *text; /* the input, for reader-error positions */
     size_t len;
     Config *cfg;               /* scratch copy being filled */
+    Grid *grid;                /* scratch grid, or NULL: grid: refused */
     char *err;
 } Loader;
 
@@ -747,6 +748,7 @@ static int is_null(const yaml_event_t *ev) {
 }
 
 static int parse_mapping(Loader *L, const char *prefix);
+static int parse_grid(Loader *L, yaml_mark_t m);
 
 /* Applies the value event ev of section `path` (plen bytes of a dotted key,
  * e.g. "data.split"): it must start a mapping.  Returns 0 or -1. */
@@ -790,6 +792,151 @@ static int parse_scalar(Loader *L, const yaml_event_t *ev, const KeyDesc *d) {
     return set_value(L->cfg, d, v, where, L->err);
 }
 
+/* Reads one grid axis's value: a non-empty sequence of scalars, each
+ * valid for key d.  Appends the axis to L->grid.  Returns 0 or -1. */
+static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
+    Grid *g = L->grid;
+    GridAxis *ax = &g->axes[g->naxes];
+    char where[ERR_MAX];
+    yaml_event_t ev;
+    int have = 0, rc = -1, cap = 0;
+    memset(ax, 0, sizeof *ax);
+    snprintf(ax->key, sizeof ax->key, "%s", d->key);
+    g->naxes++;  /* the axis belongs to the grid from here on (freed with it) */
+
+    if (next_event(L, &ev)) goto done;
+    have = 1;
+    if (ev.type != YAML_SEQUENCE_START_EVENT) {
+        load_error(L, ev.start_mark, "grid: %s: expected a list of values, "
+                   "e.g. [%s], got %s", d->key, d->example ? d->example : "...",
+                   node_kind(&ev));
+        goto done;
+    }
+    for (;;) {
+        yaml_event_delete(&ev);
+        have = 0;
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+        if (ev.type == YAML_SEQUENCE_END_EVENT) break;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            load_error(L, ev.start_mark, "grid: %s: list items must be single "
+                       "values, got %s", d->key, node_kind(&ev));
+            goto done;
+        }
+        if (ax->nvalues >= CFG_GRID_MAX_VALUES) {
+            load_error(L, ev.start_mark, "grid: %s: more than %d values",
+                       d->key, CFG_GRID_MAX_VALUES);
+            goto done;
+        }
+        const char *v = (const char *)ev.data.scalar.value;
+        if (strlen(v) != ev.data.scalar.length) {
+            load_error(L, ev.start_mark, "grid: %s: value contains a NUL "
+                       "character", d->key);
+            goto done;
+        }
+        if (is_null(&ev)) v = "";
+        Config scratch = *L->cfg;
+        snprintf(where, sizeof where, "%s:%zu:%zu: grid", L->name,
+                 ev.start_mark.line + 1, ev.start_mark.column + 1);
+        if (set_value(&scratch, d, v, where, L->err)) goto done;
+        if (ax->nvalues == cap) {
+            int ncap = cap ? cap * 2 : 8;
+            char **nv = mem_realloc(ax->values, (size_t)ncap * sizeof *nv);
+            if (!nv) {
+                err_set(L->err, "%s: out of memory reading the grid", L->name);
+                goto done;
+            }
+            ax->values = nv;
+            cap = ncap;
+        }
+        ax->values[ax->nvalues] = mem_strdup(v);
+        if (!ax->values[ax->nvalues]) {
+            err_set(L->err, "%s: out of memory reading the grid", L->name);
+            goto done;
+        }
+        ax->nvalues++;
+    }
+    if (ax->nvalues == 0) {
+        load_error(L, key_mark, "grid: %s: the list of values is empty (give "
+                   "at least one value, or remove the key)", d->key);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (have) yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Reads the value of the top-level `grid` key (its key event at mark m):
+ * a mapping from dotted config keys to lists of values.  Returns 0 or -1. */
+static int parse_grid(Loader *L, yaml_mark_t m) {
+    char q[QUOTE_MAX], hint[ERR_MAX / 2];
+    yaml_event_t ev;
+    int have = 0, rc = -1;
+    if (!L->grid)
+        return load_error(L, m, "grid: is read only by `autorec grid` (this "
+                          "command trains one config; run `autorec grid %s`, "
+                          "or remove the grid)", L->name);
+    if (L->grid->naxes)
+        return load_error(L, m, "duplicate key \"grid\" at top level");
+    if (next_event(L, &ev)) return -1;
+    have = 1;
+    if (ev.type != YAML_MAPPING_START_EVENT) {
+        load_error(L, ev.start_mark, "grid: expected a mapping from config "
+                   "keys to lists of values (e.g. train.lr: [0.001, 0.002]), "
+                   "got %s", node_kind(&ev));
+        goto done;
+    }
+    for (;;) {
+        yaml_event_delete(&ev);
+        have = 0;
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+        if (ev.type == YAML_MAPPING_END_EVENT) break;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            load_error(L, ev.start_mark, "grid: keys must be dotted config "
+                       "keys such as train.lr, got %s", node_kind(&ev));
+            goto done;
+        }
+        const char *k = (const char *)ev.data.scalar.value;
+        size_t kn = ev.data.scalar.length;
+        const KeyDesc *d = strlen(k) == kn ? find_key(k, kn) : NULL;
+        quote(q, sizeof q, k, kn);
+        if (!d) {
+            load_error(L, ev.start_mark, "grid: unknown config key %s%s",
+                       q, suggest(k, kn, 0, hint, sizeof hint));
+            goto done;
+        }
+        for (int i = 0; i < L->grid->naxes; i++)
+            if (!strcmp(L->grid->axes[i].key, d->key)) {
+                load_error(L, ev.start_mark, "grid: duplicate key %s", q);
+                goto done;
+            }
+        if (L->grid->naxes >= CFG_GRID_MAX_AXES) {
+            load_error(L, ev.start_mark, "grid: more than %d keys",
+                       CFG_GRID_MAX_AXES);
+            goto done;
+        }
+        yaml_mark_t km = ev.start_mark;
+        yaml_event_delete(&ev);
+        have = 0;
+        if (parse_grid_axis(L, d, km)) goto done;
+    }
+    if (L->grid->naxes == 0) {
+        load_error(L, ev.start_mark, "grid: is empty (give at least one key "
+                   "with a list of values)");
+        goto done;
+    }
+    if (cfg_grid_size(L->grid) == 0) {
+        load_error(L, m, "grid: has more than %d points", CFG_GRID_MAX_POINTS);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (have) yaml_event_delete(&ev);
+    return rc;
+}
+
 /* Reads key/value pairs up to the MAPPING_END event (MAPPING_START has been
  * consumed) and applies them under prefix ("" or a section path ending in
  * '.').  Returns 0 or -1 with L->err set. */
@@ -815,6 +962,13 @@ static int parse_mapping(Loader *L, const char *prefix) {
         size_t kn = ev.data.scalar.length;
         const KeyDesc *d = NULL;
         int is_map = 0;
+        if (plen == 0 && kn == 4 && !memcmp(k, "grid", 4)) {
+            yaml_mark_t gm = ev.start_mark;
+            yaml_event_delete(&ev);
+            have = 0;
+            if (parse_grid(L, gm)) goto done;
+            continue;
+        }
         if (strlen(k) == kn && !memchr(k, '.', kn)) {
             for (int i = 0; i < NKEYS && !d; i++) {
                 const char *t = keys[i].key;
@@ -943,11 +1097,14 @@ done:
 
 /* Loads len bytes of YAML text on top of cfg; cfg is only changed when the
  * whole document is valid.  Returns 0 or -1 with err. */
-static int load_text(Config *cfg, const char *text, size_t len,
+static int load_text(Config *cfg, Grid *grid, const char *text, size_t len,
                      const char *name, char *err) {
     Config tmp = *cfg;
+    Grid gtmp;
+    memset(&gtmp, 0, sizeof gtmp);
     Loader L = {.name = name, .text = (const unsigned char *)text,
-                .len = len, .cfg = &tmp, .err = err};
+                .len = len, .cfg = &tmp, .grid = grid ? &gtmp : NULL,
+                .err = err};
     int rc;
     if (len > CFG_FILE_MAX)
         return err_set(err, "%s: config is %zu bytes, over the %d-byte "
@@ -958,7 +1115,12 @@ static int load_text(Config *cfg, const char *text, size_t len,
     yaml_parser_set_input_string(&L.parser, L.text, len);
     rc = parse_stream(&L);
     yaml_parser_delete(&L.parser);
-    if (rc == 0) *cfg = tmp;
+    if (rc == 0) {
+        *cfg = tmp;
+        if (grid) *grid = gtmp;
+    } else {
+        cfg_grid_free(&gtmp);
+    }
     return rc;
 }
 
@@ -967,13 +1129,24 @@ static int load_text(Config *cfg, const char *text, size_t len,
 int cfg_load_string(Config *cfg, const char *yaml, const char *name,
                     char *err) {
     assert(cfg && yaml);
-    return load_text(cfg, yaml, strlen(yaml), name ? name : "<string>", err);
+    return load_text(cfg, NULL, yaml, strlen(yaml), name ? name : "<string>", err);
+}
+
+int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
+                         const char *name, char *err) {
+    assert(cfg && grid && yaml);
+    return load_text(cfg, grid, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
 /* Reads at most CFG_FILE_MAX bytes of path into a mem_alloc'd buffer, then
  * parses it.  Returns 0, or -1 with err naming path; cfg is unchanged on
  * error. */
 int cfg_load_file(Config *cfg, const char *path, char *err) {
+    return cfg_load_file_grid(cfg, NULL, path, err);
+}
+
+/* As cfg_load_file; grid may be NULL (then grid: is refused). */
+int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
     FILE *f = NULL;
     char *buf = NULL;
     size_t len = 0, cap;
@@ -1032,11 +1205,50 @@ int cfg_load_file(Config *cfg, const char *path, char *err) {
         err_set(err, "%s: cannot read config file: %s", path, strerror(errno));
         goto done;
     }
-    rc = load_text(cfg, buf, len, path, err);
+    rc = load_text(cfg, grid, buf, len, path, err);
 done:
     mem_free(buf);
     if (f) fclose(f);
     return rc;
+}
+
+/* ---------------------------------------------------------------- grid -- */
+
+void cfg_grid_free(Grid *grid) {
+    if (!grid) return;
+    for (int i = 0; i < grid->naxes; i++) {
+        for (int j = 0; j < grid->axes[i].nvalues; j++)
+            mem_free(grid->axes[i].values[j]);
+        mem_free(grid->axes[i].values);
+    }
+    memset(grid, 0, sizeof *grid);
+}
+
+/* Returns the product of the axis lengths, or 0 above CFG_GRID_MAX_POINTS. */
+size_t cfg_grid_size(const Grid *grid) {
+    size_t n = 1;
+    for (int i = 0; i < grid->naxes; i++) {
+        n *= (size_t)grid->axes[i].nvalues;
+        if (n > CFG_GRID_MAX_POINTS) return 0;
+    }
+    return n;
+}
+
+int cfg_grid_point(const Config *base, const Grid *grid, size_t index,
+                   Config *out, char *err) {
+    size_t n = cfg_grid_size(grid);
+    if (index >= n)
+        return err_set(err, "grid point %zu does not exist (the grid has %zu "
+                       "points, numbered 0..%zu)", index, n, n ? n - 1 : 0);
+    Config c = *base;
+    for (int i = grid->naxes - 1; i >= 0; i--) {
+        const GridAxis *ax = &grid->axes[i];
+        size_t j = index % (size_t)ax->nvalues;
+        index /= (size_t)ax->nvalues;
+        if (cfg_set_key(&c, ax->key, ax->values[j], "grid", err)) return -1;
+    }
+    *out = c;
+    return 0;
 }
 
 /* --------------------------------------------------------- YAML output -- */

@@ -6,6 +6,7 @@
 #ifndef AUTOREC_CFG_H
 #define AUTOREC_CFG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CFG_PATH_MAX 1024
@@ -35,6 +36,28 @@ typedef struct {
     KernelKind kernel;               /* train.kernel */
 } Config;
 
+/* A grid search: the cartesian product of the value lists of some keys,
+ * read from the config's top-level `grid:` mapping, e.g.
+ *   grid:
+ *     model.hidden: [100, 300, 500]
+ *     train.lr: [0.001, 0.002]
+ * Values are kept as the YAML scalars and were validated when loaded. */
+#define CFG_GRID_MAX_AXES 16
+#define CFG_GRID_MAX_VALUES 1000
+#define CFG_GRID_MAX_POINTS 1000000
+#define CFG_KEY_MAX 64
+
+typedef struct {
+    char key[CFG_KEY_MAX];  /* dotted key, e.g. "train.lr" */
+    int nvalues;
+    char **values;          /* nvalues strings, owned */
+} GridAxis;
+
+typedef struct {
+    int naxes;              /* 0: no grid */
+    GridAxis axes[CFG_GRID_MAX_AXES];
+} Grid;
+
 /* Fills cfg with the reference (d2l) defaults. */
 void cfg_defaults(Config *cfg);
 
@@ -55,6 +78,28 @@ int cfg_load_file(Config *cfg, const char *path, char *err);
 /* Same, from an in-memory YAML document; `name` is used in messages. */
 int cfg_load_string(Config *cfg, const char *yaml, const char *name,
                     char *err);
+
+/* As cfg_load_file / cfg_load_string, also accepting a top-level `grid:`
+ * mapping (the plain loaders refuse it).  grid must be zeroed (or freed)
+ * before the call; on success it holds the axes (free with cfg_grid_free).
+ * Every grid value is validated like a config value; an unknown or repeated
+ * key, an empty list or a bad value is an error naming file:line:column.
+ * On error cfg and grid are unchanged. */
+int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err);
+int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
+                         const char *name, char *err);
+
+/* Frees the value lists of grid and zeroes it; accepts NULL. */
+void cfg_grid_free(Grid *grid);
+
+/* Number of points of the grid (1 for no axes). */
+size_t cfg_grid_size(const Grid *grid);
+
+/* The config of point `index` (0 <= index < cfg_grid_size): base with each
+ * axis's value applied; the last axis varies fastest.  Returns 0 or -1 with
+ * err. */
+int cfg_grid_point(const Config *base, const Grid *grid, size_t index,
+                   Config *out, char *err);
 
 /* Cross-key checks (e.g. kind: files needs train_file and test_file).
  * Returns 0 or -1 with err. */

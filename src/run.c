@@ -8,21 +8,13 @@
  * a global, so this one is unavoidable. */
 #include "run.h"
 
-#include <math.h>
-#include <omp.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "blas.h"
 #include "cfg.h"
-#include "data.h"
 #include "db.h"
 #include "err.h"
-#include "mem.h"
-#include "train.h"
-#include "version.h"
+#include "runner.h"
 
 #define DEFAULT_DB "runs/results.db"
 #define MAX_SETS 256
@@ -54,23 +46,6 @@ void run_usage(FILE *f) {
 "\n"
 "exit status: 0 finished, 1 failed or diverged, 2 bad usage, config or data,\n"
 "130/143 interrupted by SIGINT/SIGTERM (finished epochs are kept).\n");
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Physical memory in bytes (a bound for model sizes), or 8 GB if unknown. */
-static size_t memory_budget(void) {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || size <= 0) return (size_t)8 << 30;
-    return (size_t)pages * (size_t)size / 10 * 8;
-}
-
-static const KernelOps *resolve_kernel(KernelKind k) {
-    return k == KERNEL_NAIVE ? &kernels_naive : &kernels_dense;
 }
 
 typedef struct {
@@ -134,19 +109,23 @@ fail:
     return -1;
 }
 
+static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
+    (void)ctx;
+    printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
+           e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
+           e->eval_seconds);
+    fflush(stdout);
+}
+
 int run_main(int argc, char **argv) {
     RunArgs args;
     Config cfg;
-    Dataset ds;
-    Trainer tr;
+    Runner runner;
     Db *db = NULL;
-    float *train = NULL, *test = NULL;
-    char *yaml = NULL;
-    char err[ERR_MAX], blis[256], info[512], host[256] = "unknown";
+    char err[ERR_MAX];
     int64_t run_id = -1;
     int rc = EXIT_USAGE;
-    memset(&ds, 0, sizeof ds);
-    memset(&tr, 0, sizeof tr);
+    memset(&runner, 0, sizeof runner);
 
     int pa = parse_args(argc, argv, &args);
     if (pa) {
@@ -154,35 +133,13 @@ int run_main(int argc, char **argv) {
         return pa > 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (load_config(&args, &cfg)) return EXIT_USAGE;
-
-    int threads = cfg.threads ? cfg.threads : omp_get_num_procs();
-    omp_set_num_threads(threads);
-    const KernelOps *ops = resolve_kernel(cfg.kernel);
-
-    if (data_load(&cfg, &ds, err)) goto fail_msg;
-    train = data_dense_matrix(ds.train, ds.n_train, ds.num_items, ds.num_users);
-    test = data_dense_matrix(ds.test, ds.n_test, ds.num_items, ds.num_users);
-    if (!train || !test) {
-        err_set(err, "out of memory building the %d x %d rating matrices",
-                ds.num_items, ds.num_users);
-        goto fail_msg;
-    }
-    TrainOptions opt = {cfg.hidden, (float)cfg.dropout, cfg.batch_size,
-                        (float)cfg.lr, (float)cfg.weight_decay, cfg.seed, ops,
-                        memory_budget()};
-    if (trainer_create(&tr, &opt, train, test, ds.num_items, ds.num_users, err))
-        goto fail_msg;
-    yaml = cfg_to_yaml(&cfg);
-    if (!yaml) { err_set(err, "out of memory"); goto fail_msg; }
+    if (runner_prepare(&runner, &cfg, err)) goto fail;
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */
-    if (db_open(&db, args.db_path, err)) goto fail_msg;
-    gethostname(host, sizeof host - 1);
-    blas_describe(blis, sizeof blis);
-    snprintf(info, sizeof info, "%s; OpenMP %d threads (of %d cores)", blis,
-             threads, omp_get_num_procs());
-    DbRunInfo ri = {&cfg, yaml, host, threads, ops->name, version_git_commit(), info};
-    if (db_run_begin(db, &ri, &run_id, err)) goto fail_msg;
+    if (db_open(&db, args.db_path, err)) goto fail;
+    DbRunInfo info;
+    runner_info(&runner, &info);
+    if (db_run_begin(db, &info, &run_id, err)) goto fail;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -191,74 +148,46 @@ int run_main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    const Dataset *ds = &runner.ds;
     if (!args.quiet) {
         printf("run %lld '%s': %d items x %d users, %zu train / %zu test ratings\n",
-               (long long)run_id, cfg.name, ds.num_items, ds.num_users,
-               ds.n_train, ds.n_test);
+               (long long)run_id, cfg.name, ds->num_items, ds->num_users,
+               ds->n_train, ds->n_test);
         printf("hidden %d, dropout %g, lr %g, weight decay %g, batch %d, seed %llu, "
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
-               ops->name, threads);
+               runner.ops->name, runner.threads);
         fflush(stdout);
     }
-    const char *status = "finished";
-    double t_start = now_seconds(), best = INFINITY, last = NAN;
-    int best_epoch = 0, done = 0;
-    for (int e = 1; e <= cfg.epochs; e++) {
-        double t0 = now_seconds(), loss = NAN;
-        int stopped = trainer_epoch(&tr, &g_stop, &loss);
-        double t1 = now_seconds();
-        if (stopped || g_stop) { status = "interrupted"; break; }
-        double rmse = trainer_test_rmse(&tr);
-        double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(rmse)) {
-            fprintf(stderr, "autorec: run %lld diverged at epoch %d (train loss %g, "
-                    "test RMSE %g): lower train.lr or check the data\n",
-                    (long long)run_id, e, loss, rmse);
-            status = "diverged";
-            break;
-        }
-        DbEpoch row = {e, loss, rmse, t1 - t0, t2 - t1};
-        if (db_epoch_add(db, run_id, &row, err)) { status = "failed"; goto fail_end; }
-        done = e;
-        last = rmse;
-        if (rmse < best) { best = rmse; best_epoch = e; }
-        if (!args.quiet) {
-            printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
-                   e, cfg.epochs, loss, rmse, t1 - t0, t2 - t1);
-            fflush(stdout);
-        }
+    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop};
+    RunOutcome out;
+    RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);
+    if (st == RUN_DIVERGED || st == RUN_FAILED) fprintf(stderr, "autorec: %s\n", err);
+    if (db_run_end(db, run_id, runner_status_name(st), err)) {
+        fprintf(stderr, "autorec: could not record the end of run %lld: %s\n",
+                (long long)run_id, err);
+        goto out;
     }
-    if (db_run_end(db, run_id, status, err)) goto fail_msg;
-    double wall = now_seconds() - t_start;
-    if (!strcmp(status, "finished")) {
+    if (st == RUN_FINISHED) {
         printf("run %lld finished: test RMSE %.4f (best %.4f at epoch %d), %d epochs "
-               "in %.2f s, results in %s\n", (long long)run_id, last, best,
-               best_epoch, done, wall, args.db_path);
+               "in %.2f s, results in %s\n", (long long)run_id, out.final_rmse,
+               out.best_rmse, out.best_epoch, out.epochs_done, out.seconds, args.db_path);
         rc = EXIT_OK;
-    } else if (!strcmp(status, "interrupted")) {
+    } else if (st == RUN_INTERRUPTED) {
         fprintf(stderr, "autorec: run %lld interrupted by %s after %d finished epochs "
                 "(kept in %s)\n", (long long)run_id,
-                g_stop == SIGTERM ? "SIGTERM" : "SIGINT", done, args.db_path);
+                g_stop == SIGTERM ? "SIGTERM" : "SIGINT", out.epochs_done, args.db_path);
         rc = g_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
     }
     goto out;
 
-fail_end:
+fail:
     fprintf(stderr, "autorec: %s\n", err);
     if (db && run_id >= 0 && db_run_end(db, run_id, "failed", err))
         fprintf(stderr, "autorec: could not mark run %lld failed: %s\n",
                 (long long)run_id, err);
-    goto out;
-fail_msg:
-    fprintf(stderr, "autorec: %s\n", err);
-    if (db && run_id >= 0) db_run_end(db, run_id, "failed", err);
 out:
     db_close(db);
-    trainer_free(&tr);
-    mem_free(yaml);
-    mem_free_aligned(train);
-    mem_free_aligned(test);
-    data_free(&ds);
+    runner_free(&runner);
     return rc;
 }

@@ -730,7 +730,102 @@ static void test_cfg_oom(void) {
     remove(path);
 }
 
+/* Loads yaml with a grid; expects an error starting with prefix and holding
+ * frag. */
+static void expect_grid_error(const char *yaml, const char *prefix,
+                              const char *frag) {
+    Config c;
+    Grid g;
+    char err[ERR_MAX];
+    cfg_defaults(&c);
+    memset(&g, 0, sizeof g);
+    CHECK_MSG(cfg_load_string_grid(&c, &g, yaml, "g.yaml", err) == -1,
+              "accepted: %s", yaml);
+    CHECK_MSG(starts(err, prefix), "want prefix '%s', got: %s", prefix, err);
+    CHECK_MSG(has(err, frag), "want '%s' in: %s", frag, err);
+    CHECK(g.naxes == 0);  /* unchanged on error */
+}
+
+static void test_cfg_grid(void) {
+    const char *yaml = "name: g\n"
+                       "grid:\n"
+                       "  model.hidden: [100, 300, 500]\n"
+                       "  train.lr: [0.001, 0.002]\n"
+                       "  train.weight_decay:\n"
+                       "    - 0\n"
+                       "    - 1e-5\n"
+                       "train:\n"
+                       "  epochs: 3\n";
+    Config c, p;
+    Grid g;
+    char err[ERR_MAX];
+    cfg_defaults(&c);
+    memset(&g, 0, sizeof g);
+    CHECK_MSG(cfg_load_string_grid(&c, &g, yaml, "g.yaml", err) == 0, "%s", err);
+    CHECK(g.naxes == 3);
+    CHECK(strcmp(g.axes[1].key, "train.lr") == 0 && g.axes[1].nvalues == 2);
+    CHECK(cfg_grid_size(&g) == 12);
+    CHECK(c.epochs == 3);
+    /* the last axis varies fastest */
+    CHECK(cfg_grid_point(&c, &g, 0, &p, err) == 0);
+    CHECK(p.hidden == 100 && p.lr == 0.001 && p.weight_decay == 0 && p.epochs == 3);
+    CHECK(cfg_grid_point(&c, &g, 1, &p, err) == 0);
+    CHECK(p.hidden == 100 && p.lr == 0.001 && p.weight_decay == 1e-5);
+    CHECK(cfg_grid_point(&c, &g, 2, &p, err) == 0);
+    CHECK(p.hidden == 100 && p.lr == 0.002 && p.weight_decay == 0);
+    CHECK(cfg_grid_point(&c, &g, 11, &p, err) == 0);
+    CHECK(p.hidden == 500 && p.lr == 0.002 && p.weight_decay == 1e-5);
+    CHECK(cfg_grid_point(&c, &g, 12, &p, err) == -1);
+    CHECK(has(err, "0..11"));
+    cfg_grid_free(&g);
+    cfg_grid_free(&g);  /* a freed grid is zeroed */
+    cfg_grid_free(NULL);
+    /* the plain loader refuses a grid */
+    CHECK(cfg_load_string(&c, yaml, "g.yaml", err) == -1);
+    CHECK_MSG(has(err, "g.yaml:2:1:") && has(err, "autorec grid"), "%s", err);
+}
+
+static void test_cfg_grid_errors(void) {
+    expect_grid_error("grid:\n  train.lr: [0.1, -1]\n", "g.yaml:2:19: grid",
+                      "train.lr: \"-1\"");
+    expect_grid_error("grid:\n  model.hidden: []\n", "g.yaml:2:3:", "empty");
+    expect_grid_error("grid:\n  train.rl: [1]\n", "g.yaml:2:3:", "unknown config key");
+    expect_grid_error("grid:\n  train.lr: [1]\n  train.lr: [2]\n", "g.yaml:3:3:",
+                      "duplicate");
+    expect_grid_error("grid:\n  train.lr: 0.1\n", "g.yaml:2:13:", "list of values");
+    expect_grid_error("grid:\n  train.lr: [[0.1]]\n", "g.yaml:2:14:", "single values");
+    expect_grid_error("grid: {}\n", "g.yaml:", "empty");
+    expect_grid_error("grid: [1, 2]\n", "g.yaml:1:7:", "mapping");
+    expect_grid_error("grid:\n  train: [1]\n", "g.yaml:2:3:", "unknown config key");
+    expect_grid_error("grid:\n  train.epochs: [1, 2.5]\n", "g.yaml:2:21:", "not an integer");
+    expect_grid_error("grid:\n  model.hidden: [1]\ngrid:\n  train.lr: [1]\n",
+                      "g.yaml:3:1:", "duplicate");
+}
+
+/* Every allocation failure while loading a grid is reported cleanly. */
+static void test_cfg_grid_oom(void) {
+    const char *yaml = "grid:\n  model.hidden: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                       "  train.lr: [0.1, 0.2]\n";
+    int ok = 0;
+    for (long n = 1; n < 200 && !ok; n++) {
+        Config c;
+        Grid g;
+        char err[ERR_MAX] = "";
+        cfg_defaults(&c);
+        memset(&g, 0, sizeof g);
+        mem_fail_at(n);
+        int rc = cfg_load_string_grid(&c, &g, yaml, "g.yaml", err);
+        mem_fail_at(0);
+        if (rc == 0) { ok = 1; CHECK(cfg_grid_size(&g) == 20); cfg_grid_free(&g); }
+        else CHECK_MSG(has(err, "memory"), "n=%ld: %s", n, err);
+    }
+    CHECK(ok);
+}
+
 void suite_cfg(void) {
+    RUN(test_cfg_grid);
+    RUN(test_cfg_grid_errors);
+    RUN(test_cfg_grid_oom);
     RUN(test_cfg_defaults);
     RUN(test_cfg_enum_names);
     RUN(test_cfg_load_seed);
