@@ -37,6 +37,13 @@ autorec: $(BUILD)/main.o $(LIB_OBJ)
 $(BUILD)/unit_tests: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Every tests/test_NAME.c defines suite_NAME(); test_main.c runs the list.
+SUITE_NAMES := $(filter-out main,$(TEST_SRC:tests/test_%.c=%))
+$(BUILD)/suites.h: FORCE | $(BUILD)
+	@printf '#define SUITES(X) %s\n' '$(foreach s,$(SUITE_NAMES),X($(s)))' | cmp -s - $@ \
+	  || printf '#define SUITES(X) %s\n' '$(foreach s,$(SUITE_NAMES),X($(s)))' > $@
+$(BUILD)/tests/test_main.o: $(BUILD)/suites.h
+
 # version.o records the commit: rebuilt whenever it changes.
 $(BUILD)/commit.txt: FORCE | $(BUILD)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
@@ -48,7 +55,7 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c | $(BUILD)
-	$(CC) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Isrc -I$(BUILD) -MMD -MP -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $(BUILD)/tests

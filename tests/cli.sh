@@ -2,42 +2,7 @@
 # Command-line tests: drive ./autorec as a user would and check its exit
 # codes, messages and the results database.  Each test_* function is one
 # test; it fails by calling `fail MESSAGE`.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN=./autorec
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; failed=0; current_ok=1
-
-fail() { echo "    $*"; current_ok=0; }
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-
-# A small synthetic ML-100K-format data set: 60 users x 80 items, ~35% dense.
-make_data() {
-    mkdir -p "$T/data"
-    awk 'BEGIN { srand(7); for (u = 1; u <= 60; u++) for (i = 1; i <= 80; i++)
-         if (rand() < 0.35) { r = int(1 + 5 * rand()); if (r > 5) r = 5;
-         printf "%d\t%d\t%d\t8813%05d\n", u, i, r, u * 100 + i } }' > "$T/data/u.data"
-    cat > "$T/small.yaml" <<YAML
-name: small
-data:
-  path: $T/data
-  format: ml-100k
-  split:
-    kind: random
-    test_ratio: 0.1
-model:
-  hidden: 16
-  dropout: 0.05
-train:
-  epochs: 3
-  batch_size: 16
-  lr: 0.01
-  weight_decay: 1.0e-5
-  seed: 3
-  threads: 2
-YAML
-}
+source "$(dirname "$0")/lib.sh"
 
 test_help() {
     $BIN --help | grep -q "run CONFIG" || fail "autorec --help does not list run"
@@ -117,15 +82,6 @@ test_data_errors_name_file_and_line() {
     [ ! -e "$db" ] || fail "bad data created the database"
 }
 
-# Waits until the run has recorded at least one epoch (or 60 s).
-wait_for_epoch() {
-    for _ in $(seq 600); do
-        [ -e "$1" ] && [ "$(q "$1" 'SELECT count(*) FROM epochs' 2>/dev/null)" -ge 1 ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 signal_test() {  # $1 signal, $2 expected exit code
     local db="$T/sig$1.db"
     $BIN run "$T/small.yaml" --db "$db" --set train.epochs=100000 --set model.hidden=64 >/dev/null 2>"$T/err" &
@@ -162,10 +118,4 @@ test_reproduces_reference_ml100k() {
 }
 
 make_data
-for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
-    current_ok=1
-    $t
-    if [ $current_ok -eq 1 ]; then pass=$((pass + 1)); echo "ok   $t"; else failed=$((failed + 1)); echo "FAIL $t"; fi
-done
-echo "cli: $pass passed, $failed failed"
-[ $failed -eq 0 ]
+run_tests cli

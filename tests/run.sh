@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole suite: the C unit tests (build/unit_tests) and the
-# command-line tests (tests/cli.sh).  Prints a final line
+# command-line tests (every tests/cli*.sh).  Prints a final line
 # "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +24,11 @@ echo "== unit tests"
 build/unit_tests 2>&1 | tee "$out"
 tally "$out" unit_tests
 
-echo "== command-line tests"
-bash tests/cli.sh 2>&1 | tee "$out"
-tally "$out" cli.sh
+for script in tests/cli*.sh; do
+    echo "== command-line tests: $script"
+    bash "$script" 2>&1 | tee "$out"
+    tally "$out" "$script"
+done
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

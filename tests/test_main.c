@@ -37,8 +37,9 @@ const char *test_write_temp(const char *suffix, const char *text) {
     return p;
 }
 
-/* Suites, one per module; each lives in tests/test_<module>.c. */
-#define SUITES(X) X(cfg) X(data) X(db) X(kernels) X(model) X(train)
+/* Suites, one per module: tests/test_NAME.c defines suite_NAME().  The
+ * Makefile writes the list of them into build/suites.h. */
+#include "suites.h"
 #define DECLARE(s) void suite_##s(void);
 SUITES(DECLARE)
 
