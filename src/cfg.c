@@ -45,7 +45,8 @@ static const char *const format_names[] = {
 static const char *const split_names[] = {[SPLIT_RANDOM] = "random",
                                           [SPLIT_FILES] = "files"};
 static const char *const kernel_names[] = {
-    [KERNEL_AUTO] = "auto", [KERNEL_DENSE] = "dense", [KERNEL_NAIVE] = "naive"};
+    [KERNEL_AUTO] = "auto", [KERNEL_DENSE] = "dense", [KERNEL_NAIVE] = "naive",
+    [KERNEL_SPARSE] = "sparse"};
 
 /* Enum fields are read and written as int (values 0..n-1 have the same
  * representation in int and unsigned int, whichever the compiler picks). */
@@ -627,7 +628,7 @@ const char *cfg_split_name(SplitKind k) {
 
 const char *cfg_kernel_name(KernelKind k) {
     int i = (int)k;
-    return i >= 0 && i < 3 ? kernel_names[i] : "invalid";
+    return i >= 0 && i < 4 ? kernel_names[i] : "invalid";
 }
 
 /* ---------------------------------------------------------- YAML input -- */

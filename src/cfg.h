@@ -14,7 +14,7 @@
 
 typedef enum { DATA_ML100K, DATA_ML1M, DATA_CSV } DataFormat;
 typedef enum { SPLIT_RANDOM, SPLIT_FILES } SplitKind;
-typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE } KernelKind;
+typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKind;
 
 typedef struct {
     char name[CFG_NAME_MAX];         /* name */

@@ -1,23 +1,42 @@
-/* main.c - the autorec command line: dispatches to the subcommands. */
+/* main.c - the autorec command line: dispatches to the subcommands.
+ *
+ * To add a command, write `int NAME_main(int argc, char **argv)` (argv[0] is
+ * the command name, the return value the exit code) and a usage function in
+ * its own file, and add one row to `commands` below. */
 #include <stdio.h>
 #include <string.h>
 
 #include "run.h"
 #include "version.h"
 
+static int version_main(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("autorec %s (commit %s)\n", AUTOREC_VERSION, version_git_commit());
+    return EXIT_OK;
+}
+
+typedef struct {
+    const char *name;
+    const char *synopsis;              /* one line for autorec --help */
+    int (*main)(int argc, char **argv);
+    void (*usage)(FILE *f);            /* may be NULL */
+} Command;
+
+static const Command commands[] = {
+    {"run", "run CONFIG      train the YAML experiment CONFIG", run_main, run_usage},
+    {"version", "version         print the version and the git commit", version_main, NULL},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f) {
-    fprintf(f,
-"autorec %s - train AutoRec recommenders, every epoch into SQLite\n"
-"\n"
-"usage: autorec COMMAND [options]\n"
-"\n"
-"commands:\n"
-"  run CONFIG    train the YAML experiment CONFIG (autorec run --help)\n"
-"  version       print the version and the git commit it was built from\n"
-"\n"
-"Results go to runs/results.db (choose with --db); query them with sqlite3,\n"
-"e.g. sqlite3 runs/results.db 'SELECT id, name, final_test_rmse FROM runs'.\n"
-"See README.md for the schema and examples.\n", AUTOREC_VERSION);
+    fprintf(f, "autorec %s - train AutoRec recommenders, every epoch into SQLite\n\n"
+               "usage: autorec COMMAND [options]    (autorec COMMAND --help for more)\n\n"
+               "commands:\n", AUTOREC_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %s\n", commands[i].synopsis);
+    fprintf(f, "\nResults go to runs/results.db (choose with --db); query them with sqlite3,\n"
+               "e.g. sqlite3 runs/results.db 'SELECT id, name, final_test_rmse FROM runs'.\n"
+               "See README.md for the schema and examples.\n");
 }
 
 int main(int argc, char **argv) {
@@ -27,15 +46,17 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        if (argc > 2 && !strcmp(argv[2], "run")) run_usage(stdout);
-        else usage(stdout);
+        for (size_t i = 0; argc > 2 && i < NCOMMANDS; i++)
+            if (!strcmp(argv[2], commands[i].name) && commands[i].usage) {
+                commands[i].usage(stdout);
+                return EXIT_OK;
+            }
+        usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("autorec %s (commit %s)\n", AUTOREC_VERSION, version_git_commit());
-        return EXIT_OK;
-    }
-    if (!strcmp(cmd, "run")) return run_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version")) return version_main(argc - 1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     fprintf(stderr, "autorec: unknown command '%s' (see autorec --help)\n", cmd);
     return EXIT_USAGE;
 }
