@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "run.h"
+#include "synth.h"
 #include "version.h"
 
 static int version_main(int argc, char **argv) {
@@ -25,6 +27,8 @@ typedef struct {
 
 static const Command commands[] = {
     {"run", "run CONFIG      train the YAML experiment CONFIG", run_main, run_usage},
+    {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},
+    {"synth", "synth -o DIR     write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},
     {"version", "version         print the version and the git commit", version_main, NULL},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -64,7 +64,12 @@ void model_init(Model *model, uint64_t seed) {
     rng_seed(&rng, seed, 0x1417);
     size_t uh = (size_t)model->num_users * (size_t)model->hidden;
     const ModelTensors *p = &model->params;
-    for (size_t i = 0; i < uh; i++) p->enc_w[i] = (float)(0.01 * rng_normal(&rng));
+    const size_t U = (size_t)model->num_users, H = (size_t)model->hidden;
+    /* drawn in canonical (H,U) order whatever the storage layout */
+    for (size_t i = 0; i < uh; i++) {
+        size_t at = model->enc_transposed ? (i % U) * H + i / U : i;
+        p->enc_w[at] = (float)(0.01 * rng_normal(&rng));
+    }
     double be = 1.0 / sqrt((double)model->num_users);
     for (int i = 0; i < model->hidden; i++)
         p->enc_b[i] = (float)(be * (2.0 * rng_uniform(&rng) - 1.0));
@@ -74,6 +79,33 @@ void model_init(Model *model, uint64_t seed) {
         p->dec_b[i] = (float)(bd * (2.0 * rng_uniform(&rng) - 1.0));
     memset(model->mem + model->num_params, 0, 3 * model->num_params * sizeof(float));
     model->step = 0;
+}
+
+/* Copies the (H,U) encoder weight between canonical and storage layout. */
+static void copy_enc(const Model *model, float *dst, const float *src,
+                     int to_canonical) {
+    const size_t U = (size_t)model->num_users, H = (size_t)model->hidden;
+    if (!model->enc_transposed) {
+        memcpy(dst, src, U * H * sizeof(float));
+        return;
+    }
+    for (size_t k = 0; k < H; k++)
+        for (size_t u = 0; u < U; u++) {
+            if (to_canonical) dst[k * U + u] = src[u * H + k];
+            else dst[u * H + k] = src[k * U + u];
+        }
+}
+
+void model_export(const Model *model, const ModelTensors *set, float *out) {
+    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    copy_enc(model, out, set->enc_w, 1);
+    memcpy(out + uh, set->enc_b, (model->num_params - uh) * sizeof(float));
+}
+
+void model_import(Model *model, ModelTensors *set, const float *in) {
+    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    copy_enc(model, set->enc_w, in, 0);
+    memcpy(set->enc_b, in + uh, (model->num_params - uh) * sizeof(float));
 }
 
 void model_zero_grad(Model *model) {

@@ -3,10 +3,14 @@
  * One allocation holds, in this order, the parameters, their gradients and
  * Adam's first and second moments, each in the same layout:
  *   enc_w (hidden x users)   encoder weight, PyTorch Linear layout
+ *                            (users x hidden when enc_transposed)
  *   enc_b (hidden)
  *   dec_w (users x hidden)   decoder weight
  *   dec_b (users)
- * so Adam is one flat loop over num_params floats. */
+ * so Adam is one flat loop over num_params floats.  The sparse kernels keep
+ * the encoder weight transposed (enc_transposed = 1); model_init,
+ * model_export and model_import translate, so a seed gives the same model
+ * in either layout. */
 #ifndef AUTOREC_MODEL_H
 #define AUTOREC_MODEL_H
 
@@ -29,6 +33,7 @@ typedef struct {
     float *mem;      /* 4 * num_params floats: params | grads | m | v */
     ModelTensors params, grads, m, v;
     long step;       /* Adam steps taken */
+    int enc_transposed; /* enc_w stored (U,H) instead of (H,U) */
 } Model;
 
 typedef struct {
@@ -52,6 +57,15 @@ void model_free(Model *model);
 void model_init(Model *model, uint64_t seed);
 
 void model_zero_grad(Model *model);
+
+/* Copies one tensor set (&model->params, &model->grads, ...) to out in the
+ * canonical PyTorch order and layout (enc_w (H,U), enc_b, dec_w, dec_b):
+ * num_params floats. */
+void model_export(const Model *model, const ModelTensors *set, float *out);
+
+/* The inverse: fills a tensor set from num_params floats in canonical
+ * order. */
+void model_import(Model *model, ModelTensors *set, const float *in);
 
 /* One Adam step with PyTorch's coupled weight decay (grad + wd * param, on
  * every parameter), bias-corrected, as torch.optim.Adam (1.13, single-tensor

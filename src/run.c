@@ -42,7 +42,7 @@ void run_usage(FILE *f) {
 "  (random|files), data.split.test_ratio, data.split.train_file,\n"
 "  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
-"  train.threads (0 = all cores), train.kernel (auto|dense|naive)\n"
+"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive)\n"
 "\n"
 "exit status: 0 finished, 1 failed or diverged, 2 bad usage, config or data,\n"
 "130/143 interrupted by SIGINT/SIGTERM (finished epochs are kept).\n");
@@ -156,7 +156,7 @@ int run_main(int argc, char **argv) {
         printf("hidden %d, dropout %g, lr %g, weight decay %g, batch %d, seed %llu, "
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
-               runner.ops->name, runner.threads);
+               runner.kernel, runner.threads);
         fflush(stdout);
     }
     RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop};

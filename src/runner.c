@@ -26,8 +26,16 @@ static size_t memory_budget(void) {
     return (size_t)pages * (size_t)size / 10 * 8;
 }
 
-static const KernelOps *resolve_kernel(KernelKind k) {
-    return k == KERNEL_NAIVE ? &kernels_naive : &kernels_dense;
+/* The dense kernel table for k, or NULL for the sparse kernels. */
+static const KernelOps *resolve_kernel(KernelKind k, const Csr *train) {
+    switch (k) {
+    case KERNEL_NAIVE: return &kernels_naive;
+    case KERNEL_DENSE: return &kernels_dense;
+    case KERNEL_SPARSE: return NULL;
+    case KERNEL_AUTO: break;
+    }
+    double cells = (double)train->rows * (double)train->cols;
+    return (double)train->nnz < RUNNER_SPARSE_DENSITY * cells ? NULL : &kernels_dense;
 }
 
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
@@ -35,20 +43,18 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     r->cfg = *cfg;
     r->threads = cfg->threads ? cfg->threads : omp_get_num_procs();
     omp_set_num_threads(r->threads);
-    r->ops = resolve_kernel(cfg->kernel);
     if (data_load(cfg, &r->ds, err)) return -1;
     const Dataset *ds = &r->ds;
-    r->train = data_dense_matrix(ds->train, ds->n_train, ds->num_items, ds->num_users);
-    r->test = data_dense_matrix(ds->test, ds->n_test, ds->num_items, ds->num_users);
-    if (!r->train || !r->test)
-        return err_set(err, "out of memory building the %d x %d rating matrices",
-                       ds->num_items, ds->num_users);
+    if (csr_from_ratings(&r->train, ds->train, ds->n_train, ds->num_items,
+                         ds->num_users, err) ||
+        csr_from_ratings(&r->test, ds->test, ds->n_test, ds->num_items,
+                         ds->num_users, err))
+        return -1;
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
-                        r->ops, memory_budget()};
-    if (trainer_create(&r->trainer, &opt, r->train, r->test, ds->num_items,
-                       ds->num_users, err))
-        return -1;
+                        resolve_kernel(cfg->kernel, &r->train), memory_budget()};
+    if (trainer_create(&r->trainer, &opt, &r->train, &r->test, err)) return -1;
+    r->kernel = trainer_kernel_name(&r->trainer);
     r->config_yaml = cfg_to_yaml(cfg);
     if (!r->config_yaml) return err_set(err, "out of memory writing the resolved config");
     if (gethostname(r->host, sizeof r->host - 1) != 0) strcpy(r->host, "unknown");
@@ -62,8 +68,8 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
 void runner_free(Runner *r) {
     if (!r) return;
     trainer_free(&r->trainer);
-    mem_free_aligned(r->train);
-    mem_free_aligned(r->test);
+    csr_free(&r->train);
+    csr_free(&r->test);
     mem_free(r->config_yaml);
     data_free(&r->ds);
     memset(r, 0, sizeof *r);
@@ -74,7 +80,7 @@ void runner_info(const Runner *r, DbRunInfo *info) {
     info->config_yaml = r->config_yaml;
     info->host = r->host;
     info->threads = r->threads;
-    info->kernel = r->ops->name;
+    info->kernel = r->kernel;
     info->git_commit = version_git_commit();
     info->blis_info = r->blis_info;
 }

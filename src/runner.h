@@ -17,6 +17,10 @@
 #include "db.h"
 #include "train.h"
 
+/* train.kernel: auto picks the sparse kernels below this fraction of observed
+ * training entries (measured crossover: see README, "Speed"). */
+#define RUNNER_SPARSE_DENSITY 0.25
+
 typedef enum {
     RUN_FINISHED,
     RUN_INTERRUPTED,  /* *stop was set */
@@ -42,9 +46,9 @@ typedef struct {
 typedef struct {
     Config cfg;
     Dataset ds;
-    float *train, *test;   /* dense matrices (I,U) */
+    Csr train, test;       /* items x users rating matrices */
     Trainer trainer;
-    const KernelOps *ops;
+    const char *kernel;    /* resolved kernel: "dense", "naive", "sparse" */
     int threads;
     char *config_yaml;     /* resolved config */
     char host[256];
@@ -52,7 +56,8 @@ typedef struct {
 } Runner;
 
 /* Loads the data named by cfg and creates the trainer, setting the OpenMP
- * thread count from train.threads.  Returns 0, or -1 with err (bad data,
+ * thread count from train.threads and resolving train.kernel (auto: sparse
+ * below RUNNER_SPARSE_DENSITY observed entries per cell, else dense).  Returns 0, or -1 with err (bad data,
  * sizes too large, out of memory).  Free with runner_free, also on failure. */
 int runner_prepare(Runner *r, const Config *cfg, char *err);
 

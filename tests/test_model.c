@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csr.h"
 #include "err.h"
 #include "model.h"
 #include "test.h"
@@ -84,25 +85,27 @@ static void gradient_check(const KernelOps *ops) {
     for (int i = 0; i < I * U; i++) train[i] = (i * 7) % 3 == 0 ? 0.0f : (float)(1 + (i * 5) % 5);
     TrainOptions opt = {H, 0.3f, I, 0.01f, 0.0f, 11, ops, 1u << 30};
     Trainer t;
+    Csr m;
     char err[ERR_MAX];
-    CHECK(trainer_create(&t, &opt, train, NULL, I, U, err) == 0);
-    Model *m = &t.model;
-    for (size_t i = 0; i < m->num_params; i++)  /* larger weights: every grad matters */
-        m->params.enc_w[i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
+    CHECK(csr_from_dense(&m, train, I, U, err) == 0);
+    CHECK(trainer_create(&t, &opt, &m, NULL, err) == 0);
+    Model *mo = &t.model;
+    for (size_t i = 0; i < mo->num_params; i++)  /* larger weights: every grad matters */
+        mo->params.enc_w[i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
     int32_t items[6] = {0, 1, 2, 3, 4, 5};
     trainer_forward_backward(&t, items, I);
-    float *grad = malloc(m->num_params * sizeof(float));
-    memcpy(grad, m->grads.enc_w, m->num_params * sizeof(float));
+    float *grad = malloc(mo->num_params * sizeof(float));
+    memcpy(grad, mo->grads.enc_w, mo->num_params * sizeof(float));
     int bad = 0;
     double worst = 0, gmax = 0;
-    for (size_t i = 0; i < m->num_params; i++) {
+    for (size_t i = 0; i < mo->num_params; i++) {
         const float eps = 1e-2f;
-        float saved = m->params.enc_w[i];
-        m->params.enc_w[i] = saved + eps;
+        float saved = mo->params.enc_w[i];
+        mo->params.enc_w[i] = saved + eps;
         double lp = trainer_forward_backward(&t, items, I);
-        m->params.enc_w[i] = saved - eps;
+        mo->params.enc_w[i] = saved - eps;
         double lm = trainer_forward_backward(&t, items, I);
-        m->params.enc_w[i] = saved;
+        mo->params.enc_w[i] = saved;
         double fd = (lp - lm) / (2.0 * eps);
         double e = fabs(fd - grad[i]);
         worst = fmax(worst, e / (fabs(grad[i]) + 1e-2));
@@ -112,14 +115,17 @@ static void gradient_check(const KernelOps *ops) {
             fprintf(stderr, "    param %zu: backward %.6g, finite difference %.6g\n", i, grad[i], fd);
         }
     }
-    CHECK_MSG(bad == 0, "%s: %d of %zu gradients disagree", ops->name, bad, m->num_params);
+    CHECK_MSG(bad == 0, "%s: %d of %zu gradients disagree", trainer_kernel_name(&t),
+              bad, mo->num_params);
     CHECK(gmax > 0.1);  /* the check is not vacuous */
     free(grad);
     trainer_free(&t);
+    csr_free(&m);
 }
 
 static void test_gradient_check_dense(void) { gradient_check(&kernels_dense); }
 static void test_gradient_check_naive(void) { gradient_check(&kernels_naive); }
+static void test_gradient_check_sparse(void) { gradient_check(NULL); }
 
 void suite_model(void) {
     RUN(test_layout_one_allocation);
@@ -127,4 +133,5 @@ void suite_model(void) {
     RUN(test_adam_equals_naive);
     RUN(test_gradient_check_dense);
     RUN(test_gradient_check_naive);
+    RUN(test_gradient_check_sparse);
 }

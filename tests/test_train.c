@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csr.h"
 #include "err.h"
 #include "mem.h"
 #include "test.h"
@@ -94,31 +95,48 @@ static size_t count_mismatch(const float *a, const float *b, size_t n,
     return bad;
 }
 
+/* Creates a trainer on dense rows x cols matrices (test may be NULL); the
+ * CSR copies go to *trc and *tec (caller frees).  Returns trainer_create's
+ * result. */
+static int trainer_on_dense(Trainer *t, const TrainOptions *opt, const float *train,
+                            const float *test, int rows, int cols, Csr *trc,
+                            Csr *tec, char *err) {
+    memset(tec, 0, sizeof *tec);
+    if (csr_from_dense(trc, train, rows, cols, err)) return -1;
+    if (test && csr_from_dense(tec, test, rows, cols, err)) return -1;
+    return trainer_create(t, opt, trc, test ? tec : NULL, err);
+}
+
 /* grad_rel: tolerance of the step-1 gradients.  The training path (dense)
  * rounds like PyTorch's float32 and meets 1e-4 on every element.  The naive
  * reference sums in double: on gradient elements that are sums with heavy
  * cancellation it is closer to the exact value than PyTorch itself (measured:
  * enc_w[80] exact 0.00129062, PyTorch 0.00129083, naive 0.00129054), so it
  * gets 1e-3 there; its losses, final parameters and reconstruction still
- * meet 1e-4. */
+ * meet 1e-4.  The sparse kernels (ops NULL) sum over observed entries
+ * only, like the dense ones in float, and meet 1e-4 too. */
 static void run_parity(const KernelOps *ops, double grad_rel) {
     Parity p;
     CHECK_MSG(parity_load(&p) == 0, "cannot read tests/fixtures/torch-parity");
     if (test_failed_checks) { parity_free(&p); return; }
     TrainOptions opt = {p.hidden, 0.0f, p.batch, p.lr, p.wd, 0, ops, (size_t)1 << 30};
+    const char *name = ops ? ops->name : "sparse";
     Trainer t;
+    Csr trc, tec;
     char err[ERR_MAX];
-    CHECK(trainer_create(&t, &opt, p.train, p.test, p.items, p.users, err) == 0);
+    CHECK(trainer_on_dense(&t, &opt, p.train, p.test, p.items, p.users, &trc, &tec, err) == 0);
     size_t np = t.model.num_params;
-    memcpy(t.model.params.enc_w, p.init, np * sizeof(float));
+    float *got = malloc(np * sizeof(float));
+    model_import(&t.model, &t.model.params, p.init);
     double worst;
     for (int s = 0; s < p.steps; s++) {
         double loss;
         if (s == 0) {
             loss = trainer_forward_backward(&t, p.batches[s], p.batch);
-            size_t bad = count_mismatch(t.model.grads.enc_w, p.grads1, np, grad_rel, &worst);
+            model_export(&t.model, &t.model.grads, got);
+            size_t bad = count_mismatch(got, p.grads1, np, grad_rel, &worst);
             CHECK_MSG(bad == 0, "%s: %zu of %zu step-1 gradients differ (worst rel %.2g)",
-                      ops->name, bad, np, worst);
+                      name, bad, np, worst);
             AdamOptions adam = {p.lr, 0.9f, 0.999f, 1e-8f, p.wd};
             model_adam_step(&t.model, &adam);
         } else {
@@ -126,22 +144,27 @@ static void run_parity(const KernelOps *ops, double grad_rel) {
         }
         CHECK_CLOSE(loss, p.losses[s], 1e-4, 0.0);
     }
-    size_t bad = count_mismatch(t.model.params.enc_w, p.final, np, 1e-4, &worst);
+    model_export(&t.model, &t.model.params, got);
+    size_t bad = count_mismatch(got, p.final, np, 1e-4, &worst);
     CHECK_MSG(bad == 0, "%s: %zu of %zu final parameters differ (worst rel %.2g)",
-              ops->name, bad, np, worst);
+              name, bad, np, worst);
     float *recon = malloc((size_t)p.items * p.users * sizeof(float));
     trainer_reconstruct(&t, recon);
     bad = count_mismatch(recon, p.recon, (size_t)p.items * p.users, 1e-4, &worst);
     CHECK_MSG(bad == 0, "%s: %zu reconstruction values differ (worst rel %.2g)",
-              ops->name, bad, worst);
+              name, bad, worst);
     CHECK_CLOSE(trainer_test_rmse(&t), p.test_rmse, 1e-4, 0.0);
     free(recon);
+    free(got);
     trainer_free(&t);
+    csr_free(&trc);
+    csr_free(&tec);
     parity_free(&p);
 }
 
 static void test_torch_parity_dense(void) { run_parity(&kernels_dense, 1e-4); }
 static void test_torch_parity_naive(void) { run_parity(&kernels_naive, 1e-3); }
+static void test_torch_parity_sparse(void) { run_parity(NULL, 1e-4); }
 
 /* Random sparse-ish rating matrix for end-to-end loop tests. */
 static float *random_ratings(int items, int users, double density, unsigned seed) {
@@ -154,26 +177,60 @@ static float *random_ratings(int items, int users, double density, unsigned seed
 
 /* Same options and seed -> bit-identical epoch losses and RMSE; a different
  * seed -> different numbers. */
-static void test_epochs_deterministic(void) {
+static void epochs_deterministic(const KernelOps *ops) {
     const int I = 70, U = 45;
     float *train = random_ratings(I, U, 0.2, 1), *test = random_ratings(I, U, 0.05, 2);
     double loss[3][3], rmse[3][3];
     uint64_t seeds[3] = {7, 7, 8};
     for (int run = 0; run < 3; run++) {
-        TrainOptions opt = {16, 0.1f, 16, 0.01f, 1e-4f, seeds[run], &kernels_dense, 1u << 30};
+        TrainOptions opt = {16, 0.1f, 16, 0.01f, 1e-4f, seeds[run], ops, 1u << 30};
         Trainer t;
+        Csr trc, tec;
         char err[ERR_MAX];
-        CHECK(trainer_create(&t, &opt, train, test, I, U, err) == 0);
+        CHECK(trainer_on_dense(&t, &opt, train, test, I, U, &trc, &tec, err) == 0);
         for (int e = 0; e < 3; e++) {
             CHECK(trainer_epoch(&t, NULL, &loss[run][e]) == 0);
             rmse[run][e] = trainer_test_rmse(&t);
         }
         trainer_free(&t);
+        csr_free(&trc);
+        csr_free(&tec);
     }
     CHECK(memcmp(loss[0], loss[1], sizeof loss[0]) == 0);
     CHECK(memcmp(rmse[0], rmse[1], sizeof rmse[0]) == 0);
     CHECK(loss[0][2] != loss[2][2]);
     CHECK(loss[0][2] < loss[0][0]);  /* it learns */
+    free(train);
+    free(test);
+}
+static void test_epochs_deterministic_dense(void) { epochs_deterministic(&kernels_dense); }
+static void test_epochs_deterministic_sparse(void) { epochs_deterministic(NULL); }
+
+/* Dense and sparse kernels train the same model: the same per-epoch losses
+ * and test RMSE up to float rounding, with dropout. */
+static void test_sparse_matches_dense_epochs(void) {
+    const int I = 90, U = 70;
+    float *train = random_ratings(I, U, 0.1, 4), *test = random_ratings(I, U, 0.03, 5);
+    double loss[2][4], rmse[2][4];
+    const KernelOps *ops[2] = {&kernels_dense, NULL};
+    for (int k = 0; k < 2; k++) {
+        TrainOptions opt = {24, 0.2f, 16, 0.005f, 1e-4f, 9, ops[k], 1u << 30};
+        Trainer t;
+        Csr trc, tec;
+        char err[ERR_MAX];
+        CHECK(trainer_on_dense(&t, &opt, train, test, I, U, &trc, &tec, err) == 0);
+        for (int e = 0; e < 4; e++) {
+            CHECK(trainer_epoch(&t, NULL, &loss[k][e]) == 0);
+            rmse[k][e] = trainer_test_rmse(&t);
+        }
+        trainer_free(&t);
+        csr_free(&trc);
+        csr_free(&tec);
+    }
+    for (int e = 0; e < 4; e++) {
+        CHECK_CLOSE(loss[1][e], loss[0][e], 1e-4, 0);
+        CHECK_CLOSE(rmse[1][e], rmse[0][e], 1e-5, 0);
+    }
     free(train);
     free(test);
 }
@@ -184,14 +241,16 @@ static void test_epoch_stops_on_flag(void) {
     float *train = random_ratings(I, U, 0.3, 3);
     TrainOptions opt = {8, 0.0f, 8, 0.01f, 0.0f, 1, &kernels_dense, 1u << 30};
     Trainer t;
+    Csr trc, tec;
     char err[ERR_MAX];
-    CHECK(trainer_create(&t, &opt, train, NULL, I, U, err) == 0);
+    CHECK(trainer_on_dense(&t, &opt, train, NULL, I, U, &trc, &tec, err) == 0);
     volatile sig_atomic_t stop = 1;
     double loss = 0;
     CHECK(trainer_epoch(&t, &stop, &loss) == 1);
     CHECK(t.model.step == 0);
     CHECK(isnan(trainer_test_rmse(&t)));
     trainer_free(&t);
+    csr_free(&trc);
     free(train);
 }
 
@@ -200,36 +259,50 @@ static void test_huge_model_refused(void) {
     static float one[4] = {1, 0, 0, 1};
     TrainOptions opt = {1000000000, 0.0f, 1, 0.01f, 0.0f, 1, &kernels_dense, 1u << 30};
     Trainer t;
+    Csr m;
     char err[ERR_MAX] = "";
-    CHECK(trainer_create(&t, &opt, one, one, 2, 2, err) != 0);
+    CHECK(csr_from_dense(&m, one, 2, 2, err) == 0);
+    CHECK(trainer_create(&t, &opt, &m, &m, err) != 0);
     CHECK_MSG(strstr(err, "GB") && strstr(err, "model.hidden"), "%s", err);
+    opt.ops = NULL;
+    CHECK(trainer_create(&t, &opt, &m, &m, err) != 0);
+    CHECK_MSG(strstr(err, "GB") && strstr(err, "sparse"), "%s", err);
     opt.hidden = 4;
     opt.batch_size = 3;
-    CHECK(trainer_create(&t, &opt, one, one, 2, 2, err) != 0);
+    CHECK(trainer_create(&t, &opt, &m, &m, err) != 0);
     CHECK_MSG(strstr(err, "train.batch_size"), "%s", err);
+    csr_free(&m);
 }
 
 /* Every allocation failure in trainer_create is reported, never a crash. */
 static void test_trainer_alloc_failures(void) {
-    static float m[6] = {1, 0, 2, 0, 3, 0};
-    TrainOptions opt = {4, 0.0f, 2, 0.01f, 0.0f, 1, &kernels_dense, 1u << 30};
-    int ok = 0;
-    for (long n = 1; n < 50 && !ok; n++) {
-        Trainer t;
-        char err[ERR_MAX] = "";
-        mem_fail_at(n);
-        int rc = trainer_create(&t, &opt, m, m, 3, 2, err);
-        mem_fail_at(0);
-        if (rc == 0) { ok = 1; trainer_free(&t); }
-        else CHECK_MSG(strstr(err, "out of memory"), "n=%ld: %s", n, err);
+    static float d[6] = {1, 0, 2, 0, 3, 0};
+    Csr m;
+    char err[ERR_MAX] = "";
+    CHECK(csr_from_dense(&m, d, 3, 2, err) == 0);
+    for (int k = 0; k < 2; k++) {
+        TrainOptions opt = {4, 0.0f, 2, 0.01f, 0.0f, 1, k ? NULL : &kernels_dense, 1u << 30};
+        int ok = 0;
+        for (long n = 1; n < 50 && !ok; n++) {
+            Trainer t;
+            mem_fail_at(n);
+            int rc = trainer_create(&t, &opt, &m, &m, err);
+            mem_fail_at(0);
+            if (rc == 0) { ok = 1; trainer_free(&t); }
+            else CHECK_MSG(strstr(err, "out of memory"), "n=%ld: %s", n, err);
+        }
+        CHECK(ok);
     }
-    CHECK(ok);
+    csr_free(&m);
 }
 
 void suite_train(void) {
     RUN(test_torch_parity_dense);
     RUN(test_torch_parity_naive);
-    RUN(test_epochs_deterministic);
+    RUN(test_torch_parity_sparse);
+    RUN(test_epochs_deterministic_dense);
+    RUN(test_epochs_deterministic_sparse);
+    RUN(test_sparse_matches_dense_epochs);
     RUN(test_epoch_stops_on_flag);
     RUN(test_huge_model_refused);
     RUN(test_trainer_alloc_failures);

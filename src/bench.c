@@ -1,0 +1,257 @@
+/* bench.c - `autorec bench`: times a config per kernel and thread count.
+ *
+ * Every measured run is a real run recorded in the results database (name
+ * "bench-KERNEL-Nt", kernel, threads, git commit, per-epoch seconds), so
+ * benchmarks can be compared across commits with SQL; the measured sgemm
+ * peak is recorded in the runs' blis_info.  A benchmark, not a test: it
+ * prints medians over repeats and ratios measured in the same process. */
+#include "bench.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blas.h"
+#include "cfg.h"
+#include "db.h"
+#include "err.h"
+#include "mem.h"
+#include "run.h"
+#include "runner.h"
+
+#define MAX_SAMPLES 4096
+
+void bench_usage(FILE *f) {
+    fprintf(f,
+"usage: autorec bench [--config FILE] [--db PATH] [--repeats N] [--set KEY=VALUE]...\n"
+"\n"
+"Times the config (default configs/seed.yaml) with each kernel (naive: one\n"
+"epoch; dense, sparse: all epochs) on 1 thread and on all cores, and prints\n"
+"seconds per epoch, whole-run wall seconds and GFLOP/s (medians over N\n"
+"repeats, default 3), the speed-ups, and the measured peak of bli_sgemm.\n"
+"Each measured run is recorded in the database (default runs/results.db) as\n"
+"a run named bench-KERNEL-Nt, so results can be compared across commits:\n"
+"  SELECT git_commit, kernel, threads, avg(train_seconds + eval_seconds)\n"
+"  FROM runs JOIN epochs ON epochs.run_id = runs.id\n"
+"  WHERE runs.name LIKE 'bench-%%' GROUP BY 1, 2, 3;\n");
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    if (n <= 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* GFLOP/s of a 1024^3 sgemm through the project's BLIS wrapper, median of 5,
+ * each of `threads` threads running its own product (the wrapper is
+ * single-threaded by design).  Returns NaN on OOM. */
+static double sgemm_peak(int threads) {
+    const int n = 1024;
+    size_t nn = (size_t)n * n;
+    float *buf = mem_alloc_aligned(nn * 3 * (size_t)threads * sizeof(float));
+    if (!buf) return NAN;
+    for (size_t i = 0; i < nn * 3 * (size_t)threads; i++) buf[i] = (float)(i % 7) * 1e-3f;
+    double t[5];
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_seconds();
+        #pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int k = 0; k < threads; k++) {
+            float *a = buf + nn * 3 * (size_t)k;
+            blas_sgemm(n, n, n, 1.0f, a, n, 1, a + nn, n, 1, 0.0f, a + 2 * nn, n, 1);
+        }
+        t[r] = now_seconds() - t0;
+    }
+    mem_free_aligned(buf);
+    return 2.0 * n * n * n * threads / median(t, 5) / 1e9;
+}
+
+typedef struct {
+    double epoch[MAX_SAMPLES], train[MAX_SAMPLES], eval[MAX_SAMPLES];
+    int n;
+} Samples;
+
+static void collect(void *ctx, const DbEpoch *e, int epochs) {
+    (void)epochs;
+    Samples *s = ctx;
+    if (s->n < MAX_SAMPLES) {
+        s->epoch[s->n] = e->train_seconds + e->eval_seconds;
+        s->train[s->n] = e->train_seconds;
+        s->eval[s->n++] = e->eval_seconds;
+    }
+}
+
+/* FLOPs of one epoch's training and evaluation for the kernel actually used
+ * (dense and naive: products over all users; sparse: over observed entries
+ * only, taking the average row length for the rows processed). */
+static void epoch_flops(const Runner *r, double *train, double *eval) {
+    const Trainer *t = &r->trainer;
+    double H = t->opt.hidden, U = t->num_users, I = t->num_items;
+    double rows = floor(I / t->opt.batch_size) * t->opt.batch_size;
+    if (t->opt.ops) {
+        *train = 5.0 * 2.0 * rows * U * H;  /* enc, dec, dhd, dWd, dWe */
+        *eval = 2.0 * 2.0 * I * U * H;
+    } else {
+        double nnz = (double)r->train.nnz * rows / I;
+        *train = 5.0 * 2.0 * nnz * H;
+        *eval = 2.0 * H * ((double)r->train.nnz + (double)r->test.nnz);
+    }
+}
+
+typedef struct {
+    const char *kernel;
+    int threads;
+    double epoch_s, train_s, eval_s, wall_s, gflops;
+    int epochs, repeats;
+} Result;
+
+/* Runs cfg `repeats` times, recording each run; fills *res.  Returns 0 or -1
+ * with err. */
+static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info,
+                   Result *res, char *err) {
+    Samples *s = mem_calloc(1, sizeof *s);
+    double walls[64];
+    double ftrain = 0, feval = 0;
+    int rc = -1;
+    if (!s) return err_set(err, "out of memory");
+    for (int k = 0; k < repeats && k < 64; k++) {
+        Runner r;
+        double t0 = now_seconds();
+        if (runner_prepare(&r, cfg, err)) { runner_free(&r); goto done; }
+        DbRunInfo info;
+        runner_info(&r, &info);
+        char blis[768];
+        snprintf(blis, sizeof blis, "%s; %s", info.blis_info, peak_info);
+        info.blis_info = blis;
+        int64_t id;
+        RunOutcome out;
+        RunHooks hooks = {collect, s, NULL};
+        if (db_run_begin(db, &info, &id, err)) { runner_free(&r); goto done; }
+        RunStatus st = runner_train(&r, db, id, &hooks, &out, err);
+        db_run_end(db, id, runner_status_name(st), err);
+        walls[k] = now_seconds() - t0;
+        epoch_flops(&r, &ftrain, &feval);
+        res->kernel = r.kernel;
+        runner_free(&r);
+        if (st != RUN_FINISHED) goto done;
+    }
+    res->threads = cfg->threads;
+    res->epochs = cfg->epochs;
+    res->repeats = repeats;
+    double tr = median(s->train, s->n), ev = median(s->eval, s->n);
+    res->epoch_s = median(s->epoch, s->n);
+    res->train_s = tr;
+    res->eval_s = ev;
+    res->wall_s = median(walls, repeats);
+    res->gflops = (ftrain + feval) / (tr + ev) / 1e9;
+    rc = 0;
+done:
+    mem_free(s);
+    return rc;
+}
+
+int bench_main(int argc, char **argv) {
+    const char *config = "configs/seed.yaml", *db_path = "runs/results.db";
+    const char *sets[64];
+    int nsets = 0, repeats = 3;
+    char err[ERR_MAX];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { bench_usage(stdout); return EXIT_OK; }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "autorec bench: %s needs a value (see autorec bench --help)\n", a);
+            return EXIT_USAGE;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--config")) config = v;
+        else if (!strcmp(a, "--db")) db_path = v;
+        else if (!strcmp(a, "--set") && nsets < 64) sets[nsets++] = v;
+        else if (!strcmp(a, "--repeats")) {
+            repeats = atoi(v);
+            if (repeats < 1 || repeats > 64) {
+                fprintf(stderr, "autorec bench: --repeats %s: expected 1..64\n", v);
+                return EXIT_USAGE;
+            }
+        } else {
+            fprintf(stderr, "autorec bench: unknown option '%s'\n", a);
+            return EXIT_USAGE;
+        }
+    }
+    Config base;
+    cfg_defaults(&base);
+    if (cfg_load_file(&base, config, err)) goto usage_err;
+    for (int i = 0; i < nsets; i++)
+        if (cfg_set_override(&base, sets[i], err)) goto usage_err;
+    if (cfg_validate(&base, err)) goto usage_err;
+
+    const int ncores = omp_get_num_procs();
+    char blis[256], peak_info[160];
+    blas_describe(blis, sizeof blis);
+    double peak1 = sgemm_peak(1), peakn = sgemm_peak(ncores);
+    snprintf(peak_info, sizeof peak_info, "sgemm 1024^3 peak %.1f GFLOP/s on 1 thread, "
+             "%.1f on %d", peak1, peakn, ncores);
+    printf("autorec bench: %s (%s), %d cores\n%s\n%s\n\n", config, base.name, ncores,
+           blis, peak_info);
+    printf("%-7s %7s %7s %10s %10s %10s %10s %9s %7s\n", "kernel", "threads", "epochs",
+           "s/epoch", "train s", "eval s", "wall s", "GFLOP/s", "% peak");
+
+    Db *db = NULL;
+    if (db_open(&db, db_path, err)) {
+        fprintf(stderr, "autorec: %s\n", err);
+        return EXIT_FAILED;
+    }
+    static const KernelKind kinds[3] = {KERNEL_NAIVE, KERNEL_DENSE, KERNEL_SPARSE};
+    Result res[3][2];
+    memset(res, 0, sizeof res);
+    int nthr = ncores > 1 ? 2 : 1;
+    for (int k = 0; k < 3; k++) {
+        for (int t = 0; t < nthr; t++) {
+            Config c = base;
+            c.kernel = kinds[k];
+            c.threads = t ? ncores : 1;
+            if (kinds[k] == KERNEL_NAIVE) c.epochs = 1;
+            snprintf(c.name, sizeof c.name, "bench-%s-%dt", cfg_kernel_name(kinds[k]), c.threads);
+            Result *r = &res[k][t];
+            if (measure(&c, db, kinds[k] == KERNEL_NAIVE ? 1 : repeats, peak_info, r, err)) {
+                fprintf(stderr, "autorec: bench %s: %s\n", c.name, err);
+                db_close(db);
+                return EXIT_FAILED;
+            }
+            double peak = t ? peakn : peak1;
+            printf("%-7s %7d %7d %10.4f %10.4f %10.4f %10.3f %9.1f %6.1f%%\n", r->kernel,
+                   r->threads, r->epochs, r->epoch_s, r->train_s, r->eval_s, r->wall_s,
+                   r->gflops, 100.0 * r->gflops / peak);
+            fflush(stdout);
+        }
+    }
+    db_close(db);
+    int a = nthr - 1;
+    printf("\nspeed-up per epoch, %d threads: sparse over dense %.1fx, dense over naive %.1fx\n",
+           res[1][a].threads, res[1][a].epoch_s / res[2][a].epoch_s,
+           res[0][a].epoch_s / res[1][a].epoch_s);
+    if (nthr > 1)
+        printf("speed-up of %d threads over 1: naive %.2fx, dense %.2fx, sparse %.2fx\n",
+               ncores, res[0][0].epoch_s / res[0][1].epoch_s,
+               res[1][0].epoch_s / res[1][1].epoch_s, res[2][0].epoch_s / res[2][1].epoch_s);
+    printf("whole run (%d epochs, median wall incl. data loading): dense %.2f s, sparse %.2f s\n",
+           base.epochs, res[1][a].wall_s, res[2][a].wall_s);
+    printf("GFLOP/s count the work each kernel does (sparse: observed entries only); "
+           "%% peak is against the sgemm peak for that thread count.\n"
+           "recorded as runs named bench-* in %s\n", db_path);
+    return EXIT_OK;
+usage_err:
+    fprintf(stderr, "autorec: %s\n", err);
+    return EXIT_USAGE;
+}

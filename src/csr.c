@@ -1,0 +1,104 @@
+/* csr.c - compressed sparse row matrices (see csr.h). */
+#include "csr.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+
+/* Allocates the arrays of an empty rows x cols matrix with nnz entries.
+ * Returns 0 or -1 with err. */
+static int csr_alloc(Csr *m, int rows, int cols, int64_t nnz, char *err) {
+    memset(m, 0, sizeof *m);
+    m->rows = rows;
+    m->cols = cols;
+    m->nnz = nnz;
+    m->ptr = mem_calloc((size_t)rows + 1, sizeof *m->ptr);
+    m->col = mem_alloc((size_t)(nnz ? nnz : 1) * sizeof *m->col);
+    m->val = mem_alloc((size_t)(nnz ? nnz : 1) * sizeof *m->val);
+    if (!m->ptr || !m->col || !m->val) {
+        csr_free(m);
+        return err_set(err, "out of memory for a sparse %d x %d matrix with %lld "
+                       "entries", rows, cols, (long long)nnz);
+    }
+    return 0;
+}
+
+int csr_from_ratings(Csr *m, const Rating *r, size_t n, int rows, int cols,
+                     char *err) {
+    if (csr_alloc(m, rows, cols, (int64_t)n, err)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        assert(r[i].item >= 0 && r[i].item < rows);
+        assert(r[i].user >= 0 && r[i].user < cols);
+        m->ptr[r[i].item + 1]++;
+    }
+    for (int i = 0; i < rows; i++) m->ptr[i + 1] += m->ptr[i];
+    int64_t *fill = mem_alloc((size_t)rows * sizeof *fill);
+    if (!fill) {
+        csr_free(m);
+        return err_set(err, "out of memory building a sparse matrix");
+    }
+    memcpy(fill, m->ptr, (size_t)rows * sizeof *fill);
+    for (size_t i = 0; i < n; i++) {
+        int64_t p = fill[r[i].item]++;
+        m->col[p] = r[i].user;
+        m->val[p] = r[i].rating;
+    }
+    mem_free(fill);
+    /* sort each row by column (insertion sort: rows arrive nearly sorted) */
+    for (int i = 0; i < rows; i++) {
+        for (int64_t p = m->ptr[i] + 1; p < m->ptr[i + 1]; p++) {
+            int32_t c = m->col[p];
+            float v = m->val[p];
+            int64_t q = p - 1;
+            while (q >= m->ptr[i] && m->col[q] > c) {
+                m->col[q + 1] = m->col[q];
+                m->val[q + 1] = m->val[q];
+                q--;
+            }
+            m->col[q + 1] = c;
+            m->val[q + 1] = v;
+        }
+    }
+    return 0;
+}
+
+int csr_from_dense(Csr *m, const float *dense, int rows, int cols, char *err) {
+    int64_t nnz = 0;
+    size_t total = (size_t)rows * (size_t)cols;
+    for (size_t i = 0; i < total; i++) nnz += dense[i] != 0.0f;
+    if (csr_alloc(m, rows, cols, nnz, err)) return -1;
+    int64_t p = 0;
+    for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+            float v = dense[(size_t)i * cols + j];
+            if (v != 0.0f) {
+                m->col[p] = j;
+                m->val[p++] = v;
+            }
+        }
+        m->ptr[i + 1] = p;
+    }
+    return 0;
+}
+
+float *csr_to_dense(const Csr *m) {
+    size_t r = (size_t)m->rows, c = (size_t)m->cols;
+    if (m->rows <= 0 || m->cols <= 0 || r > SIZE_MAX / sizeof(float) / c) return NULL;
+    float *d = mem_alloc_aligned(r * c * sizeof(float));
+    if (!d) return NULL;
+    memset(d, 0, r * c * sizeof(float));
+    for (int i = 0; i < m->rows; i++)
+        for (int64_t p = m->ptr[i]; p < m->ptr[i + 1]; p++)
+            d[(size_t)i * c + (size_t)m->col[p]] = m->val[p];
+    return d;
+}
+
+void csr_free(Csr *m) {
+    if (!m) return;
+    mem_free(m->ptr);
+    mem_free(m->col);
+    mem_free(m->val);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,222 @@
+/* kernels_sparse.c - kernels on observed ratings only (see kernels_sparse.h).
+ *
+ * Parallel loops: over batch rows for everything whose output is a batch row
+ * (h, dy, dhd, dz), over the batch's distinct users for the weight-gradient
+ * rows.  Inner loops run over contiguous rows of H floats and are vectorised
+ * explicitly (omp simd: gcc's -O2 cost model would not, H being unknown);
+ * dot products are reduced in vector lanes, a fixed order for a given
+ * build. */
+#include "kernels_sparse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+
+static int cmp_desc_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
+    memset(b, 0, sizeof *b);
+    int64_t *len = mem_alloc((size_t)(m->rows ? m->rows : 1) * sizeof *len);
+    if (!len) return err_set(err, "out of memory sizing sparse batches");
+    for (int i = 0; i < m->rows; i++) len[i] = m->ptr[i + 1] - m->ptr[i];
+    qsort(len, (size_t)m->rows, sizeof *len, cmp_desc_i64);
+    int64_t cap = 0;
+    for (int i = 0; i < max_rows && i < m->rows; i++) cap += len[i];
+    mem_free(len);
+    if (cap < 1) cap = 1;
+    b->max_rows = max_rows;
+    b->max_nnz = cap;
+    size_t n = (size_t)cap;
+    b->off = mem_alloc(((size_t)max_rows + 1) * sizeof *b->off);
+    b->col = mem_alloc(n * sizeof *b->col);
+    b->val = mem_alloc(n * sizeof *b->val);
+    b->users = mem_alloc(n * sizeof *b->users);
+    b->uoff = mem_alloc((n + 1) * sizeof *b->uoff);
+    b->uent = mem_alloc(n * sizeof *b->uent);
+    b->urow = mem_alloc(n * sizeof *b->urow);
+    b->slot = mem_alloc((size_t)(m->cols ? m->cols : 1) * sizeof *b->slot);
+    if (!b->off || !b->col || !b->val || !b->users || !b->uoff || !b->uent ||
+        !b->urow || !b->slot) {
+        sparse_batch_free(b);
+        return err_set(err, "out of memory for sparse batches (%lld entries)",
+                       (long long)cap);
+    }
+    for (int u = 0; u < m->cols; u++) b->slot[u] = -1;
+    return 0;
+}
+
+void sparse_batch_free(SparseBatch *b) {
+    if (!b) return;
+    mem_free(b->off); mem_free(b->col); mem_free(b->val); mem_free(b->users);
+    mem_free(b->uoff); mem_free(b->uent); mem_free(b->urow); mem_free(b->slot);
+    memset(b, 0, sizeof *b);
+}
+
+void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n) {
+    b->B = n;
+    int64_t j = 0;
+    for (int r = 0; r < n; r++) {
+        int64_t p0 = m->ptr[rows[r]], p1 = m->ptr[rows[r] + 1];
+        b->off[r] = j;
+        memcpy(b->col + j, m->col + p0, (size_t)(p1 - p0) * sizeof *b->col);
+        memcpy(b->val + j, m->val + p0, (size_t)(p1 - p0) * sizeof *b->val);
+        j += p1 - p0;
+    }
+    b->off[n] = j;
+    b->nnz = j;
+    /* counting sort of the entries by user, in first-seen user order */
+    int nu = 0;
+    for (int64_t e = 0; e < j; e++) {
+        int32_t u = b->col[e];
+        if (b->slot[u] < 0) {
+            b->slot[u] = nu;
+            b->users[nu] = u;
+            b->uoff[nu + 1] = 0;
+            nu++;
+        }
+        b->uoff[b->slot[u] + 1]++;
+    }
+    b->uoff[0] = 0;
+    for (int i = 0; i < nu; i++) b->uoff[i + 1] += b->uoff[i];
+    for (int r = 0; r < n; r++) {
+        for (int64_t e = b->off[r]; e < b->off[r + 1]; e++) {
+            int s = b->slot[b->col[e]];
+            int64_t q = b->uoff[s]++;
+            b->uent[q] = (int32_t)e;
+            b->urow[q] = r;
+        }
+    }
+    for (int i = nu; i > 0; i--) b->uoff[i] = b->uoff[i - 1];
+    b->uoff[0] = 0;
+    for (int i = 0; i < nu; i++) b->slot[b->users[i]] = -1;  /* reset scratch */
+    b->nusers = nu;
+}
+
+void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
+                            const float *wt, const float *b,
+                            const Dropout *drop, int H) {
+    const int has_drop = drop && drop->p > 0.0f;
+    #pragma omp parallel for schedule(dynamic, 4)
+    for (int r = 0; r < x->B; r++) {
+        float *hr = h + (long)r * H;
+        #pragma omp simd
+        for (int k = 0; k < H; k++) hr[k] = b[k];
+        for (int64_t e = x->off[r]; e < x->off[r + 1]; e++) {
+            const float v = x->val[e];
+            const float *w = wt + (long)x->col[e] * H;
+            #pragma omp simd
+            for (int k = 0; k < H; k++) hr[k] += v * w[k];
+        }
+        #pragma omp simd
+        for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-hr[k]));
+        float *hdr = hd + (long)r * H;
+        if (has_drop) {
+            uint64_t key = dropout_row_key(drop, r);
+            #pragma omp simd
+            for (int k = 0; k < H; k++) hdr[k] = hr[k] * dropout_scale_key(key, k, drop->p);
+        } else if (hd != h) {
+            memcpy(hdr, hr, (size_t)H * sizeof *hdr);
+        }
+    }
+}
+
+void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
+                                const float *w, const float *b,
+                                const SparseBatch *x, int H) {
+    #pragma omp parallel for schedule(dynamic, 4)
+    for (int r = 0; r < x->B; r++) {
+        const float *hr = hd + (long)r * H;
+        float loss = 0.0f;
+        for (int64_t e = x->off[r]; e < x->off[r + 1]; e++) {
+            const int32_t u = x->col[e];
+            const float *wu = w + (long)u * H;
+            float s = 0.0f;
+            #pragma omp simd reduction(+:s)
+            for (int k = 0; k < H; k++) s += hr[k] * wu[k];
+            float diff = (s + b[u]) - x->val[e];
+            loss += diff * diff;
+            dy[e] = 2.0f * diff;
+        }
+        row_loss[r] = loss;
+    }
+}
+
+void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
+                             const float *hd, const float *w,
+                             const SparseBatch *x, int H) {
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(dynamic, 4) nowait
+        for (int r = 0; r < x->B; r++) {
+            float *g = dhd + (long)r * H;
+            #pragma omp simd
+            for (int k = 0; k < H; k++) g[k] = 0.0f;
+            for (int64_t e = x->off[r]; e < x->off[r + 1]; e++) {
+                const float d = dy[e];
+                const float *wu = w + (long)x->col[e] * H;
+                #pragma omp simd
+                for (int k = 0; k < H; k++) g[k] += d * wu[k];
+            }
+        }
+        #pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < x->nusers; i++) {
+            const int32_t u = x->users[i];
+            float *gw = dw + (long)u * H;
+            float gb = 0.0f;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float d = dy[x->uent[q]];
+                const float *hr = hd + (long)x->urow[q] * H;
+                #pragma omp simd
+                for (int k = 0; k < H; k++) gw[k] += d * hr[k];
+                gb += d;
+            }
+            db[u] += gb;
+        }
+    }
+}
+
+void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
+                             const float *hd, const SparseBatch *x,
+                             const Dropout *drop, int H) {
+    const int has_drop = drop && drop->p > 0.0f;
+    const float keep_scale = has_drop ? 1.0f / (1.0f - drop->p) : 1.0f;
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(static)
+        for (int r = 0; r < x->B; r++) {
+            float *g = dhd + (long)r * H;
+            const float *hr = h + (long)r * H, *hdr = hd + (long)r * H;
+            if (has_drop)
+                #pragma omp simd
+                for (int k = 0; k < H; k++) g[k] *= hdr[k] != 0.0f ? keep_scale : 0.0f;
+            #pragma omp simd
+            for (int k = 0; k < H; k++) g[k] *= hr[k] * (1.0f - hr[k]);
+        }
+        #pragma omp for schedule(dynamic, 16) nowait
+        for (int i = 0; i < x->nusers; i++) {
+            float *gw = dwt + (long)x->users[i] * H;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float v = x->val[x->uent[q]];
+                const float *dz = dhd + (long)x->urow[q] * H;
+                #pragma omp simd
+                for (int k = 0; k < H; k++) gw[k] += v * dz[k];
+            }
+        }
+        /* column sums of dz: columns split among threads, rows in order */
+        #pragma omp for schedule(static)
+        for (int k0 = 0; k0 < H; k0 += 64) {
+            const int k1 = k0 + 64 < H ? k0 + 64 : H;
+            for (int r = 0; r < x->B; r++) {
+                const float *dz = dhd + (long)r * H;
+                #pragma omp simd
+                for (int k = k0; k < k1; k++) db[k] += dz[k];
+            }
+        }
+    }
+}

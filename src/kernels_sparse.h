@@ -1,0 +1,75 @@
+/* kernels_sparse.h - I-AutoRec on observed ratings only.
+ *
+ * The same mathematics as kernels.h in O(observed ratings x H) instead of
+ * O(items x users x H): the encoder reads only a row's observed entries, the
+ * training decoder is evaluated only where the input is observed (the loss
+ * masks everything else), and the backward pass follows the same sparsity.
+ *
+ * Weights: dec_w (U,H) as in kernels.h; the encoder weight is used
+ * transposed, enc_wt (U,H), so both weight matrices are indexed by user and
+ * every access is a contiguous row of H floats.
+ *
+ * A SparseBatch gathers the batch's rows (entries in row order) and their
+ * transpose (the same entries grouped by user), so the weight-gradient
+ * reductions run in parallel over users, each user's row owned by one
+ * iteration: no atomics, and sums in a fixed order for any thread count. */
+#ifndef AUTOREC_KERNELS_SPARSE_H
+#define AUTOREC_KERNELS_SPARSE_H
+
+#include <stdint.h>
+
+#include "csr.h"
+#include "kernels.h"
+
+typedef struct {
+    int B;            /* rows in the batch */
+    int64_t nnz;      /* entries in the batch */
+    int64_t *off;     /* (B+1) start of batch row r in col/val */
+    int32_t *col;     /* (nnz) user of entry j */
+    float *val;       /* (nnz) rating of entry j */
+    int nusers;       /* distinct users in the batch */
+    int32_t *users;   /* (nusers) those users */
+    int64_t *uoff;    /* (nusers+1) start of user i's entries in uent */
+    int32_t *uent;    /* (nnz) entry indices j grouped by user, row order */
+    int32_t *urow;    /* (nnz) batch row of each uent entry */
+    int32_t *slot;    /* (U) scratch: user -> index in users, or -1 */
+    int max_rows;
+    int64_t max_nnz;
+} SparseBatch;
+
+/* Allocates a batch for up to max_rows rows of m (capacity: the max_rows
+ * longest rows of m).  Returns 0 or -1 with err; free with
+ * sparse_batch_free. */
+int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err);
+void sparse_batch_free(SparseBatch *b);
+
+/* Gathers rows[0..n) of m into b, with the by-user transpose. */
+void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n);
+
+/* h (B,H) = sigmoid(b + sum over entries (u, x) of row r: x * wt[u,:]);
+ * hd = dropout(h) (hd may equal h when drop is NULL). */
+void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
+                            const float *wt, const float *b,
+                            const Dropout *drop, int H);
+
+/* Training decoder at the observed entries only: for entry j = (r, u, x),
+ * y = b[u] + hd[r,:] . w[u,:]; dy[j] = 2 (y - x);
+ * row_loss[r] = sum over row r's entries of (y - x)^2. */
+void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
+                                const float *w, const float *b,
+                                const SparseBatch *x, int H);
+
+/* dhd (B,H) = sum over row r's entries of dy[j] w[u,:];
+ * dw[u,:] += sum over user u's entries of dy[j] hd[r,:]; db[u] += sum dy. */
+void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
+                             const float *hd, const float *w,
+                             const SparseBatch *x, int H);
+
+/* dz = dhd * dropout_scale * h (1 - h), written over dhd (mask read back from
+ * hd as in the dense kernel); dwt[u,:] += sum over user u's entries of
+ * x_j dz[r,:]; db += column sums of dz. */
+void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
+                             const float *hd, const SparseBatch *x,
+                             const Dropout *drop, int H);
+
+#endif

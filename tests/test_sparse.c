@@ -1,0 +1,155 @@
+/* test_sparse.c - the sparse kernels equal the naive dense reference. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csr.h"
+#include "err.h"
+#include "kernels_sparse.h"
+#include "mem.h"
+#include "test.h"
+
+static float urand(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return (float)((*s >> 8) / 16777216.0);
+}
+
+/* max |a-b| over the array divided by max |b|. */
+static double scaled_diff(const float *a, const float *b, size_t n) {
+    double d = 0, m = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    return d / m;
+}
+
+/* A batch of B rows (items 3r+1 of an I x U matrix of density `dens`), run
+ * through every sparse kernel and through the naive dense kernels on the
+ * densified rows; compares every output. */
+static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
+    unsigned s = (unsigned)(I * 7 + U * 13 + H);
+    size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H, bu = (size_t)B * U;
+    float *dense = calloc(iu, sizeof(float));
+    for (size_t i = 0; i < iu; i++) if (urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * urand(&s));
+    Csr m;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
+    float *we = malloc(uh * 4), *wet = malloc(uh * 4), *wd = malloc(uh * 4);
+    float *be = malloc(H * 4), *bd = malloc(U * 4);
+    for (size_t i = 0; i < uh; i++) { we[i] = 0.6f * (urand(&s) - 0.5f); wd[i] = 0.6f * (urand(&s) - 0.5f); }
+    for (int k = 0; k < H; k++) for (int u = 0; u < U; u++) wet[(size_t)u * H + k] = we[(size_t)k * U + u];
+    for (int k = 0; k < H; k++) be[k] = urand(&s) - 0.5f;
+    for (int u = 0; u < U; u++) bd[u] = urand(&s) - 0.5f;
+    int32_t *rows = malloc(B * sizeof *rows);
+    for (int r = 0; r < B; r++) rows[r] = (3 * r + 1) % I;
+    Dropout drop = {p, 5, 2, rows};
+
+    /* naive dense reference */
+    float *x = malloc(bu * 4), *h0 = malloc(bh * 4), *hd0 = malloc(bh * 4), *dy0 = malloc(bu * 4);
+    float *dhd0 = malloc(bh * 4), *gwe0 = calloc(uh, 4), *gbe0 = calloc(H, 4);
+    float *gwd0 = calloc(uh, 4), *gbd0 = calloc(U, 4);
+    double *loss0 = malloc(B * 8), *loss1 = malloc(B * 8);
+    for (int r = 0; r < B; r++) memcpy(x + (size_t)r * U, dense + (size_t)rows[r] * U, U * 4);
+    kernels_naive.encoder_forward(h0, hd0, x, we, be, &drop, B, U, H);
+    kernels_naive.decoder_mse_forward(dy0, loss0, hd0, wd, bd, x, B, U, H);
+    kernels_naive.decoder_backward(dhd0, gwd0, gbd0, dy0, hd0, wd, B, U, H);
+    kernels_naive.encoder_backward(gwe0, gbe0, dhd0, h0, hd0, x, &drop, B, U, H);
+
+    /* sparse */
+    SparseBatch sb;
+    CHECK(sparse_batch_create(&sb, &m, B, err) == 0);
+    sparse_batch_build(&sb, &m, rows, B);
+    float *h1 = malloc(bh * 4), *hd1 = malloc(bh * 4), *dy1 = malloc((size_t)sb.max_nnz * 4);
+    float *dhd1 = malloc(bh * 4), *gwet = calloc(uh, 4), *gbe1 = calloc(H, 4);
+    float *gwd1 = calloc(uh, 4), *gbd1 = calloc(U, 4), *gwe1 = malloc(uh * 4);
+    sparse_encoder_forward(h1, hd1, &sb, wet, be, &drop, H);
+    sparse_decoder_mse_forward(dy1, loss1, hd1, wd, bd, &sb, H);
+    sparse_decoder_backward(dhd1, gwd1, gbd1, dy1, hd1, wd, &sb, H);
+    sparse_encoder_backward(gwet, gbe1, dhd1, h1, hd1, &sb, &drop, H);
+    for (int k = 0; k < H; k++) for (int u = 0; u < U; u++) gwe1[(size_t)k * U + u] = gwet[(size_t)u * H + k];
+
+    /* the loss gradient per entry equals the dense one at that position */
+    float *dy1d = calloc(bu, 4);
+    for (int r = 0; r < B; r++)
+        for (int64_t e = sb.off[r]; e < sb.off[r + 1]; e++) dy1d[(size_t)r * U + sb.col[e]] = dy1[e];
+    const double tol = 1e-5;
+    CHECK_MSG(scaled_diff(h1, h0, bh) < tol, "h I=%d U=%d H=%d B=%d", I, U, H, B);
+    CHECK_MSG(scaled_diff(hd1, hd0, bh) < tol, "hd");
+    CHECK_MSG(scaled_diff(dy1d, dy0, bu) < tol, "dy");
+    CHECK_MSG(scaled_diff(dhd1, dhd0, bh) < tol, "dz");
+    CHECK_MSG(scaled_diff(gwd1, gwd0, uh) < tol, "dWd");
+    CHECK_MSG(scaled_diff(gbd1, gbd0, U) < tol, "dbd");
+    CHECK_MSG(scaled_diff(gwe1, gwe0, uh) < tol, "dWe");
+    CHECK_MSG(scaled_diff(gbe1, gbe0, H) < tol, "dbe");
+    for (int r = 0; r < B; r++) CHECK_CLOSE(loss1[r], loss0[r], 1e-5, 1e-6);
+
+    sparse_batch_free(&sb);
+    csr_free(&m);
+    free(dense); free(we); free(wet); free(wd); free(be); free(bd); free(rows);
+    free(x); free(h0); free(hd0); free(dy0); free(dhd0); free(gwe0); free(gbe0);
+    free(gwd0); free(gbd0); free(loss0); free(loss1); free(h1); free(hd1); free(dy1);
+    free(dhd1); free(gwet); free(gbe1); free(gwd1); free(gbd1); free(gwe1); free(dy1d);
+}
+
+static void test_sparse_equals_naive_small(void) { compare_sparse(9, 7, 3, 4, 0.4f, 0.0f); }
+static void test_sparse_equals_naive_ragged(void) { compare_sparse(120, 97, 67, 33, 0.08f, 0.0f); }
+static void test_sparse_equals_naive_dropout(void) { compare_sparse(200, 150, 130, 64, 0.05f, 0.3f); }
+
+/* The batch transpose lists every entry once, grouped by user, each group in
+ * batch-row order; the scratch map is reset for the next build. */
+static void test_sparse_batch_transpose(void) {
+    const float d[4 * 5] = {1, 0, 2, 0, 0,
+                            0, 3, 4, 0, 0,
+                            5, 0, 0, 0, 1,
+                            0, 0, 2, 2, 0};
+    Csr m;
+    SparseBatch b;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, d, 4, 5, err) == 0);
+    CHECK(m.nnz == 8 && m.ptr[4] == 8);
+    CHECK(sparse_batch_create(&b, &m, 3, err) == 0);
+    CHECK(b.max_nnz == 6);  /* the three longest rows: 2 + 2 + 2 */
+    int32_t rows[3] = {3, 0, 1};
+    sparse_batch_build(&b, &m, rows, 3);
+    CHECK(b.nnz == 6 && b.off[1] == 2 && b.off[3] == 6);
+    CHECK(b.nusers == 4);  /* users 2, 3, 0, 1 in first-seen order */
+    CHECK(b.users[0] == 2 && b.users[1] == 3 && b.users[2] == 0 && b.users[3] == 1);
+    /* user 2 appears in batch rows 0 (item 3), 1 (item 0), 2 (item 1) */
+    CHECK(b.uoff[1] - b.uoff[0] == 3);
+    CHECK(b.urow[0] == 0 && b.urow[1] == 1 && b.urow[2] == 2);
+    CHECK(b.val[b.uent[0]] == 2 && b.val[b.uent[1]] == 2 && b.val[b.uent[2]] == 4);
+    CHECK(b.uoff[4] == 6);
+    int reset = 1;
+    for (int u = 0; u < 5; u++) reset &= b.slot[u] == -1;
+    CHECK(reset);
+    rows[0] = 2;
+    sparse_batch_build(&b, &m, rows, 1);
+    CHECK(b.nusers == 2 && b.users[0] == 0 && b.users[1] == 4);
+    sparse_batch_free(&b);
+    sparse_batch_free(&b);
+    csr_free(&m);
+}
+
+/* CSR from ratings sorts each row by user and round-trips through dense. */
+static void test_csr_from_ratings(void) {
+    Rating r[5] = {{3, 1, 4}, {0, 1, 2}, {2, 0, 5}, {1, 1, 1}, {0, 0, 3}};
+    Csr m;
+    char err[ERR_MAX];
+    CHECK(csr_from_ratings(&m, r, 5, 2, 4, err) == 0);
+    CHECK(m.ptr[1] == 2 && m.ptr[2] == 5);
+    CHECK(m.col[0] == 0 && m.col[1] == 2 && m.col[2] == 0 && m.col[3] == 1 && m.col[4] == 3);
+    CHECK(m.val[2] == 2 && m.val[4] == 4);
+    float *d = csr_to_dense(&m);
+    CHECK(d && d[0 * 4 + 2] == 5 && d[1 * 4 + 3] == 4 && d[1 * 4 + 2] == 0);
+    mem_free_aligned(d);
+    csr_free(&m);
+    csr_free(&m);
+}
+
+void suite_sparse(void) {
+    RUN(test_sparse_equals_naive_small);
+    RUN(test_sparse_equals_naive_ragged);
+    RUN(test_sparse_equals_naive_dropout);
+    RUN(test_sparse_batch_transpose);
+    RUN(test_csr_from_ratings);
+}
