@@ -129,7 +129,7 @@ void model_adam_step(Model *model, const AdamOptions *opt) {
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
     const float wd = opt->weight_decay;
     float *restrict p = model->params.enc_w;
-    const float *restrict g = model->grads.enc_w;
+    float *restrict g = model->grads.enc_w;
     float *restrict m = model->m.enc_w;
     float *restrict v = model->v.enc_w;
     const long n = (long)model->num_params;
@@ -137,6 +137,7 @@ void model_adam_step(Model *model, const AdamOptions *opt) {
     #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
+        g[i] = 0.0f;
         float mi = b1 * m[i] + (1.0f - b1) * gi;
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = mi;
@@ -153,6 +154,7 @@ void model_adam_step_naive(Model *model, const AdamOptions *opt) {
         float *p = model->params.enc_w + i, *m = model->m.enc_w + i;
         float *v = model->v.enc_w + i;
         float g = model->grads.enc_w[i] + opt->weight_decay * *p;
+        model->grads.enc_w[i] = 0.0f;
         *m = opt->beta1 * *m + (1.0f - opt->beta1) * g;
         *v = opt->beta2 * *v + (1.0f - opt->beta2) * g * g;
         double mhat = *m / bc1, vhat = *v / bc2;

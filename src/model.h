@@ -69,7 +69,9 @@ void model_import(Model *model, ModelTensors *set, const float *in);
 
 /* One Adam step with PyTorch's coupled weight decay (grad + wd * param, on
  * every parameter), bias-corrected, as torch.optim.Adam (1.13, single-tensor
- * path).  The stored gradients are left unchanged. */
+ * path).  One vectorised pass over the parameters, which also zeroes each
+ * gradient after using it (optimizer.zero_grad() folded in), so the
+ * gradients are zero after model_create and after every step. */
 void model_adam_step(Model *model, const AdamOptions *opt);
 
 /* The naive reference of model_adam_step, kept for tests. */

@@ -11,6 +11,7 @@ static uint64_t mix64(uint64_t z) {
 
 void rng_seed(Rng *r, uint64_t seed, uint64_t stream) {
     r->state = mix64(seed ^ mix64(stream + 0x9e3779b97f4a7c15ULL));
+    r->has_spare = 0;
 }
 
 uint64_t rng_next(Rng *r) {
@@ -23,9 +24,16 @@ double rng_uniform(Rng *r) {
 }
 
 double rng_normal(Rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
     double u1 = rng_uniform(r), u2 = rng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
+    r->spare = radius * sin(angle);
+    r->has_spare = 1;
+    return radius * cos(angle);
 }
 
 uint64_t rng_below(Rng *r, uint64_t n) {

@@ -10,14 +10,19 @@
 
 #include <stdint.h>
 
-typedef struct { uint64_t state; } Rng;
+typedef struct {
+    uint64_t state;
+    double spare;    /* second Box-Muller normal, valid when has_spare */
+    int has_spare;
+} Rng;
 
 /* Seeds a generator; different streams for the same seed via `stream`. */
 void rng_seed(Rng *r, uint64_t seed, uint64_t stream);
 uint64_t rng_next(Rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */
 double rng_uniform(Rng *r);
-/* Standard normal (Box-Muller, both draws from this generator). */
+/* Standard normal (Box-Muller: each pair of uniforms gives two normals,
+ * the second kept for the next call). */
 double rng_normal(Rng *r);
 /* Uniform integer in [0, n), n >= 1, unbiased. */
 uint64_t rng_below(Rng *r, uint64_t n);

@@ -132,7 +132,6 @@ static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
 
 double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
     Dropout drop = {t->opt.dropout, t->opt.seed, (uint64_t)t->model.step, items};
-    model_zero_grad(&t->model);
     if (t->opt.ops) dense_forward_backward(t, items, n, &drop);
     else sparse_forward_backward(t, items, n, &drop);
     double loss = 0.0;

@@ -67,12 +67,15 @@ void trainer_free(Trainer *t);
 /* Name of the kernels in use: "dense", "naive" or "sparse". */
 const char *trainer_kernel_name(const Trainer *t);
 
-/* One optimisation step on the n items listed (n <= batch_size): zero grads,
- * forward, backward, Adam.  Returns the summed loss before the update. */
+/* One optimisation step on the n items listed (n <= batch_size): forward,
+ * backward, Adam (which leaves the gradients zeroed).  Returns the summed
+ * loss before the update. */
 double trainer_step(Trainer *t, const int32_t *items, int n);
 
-/* Forward and backward of one batch without the optimiser step (the gradients
- * are left in t->model.grads).  Returns the summed loss. */
+/* Forward and backward of one batch without the optimiser step: the
+ * gradients are accumulated into t->model.grads (zero after trainer_create
+ * and after every Adam step; model_zero_grad clears them).  Returns the
+ * summed loss. */
 double trainer_forward_backward(Trainer *t, const int32_t *items, int n);
 
 /* One epoch: shuffle the items, full batches only (the last incomplete batch

@@ -72,8 +72,10 @@ static void test_adam_equals_naive(void) {
     CHECK(model_create(&c, 5, 2, 1u << 30, err) == 0);
     for (size_t i = 0; i < c.num_params; i++) c.grads.enc_w[i] = (i % 2) ? 3.0f : -0.5f;
     model_adam_step(&c, &opt);
-    for (size_t i = 0; i < c.num_params; i++)
+    for (size_t i = 0; i < c.num_params; i++) {
         CHECK_CLOSE(c.params.enc_w[i], (i % 2) ? -0.01 : 0.01, 1e-4, 0);
+        CHECK(c.grads.enc_w[i] == 0.0f);  /* zero_grad folded into the step */
+    }
     model_free(&a); model_free(&b); model_free(&c);
 }
 
@@ -93,6 +95,7 @@ static void gradient_check(const KernelOps *ops) {
     for (size_t i = 0; i < mo->num_params; i++)  /* larger weights: every grad matters */
         mo->params.enc_w[i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
     int32_t items[6] = {0, 1, 2, 3, 4, 5};
+    model_zero_grad(mo);
     trainer_forward_backward(&t, items, I);
     float *grad = malloc(mo->num_params * sizeof(float));
     memcpy(grad, mo->grads.enc_w, mo->num_params * sizeof(float));
@@ -101,6 +104,7 @@ static void gradient_check(const KernelOps *ops) {
     for (size_t i = 0; i < mo->num_params; i++) {
         const float eps = 1e-2f;
         float saved = mo->params.enc_w[i];
+        model_zero_grad(mo);
         mo->params.enc_w[i] = saved + eps;
         double lp = trainer_forward_backward(&t, items, I);
         mo->params.enc_w[i] = saved - eps;
