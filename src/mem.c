@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static atomic_long g_fail_at;    /* 0 = never fail */
 static atomic_long g_count;      /* allocations since mem_fail_at */
@@ -42,8 +43,21 @@ void *mem_realloc(void *ptr, size_t size) {
     return realloc(ptr, size ? size : 1);
 }
 
+/* Buffers of at least this size are aligned to 2 MiB and offered to the
+ * kernel as transparent huge pages: model parameters and moments are touched
+ * in full every step, and 4 KiB pages cost a page fault each on first touch
+ * (measured: a third of the start-up of an ML-100K run in this VM). */
+#define MEM_HUGE_MIN ((size_t)4 << 20)
+#define MEM_HUGE_ALIGN ((size_t)2 << 20)
+
 void *mem_alloc_aligned(size_t size) {
     if (should_fail()) return NULL;
+    if (size >= MEM_HUGE_MIN) {
+        size_t rounded = (size + MEM_HUGE_ALIGN - 1) / MEM_HUGE_ALIGN * MEM_HUGE_ALIGN;
+        void *p = aligned_alloc(MEM_HUGE_ALIGN, rounded);
+        if (p) madvise(p, rounded, MADV_HUGEPAGE);  /* advice only: ignore errors */
+        return p;
+    }
     size_t rounded = (size + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
     return aligned_alloc(64, rounded);
