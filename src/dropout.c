@@ -3,6 +3,8 @@
  * One 64-bit key per batch row mixes (seed, step, item); each unit then costs
  * one splitmix64 finaliser.  The mask depends on nothing else, so it is the
  * same for any tiling or thread count. */
+#include <string.h>
+
 #include "kernels.h"
 #include "rng.h"
 
@@ -18,4 +20,20 @@ float dropout_scale_key(uint64_t row_key, int k, float p) {
 float dropout_scale(const Dropout *drop, int r, int k) {
     if (!drop || drop->p <= 0.0f) return 1.0f;
     return dropout_scale_key(dropout_row_key(drop, r), k, drop->p);
+}
+
+void dropout_apply_row(float *hd, const float *h, const Dropout *drop, int r, int H) {
+    if (!drop || drop->p <= 0.0f) {
+        if (hd != h) memcpy(hd, h, (size_t)H * sizeof *hd);
+        return;
+    }
+    const uint64_t key = dropout_row_key(drop, r);
+    const float p = drop->p, keep = 1.0f / (1.0f - p);
+    float u[256];
+    for (int k0 = 0; k0 < H; k0 += 256) {
+        const int n = H - k0 < 256 ? H - k0 : 256;
+        rng_key_uniforms(key, (uint64_t)k0, n, u);
+        #pragma omp simd
+        for (int j = 0; j < n; j++) hd[k0 + j] = h[k0 + j] * (u[j] >= p ? keep : 0.0f);
+    }
 }

@@ -77,4 +77,8 @@ float dropout_scale(const Dropout *drop, int r, int k);
 uint64_t dropout_row_key(const Dropout *drop, int r);
 float dropout_scale_key(uint64_t row_key, int k, float p);
 
+/* hd[k] = h[k] * dropout_scale(drop, r, k) for the H units of batch row r
+ * (hd and h are that row's H floats; a copy when drop is NULL or p == 0). */
+void dropout_apply_row(float *hd, const float *h, const Dropout *drop, int r, int H);
+
 #endif

@@ -36,15 +36,7 @@ static void dense_encoder_forward(float *h, float *hd, const float *x,
         for (int r = 0; r < rows; r++) {
             float *hr = ht + (long)r * H;
             for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-(hr[k] + b[k])));
-            if (drop && drop->p > 0.0f) {
-                float *hdr = hd + (long)(r0 + r) * H;
-                uint64_t key = dropout_row_key(drop, r0 + r);
-                for (int k = 0; k < H; k++)
-                    hdr[k] = hr[k] * dropout_scale_key(key, k, drop->p);
-            } else if (hd != h) {
-                float *hdr = hd + (long)(r0 + r) * H;
-                for (int k = 0; k < H; k++) hdr[k] = hr[k];
-            }
+            dropout_apply_row(hd + (long)(r0 + r) * H, hr, drop, r0 + r, H);
         }
     }
 }

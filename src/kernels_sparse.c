@@ -115,14 +115,7 @@ void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
         }
         #pragma omp simd
         for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-hr[k]));
-        float *hdr = hd + (long)r * H;
-        if (has_drop) {
-            uint64_t key = dropout_row_key(drop, r);
-            #pragma omp simd
-            for (int k = 0; k < H; k++) hdr[k] = hr[k] * dropout_scale_key(key, k, drop->p);
-        } else if (hd != h) {
-            memcpy(hdr, hr, (size_t)H * sizeof *hdr);
-        }
+        dropout_apply_row(hd + (long)r * H, hr, has_drop ? drop : NULL, r, H);
     }
 }
 

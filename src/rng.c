@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-static uint64_t mix64(uint64_t z) {
+static inline uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -51,4 +51,11 @@ uint64_t rng_hash64(uint64_t seed, uint64_t a, uint64_t b) {
 
 float rng_key_uniform(uint64_t key, uint64_t i) {
     return (float)(mix64(key + (i + 1) * 0x9e3779b97f4a7c15ULL) >> 40) * 0x1.0p-24f;
+}
+
+void rng_key_uniforms(uint64_t key, uint64_t first, int n, float *out) {
+    #pragma omp simd
+    for (int j = 0; j < n; j++)
+        out[j] = (float)(mix64(key + (first + (uint64_t)j + 1) * 0x9e3779b97f4a7c15ULL) >> 40)
+                 * 0x1.0p-24f;
 }

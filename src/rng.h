@@ -30,5 +30,7 @@ uint64_t rng_below(Rng *r, uint64_t n);
 uint64_t rng_hash64(uint64_t seed, uint64_t a, uint64_t b);
 /* Uniform float in [0, 1) (24 bits) determined by (key, i) alone. */
 float rng_key_uniform(uint64_t key, uint64_t i);
+/* out[j] = rng_key_uniform(key, first + j) for j < n, vectorised. */
+void rng_key_uniforms(uint64_t key, uint64_t first, int n, float *out);
 
 #endif
