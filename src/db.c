@@ -5,7 +5,14 @@
  * on failure with a message (naming the database path and saying what to
  * do) in the caller's err buffer.  Opening refuses, before changing anything
  * in the file, files that are not SQLite, SQLite databases that are not
- * autorec's, and databases written by a newer schema version.
+ * autorec's, and databases written by a newer schema version; a schema-1
+ * database is migrated to schema 2 in one transaction.
+ *
+ * Grid support: a grid's points are rows of grid_points; db_grid_claim picks
+ * and takes one point inside a BEGIN IMMEDIATE transaction, so concurrent
+ * workers (threads or processes, each with its own connection) never run
+ * the same point twice, and UNIQUE(experiment, grid_point) makes a
+ * duplicate row impossible even if that logic were wrong.
  *
  * No global mutable state. */
 #include "db.h"
@@ -18,11 +25,32 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "mem.h"
 
 #define DB_NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+/* unix time in seconds, the clock of heartbeat_at */
+#define DB_UNIXNOW "((julianday('now') - 2440587.5) * 86400.0)"
+/* BEGIN IMMEDIATE and single writes are retried this many times after the
+ * 10 s busy timeout expired, so a busy database means waiting, not failing */
+#define DB_BUSY_RETRIES 30
+
+/* The binding order of DbRunInfo (db_bind_info): ?1 name, ?2 config_yaml,
+ * ?3 host, ?4 threads, ?5 kernel, ?6 git_commit, ?7 blis_info, ?8
+ * data_path, ?9 data_format, ?10 test_ratio, ?11 hidden, ?12 lr, ?13
+ * weight_decay, ?14 dropout, ?15 epochs, ?16 batch_size, ?17 seed. */
+#define DB_INFO_COLUMNS                                                    \
+    "name, config_yaml, host, threads, kernel, git_commit, blis_info, "    \
+    "data_path, data_format, test_ratio, hidden, lr, weight_decay, "       \
+    "dropout, epochs, batch_size, seed"
+#define DB_INFO_SET                                                        \
+    "name = ?1, config_yaml = ?2, host = ?3, threads = ?4, kernel = ?5, "  \
+    "git_commit = ?6, blis_info = ?7, data_path = ?8, data_format = ?9, "  \
+    "test_ratio = ?10, hidden = ?11, lr = ?12, weight_decay = ?13, "       \
+    "dropout = ?14, epochs = ?15, batch_size = ?16, seed = ?17"
 
 struct Db {
     sqlite3 *db;
@@ -31,7 +59,14 @@ struct Db {
     sqlite3_stmt *epoch_insert;
     sqlite3_stmt *run_update_epoch;
     sqlite3_stmt *run_end;
+    sqlite3_stmt *run_set_info;
     sqlite3_stmt *begin, *commit, *rollback;
+    /* grids */
+    char *worker;               /* owned; NULL unless db_set_worker */
+    sqlite3_stmt *exp_insert, *point_upsert;
+    sqlite3_stmt *claim_settled, *claim_pick, *claim_running;
+    sqlite3_stmt *claim_insert, *claim_retake, *epochs_delete;
+    sqlite3_stmt *heartbeat, *worker_lost;
 };
 
 static const char db_schema[] =
@@ -74,6 +109,73 @@ static const char db_schema[] =
     ");\n"
     "CREATE INDEX runs_status ON runs(status);\n"
     "CREATE INDEX runs_name ON runs(name);\n";
+
+/* Schema 1 -> 2: grid columns, denormalised epochs_done and seconds (so the
+ * views never aggregate the epochs table), experiments and their points,
+ * indexes and views.  Also applied, after db_schema, to a new file. */
+static const char db_migrate_v2[] =
+    "ALTER TABLE runs ADD COLUMN experiment TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN grid_point INTEGER;\n"
+    "ALTER TABLE runs ADD COLUMN grid_size INTEGER;\n"
+    "ALTER TABLE runs ADD COLUMN config_hash TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN worker TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN heartbeat_at REAL;\n"
+    "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;\n"
+    "ALTER TABLE runs ADD COLUMN epochs_done INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE runs ADD COLUMN seconds REAL NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE runs ADD COLUMN error TEXT;\n"
+    "UPDATE runs SET\n"
+    "  epochs_done = (SELECT count(*) FROM epochs WHERE run_id = runs.id),\n"
+    "  seconds = (SELECT coalesce(sum(train_seconds + eval_seconds), 0)\n"
+    "             FROM epochs WHERE run_id = runs.id);\n"
+    "CREATE TABLE experiments(\n"
+    "  id TEXT PRIMARY KEY,\n"
+    "  name TEXT NOT NULL,\n"
+    "  n_points INTEGER NOT NULL CHECK(n_points >= 1),\n"
+    "  axes TEXT NOT NULL,\n"
+    "  config_yaml TEXT NOT NULL,\n"
+    "  created_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE grid_points(\n"
+    "  experiment TEXT NOT NULL REFERENCES experiments(id),\n"
+    "  point INTEGER NOT NULL CHECK(point >= 0),\n"
+    "  config_hash TEXT NOT NULL,\n"
+    "  params TEXT NOT NULL,\n"
+    "  PRIMARY KEY(experiment, point)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE UNIQUE INDEX runs_grid_point ON runs(experiment, grid_point);\n"
+    "CREATE INDEX runs_running ON runs(worker) WHERE status = 'running';\n"
+    "CREATE INDEX runs_best ON runs(best_test_rmse);\n"
+    "CREATE VIEW run_summary AS\n"
+    "SELECT id, name, experiment, grid_point, grid_size, status,\n"
+    "  hidden, lr, weight_decay, dropout, epochs, batch_size, seed,\n"
+    "  test_ratio, data_path, data_format, kernel, threads,\n"
+    "  epochs_done, best_epoch, best_test_rmse, final_test_rmse, seconds,\n"
+    "  round((julianday(coalesce(finished_at, 'now')) - julianday(started_at))\n"
+    "        * 86400.0, 3) AS wall_seconds,\n"
+    "  started_at, finished_at, host, worker, attempts, config_hash, error\n"
+    "FROM runs;\n"
+    "CREATE VIEW grid_summary AS\n"
+    "SELECT x.id AS experiment, x.name AS name, x.axes AS axes,\n"
+    "  x.n_points AS n_points, count(r.id) AS runs,\n"
+    "  coalesce(sum(r.status = 'finished'), 0) AS finished,\n"
+    "  coalesce(sum(r.status = 'running'), 0) AS running,\n"
+    "  coalesce(sum(r.status = 'failed'), 0) AS failed,\n"
+    "  coalesce(sum(r.status = 'interrupted'), 0) AS interrupted,\n"
+    "  coalesce(sum(r.status = 'diverged'), 0) AS diverged,\n"
+    "  x.n_points - count(r.id) AS pending,\n"
+    "  min(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
+    "    AS best_test_rmse,\n"
+    "  (SELECT b.id FROM runs b WHERE b.experiment = x.id\n"
+    "     AND b.status = 'finished' AND b.best_test_rmse IS NOT NULL\n"
+    "   ORDER BY b.best_test_rmse, b.id LIMIT 1) AS best_run,\n"
+    "  avg(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
+    "    AS mean_best_test_rmse,\n"
+    "  coalesce(sum(r.seconds), 0) AS seconds,\n"
+    "  x.created_at AS created_at, min(r.started_at) AS started_at,\n"
+    "  max(r.finished_at) AS finished_at\n"
+    "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
+    "GROUP BY x.id;\n";
 
 /* Creates the parent directories of path (mkdir -p).  Returns 0, or -1 with
  * err naming the directory that could not be created. */
@@ -211,23 +313,30 @@ cleanup:
     return ret;
 }
 
-/* Creates the schema in one transaction unless another process did so
- * meanwhile.  Returns 0 or -1 with err. */
-static int db_create_schema(Db *db, char *err) {
+/* Brings the schema to DB_SCHEMA_VERSION in one transaction: creates it in
+ * an empty file, or migrates schema 1, unless another process did so
+ * meanwhile (the version is re-read under the write lock).  Returns 0 or -1
+ * with err; on failure nothing is changed. */
+static int db_upgrade(Db *db, char *err) {
     sqlite3_int64 version = 0;
     char *msg = NULL;
     int rc = sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) return db_fail(db, rc, "create the schema", err);
     rc = db_query_int(db->db, "PRAGMA user_version", &version);
-    if (rc == SQLITE_OK && version == 0) {
-        char sql[sizeof db_schema + 64];
-        snprintf(sql, sizeof sql, "%sPRAGMA user_version = %d;", db_schema,
+    if (rc == SQLITE_OK && version == 0)
+        rc = sqlite3_exec(db->db, db_schema, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 2)
+        rc = sqlite3_exec(db->db, db_migrate_v2, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
                  DB_SCHEMA_VERSION);
         rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
     }
     if (rc == SQLITE_OK) rc = sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        db_fail(db, rc, "create the schema", err);
+        db_fail(db, rc, version ? "upgrade the schema" : "create the schema",
+                err);
         if (!sqlite3_get_autocommit(db->db))
             sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_free(msg);
@@ -288,7 +397,7 @@ int db_open(Db **out, const char *path, char *err) {
         db_fail(db, rc, "configure the database", err);
         goto fail;
     }
-    if (version == 0 && db_create_schema(db, err)) goto fail;
+    if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
 
     if (db_prepare(db,
                    "INSERT INTO runs(name, status, config_yaml, started_at, "
@@ -308,16 +417,94 @@ int db_open(Db **out, const char *path, char *err) {
                    "best_epoch = CASE WHEN best_test_rmse IS NULL OR ?1 < "
                    "best_test_rmse THEN ?2 ELSE best_epoch END, "
                    "best_test_rmse = CASE WHEN best_test_rmse IS NULL OR ?1 < "
-                   "best_test_rmse THEN ?1 ELSE best_test_rmse END "
-                   "WHERE id = ?3",
+                   "best_test_rmse THEN ?1 ELSE best_test_rmse END, "
+                   "epochs_done = epochs_done + 1, seconds = seconds + ?4, "
+                   "heartbeat_at = " DB_UNIXNOW " "
+                   "WHERE id = ?3 AND (?5 IS NULL OR worker IS ?5)",
                    &db->run_update_epoch, err) ||
         db_prepare(db,
-                   "UPDATE runs SET status = ?1, finished_at = " DB_NOW
-                   " WHERE id = ?2",
+                   "UPDATE runs SET status = ?1, finished_at = " DB_NOW ", "
+                   "heartbeat_at = " DB_UNIXNOW ", error = ?3 "
+                   "WHERE id = ?2 AND (?4 IS NULL OR worker IS ?4)",
                    &db->run_end, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET " DB_INFO_SET " WHERE id = ?18 AND "
+                   "(?19 IS NULL OR worker IS ?19)",
+                   &db->run_set_info, err) ||
         db_prepare(db, "BEGIN IMMEDIATE", &db->begin, err) ||
         db_prepare(db, "COMMIT", &db->commit, err) ||
-        db_prepare(db, "ROLLBACK", &db->rollback, err))
+        db_prepare(db, "ROLLBACK", &db->rollback, err) ||
+        db_prepare(db,
+                   "INSERT INTO experiments(id, name, n_points, axes, "
+                   "config_yaml, created_at) VALUES(?1, ?2, ?3, ?4, ?5, "
+                   DB_NOW ") ON CONFLICT(id) DO NOTHING",
+                   &db->exp_insert, err) ||
+        db_prepare(db,
+                   "INSERT INTO grid_points(experiment, point, config_hash, "
+                   "params) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment, "
+                   "point) DO UPDATE SET config_hash = excluded.config_hash, "
+                   "params = excluded.params WHERE config_hash IS NOT "
+                   "excluded.config_hash OR params IS NOT excluded.params",
+                   &db->point_upsert, err) ||
+        db_prepare(db,
+                   "SELECT p.point FROM grid_points p LEFT JOIN runs r "
+                   "ON r.experiment = p.experiment AND r.grid_point = p.point "
+                   "WHERE p.experiment = ?1 AND p.point >= ?2 AND NOT "
+                   "(coalesce(r.status IN ('finished', 'diverged'), 0) AND "
+                   "r.config_hash IS p.config_hash) "
+                   "ORDER BY p.point LIMIT 1",
+                   &db->claim_settled, err) ||
+        db_prepare(db,
+                   "SELECT p.point, r.id, r.status, r.worker, r.attempts "
+                   "FROM grid_points p LEFT JOIN runs r "
+                   "ON r.experiment = p.experiment AND r.grid_point = p.point "
+                   "WHERE p.experiment = ?1 AND p.point >= ?2 AND ("
+                   "r.id IS NULL "
+                   "OR (r.status = 'running' AND coalesce(r.heartbeat_at, 0) "
+                   "< " DB_UNIXNOW " - ?3) "
+                   "OR (r.status IN ('failed', 'interrupted') AND "
+                   "coalesce(r.heartbeat_at, 0) < ?4) "
+                   "OR (r.status IN ('finished', 'diverged') AND "
+                   "r.config_hash IS NOT p.config_hash)) "
+                   "ORDER BY p.point LIMIT 1",
+                   &db->claim_pick, err) ||
+        db_prepare(db,
+                   "SELECT worker FROM runs WHERE experiment = ?1 AND "
+                   "status = 'running'",
+                   &db->claim_running, err) ||
+        db_prepare(db,
+                   "INSERT INTO runs(" DB_INFO_COLUMNS ", status, started_at, "
+                   "experiment, grid_point, grid_size, config_hash, worker, "
+                   "heartbeat_at, attempts, epochs_done, seconds) "
+                   "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                   "?13, ?14, ?15, ?16, ?17, 'running', " DB_NOW ", "
+                   "p.experiment, p.point, (SELECT n_points FROM experiments "
+                   "WHERE id = ?18), p.config_hash, ?20, "
+                   DB_UNIXNOW ", 1, 0, 0 FROM grid_points p "
+                   "WHERE p.experiment = ?18 AND p.point = ?19",
+                   &db->claim_insert, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET " DB_INFO_SET ", status = 'running', "
+                   "started_at = " DB_NOW ", finished_at = NULL, "
+                   "grid_size = (SELECT n_points FROM experiments WHERE id = "
+                   "?18), worker = ?20, "
+                   "config_hash = (SELECT p.config_hash FROM grid_points p "
+                   "WHERE p.experiment = ?18 AND p.point = ?19), "
+                   "heartbeat_at = " DB_UNIXNOW ", attempts = attempts + 1, "
+                   "epochs_done = 0, seconds = 0, final_test_rmse = NULL, "
+                   "best_test_rmse = NULL, best_epoch = NULL, error = NULL "
+                   "WHERE experiment = ?18 AND grid_point = ?19",
+                   &db->claim_retake, err) ||
+        db_prepare(db, "DELETE FROM epochs WHERE run_id = ?1",
+                   &db->epochs_delete, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET heartbeat_at = " DB_UNIXNOW " WHERE "
+                   "worker = ?1 AND status = 'running'",
+                   &db->heartbeat, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET heartbeat_at = 0 WHERE worker = ?1 AND "
+                   "status = 'running'",
+                   &db->worker_lost, err))
         goto fail;
     *out = db;
     return 0;
@@ -333,10 +520,22 @@ void db_close(Db *db) {
     sqlite3_finalize(db->epoch_insert);
     sqlite3_finalize(db->run_update_epoch);
     sqlite3_finalize(db->run_end);
+    sqlite3_finalize(db->run_set_info);
     sqlite3_finalize(db->begin);
     sqlite3_finalize(db->commit);
     sqlite3_finalize(db->rollback);
+    sqlite3_finalize(db->exp_insert);
+    sqlite3_finalize(db->point_upsert);
+    sqlite3_finalize(db->claim_settled);
+    sqlite3_finalize(db->claim_pick);
+    sqlite3_finalize(db->claim_running);
+    sqlite3_finalize(db->claim_insert);
+    sqlite3_finalize(db->claim_retake);
+    sqlite3_finalize(db->epochs_delete);
+    sqlite3_finalize(db->heartbeat);
+    sqlite3_finalize(db->worker_lost);
     sqlite3_close(db->db);   /* NULL is a harmless no-op */
+    mem_free(db->worker);
     mem_free(db->path);
     mem_free(db);
 }
@@ -356,19 +555,22 @@ static int db_bind_text(sqlite3_stmt *st, int i, const char *s) {
              : sqlite3_bind_null(st, i);
 }
 
-/* See db.h.  Returns 0 and sets *run_id, or -1 with err. */
-int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err) {
-    assert(db && info && info->cfg && run_id);
-    const Config *c = info->cfg;
-    sqlite3_stmt *st = db->run_insert;
-    int rc = SQLITE_OK;
-
-    if (c->seed > (uint64_t)INT64_MAX)
+/* Checks that info can be stored (the seed fits SQLite's INTEGER).
+ * Returns 0 or -1 with err. */
+static int db_check_info(Db *db, const DbRunInfo *info, char *err) {
+    if (info->cfg->seed > (uint64_t)INT64_MAX)
         return err_set(err, "cannot record the run in %s: train.seed %llu does "
                             "not fit a 64-bit signed integer: use a seed <= "
                             "9223372036854775807",
-                       db->path, (unsigned long long)c->seed);
-    if (rc == SQLITE_OK) rc = db_bind_text(st, 1, c->name);
+                       db->path, (unsigned long long)info->cfg->seed);
+    return 0;
+}
+
+/* Binds info to parameters ?1..?17 of st (the order of DB_INFO_COLUMNS).
+ * Returns an SQLite result code. */
+static int db_bind_info(sqlite3_stmt *st, const DbRunInfo *info) {
+    const Config *c = info->cfg;
+    int rc = db_bind_text(st, 1, c->name);
     if (rc == SQLITE_OK) rc = db_bind_text(st, 2, info->config_yaml);
     if (rc == SQLITE_OK) rc = db_bind_text(st, 3, info->host);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 4, info->threads);
@@ -387,8 +589,37 @@ int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err) {
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 16, c->batch_size);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 17, (sqlite3_int64)c->seed);
+    return rc;
+}
+
+/* Steps a no-row statement whose parameters are bound, retrying while the
+ * database stays busy past the busy timeout; then resets it and clears its
+ * bindings.  Returns an SQLite result code (SQLITE_OK on success). */
+static int db_step_retry(sqlite3_stmt *st) {
+    int rc;
+    for (int i = 0;; i++) {
+        rc = sqlite3_step(st);
+        if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES) break;
+        sqlite3_reset(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* BEGIN IMMEDIATE, retried while busy.  Returns an SQLite result code. */
+static int db_begin(Db *db) { return db_step_retry(db->begin); }
+
+/* See db.h.  Returns 0 and sets *run_id, or -1 with err. */
+int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err) {
+    assert(db && info && info->cfg && run_id);
+    sqlite3_stmt *st = db->run_insert;
+    int rc;
+
+    if (db_check_info(db, info, err)) return -1;
+    rc = db_bind_info(st, info);
     if (rc == SQLITE_OK) {
-        rc = db_step_done(st);
+        rc = db_step_retry(st);
     } else {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -422,7 +653,7 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
         return err_set(err, "cannot %s in %s: epochs are numbered from 1",
                        what, db->path);
 
-    rc = db_step_done(db->begin);
+    rc = db_begin(db);
     if (rc != SQLITE_OK) {
         db_fail(db, rc, what, err);
         goto cleanup;
@@ -453,6 +684,9 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     rc = sqlite3_bind_double(st, 1, e->test_rmse);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, run_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 4, e->train_seconds + e->eval_seconds);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 5, db->worker);
     if (rc == SQLITE_OK) rc = db_step_done(st);
     if (rc != SQLITE_OK) {
         sqlite3_reset(st);
@@ -461,8 +695,13 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
         goto cleanup;
     }
     if (sqlite3_changes(db->db) != 1) {
-        err_set(err, "cannot %s in %s: no run %lld", what, db->path,
-                (long long)run_id);
+        if (db->worker)
+            err_set(err, "cannot %s in %s: worker %s no longer holds the run "
+                         "(it was taken over as stale)", what, db->path,
+                    db->worker);
+        else
+            err_set(err, "cannot %s in %s: no run %lld", what, db->path,
+                    (long long)run_id);
         goto cleanup;
     }
     rc = db_step_done(db->commit);
@@ -480,9 +719,16 @@ cleanup:
 /* See db.h.  status must be one of finished, failed, interrupted, diverged.
  * Returns 0 or -1 with err. */
 int db_run_end(Db *db, int64_t run_id, const char *status, char *err) {
+    return db_run_end_msg(db, run_id, status, NULL, err);
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_end_msg(Db *db, int64_t run_id, const char *status,
+                   const char *message, char *err) {
     static const char *const ok[] = {"finished", "failed", "interrupted",
                                      "diverged"};
     assert(db && status);
+    sqlite3_stmt *st = db->run_end;
     int valid = 0, rc;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         valid |= strcmp(status, ok[i]) == 0;
@@ -490,17 +736,337 @@ int db_run_end(Db *db, int64_t run_id, const char *status, char *err) {
         return err_set(err, "cannot end run %lld in %s: status '%s' is not "
                             "one of finished, failed, interrupted, diverged",
                        (long long)run_id, db->path, status);
-    rc = sqlite3_bind_text(db->run_end, 1, status, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(db->run_end, 2, run_id);
+    rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 3, message);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 4, db->worker);
     if (rc == SQLITE_OK) {
-        rc = db_step_done(db->run_end);
+        rc = db_step_retry(st);
     } else {
-        sqlite3_reset(db->run_end);
-        sqlite3_clear_bindings(db->run_end);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
     if (rc != SQLITE_OK) return db_fail(db, rc, "end the run", err);
-    if (sqlite3_changes(db->db) != 1)
+    if (sqlite3_changes(db->db) != 1) {
+        if (db->worker)
+            return err_set(err, "cannot end run %lld in %s: worker %s no "
+                                "longer holds it (it was taken over as stale)",
+                           (long long)run_id, db->path, db->worker);
         return err_set(err, "cannot end run %lld in %s: no such run",
                        (long long)run_id, db->path);
+    }
     return 0;
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_set_info(Db *db, int64_t run_id, const DbRunInfo *info,
+                    char *err) {
+    assert(db && info && info->cfg);
+    sqlite3_stmt *st = db->run_set_info;
+    int rc;
+    if (db_check_info(db, info, err)) return -1;
+    rc = db_bind_info(st, info);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 18, run_id);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 19, db->worker);
+    if (rc == SQLITE_OK) {
+        rc = db_step_retry(st);
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (rc != SQLITE_OK) return db_fail(db, rc, "update the run", err);
+    if (sqlite3_changes(db->db) != 1)
+        return err_set(err, "cannot update run %lld in %s: no such run held "
+                            "by this worker", (long long)run_id, db->path);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- grids -- */
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_set_worker(Db *db, const char *worker, char *err) {
+    assert(db);
+    char *copy = NULL;
+    if (worker && !(copy = mem_strdup(worker)))
+        return err_set(err, "%s: out of memory", db->path);
+    mem_free(db->worker);
+    db->worker = copy;
+    return 0;
+}
+
+/* See db.h.  Returns 0 or -1 with err (nothing registered then). */
+int db_experiment_register(Db *db, const DbExperiment *x, char *err) {
+    assert(db && x && x->id && x->hashes && x->params && x->n_points >= 1);
+    sqlite3_stmt *st = db->exp_insert;
+    int rc, ret = -1;
+
+    rc = db_begin(db);
+    if (rc != SQLITE_OK) goto cleanup;
+    rc = db_bind_text(st, 1, x->id);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 2, x->name);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, x->n_points);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 4, x->axes ? x->axes : "");
+    if (rc == SQLITE_OK)
+        rc = db_bind_text(st, 5, x->config_yaml ? x->config_yaml : "");
+    if (rc == SQLITE_OK) rc = db_step_done(st);
+    st = db->point_upsert;
+    for (int64_t i = 0; rc == SQLITE_OK && i < x->n_points; i++) {
+        rc = db_bind_text(st, 1, x->id);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, i);
+        if (rc == SQLITE_OK) rc = db_bind_text(st, 3, x->hashes[i]);
+        if (rc == SQLITE_OK) rc = db_bind_text(st, 4, x->params[i]);
+        if (rc == SQLITE_OK) rc = db_step_done(st);
+    }
+    if (rc == SQLITE_OK) rc = db_step_done(db->commit);
+    if (rc == SQLITE_OK) ret = 0;
+cleanup:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (ret != 0) {
+        db_fail(db, rc, "register the grid", err);
+        if (!sqlite3_get_autocommit(db->db)) (void)db_step_done(db->rollback);
+    }
+    return ret;
+}
+
+/* Do worker ids a and b ("host:pid/tag") belong to the same grid command
+ * (same host and tag)?  Its workers are watched by their parent, which
+ * releases a dead one's point at once, so they need no waiting for. */
+static int db_same_session(const char *a, const char *b) {
+    const char *ca, *cb, *sa, *sb;
+    if (!a || !b) return 0;
+    ca = strrchr(a, ':');
+    cb = strrchr(b, ':');
+    sa = strrchr(a, '/');
+    sb = strrchr(b, '/');
+    return ca && cb && sa && sb && ca - a == cb - b &&
+           !strncmp(a, b, (size_t)(ca - a)) && !strcmp(sa, sb);
+}
+
+/* Copies column i of st (may be NULL) into out (size n). */
+static void db_column_copy(sqlite3_stmt *st, int i, char *out, size_t n) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* See db.h.  Runs in one BEGIN IMMEDIATE transaction: advance the settled
+ * cursor, pick a point, describe it, insert or reset its row, commit.
+ * Returns DB_CLAIM_GOT / DB_CLAIM_WAIT / DB_CLAIM_DONE, or -1 with err
+ * (the transaction rolled back, nothing claimed). */
+int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
+                  DbClaim *out, char *err) {
+    assert(db && req && req->experiment && describe && out);
+    sqlite3_stmt *st = NULL;
+    int rc, ret = -1, have_row = 0;
+    int64_t settled = req->settled_below;
+    DbRunInfo info;
+    const char *what = "claim a grid point";
+
+    memset(out, 0, sizeof *out);
+    if (!db->worker)
+        return err_set(err, "cannot claim a grid point in %s: no worker id "
+                            "(db_set_worker)", db->path);
+    rc = db_begin(db);
+    if (rc != SQLITE_OK) goto cleanup;
+
+    /* 1. points below the cursor are final; move it over newly final ones */
+    st = db->claim_settled;
+    rc = db_bind_text(st, 1, req->experiment);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, settled);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        settled = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        settled = INT64_MAX;   /* every point is final */
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_OK) goto cleanup;
+
+    /* 2. the lowest claimable point */
+    st = db->claim_pick;
+    rc = db_bind_text(st, 1, req->experiment);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, settled);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, req->stale_seconds);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, req->session_start);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->point = sqlite3_column_int64(st, 0);
+        have_row = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        if (have_row) {
+            char status[16];
+            out->run_id = sqlite3_column_int64(st, 1);
+            db_column_copy(st, 2, status, sizeof status);
+            db_column_copy(st, 3, out->previous_worker,
+                           sizeof out->previous_worker);
+            out->attempts = sqlite3_column_int(st, 4) + 1;
+            snprintf(out->previous, sizeof out->previous, "%s",
+                     !strcmp(status, "running") ? "stale"
+                     : !strcmp(status, "finished") ||
+                             !strcmp(status, "diverged") ? "outdated"
+                     : status);
+        } else {
+            out->attempts = 1;
+        }
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        /* nothing to claim: wait if others run points that may go stale */
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        st = db->claim_running;
+        rc = db_bind_text(st, 1, req->experiment);
+        if (rc == SQLITE_OK) {
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                out->running_elsewhere +=
+                    !db_same_session(db->worker, (const char *)
+                                     sqlite3_column_text(st, 0));
+            if (rc == SQLITE_DONE) rc = SQLITE_OK;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_OK) goto cleanup;
+        rc = db_step_done(db->commit);
+        if (rc != SQLITE_OK) goto cleanup;
+        req->settled_below = settled;
+        return out->running_elsewhere ? DB_CLAIM_WAIT : DB_CLAIM_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_OK) goto cleanup;
+
+    /* 3. describe it and take it */
+    memset(&info, 0, sizeof info);
+    if (describe(ctx, out->point, &info, err)) {
+        rc = SQLITE_OK;
+        goto cleanup_described;
+    }
+    assert(info.cfg);
+    if (db_check_info(db, &info, err)) goto cleanup_described;
+    if (have_row) {
+        st = db->epochs_delete;
+        rc = sqlite3_bind_int64(st, 1, out->run_id);
+        if (rc == SQLITE_OK) rc = db_step_done(st);
+        if (rc != SQLITE_OK) goto cleanup;
+    }
+    st = have_row ? db->claim_retake : db->claim_insert;
+    rc = db_bind_info(st, &info);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 18, req->experiment);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 19, out->point);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 20, db->worker);
+    if (rc == SQLITE_OK) rc = db_step_done(st);
+    if (rc != SQLITE_OK) goto cleanup;
+    if (sqlite3_changes(db->db) != 1) {
+        err_set(err, "cannot claim grid point %lld of %s in %s: the point "
+                     "vanished", (long long)out->point, req->experiment,
+                db->path);
+        goto cleanup_described;
+    }
+    if (!have_row) out->run_id = sqlite3_last_insert_rowid(db->db);
+    rc = db_step_done(db->commit);
+    if (rc != SQLITE_OK) goto cleanup;
+    req->settled_below = settled;
+    return DB_CLAIM_GOT;
+
+cleanup:
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    db_fail(db, rc, what, err);
+cleanup_described:
+    if (!sqlite3_get_autocommit(db->db)) (void)db_step_done(db->rollback);
+    return ret;
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_heartbeat(Db *db, const char *worker, char *err) {
+    assert(db && worker);
+    int rc = db_bind_text(db->heartbeat, 1, worker);
+    if (rc == SQLITE_OK) rc = db_step_retry(db->heartbeat);
+    if (rc != SQLITE_OK) return db_fail(db, rc, "write a heartbeat", err);
+    return 0;
+}
+
+/* See db.h.  Returns the number of runs released, or -1 with err. */
+int db_worker_lost(Db *db, const char *worker, char *err) {
+    assert(db && worker);
+    int rc = db_bind_text(db->worker_lost, 1, worker);
+    if (rc == SQLITE_OK) rc = db_step_retry(db->worker_lost);
+    if (rc != SQLITE_OK) return db_fail(db, rc, "release a dead worker's run",
+                                        err);
+    return sqlite3_changes(db->db);
+}
+
+/* See db.h. */
+double db_unix_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* --------------------------------------------------------------- queries -- */
+
+/* See db.h.  Returns 0 with *out, or -1 with err and *out = NULL. */
+int db_open_query(sqlite3 **out, const char *path, char *err) {
+    Db probe;
+    struct stat st;
+    sqlite3_int64 version = 0;
+    int rc, ret = -1;
+
+    assert(out && path);
+    *out = NULL;
+    memset(&probe, 0, sizeof probe);
+    probe.path = (char *)path;
+    if (path[0] == '\0')
+        return err_set(err, "the database path is empty: pass --db PATH");
+    if (stat(path, &st) != 0)
+        return err_set(err, "cannot open %s: %s: pass --db PATH of a results "
+                            "database (autorec run and autorec grid create "
+                            "one)", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return err_set(err, "cannot open %s: it is a directory: pass --db "
+                            "PATH of a results database", path);
+    for (int pass = 0; pass < 2; pass++) {
+        rc = sqlite3_open_v2(path, &probe.db, SQLITE_OPEN_READONLY, NULL);
+        if (rc != SQLITE_OK) {
+            if (!probe.db) err_set(err, "cannot open %s: out of memory", path);
+            else db_fail(&probe, rc, "open the database", err);
+            goto done;
+        }
+        sqlite3_extended_result_codes(probe.db, 1);
+        sqlite3_busy_timeout(probe.db, 10000);
+        if (db_inspect(&probe, &version, err)) goto done;
+        if (version == 0) {
+            err_set(err, "%s holds no autorec results (an empty database): "
+                         "pass --db PATH of a results database", path);
+            goto done;
+        }
+        if (version == DB_SCHEMA_VERSION) break;
+        /* an older schema: migrate it once, read-write, then reopen */
+        sqlite3_close(probe.db);
+        probe.db = NULL;
+        Db *w = NULL;
+        char why[ERR_MAX];
+        if (pass == 1 || db_open(&w, path, why)) {
+            err_set(err, "%s uses schema %lld; upgrading it to schema %d "
+                         "needs write access once: %s", path,
+                    (long long)version, DB_SCHEMA_VERSION,
+                    pass == 1 ? "the upgrade did not take" : why);
+            goto done;
+        }
+        db_close(w);
+    }
+    rc = sqlite3_exec(probe.db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_fail(&probe, rc, "open the database", err);
+        goto done;
+    }
+    *out = probe.db;
+    probe.db = NULL;
+    ret = 0;
+done:
+    sqlite3_close(probe.db);
+    return ret;
 }

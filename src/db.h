@@ -1,14 +1,23 @@
 /* db.h - the SQLite results database: types and prototypes.
  *
- * Schema (PRAGMA user_version = DB_SCHEMA_VERSION), WAL mode, busy timeout:
+ * Schema 2 (PRAGMA user_version = DB_SCHEMA_VERSION), WAL mode, busy timeout:
  *   runs(id, name, status, config_yaml, started_at, finished_at, host,
- *        threads, kernel, git_commit, blis_info, hidden, lr, weight_decay,
- *        dropout, epochs, batch_size, seed, final_test_rmse, best_test_rmse,
- *        best_epoch)
+ *        threads, kernel, git_commit, blis_info, data_path, data_format,
+ *        test_ratio, hidden, lr, weight_decay, dropout, epochs, batch_size,
+ *        seed, final_test_rmse, best_test_rmse, best_epoch,
+ *        -- added by schema 2:
+ *        experiment, grid_point, grid_size, config_hash, worker,
+ *        heartbeat_at, attempts, epochs_done, seconds, error)
  *   epochs(run_id, epoch, train_loss, test_rmse, train_seconds,
  *          eval_seconds, PRIMARY KEY(run_id, epoch))
+ *   experiments(id, name, n_points, axes, config_yaml, created_at)
+ *   grid_points(experiment, point, config_hash, params)
+ *   views run_summary (one row per run) and grid_summary (one per experiment)
+ * A schema-1 database is migrated in place, in one transaction, when opened.
  * Each epoch is written in its own transaction together with the run's
- * final/best columns, so a crash never leaves half an epoch. */
+ * final/best/epochs_done/seconds columns, so a crash never leaves half an
+ * epoch.  A grid point has at most one run row (UNIQUE(experiment,
+ * grid_point)); re-running a point reuses its row. */
 #ifndef AUTOREC_DB_H
 #define AUTOREC_DB_H
 
@@ -16,9 +25,10 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 typedef struct Db Db;
+struct sqlite3;
 
 typedef struct {
     const Config *cfg;        /* hyper-parameters and name */
@@ -57,5 +67,100 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
 /* Sets the run's status ("finished", "failed", "interrupted") and
  * finished_at = now. */
 int db_run_end(Db *db, int64_t run_id, const char *status, char *err);
+
+/* As db_run_end, also storing message (may be NULL) in runs.error. */
+int db_run_end_msg(Db *db, int64_t run_id, const char *status,
+                   const char *message, char *err);
+
+/* Rewrites the descriptive columns of a run (config_yaml, host, threads,
+ * kernel, git_commit, blis_info and the hyper-parameters) from info. */
+int db_run_set_info(Db *db, int64_t run_id, const DbRunInfo *info, char *err);
+
+/* ------------------------------------------------------------ grids -- */
+
+/* Makes db act for one grid worker: its id (e.g. "host:pid/tag", copied) is
+ * written into the runs it claims, and db_epoch_add / db_run_end /
+ * db_run_set_info then only touch runs this worker still holds, failing with
+ * "taken over" once a stale run was claimed by someone else.  NULL turns
+ * this off.  Returns 0 or -1 (out of memory) with err. */
+int db_set_worker(Db *db, const char *worker, char *err);
+
+typedef struct {
+    const char *id;            /* experiment id: name + hash of base + grid */
+    const char *name;          /* config name */
+    const char *axes;          /* grid keys, comma-separated */
+    const char *config_yaml;   /* resolved base config + grid */
+    int64_t n_points;
+    const char *const *hashes; /* n_points config hashes, point order */
+    const char *const *params; /* n_points labels ("hidden=300 lr=0.002") */
+} DbExperiment;
+
+/* Registers an experiment and its points, in one transaction; idempotent
+ * (several processes may register the same experiment).  A point whose
+ * stored hash differs is updated: its run is then out of date and will be
+ * re-run. */
+int db_experiment_register(Db *db, const DbExperiment *x, char *err);
+
+/* Fills *info for the run of grid point `point` (called inside the claim's
+ * transaction; the strings must stay valid until db_grid_claim returns).
+ * Returns 0 or -1 with err. */
+typedef int (*DbDescribeFn)(void *ctx, int64_t point, DbRunInfo *info,
+                            char *err);
+
+typedef struct {
+    const char *experiment;
+    double stale_seconds;   /* a running point silent for longer is stale */
+    double session_start;   /* unix time: failed/interrupted points that
+                               ended before it are re-run, later ones not */
+    int64_t settled_below;  /* in/out cursor: every point below it was found
+                               finished or diverged (start at 0) */
+} DbClaimReq;
+
+typedef struct {
+    int64_t point;            /* 0-based grid point */
+    int64_t run_id;
+    int attempts;             /* 1 for a new row */
+    char previous[16];        /* "" (new), or the status it was re-run from:
+                                 failed, interrupted, stale, outdated */
+    char previous_worker[128];
+    int running_elsewhere;    /* points running under workers of other
+                                 grid commands (DB_CLAIM_WAIT) */
+} DbClaim;
+
+enum { DB_CLAIM_DONE = 0, DB_CLAIM_GOT = 1, DB_CLAIM_WAIT = 2 };
+
+/* Atomically (BEGIN IMMEDIATE, retried while the database is busy) picks the
+ * lowest point of the experiment that has no run, or whose run failed or
+ * was interrupted before req->session_start, or is running with a heartbeat
+ * older than req->stale_seconds, or ran an outdated config; and records it
+ * as running under this worker (db_set_worker must have been called).  A
+ * reused row loses its epochs and restarts (attempts + 1).  Returns
+ * DB_CLAIM_GOT (*out filled), DB_CLAIM_WAIT (nothing to claim, but
+ * workers of another grid command run points that may become stale: their
+ * parent may be dead too), DB_CLAIM_DONE, or -1 with err.  Workers of the
+ * same command (same host and tag in "host:pid/tag") are not waited for:
+ * their parent releases their point if they die. */
+int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
+                  DbClaim *out, char *err);
+
+/* Heartbeat: stamps heartbeat_at = now on every running run of worker. */
+int db_heartbeat(Db *db, const char *worker, char *err);
+
+/* Marks the running runs of a worker known to be dead as stale at once
+ * (heartbeat_at = 0), so that the next claim takes them over.  Returns the
+ * number of runs released, or -1 with err. */
+int db_worker_lost(Db *db, const char *worker, char *err);
+
+/* Current unix time in seconds (the clock heartbeats are compared with). */
+double db_unix_now(void);
+
+/* --------------------------------------------------------- queries -- */
+
+/* Opens an existing results database read-only for the query commands.
+ * Refuses, with a message naming path, a missing file, a directory, a file
+ * that is not SQLite, an SQLite database that is not autorec's and one from
+ * a newer schema.  A schema-1 database is first migrated (which needs write
+ * access once).  On success *out is owned by the caller (sqlite3_close). */
+int db_open_query(struct sqlite3 **out, const char *path, char *err);
 
 #endif

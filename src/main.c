@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "bench.h"
+#include "grid.h"
+#include "query.h"
 #include "run.h"
 #include "synth.h"
 #include "version.h"
@@ -27,6 +29,13 @@ typedef struct {
 
 static const Command commands[] = {
     {"run", "run CONFIG      train the YAML experiment CONFIG", run_main, run_usage},
+    {"grid", "grid CONFIG     run (or resume) the grid search of CONFIG, N workers at once", grid_main, grid_usage},
+    {"ls", "ls              list runs: status, parameters, best/final RMSE, time", query_ls_main, query_ls_usage},
+    {"show", "show RUN        one run: config, host, build, per-epoch table", query_show_main, query_show_usage},
+    {"compare", "compare RUN...  runs side by side: differing parameters, epochs in columns", query_compare_main, query_compare_usage},
+    {"best", "best            the best run, per group (--by), or a pivot of two keys", query_best_main, query_best_usage},
+    {"export", "export          runs and epochs as CSV or JSON (pandas, R)", query_export_main, query_export_usage},
+    {"plot", "plot RUN...     learning curves into a PNG or SVG (gnuplot)", query_plot_main, query_plot_usage},
     {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},
     {"synth", "synth -o DIR     write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},
     {"version", "version         print the version and the git commit", version_main, NULL},

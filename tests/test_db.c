@@ -126,6 +126,18 @@ static void test_open_creates_schema(void) {
                    "IN ('blis_info','data_path','data_format','test_ratio',"
                    "'best_epoch','final_test_rmse','config_yaml')") == 7);
     CHECK(q_int(h, "SELECT count(*) FROM pragma_foreign_key_list('epochs')") == 1);
+    /* schema 2: grid columns, tables, indexes, views */
+    CHECK(q_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
+                   "IN ('experiment','grid_point','grid_size','config_hash',"
+                   "'worker','heartbeat_at','attempts','epochs_done',"
+                   "'seconds','error')") == 10);
+    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
+                   "AND name IN ('experiments','grid_points')") == 2);
+    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
+                   "AND name IN ('runs_grid_point','runs_running',"
+                   "'runs_best')") == 2 + 1);
+    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='view' "
+                   "AND name IN ('run_summary','grid_summary')") == 2);
     /* the status CHECK constraint */
     CHECK(sqlite3_exec(h, "INSERT INTO runs(name,status,started_at) "
                           "VALUES('x','bogus','now')", NULL, NULL, NULL) ==
@@ -185,6 +197,13 @@ static void test_round_trip(void) {
     CHECK_CLOSE(q_real(h, "SELECT weight_decay FROM runs"), 1e-5, 0, 1e-18);
     CHECK_CLOSE(q_real(h, "SELECT dropout FROM runs"), 0.05, 0, 1e-15);
     CHECK_CLOSE(q_real(h, "SELECT test_ratio FROM runs"), 0.1, 0, 1e-15);
+    /* the denormalised columns the views read */
+    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 4);
+    CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs WHERE id=1"), 7.0, 0,
+                1e-12);
+    CHECK(q_int(h, "SELECT heartbeat_at > 1.6e9 FROM runs WHERE id=1") == 1);
+    CHECK(q_int(h, "SELECT count(*) FROM run_summary WHERE id=1 AND "
+                   "best_epoch=3 AND epochs_done=4 AND experiment IS NULL") == 1);
     sqlite3_close(h);
 
     /* NULL optional texts are stored as NULL */
@@ -248,12 +267,12 @@ static void test_newer_version_refused(void) {
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 2;", NULL, NULL, NULL) ==
+                               "PRAGMA user_version = 3;", NULL, NULL, NULL) ==
                    SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 2 > 1): "
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 3 > 2): "
                           "upgrade autorec or use another --db") != NULL,
               "%s", err);
     CHECK(strstr(err, path) == err);
@@ -457,6 +476,131 @@ static void test_open_alloc_failures(void) {
     rm_tree(dir);
 }
 
+
+/* The schema-1 DDL as autorec 0.1 wrote it (a fixture: never change). */
+static const char schema_v1[] =
+    "CREATE TABLE runs(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK(status IN ('running','finished','failed',"
+    "'interrupted','diverged')), config_yaml TEXT, started_at TEXT NOT NULL,"
+    " finished_at TEXT, host TEXT, threads INTEGER, kernel TEXT,"
+    " git_commit TEXT, blis_info TEXT, data_path TEXT, data_format TEXT,"
+    " test_ratio REAL, hidden INTEGER, lr REAL, weight_decay REAL,"
+    " dropout REAL, epochs INTEGER, batch_size INTEGER, seed INTEGER,"
+    " final_test_rmse REAL, best_test_rmse REAL, best_epoch INTEGER);"
+    "CREATE TABLE epochs(run_id INTEGER NOT NULL, epoch INTEGER NOT NULL"
+    " CHECK(epoch >= 1), train_loss REAL, test_rmse REAL,"
+    " train_seconds REAL, eval_seconds REAL, PRIMARY KEY(run_id, epoch),"
+    " FOREIGN KEY(run_id) REFERENCES runs(id));"
+    "CREATE INDEX runs_status ON runs(status);"
+    "CREATE INDEX runs_name ON runs(name);"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO runs(name, status, started_at, hidden, lr, epochs,"
+    " final_test_rmse, best_test_rmse, best_epoch) VALUES"
+    " ('old', 'finished', '2024-01-01T00:00:00.000Z', 500, 0.002, 2, 0.95,"
+    " 0.93, 1), ('old', 'interrupted', '2024-01-02T00:00:00.000Z', 300,"
+    " 0.001, 5, NULL, NULL, NULL);"
+    "INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5),"
+    " (1, 2, 40, 0.95, 1.25, 0.25);";
+
+static void test_migrate_v1(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v1.db", dir);
+    sqlite3 *h = raw_open(path);
+    CHECK(h && sqlite3_exec(h, schema_v1, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+
+    /* the query path migrates too, then reads */
+    sqlite3 *ro = NULL;
+    CHECK_MSG(db_open_query(&ro, path, err) == 0, "%s", err);
+    CHECK(ro && q_int(ro, "SELECT count(*) FROM run_summary") == 2);
+    CHECK(ro && sqlite3_exec(ro, "DELETE FROM runs", NULL, NULL, NULL) !=
+                    SQLITE_OK);   /* read-only */
+    sqlite3_close(ro);
+
+    h = raw_open(path);
+    CHECK(q_int(h, "PRAGMA user_version") == 2);
+    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 2);
+    CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs WHERE id=1"), 3.5, 0,
+                1e-12);
+    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=2") == 0);
+    CHECK(q_int(h, "SELECT attempts FROM runs WHERE id=2") == 1);
+    CHECK(q_int(h, "SELECT count(*) FROM run_summary WHERE best_epoch = 1 "
+                   "AND experiment IS NULL") == 1);
+    CHECK(q_int(h, "SELECT count(*) FROM grid_summary") == 0);
+    sqlite3_close(h);
+
+    /* old runs keep working: a new run and epochs next to them */
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    CHECK(id == 3);
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0};
+    CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_end_msg(db, id, "failed", "boom", err) == 0, "%s",
+              err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE error = 'boom' AND "
+                   "epochs_done = 1") == 1);
+    char ok[16];
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", ok, sizeof ok), "ok") ==
+          0);
+    sqlite3_close(h);
+    rm_tree(dir);
+}
+
+static void test_open_query_refusals(void) {
+    const char *dir = tmp_dir();
+    char path[512], err[ERR_MAX];
+    sqlite3 *h = (sqlite3 *)1;
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/missing.db", dir);
+    CHECK(db_open_query(&h, path, err) == -1 && h == NULL);
+    CHECK_MSG(strstr(err, "No such file") != NULL, "%s", err);
+    struct stat st;
+    CHECK(stat(path, &st) != 0);          /* not created */
+    CHECK(db_open_query(&h, dir, err) == -1);
+    CHECK_MSG(strstr(err, "is a directory") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/text.db", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        for (int i = 0; i < 100; i++) fputs("not a database at all\n", f);
+        fclose(f);
+    }
+    CHECK(db_open_query(&h, path, err) == -1);
+    CHECK_MSG(strstr(err, "is not an SQLite database") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/empty.db", dir);
+    f = fopen(path, "w");
+    if (f) fclose(f);
+    CHECK(db_open_query(&h, path, err) == -1);
+    CHECK_MSG(strstr(err, "holds no autorec results") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/other.db", dir);
+    sqlite3 *raw = raw_open(path);
+    CHECK(raw && sqlite3_exec(raw, "CREATE TABLE t(x)", NULL, NULL, NULL) ==
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    CHECK(db_open_query(&h, path, err) == -1);
+    CHECK_MSG(strstr(err, "not an autorec results database") != NULL, "%s",
+              err);
+    raw = raw_open(path);
+    CHECK(raw && sqlite3_exec(raw, "DROP TABLE t; CREATE TABLE runs(x);"
+                                   "CREATE TABLE epochs(y); PRAGMA "
+                                   "user_version = 9", NULL, NULL, NULL) ==
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    CHECK(db_open_query(&h, path, err) == -1);
+    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 2)") != NULL, "%s", err);
+    rm_tree(dir);
+}
+
 void suite_db(void) {
     RUN(test_open_creates_schema);
     RUN(test_round_trip);
@@ -467,4 +611,6 @@ void suite_db(void) {
     RUN(test_nested_dirs_and_bad_paths);
     RUN(test_two_connections);
     RUN(test_open_alloc_failures);
+    RUN(test_migrate_v1);
+    RUN(test_open_query_refusals);
 }

@@ -1,0 +1,641 @@
+/* grid.c - `autorec grid`: expands a config's grid into points, registers
+ * them in the results database, forks the workers (grid_worker.c) and
+ * watches them: progress on a terminal, a dead worker's point released at
+ * once and a replacement started, SIGINT/SIGTERM forwarded, and at the end
+ * the summary table (grid_progress.c).
+ *
+ * Everything user input can make fail (config, grid values, thread
+ * budget, data path) is checked before the database is opened.  No SQLite
+ * connection is ever open across a fork.
+ *
+ * Global mutable state: g_stop, set by the parent's SIGINT/SIGTERM/SIGHUP
+ * handler (a handler can only communicate through a global). */
+#include "grid.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "mem.h"
+#include "query.h"
+#include "run.h"
+
+#define GRID_DEFAULT_DB "runs/results.db"
+#define GRID_MAX_SETS 256
+#define GRID_MAX_WORKERS 256
+
+static volatile sig_atomic_t g_stop;   /* the signal that asked to stop */
+
+static void grid_on_signal(int sig) { g_stop = sig; }
+
+void grid_usage(FILE *f) {
+    fprintf(f,
+"usage: autorec grid CONFIG [--workers N] [--threads T] [--dry-run] [--db PATH]\n"
+"                    [--set KEY=VALUE]... [--stale-after SECONDS]\n"
+"\n"
+"Runs every point of the grid: in CONFIG, e.g.\n"
+"  grid:\n"
+"    model.hidden: [100, 300, 500]\n"
+"    train.lr: [0.001, 0.002, 0.005]\n"
+"(the cartesian product of the lists; any config key may be an axis).\n"
+"Each point is one run row, with the experiment id and its config hash.\n"
+"Running the same grid again resumes it: finished and diverged points are\n"
+"kept; missing, failed, interrupted and stale ones (a worker that stopped\n"
+"sending heartbeats) are run.  Several `autorec grid` processes may share\n"
+"one database: every point is claimed atomically, so none runs twice.\n"
+"\n"
+"options:\n"
+"  --workers N          points trained at once (processes; default 1)\n"
+"  --threads T          OpenMP threads per worker (default cores / N);\n"
+"                       N x T may not exceed the cores\n"
+"  --dry-run            list the points (and their state in the database)\n"
+"                       without running anything\n"
+"  --db PATH            results database (default " GRID_DEFAULT_DB ")\n"
+"  --set KEY=VALUE      override a base config key (repeatable)\n"
+"  --stale-after S      a running point whose worker sent no heartbeat for S\n"
+"                       seconds is taken over (default %g; also\n"
+"                       AUTOREC_STALE_SECONDS)\n"
+"\n"
+"Progress is shown on a terminal (one line per running point); the summary\n"
+"table, sorted by best test RMSE, is printed at the end.\n"
+"exit status: 0 every point finished or diverged, 1 some point failed or a\n"
+"worker could not reach the database, 2 bad usage, config or grid (nothing\n"
+"ran), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (rerun the same\n"
+"command to resume).\n",
+            GRID_DEFAULT_STALE);
+}
+
+/* ----------------------------------------------------------- the plan -- */
+
+uint64_t grid_fnv1a64(const void *data, size_t n, uint64_t h) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* cfg_to_yaml of c with train.threads zeroed unless it is an axis.
+ * Returns a string owned by the caller, or NULL on OOM. */
+static char *grid_canonical_yaml(const Config *c, int threads_axis) {
+    Config k = *c;
+    if (!threads_axis) k.threads = 0;
+    return cfg_to_yaml(&k);
+}
+
+int grid_config_hash(const Config *c, int threads_axis,
+                     char out[GRID_HASH_HEX], char *err) {
+    char *yaml = grid_canonical_yaml(c, threads_axis);
+    if (!yaml) return err_set(err, "out of memory hashing a config");
+    uint64_t h = grid_fnv1a64(yaml, strlen(yaml), GRID_FNV_OFFSET);
+    snprintf(out, GRID_HASH_HEX, "%016llx", (unsigned long long)h);
+    mem_free(yaml);
+    return 0;
+}
+
+void grid_plan_free(GridPlan *p) {
+    if (!p) return;
+    for (size_t i = 0; p->hashes && i < p->n; i++) mem_free(p->hashes[i]);
+    for (size_t i = 0; p->params && i < p->n; i++) mem_free(p->params[i]);
+    mem_free(p->hashes);
+    mem_free(p->params);
+    mem_free(p->yaml);
+    cfg_grid_free(&p->grid);
+    memset(p, 0, sizeof *p);
+}
+
+int grid_plan_value(const GridPlan *p, size_t i, int a) {
+    for (int k = p->grid.naxes - 1; k > a; k--)
+        i /= (size_t)p->grid.axes[k].nvalues;
+    return (int)(i % (size_t)p->grid.axes[a].nvalues);
+}
+
+int grid_plan_point(const GridPlan *p, size_t i, int threads, Config *out,
+                    char *err) {
+    if (cfg_grid_point(&p->base, &p->grid, i, out, err)) return -1;
+    if (!p->threads_axis) out->threads = threads;
+    return 0;
+}
+
+/* The label of point i: "hidden=300 lr=0.002" (short key = the part after
+ * the last dot, value as written in the grid).  Returns a string owned by
+ * the caller, or NULL on OOM. */
+static char *grid_label(const GridPlan *p, size_t i) {
+    size_t len = 0;
+    for (int a = 0; a < p->grid.naxes; a++)
+        len += strlen(p->grid.axes[a].key) + 2 +
+               strlen(p->grid.axes[a].values[grid_plan_value(p, i, a)]);
+    char *s = mem_alloc(len + 1), *o = s;
+    if (!s) return NULL;
+    *o = '\0';
+    for (int a = 0; a < p->grid.naxes; a++) {
+        const char *key = p->grid.axes[a].key, *dot = strrchr(key, '.');
+        o += sprintf(o, "%s%s=%s", a ? " " : "", dot ? dot + 1 : key,
+                     p->grid.axes[a].values[grid_plan_value(p, i, a)]);
+    }
+    return s;
+}
+
+/* Sets p->yaml (canonical base + grid section), p->axes and p->experiment.
+ * Returns 0 or -1 with err. */
+static int grid_identity(GridPlan *p, char *err) {
+    char *base = grid_canonical_yaml(&p->base, p->threads_axis);
+    size_t len, cap;
+    if (!base) return err_set(err, "out of memory");
+    cap = strlen(base) + 16;
+    for (int a = 0; a < p->grid.naxes; a++) {
+        cap += strlen(p->grid.axes[a].key) + 8;
+        for (int v = 0; v < p->grid.axes[a].nvalues; v++)
+            cap += strlen(p->grid.axes[a].values[v]) + 2;
+    }
+    p->yaml = mem_alloc(cap);
+    if (!p->yaml) {
+        mem_free(base);
+        return err_set(err, "out of memory");
+    }
+    len = (size_t)sprintf(p->yaml, "%sgrid:\n", base);
+    mem_free(base);
+    p->axes[0] = '\0';
+    for (int a = 0; a < p->grid.naxes; a++) {
+        const GridAxis *ax = &p->grid.axes[a];
+        len += (size_t)sprintf(p->yaml + len, "  %s: [", ax->key);
+        for (int v = 0; v < ax->nvalues; v++)
+            len += (size_t)sprintf(p->yaml + len, "%s%s", v ? ", " : "",
+                                   ax->values[v]);
+        len += (size_t)sprintf(p->yaml + len, "]\n");
+        size_t al = strlen(p->axes);
+        snprintf(p->axes + al, sizeof p->axes - al, "%s%s", a ? "," : "",
+                 ax->key);
+    }
+    uint64_t h = grid_fnv1a64(p->yaml, len, GRID_FNV_OFFSET);
+    snprintf(p->experiment, sizeof p->experiment, "%s-%012llx", p->base.name,
+             (unsigned long long)(h >> 16));
+    return 0;
+}
+
+int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
+    Config c;
+    char why[ERR_MAX];
+    memset(p, 0, sizeof *p);
+    p->base = *base;
+    p->grid = *grid;
+    memset(grid, 0, sizeof *grid);
+    p->n = cfg_grid_size(&p->grid);
+    if (p->n == 0)
+        return err_set(err, "the grid has more than %d points",
+                       CFG_GRID_MAX_POINTS);
+    for (int a = 0; a < p->grid.naxes; a++)
+        if (!strcmp(p->grid.axes[a].key, "train.threads")) p->threads_axis = 1;
+    if (grid_identity(p, err)) return -1;
+    p->hashes = mem_calloc(p->n, sizeof *p->hashes);
+    p->params = mem_calloc(p->n, sizeof *p->params);
+    if (!p->hashes || !p->params) return err_set(err, "out of memory");
+    for (size_t i = 0; i < p->n; i++) {
+        if (!(p->params[i] = grid_label(p, i)) ||
+            !(p->hashes[i] = mem_alloc(GRID_HASH_HEX)))
+            return err_set(err, "out of memory");
+        if (grid_plan_point(p, i, 1, &c, why) || cfg_validate(&c, why))
+            return err_set(err, "grid point %zu of %zu (%s): %s", i + 1, p->n,
+                           p->params[i], why);
+        if (grid_config_hash(&c, p->threads_axis, p->hashes[i], err))
+            return -1;
+    }
+    return 0;
+}
+
+void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag) {
+    char host[256];
+    if (gethostname(host, sizeof host - 1) != 0) strcpy(host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, n, "%s:%ld/%04x", host, (long)pid, tag & 0xffff);
+}
+
+/* ------------------------------------------------------ the command -- */
+
+typedef struct {
+    const char *config_path;
+    const char *db_path;
+    const char *sets[GRID_MAX_SETS];
+    int n_sets;
+    int workers;
+    int threads;          /* 0: cores / workers */
+    int dry_run;
+    double stale;
+} GridArgs;
+
+/* Parses a positive integer option value.  Returns 0 or -1 (printed). */
+static int grid_int(const char *opt, const char *s, int max, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 1 || v > max) {
+        fprintf(stderr, "autorec grid: %s: '%s' is not an integer in 1..%d\n",
+                opt, s, max);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses a staleness threshold in seconds.  Returns 0 or -1 (printed). */
+static int grid_seconds(const char *what, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= 0.5 && v <= 86400)) {
+        fprintf(stderr, "autorec grid: %s: '%s' is not a number of seconds "
+                        "in 0.5..86400\n", what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses the command line; returns -1 (printed) on bad usage, 1 for --help,
+ * 0 otherwise. */
+static int grid_parse(int argc, char **argv, GridArgs *a) {
+    const char *v;
+    int r;
+    memset(a, 0, sizeof *a);
+    a->db_path = GRID_DEFAULT_DB;
+    a->workers = 1;
+    a->stale = GRID_DEFAULT_STALE;
+    const char *env = getenv("AUTOREC_STALE_SECONDS");
+    if (env && *env && grid_seconds("AUTOREC_STALE_SECONDS", env, &a->stale))
+        return -1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
+        if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
+        if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "grid"))) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--set", &v, "grid"))) {
+            if (r < 0) return -1;
+            if (a->n_sets == GRID_MAX_SETS) {
+                fprintf(stderr, "autorec grid: more than %d --set\n",
+                        GRID_MAX_SETS);
+                return -1;
+            }
+            a->sets[a->n_sets++] = v;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--workers", &v, "grid"))) {
+            if (r < 0 || grid_int("--workers", v, GRID_MAX_WORKERS,
+                                  &a->workers))
+                return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--threads", &v, "grid"))) {
+            if (r < 0 || grid_int("--threads", v, 4096, &a->threads))
+                return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--stale-after", &v, "grid"))) {
+            if (r < 0 || grid_seconds("--stale-after", v, &a->stale))
+                return -1;
+            continue;
+        }
+        if (s[0] == '-') {
+            fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
+                            "grid --help)\n", s);
+            return -1;
+        }
+        if (a->config_path) {
+            fprintf(stderr, "autorec grid: more than one config ('%s' and "
+                            "'%s')\n", a->config_path, s);
+            return -1;
+        }
+        a->config_path = s;
+    }
+    if (!a->config_path) {
+        fprintf(stderr, "autorec grid: missing CONFIG (e.g. autorec grid "
+                        "configs/grid-ml100k.yaml)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the config and its grid, applies --set, validates, expands the
+ * plan and checks the data path.  Returns 0 or -1 (printed). */
+static int grid_load(const GridArgs *a, GridPlan *plan) {
+    Config cfg;
+    Grid grid;
+    char err[ERR_MAX];
+    struct stat st;
+    memset(&grid, 0, sizeof grid);
+    cfg_defaults(&cfg);
+    if (cfg_load_file_grid(&cfg, &grid, a->config_path, err)) goto fail;
+    for (int i = 0; i < a->n_sets; i++)
+        if (cfg_set_override(&cfg, a->sets[i], err)) goto fail;
+    if (cfg_validate(&cfg, err)) goto fail;
+    if (grid_plan_make(plan, &cfg, &grid, err)) goto fail;
+    /* the data every point reads must exist (one check per distinct path) */
+    for (size_t i = 0; i < plan->n; i++) {
+        Config c;
+        if (grid_plan_point(plan, i, 1, &c, err)) goto fail;
+        if (i > 0) {
+            Config prev;
+            if (grid_plan_point(plan, i - 1, 1, &prev, err)) goto fail;
+            if (!strcmp(prev.data_path, c.data_path)) continue;
+        }
+        if (stat(c.data_path, &st) != 0) {
+            err_set(err, "data.path: '%s' (grid point %zu of %zu): %s (run "
+                         "`make data`, or fix data.path)", c.data_path, i + 1,
+                    plan->n, strerror(errno));
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    cfg_grid_free(&grid);
+    fprintf(stderr, "autorec: %s\n", err);
+    return -1;
+}
+
+/* Lists the points, with their state in the database when it exists.
+ * Returns an exit code. */
+static int grid_dry_run(const GridPlan *p, const GridArgs *a, int threads) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    char err[ERR_MAX], b[64];
+    struct stat sb;
+    QTable t;
+    int na = p->grid.naxes, rc = EXIT_OK;
+
+    if (stat(a->db_path, &sb) == 0 && db_open_query(&h, a->db_path, err)) {
+        fprintf(stderr, "autorec grid: %s\n", err);
+        return EXIT_FAILED;
+    }
+    if (h && query_prepare(h, "SELECT r.id, r.status, r.config_hash IS NOT "
+                              "?3 FROM runs r WHERE r.experiment = ?1 AND "
+                              "r.grid_point = ?2", &st, err)) {
+        fprintf(stderr, "autorec grid: %s\n", err);
+        sqlite3_close(h);
+        return EXIT_FAILED;
+    }
+    printf("grid %s: %zu point%s (%s), %d worker%s x %d thread%s, database %s\n",
+           p->experiment, p->n, p->n == 1 ? "" : "s",
+           na ? p->axes : "no axes", a->workers, a->workers == 1 ? "" : "s",
+           threads, threads == 1 ? "" : "s", a->db_path);
+    qt_init(&t, na + 3);
+    qt_head(&t, 0, "point", 1);
+    for (int k = 0; k < na; k++) {
+        const char *key = p->grid.axes[k].key, *dot = strrchr(key, '.');
+        qt_head(&t, 1 + k, dot ? dot + 1 : key, 0);
+    }
+    qt_head(&t, na + 1, "config hash", 0);
+    qt_head(&t, na + 2, "state", 0);
+    for (size_t i = 0; i < p->n; i++) {
+        qt_row(&t);
+        qt_set(&t, 0, "%zu/%zu", i + 1, p->n);
+        for (int k = 0; k < na; k++)
+            qt_set(&t, 1 + k, "%s",
+                   p->grid.axes[k].values[grid_plan_value(p, i, k)]);
+        qt_set(&t, na + 1, "%s", p->hashes[i]);
+        const char *state = "to run";
+        if (st) {
+            sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+            sqlite3_bind_text(st, 3, p->hashes[i], -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(b, sizeof b, "%s (run %lld)%s",
+                         (const char *)sqlite3_column_text(st, 1),
+                         sqlite3_column_int64(st, 0),
+                         sqlite3_column_int(st, 2) ? ", outdated" : "");
+                state = b;
+            }
+            sqlite3_reset(st);
+        }
+        qt_set(&t, na + 2, "%s", state);
+    }
+    if (qt_print(&t, stdout)) {
+        fprintf(stderr, "autorec grid: out of memory\n");
+        rc = EXIT_FAILED;
+    }
+    qt_free(&t);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return rc;
+}
+
+static double grid_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Forks one worker.  Returns its pid, or -1 (printed). */
+static pid_t grid_spawn(const GridWorkerArgs *wa) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    /* the child installs its own handlers before it sees these signals */
+    sigprocmask(SIG_BLOCK, &block, &old);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        int code = grid_worker_run(wa);
+        fflush(NULL);
+        _exit(code);
+    }
+    int e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        fprintf(stderr, "autorec grid: cannot start a worker: %s\n",
+                strerror(e));
+    return pid;
+}
+
+/* Marks the runs of a dead worker stale at once.  Returns the number of
+ * runs released, or -1 (printed). */
+static int grid_release(const char *db_path, pid_t pid, unsigned tag) {
+    Db *db = NULL;
+    char err[ERR_MAX], id[512];
+    int n = -1;
+    grid_worker_id(id, sizeof id, pid, tag);
+    if (db_open(&db, db_path, err) == 0) n = db_worker_lost(db, id, err);
+    if (n < 0) fprintf(stderr, "autorec grid: %s\n", err);
+    db_close(db);
+    return n;
+}
+
+int grid_main(int argc, char **argv) {
+    GridArgs a;
+    GridPlan plan;
+    GridProgress prog;
+    Db *db = NULL;
+    char err[ERR_MAX];
+    pid_t pids[GRID_MAX_WORKERS];
+    int rc = EXIT_USAGE, alive = 0, forwarded = 0, respawns = 0, failures = 0;
+    int tty = isatty(STDERR_FILENO), complete = 0;
+
+    memset(&plan, 0, sizeof plan);
+    memset(&prog, 0, sizeof prog);
+    int pa = grid_parse(argc, argv, &a);
+    if (pa) {
+        if (pa > 0) grid_usage(stdout);
+        return pa > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (grid_load(&a, &plan)) goto out;
+
+    /* the thread budget: workers x threads <= cores */
+    int cores = omp_get_num_procs();
+    int threads = a.threads ? a.threads : cores / a.workers;
+    if (threads < 1) threads = 1;
+    int need = a.workers * threads;
+    if (plan.threads_axis) {
+        int most = 0;
+        for (size_t i = 0; i < plan.n; i++) {
+            Config c;
+            if (grid_plan_point(&plan, i, 1, &c, err)) goto fail;
+            int t = c.threads ? c.threads : cores;
+            if (t > most) most = t;
+        }
+        need = a.workers * most;
+    }
+    if (need > cores) {
+        err_set(err, "%d worker%s x %d thread%s = %d threads exceed the %d "
+                     "cores: lower --workers%s", a.workers,
+                a.workers == 1 ? "" : "s", need / a.workers,
+                need / a.workers == 1 ? "" : "s", need, cores,
+                plan.threads_axis ? " or the train.threads values"
+                                  : " or --threads");
+        goto fail;
+    }
+    if (a.dry_run) {
+        rc = grid_dry_run(&plan, &a, threads);
+        goto out;
+    }
+
+    rc = EXIT_FAILED;   /* from here on failures are runtime failures */
+    double session_start = db_unix_now();
+    {
+        DbExperiment x = {plan.experiment, plan.base.name, plan.axes,
+                          plan.yaml, (int64_t)plan.n,
+                          (const char *const *)plan.hashes,
+                          (const char *const *)plan.params};
+        if (db_open(&db, a.db_path, err) ||
+            db_experiment_register(db, &x, err))
+            goto fail;
+        db_close(db);   /* never across a fork */
+        db = NULL;
+    }
+    unsigned tag = (unsigned)(((unsigned long)getpid() * 2654435761UL) ^
+                              (unsigned long)(session_start * 1000)) & 0xffff;
+    GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
+                         tag, getpid()};
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = grid_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);   /* the terminal went away */
+
+    if (tty)
+        fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
+                        "results in %s\n", plan.experiment, plan.n, a.workers,
+                a.workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+                a.db_path);
+    prog.started = grid_monotonic();
+    prog.workers = a.workers;
+    for (int w = 0; w < a.workers; w++) {
+        pids[w] = grid_spawn(&wa);
+        if (pids[w] > 0) alive++;
+    }
+    if (alive == 0) goto fail_quiet;
+
+    double last_draw = 0;
+    while (alive > 0) {
+        int status;
+        pid_t pid;
+        if (g_stop && !forwarded) {
+            for (int w = 0; w < a.workers; w++)
+                if (pids[w] > 0) kill(pids[w], g_stop);
+            forwarded = 1;
+        }
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            int w = 0;
+            while (w < a.workers && pids[w] != pid) w++;
+            if (w == a.workers) continue;
+            pids[w] = -1;
+            alive--;
+            if (WIFSIGNALED(status) && !g_stop) {
+                /* killed from outside (kill -9, OOM killer): release its
+                 * point for takeover and start a replacement */
+                grid_progress_end(&prog);   /* no connection across fork */
+                int n = grid_release(a.db_path, pid, tag);
+                fprintf(stderr, "autorec grid: worker %ld died (signal %d); "
+                                "%s\n", (long)pid, WTERMSIG(status),
+                        n > 0 ? "its point is released for takeover"
+                              : "it held no point");
+                if (respawns < 2 * a.workers + 2) {
+                    respawns++;
+                    if ((pids[w] = grid_spawn(&wa)) > 0) alive++;
+                } else {
+                    failures++;
+                    fprintf(stderr, "autorec grid: too many workers died; "
+                                    "not starting another\n");
+                }
+            } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+                       !(g_stop && WEXITSTATUS(status) == 128 + g_stop)) {
+                failures++;
+            }
+        }
+        if (pid < 0 && errno == ECHILD) break;
+        double now = grid_monotonic();
+        if (tty && !g_stop && now - last_draw >= 0.5) {
+            grid_progress_draw(&prog, &plan, a.db_path);
+            last_draw = now;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    grid_progress_end(&prog);
+
+    if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
+        fprintf(stderr, "autorec grid: %s\n", err);
+        complete = 0;
+    }
+    if (g_stop) {
+        fprintf(stderr, "autorec grid: interrupted by %s; run the same command "
+                        "again to resume\n",
+                g_stop == SIGTERM ? "SIGTERM" : g_stop == SIGHUP ? "SIGHUP"
+                                                                 : "SIGINT");
+        rc = 128 + g_stop;   /* 130 SIGINT, 143 SIGTERM, 129 SIGHUP */
+    } else {
+        rc = complete && !failures ? EXIT_OK : EXIT_FAILED;
+    }
+    goto out;
+
+fail:
+    fprintf(stderr, "autorec grid: %s\n", err);
+fail_quiet:
+out:
+    grid_progress_end(&prog);
+    db_close(db);
+    grid_plan_free(&plan);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/* grid.h - `autorec grid`: grid searches that resume, with parallel
+ * workers that cooperate through the results database.
+ *
+ *   grid.c           the command: config + grid -> plan, workers, summary
+ *   grid_worker.c    one worker process: claim a point, train it, repeat;
+ *                    a heartbeat thread keeps its claim fresh
+ *   grid_progress.c  the live progress lines and the final summary table
+ *
+ * Identity: a point's config hash is FNV-1a 64 of its resolved YAML
+ * (cfg_to_yaml) with train.threads set to 0 unless train.threads is itself
+ * a grid axis: workers choose the thread count and results do not depend on
+ * it.  The experiment id is the config name and 12 hex digits of the hash
+ * of the resolved base config (same rule) plus the grid, so the same grid
+ * file always resolves to the same experiment and resumes it. */
+#ifndef AUTOREC_GRID_H
+#define AUTOREC_GRID_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cfg.h"
+
+#define GRID_EXPERIMENT_MAX (CFG_NAME_MAX + 16)
+#define GRID_HASH_HEX 17          /* 16 hex digits and NUL */
+#define GRID_DEFAULT_STALE 30.0   /* seconds without a heartbeat */
+
+typedef struct {
+    Config base;           /* resolved base config (after --set) */
+    Grid grid;             /* owned */
+    size_t n;              /* number of points */
+    int threads_axis;      /* train.threads is a grid axis */
+    char experiment[GRID_EXPERIMENT_MAX];
+    char axes[CFG_GRID_MAX_AXES * CFG_KEY_MAX];  /* "model.hidden,train.lr" */
+    char *yaml;            /* resolved base + grid (what was hashed), owned */
+    char **hashes;         /* n config hashes (16 hex digits), owned */
+    char **params;         /* n labels, "hidden=300 lr=0.002", owned */
+} GridPlan;
+
+/* FNV-1a 64 of n bytes, continuing from h (start with GRID_FNV_OFFSET). */
+#define GRID_FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t grid_fnv1a64(const void *data, size_t n, uint64_t h);
+
+/* The config hash of c (see above) as 16 hex digits into out.  Returns 0,
+ * or -1 with err (out of memory). */
+int grid_config_hash(const Config *c, int threads_axis,
+                     char out[GRID_HASH_HEX], char *err);
+
+/* Expands base x grid into a plan: validates every point (cfg_validate;
+ * an error names the point, the key and the value), computes the hashes,
+ * labels and the experiment id.  Takes ownership of *grid (zeroed), also
+ * on failure.  Returns 0, or -1 with err; free with grid_plan_free. */
+int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err);
+
+/* Frees what grid_plan_make allocated; accepts a zeroed plan. */
+void grid_plan_free(GridPlan *p);
+
+/* The config of point i, train.threads set to threads unless it is a grid
+ * axis.  Returns 0 or -1 with err. */
+int grid_plan_point(const GridPlan *p, size_t i, int threads, Config *out,
+                    char *err);
+
+/* The index of axis a's value at point i (the last axis varies fastest). */
+int grid_plan_value(const GridPlan *p, size_t i, int a);
+
+/* "host:pid/tag" into out (size n): the id of a worker process. */
+void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag);
+
+typedef struct {
+    const GridPlan *plan;
+    const char *db_path;
+    int threads;            /* per worker */
+    double stale_seconds;
+    double session_start;   /* unix time the grid command started */
+    unsigned tag;           /* of this grid command's worker ids */
+    pid_t parent;
+} GridWorkerArgs;
+
+/* Runs one worker in the current (forked) process until no point is left
+ * or a SIGINT/SIGTERM arrives; never returns to the caller's logic (the
+ * caller _exits with the result).  Returns the exit code: 0, 1 (database
+ * failure), 128 + the signal that stopped it (SIGINT, SIGTERM, SIGHUP). */
+int grid_worker_run(const GridWorkerArgs *a);
+
+/* Progress display state (the parent's). */
+typedef struct {
+    int lines;              /* lines drawn last time (to redraw over) */
+    int width;              /* terminal columns */
+    double started;         /* monotonic seconds at the start */
+    struct sqlite3 *h;      /* read-only connection, or NULL */
+    int workers;
+} GridProgress;
+
+/* Redraws the progress block on stderr (a terminal): a header with counts,
+ * elapsed time and ETA, then one line per running point.  Returns 0 or -1
+ * (the database could not be read; the display is skipped). */
+int grid_progress_draw(GridProgress *g, const GridPlan *p,
+                       const char *db_path);
+
+/* Erases the progress block and closes its connection. */
+void grid_progress_end(GridProgress *g);
+
+/* Prints the summary of the experiment on out: counts, then every point
+ * sorted by best test RMSE, then the errors of failed points.  Sets
+ * *complete to 1 when every point is finished or diverged.  Returns 0 or -1
+ * with err. */
+int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
+                       int *complete, char *err);
+
+int grid_main(int argc, char **argv);
+void grid_usage(FILE *f);
+
+#endif

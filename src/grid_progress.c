@@ -1,0 +1,256 @@
+/* grid_progress.c - the live progress block and the final summary of a
+ * grid (see grid.h).  Both read the database, through a read-only
+ * connection: the workers write everything there, including the points that
+ * workers of other `autorec grid` processes run.
+ *
+ * No global mutable state. */
+#include "grid.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "query.h"
+
+#define PROGRESS_MAX_LINES 24
+#define LINE_MAX_CHARS 512
+
+static double progress_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The counts of an experiment.  Returns 0, 1 when it is unknown, -1 on a
+ * database error. */
+typedef struct {
+    int n, finished, running, failed, interrupted, diverged, pending;
+    double seconds, mean_wall;   /* mean_wall < 0: no finished point */
+} GridCounts;
+
+static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
+    sqlite3_stmt *st = NULL;
+    int rc, ret = -1;
+    memset(c, 0, sizeof *c);
+    c->mean_wall = -1;
+    rc = sqlite3_prepare_v2(h,
+        "SELECT n_points, finished, running, failed, interrupted, diverged, "
+        "pending, seconds, (SELECT avg((julianday(finished_at) - "
+        "julianday(started_at)) * 86400.0) FROM runs WHERE experiment = ?1 "
+        "AND status = 'finished') FROM grid_summary WHERE experiment = ?1",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, experiment, -1,
+                                                SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        c->n = sqlite3_column_int(st, 0);
+        c->finished = sqlite3_column_int(st, 1);
+        c->running = sqlite3_column_int(st, 2);
+        c->failed = sqlite3_column_int(st, 3);
+        c->interrupted = sqlite3_column_int(st, 4);
+        c->diverged = sqlite3_column_int(st, 5);
+        c->pending = sqlite3_column_int(st, 6);
+        c->seconds = sqlite3_column_double(st, 7);
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            c->mean_wall = sqlite3_column_double(st, 8);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        ret = 1;
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* The pid part of a worker id "host:pid/tag" into out. */
+static const char *worker_pid(const char *worker, char *out, size_t n) {
+    const char *colon = worker ? strrchr(worker, ':') : NULL;
+    size_t len = colon ? strcspn(colon + 1, "/") : 0;
+    snprintf(out, n, "%.*s", (int)len, colon ? colon + 1 : "");
+    return out;
+}
+
+int grid_progress_draw(GridProgress *g, const GridPlan *p,
+                       const char *db_path) {
+    char err[ERR_MAX], lines[PROGRESS_MAX_LINES + 2][LINE_MAX_CHARS];
+    char b1[32], b2[32], b3[32], pid[32];
+    sqlite3_stmt *st = NULL;
+    GridCounts c;
+    struct winsize ws;
+    int nl = 0, rc, more = 0;
+    double elapsed = progress_monotonic() - g->started, left = 0, per = -1;
+
+    if (!g->h && db_open_query(&g->h, db_path, err)) return -1;
+    if (grid_counts(g->h, p->experiment, &c)) return -1;
+    g->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20
+                   ? ws.ws_col : 100;
+    if (g->width > LINE_MAX_CHARS) g->width = LINE_MAX_CHARS;
+
+    rc = sqlite3_prepare_v2(g->h,
+        "SELECT r.grid_point, r.worker, r.epochs_done, r.epochs, "
+        "r.final_test_rmse, (julianday('now') - julianday(r.started_at)) * "
+        "86400.0, p.params FROM runs r LEFT JOIN grid_points p ON "
+        "p.experiment = r.experiment AND p.point = r.grid_point "
+        "WHERE r.experiment = ?1 AND r.status = 'running' "
+        "ORDER BY r.grid_point", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    nl = 1;
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        int e = sqlite3_column_int(st, 2), E = sqlite3_column_int(st, 3);
+        double t = sqlite3_column_double(st, 5);
+        double eta = e > 0 ? t / e * (E - e) : -1;
+        if (e > 0 && E > 0) {
+            left += 1.0 - (double)e / E;
+            if (per < 0) per = t * E / e;
+        } else {
+            left += 1.0;
+        }
+        if (nl > PROGRESS_MAX_LINES) { more++; continue; }
+        const unsigned char *params = sqlite3_column_text(st, 6);
+        char rmse[32] = "-";
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            snprintf(rmse, sizeof rmse, "%.4f", sqlite3_column_double(st, 4));
+        snprintf(lines[nl++], LINE_MAX_CHARS,
+                 "  w%-7s point %lld/%zu  %-28s epoch %d/%d  RMSE %s  %s  "
+                 "ETA %s",
+                 worker_pid((const char *)sqlite3_column_text(st, 1), pid,
+                            sizeof pid),
+                 sqlite3_column_int64(st, 0) + 1, p->n,
+                 params ? (const char *)params : "", e, E, rmse,
+                 query_duration(t, b1, sizeof b1),
+                 eta >= 0 ? query_duration(eta, b2, sizeof b2) : "?");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return -1;
+    if (more) snprintf(lines[nl++], LINE_MAX_CHARS, "  ... and %d more", more);
+
+    /* ETA of the grid: the points left times the mean point time, over the
+     * workers of this process */
+    int todo = c.n - c.finished - c.diverged - c.failed - c.running;
+    if (todo < 0) todo = 0;
+    left += todo;
+    if (c.mean_wall >= 0) per = c.mean_wall;
+    int par = g->workers > 0 ? g->workers : 1;
+    snprintf(lines[0], LINE_MAX_CHARS,
+             "grid %s: %d/%d done, %d running, %d failed, %d to run | "
+             "%s elapsed, ETA %s",
+             p->experiment, c.finished + c.diverged, c.n, c.running, c.failed,
+             todo, query_duration(elapsed, b1, sizeof b1),
+             per >= 0 ? query_duration(left * per / par, b3, sizeof b3)
+                      : "?");
+
+    if (g->lines) fprintf(stderr, "\033[%dA", g->lines);
+    for (int i = 0; i < nl; i++)
+        fprintf(stderr, "\r\033[K%.*s\n", g->width - 1, lines[i]);
+    if (nl < g->lines) fputs("\033[J", stderr);
+    fflush(stderr);
+    g->lines = nl;
+    return 0;
+}
+
+void grid_progress_end(GridProgress *g) {
+    if (g->lines) {
+        fprintf(stderr, "\033[%dA\r\033[J", g->lines);
+        fflush(stderr);
+        g->lines = 0;
+    }
+    sqlite3_close(g->h);
+    g->h = NULL;
+}
+
+int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
+                       int *complete, char *err) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    GridCounts c;
+    QTable t;
+    char b[64];
+    int rc, ret = -1, rank = 0, nfail = 0;
+
+    *complete = 0;
+    qt_init(&t, 10);
+    if (db_open_query(&h, db_path, err)) goto done;
+    rc = grid_counts(h, p->experiment, &c);
+    if (rc) {
+        err_set(err, rc > 0 ? "grid %s is not in %s" : "cannot read grid %s "
+                "in %s", p->experiment, db_path);
+        goto done;
+    }
+    fprintf(out, "grid %s: %d point%s: %d finished, %d diverged, %d failed, "
+                 "%d interrupted, %d running, %d not run; %s in epochs\n",
+            p->experiment, c.n, c.n == 1 ? "" : "s", c.finished, c.diverged,
+            c.failed, c.interrupted, c.running, c.pending,
+            query_duration(c.seconds, b, sizeof b));
+    static const char *const heads[] = {"rank", "run", "point", "params",
+                                        "status", "best RMSE", "@",
+                                        "final RMSE", "epochs", "time"};
+    static const int right[] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+    for (int k = 0; k < 10; k++) qt_head(&t, k, heads[k], right[k]);
+    if (query_prepare(h,
+            "SELECT r.id, r.grid_point, p.params, r.status, r.best_test_rmse,"
+            " r.best_epoch, r.final_test_rmse, r.epochs_done, r.epochs,"
+            " r.seconds, r.error FROM runs r LEFT JOIN grid_points p"
+            " ON p.experiment = r.experiment AND p.point = r.grid_point"
+            " WHERE r.experiment = ?1 ORDER BY r.best_test_rmse IS NULL,"
+            " r.best_test_rmse, r.grid_point", &st, err))
+        goto done;
+    rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        qt_row(&t);
+        qt_set(&t, 0, "%d", ++rank);
+        qt_set(&t, 1, "%lld", sqlite3_column_int64(st, 0));
+        qt_set(&t, 2, "%lld/%zu", sqlite3_column_int64(st, 1) + 1, p->n);
+        qt_set(&t, 3, "%s", query_col(st, 2, NULL, b, sizeof b));
+        qt_set(&t, 4, "%s", query_col(st, 3, NULL, b, sizeof b));
+        qt_set(&t, 5, "%s", query_col(st, 4, "%.4f", b, sizeof b));
+        qt_set(&t, 6, "%s", query_col(st, 5, NULL, b, sizeof b));
+        qt_set(&t, 7, "%s", query_col(st, 6, "%.4f", b, sizeof b));
+        qt_set(&t, 8, "%d/%d", sqlite3_column_int(st, 7),
+               sqlite3_column_int(st, 8));
+        qt_set(&t, 9, "%s", query_duration(sqlite3_column_double(st, 9), b,
+                                           sizeof b));
+        nfail += sqlite3_column_type(st, 10) != SQLITE_NULL;
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot read grid %s: %s", p->experiment,
+                sqlite3_errmsg(h));
+        goto done;
+    }
+    if (rank && qt_print(&t, out)) {
+        err_set(err, "out of memory printing the summary");
+        goto done;
+    }
+    if (nfail) {   /* the errors recorded with failed or diverged points */
+        sqlite3_reset(st);
+        fprintf(out, "errors:\n");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+                fprintf(out, "  point %lld/%zu (run %lld, %s): %s\n",
+                        sqlite3_column_int64(st, 1) + 1, p->n,
+                        sqlite3_column_int64(st, 0),
+                        (const char *)sqlite3_column_text(st, 3),
+                        (const char *)sqlite3_column_text(st, 10));
+    }
+    if (p->grid.naxes >= 1) {
+        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        fprintf(out, "next: autorec best --experiment %s --by ", p->experiment);
+        for (int a = 0; a < p->grid.naxes && a < 2; a++) {
+            const char *key = p->grid.axes[a].key, *dot = strrchr(key, '.');
+            if (dot && query_key(dot + 1)) key = dot + 1;   /* "hidden" */
+            fprintf(out, "%s%s", a ? "," : "", key);
+        }
+        fprintf(out, "%s%s\n", dbopt, *dbopt ? db_path : "");
+    }
+    *complete = c.finished + c.diverged == c.n;
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    qt_free(&t);
+    return ret;
+}

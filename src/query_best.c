@@ -1,0 +1,385 @@
+/* query_best.c - `autorec best`: the best run, per group, or as a pivot
+ * table of two grid keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "mem.h"
+#include "query.h"
+#include "run.h"
+
+#define BEST_MAX_KEYS 8
+#define CELL_MAX 64
+
+void query_best_usage(FILE *f) {
+    fprintf(f,
+"usage: autorec best [--metric test_rmse|final_test_rmse] [--by KEY[,KEY...]]\n"
+"                    [--experiment E] [--where FILTER] [--status S] [--top N]\n"
+"                    [--db PATH]\n"
+"\n"
+"Without --by: the best run (--top N: the N best).  With --by one key (or\n"
+"three and more): the best run of each group.  With --by two keys: a pivot\n"
+"table of the best value, rows the first key, columns the second, '*' on the\n"
+"overall best.  Keys are run columns or config keys (hidden, lr, wd, seed,\n"
+"model.hidden, train.lr, ...).\n"
+"\n"
+"options:\n"
+"  --metric M       test_rmse (best epoch of each run, default) or\n"
+"                   final_test_rmse (last epoch)\n"
+"  --status S       runs considered (default finished; all for every run)\n"
+"  --experiment E   runs of grid E (its id, or its config name)\n"
+"  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
+"  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
+}
+
+typedef struct {
+    const char *metric;       /* column */
+    const char *epoch_col;    /* the epoch the metric was reached */
+    const char *label;        /* for headings */
+} Metric;
+
+/* Resolves --metric.  Returns 0 or -1 with err. */
+static int best_metric(const char *name, Metric *m, char *err) {
+    if (!name || !strcmp(name, "test_rmse") || !strcmp(name, "best_test_rmse")
+        || !strcmp(name, "best_rmse")) {
+        *m = (Metric){"best_test_rmse", "best_epoch", "best test RMSE"};
+        return 0;
+    }
+    if (!strcmp(name, "final_test_rmse") || !strcmp(name, "final_rmse") ||
+        !strcmp(name, "final")) {
+        *m = (Metric){"final_test_rmse", "epochs_done", "final test RMSE"};
+        return 0;
+    }
+    return err_set(err, "--metric: '%s' is not a metric (use test_rmse or "
+                        "final_test_rmse)", name);
+}
+
+/* Splits --by into keys.  Returns their number, or -1 with err. */
+static int best_keys(const char *by, const QKey **keys, char *err) {
+    int n = 0;
+    char names[1024], key[64];
+    for (const char *p = by; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof key)
+            return err_set(err, "--by: expected KEY[,KEY...], e.g. --by "
+                                "hidden,lr");
+        memcpy(key, p, len);
+        key[len] = '\0';
+        if (n == BEST_MAX_KEYS)
+            return err_set(err, "--by: more than %d keys", BEST_MAX_KEYS);
+        if (!(keys[n] = query_key(key))) {
+            query_key_names(names, sizeof names);
+            return err_set(err, "--by: unknown key '%s' (keys: %s)", key,
+                           names);
+        }
+        n++;
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (n == 0) return err_set(err, "--by: no key given");
+    return n;
+}
+
+/* Appends " WHERE <filter> AND metric IS NOT NULL" to sql.  */
+static void best_where(char *sql, size_t n, const QFilter *f,
+                       const Metric *m) {
+    size_t len = strlen(sql);
+    snprintf(sql + len, n - len, " FROM run_summary WHERE %s%s%s IS NOT NULL",
+             f->sql, f->len ? " AND " : "", m->metric);
+}
+
+/* Prints "overall best: run ..." for the filter.  Returns 0, 1 when no run
+ * qualifies, or -1 with err. */
+static int best_overall(sqlite3 *h, const QFilter *f, const Metric *m,
+                        const QKey **keys, int nkeys, FILE *out, char *err) {
+    char sql[QUERY_SQL_MAX + 1024], b[3][CELL_MAX];
+    sqlite3_stmt *st = NULL;
+    int rc, ret = -1;
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT id, %s, %s",
+                                  m->metric, m->epoch_col);
+    for (int k = 0; k < nkeys; k++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
+                                keys[k]->column);
+    best_where(sql, sizeof sql, f, m);
+    len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " ORDER BY %s, id LIMIT 1",
+             m->metric);
+    if (query_prepare(h, sql, &st, err)) goto done;
+    rc = query_filter_bind(st, f, 1);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) { ret = 1; goto done; }
+    if (rc != SQLITE_ROW) {
+        err_set(err, "cannot query the best run: %s", sqlite3_errmsg(h));
+        goto done;
+    }
+    fprintf(out, "overall best: run %lld", sqlite3_column_int64(st, 0));
+    for (int k = 0; k < nkeys; k++)
+        fprintf(out, "%s%s=%s", k ? " " : " (", keys[k]->name,
+                query_col(st, 3 + k, "%g", b[0], CELL_MAX));
+    fprintf(out, "%s: %s %s at epoch %s\n", nkeys ? ")" : "", m->label,
+            query_col(st, 1, "%.4f", b[1], CELL_MAX),
+            query_col(st, 2, NULL, b[2], CELL_MAX));
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* One row per group: keys, best value, run, epoch, runs in the group.
+ * Returns the number of groups, or -1 with err. */
+static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
+                       const QKey **keys, int nkeys, FILE *out, char *err) {
+    char sql[QUERY_SQL_MAX + 1024], b[CELL_MAX], group[512] = "";
+    sqlite3_stmt *st = NULL;
+    QTable t;
+    int rc, n = 0, ret = -1;
+    size_t len = 0, glen = 0;
+
+    qt_init(&t, nkeys + 4);
+    for (int k = 0; k < nkeys; k++) {
+        qt_head(&t, k, keys[k]->name, keys[k]->type != QK_TEXT);
+        glen += (size_t)snprintf(group + glen, sizeof group - glen, "%s%s",
+                                 k ? ", " : "", keys[k]->column);
+    }
+    qt_head(&t, nkeys, m->label, 1);
+    qt_head(&t, nkeys + 1, "run", 1);
+    qt_head(&t, nkeys + 2, "epoch", 1);
+    qt_head(&t, nkeys + 3, "runs", 1);
+    /* min() makes the bare columns (id, epoch) come from the minimum row */
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT %s, min(%s), id, %s, "
+                           "count(*)", group, m->metric, m->epoch_col);
+    best_where(sql, sizeof sql, f, m);
+    len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " GROUP BY %s ORDER BY %s", group,
+             group);
+    if (query_prepare(h, sql, &st, err)) goto done;
+    rc = query_filter_bind(st, f, 1);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        qt_row(&t);
+        for (int k = 0; k < nkeys; k++)
+            qt_set(&t, k, "%s", query_col(st, k, "%g", b, sizeof b));
+        qt_set(&t, nkeys, "%s", query_col(st, nkeys, "%.4f", b, sizeof b));
+        qt_set(&t, nkeys + 1, "%s", query_col(st, nkeys + 1, NULL, b, sizeof b));
+        qt_set(&t, nkeys + 2, "%s", query_col(st, nkeys + 2, NULL, b, sizeof b));
+        qt_set(&t, nkeys + 3, "%s", query_col(st, nkeys + 3, NULL, b, sizeof b));
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot query the best runs: %s", sqlite3_errmsg(h));
+        goto done;
+    }
+    if (n && qt_print(&t, out)) {
+        err_set(err, "out of memory printing the table");
+        goto done;
+    }
+    ret = n;
+done:
+    sqlite3_finalize(st);
+    qt_free(&t);
+    return ret;
+}
+
+/* The distinct values of key (text form), ordered.  Returns their number
+ * and sets *vals (owned, mem_free), or -1 with err. */
+static int best_distinct(sqlite3 *h, const QFilter *f, const Metric *m,
+                         const QKey *key, char (**vals)[CELL_MAX], char *err) {
+    char sql[QUERY_SQL_MAX + 512];
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0, cap = 0, ret = -1;
+    char (*v)[CELL_MAX] = NULL;
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT DISTINCT %s",
+                                  key->column);
+    best_where(sql, sizeof sql, f, m);
+    len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " ORDER BY %s", key->column);
+    if (query_prepare(h, sql, &st, err)) goto done;
+    rc = query_filter_bind(st, f, 1);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *nv = mem_realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) {
+                err_set(err, "out of memory");
+                goto done;
+            }
+            v = nv;
+        }
+        query_col(st, 0, "%g", v[n++], CELL_MAX);
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot query %s: %s", key->name, sqlite3_errmsg(h));
+        goto done;
+    }
+    *vals = v;
+    v = NULL;
+    ret = n;
+done:
+    mem_free(v);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* The pivot table of two keys.  Returns the number of filled cells, or -1
+ * with err. */
+static int best_pivot(sqlite3 *h, const QFilter *f, const Metric *m,
+                      const QKey **keys, FILE *out, char *err) {
+    char (*rows)[CELL_MAX] = NULL, (*cols)[CELL_MAX] = NULL;
+    char sql[QUERY_SQL_MAX + 1024], a[CELL_MAX], b[CELL_MAX], corner[160];
+    sqlite3_stmt *st = NULL;
+    QTable t;
+    int nr, nc, rc, n = 0, ret = -1;
+    double best = 0;
+    int best_r = -1, best_c = -1;
+    double *cell = NULL;
+    size_t len;
+
+    memset(&t, 0, sizeof t);
+    if ((nr = best_distinct(h, f, m, keys[0], &rows, err)) < 0 ||
+        (nc = best_distinct(h, f, m, keys[1], &cols, err)) < 0)
+        goto done;
+    if (nr == 0 || nc == 0) { ret = 0; goto done; }
+    if (nc + 1 > QT_MAX_COLS) {
+        err_set(err, "--by: %s has %d values, too many columns for a pivot "
+                     "(swap the keys)", keys[1]->name, nc);
+        goto done;
+    }
+    cell = mem_alloc((size_t)nr * (size_t)nc * sizeof *cell);
+    if (!cell) {
+        err_set(err, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nr * nc; i++) cell[i] = -1;
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT %s, %s, min(%s)",
+                           keys[0]->column, keys[1]->column, m->metric);
+    best_where(sql, sizeof sql, f, m);
+    len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, " GROUP BY %s, %s",
+             keys[0]->column, keys[1]->column);
+    if (query_prepare(h, sql, &st, err)) goto done;
+    rc = query_filter_bind(st, f, 1);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        int r = -1, c = -1;
+        query_col(st, 0, "%g", a, sizeof a);
+        query_col(st, 1, "%g", b, sizeof b);
+        for (int i = 0; i < nr && r < 0; i++) if (!strcmp(rows[i], a)) r = i;
+        for (int i = 0; i < nc && c < 0; i++) if (!strcmp(cols[i], b)) c = i;
+        if (r < 0 || c < 0) continue;   /* a value that changed meanwhile */
+        double v = sqlite3_column_double(st, 2);
+        cell[r * nc + c] = v;
+        if (best_r < 0 || v < best) { best = v; best_r = r; best_c = c; }
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot query the pivot: %s", sqlite3_errmsg(h));
+        goto done;
+    }
+    snprintf(corner, sizeof corner, "%s \\ %s", keys[0]->name, keys[1]->name);
+    qt_init(&t, nc + 1);
+    qt_head(&t, 0, corner, 0);
+    for (int c = 0; c < nc; c++) qt_head(&t, c + 1, cols[c], 1);
+    for (int r = 0; r < nr; r++) {
+        qt_row(&t);
+        qt_set(&t, 0, "%s", rows[r]);
+        for (int c = 0; c < nc; c++) {
+            double v = cell[r * nc + c];
+            if (v < 0) qt_set(&t, c + 1, "- ");
+            else qt_set(&t, c + 1, "%.4f%s", v,
+                        r == best_r && c == best_c ? "*" : " ");
+        }
+    }
+    fprintf(out, "%s by %s (rows) and %s (columns), * = best\n", m->label,
+            keys[0]->name, keys[1]->name);
+    if (qt_print(&t, out)) {
+        err_set(err, "out of memory printing the table");
+        goto done;
+    }
+    ret = n;
+done:
+    sqlite3_finalize(st);
+    qt_free(&t);
+    mem_free(rows);
+    mem_free(cols);
+    mem_free(cell);
+    return ret;
+}
+
+int query_best_main(int argc, char **argv) {
+    const char *db_path = QUERY_DEFAULT_DB, *metric = NULL, *by = NULL,
+               *top_s = NULL;
+    QSelect sel = {"finished", NULL, NULL};
+    const QKey *keys[BEST_MAX_KEYS];
+    QFilter f;
+    Metric m;
+    char err[ERR_MAX], order[256];
+    sqlite3 *h = NULL;
+    int rc = EXIT_USAGE, r, nkeys = 0;
+    long top = 1;
+
+    memset(&f, 0, sizeof f);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            query_best_usage(stdout);
+            return EXIT_OK;
+        }
+        if ((r = query_opt_db(argc, argv, &i, &db_path, "best")) ||
+            (r = query_opt(argc, argv, &i, "--metric", &metric, "best")) ||
+            (r = query_opt(argc, argv, &i, "--by", &by, "best")) ||
+            (r = query_opt(argc, argv, &i, "--top", &top_s, "best")) ||
+            (r = query_opt(argc, argv, &i, "--status", &sel.status, "best")) ||
+            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
+                           "best")) ||
+            (r = query_opt(argc, argv, &i, "--where", &sel.where, "best"))) {
+            if (r < 0) return EXIT_USAGE;
+            continue;
+        }
+        fprintf(stderr, "autorec best: unknown argument '%s' (see autorec "
+                        "best --help)\n", argv[i]);
+        return EXIT_USAGE;
+    }
+    if (top_s) {
+        char *end;
+        top = strtol(top_s, &end, 10);
+        if (!*top_s || *end || top < 1) {
+            fprintf(stderr, "autorec best: --top: '%s' is not a positive "
+                            "count\n", top_s);
+            return EXIT_USAGE;
+        }
+    }
+    if (best_metric(metric, &m, err)) goto fail;
+    if (by && (nkeys = best_keys(by, keys, err)) < 0) goto fail;
+    if (query_filter_build(&f, &sel, err)) goto fail;
+    rc = EXIT_FAILED;
+    if (db_open_query(&h, db_path, err)) goto fail;
+    if (nkeys == 0) {
+        /* the ls table of the best runs */
+        QFilter g = f;   /* shallow: the texts stay owned by f */
+        size_t len = g.len;
+        snprintf(g.sql + len, sizeof g.sql - len, "%s%s IS NOT NULL",
+                 len ? " AND " : "", m.metric);
+        g.len = strlen(g.sql);
+        snprintf(order, sizeof order, "ORDER BY %s, id", m.metric);
+        r = query_ls_print(h, &g, order, top, stdout, err);
+    } else if (nkeys == 2) {
+        r = best_pivot(h, &f, &m, keys, stdout, err);
+    } else {
+        r = best_groups(h, &f, &m, keys, nkeys, stdout, err);
+    }
+    if (r < 0) goto fail;
+    if (r == 0) {
+        fprintf(stderr, "autorec best: no %s run with a %s matches in %s\n",
+                sel.status ? sel.status : "", m.label, db_path);
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (best_overall(h, &f, &m, keys, nkeys, stdout, err) < 0) goto fail;
+    rc = EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "autorec best: %s\n", err);
+out:
+    query_filter_free(&f);
+    sqlite3_close(h);
+    return rc;
+}

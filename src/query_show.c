@@ -1,0 +1,186 @@
+/* query_show.c - `autorec show RUN`: everything recorded about one run. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "query.h"
+#include "run.h"
+
+void query_show_usage(FILE *f) {
+    fprintf(f,
+"usage: autorec show RUN [--db PATH]\n"
+"\n"
+"Prints run RUN (an id from autorec ls): status, grid point, host and build\n"
+"(git commit, kernel, threads, BLIS), timings, the resolved config, and the\n"
+"per-epoch table with the best test RMSE marked '*'.\n"
+"\n"
+"options:\n"
+"  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
+}
+
+/* Prints the epochs of run id as a table, marking the best test RMSE.
+ * Returns the number of epochs, or -1 with err. */
+static int show_epochs(sqlite3 *h, sqlite3_int64 id, int best_epoch,
+                       FILE *out, char *err) {
+    sqlite3_stmt *st = NULL;
+    QTable t;
+    int rc, n = 0, ret = -1;
+    qt_init(&t, 5);
+    qt_head(&t, 0, "epoch", 1);
+    qt_head(&t, 1, "train loss", 1);
+    qt_head(&t, 2, "test RMSE", 1);
+    qt_head(&t, 3, "train s", 1);
+    qt_head(&t, 4, "eval s", 1);
+    if (query_prepare(h, "SELECT epoch, train_loss, test_rmse, "
+                         "train_seconds, eval_seconds FROM epochs WHERE "
+                         "run_id = ?1 ORDER BY epoch", &st, err))
+        goto done;
+    rc = sqlite3_bind_int64(st, 1, id);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        int e = sqlite3_column_int(st, 0);
+        qt_row(&t);
+        qt_set(&t, 0, "%d", e);
+        qt_set(&t, 1, "%.3f", sqlite3_column_double(st, 1));
+        qt_set(&t, 2, "%.4f%s", sqlite3_column_double(st, 2),
+               e == best_epoch ? "*" : " ");
+        qt_set(&t, 3, "%.2f", sqlite3_column_double(st, 3));
+        qt_set(&t, 4, "%.2f", sqlite3_column_double(st, 4));
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot read the epochs of run %lld: %s", (long long)id,
+                sqlite3_errmsg(h));
+        goto done;
+    }
+    if (n && qt_print(&t, out)) {
+        err_set(err, "out of memory printing the epochs");
+        goto done;
+    }
+    ret = n;
+done:
+    sqlite3_finalize(st);
+    qt_free(&t);
+    return ret;
+}
+
+/* Prints run id.  Returns 0, 1 when there is no such run (err set), or -1
+ * with err. */
+static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
+    sqlite3_stmt *st = NULL;
+    char b[8][128];
+    int ret = -1, rc;
+    if (query_prepare(h,
+            "SELECT s.status, s.name, s.experiment, s.grid_point, s.grid_size,"
+            " s.attempts, s.started_at, s.finished_at, s.wall_seconds,"
+            " s.seconds, s.host, s.worker, r.git_commit, s.kernel, s.threads,"
+            " r.blis_info, s.config_hash, s.best_test_rmse, s.best_epoch,"
+            " s.final_test_rmse, s.epochs_done, s.epochs, s.error,"
+            " r.config_yaml, p.params"
+            " FROM run_summary s JOIN runs r ON r.id = s.id"
+            " LEFT JOIN grid_points p ON p.experiment = s.experiment"
+            "  AND p.point = s.grid_point WHERE s.id = ?1", &st, err))
+        goto done;
+    rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
+                sqlite3_db_filename(h, "main"));
+        ret = 1;
+        goto done;
+    }
+    if (rc != SQLITE_ROW) {
+        err_set(err, "cannot read run %lld: %s", (long long)id,
+                sqlite3_errmsg(h));
+        goto done;
+    }
+    fprintf(out, "run %lld  %s  '%s'\n", (long long)id,
+            query_col(st, 0, NULL, b[0], 128), query_col(st, 1, NULL, b[1], 128));
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        fprintf(out, "grid        %s, point %lld of %s (%s), attempt %s\n",
+                query_col(st, 2, NULL, b[0], 128),
+                sqlite3_column_int64(st, 3) + 1,
+                query_col(st, 4, NULL, b[1], 128),
+                query_col(st, 24, NULL, b[2], 128),
+                query_col(st, 5, NULL, b[3], 128));
+    fprintf(out, "started     %s\nfinished    %s (wall %s, %s in epochs)\n",
+            query_col(st, 6, NULL, b[0], 128), query_col(st, 7, NULL, b[1], 128),
+            query_duration(sqlite3_column_double(st, 8), b[2], 128),
+            query_duration(sqlite3_column_double(st, 9), b[3], 128));
+    fprintf(out, "host        %s (worker %s)\n",
+            query_col(st, 10, NULL, b[0], 128), query_col(st, 11, NULL, b[1], 128));
+    fprintf(out, "build       git %s, kernel %s, threads %s\n",
+            query_col(st, 12, NULL, b[0], 128), query_col(st, 13, NULL, b[1], 128),
+            query_col(st, 14, NULL, b[2], 128));
+    fprintf(out, "BLIS        %s\n", query_col(st, 15, NULL, b[0], 128));
+    fprintf(out, "config hash %s\n", query_col(st, 16, NULL, b[0], 128));
+    fprintf(out, "result      best test RMSE %s at epoch %s, final %s, "
+                 "%s/%s epochs\n",
+            query_col(st, 17, "%.4f", b[0], 128), query_col(st, 18, NULL, b[1], 128),
+            query_col(st, 19, "%.4f", b[2], 128), query_col(st, 20, NULL, b[3], 128),
+            query_col(st, 21, NULL, b[4], 128));
+    if (sqlite3_column_type(st, 22) != SQLITE_NULL)
+        fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
+    int best_epoch = sqlite3_column_type(st, 18) == SQLITE_NULL
+                         ? -1 : sqlite3_column_int(st, 18);
+    fprintf(out, "\nresolved config:\n");
+    const unsigned char *yaml = sqlite3_column_text(st, 23);
+    if (!yaml) {
+        fprintf(out, "  (not recorded)\n");
+    } else {
+        for (const char *p = (const char *)yaml; *p;) {
+            size_t n = strcspn(p, "\n");
+            fprintf(out, "  %.*s\n", (int)n, p);
+            p += n;
+            if (*p) p++;
+        }
+    }
+    fprintf(out, "\n");
+    int n = show_epochs(h, id, best_epoch, out, err);
+    if (n < 0) goto done;
+    if (n == 0) fprintf(out, "(no epochs recorded)\n");
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int query_show_main(int argc, char **argv) {
+    const char *db_path = QUERY_DEFAULT_DB, *run = NULL;
+    char err[ERR_MAX];
+    sqlite3 *h = NULL;
+    sqlite3_int64 id;
+    int rc = EXIT_USAGE, r;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            query_show_usage(stdout);
+            return EXIT_OK;
+        }
+        if ((r = query_opt_db(argc, argv, &i, &db_path, "show"))) {
+            if (r < 0) return EXIT_USAGE;
+            continue;
+        }
+        if (argv[i][0] == '-' || run) {
+            fprintf(stderr, "autorec show: unexpected argument '%s' (see "
+                            "autorec show --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        run = argv[i];
+    }
+    if (!run) {
+        fprintf(stderr, "autorec show: missing RUN (an id from autorec ls)\n");
+        return EXIT_USAGE;
+    }
+    if (query_run_id(run, &id, err)) goto fail;
+    rc = EXIT_FAILED;
+    if (db_open_query(&h, db_path, err)) goto fail;
+    if (show_run(h, id, stdout, err)) goto fail;
+    rc = EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "autorec show: %s\n", err);
+out:
+    sqlite3_close(h);
+    return rc;
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Command-line tests of the query commands (ls, show, compare, best, export,
+# plot) on a known database: the autorec schema, filled with fixed runs and
+# epochs, so every output is exact.  Also the refusals: hostile --where
+# text, files that are not autorec databases.
+source "$(dirname "$0")/lib.sh"
+
+DB="$T/known.db"
+
+# Creates $DB: the schema from a real (1-epoch) run, then fixed rows: grid
+# kg-0123456789ab of 4 points (hidden 100/300 x lr 0.001/0.002; point 4
+# diverged) and one plain failed run.
+make_known_db() {
+    $BIN run "$T/small.yaml" --db "$DB" --quiet --set train.epochs=1 >/dev/null || return 1
+    sqlite3 -batch "$DB" <<'SQL'
+DELETE FROM epochs; DELETE FROM runs; DELETE FROM grid_points; DELETE FROM experiments;
+INSERT INTO experiments VALUES ('kg-0123456789ab', 'kg', 4, 'model.hidden,train.lr', 'name: kg', '2025-01-01T00:00:00.000Z');
+INSERT INTO grid_points VALUES ('kg-0123456789ab', 0, 'aaaaaaaaaaaaaaa0', 'hidden=100 lr=0.001'),
+  ('kg-0123456789ab', 1, 'aaaaaaaaaaaaaaa1', 'hidden=100 lr=0.002'),
+  ('kg-0123456789ab', 2, 'aaaaaaaaaaaaaaa2', 'hidden=300 lr=0.001'),
+  ('kg-0123456789ab', 3, 'aaaaaaaaaaaaaaa3', 'hidden=300 lr=0.002');
+INSERT INTO runs(id, name, status, config_yaml, started_at, finished_at, host, threads, kernel, git_commit, blis_info,
+  data_path, data_format, test_ratio, hidden, lr, weight_decay, dropout, epochs, batch_size, seed,
+  final_test_rmse, best_test_rmse, best_epoch, experiment, grid_point, grid_size, config_hash, worker,
+  heartbeat_at, attempts, epochs_done, seconds, error) VALUES
+ (1, 'kg', 'finished', 'name: kg', '2025-01-01T10:00:00.000Z', '2025-01-01T10:00:03.000Z', 'h1', 1, 'dense', 'abc', 'BLIS test',
+  'data/ml-100k', 'ml-100k', 0.1, 100, 0.001, 1e-05, 0.05, 3, 256, 0, 0.95, 0.94, 2, 'kg-0123456789ab', 0, 4, 'aaaaaaaaaaaaaaa0', 'h1:11/0001', 0, 1, 3, 3.0, NULL),
+ (2, 'kg', 'finished', 'name: kg', '2025-01-01T10:00:00.000Z', '2025-01-01T10:00:03.000Z', 'h1', 1, 'dense', 'abc', 'BLIS test',
+  'data/ml-100k', 'ml-100k', 0.1, 100, 0.002, 1e-05, 0.05, 3, 256, 0, 0.92, 0.92, 3, 'kg-0123456789ab', 1, 4, 'aaaaaaaaaaaaaaa1', 'h1:12/0001', 0, 1, 3, 3.0, NULL),
+ (3, 'kg', 'finished', 'name: kg', '2025-01-01T10:00:04.000Z', '2025-01-01T10:00:07.500Z', 'h1', 1, 'dense', 'abc', 'BLIS test',
+  'data/ml-100k', 'ml-100k', 0.1, 300, 0.001, 1e-05, 0.05, 3, 256, 0, 0.91, 0.905, 2, 'kg-0123456789ab', 2, 4, 'aaaaaaaaaaaaaaa2', 'h1:11/0001', 0, 2, 3, 3.5, NULL),
+ (4, 'kg', 'diverged', 'name: kg', '2025-01-01T10:00:04.000Z', '2025-01-01T10:00:05.000Z', 'h1', 1, 'dense', 'abc', 'BLIS test',
+  'data/ml-100k', 'ml-100k', 0.1, 300, 0.002, 1e-05, 0.05, 3, 256, 0, 1.5, 1.5, 1, 'kg-0123456789ab', 3, 4, 'aaaaaaaaaaaaaaa3', 'h1:12/0001', 0, 1, 1, 1.0, 'run 4 diverged at epoch 2'),
+ (5, 'seed', 'failed', 'name: seed', '2025-01-02T09:00:00.000Z', '2025-01-02T09:00:01.000Z', 'h2', 2, 'dense', 'def', 'BLIS test',
+  'data/ml-100k', 'ml-100k', 0.1, 500, 0.002, 1e-05, 0.05, 25, 256, 7, 1.2, 1.1, 1, NULL, NULL, NULL, NULL, NULL,
+  0, 1, 2, 2.0, NULL);
+INSERT INTO epochs VALUES (1, 1, 300.5, 1.10, 0.75, 0.25), (1, 2, 100.25, 0.94, 0.75, 0.25), (1, 3, 50.125, 0.95, 0.75, 0.25),
+  (2, 1, 290, 1.05, 0.75, 0.25), (2, 2, 95, 0.93, 0.75, 0.25), (2, 3, 45, 0.92, 0.75, 0.25),
+  (3, 1, 280, 1.00, 0.9, 0.25), (3, 2, 90, 0.905, 0.9, 0.25), (3, 3, 40, 0.91, 0.9, 0.25),
+  (4, 1, 500, 1.5, 0.75, 0.25),
+  (5, 1, 320, 1.1, 0.75, 0.25), (5, 2, 310, 1.2, 0.75, 0.25);
+PRAGMA wal_checkpoint(TRUNCATE);
+SQL
+} >/dev/null
+
+# same NAME EXPECTED-FILE ACTUAL-FILE: fails with a diff when they differ
+same() {
+    diff -u "$2" "$3" >"$T/diff" || fail "$1 output differs:
+$(cat "$T/diff")"
+}
+
+test_ls() {
+    $BIN ls --db "$DB" >"$T/out" 2>&1 || fail "ls failed: $(cat "$T/out")"
+    cat >"$T/want" <<'OUT'
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  time
+ 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500  3.0s
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100  3.5s
+ 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000  1.0s
+ 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000  2.0s
+OUT
+    same ls "$T/want" "$T/out"
+    $BIN ls --db "$DB" --status finished --where "hidden >= 300 or lr = 0.002" --sort -best_rmse >"$T/out" 2>&1
+    cat >"$T/want" <<'OUT'
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  time
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100  3.5s
+OUT
+    same "ls --where --sort" "$T/want" "$T/out"
+    [ "$($BIN ls --db "$DB" --status failed,diverged --sort=id | awk 'NR > 1 { print $1 }' | paste -sd,)" = 4,5 ] \
+        || fail "ls --status list"
+    [ "$($BIN ls --db "$DB" --experiment kg --limit 2 | wc -l)" = 3 ] || fail "ls --experiment --limit"
+    [ "$($BIN ls --db "$DB" --experiment kg-0123456789ab | wc -l)" = 5 ] || fail "ls --experiment ID"
+    [ "$($BIN ls --db "$DB" --where "name like 's%'" | awk 'NR == 2 { print $1 }')" = 5 ] || fail "ls --where like"
+    $BIN ls --db "$DB" --where "hidden > 9999" >"$T/out" 2>"$T/err" || fail "empty ls should succeed"
+    [ ! -s "$T/out" ] && grep -q "no runs match" "$T/err" || fail "empty ls message: $(cat "$T/err")"
+}
+
+test_best_pivot_and_groups() {
+    $BIN best --db "$DB" --by hidden,lr >"$T/out" 2>&1 || fail "best --by failed: $(cat "$T/out")"
+    cat >"$T/want" <<'OUT'
+best test RMSE by hidden (rows) and lr (columns), * = best
+hidden \ lr    0.001    0.002
+100          0.9400   0.9200
+300          0.9050*       -
+overall best: run 3 (hidden=300 lr=0.001): best test RMSE 0.9050 at epoch 2
+OUT
+    same "best pivot" "$T/want" "$T/out"
+    $BIN best --db "$DB" --by model.hidden,train.lr --status all >"$T/out" 2>&1
+    grep -q "^model.hidden \\\\ train.lr " "$T/out" && grep -q "^500  *-   1.1000$" "$T/out" \
+        || fail "best --status all pivot: $(cat "$T/out")"
+    $BIN best --db "$DB" --by hidden >"$T/out" 2>&1
+    cat >"$T/want" <<'OUT'
+hidden  best test RMSE  run  epoch  runs
+   100          0.9200    2      3     2
+   300          0.9050    3      2     1
+overall best: run 3 (hidden=300): best test RMSE 0.9050 at epoch 2
+OUT
+    same "best --by hidden" "$T/want" "$T/out"
+    $BIN best --db "$DB" --experiment kg --metric final_test_rmse --top 2 >"$T/out" 2>&1
+    [ "$(awk 'NR > 1 && /^ *[0-9]/ { print $1 }' "$T/out" | paste -sd,)" = 3,2 ] || fail "best --top 2 final: $(cat "$T/out")"
+    grep -q "^overall best: run 3: final test RMSE 0.9100 at epoch 3$" "$T/out" || fail "best overall line"
+    $BIN best --db "$DB" --by nope 2>"$T/err"; [ $? -eq 2 ] || fail "unknown --by key should exit 2"
+    grep -q "unknown key 'nope'" "$T/err" || fail "unknown --by message: $(cat "$T/err")"
+    $BIN best --db "$DB" --metric accuracy 2>"$T/err"; [ $? -eq 2 ] || fail "bad metric should exit 2"
+}
+
+test_compare() {
+    $BIN compare 1 3 --db "$DB" >"$T/out" 2>&1 || fail "compare failed: $(cat "$T/out")"
+    cat >"$T/want" <<'OUT'
+            #1               #3
+experiment  kg-0123456789ab  kg-0123456789ab
+status      finished         finished
+hidden      100              300
+same: name=kg data_path=data/ml-100k data_format=ml-100k test_ratio=0.1 dropout=0.05 epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 seed=0 kernel=dense
+
+epoch  #1 loss  #1 RMSE  #3 loss  #3 RMSE
+    1  300.500  1.1000   280.000  1.0000
+    2  100.250  0.9400*   90.000  0.9050*
+    3   50.125  0.9500    40.000  0.9100
+ best       @2  0.9400*       @2  0.9050*
+ last   50.125  0.9500    40.000  0.9100
+OUT
+    same compare "$T/want" "$T/out"
+    $BIN compare 1 4 5 --db "$DB" >"$T/out" 2>&1 || fail "compare 3 runs failed"
+    grep -q "^    3  " "$T/out" && grep -q "^epochs" "$T/out" || fail "compare 1 4 5: $(cat "$T/out")"
+    $BIN compare 1 99 --db "$DB" 2>"$T/err"; [ $? -eq 1 ] || fail "compare of a missing run should exit 1"
+    grep -q "no run 99" "$T/err" || fail "missing run message: $(cat "$T/err")"
+}
+
+test_show() {
+    $BIN show 4 --db "$DB" >"$T/out" 2>&1 || fail "show failed: $(cat "$T/out")"
+    for want in "^run 4  diverged  'kg'$" "^grid        kg-0123456789ab, point 4 of 4 (hidden=300 lr=0.002), attempt 1$" \
+                "^build       git abc, kernel dense, threads 1$" "^error       run 4 diverged at epoch 2$" \
+                "^config hash aaaaaaaaaaaaaaa3$" "^  name: kg$" "^    1     500.000    1.5000\*     0.75    0.25$"; do
+        grep -q "$want" "$T/out" || fail "show lacks /$want/: $(cat "$T/out")"
+    done
+    $BIN show 3 --db "$DB" | grep -q "^    2      90.000    0.9050\*" || fail "show: best epoch not marked"
+    $BIN show x --db "$DB" 2>"$T/err"; [ $? -eq 2 ] || fail "show x should exit 2"
+}
+
+test_export() {
+    $BIN export --db "$DB" >"$T/out.csv" || fail "export csv failed"
+    [ "$(wc -l <"$T/out.csv")" = 13 ] || fail "csv: expected 1 + 12 epoch lines, got $(wc -l <"$T/out.csv")"
+    head -1 "$T/out.csv" | grep -q "^id,name,experiment,grid_point,.*,epoch,train_loss,test_rmse,train_seconds,eval_seconds$" \
+        || fail "csv heading: $(head -1 "$T/out.csv")"
+    grep -q "^3,kg,kg-0123456789ab,2,4,finished,300,0.001,1e-05,.*,2,90,0.905,0.9,0.25$" "$T/out.csv" || fail "csv row of run 3 epoch 2"
+    $BIN export --db "$DB" --runs --status finished -o "$T/runs.csv" || fail "export --runs failed"
+    [ "$(wc -l <"$T/runs.csv")" = 4 ] || fail "runs csv: $(cat "$T/runs.csv")"
+    $BIN export --db "$DB" --format json -o "$T/out.json" || fail "export json failed"
+    [ "$(sqlite3 :memory: "SELECT json_valid(readfile('$T/out.json')), json_array_length(readfile('$T/out.json')),
+          json_extract(readfile('$T/out.json'), '\$[3].error'),
+          json_array_length(json_extract(readfile('$T/out.json'), '\$[0].per_epoch')),
+          json_extract(readfile('$T/out.json'), '\$[2].per_epoch[1].test_rmse')")" = "1|5|run 4 diverged at epoch 2|3|0.905" ] \
+        || fail "json content: $(head -c 600 "$T/out.json")"
+    $BIN export --db "$DB" --format xml 2>/dev/null; [ $? -eq 2 ] || fail "--format xml should exit 2"
+}
+
+test_plot_png_and_svg() {
+    $BIN plot 1 2 3 4 --db "$DB" -o "$T/c.png" --title "known runs" >"$T/out" 2>&1 || fail "plot png failed: $(cat "$T/out")"
+    [ "$(head -c 8 "$T/c.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "not a PNG"
+    [ "$(stat -c %s "$T/c.png")" -gt 10000 ] || fail "PNG suspiciously small"
+    $BIN plot --experiment kg --db "$DB" -o "$T/c.svg" >/dev/null 2>&1 || fail "plot svg failed"
+    grep -q "<svg" "$T/c.svg" && grep -q "</svg>" "$T/c.svg" || fail "not an SVG"
+    grep -q "#3 hidden=300 lr=0.001" "$T/c.svg" || fail "legend lacks the differing parameters"
+    $BIN plot 1 --db "$DB" -o "$T/c.pdf" 2>"$T/err"; [ $? -eq 2 ] || fail "-o .pdf should exit 2"
+    AUTOREC_GNUPLOT=/nonexistent/gnuplot $BIN plot 1 --db "$DB" -o "$T/d.png" 2>"$T/err"
+    [ $? -eq 1 ] && grep -q "install gnuplot" "$T/err" || fail "missing gnuplot message: $(cat "$T/err")"
+}
+
+test_where_injection_refused() {
+    local before after
+    before=$(q "$DB" "SELECT count(*) FROM runs")
+    $BIN ls --db "$DB" --where "hidden >= 1; DROP TABLE runs" 2>"$T/err"; [ $? -eq 2 ] || fail "injection should exit 2"
+    grep -q "unexpected text: ';' at position 12" "$T/err" || fail "injection message: $(cat "$T/err")"
+    $BIN ls --db "$DB" --where "name = 'x'' OR 1=1 --'" >"$T/out" 2>/dev/null || fail "quoted text should be data"
+    [ ! -s "$T/out" ] || fail "a quoted OR 1=1 matched rows"
+    $BIN best --db "$DB" --where "hidden >= 1 or 1=1" 2>/dev/null; [ $? -eq 2 ] || fail "1=1 should be refused"
+    $BIN ls --db "$DB" --sort "id; DROP TABLE runs" 2>/dev/null; [ $? -eq 2 ] || fail "--sort injection should exit 2"
+    after=$(q "$DB" "SELECT count(*) FROM runs")
+    [ "$before" = "$after" ] && [ "$after" = 5 ] || fail "runs changed: $before -> $after"
+}
+
+test_queries_never_write() {
+    local sum1 sum2
+    sum1=$(md5sum <"$DB")
+    $BIN ls --db "$DB" >/dev/null; $BIN best --db "$DB" --by hidden,lr >/dev/null; $BIN show 1 --db "$DB" >/dev/null
+    $BIN export --db "$DB" >/dev/null; $BIN compare 1 2 --db "$DB" >/dev/null
+    sum2=$(md5sum <"$DB")
+    [ "$sum1" = "$sum2" ] || fail "a query command changed the database file"
+}
+
+test_bad_databases() {
+    printf 'hello, I am a text file\n%.0s' $(seq 200) >"$T/notes.db"
+    sqlite3 "$T/foreign.db" "CREATE TABLE customers(id, name)"
+    sqlite3 "$T/newer.db" "CREATE TABLE runs(x); CREATE TABLE epochs(y); PRAGMA user_version = 7"
+    : >"$T/empty.db"
+    local f want
+    for f in missing notes foreign newer empty; do
+        case $f in
+            missing) want="No such file or directory" ;;
+            notes) want="is not an SQLite database" ;;
+            foreign) want="not an autorec results database (it holds table 'customers'" ;;
+            newer) want="newer autorec (schema 7 > 2)" ;;
+            empty) want="holds no autorec results" ;;
+        esac
+        for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png"; do
+            # shellcheck disable=SC2086
+            $BIN $cmd --db "$T/$f.db" >/dev/null 2>"$T/err"; local rc=$?
+            [ $rc -eq 1 ] || fail "$cmd on $f.db: exit $rc"
+            grep -q "$want" "$T/err" || fail "$cmd on $f.db: message $(cat "$T/err")"
+        done
+    done
+    [ ! -e "$T/missing.db" ] || fail "a query command created a missing database"
+    [ "$(sqlite3 "$T/foreign.db" "SELECT count(*) FROM sqlite_master")" = 1 ] || fail "foreign db modified"
+}
+
+test_v1_database_is_migrated() {
+    local db="$T/v1.db"
+    sqlite3 "$db" <<'SQL'
+CREATE TABLE runs(id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted','diverged')), config_yaml TEXT, started_at TEXT NOT NULL, finished_at TEXT, host TEXT, threads INTEGER, kernel TEXT, git_commit TEXT, blis_info TEXT, data_path TEXT, data_format TEXT, test_ratio REAL, hidden INTEGER, lr REAL, weight_decay REAL, dropout REAL, epochs INTEGER, batch_size INTEGER, seed INTEGER, final_test_rmse REAL, best_test_rmse REAL, best_epoch INTEGER);
+CREATE TABLE epochs(run_id INTEGER NOT NULL, epoch INTEGER NOT NULL CHECK(epoch >= 1), train_loss REAL, test_rmse REAL, train_seconds REAL, eval_seconds REAL, PRIMARY KEY(run_id, epoch), FOREIGN KEY(run_id) REFERENCES runs(id));
+PRAGMA user_version = 1;
+INSERT INTO runs(name, status, started_at, hidden, lr, weight_decay, seed, epochs, final_test_rmse, best_test_rmse, best_epoch) VALUES ('old', 'finished', '2024-01-01T00:00:00.000Z', 500, 0.002, 1e-05, 0, 2, 0.95, 0.93, 1);
+INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.25);
+SQL
+    $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
+    grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
+    [ "$(q "$db" 'PRAGMA user_version')" = 2 ] || fail "not migrated to schema 2"
+    $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
+    [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
+}
+
+test_sql_views() {
+    [ "$(q "$DB" "SELECT group_concat(id || ':' || epochs_done || ':' || best_epoch || ':' || seconds) FROM run_summary")" \
+        = "1:3:2:3.0,2:3:3:3.0,3:3:2:3.5,4:1:1:1.0,5:2:1:2.0" ] || fail "run_summary content"
+    [ "$(q "$DB" "SELECT n_points, finished, diverged, failed, pending, best_run, best_test_rmse, seconds FROM grid_summary")" \
+        = "4|3|1|0|0|3|0.905|10.5" ] || fail "grid_summary content: $(q "$DB" 'SELECT * FROM grid_summary')"
+}
+
+make_data
+make_known_db || { echo "could not build the known database"; exit 1; }
+run_tests cli_query
