@@ -1,0 +1,174 @@
+/* checkpoint.c - model checkpoints (see checkpoint.h). */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "mem.h"
+
+static const unsigned char CKPT_MAGIC[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', 1};
+#define CKPT_HEADER 32  /* magic + version + users + hidden + epoch + nparams */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+static void put_u32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+static uint64_t get_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+_Static_assert(sizeof(float) == 4, "float is IEEE single precision");
+
+/* The host is little-endian on every platform autorec builds for; the
+ * parameters are written as raw floats, checked here once. */
+static int host_is_little_endian(void) {
+    const uint32_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
+    char tmp[4096];
+    unsigned char head[CKPT_HEADER], tail[8];
+    float *buf = NULL;
+    FILE *f = NULL;
+    int rc = -1;
+    if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return err_set(err, "checkpoint path too long: %s", path);
+    buf = mem_alloc(model->num_params * sizeof *buf);
+    if (!buf) return err_set(err, "out of memory writing checkpoint %s", path);
+    model_export(model, &model->params, buf);
+    memcpy(head, CKPT_MAGIC, 8);
+    put_u32(head + 8, CKPT_VERSION);
+    put_u32(head + 12, (uint32_t)model->num_users);
+    put_u32(head + 16, (uint32_t)model->hidden);
+    put_u32(head + 20, (uint32_t)epoch);
+    put_u64(head + 24, (uint64_t)model->num_params);
+    uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
+    h = fnv1a(h, buf, model->num_params * sizeof *buf);
+    put_u64(tail, h);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (fwrite(head, 1, sizeof head, f) != sizeof head ||
+        fwrite(buf, sizeof *buf, model->num_params, f) != model->num_params ||
+        fwrite(tail, 1, sizeof tail, f) != sizeof tail || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    f = NULL;
+    if (rename(tmp, path) != 0) {
+        err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (f) fclose(f);
+    if (rc) remove(tmp);
+    mem_free(buf);
+    return rc;
+}
+
+int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
+              char *err) {
+    unsigned char head[CKPT_HEADER], tail[8];
+    float *buf = NULL;
+    FILE *f = NULL;
+    int rc = -1;
+    memset(model, 0, sizeof *model);
+    if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
+    f = fopen(path, "rb");
+    if (!f) return err_set(err, "cannot open checkpoint %s: %s", path, strerror(errno));
+    if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, CKPT_MAGIC, 8) != 0) {
+        err_set(err, "%s is not an autorec checkpoint (bad magic number)", path);
+        goto done;
+    }
+    uint32_t version = get_u32(head + 8);
+    if (version > CKPT_VERSION) {
+        err_set(err, "%s was written by a newer autorec (checkpoint version %u > %d): "
+                "upgrade autorec", path, version, CKPT_VERSION);
+        goto done;
+    }
+    uint32_t users = get_u32(head + 12), hidden = get_u32(head + 16);
+    uint64_t nparams = get_u64(head + 24);
+    if (users == 0 || hidden == 0 || users > (1u << 30) || hidden > (1u << 30) ||
+        model_param_count((int)users, (int)hidden) != nparams) {
+        err_set(err, "%s: corrupt checkpoint header (users %u, hidden %u, %llu "
+                "parameters)", path, users, hidden, (unsigned long long)nparams);
+        goto done;
+    }
+    /* the file size must match the header before anything is allocated */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size < CKPT_HEADER + nparams * 4 + 8) {
+        err_set(err, "%s: truncated checkpoint (%lld bytes, expected %llu parameters "
+                "and a checksum)", path, (long long)st.st_size,
+                (unsigned long long)nparams);
+        goto done;
+    }
+    buf = mem_alloc((size_t)nparams * sizeof *buf);
+    if (!buf) {
+        err_set(err, "out of memory reading checkpoint %s", path);
+        goto done;
+    }
+    if (fread(buf, sizeof *buf, (size_t)nparams, f) != nparams ||
+        fread(tail, 1, sizeof tail, f) != sizeof tail) {
+        err_set(err, "%s: truncated checkpoint (expected %llu parameters and a "
+                "checksum)", path, (unsigned long long)nparams);
+        goto done;
+    }
+    if (fgetc(f) != EOF) {
+        err_set(err, "%s: trailing bytes after the checkpoint checksum", path);
+        goto done;
+    }
+    uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
+    h = fnv1a(h, buf, (size_t)nparams * sizeof *buf);
+    if (h != get_u64(tail)) {
+        err_set(err, "%s: checksum mismatch: the checkpoint is corrupt", path);
+        goto done;
+    }
+    if (model_create(model, (int)users, (int)hidden, (size_t)-1, err)) goto done;
+    model->enc_transposed = enc_transposed;
+    model_import(model, &model->params, buf);
+    if (epoch) *epoch = (int)get_u32(head + 20);
+    rc = 0;
+done:
+    if (rc) model_free(model);
+    if (f) fclose(f);
+    mem_free(buf);
+    return rc;
+}

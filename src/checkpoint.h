@@ -1,0 +1,33 @@
+/* checkpoint.h - saving and loading trained model parameters.
+ *
+ * File layout (little-endian):
+ *   magic     8 bytes  "AUTOREC\x01"
+ *   version   u32      CKPT_VERSION
+ *   users     u32      input/output width U
+ *   hidden    u32      H
+ *   epoch     u32      epoch the parameters are from
+ *   nparams   u64      2*U*H + U + H
+ *   params    f32[nparams] canonical order: enc_w (H,U), enc_b, dec_w (U,H), dec_b
+ *   checksum  u64      FNV-1a 64 of every byte before it
+ * Files are written to a temporary name and renamed, so a crash never leaves
+ * a half-written checkpoint under the real name. */
+#ifndef AUTOREC_CHECKPOINT_H
+#define AUTOREC_CHECKPOINT_H
+
+#include "model.h"
+
+#define CKPT_VERSION 1
+
+/* Writes the model's parameters to path atomically (path.tmp, fsync,
+ * rename).  Returns 0, or -1 with err naming the file. */
+int ckpt_save(const Model *model, int epoch, const char *path, char *err);
+
+/* Reads a checkpoint into a new model (model_create + import; the encoder
+ * layout is canonical unless enc_transposed is set).  Refuses a file that is
+ * missing, truncated, not an autorec checkpoint, from a newer version, or
+ * whose checksum does not match.  *epoch (may be NULL) gets its epoch.
+ * Returns 0 (free with model_free) or -1 with err. */
+int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
+              char *err);
+
+#endif
