@@ -10,6 +10,7 @@
 #define AUTOREC_TEST_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 extern int test_failed_checks; /* checks failed in the current test */
@@ -50,6 +51,13 @@ extern const char *test_fixture_dir; /* tests/fixtures */
 
 void test_run_one(const char *name, void (*fn)(void));
 #define RUN(fn) test_run_one(#fn, fn)
+
+/* A uniform float in [0, 1) from a small LCG state (reproducible inputs). */
+float test_urand(unsigned *state);
+
+/* max |a[i] - b[i]| divided by max |b[i]|: the error relative to the
+ * array's scale, the right measure for sums whose terms may cancel. */
+double test_scaled_diff(const float *a, const float *b, size_t n);
 
 /* Writes text to a new temporary file; returns its path (static buffer
  * rotated among 8 slots) or NULL. */

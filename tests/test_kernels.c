@@ -8,24 +8,10 @@
 static float *rand_buf(size_t n, float lo, float hi, double density, unsigned *s) {
     float *b = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) {
-        *s = *s * 1103515245u + 12345u;
-        double u = (*s >> 8) / 16777216.0;
-        *s = *s * 1103515245u + 12345u;
-        double keep = (*s >> 8) / 16777216.0;
+        double u = test_urand(s), keep = test_urand(s);
         b[i] = keep < density ? (float)(lo + (hi - lo) * u) : 0.0f;
     }
     return b;
-}
-
-/* max |a-b| / (max |b| over the array): error relative to the array's scale,
- * the right measure for sums whose elements may cancel. */
-static double scaled_diff(const float *a, const float *b, size_t n) {
-    double d = 0, m = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - b[i]));
-        m = fmax(m, fabs(b[i]));
-    }
-    return d / m;
 }
 
 /* Runs both implementations of every kernel on the same random inputs and
@@ -56,15 +42,15 @@ static void compare_on(int B, int U, int H, float p) {
         k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], hd[i], x, &drop, B, U, H);
     }
     const double tol = 1e-5;
-    CHECK_MSG(scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(hd[1], hd[0], bh) < tol, "hd B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(y[1], y[0], bu) < tol, "y B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(dy[1], dy[0], bu) < tol, "dy B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(dhd[1], dhd[0], bh) < tol, "dz B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(gwd[1], gwd[0], uh) < tol, "dWd B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(gbd[1], gbd[0], U) < tol, "dbd B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(gwe[1], gwe[0], uh) < tol, "dWe B=%d U=%d H=%d", B, U, H);
-    CHECK_MSG(scaled_diff(gbe[1], gbe[0], H) < tol, "dbe B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(hd[1], hd[0], bh) < tol, "hd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(y[1], y[0], bu) < tol, "y B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(dy[1], dy[0], bu) < tol, "dy B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(dhd[1], dhd[0], bh) < tol, "dz B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(gwd[1], gwd[0], uh) < tol, "dWd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(gbd[1], gbd[0], U) < tol, "dbd B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(gwe[1], gwe[0], uh) < tol, "dWe B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(gbe[1], gbe[0], H) < tol, "dbe B=%d U=%d H=%d", B, U, H);
     for (int r = 0; r < B; r++) CHECK_CLOSE(loss[1][r], loss[0][r], 1e-5, 1e-6);
     /* where x is unobserved the loss gradient is exactly zero */
     size_t zeros_ok = 1;

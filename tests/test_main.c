@@ -23,6 +23,20 @@ void test_run_one(const char *name, void (*fn)(void)) {
     fflush(stdout);
 }
 
+float test_urand(unsigned *state) {
+    *state = *state * 1103515245u + 12345u;
+    return (float)((*state >> 8) / 16777216.0);
+}
+
+double test_scaled_diff(const float *a, const float *b, size_t n) {
+    double d = 0, m = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    return d / m;
+}
+
 const char *test_write_temp(const char *suffix, const char *text) {
     static char paths[8][256];
     static int slot;

@@ -8,21 +8,6 @@
 #include "mem.h"
 #include "test.h"
 
-static float urand(unsigned *s) {
-    *s = *s * 1103515245u + 12345u;
-    return (float)((*s >> 8) / 16777216.0);
-}
-
-/* max |a-b| over the array divided by max |b|. */
-static double scaled_diff(const float *a, const float *b, size_t n) {
-    double d = 0, m = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - b[i]));
-        m = fmax(m, fabs(b[i]));
-    }
-    return d / m;
-}
-
 /* A batch of B rows (items 3r+1 of an I x U matrix of density `dens`), run
  * through every sparse kernel and through the naive dense kernels on the
  * densified rows; compares every output. */
@@ -30,16 +15,16 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     unsigned s = (unsigned)(I * 7 + U * 13 + H);
     size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H, bu = (size_t)B * U;
     float *dense = calloc(iu, sizeof(float));
-    for (size_t i = 0; i < iu; i++) if (urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * urand(&s));
+    for (size_t i = 0; i < iu; i++) if (test_urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(&s));
     Csr m;
     char err[ERR_MAX];
     CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
     float *we = malloc(uh * 4), *wet = malloc(uh * 4), *wd = malloc(uh * 4);
     float *be = malloc(H * 4), *bd = malloc(U * 4);
-    for (size_t i = 0; i < uh; i++) { we[i] = 0.6f * (urand(&s) - 0.5f); wd[i] = 0.6f * (urand(&s) - 0.5f); }
+    for (size_t i = 0; i < uh; i++) { we[i] = 0.6f * (test_urand(&s) - 0.5f); wd[i] = 0.6f * (test_urand(&s) - 0.5f); }
     for (int k = 0; k < H; k++) for (int u = 0; u < U; u++) wet[(size_t)u * H + k] = we[(size_t)k * U + u];
-    for (int k = 0; k < H; k++) be[k] = urand(&s) - 0.5f;
-    for (int u = 0; u < U; u++) bd[u] = urand(&s) - 0.5f;
+    for (int k = 0; k < H; k++) be[k] = test_urand(&s) - 0.5f;
+    for (int u = 0; u < U; u++) bd[u] = test_urand(&s) - 0.5f;
     int32_t *rows = malloc(B * sizeof *rows);
     for (int r = 0; r < B; r++) rows[r] = (3 * r + 1) % I;
     Dropout drop = {p, 5, 2, rows};
@@ -73,14 +58,14 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     for (int r = 0; r < B; r++)
         for (int64_t e = sb.off[r]; e < sb.off[r + 1]; e++) dy1d[(size_t)r * U + sb.col[e]] = dy1[e];
     const double tol = 1e-5;
-    CHECK_MSG(scaled_diff(h1, h0, bh) < tol, "h I=%d U=%d H=%d B=%d", I, U, H, B);
-    CHECK_MSG(scaled_diff(hd1, hd0, bh) < tol, "hd");
-    CHECK_MSG(scaled_diff(dy1d, dy0, bu) < tol, "dy");
-    CHECK_MSG(scaled_diff(dhd1, dhd0, bh) < tol, "dz");
-    CHECK_MSG(scaled_diff(gwd1, gwd0, uh) < tol, "dWd");
-    CHECK_MSG(scaled_diff(gbd1, gbd0, U) < tol, "dbd");
-    CHECK_MSG(scaled_diff(gwe1, gwe0, uh) < tol, "dWe");
-    CHECK_MSG(scaled_diff(gbe1, gbe0, H) < tol, "dbe");
+    CHECK_MSG(test_scaled_diff(h1, h0, bh) < tol, "h I=%d U=%d H=%d B=%d", I, U, H, B);
+    CHECK_MSG(test_scaled_diff(hd1, hd0, bh) < tol, "hd");
+    CHECK_MSG(test_scaled_diff(dy1d, dy0, bu) < tol, "dy");
+    CHECK_MSG(test_scaled_diff(dhd1, dhd0, bh) < tol, "dz");
+    CHECK_MSG(test_scaled_diff(gwd1, gwd0, uh) < tol, "dWd");
+    CHECK_MSG(test_scaled_diff(gbd1, gbd0, U) < tol, "dbd");
+    CHECK_MSG(test_scaled_diff(gwe1, gwe0, uh) < tol, "dWe");
+    CHECK_MSG(test_scaled_diff(gbe1, gbe0, H) < tol, "dbe");
     for (int r = 0; r < B; r++) CHECK_CLOSE(loss1[r], loss0[r], 1e-5, 1e-6);
 
     sparse_batch_free(&sb);
