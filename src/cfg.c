@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -47,17 +48,32 @@ static const char *const split_names[] = {[SPLIT_RANDOM] = "random",
 static const char *const kernel_names[] = {
     [KERNEL_AUTO] = "auto", [KERNEL_DENSE] = "dense", [KERNEL_NAIVE] = "naive",
     [KERNEL_SPARSE] = "sparse"};
+static const char *const optimizer_names[] = {[OPTIM_ADAM] = "adam",
+                                              [OPTIM_ADAMW] = "adamw"};
+static const char *const schedule_names[] = {
+    [SCHED_NONE] = "none", [SCHED_STEP] = "step", [SCHED_COSINE] = "cosine"};
 
 /* Enum fields are read and written as int (values 0..n-1 have the same
  * representation in int and unsigned int, whichever the compiler picks). */
 _Static_assert(sizeof(DataFormat) == sizeof(int), "DataFormat is int-sized");
 _Static_assert(sizeof(SplitKind) == sizeof(int), "SplitKind is int-sized");
 _Static_assert(sizeof(KernelKind) == sizeof(int), "KernelKind is int-sized");
+_Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind is int-sized");
+_Static_assert(sizeof(ScheduleKind) == sizeof(int), "ScheduleKind is int-sized");
 _Static_assert(ULLONG_MAX == UINT64_MAX, "strtoull covers uint64_t exactly");
 
-typedef enum { T_STR, T_INT, T_U64, T_REAL, T_ENUM } KeyType;
+/* T_PAIR: a ClipSpec, written `auto`, `none` or as a two-element list
+ * [lo, hi] (a YAML sequence in files, the text "[lo, hi]" with --set and in
+ * grids). */
+typedef enum { T_STR, T_INT, T_U64, T_REAL, T_ENUM, T_PAIR } KeyType;
 
 enum { S_NONEMPTY = 1, S_NAME = 2 }; /* T_STR flags; S_NAME: [A-Za-z0-9._-] */
+enum { R_F32 = 4 }; /* T_REAL flag: the trainer uses the value as a float,
+                       so its single-precision rounding must be in range */
+enum { O_NONE = 8 };  /* T_REAL, T_U64 flag: the value may be `none`
+                         (unset), stored as 0, so a zeroed Config has it
+                         unset: T_REAL keys must exclude 0 from their range;
+                         T_U64 keys store value + 1 */
 
 typedef struct {
     const char *key;          /* dotted path, e.g. "train.lr" */
@@ -66,7 +82,7 @@ typedef struct {
     long long imin, imax;     /* T_INT: inclusive range */
     double lo, hi;            /* T_REAL: range ... */
     int lo_open, hi_open;     /* ... 1 = that bound itself is excluded */
-    int flags;                /* T_STR: S_* */
+    int flags;                /* T_STR: S_*; T_REAL: R_F32 */
     const char *const *names; /* T_ENUM: spellings indexed by value */
     int nnames;
     const char *example;      /* a valid value (not for T_ENUM) */
@@ -95,19 +111,27 @@ static const KeyDesc keys[] = {
      .help = "training ratings (kind: files)"},
     {.key = "data.split.test_file", .type = T_STR, FIELD(test_file),
      .example = "data/ml-100k/u1.test", .help = "test ratings (kind: files)"},
+    {.key = "data.split.validation_ratio", .type = T_REAL,
+     FIELD(validation_ratio), .lo = 0, .hi = 1, .hi_open = 1,
+     .example = "0.1",
+     .help = "fraction of training ratings held out for model selection"},
+    {.key = "data.split.seed", .type = T_U64, FIELD(split_seed),
+     .flags = O_NONE, .example = "0",
+     .help = "seed of the splits, none = train.seed"},
     {.key = "model.hidden", .type = T_INT, FIELD(hidden), .imin = 1,
      .imax = 1000000, .example = "500", .help = "hidden units"},
     {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
-     .hi = 1, .hi_open = 1, .example = "0.05",
+     .hi = 1, .hi_open = 1, .flags = R_F32, .example = "0.05",
      .help = "dropout probability on the hidden layer"},
     {.key = "train.epochs", .type = T_INT, FIELD(epochs), .imin = 1,
      .imax = 1000000, .example = "25", .help = "passes over the training set"},
     {.key = "train.batch_size", .type = T_INT, FIELD(batch_size), .imin = 1,
      .imax = 10000000, .example = "256", .help = "rows per minibatch"},
     {.key = "train.lr", .type = T_REAL, FIELD(lr), .lo = 0, .hi = 10,
-     .lo_open = 1, .example = "0.002", .help = "Adam learning rate"},
+     .lo_open = 1, .flags = R_F32, .example = "0.002",
+     .help = "Adam learning rate"},
     {.key = "train.weight_decay", .type = T_REAL, FIELD(weight_decay),
-     .lo = 0, .hi = INFINITY, .example = "1e-5",
+     .lo = 0, .hi = INFINITY, .flags = R_F32, .example = "1e-5",
      .help = "Adam weight decay (coupled L2, as torch.optim.Adam)"},
     {.key = "train.seed", .type = T_U64, FIELD(seed), .example = "0",
      .help = "random seed (initialisation, split, shuffling)"},
@@ -115,6 +139,31 @@ static const KeyDesc keys[] = {
      .imax = 4096, .example = "0", .help = "worker threads, 0 = all cores"},
     {.key = "train.kernel", .type = T_ENUM, FIELD(kernel),
      NAMES(kernel_names), .help = "compute kernel (auto picks one)"},
+    {.key = "train.l2", .type = T_REAL, FIELD(l2), .lo = 0, .hi = INFINITY,
+     .flags = R_F32, .example = "0.001",
+     .help = "L2 penalty on the weight matrices (not biases)"},
+    {.key = "train.optimizer", .type = T_ENUM, FIELD(optimizer),
+     NAMES(optimizer_names),
+     .help = "adam (coupled weight decay) or adamw (decoupled)"},
+    {.key = "train.schedule", .type = T_ENUM, FIELD(schedule),
+     NAMES(schedule_names), .help = "learning-rate schedule"},
+    {.key = "train.step_epochs", .type = T_INT, FIELD(step_epochs),
+     .imin = 1, .imax = 1000000, .example = "10",
+     .help = "step schedule: epochs between decays"},
+    {.key = "train.gamma", .type = T_REAL, FIELD(gamma), .lo = 0, .hi = 1,
+     .lo_open = 1, .flags = R_F32, .example = "0.1",
+     .help = "step schedule: decay factor"},
+    {.key = "train.lr_min", .type = T_REAL, FIELD(lr_min), .lo = 0,
+     .hi = 10, .flags = R_F32, .example = "0",
+     .help = "cosine schedule: final learning rate"},
+    {.key = "train.patience", .type = T_INT, FIELD(patience), .imin = 0,
+     .imax = 1000000, .example = "10",
+     .help = "early stopping: epochs without validation gain, 0 = off"},
+    {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
+     .help = "clip predictions: none, auto (rating range) or [lo, hi]"},
+    {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
+     .lo = 0, .hi = 10, .lo_open = 1, .flags = O_NONE, .example = "3",
+     .help = "prediction for unseen items/users, none = the model's"},
 };
 #define NKEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
@@ -128,6 +177,24 @@ static const KeyDesc *find_key(const char *k, size_t klen) {
 
 /* ------------------------------------------------------------ messages -- */
 
+/* Decodes the UTF-8 sequence at s (n bytes available) into *cp.  Returns its
+ * length (1-4), or 0 when it is malformed, overlong, a surrogate or beyond
+ * U+10FFFF (what libyaml refuses too). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xC0 ? 0 : s[0] < 0xE0 ? 2
+               : s[0] < 0xF0 ? 3 : s[0] < 0xF8 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    uint32_t v = len == 1 ? s[0] : s[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
 /* Writes s (n bytes) into out (cap >= 16 bytes) as a double-quoted string,
  * escaping '"', '\\' and control bytes, cut with "..." when longer than fits.
  * Returns out (caller-owned). */
@@ -137,7 +204,12 @@ static const char *quote(char *out, size_t cap, const char *s, size_t n) {
     out[o++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        uint32_t cp = 0;
+        size_t len = c >= 0x80 ? utf8_decode((const unsigned char *)s + i,
+                                             n - i, &cp) : 1;
+        int verbatim = c >= 0x80 ? len > 0 && cp >= 0xA0 /* not C1 */
+                                 : c >= 0x20 && c != 0x7f;
+        size_t need = verbatim ? len : 4;
         if (o + need > limit) {
             memcpy(out + o, "...", 3);
             o += 3;
@@ -146,11 +218,13 @@ static const char *quote(char *out, size_t cap, const char *s, size_t n) {
         if (c == '"' || c == '\\') {
             out[o++] = '\\';
             out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (!verbatim) {   /* control or invalid UTF-8 byte */
             snprintf(out + o, 5, "\\x%02X", c);
             o += 4;
         } else {
-            out[o++] = (char)c;
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len - 1;
         }
     }
     out[o++] = '"';
@@ -162,6 +236,7 @@ static const char *quote(char *out, size_t cap, const char *s, size_t n) {
  * Returns out (caller-owned). */
 static const char *describe(const KeyDesc *d, char *out, size_t cap) {
     size_t o = 0;
+    if (d->flags & O_NONE) o = (size_t)snprintf(out, cap, "none or ");
     switch (d->type) {
     case T_STR:
         if (d->flags & S_NAME)
@@ -177,16 +252,22 @@ static const char *describe(const KeyDesc *d, char *out, size_t cap) {
                              d->imax);
         break;
     case T_U64:
-        o = (size_t)snprintf(out, cap, "an integer in 0..%lld", (long long)CFG_U64_MAX);
+        o += (size_t)snprintf(out + o, cap - o, "an integer in 0..%lld",
+                              (long long)CFG_U64_MAX);
         break;
     case T_REAL:
         if (isinf(d->hi))
-            o = (size_t)snprintf(out, cap, "a real number %s %g",
-                                 d->lo_open ? ">" : ">=", d->lo);
+            o += (size_t)snprintf(out + o, cap - o, "a real number %s %g",
+                                  d->lo_open ? ">" : ">=", d->lo);
         else
-            o = (size_t)snprintf(out, cap, "a real number in %c%g, %g%c",
-                                 d->lo_open ? '(' : '[', d->lo, d->hi,
-                                 d->hi_open ? ')' : ']');
+            o += (size_t)snprintf(out + o, cap - o, "a real number in "
+                                  "%c%g, %g%c", d->lo_open ? '(' : '[',
+                                  d->lo, d->hi, d->hi_open ? ')' : ']');
+        break;
+    case T_PAIR:
+        o = (size_t)snprintf(out, cap, "none, auto (the data's rating range) "
+                             "or a list [lo, hi] of two finite numbers with "
+                             "lo < hi");
         break;
     case T_ENUM:
         o = (size_t)snprintf(out, cap, "one of:");
@@ -386,12 +467,92 @@ static int parse_u64(const char *s, uint64_t *out) {
     return NUM_OK;
 }
 
-/* Returns 1 when v lies in d's real range. */
-static int real_ok(const KeyDesc *d, double v) {
+/* Returns 1 when v lies in d's real range (as a double). */
+static int real_in_range(const KeyDesc *d, double v) {
     if (!isfinite(v)) return 0;
     if (d->lo_open ? !(v > d->lo) : !(v >= d->lo)) return 0;
     if (d->hi_open ? !(v < d->hi) : !(v <= d->hi)) return 0;
     return 1;
+}
+
+/* Returns 1 when v is in range for key d, also after rounding to single
+ * precision for R_F32 keys (e.g. dropout 0.99999999 rounds to 1.0f, lr 1e-50
+ * to 0.0f, weight decay 1e39 to infinity).  The float conversion of a value
+ * beyond FLT_MAX is undefined behaviour, so it is checked first. */
+static int real_ok(const KeyDesc *d, double v) {
+    if (!real_in_range(d, v)) return 0;
+    if (!(d->flags & R_F32)) return 1;
+    if (fabs(v) > FLT_MAX) return 0;
+    return real_in_range(d, (double)(float)v);
+}
+
+/* For an R_F32 key whose value v is in range as a double but not in single
+ * precision: writes an explanation into out (caller-owned), else "".
+ * Returns out. */
+static const char *f32_note(const KeyDesc *d, double v, char *out,
+                            size_t cap) {
+    out[0] = '\0';
+    if (!(d->flags & R_F32) || !real_in_range(d, v) || real_ok(d, v))
+        return out;
+    if (fabs(v) > FLT_MAX)
+        snprintf(out, cap, "; training computes in single precision, whose "
+                 "largest value is %g", (double)FLT_MAX);
+    else
+        snprintf(out, cap, "; training computes in single precision, where "
+                 "it rounds to %.9g", (double)(float)v);
+    return out;
+}
+
+/* For model.hidden above its range: writes the memory the model alone would
+ * take into out (caller-owned), else "".  Returns out. */
+static const char *hidden_note(const KeyDesc *d, const char *value, char *out,
+                               size_t cap) {
+    long long h = 0;
+    out[0] = '\0';
+    if (strcmp(d->key, "model.hidden") != 0 || parse_int(value, &h) != NUM_OK ||
+        h <= d->imax)
+        return out;
+    /* parameters, gradients and Adam's two moments: 4 floats for each of
+     * the 2 x hidden x users weights (biases aside) */
+    double per_user = 16.0 * 2.0 * (double)h;
+    snprintf(out, cap, "; a model that size would need %.3g GB for each user "
+             "in the data (parameters, gradients and Adam moments: %.3g TB "
+             "with MovieLens 100K's 943 users)", per_user / 1e9,
+             per_user * 943 / 1e12);
+    return out;
+}
+
+enum { PAIR_ORDER = 100 };  /* parse_pair: lo >= hi */
+
+/* Parses a T_PAIR value: "none", "auto" or "[lo, hi]" (spaces allowed
+ * around the numbers).  Returns NUM_OK with *out filled, PAIR_ORDER when
+ * lo >= hi, or NUM_SYNTAX. */
+static int parse_pair(const char *s, ClipSpec *out) {
+    char buf[2][64];
+    memset(out, 0, sizeof *out);
+    if (!strcmp(s, "none")) { out->mode = CLIP_NONE; return NUM_OK; }
+    if (!strcmp(s, "auto")) { out->mode = CLIP_AUTO; return NUM_OK; }
+    size_t n = strlen(s);
+    if (n < 5 || s[0] != '[' || s[n - 1] != ']') return NUM_SYNTAX;
+    const char *p = s + 1, *end = s + n - 1;
+    double v[2];
+    for (int i = 0; i < 2; i++) {
+        const char *stop = i == 0 ? memchr(p, ',', (size_t)(end - p)) : end;
+        if (!stop) return NUM_SYNTAX;
+        while (p < stop && *p == ' ') p++;
+        const char *e = stop;
+        while (e > p && e[-1] == ' ') e--;
+        if (e == p || (size_t)(e - p) >= sizeof buf[i]) return NUM_SYNTAX;
+        memcpy(buf[i], p, (size_t)(e - p));
+        buf[i][e - p] = '\0';
+        if (parse_real(buf[i], &v[i]) != NUM_OK) return NUM_SYNTAX;
+        p = stop + 1;
+    }
+    if (!(v[0] < v[1])) return PAIR_ORDER;
+    out->mode = CLIP_RANGE;
+    out->lo = v[0];
+    out->hi = v[1];
+    return NUM_OK;
 }
 
 /* Checks string s (n bytes) against key d.  Returns NULL when valid, else
@@ -408,6 +569,23 @@ static const char *str_problem(const KeyDesc *d, const char *s, size_t n,
         if (c < 0x20 || c == 0x7f) {
             snprintf(why, cap, "contains the control character 0x%02X", c);
             return why;
+        }
+        if (c >= 0x80 && !(d->flags & S_NAME)) {
+            /* the resolved config is stored as YAML: UTF-8 text only */
+            uint32_t cp = 0;
+            size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+            if (len == 0) {
+                snprintf(why, cap, "is not valid UTF-8 (byte 0x%02X at offset "
+                         "%zu)", c, i);
+                return why;
+            }
+            if (cp < 0xA0) {
+                snprintf(why, cap, "contains the control character U+%04X",
+                         (unsigned)cp);
+                return why;
+            }
+            i += len - 1;
+            continue;
         }
         if ((d->flags & S_NAME) &&
             !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -426,15 +604,28 @@ static const char *str_problem(const KeyDesc *d, const char *s, size_t n,
  * on error).  Returns 0, or -1 with err prefixed by where (may be NULL). */
 static int set_value(Config *cfg, const KeyDesc *d, const char *value,
                      const char *where, char *err) {
-    char q[QUOTE_MAX], exp[DESC_MAX], why[DESC_MAX];
+    char q[QUOTE_MAX], exp[DESC_MAX], why[DESC_MAX], note[DESC_MAX * 2];
     char *field = (char *)cfg + d->off;
     size_t n = strlen(value);
     int rc = NUM_OK;
 
+    note[0] = '\0';
     quote(q, sizeof q, value, n);
     describe(d, exp, sizeof exp);
     if (n == 0 && !(d->type == T_STR && !(d->flags & S_NONEMPTY)))
         return key_error(err, where, d->key, "empty value (expected %s)", exp);
+    if ((d->flags & O_NONE) && strcmp(value, "none") == 0) {
+        if (d->type == T_U64) {
+            uint64_t v = 0;
+            assert(d->size == sizeof v);
+            memcpy(field, &v, sizeof v);
+        } else {
+            double v = 0;
+            assert(d->type == T_REAL && d->size == sizeof v && !real_ok(d, 0));
+            memcpy(field, &v, sizeof v);
+        }
+        return 0;
+    }
     switch (d->type) {
     case T_STR: {
         const char *p = str_problem(d, value, n, why, sizeof why);
@@ -448,6 +639,7 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
         long long v = 0;
         rc = parse_int(value, &v);
         if (rc == NUM_OK && (v < d->imin || v > d->imax)) rc = NUM_RANGE;
+        if (rc == NUM_RANGE) hidden_note(d, value, note, sizeof note);
         if (rc != NUM_OK) break;
         int iv = (int)v;
         assert(d->size == sizeof iv);
@@ -459,6 +651,7 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
         rc = parse_u64(value, &v);
         if (rc == NUM_OK && v > CFG_U64_MAX) rc = NUM_RANGE;
         if (rc != NUM_OK) break;
+        if (d->flags & O_NONE) v++;   /* 0 means none */
         assert(d->size == sizeof v);
         memcpy(field, &v, sizeof v);
         return 0;
@@ -466,7 +659,10 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
     case T_REAL: {
         double v = 0;
         rc = parse_real(value, &v);
-        if (rc == NUM_OK && !real_ok(d, v)) rc = NUM_RANGE;
+        if (rc == NUM_OK && !real_ok(d, v)) {
+            rc = NUM_RANGE;
+            f32_note(d, v, note, sizeof note);
+        }
         if (rc != NUM_OK) break;
         assert(d->size == sizeof v);
         memcpy(field, &v, sizeof v);
@@ -481,6 +677,19 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
         }
         return key_error(err, where, d->key, "%s is not a valid choice "
                          "(expected %s)", q, exp);
+    case T_PAIR: {
+        ClipSpec c;
+        assert(d->size == sizeof c);
+        rc = parse_pair(value, &c);
+        if (rc == PAIR_ORDER)
+            return key_error(err, where, d->key, "%s: lo must be below hi "
+                             "(expected %s)", q, exp);
+        if (rc != NUM_OK)
+            return key_error(err, where, d->key, "%s is not valid (expected "
+                             "%s)", q, exp);
+        memcpy(field, &c, sizeof c);
+        return 0;
+    }
     }
     static const char *const what[] = {
         [NUM_SYNTAX] = "is not a number",
@@ -488,8 +697,8 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
         [NUM_RANGE] = "is out of range",
         [NUM_NOT_INT] = "is not an integer"};
     assert(rc > NUM_OK && rc <= NUM_NOT_INT);
-    return key_error(err, where, d->key, "%s %s (expected %s)", q, what[rc],
-                     exp);
+    return key_error(err, where, d->key, "%s %s (expected %s)%s", q, what[rc],
+                     exp, note);
 }
 
 /* ---------------------------------------------------------- public API -- */
@@ -512,6 +721,21 @@ void cfg_defaults(Config *cfg) {
     cfg->seed = 0;
     cfg->threads = 0;
     cfg->kernel = KERNEL_AUTO;
+    cfg->validation_ratio = 0;
+    cfg->split_seed = 0;   /* none */
+    cfg->l2 = 0;
+    cfg->optimizer = OPTIM_ADAM;
+    cfg->schedule = SCHED_NONE;
+    cfg->step_epochs = 10;
+    cfg->gamma = 0.1;
+    cfg->lr_min = 0;
+    cfg->patience = 0;
+    cfg->clip.mode = CLIP_NONE;
+    cfg->cold_default = 0;  /* none */
+}
+
+uint64_t cfg_split_seed(const Config *cfg) {
+    return cfg->split_seed == 0 ? cfg->seed : cfg->split_seed - 1;
 }
 
 /* Returns 0, or -1 with err; cfg is unchanged on error. */
@@ -578,7 +802,7 @@ int cfg_validate(const Config *cfg, char *err) {
         case T_U64: {
             uint64_t v;
             memcpy(&v, field, sizeof v);
-            if (v > CFG_U64_MAX)
+            if (v > CFG_U64_MAX + !!(d->flags & O_NONE))
                 return key_error(err, NULL, d->key, "%llu is out of range "
                                  "(expected %s)", (unsigned long long)v, exp);
             break;
@@ -586,9 +810,19 @@ int cfg_validate(const Config *cfg, char *err) {
         case T_REAL: {
             double v;
             memcpy(&v, field, sizeof v);
-            if (!real_ok(d, v))
+            if (!real_ok(d, v) && !(v == 0 && (d->flags & O_NONE)))
                 return key_error(err, NULL, d->key, "%.17g is out of range "
                                  "(expected %s)", v, exp);
+            break;
+        }
+        case T_PAIR: {
+            ClipSpec c;
+            memcpy(&c, field, sizeof c);
+            if (c.mode < CLIP_NONE || c.mode > CLIP_RANGE ||
+                (c.mode == CLIP_RANGE && !(isfinite(c.lo) && isfinite(c.hi) &&
+                                           c.lo < c.hi)))
+                return key_error(err, NULL, d->key, "is not valid (expected "
+                                 "%s)", exp);
             break;
         }
         case T_ENUM: {
@@ -611,6 +845,14 @@ int cfg_validate(const Config *cfg, char *err) {
                            "data.split.kind is files (set it to the test "
                            "ratings file, or use kind: random)");
     }
+    if (cfg->patience > 0 && cfg->validation_ratio == 0)
+        return err_set(err, "train.patience: %d needs a validation split to "
+                       "watch: set data.split.validation_ratio (e.g. 0.1), or "
+                       "patience: 0", cfg->patience);
+    if (cfg->schedule == SCHED_COSINE && cfg->lr_min > cfg->lr)
+        return err_set(err, "train.lr_min: %g is above train.lr %g (the "
+                       "cosine schedule decays from lr to lr_min)",
+                       cfg->lr_min, cfg->lr);
     return 0;
 }
 
@@ -629,6 +871,16 @@ const char *cfg_split_name(SplitKind k) {
 const char *cfg_kernel_name(KernelKind k) {
     int i = (int)k;
     return i >= 0 && i < 4 ? kernel_names[i] : "invalid";
+}
+
+const char *cfg_optimizer_name(OptimizerKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 2 ? optimizer_names[i] : "invalid";
+}
+
+const char *cfg_schedule_name(ScheduleKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 3 ? schedule_names[i] : "invalid";
 }
 
 /* ---------------------------------------------------------- YAML input -- */
@@ -775,10 +1027,68 @@ static int parse_section(Loader *L, const yaml_event_t *ev, const char *path,
                       "%s; got %s", (int)plen, path, kids, node_kind(ev));
 }
 
-/* Applies the value event ev to key d: it must be a scalar.  Returns 0 or
- * -1. */
+/* Reads the items of a T_PAIR list for key d (its SEQUENCE_START event,
+ * at mark m, has been consumed) up to SEQUENCE_END: exactly two numbers.
+ * Writes them as the text "[lo, hi]" into out (cap bytes).  `grid` adds
+ * "grid: " to messages.  Returns 0, or -1 with L->err naming the line and
+ * column of the offending item. */
+static int read_pair(Loader *L, const KeyDesc *d, yaml_mark_t m, int grid,
+                     char *out, size_t cap) {
+    char q[QUOTE_MAX], item[2][64];
+    const char *gp = grid ? "grid: " : "";
+    yaml_event_t ev;
+    int n = 0;
+    for (;;) {
+        if (next_event(L, &ev)) return -1;
+        if (ev.type == YAML_SEQUENCE_END_EVENT) break;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            load_error(L, ev.start_mark, "%s%s: list items must be numbers, "
+                       "got %s", gp, d->key, node_kind(&ev));
+            yaml_event_delete(&ev);
+            return -1;
+        }
+        const char *v = (const char *)ev.data.scalar.value;
+        size_t vn = ev.data.scalar.length;
+        double x;
+        if (n >= 2) {
+            load_error(L, ev.start_mark, "%s%s: a third item %s: the list "
+                       "must have exactly two numbers [lo, hi], e.g. %s", gp,
+                       d->key, quote(q, sizeof q, v, vn), d->example);
+            yaml_event_delete(&ev);
+            return -1;
+        }
+        if (strlen(v) != vn || vn >= sizeof item[n] ||
+            parse_real(v, &x) != NUM_OK) {
+            load_error(L, ev.start_mark, "%s%s: list item %s is not a finite "
+                       "number (expected [lo, hi], e.g. %s)", gp, d->key,
+                       quote(q, sizeof q, v, vn), d->example);
+            yaml_event_delete(&ev);
+            return -1;
+        }
+        memcpy(item[n], v, vn + 1);
+        n++;
+        yaml_event_delete(&ev);
+    }
+    yaml_event_delete(&ev);
+    if (n != 2)
+        return load_error(L, m, "%s%s: the list has %d item%s; it must have "
+                          "exactly two numbers [lo, hi], e.g. %s", gp, d->key,
+                          n, n == 1 ? "" : "s", d->example);
+    snprintf(out, cap, "[%s, %s]", item[0], item[1]);
+    return 0;
+}
+
+/* Applies the value event ev to key d: it must be a scalar (or, for a
+ * T_PAIR key, a list of two numbers).  Returns 0 or -1. */
 static int parse_scalar(Loader *L, const yaml_event_t *ev, const KeyDesc *d) {
     char exp[DESC_MAX], where[ERR_MAX];
+    if (d->type == T_PAIR && ev->type == YAML_SEQUENCE_START_EVENT) {
+        char text[160];
+        if (read_pair(L, d, ev->start_mark, 0, text, sizeof text)) return -1;
+        snprintf(where, sizeof where, "%s:%zu:%zu", L->name,
+                 ev->start_mark.line + 1, ev->start_mark.column + 1);
+        return set_value(L->cfg, d, text, where, L->err);
+    }
     if (ev->type != YAML_SCALAR_EVENT)
         return load_error(L, ev->start_mark, "%s: expected a single value "
                           "(%s), got %s", d->key,
@@ -819,7 +1129,10 @@ static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
         if (next_event(L, &ev)) goto done;
         have = 1;
         if (ev.type == YAML_SEQUENCE_END_EVENT) break;
-        if (ev.type != YAML_SCALAR_EVENT) {
+        char pair[160];
+        int is_pair = d->type == T_PAIR &&
+                      ev.type == YAML_SEQUENCE_START_EVENT;
+        if (ev.type != YAML_SCALAR_EVENT && !is_pair) {
             load_error(L, ev.start_mark, "grid: %s: list items must be single "
                        "values, got %s", d->key, node_kind(&ev));
             goto done;
@@ -829,13 +1142,16 @@ static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
                        d->key, CFG_GRID_MAX_VALUES);
             goto done;
         }
-        const char *v = (const char *)ev.data.scalar.value;
-        if (strlen(v) != ev.data.scalar.length) {
+        if (is_pair &&
+            read_pair(L, d, ev.start_mark, 1, pair, sizeof pair))
+            goto done;
+        const char *v = is_pair ? pair : (const char *)ev.data.scalar.value;
+        if (!is_pair && strlen(v) != ev.data.scalar.length) {
             load_error(L, ev.start_mark, "grid: %s: value contains a NUL "
                        "character", d->key);
             goto done;
         }
-        if (is_null(&ev)) v = "";
+        if (!is_pair && is_null(&ev)) v = "";
         Config scratch = *L->cfg;
         snprintf(where, sizeof where, "%s:%zu:%zu: grid", L->name,
                  ev.start_mark.line + 1, ev.start_mark.column + 1);
@@ -1139,6 +1455,14 @@ int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
     return load_text(cfg, grid, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
+/* See cfg.h: len bytes that may hold NUL bytes, as read from a file. */
+int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
+                    const char *name, char *err) {
+    assert(cfg && (text || len == 0));
+    return load_text(cfg, grid, text ? text : "", len,
+                     name ? name : "<buffer>", err);
+}
+
 /* Reads at most CFG_FILE_MAX bytes of path into a mem_alloc'd buffer, then
  * parses it.  Returns 0, or -1 with err naming path; cfg is unchanged on
  * error. */
@@ -1278,12 +1602,21 @@ static void out_quoted(Out *o, const char *s) {
     out_printf(o, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        uint32_t cp = 0;
+        size_t len = c >= 0x80 ? utf8_decode((const unsigned char *)s,
+                                             strlen(s), &cp) : 0;
         if (c == '"' || c == '\\')
             out_printf(o, "\\%c", c);
         else if (c < 0x20 || c == 0x7f)
             out_printf(o, "\\x%02X", c);
-        else
+        else if (c < 0x80)
             out_printf(o, "%c", c);
+        else if (len == 0)   /* not UTF-8 (cfg_validate refuses it) */
+            out_printf(o, "\\x%02X", c);
+        else {   /* ASCII output: no line or page break can hide in it */
+            out_printf(o, cp > 0xFFFF ? "\\U%08X" : "\\u%04X", (unsigned)cp);
+            s += len - 1;
+        }
     }
     out_printf(o, "\"");
 }
@@ -1332,13 +1665,29 @@ static void emit_yaml(const Config *cfg, Out *o) {
         case T_U64: {
             uint64_t v;
             memcpy(&v, field, sizeof v);
-            out_printf(o, "%llu", (unsigned long long)v);
+            if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
+            else out_printf(o, "%llu", (unsigned long long)(v - !!(d->flags & O_NONE)));
             break;
         }
         case T_REAL: {
             double v;
             memcpy(&v, field, sizeof v);
-            out_real(o, v);
+            if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
+            else out_real(o, v);
+            break;
+        }
+        case T_PAIR: {
+            ClipSpec c;
+            memcpy(&c, field, sizeof c);
+            if (c.mode == CLIP_RANGE) {
+                out_printf(o, "[");
+                out_real(o, c.lo);
+                out_printf(o, ", ");
+                out_real(o, c.hi);
+                out_printf(o, "]");
+            } else {
+                out_printf(o, "%s", c.mode == CLIP_AUTO ? "auto" : "none");
+            }
             break;
         }
         case T_ENUM: {

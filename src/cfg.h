@@ -15,6 +15,15 @@
 typedef enum { DATA_ML100K, DATA_ML1M, DATA_CSV } DataFormat;
 typedef enum { SPLIT_RANDOM, SPLIT_FILES } SplitKind;
 typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKind;
+typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
+typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
+typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
+
+/* eval.clip: `none`, `auto` (the data set's rating range) or [lo, hi]. */
+typedef struct {
+    int mode;                        /* ClipMode */
+    double lo, hi;                   /* CLIP_RANGE: lo < hi */
+} ClipSpec;
 
 typedef struct {
     char name[CFG_NAME_MAX];         /* name */
@@ -34,7 +43,26 @@ typedef struct {
     uint64_t seed;                   /* train.seed >= 0 */
     int threads;                     /* train.threads >= 0, 0 = all cores */
     KernelKind kernel;               /* train.kernel */
+    /* the paper's protocol (all off by default: the reference behaviour) */
+    double validation_ratio;         /* data.split.validation_ratio in [0,1):
+                                        carved from the training ratings */
+    uint64_t split_seed;             /* data.split.seed + 1; 0 = none (the
+                                        default): train.seed drives the
+                                        splits (read with cfg_split_seed) */
+    double l2;                       /* train.l2 >= 0: l2 * (|W_enc|^2 +
+                                        |W_dec|^2) added to each step's loss */
+    OptimizerKind optimizer;         /* train.optimizer: adam | adamw */
+    ScheduleKind schedule;           /* train.schedule: none | step | cosine */
+    int step_epochs;                 /* train.step_epochs >= 1 (step) */
+    double gamma;                    /* train.gamma in (0,1] (step) */
+    double lr_min;                   /* train.lr_min >= 0 (cosine) */
+    int patience;                    /* train.patience >= 0, 0 = off */
+    ClipSpec clip;                   /* eval.clip */
+    double cold_default;             /* eval.cold_default in (0,10], 0 = none */
 } Config;
+
+/* The seed of the data splits: data.split.seed, else train.seed. */
+uint64_t cfg_split_seed(const Config *cfg);
 
 /* A grid search: the cartesian product of the value lists of some keys,
  * read from the config's top-level `grid:` mapping, e.g.
@@ -89,6 +117,13 @@ int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err);
 int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
                          const char *name, char *err);
 
+/* Parses len bytes of YAML exactly as cfg_load_file_grid parses a file's
+ * contents (the text need not be NUL-terminated and may contain NUL bytes;
+ * the 1 MiB limit applies).  grid may be NULL (then `grid:` is refused).
+ * `name` is used in messages.  For fuzzing and tests. */
+int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
+                    const char *name, char *err);
+
 /* Frees the value lists of grid and zeroes it; accepts NULL. */
 void cfg_grid_free(Grid *grid);
 
@@ -112,5 +147,7 @@ char *cfg_to_yaml(const Config *cfg);
 const char *cfg_format_name(DataFormat f);
 const char *cfg_split_name(SplitKind k);
 const char *cfg_kernel_name(KernelKind k);
+const char *cfg_optimizer_name(OptimizerKind k);
+const char *cfg_schedule_name(ScheduleKind k);
 
 #endif

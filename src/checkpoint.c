@@ -53,25 +53,32 @@ static int host_is_little_endian(void) {
 }
 
 int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
+    float *buf = mem_alloc(model->num_params * sizeof *buf);
+    if (!buf) return err_set(err, "out of memory writing checkpoint %s", path);
+    model_export(model, &model->params, buf);
+    int rc = ckpt_write(buf, model->num_users, model->hidden, epoch, path, err);
+    mem_free(buf);
+    return rc;
+}
+
+int ckpt_write(const float *buf, int users, int hidden, int epoch,
+               const char *path, char *err) {
     char tmp[4096];
     unsigned char head[CKPT_HEADER], tail[8];
-    float *buf = NULL;
     FILE *f = NULL;
     int rc = -1;
+    const size_t nparams = model_param_count(users, hidden);
     if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return err_set(err, "checkpoint path too long: %s", path);
-    buf = mem_alloc(model->num_params * sizeof *buf);
-    if (!buf) return err_set(err, "out of memory writing checkpoint %s", path);
-    model_export(model, &model->params, buf);
     memcpy(head, CKPT_MAGIC, 8);
     put_u32(head + 8, CKPT_VERSION);
-    put_u32(head + 12, (uint32_t)model->num_users);
-    put_u32(head + 16, (uint32_t)model->hidden);
+    put_u32(head + 12, (uint32_t)users);
+    put_u32(head + 16, (uint32_t)hidden);
     put_u32(head + 20, (uint32_t)epoch);
-    put_u64(head + 24, (uint64_t)model->num_params);
+    put_u64(head + 24, (uint64_t)nparams);
     uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
-    h = fnv1a(h, buf, model->num_params * sizeof *buf);
+    h = fnv1a(h, buf, nparams * sizeof *buf);
     put_u64(tail, h);
     f = fopen(tmp, "wb");
     if (!f) {
@@ -79,7 +86,7 @@ int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
         goto done;
     }
     if (fwrite(head, 1, sizeof head, f) != sizeof head ||
-        fwrite(buf, sizeof *buf, model->num_params, f) != model->num_params ||
+        fwrite(buf, sizeof *buf, nparams, f) != nparams ||
         fwrite(tail, 1, sizeof tail, f) != sizeof tail || fflush(f) != 0 ||
         fsync(fileno(f)) != 0) {
         err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
@@ -99,7 +106,6 @@ int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
 done:
     if (f) fclose(f);
     if (rc) remove(tmp);
-    mem_free(buf);
     return rc;
 }
 

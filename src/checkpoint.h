@@ -22,6 +22,11 @@
  * rename).  Returns 0, or -1 with err naming the file. */
 int ckpt_save(const Model *model, int epoch, const char *path, char *err);
 
+/* The same from parameters already in canonical order (model_export):
+ * num_params = model_param_count(users, hidden) floats. */
+int ckpt_write(const float *params, int users, int hidden, int epoch,
+               const char *path, char *err);
+
 /* Reads a checkpoint into a new model (model_create + import; the encoder
  * layout is canonical unless enc_transposed is set).  Refuses a file that is
  * missing, truncated, not an autorec checkpoint, from a newer version, or

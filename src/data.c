@@ -31,6 +31,11 @@
 #include "rng.h"
 
 #define DATA_CHUNK (1u << 20)  /* bytes read per fread */
+/* Longest line accepted: a rating line is under 100 bytes, so a longer one
+ * means the file is not ratings (and the reader never needs more than one
+ * chunk of memory, whatever the file). */
+#define DATA_LINE_MAX (64u * 1024)
+_Static_assert(DATA_LINE_MAX + 1 < DATA_CHUNK / 2, "a chunk holds a line");
 #define DATA_QUOTE_MAX 80      /* characters of a line quoted in messages */
 #define DATA_RATING_MAX 10.0   /* ratings must lie in (0, 10] */
 #define DATA_JOIN_MAX (2 * CFG_PATH_MAX + 16)
@@ -41,6 +46,8 @@
 #define DATA_DENSE_ID_FLOOR (1 << 20)
 /* Random-number stream of the train/test split (see rng_seed). */
 #define DATA_SPLIT_STREAM 0x5b117
+/* Random-number stream of the validation split. */
+#define DATA_VAL_STREAM 0x7a11d
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -65,7 +72,8 @@ static const char *data_layout(DataFormat f) {
 }
 
 /* Writes s[0..n) into out (size >= max * 4 + 8) with control characters,
- * quotes and backslashes escaped, truncated to max characters ("..."
+ * bytes >= 0x7f (never part of a rating line, and maybe not UTF-8), quotes
+ * and backslashes escaped, truncated to max characters ("..."
  * appended).  Returns out (caller-owned buffer). */
 static char *data_escape(const char *s, size_t n, size_t max, char *out) {
     size_t o = 0, i;
@@ -74,7 +82,7 @@ static char *data_escape(const char *s, size_t n, size_t max, char *out) {
         if (c == '\t') { out[o++] = '\\'; out[o++] = 't'; }
         else if (c == '\r') { out[o++] = '\\'; out[o++] = 'r'; }
         else if (c == '"' || c == '\\') { out[o++] = '\\'; out[o++] = (char)c; }
-        else if (c < 0x20 || c == 0x7f) {
+        else if (c < 0x20 || c >= 0x7f) {   /* ratings are ASCII */
             o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
         } else out[o++] = (char)c;
     }
@@ -105,6 +113,8 @@ static int data_join(char *out, const char *dir, const char *name) {
 
 /* ---- chunked line reader --------------------------------------------- */
 
+/* Lines of a file read in chunks, or of a buffer already in memory (f NULL,
+ * eof set, buf holding the whole text). */
 typedef struct {
     FILE *f;
     char *buf;         /* owned; always one spare byte for a NUL */
@@ -115,39 +125,30 @@ typedef struct {
 /* Returns the next line (NUL-terminated, newline removed, may contain NUL
  * bytes; its length in *n) in *line, pointing into the reader's buffer.
  * Returns 1 for a line, 0 at end of file, -1 on a read error (errno set) or
- * -2 when out of memory. */
+ * -2 for a line longer than DATA_LINE_MAX. */
 static int data_next_line(LineReader *r, char **line, size_t *n) {
     for (;;) {
         char *start = r->buf + r->pos;
-        char *nl = memchr(start, '\n', r->len - r->pos);
-        if (nl) {
-            *nl = '\0';
+        size_t avail = r->len - r->pos;
+        char *nl = memchr(start, '\n', avail);
+        if (nl || r->eof) {
+            if (!nl && avail == 0) return 0;
+            size_t len = nl ? (size_t)(nl - start) : avail;
+            if (len > DATA_LINE_MAX) return -2;
+            start[len] = '\0';   /* the newline, or the spare byte at the end */
             *line = start;
-            *n = (size_t)(nl - start);
-            r->pos = (size_t)(nl - r->buf) + 1;
+            *n = len;
+            r->pos += len + (nl != NULL);
             return 1;
         }
-        if (r->eof) {
-            if (r->pos >= r->len) return 0;
-            r->buf[r->len] = '\0';           /* final line, no newline */
-            *line = start;
-            *n = r->len - r->pos;
-            r->pos = r->len;
-            return 1;
-        }
-        /* keep the partial line, then refill (growing for long lines) */
+        if (avail > DATA_LINE_MAX) return -2;
+        /* keep the partial line (at most DATA_LINE_MAX bytes), then refill */
         if (r->pos > 0) {
-            memmove(r->buf, start, r->len - r->pos);
-            r->len -= r->pos;
+            memmove(r->buf, start, avail);
+            r->len = avail;
             r->pos = 0;
         }
-        if (r->len + 1 >= r->cap) {
-            if (r->cap > SIZE_MAX / 2) return -2;
-            char *nb = mem_realloc(r->buf, r->cap * 2);
-            if (!nb) return -2;
-            r->buf = nb;
-            r->cap *= 2;
-        }
+        assert(r->f && r->len + 1 < r->cap);
         size_t got = fread(r->buf + r->len, 1, r->cap - 1 - r->len, r->f);
         if (got == 0) {
             if (ferror(r->f)) return -1;
@@ -263,6 +264,11 @@ static int data_parse_rating(const char *b, const char *e, float *out,
         return data_field_err(what, "rating '", b, e, "' is not a number");
     if (!isfinite(v) || !(v > 0.0) || v > DATA_RATING_MAX)
         return data_field_err(what, "rating ", b, e, " is outside (0, 10]");
+    /* ratings are stored as floats, where 0 means "not rated" */
+    if ((float)v == 0.0f)
+        return data_field_err(what, "rating ", b, e, " is too small: it "
+                              "rounds to 0 in single precision (ratings lie "
+                              "in (0, 10])");
     *out = (float)v;
     return 0;
 }
@@ -323,13 +329,54 @@ static int data_check_csv_header(const char *s, size_t n, char *what) {
                    numeric ? " (the file has no header line: add one)" : "");
 }
 
+/* Reads every rating line of r (the file `path`, format fmt) and appends
+ * it to v with raw ids.  Returns 0, or -1 with err naming the file (and
+ * line). */
+static int data_read_lines(LineReader *r, const char *path, DataFormat fmt,
+                           RatingVec *v, char *err) {
+    char what[ERR_MAX], quoted[DATA_QUOTE_MAX * 4 + 8];
+    size_t line_no = 0, first = v->n;
+    for (;;) {
+        char *s;
+        size_t n;
+        int k = data_next_line(r, &s, &n);
+        if (k == 0) break;
+        if (k == -1)
+            return err_set(err, "%s: read error: %s", path, strerror(errno));
+        if (k == -2)
+            return err_set(err, "%s:%zu: line is longer than %u bytes (a "
+                           "rating line is short: is this a ratings file?)",
+                           path, line_no + 1, DATA_LINE_MAX);
+        line_no++;
+        if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';   /* CRLF */
+        if (line_no == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+            s += 3;                                     /* UTF-8 BOM */
+            n -= 3;
+        }
+        if (fmt == DATA_CSV && line_no == 1) {
+            if (data_check_csv_header(s, n, what))
+                return err_set(err, "%s:1: %s: %s", path, what,
+                               data_quote(s, n, quoted));
+            continue;
+        }
+        Rating x;
+        if (data_parse_line(s, n, fmt, &x, what))
+            return err_set(err, "%s:%zu: %s: %s", path, line_no, what,
+                           data_quote(s, n, quoted));
+        if (data_vec_push(v, x))
+            return err_set(err, "%s:%zu: out of memory", path, line_no);
+    }
+    if (v->n == first)
+        return err_set(err, "%s: no ratings (the file is %s)", path,
+                       line_no == 0 ? "empty" : "only a header");
+    return 0;
+}
+
 /* Reads every rating of the file at path (format fmt) and appends it to v
  * with raw ids.  Returns 0, or -1 with err naming the file (and line). */
 static int data_read_file(const char *path, DataFormat fmt, RatingVec *v,
                           char *err) {
     LineReader r = {0};
-    char what[ERR_MAX], quoted[DATA_QUOTE_MAX * 4 + 8];
-    size_t line_no = 0, first = v->n;
     int rc = -1;
     struct stat st;
 
@@ -349,51 +396,7 @@ static int data_read_file(const char *path, DataFormat fmt, RatingVec *v,
         err_set(err, "%s: out of memory", path);
         goto done;
     }
-    for (;;) {
-        char *s;
-        size_t n;
-        int k = data_next_line(&r, &s, &n);
-        if (k == 0) break;
-        if (k == -1) {
-            err_set(err, "%s: read error: %s", path, strerror(errno));
-            goto done;
-        }
-        if (k == -2) {
-            err_set(err, "%s:%zu: out of memory (line too long?)", path,
-                    line_no + 1);
-            goto done;
-        }
-        line_no++;
-        if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';   /* CRLF */
-        if (line_no == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-            s += 3;                                     /* UTF-8 BOM */
-            n -= 3;
-        }
-        if (fmt == DATA_CSV && line_no == 1) {
-            if (data_check_csv_header(s, n, what)) {
-                err_set(err, "%s:1: %s: %s", path, what,
-                        data_quote(s, n, quoted));
-                goto done;
-            }
-            continue;
-        }
-        Rating x;
-        if (data_parse_line(s, n, fmt, &x, what)) {
-            err_set(err, "%s:%zu: %s: %s", path, line_no, what,
-                    data_quote(s, n, quoted));
-            goto done;
-        }
-        if (data_vec_push(v, x)) {
-            err_set(err, "%s:%zu: out of memory", path, line_no);
-            goto done;
-        }
-    }
-    if (v->n == first) {
-        err_set(err, "%s: no ratings (the file is %s)", path,
-                line_no == 0 ? "empty" : "only a header");
-        goto done;
-    }
-    rc = 0;
+    rc = data_read_lines(&r, path, fmt, v, err);
 done:
     if (r.f) fclose(r.f);
     mem_free(r.buf);
@@ -600,10 +603,12 @@ static int data_resolve(const Config *cfg, const char *key, const char *name,
     return 0;
 }
 
+static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
+                       const Origin *op, Dataset *ds, char *err);
+
 /* See data.h.  On failure *ds is left zeroed. */
 int data_load(const Config *cfg, Dataset *ds, char *err) {
     RatingVec v = {0};
-    uint64_t *keys = NULL, *tmp = NULL;
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
     int rc = -1;
@@ -649,6 +654,82 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
         o.n_first = v.n;
         if (data_read_file(path[1], cfg->data_format, &v, err)) goto done;
     }
+    rc = data_finish(cfg, cfg->split_kind, &v, &o, ds, err);
+done:
+    mem_free(v.r);
+    if (rc) data_free(ds);
+    return rc;
+}
+
+/* See data.h. */
+int data_parse_buffer(const Config *cfg, const char *text, size_t len,
+                      const char *name, Dataset *ds, char *err) {
+    RatingVec v = {0};
+    LineReader r = {0};
+    Origin o = {{name, name}, 0, cfg->data_format == DATA_CSV};
+    int rc = -1;
+
+    assert(cfg && ds && name && (text || len == 0));
+    memset(ds, 0, sizeof *ds);
+    if (len > SIZE_MAX - 1) return err_set(err, "%s: too large", name);
+    r.buf = mem_alloc(len + 1);
+    if (!r.buf) return err_set(err, "%s: out of memory", name);
+    if (len) memcpy(r.buf, text, len);
+    r.cap = len + 1;
+    r.len = len;
+    r.eof = 1;
+    if (data_read_lines(&r, name, cfg->data_format, &v, err) == 0) {
+        o.n_first = v.n;
+        rc = data_finish(cfg, SPLIT_RANDOM, &v, &o, ds, err);
+    }
+    mem_free(r.buf);
+    mem_free(v.r);
+    if (rc) data_free(ds);
+    return rc;
+}
+
+/* Moves each training rating of ds to the new validation set with
+ * probability data.split.validation_ratio (stream DATA_VAL_STREAM of the
+ * split seed), keeping the order of both.  Returns 0, or -1 with err when a
+ * side would be empty or memory runs out (ds keeps its training set). */
+static int data_carve_validation(const Config *cfg, Dataset *ds, char *err) {
+    const double ratio = cfg->validation_ratio;
+    const uint64_t seed = cfg_split_seed(cfg);
+    Rng rng;
+    size_t n_val = 0;
+    rng_seed(&rng, seed, DATA_VAL_STREAM);
+    for (size_t i = 0; i < ds->n_train; i++) n_val += rng_uniform(&rng) < ratio;
+    if (n_val == 0 || n_val == ds->n_train)
+        return err_set(err, "the validation split of %zu training ratings "
+                       "(validation_ratio %g, seed %llu) left the %s set empty: "
+                       "change data.split.validation_ratio or use more ratings",
+                       ds->n_train, ratio, (unsigned long long)seed,
+                       n_val == 0 ? "validation" : "train");
+    ds->val = data_alloc_ratings(n_val);
+    if (!ds->val)
+        return err_set(err, "out of memory for %zu validation ratings", n_val);
+    rng_seed(&rng, seed, DATA_VAL_STREAM);
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < ds->n_train; i++) {
+        if (rng_uniform(&rng) < ratio) ds->val[b++] = ds->train[i];
+        else ds->train[a++] = ds->train[i];
+    }
+    assert(b == n_val && a + b == ds->n_train);
+    ds->n_train = a;
+    ds->n_val = b;
+    return 0;
+}
+
+/* Checks the raw ratings v read from the files in o (duplicates, ids), maps
+ * the ids to dense indices and splits v into *ds as `kind` says (for kind
+ * files, v's first o->n_first ratings are the training set).  Returns 0, or
+ * -1 with err (the caller frees v and *ds). */
+static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
+                       const Origin *op, Dataset *ds, char *err) {
+    RatingVec v = *vp;      /* ratings are rewritten in place (ids) */
+    Origin o = *op;
+    uint64_t *keys = NULL, *tmp = NULL;
+    int rc = -1;
 
     /* v.n * sizeof(Rating) did not overflow, so neither does v.n * 8 */
     keys = mem_alloc(v.n * sizeof *keys);
@@ -670,10 +751,10 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
         if (v.r[i].rating > ds->max_rating) ds->max_rating = v.r[i].rating;
     }
 
-    if (cfg->split_kind == SPLIT_RANDOM) {
+    if (kind == SPLIT_RANDOM) {
         double keep = 1.0 - cfg->test_ratio;
         Rng rng;
-        rng_seed(&rng, cfg->seed, DATA_SPLIT_STREAM);
+        rng_seed(&rng, cfg_split_seed(cfg), DATA_SPLIT_STREAM);
         size_t n_train = 0;
         for (size_t i = 0; i < v.n; i++) n_train += rng_uniform(&rng) < keep;
         ds->n_train = n_train;
@@ -683,7 +764,8 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
                     "the random split of %zu ratings (test_ratio %g, seed "
                     "%llu) left the %s set empty: change "
                     "data.split.test_ratio or use more ratings",
-                    v.n, cfg->test_ratio, (unsigned long long)cfg->seed,
+                    v.n, cfg->test_ratio,
+                    (unsigned long long)cfg_split_seed(cfg),
                     ds->n_train == 0 ? "train" : "test");
             goto done;
         }
@@ -693,7 +775,7 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
             err_set(err, "out of memory for %zu ratings", v.n);
             goto done;
         }
-        rng_seed(&rng, cfg->seed, DATA_SPLIT_STREAM);
+        rng_seed(&rng, cfg_split_seed(cfg), DATA_SPLIT_STREAM);
         size_t a = 0, b = 0;
         for (size_t i = 0; i < v.n; i++) {
             if (rng_uniform(&rng) < keep) ds->train[a++] = v.r[i];
@@ -706,7 +788,7 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
         if (ds->n_train == 0 || ds->n_test == 0) {   /* files are non-empty */
             err_set(err, "the %s file %s has no ratings: change the split files",
                     ds->n_train == 0 ? "train" : "test",
-                    ds->n_train == 0 ? path[0] : path[1]);
+                    ds->n_train == 0 ? o.path[0] : o.path[1]);
             goto done;
         }
         ds->train = data_alloc_ratings(ds->n_train);
@@ -718,12 +800,12 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
         memcpy(ds->train, v.r, ds->n_train * sizeof(Rating));
         memcpy(ds->test, v.r + o.n_first, ds->n_test * sizeof(Rating));
     }
+    if (cfg->validation_ratio > 0 && data_carve_validation(cfg, ds, err))
+        goto done;
     rc = 0;
 done:
-    mem_free(v.r);
     mem_free(keys);
     mem_free(tmp);
-    if (rc) data_free(ds);
     return rc;
 }
 
@@ -732,6 +814,7 @@ void data_free(Dataset *ds) {
     if (!ds) return;
     mem_free(ds->train);
     mem_free(ds->test);
+    mem_free(ds->val);
     mem_free(ds->user_ids);
     mem_free(ds->item_ids);
     memset(ds, 0, sizeof *ds);

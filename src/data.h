@@ -19,6 +19,10 @@ typedef struct {
 typedef struct {
     Rating *train, *test;     /* owned */
     size_t n_train, n_test;
+    Rating *val;              /* owned: validation ratings carved from the
+                                 training set (data.split.validation_ratio),
+                                 NULL when the ratio is 0 */
+    size_t n_val;
     int num_users, num_items; /* matrix dimensions (items x users) */
     int64_t *user_ids;        /* raw id of each dense user index (owned) */
     int64_t *item_ids;        /* raw id of each dense item index (owned) */
@@ -26,11 +30,20 @@ typedef struct {
 } Dataset;
 
 /* Loads the ratings named by cfg (data.path, data.format) and splits them
- * (data.split.*; random splits use cfg->seed).  On success fills *ds (free
+ * (data.split.*; random splits use data.split.seed, else train.seed).  With
+ * data.split.validation_ratio > 0 each training rating then moves to the
+ * validation set with that probability (its own random stream of the same
+ * seed, so the train/test split does not depend on the ratio).  On success fills *ds (free
  * with data_free) and returns 0; on failure returns -1 with err naming the
  * file and line.  Malformed lines and duplicate (user, item) pairs are
  * errors.  A split that leaves the train or test set empty is an error. */
 int data_load(const Config *cfg, Dataset *ds, char *err);
+
+/* As data_load for a random split (cfg's data.format, test_ratio and seed;
+ * data.path is ignored), reading the ratings from the len bytes at text as
+ * if they were the file `name` (used in messages).  For fuzzing and tests. */
+int data_parse_buffer(const Config *cfg, const char *text, size_t len,
+                      const char *name, Dataset *ds, char *err);
 
 /* Frees what data_load allocated; accepts a zeroed or NULL dataset. */
 void data_free(Dataset *ds);

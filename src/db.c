@@ -60,6 +60,7 @@ struct Db {
     sqlite3_stmt *run_update_epoch;
     sqlite3_stmt *run_end;
     sqlite3_stmt *run_set_info;
+    sqlite3_stmt *run_checkpoint;
     sqlite3_stmt *begin, *commit, *rollback;
     /* grids */
     char *worker;               /* owned; NULL unless db_set_worker */
@@ -174,6 +175,60 @@ static const char db_migrate_v2[] =
     "  coalesce(sum(r.seconds), 0) AS seconds,\n"
     "  x.created_at AS created_at, min(r.started_at) AS started_at,\n"
     "  max(r.finished_at) AS finished_at\n"
+    "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
+    "GROUP BY x.id;\n";
+
+/* Schema 2 -> 3: the paper's protocol.  Per epoch the test MAE and the
+ * validation RMSE/MAE; per run the epoch selected on the validation split
+ * (the last epoch without one), its test and validation RMSE and the path
+ * of its checkpoint.  Runs recorded before had no validation split, so
+ * their selected epoch is their last.  The views are recreated with the
+ * new columns.  Also applied, after the others, to a new file. */
+static const char db_migrate_v3[] =
+    "ALTER TABLE runs ADD COLUMN selected_epoch INTEGER;\n"
+    "ALTER TABLE runs ADD COLUMN selected_test_rmse REAL;\n"
+    "ALTER TABLE runs ADD COLUMN selected_val_rmse REAL;\n"
+    "ALTER TABLE runs ADD COLUMN checkpoint TEXT;\n"
+    "ALTER TABLE epochs ADD COLUMN test_mae REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN val_rmse REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN val_mae REAL;\n"
+    "UPDATE runs SET selected_epoch = epochs_done,\n"
+    "  selected_test_rmse = final_test_rmse WHERE epochs_done > 0;\n"
+    "DROP VIEW run_summary;\n"
+    "DROP VIEW grid_summary;\n"
+    "CREATE VIEW run_summary AS\n"
+    "SELECT id, name, experiment, grid_point, grid_size, status,\n"
+    "  hidden, lr, weight_decay, dropout, epochs, batch_size, seed,\n"
+    "  test_ratio, data_path, data_format, kernel, threads,\n"
+    "  epochs_done, best_epoch, best_test_rmse, final_test_rmse, seconds,\n"
+    "  round((julianday(coalesce(finished_at, 'now')) - julianday(started_at))\n"
+    "        * 86400.0, 3) AS wall_seconds,\n"
+    "  started_at, finished_at, host, worker, attempts, config_hash, error,\n"
+    "  selected_epoch, selected_test_rmse, selected_val_rmse, checkpoint\n"
+    "FROM runs;\n"
+    "CREATE VIEW grid_summary AS\n"
+    "SELECT x.id AS experiment, x.name AS name, x.axes AS axes,\n"
+    "  x.n_points AS n_points, count(r.id) AS runs,\n"
+    "  coalesce(sum(r.status = 'finished'), 0) AS finished,\n"
+    "  coalesce(sum(r.status = 'running'), 0) AS running,\n"
+    "  coalesce(sum(r.status = 'failed'), 0) AS failed,\n"
+    "  coalesce(sum(r.status = 'interrupted'), 0) AS interrupted,\n"
+    "  coalesce(sum(r.status = 'diverged'), 0) AS diverged,\n"
+    "  x.n_points - count(r.id) AS pending,\n"
+    "  min(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
+    "    AS best_test_rmse,\n"
+    "  (SELECT b.id FROM runs b WHERE b.experiment = x.id\n"
+    "     AND b.status = 'finished' AND b.best_test_rmse IS NOT NULL\n"
+    "   ORDER BY b.best_test_rmse, b.id LIMIT 1) AS best_run,\n"
+    "  avg(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
+    "    AS mean_best_test_rmse,\n"
+    "  coalesce(sum(r.seconds), 0) AS seconds,\n"
+    "  x.created_at AS created_at, min(r.started_at) AS started_at,\n"
+    "  max(r.finished_at) AS finished_at,\n"
+    "  min(CASE WHEN r.status = 'finished' THEN r.selected_test_rmse END)\n"
+    "    AS best_selected_test_rmse,\n"
+    "  avg(CASE WHEN r.status = 'finished' THEN r.selected_test_rmse END)\n"
+    "    AS mean_selected_test_rmse\n"
     "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
     "GROUP BY x.id;\n";
 
@@ -327,6 +382,8 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_schema, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 2)
         rc = sqlite3_exec(db->db, db_migrate_v2, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 3)
+        rc = sqlite3_exec(db->db, db_migrate_v3, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
@@ -354,6 +411,30 @@ static int db_prepare(Db *db, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+/* Checks, before SQLite opens it, that the database file (or, when it does
+ * not exist yet, its directory) is writable: SQLite would otherwise fall
+ * back to read-only and report an unhelpful error about its journal.
+ * Returns 0 or -1 with err. */
+static int db_check_writable(const char *path, char *err) {
+    if (access(path, F_OK) == 0) {
+        if (access(path, W_OK) == 0) return 0;
+        return err_set(err, "cannot write the database %s: %s: fix its "
+                       "permissions or choose another --db path", path, strerror(errno));
+    }
+    char *dir = mem_strdup(path);
+    if (!dir) return err_set(err, "%s: out of memory", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    int rc = 0;
+    if (access(dir, W_OK) != 0)
+        rc = err_set(err, "cannot create the database %s: directory %s: %s: choose "
+                     "another --db path or fix the permissions", path, dir, strerror(errno));
+    mem_free(dir);
+    return rc;
+}
+
 /* See db.h.  Returns 0 and sets *out (owned by the caller, db_close), or -1
  * with err and *out = NULL. */
 int db_open(Db **out, const char *path, char *err) {
@@ -365,7 +446,7 @@ int db_open(Db **out, const char *path, char *err) {
     *out = NULL;
     if (path[0] == '\0')
         return err_set(err, "the database path is empty: pass --db PATH");
-    if (db_make_parents(path, err)) return -1;
+    if (db_make_parents(path, err) || db_check_writable(path, err)) return -1;
     db = mem_calloc(1, sizeof *db);
     if (!db || !(db->path = mem_strdup(path))) {
         err_set(err, "%s: out of memory", path);
@@ -409,8 +490,8 @@ int db_open(Db **out, const char *path, char *err) {
                    &db->run_insert, err) ||
         db_prepare(db,
                    "INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, "
-                   "train_seconds, eval_seconds) VALUES(?1, ?2, ?3, ?4, ?5, "
-                   "?6)",
+                   "train_seconds, eval_seconds, test_mae, val_rmse, val_mae) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                    &db->epoch_insert, err) ||
         db_prepare(db,
                    "UPDATE runs SET final_test_rmse = ?1, "
@@ -419,7 +500,11 @@ int db_open(Db **out, const char *path, char *err) {
                    "best_test_rmse = CASE WHEN best_test_rmse IS NULL OR ?1 < "
                    "best_test_rmse THEN ?1 ELSE best_test_rmse END, "
                    "epochs_done = epochs_done + 1, seconds = seconds + ?4, "
-                   "heartbeat_at = " DB_UNIXNOW " "
+                   "heartbeat_at = " DB_UNIXNOW ", "
+                   "selected_epoch = CASE WHEN ?6 THEN ?2 ELSE selected_epoch "
+                   "END, selected_test_rmse = CASE WHEN ?6 THEN ?1 ELSE "
+                   "selected_test_rmse END, selected_val_rmse = CASE WHEN ?6 "
+                   "THEN ?7 ELSE selected_val_rmse END "
                    "WHERE id = ?3 AND (?5 IS NULL OR worker IS ?5)",
                    &db->run_update_epoch, err) ||
         db_prepare(db,
@@ -431,6 +516,10 @@ int db_open(Db **out, const char *path, char *err) {
                    "UPDATE runs SET " DB_INFO_SET " WHERE id = ?18 AND "
                    "(?19 IS NULL OR worker IS ?19)",
                    &db->run_set_info, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET checkpoint = ?1 WHERE id = ?2 AND "
+                   "(?3 IS NULL OR worker IS ?3)",
+                   &db->run_checkpoint, err) ||
         db_prepare(db, "BEGIN IMMEDIATE", &db->begin, err) ||
         db_prepare(db, "COMMIT", &db->commit, err) ||
         db_prepare(db, "ROLLBACK", &db->rollback, err) ||
@@ -492,7 +581,9 @@ int db_open(Db **out, const char *path, char *err) {
                    "WHERE p.experiment = ?18 AND p.point = ?19), "
                    "heartbeat_at = " DB_UNIXNOW ", attempts = attempts + 1, "
                    "epochs_done = 0, seconds = 0, final_test_rmse = NULL, "
-                   "best_test_rmse = NULL, best_epoch = NULL, error = NULL "
+                   "best_test_rmse = NULL, best_epoch = NULL, error = NULL, "
+                   "selected_epoch = NULL, selected_test_rmse = NULL, "
+                   "selected_val_rmse = NULL, checkpoint = NULL "
                    "WHERE experiment = ?18 AND grid_point = ?19",
                    &db->claim_retake, err) ||
         db_prepare(db, "DELETE FROM epochs WHERE run_id = ?1",
@@ -521,6 +612,7 @@ void db_close(Db *db) {
     sqlite3_finalize(db->run_update_epoch);
     sqlite3_finalize(db->run_end);
     sqlite3_finalize(db->run_set_info);
+    sqlite3_finalize(db->run_checkpoint);
     sqlite3_finalize(db->begin);
     sqlite3_finalize(db->commit);
     sqlite3_finalize(db->rollback);
@@ -665,6 +757,13 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, e->test_rmse);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 5, e->train_seconds);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 6, e->eval_seconds);
+    if (rc == SQLITE_OK)
+        rc = isfinite(e->test_mae) ? sqlite3_bind_double(st, 7, e->test_mae)
+                                   : sqlite3_bind_null(st, 7);
+    if (rc == SQLITE_OK && e->has_val)
+        rc = sqlite3_bind_double(st, 8, e->val_rmse);
+    if (rc == SQLITE_OK && e->has_val)
+        rc = sqlite3_bind_double(st, 9, e->val_mae);
     if (rc == SQLITE_OK) rc = db_step_done(st);
     if (rc != SQLITE_OK) {
         sqlite3_reset(st);
@@ -687,6 +786,9 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_double(st, 4, e->train_seconds + e->eval_seconds);
     if (rc == SQLITE_OK) rc = db_bind_text(st, 5, db->worker);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 6, e->selected != 0);
+    if (rc == SQLITE_OK && e->has_val)
+        rc = sqlite3_bind_double(st, 7, e->val_rmse);
     if (rc == SQLITE_OK) rc = db_step_done(st);
     if (rc != SQLITE_OK) {
         sqlite3_reset(st);
@@ -716,6 +818,30 @@ cleanup:
     return ret;
 }
 
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
+                          char *err) {
+    assert(db && path);
+    sqlite3_stmt *st = db->run_checkpoint;
+    int rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 3, db->worker);
+    if (rc == SQLITE_OK) {
+        rc = db_step_retry(st);
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (rc != SQLITE_OK) return db_fail(db, rc, "record the checkpoint", err);
+    if (sqlite3_changes(db->db) != 1)
+        return err_set(err, "cannot record the checkpoint of run %lld in %s: "
+                            "no such run%s", (long long)run_id, db->path,
+                       db->worker ? " held by this worker" : "");
+    return 0;
+}
+
+const char *db_path(const Db *db) { return db->path; }
+
 /* See db.h.  status must be one of finished, failed, interrupted, diverged.
  * Returns 0 or -1 with err. */
 int db_run_end(Db *db, int64_t run_id, const char *status, char *err) {
@@ -736,15 +862,24 @@ int db_run_end_msg(Db *db, int64_t run_id, const char *status,
         return err_set(err, "cannot end run %lld in %s: status '%s' is not "
                             "one of finished, failed, interrupted, diverged",
                        (long long)run_id, db->path, status);
-    rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
-    if (rc == SQLITE_OK) rc = db_bind_text(st, 3, message);
-    if (rc == SQLITE_OK) rc = db_bind_text(st, 4, db->worker);
-    if (rc == SQLITE_OK) {
-        rc = db_step_retry(st);
-    } else {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+    for (int attempt = 0;; attempt++) {
+        rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
+        if (rc == SQLITE_OK) rc = db_bind_text(st, 3, message);
+        if (rc == SQLITE_OK) rc = db_bind_text(st, 4, db->worker);
+        if (rc == SQLITE_OK) {
+            rc = db_step_retry(st);
+        } else {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+        /* a full disk or file-size limit usually hit the growing WAL: move
+         * its pages into the database and empty it, then try once more */
+        if (attempt > 0 || ((rc & 0xff) != SQLITE_IOERR &&
+                            (rc & 0xff) != SQLITE_FULL))
+            break;
+        sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                  NULL, NULL);
     }
     if (rc != SQLITE_OK) return db_fail(db, rc, "end the run", err);
     if (sqlite3_changes(db->db) != 1) {

@@ -13,7 +13,12 @@
  *   experiments(id, name, n_points, axes, config_yaml, created_at)
  *   grid_points(experiment, point, config_hash, params)
  *   views run_summary (one row per run) and grid_summary (one per experiment)
- * A schema-1 database is migrated in place, in one transaction, when opened.
+ * Schema 3 adds runs.selected_epoch, selected_test_rmse, selected_val_rmse,
+ * checkpoint and epochs.test_mae, val_rmse, val_mae (the paper's protocol:
+ * model selection on a validation split), and the selected columns to both
+ * views.  Older databases are migrated in place, in one transaction, when
+ * opened (runs from before schema 3 had no validation split: their selected
+ * epoch is their last one).
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -25,7 +30,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 typedef struct Db Db;
 struct sqlite3;
@@ -46,6 +51,12 @@ typedef struct {
     double test_rmse;
     double train_seconds;
     double eval_seconds;
+    double test_mae;          /* stored when finite, else NULL */
+    int has_val;              /* 1: val_rmse and val_mae are recorded */
+    double val_rmse, val_mae;
+    int selected;             /* 1: this epoch becomes the run's selected
+                                 epoch (selected_epoch, selected_test_rmse,
+                                 selected_val_rmse) */
 } DbEpoch;
 
 /* Opens (creating if needed) the database at path, creating its parent
@@ -63,6 +74,14 @@ int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err);
 /* Records one finished epoch and updates the run's final_test_rmse,
  * best_test_rmse and best_epoch, in one transaction. */
 int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
+
+/* Stores path (the run's checkpoint file, already written) in
+ * runs.checkpoint.  Returns 0 or -1 with err. */
+int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
+                          char *err);
+
+/* The path the database was opened with (owned by db). */
+const char *db_path(const Db *db);
 
 /* Sets the run's status ("finished", "failed", "interrupted") and
  * finished_at = now. */

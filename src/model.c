@@ -122,10 +122,76 @@ static void adam_scalars(const Model *model, const AdamOptions *opt,
     *bc2_sqrt = (float)sqrt(bc2);
 }
 
+/* Adam over n elements of one tensor: coupled decay wd, extra gradient
+ * l2x2 * p (the L2 penalty's), then p *= keep (AdamW's decoupled decay,
+ * keep = 1 - lr * wd; 1 for Adam) before the update.  Zeroes the
+ * gradients.  One parallel, vectorised loop. */
+static void adam_range(float *restrict p, float *restrict g,
+                       float *restrict m, float *restrict v, long n,
+                       const AdamOptions *opt, float wd, float l2x2,
+                       float keep, float step_size, float bc2_sqrt) {
+    const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i] + l2x2 * p[i];
+        g[i] = 0.0f;
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * keep - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+}
+
+#define MODEL_SQ_CHUNK 8192
+
+double model_weight_sq(const Model *model) {
+    const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    const float *w[2] = {model->params.enc_w, model->params.dec_w};
+    const long chunks = (long)((uh + MODEL_SQ_CHUNK - 1) / MODEL_SQ_CHUNK);
+    double total = 0.0;
+    for (int t = 0; t < 2; t++) {
+        double sum = 0.0;
+        /* ordered reduction: each chunk's sum in double, chunks in order */
+        #pragma omp parallel for ordered schedule(static) reduction(+:sum)
+        for (long c = 0; c < chunks; c++) {
+            size_t a = (size_t)c * MODEL_SQ_CHUNK;
+            size_t b = a + MODEL_SQ_CHUNK < uh ? a + MODEL_SQ_CHUNK : uh;
+            double s = 0.0;
+            for (size_t i = a; i < b; i++) s += (double)w[t][i] * w[t][i];
+            #pragma omp ordered
+            sum += s;
+        }
+        total += sum;
+    }
+    return total;
+}
+
 void model_adam_step(Model *model, const AdamOptions *opt) {
     model->step++;
     float step_size, bc2_sqrt;
     adam_scalars(model, opt, &step_size, &bc2_sqrt);
+    if (opt->l2 != 0.0f || opt->decoupled) {
+        /* the weight matrices and the biases differ in l2 only */
+        const float wd = opt->decoupled ? 0.0f : opt->weight_decay;
+        const float keep = opt->decoupled ? 1.0f - opt->lr * opt->weight_decay
+                                          : 1.0f;
+        const float l2x2 = 2.0f * opt->l2;
+        const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+        float *const p[4] = {model->params.enc_w, model->params.enc_b,
+                             model->params.dec_w, model->params.dec_b};
+        float *const g[4] = {model->grads.enc_w, model->grads.enc_b,
+                             model->grads.dec_w, model->grads.dec_b};
+        float *const m[4] = {model->m.enc_w, model->m.enc_b, model->m.dec_w,
+                             model->m.dec_b};
+        float *const v[4] = {model->v.enc_w, model->v.enc_b, model->v.dec_w,
+                             model->v.dec_b};
+        const long n[4] = {(long)uh, model->hidden, (long)uh, model->num_users};
+        for (int t = 0; t < 4; t++)
+            adam_range(p[t], g[t], m[t], v[t], n[t], opt, wd,
+                       t % 2 == 0 ? l2x2 : 0.0f, keep, step_size, bc2_sqrt);
+        return;
+    }
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
     const float wd = opt->weight_decay;
     float *restrict p = model->params.enc_w;
@@ -150,10 +216,16 @@ void model_adam_step_naive(Model *model, const AdamOptions *opt) {
     model->step++;
     double bc1 = 1.0 - pow((double)opt->beta1, (double)model->step);
     double bc2 = 1.0 - pow((double)opt->beta2, (double)model->step);
+    const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
+    const size_t dec_w = uh + (size_t)model->hidden;
     for (size_t i = 0; i < model->num_params; i++) {
         float *p = model->params.enc_w + i, *m = model->m.enc_w + i;
         float *v = model->v.enc_w + i;
-        float g = model->grads.enc_w[i] + opt->weight_decay * *p;
+        int weight = i < uh || (i >= dec_w && i < dec_w + uh);
+        float g = model->grads.enc_w[i];
+        if (!opt->decoupled) g += opt->weight_decay * *p;
+        if (weight) g += 2.0f * opt->l2 * *p;
+        if (opt->decoupled) *p *= 1.0f - opt->lr * opt->weight_decay;
         model->grads.enc_w[i] = 0.0f;
         *m = opt->beta1 * *m + (1.0f - opt->beta1) * g;
         *v = opt->beta2 * *v + (1.0f - opt->beta2) * g * g;

@@ -38,6 +38,11 @@ typedef struct {
 
 typedef struct {
     float lr, beta1, beta2, eps, weight_decay;
+    float l2;       /* adds 2 * l2 * W to the gradients of enc_w and dec_w
+                       (the gradient of l2 * (|W_enc|^2 + |W_dec|^2)); biases
+                       are not penalised */
+    int decoupled;  /* 1: AdamW (p *= 1 - lr * weight_decay on every
+                       parameter, as torch.optim.AdamW); 0: coupled (Adam) */
 } AdamOptions;
 
 /* Number of parameters of a model, or 0 when it overflows size_t. */
@@ -69,10 +74,16 @@ void model_import(Model *model, ModelTensors *set, const float *in);
 
 /* One Adam step with PyTorch's coupled weight decay (grad + wd * param, on
  * every parameter), bias-corrected, as torch.optim.Adam (1.13, single-tensor
- * path).  One vectorised pass over the parameters, which also zeroes each
+ * path); or, with opt->decoupled, AdamW's decoupled decay.  opt->l2 adds
+ * 2 * l2 * W to the weight matrices' gradients only.  One vectorised pass over the parameters, which also zeroes each
  * gradient after using it (optimizer.zero_grad() folded in), so the
  * gradients are zero after model_create and after every step. */
 void model_adam_step(Model *model, const AdamOptions *opt);
+
+/* |enc_w|^2 + |dec_w|^2 of the parameters (biases excluded), summed in
+ * double over fixed chunks, so the result does not depend on the thread
+ * count. */
+double model_weight_sq(const Model *model);
 
 /* The naive reference of model_adam_step, kept for tests. */
 void model_adam_step_naive(Model *model, const AdamOptions *opt);

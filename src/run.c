@@ -109,11 +109,19 @@ fail:
     return -1;
 }
 
+/* Prints one epoch line; with a validation split also the validation RMSE
+ * and a '*' when the epoch is the selected one so far. */
 static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
     (void)ctx;
-    printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
-           e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
-           e->eval_seconds);
+    if (e->has_val)
+        printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s test RMSE %.4f  "
+               "MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
+               e->train_loss, e->val_rmse, e->selected ? "*" : " ",
+               e->test_rmse, e->test_mae, e->train_seconds, e->eval_seconds);
+    else
+        printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
+               e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
+               e->eval_seconds);
     fflush(stdout);
 }
 
@@ -150,25 +158,49 @@ int run_main(int argc, char **argv) {
 
     const Dataset *ds = &runner.ds;
     if (!args.quiet) {
-        printf("run %lld '%s': %d items x %d users, %zu train / %zu test ratings\n",
-               (long long)run_id, cfg.name, ds->num_items, ds->num_users,
-               ds->n_train, ds->n_test);
+        if (ds->n_val)
+            printf("run %lld '%s': %d items x %d users, %zu train / %zu validation / "
+                   "%zu test ratings\n", (long long)run_id, cfg.name, ds->num_items,
+                   ds->num_users, ds->n_train, ds->n_val, ds->n_test);
+        else
+            printf("run %lld '%s': %d items x %d users, %zu train / %zu test ratings\n",
+                   (long long)run_id, cfg.name, ds->num_items, ds->num_users,
+                   ds->n_train, ds->n_test);
         printf("hidden %d, dropout %g, lr %g, weight decay %g, batch %d, seed %llu, "
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
                runner.kernel, runner.threads);
+        if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
+            cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
+            printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "
+                   "cold default %s%.3g\n", cfg.l2, cfg_optimizer_name(cfg.optimizer),
+                   cfg_schedule_name(cfg.schedule), cfg.patience,
+                   cfg.clip.mode == CLIP_NONE ? "off" : "on",
+                   runner.trainer.proto.clip_lo, runner.trainer.proto.clip_hi,
+                   cfg.cold_default > 0 ? "" : "none ", cfg.cold_default);
         fflush(stdout);
     }
     RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop};
     RunOutcome out;
     RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);
-    if (st == RUN_DIVERGED || st == RUN_FAILED) fprintf(stderr, "autorec: %s\n", err);
-    if (db_run_end(db, run_id, runner_status_name(st), err)) {
+    char why[ERR_MAX] = "";  /* recorded in runs.error */
+    if (st == RUN_DIVERGED || st == RUN_FAILED) {
+        fprintf(stderr, "autorec: %s\n", err);
+        snprintf(why, sizeof why, "%s", err);
+    }
+    if (db_run_end_msg(db, run_id, runner_status_name(st), why[0] ? why : NULL, err)) {
         fprintf(stderr, "autorec: could not record the end of run %lld: %s\n",
                 (long long)run_id, err);
         goto out;
     }
-    if (st == RUN_FINISHED) {
+    if (st == RUN_FINISHED && runner.ds.n_val) {
+        printf("run %lld finished: selected epoch %d by validation RMSE %.4f: test "
+               "RMSE %.4f (last %.4f), %d epochs%s in %.2f s, results in %s\n",
+               (long long)run_id, out.selected_epoch, out.selected_val_rmse,
+               out.selected_test_rmse, out.final_rmse, out.epochs_done,
+               out.stopped_early ? " (early stop)" : "", out.seconds, args.db_path);
+        rc = EXIT_OK;
+    } else if (st == RUN_FINISHED) {
         printf("run %lld finished: test RMSE %.4f (best %.4f at epoch %d), %d epochs "
                "in %.2f s, results in %s\n", (long long)run_id, out.final_rmse,
                out.best_rmse, out.best_epoch, out.epochs_done, out.seconds, args.db_path);
@@ -183,9 +215,13 @@ int run_main(int argc, char **argv) {
 
 fail:
     fprintf(stderr, "autorec: %s\n", err);
-    if (db && run_id >= 0 && db_run_end(db, run_id, "failed", err))
-        fprintf(stderr, "autorec: could not mark run %lld failed: %s\n",
-                (long long)run_id, err);
+    if (db && run_id >= 0) {
+        char why[ERR_MAX];
+        snprintf(why, sizeof why, "%s", err);
+        if (db_run_end_msg(db, run_id, "failed", why, err))
+            fprintf(stderr, "autorec: could not mark run %lld failed: %s\n",
+                    (long long)run_id, err);
+    }
 out:
     db_close(db);
     runner_free(&runner);

@@ -1,6 +1,7 @@
 /* runner.c - one training run (see runner.h). */
 #include "runner.h"
 
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -8,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "blas.h"
+#include "checkpoint.h"
 #include "err.h"
 #include "mem.h"
 #include "version.h"
@@ -48,12 +52,22 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     if (csr_from_ratings(&r->train, ds->train, ds->n_train, ds->num_items,
                          ds->num_users, err) ||
         csr_from_ratings(&r->test, ds->test, ds->n_test, ds->num_items,
+                         ds->num_users, err) ||
+        csr_from_ratings(&r->val, ds->val, ds->n_val, ds->num_items,
                          ds->num_users, err))
         return -1;
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
                         resolve_kernel(cfg->kernel, &r->train), memory_budget()};
     if (trainer_create(&r->trainer, &opt, &r->train, &r->test, err)) return -1;
+    TrainProtocol *p = &r->trainer.proto;
+    p->l2 = (float)cfg->l2;
+    p->decoupled = cfg->optimizer == OPTIM_ADAMW;
+    p->clip = cfg->clip.mode != CLIP_NONE;
+    p->clip_lo = (float)(cfg->clip.mode == CLIP_AUTO ? ds->min_rating : cfg->clip.lo);
+    p->clip_hi = (float)(cfg->clip.mode == CLIP_AUTO ? ds->max_rating : cfg->clip.hi);
+    p->cold = cfg->cold_default > 0;
+    p->cold_value = p->cold ? (float)cfg->cold_default : 0.0f;
     r->kernel = trainer_kernel_name(&r->trainer);
     r->config_yaml = cfg_to_yaml(cfg);
     if (!r->config_yaml) return err_set(err, "out of memory writing the resolved config");
@@ -70,7 +84,9 @@ void runner_free(Runner *r) {
     trainer_free(&r->trainer);
     csr_free(&r->train);
     csr_free(&r->test);
+    csr_free(&r->val);
     mem_free(r->config_yaml);
+    mem_free(r->selected);
     data_free(&r->ds);
     memset(r, 0, sizeof *r);
 }
@@ -85,33 +101,143 @@ void runner_info(const Runner *r, DbRunInfo *info) {
     info->blis_info = r->blis_info;
 }
 
+double runner_lr_at(const Config *cfg, int e) {
+    switch (cfg->schedule) {
+    case SCHED_STEP:
+        return cfg->lr * pow(cfg->gamma, (double)((e - 1) / cfg->step_epochs));
+    case SCHED_COSINE:
+        return cfg->lr_min + (cfg->lr - cfg->lr_min) *
+               (1.0 + cos(M_PI * (double)(e - 1) / (double)cfg->epochs)) / 2.0;
+    case SCHED_NONE:
+        break;
+    }
+    return cfg->lr;
+}
+
+/* Writes the checkpoint path of run_id (<directory of the database>/
+ * checkpoints/<run id>.ckpt) into out and creates its directory.  Returns
+ * 1 when written, 0 when the database has no directory (in memory), or -1
+ * with err. */
+static int checkpoint_path(Db *db, int64_t run_id, char *out, size_t cap,
+                           char *err) {
+    const char *dbp = db_path(db);
+    if (!dbp || !dbp[0] || !strcmp(dbp, ":memory:") || !strncmp(dbp, "file:", 5))
+        return 0;
+    const char *slash = strrchr(dbp, '/');
+    int dn = slash ? (int)(slash - dbp) : 0;
+    int n = slash ? snprintf(out, cap, "%.*s/checkpoints", dn ? dn : 1, dbp)
+                  : snprintf(out, cap, "checkpoints");
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(err, "the checkpoint directory of %s is too long", dbp);
+    if (mkdir(out, 0777) != 0 && errno != EEXIST)
+        return err_set(err, "cannot create the checkpoint directory %s: %s",
+                       out, strerror(errno));
+    size_t len = (size_t)n;
+    n = snprintf(out + len, cap - len, "/%lld.ckpt", (long long)run_id);
+    if (n < 0 || (size_t)n >= cap - len)
+        return err_set(err, "the checkpoint path of %s is too long", dbp);
+    return 1;
+}
+
+/* Writes the run's checkpoint once, at the end: the parameters of the
+ * selected epoch e (r->selected, or the model itself when selected is NULL)
+ * to out->checkpoint, and records the path in the database.  Returns 0 (also
+ * when the database is in memory: nothing is saved), or -1 with err. */
+static int save_checkpoint(Runner *r, Db *db, int64_t run_id, int e,
+                           const float *selected, RunOutcome *out, char *err) {
+    int rc = checkpoint_path(db, run_id, out->checkpoint, sizeof out->checkpoint, err);
+    if (rc <= 0) {
+        out->checkpoint[0] = '\0';
+        return rc;
+    }
+    const Model *m = &r->trainer.model;
+    if (selected ? ckpt_write(selected, m->num_users, m->hidden, e, out->checkpoint, err)
+                 : ckpt_save(m, e, out->checkpoint, err))
+        return -1;
+    return db_run_set_checkpoint(db, run_id, out->checkpoint, err);
+}
+
+/* Keeps a copy of the current parameters as the selected ones (in memory:
+ * written once at the end).  Returns 0 or -1 with err. */
+static int keep_selected(Runner *r, char *err) {
+    const Model *m = &r->trainer.model;
+    if (!r->selected) {
+        r->selected = mem_alloc(m->num_params * sizeof *r->selected);
+        if (!r->selected)
+            return err_set(err, "out of memory keeping the selected epoch's parameters "
+                           "(%.3g MB)", m->num_params * 4.0 / 1e6);
+    }
+    model_export(m, &m->params, r->selected);
+    return 0;
+}
+
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err) {
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
+    const int has_val = r->val.nnz > 0;
     memset(out, 0, sizeof *out);
     out->final_rmse = out->best_rmse = NAN;
+    out->selected_test_rmse = out->selected_val_rmse = NAN;
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
+    int since_best = 0;
     for (int e = 1; e <= r->cfg.epochs; e++) {
+        r->trainer.opt.lr = (float)runner_lr_at(&r->cfg, e);
         double t0 = now_seconds(), loss = NAN;
         int stopped = trainer_epoch(&r->trainer, stop, &loss);
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
-        double rmse = trainer_test_rmse(&r->trainer);
+        EvalMetrics te, va = {NAN, NAN, 0, 0};
+        /* selection reads the validation split only; the test metrics are
+         * recorded, never compared */
+        if (has_val) trainer_evaluate(&r->trainer, &r->val, &va);
+        trainer_evaluate(&r->trainer, &r->test, &te);
+        double rmse = te.rmse;
         double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(rmse)) {
-            err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
-                    "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
+        if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va.rmse))) {
+            if (has_val)
+                err_set(err, "run %lld diverged at epoch %d (train loss %g, "
+                        "validation RMSE %g, test RMSE %g): lower train.lr or "
+                        "check the data", (long long)run_id, e, loss, va.rmse,
+                        rmse);
+            else
+                err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
+                        "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
             status = RUN_DIVERGED;
             break;
         }
-        DbEpoch row = {e, loss, rmse, t1 - t0, t2 - t1};
+        int selected = has_val ? !(va.rmse >= out->selected_val_rmse) : 1;
+        if (selected && has_val && keep_selected(r, err)) {
+            status = RUN_FAILED;
+            break;
+        }
+        DbEpoch row = {e, loss, rmse, t1 - t0, t2 - t1, te.mae, has_val,
+                       va.rmse, va.mae, selected};
         if (db_epoch_add(db, run_id, &row, err)) { status = RUN_FAILED; break; }
         out->epochs_done = e;
         out->final_rmse = rmse;
         if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
+        if (selected) {
+            out->selected_epoch = e;
+            out->selected_test_rmse = rmse;
+            out->selected_val_rmse = va.rmse;
+        }
+        since_best = selected ? 0 : since_best + 1;
         if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
+        if (has_val && r->cfg.patience > 0 && since_best >= r->cfg.patience) {
+            out->stopped_early = 1;
+            break;
+        }
     }
+    /* the checkpoint of the selected epoch: for a finished run; for an
+     * interrupted one only with a validation split (its selected epoch was
+     * copied whole; without one the model is mid-epoch) */
+    if (out->epochs_done > 0 &&
+        (status == RUN_FINISHED || (status == RUN_INTERRUPTED && r->selected)) &&
+        (!has_val || r->selected) &&
+        save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,
+                        has_val ? r->selected : NULL, out, err))
+        status = RUN_FAILED;
     out->seconds = now_seconds() - t_start;
     return status;
 }

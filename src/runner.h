@@ -38,21 +38,32 @@ typedef struct {
 
 typedef struct {
     int epochs_done;
-    double final_rmse, best_rmse;
+    double final_rmse, best_rmse;   /* test RMSE: last, lowest (for reference
+                                       only: choosing by it reads the test set) */
     int best_epoch;
     double seconds;   /* wall time of the epoch loop */
+    /* model selection: the epoch with the lowest validation RMSE, or the
+     * last epoch without a validation split; never chosen by test RMSE */
+    int selected_epoch;             /* 0: none yet */
+    double selected_test_rmse, selected_val_rmse;   /* NaN when none */
+    int stopped_early;              /* train.patience ran out */
+    char checkpoint[CFG_PATH_MAX + 64];   /* "" when none was written */
 } RunOutcome;
 
 typedef struct {
     Config cfg;
     Dataset ds;
     Csr train, test;       /* items x users rating matrices */
+    Csr val;               /* validation ratings (nnz 0 without a split) */
     Trainer trainer;
     const char *kernel;    /* resolved kernel: "dense", "naive", "sparse" */
     int threads;
     char *config_yaml;     /* resolved config */
     char host[256];
     char blis_info[512];
+    float *selected;       /* parameters of the selected epoch (canonical
+                              order), kept in memory until the checkpoint is
+                              written at the end of the run */
 } Runner;
 
 /* Loads the data named by cfg and creates the trainer, setting the OpenMP
@@ -67,10 +78,26 @@ void runner_free(Runner *r);
 /* Fills *info for db_run_begin; the strings point into r. */
 void runner_info(const Runner *r, DbRunInfo *info);
 
-/* Trains all epochs, adding each finished epoch to run_id in db.  Returns
- * the status; *out gets what was done; err is set for DIVERGED and FAILED. */
+/* Trains all epochs (or until train.patience epochs pass without a better
+ * validation RMSE: status still RUN_FINISHED), adding each finished epoch
+ * to run_id in db with its train loss, test RMSE/MAE and, with a validation
+ * split, validation RMSE/MAE.  Each epoch's learning rate follows
+ * train.schedule.  The selected epoch is the one with the lowest validation
+ * RMSE (ties: the earlier); the test set is never read to choose it.
+ * Without a validation split it is the last epoch.  The selected epoch's
+ * parameters are copied in memory whenever the validation RMSE improves and
+ * written once, at the end of the run, to <directory of the database>/
+ * checkpoints/<run id>.ckpt (also for an interrupted run with a validation
+ * split), and the path recorded in runs.checkpoint; no checkpoint is written
+ * for an in-memory database.  Returns the status;
+ * *out gets what was done; err is set for DIVERGED and FAILED. */
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err);
+
+/* The learning rate of epoch e (1-based) under cfg's train.schedule:
+ * none: lr; step: lr * gamma^floor((e-1)/step_epochs); cosine: lr_min +
+ * (lr - lr_min) * (1 + cos(pi * (e-1) / epochs)) / 2. */
+double runner_lr_at(const Config *cfg, int e);
 
 /* The database spelling of a status ("finished", ...). */
 const char *runner_status_name(RunStatus s);

@@ -50,8 +50,13 @@ int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
     t->hd = mem_alloc_aligned(B * H * sizeof(float));
     t->dhd = mem_alloc_aligned(B * H * sizeof(float));
     t->row_loss = mem_alloc(B * sizeof(double));
-    if (!t->order || !t->eval_rows || !t->h || !t->hd || !t->dhd || !t->row_loss)
+    t->row_abs = mem_alloc(B * sizeof(double));
+    t->row_cold = mem_alloc(B * sizeof(int64_t));
+    t->user_seen = mem_calloc(U, 1);
+    if (!t->order || !t->eval_rows || !t->h || !t->hd || !t->dhd ||
+        !t->row_loss || !t->row_abs || !t->row_cold || !t->user_seen)
         goto oom;
+    for (int64_t e = 0; e < train->nnz; e++) t->user_seen[train->col[e]] = 1;
     if (opt->ops) {
         t->train_dense = csr_to_dense(train);
         t->x = mem_alloc_aligned(B * U * sizeof(float));
@@ -62,8 +67,6 @@ int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
         t->dy_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
         if (!t->dy_entries) goto oom;
     }
-    for (int i = 0; test && i < I; i++)
-        if (test->ptr[i + 1] > test->ptr[i]) t->eval_rows[t->n_eval_rows++] = i;
     model_init(&t->model, opt->seed);
     rng_seed(&t->shuffle, opt->seed, 0x5bu);
     return 0;
@@ -84,6 +87,9 @@ void trainer_free(Trainer *t) {
     mem_free_aligned(t->hd);
     mem_free_aligned(t->dhd);
     mem_free(t->row_loss);
+    mem_free(t->row_abs);
+    mem_free(t->row_cold);
+    mem_free(t->user_seen);
     mem_free_aligned(t->train_dense);
     mem_free_aligned(t->x);
     mem_free_aligned(t->dy);
@@ -141,7 +147,10 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
 
 double trainer_step(Trainer *t, const int32_t *items, int n) {
     double loss = trainer_forward_backward(t, items, n);
-    AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay};
+    if (t->proto.l2 > 0.0f)   /* the penalty at the parameters of the loss */
+        loss += (double)t->proto.l2 * model_weight_sq(&t->model);
+    AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
+                        t->proto.l2, t->proto.decoupled};
     model_adam_step(&t->model, &adam);
     return loss;
 }
@@ -185,59 +194,112 @@ static void sparse_hidden(Trainer *t, const int32_t *items, int n) {
                            t->opt.hidden);
 }
 
-/* Dense kernels: sum of squared test errors of training rows [r0, r0+n),
- * one entry of t->row_loss per row. */
-static void dense_test_sse(Trainer *t, int r0, int n) {
-    const Csr *te = t->test;
+/* The evaluated prediction for user u of an item (item_cold: the item has
+ * no training rating) from the model's output y: proto.cold_value for a cold
+ * pair when proto.cold is set, else y clipped when proto.clip is set.
+ * *cold is incremented for a cold default. */
+static inline double eval_prediction(const Trainer *t, int item_cold,
+                                     int32_t u, float y, int64_t *cold) {
+    if (t->proto.cold && (item_cold || !t->user_seen[u])) {
+        (*cold)++;
+        return t->proto.cold_value;
+    }
+    if (t->proto.clip)
+        y = y < t->proto.clip_lo ? t->proto.clip_lo
+          : y > t->proto.clip_hi ? t->proto.clip_hi : y;
+    return y;
+}
+
+/* Returns 1 when item i has no training rating. */
+static inline int item_cold(const Trainer *t, int32_t i) {
+    return t->train->ptr[i + 1] == t->train->ptr[i];
+}
+
+/* Dense kernels: squared and absolute errors at m's entries of training
+ * rows [r0, r0+n), one entry of t->row_loss / row_abs / row_cold per row. */
+static void dense_eval_rows(Trainer *t, const Csr *m, int r0, int n) {
     dense_reconstruct_chunk(t, r0, n);
     for (int r = 0; r < n; r++) {
         const float *y = t->dy + (size_t)r * t->num_users;
-        double s = 0.0;
-        for (int64_t e = te->ptr[r0 + r]; e < te->ptr[r0 + r + 1]; e++) {
-            double d = (double)te->val[e] - y[te->col[e]];
+        const int ic = item_cold(t, r0 + r);
+        double s = 0.0, a = 0.0;
+        int64_t cold = 0;
+        for (int64_t e = m->ptr[r0 + r]; e < m->ptr[r0 + r + 1]; e++) {
+            double d = (double)m->val[e] -
+                       eval_prediction(t, ic, m->col[e], y[m->col[e]], &cold);
             s += d * d;
+            a += fabs(d);
         }
         t->row_loss[r] = s;
+        t->row_abs[r] = a;
+        t->row_cold[r] = cold;
     }
 }
 
 /* Sparse kernels: the same for the listed rows, computing predictions only
- * at their test entries. */
-static void sparse_test_sse(Trainer *t, const int32_t *rows, int n) {
-    const Csr *te = t->test;
+ * at their entries in m. */
+static void sparse_eval_rows(Trainer *t, const Csr *m, const int32_t *rows,
+                             int n) {
     const int H = t->opt.hidden;
     const ModelTensors *p = &t->model.params;
     sparse_hidden(t, rows, n);
     #pragma omp parallel for schedule(dynamic, 4)
     for (int r = 0; r < n; r++) {
         const float *hr = t->h + (size_t)r * H;
-        double s = 0.0;
-        for (int64_t e = te->ptr[rows[r]]; e < te->ptr[rows[r] + 1]; e++) {
-            const int32_t u = te->col[e];
+        const int ic = item_cold(t, rows[r]);
+        double s = 0.0, a = 0.0;
+        int64_t cold = 0;
+        for (int64_t e = m->ptr[rows[r]]; e < m->ptr[rows[r] + 1]; e++) {
+            const int32_t u = m->col[e];
             const float *wu = p->dec_w + (size_t)u * H;
             float y = 0.0f;
             #pragma omp simd reduction(+:y)
             for (int k = 0; k < H; k++) y += hr[k] * wu[k];
-            double d = (double)te->val[e] - (y + p->dec_b[u]);
+            double d = (double)m->val[e] -
+                       eval_prediction(t, ic, u, y + p->dec_b[u], &cold);
             s += d * d;
+            a += fabs(d);
         }
         t->row_loss[r] = s;
+        t->row_abs[r] = a;
+        t->row_cold[r] = cold;
     }
 }
 
-double trainer_test_rmse(Trainer *t) {
-    if (!t->test || t->test->nnz == 0) return NAN;
+void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
+    memset(out, 0, sizeof *out);
+    out->rmse = out->mae = NAN;
+    if (!m || m->nnz == 0) return;
     const int B = t->opt.batch_size;
-    double sse = 0.0;
-    /* dense: all rows in contiguous chunks; sparse: only rows with tests */
-    const int total = t->opt.ops ? t->num_items : t->n_eval_rows;
+    double sse = 0.0, sae = 0.0;
+    int64_t cold = 0;
+    /* dense: all rows in contiguous chunks; sparse: only rows with entries */
+    int total = t->num_items;
+    if (!t->opt.ops) {
+        total = 0;
+        for (int i = 0; i < t->num_items; i++)
+            if (m->ptr[i + 1] > m->ptr[i]) t->eval_rows[total++] = i;
+    }
     for (int c0 = 0; c0 < total; c0 += B) {
         const int n = total - c0 < B ? total - c0 : B;
-        if (t->opt.ops) dense_test_sse(t, c0, n);
-        else sparse_test_sse(t, t->eval_rows + c0, n);
-        for (int r = 0; r < n; r++) sse += t->row_loss[r];  /* fixed order */
+        if (t->opt.ops) dense_eval_rows(t, m, c0, n);
+        else sparse_eval_rows(t, m, t->eval_rows + c0, n);
+        for (int r = 0; r < n; r++) {  /* fixed order */
+            sse += t->row_loss[r];
+            sae += t->row_abs[r];
+            cold += t->row_cold[r];
+        }
     }
-    return sqrt(sse / (double)t->test->nnz);
+    out->n = m->nnz;
+    out->n_cold = cold;
+    out->rmse = sqrt(sse / (double)m->nnz);
+    out->mae = sae / (double)m->nnz;
+}
+
+double trainer_test_rmse(Trainer *t) {
+    EvalMetrics e;
+    trainer_evaluate(t, t->test, &e);
+    return e.rmse;
 }
 
 void trainer_reconstruct(Trainer *t, float *out) {

@@ -28,18 +28,40 @@ typedef struct {
     size_t max_bytes;      /* refuse models/buffers larger than this */
 } TrainOptions;
 
+/* The paper's protocol options.  All zero (the state after trainer_create)
+ * is the reference behaviour; set the fields directly after creating. */
+typedef struct {
+    float l2;              /* l2 * (|W_enc|^2 + |W_dec|^2) per step, >= 0 */
+    int decoupled;         /* AdamW: opt.weight_decay is decoupled */
+    int clip;              /* evaluation clips predictions to ... */
+    float clip_lo, clip_hi;   /* ... [clip_lo, clip_hi] */
+    int cold;              /* evaluation predicts cold_value for a pair whose
+                              item or user has no training rating */
+    float cold_value;
+} TrainProtocol;
+
+/* Metrics of an evaluation over the entries of a rating matrix. */
+typedef struct {
+    double rmse, mae;      /* NaN when the matrix has no entries */
+    int64_t n;             /* entries evaluated */
+    int64_t n_cold;        /* of which cold (predicted cold_value) */
+} EvalMetrics;
+
 typedef struct {
     TrainOptions opt;
+    TrainProtocol proto;
     Model model;
     int num_items, num_users;
     const Csr *train;      /* (I,U) borrowed */
     const Csr *test;       /* (I,U) borrowed, may be NULL */
     int32_t *order;        /* (I) item order of the current epoch */
-    int32_t *eval_rows;    /* items with at least one test rating */
-    int n_eval_rows;
+    int32_t *eval_rows;    /* (I) scratch: items with entries to evaluate */
     float *h, *hd;         /* (B,H) sigmoid output, after dropout */
     float *dhd;            /* (B,H) */
     double *row_loss;      /* (B) loss, or test SSE, of each batch row */
+    double *row_abs;       /* (B) evaluation: absolute errors of each row */
+    int64_t *row_cold;     /* (B) evaluation: cold entries of each row */
+    unsigned char *user_seen; /* (U) 1 when the user has a training rating */
     /* dense and naive kernels */
     float *train_dense;    /* (I,U) */
     float *x;              /* (B,U) gathered input rows */
@@ -68,8 +90,9 @@ void trainer_free(Trainer *t);
 const char *trainer_kernel_name(const Trainer *t);
 
 /* One optimisation step on the n items listed (n <= batch_size): forward,
- * backward, Adam (which leaves the gradients zeroed).  Returns the summed
- * loss before the update. */
+ * backward, Adam or AdamW (which leaves the gradients zeroed).  Returns the
+ * summed loss before the update, plus proto.l2 * (|W_enc|^2 + |W_dec|^2)
+ * when proto.l2 > 0 (the penalised objective; biases excluded). */
 double trainer_step(Trainer *t, const int32_t *items, int n);
 
 /* Forward and backward of one batch without the optimiser step: the
@@ -84,9 +107,17 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n);
 int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
                   double *train_loss);
 
-/* Test RMSE of the eval-mode reconstruction of the training matrix, over the
- * test matrix's entries; NaN when there are none.  The sparse kernels
- * compute the reconstruction only at the test entries. */
+/* Evaluates the eval-mode reconstruction of the training matrix at the
+ * entries of m (items x users, the shape of the training matrix: the test
+ * or the validation split): RMSE and MAE into *out.  Predictions are
+ * clipped when proto.clip is set, and replaced by proto.cold_value for cold
+ * pairs when proto.cold is set.  Reads nothing but the model, the training
+ * matrix and m.  The sparse kernels compute predictions only at m's
+ * entries. */
+void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out);
+
+/* trainer_evaluate's RMSE over the test matrix given at creation; NaN when
+ * there is none or it has no entries. */
 double trainer_test_rmse(Trainer *t);
 
 /* Eval-mode reconstruction of every training row into out (I,U) (for tests

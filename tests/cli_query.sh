@@ -34,7 +34,7 @@ INSERT INTO runs(id, name, status, config_yaml, started_at, finished_at, host, t
  (5, 'seed', 'failed', 'name: seed', '2025-01-02T09:00:00.000Z', '2025-01-02T09:00:01.000Z', 'h2', 2, 'dense', 'def', 'BLIS test',
   'data/ml-100k', 'ml-100k', 0.1, 500, 0.002, 1e-05, 0.05, 25, 256, 7, 1.2, 1.1, 1, NULL, NULL, NULL, NULL, NULL,
   0, 1, 2, 2.0, NULL);
-INSERT INTO epochs VALUES (1, 1, 300.5, 1.10, 0.75, 0.25), (1, 2, 100.25, 0.94, 0.75, 0.25), (1, 3, 50.125, 0.95, 0.75, 0.25),
+INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, train_seconds, eval_seconds) VALUES (1, 1, 300.5, 1.10, 0.75, 0.25), (1, 2, 100.25, 0.94, 0.75, 0.25), (1, 3, 50.125, 0.95, 0.75, 0.25),
   (2, 1, 290, 1.05, 0.75, 0.25), (2, 2, 95, 0.93, 0.75, 0.25), (2, 3, 45, 0.92, 0.75, 0.25),
   (3, 1, 280, 1.00, 0.9, 0.25), (3, 2, 90, 0.905, 0.9, 0.25), (3, 3, 40, 0.91, 0.9, 0.25),
   (4, 1, 500, 1.5, 0.75, 0.25),
@@ -201,7 +201,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 2)" ;;
+            newer) want="newer autorec (schema 7 > 3)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png"; do
@@ -226,7 +226,7 @@ INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.2
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
     grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 2 ] || fail "not migrated to schema 2"
+    [ "$(q "$db" 'PRAGMA user_version')" = 3 ] || fail "not migrated to schema 3"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

@@ -163,7 +163,7 @@ static void test_round_trip(void) {
     CHECK(id == 1);
     const double rmse[4] = {1.10, 0.95, 0.90, 0.97};   /* improve, worsen */
     for (int e = 0; e < 4; e++) {
-        DbEpoch ep = {e + 1, 100.0 - e, rmse[e], 1.5, 0.25};
+        DbEpoch ep = {e + 1, 100.0 - e, rmse[e], 1.5, 0.25, NAN, 0, 0, 0, 0};
         CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     }
     sqlite3 *h = raw_open(path);
@@ -217,7 +217,7 @@ static void test_round_trip(void) {
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
     CHECK(id == 3);
-    DbEpoch ep = {1, 5.0, 2.0, 1.0, 1.0};
+    DbEpoch ep = {1, 5.0, 2.0, 1.0, 1.0, NAN, 0, 0, 0, 0};
     CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_end(db, id, "diverged", err) == 0, "%s", err);
     db_close(db);
@@ -267,12 +267,12 @@ static void test_newer_version_refused(void) {
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 3;", NULL, NULL, NULL) ==
+                               "PRAGMA user_version = 4;", NULL, NULL, NULL) ==
                    SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 3 > 2): "
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 4 > 3): "
                           "upgrade autorec or use another --db") != NULL,
               "%s", err);
     CHECK(strstr(err, path) == err);
@@ -323,7 +323,7 @@ static void test_bad_epochs(void) {
     if (!db) return;
     CHECK_MSG(db_run_begin(db, &info, &id, err) == 0, "%s", err);
 
-    DbEpoch ep = {1, 10.0, NAN, 1.0, 1.0};
+    DbEpoch ep = {1, 10.0, NAN, 1.0, 1.0, NAN, 0, 0, 0, 0};
     CHECK(db_epoch_add(db, id, &ep, err) == -1);
     CHECK_MSG(strstr(err, "not finite") != NULL && strstr(err, path) != NULL,
               "%s", err);
@@ -339,17 +339,17 @@ static void test_bad_epochs(void) {
 
     ep.epoch = 1;
     CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
-    DbEpoch dup = {1, 3.0, 0.5, 1.0, 1.0};   /* same epoch, better rmse */
+    DbEpoch dup = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0};   /* same epoch, better rmse */
     err[0] = '\0';
     CHECK(db_epoch_add(db, id, &dup, err) == -1);
     CHECK_MSG(strstr(err, "already recorded") != NULL &&
               strstr(err, "epoch 1 of run 1") != NULL, "%s", err);
     /* unknown run */
-    DbEpoch other = {1, 3.0, 0.5, 1.0, 1.0};
+    DbEpoch other = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0};
     CHECK(db_epoch_add(db, 999, &other, err) == -1);
     CHECK_MSG(strstr(err, "no run 999") != NULL, "%s", err);
     /* the connection is usable afterwards (no transaction left open) */
-    DbEpoch ep2 = {2, 9.0, 0.95, 1.0, 1.0};
+    DbEpoch ep2 = {2, 9.0, 0.95, 1.0, 1.0, NAN, 0, 0, 0, 0};
     CHECK_MSG(db_epoch_add(db, id, &ep2, err) == 0, "%s", err);
     CHECK(db_run_end(db, id, "running", err) == -1);
     CHECK_MSG(strstr(err, "status 'running'") != NULL, "%s", err);
@@ -439,7 +439,7 @@ static void test_two_connections(void) {
     CHECK(db_run_begin(b, &info, &ib, err) == 0);
     CHECK(ia != ib);
     for (int e = 1; e <= 3; e++) {
-        DbEpoch ep = {e, 1.0, 1.0 / e, 0.1, 0.1};
+        DbEpoch ep = {e, 1.0, 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0};
         CHECK_MSG(db_epoch_add(a, ia, &ep, err) == 0, "%s", err);
         CHECK_MSG(db_epoch_add(b, ib, &ep, err) == 0, "%s", err);
     }
@@ -521,8 +521,12 @@ static void test_migrate_v1(void) {
     sqlite3_close(ro);
 
     h = raw_open(path);
-    CHECK(q_int(h, "PRAGMA user_version") == 2);
+    CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
     CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 2);
+    /* schema 3: runs without a validation split selected their last epoch */
+    CHECK(q_int(h, "SELECT selected_epoch FROM runs WHERE id=1") == 2);
+    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE id=1 AND "
+                   "selected_test_rmse = final_test_rmse") == 1);
     CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs WHERE id=1"), 3.5, 0,
                 1e-12);
     CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=2") == 0);
@@ -541,7 +545,7 @@ static void test_migrate_v1(void) {
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
     CHECK(id == 3);
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, NAN, 0, 0, 0, 0};
     CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_end_msg(db, id, "failed", "boom", err) == 0, "%s",
               err);
@@ -597,7 +601,7 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 2)") != NULL, "%s", err);
+    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 3)") != NULL, "%s", err);
     rm_tree(dir);
 }
 

@@ -56,7 +56,7 @@ static void test_adam_equals_naive(void) {
     CHECK(model_create(&b, 37, 11, 1u << 30, err) == 0);
     model_init(&a, 1);
     model_init(&b, 1);
-    AdamOptions opt = {0.01f, 0.9f, 0.999f, 1e-8f, 1e-3f};
+    AdamOptions opt = {0.01f, 0.9f, 0.999f, 1e-8f, 1e-3f, 0.0f, 0};
     for (int step = 0; step < 20; step++) {
         for (size_t i = 0; i < a.num_params; i++)
             a.grads.enc_w[i] = b.grads.enc_w[i] = sinf((float)(i * 7 + step));

@@ -137,7 +137,7 @@ static void run_parity(const KernelOps *ops, double grad_rel) {
             size_t bad = count_mismatch(got, p.grads1, np, grad_rel, &worst);
             CHECK_MSG(bad == 0, "%s: %zu of %zu step-1 gradients differ (worst rel %.2g)",
                       name, bad, np, worst);
-            AdamOptions adam = {p.lr, 0.9f, 0.999f, 1e-8f, p.wd};
+            AdamOptions adam = {p.lr, 0.9f, 0.999f, 1e-8f, p.wd, 0.0f, 0};
             model_adam_step(&t.model, &adam);
         } else {
             loss = trainer_step(&t, p.batches[s], p.batch);
