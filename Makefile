@@ -4,13 +4,15 @@
 #   make test     install deps, build, run every test (final line: N passed, N failed)
 #   make bench    wall-clock benchmark of the seed config
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
+#   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
+#   make fuzz     libFuzzer targets, FUZZ_SECONDS (60) each;  make valgrind
 
 ifeq ($(origin CC),default)
 CC = gcc
 endif
 ARCH    ?= -march=native
 OPT     ?= -O2
-CFLAGS  += -std=c11 -Wall -Wextra $(OPT) $(ARCH) -fopenmp -g \
+CFLAGS  += -std=c11 -Wall -Wextra $(OPT) $(ARCH) -fopenmp -fno-math-errno -g \
            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -isystem /usr/include/$(shell gcc -print-multiarch)/blis-openmp \
            $(shell pkg-config --cflags yaml-0.1 sqlite3 2>/dev/null)
@@ -19,6 +21,24 @@ LDLIBS  += $(BLIS_A) $(shell pkg-config --libs yaml-0.1 sqlite3 2>/dev/null || e
 LDFLAGS += -fopenmp
 
 BUILD   := build
+BIN     := autorec
+TEST_ROOT :=
+TEST_ENV  :=
+# SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer.  Objects and binaries
+# go to build/san/; the suite runs from build/san/root (links to tests/,
+# configs/, tools/, data/ beside its own autorec and build/unit_tests), so
+# ./autorec and build/ always stay the normal build.
+ifeq ($(SAN),1)
+BUILD   := build/san
+BIN     := $(BUILD)/root/autorec
+TEST_ROOT := $(BUILD)/root/
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS  += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+TEST_ENV := AUTOREC_SAN=1 \
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:halt_on_error=1:$(ASAN_OPTIONS) \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(UBSAN_OPTIONS)
+endif
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -26,12 +46,12 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 .PHONY: all deps data run test bench clean
-all: autorec
+all: $(BIN)
 
 deps:
 	@bash tools/install_deps.sh
 
-autorec: $(BUILD)/main.o $(LIB_OBJ)
+$(BIN): $(BUILD)/main.o $(LIB_OBJ) | $(TEST_ROOT:%=%.links)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit_tests: $(TEST_OBJ) $(LIB_OBJ)
@@ -51,10 +71,14 @@ $(BUILD)/version.o: $(BUILD)/commit.txt
 $(BUILD)/version.o: CFLAGS += -DAUTOREC_GIT_COMMIT='"$(GIT_COMMIT)"'
 FORCE:
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
+# Objects are rebuilt when the compiler flags change (flags.txt).
+$(BUILD)/flags.txt: FORCE | $(BUILD)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+
+$(BUILD)/%.o: src/%.c $(BUILD)/flags.txt | $(BUILD)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%.o: tests/%.c | $(BUILD)
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/flags.txt | $(BUILD)
 	$(CC) $(CFLAGS) -Isrc -I$(BUILD) -MMD -MP -c -o $@ $<
 
 $(BUILD):
@@ -68,14 +92,40 @@ run: deps
 	@bash tools/reproduce.sh
 
 test: deps
-	@$(MAKE) --no-print-directory autorec $(BUILD)/unit_tests
-	@bash tests/run.sh
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit_tests $(TEST_ROOT:%=%.links)
+	@$(TEST_ENV) bash $(TEST_ROOT)tests/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory autorec data
-	@bash tools/bench.sh
+	./autorec bench
 
 clean:
 	rm -rf $(BUILD) autorec
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+
+# ---- SAN=1 test tree, fuzzing, valgrind ---------------------------------
+ifeq ($(SAN),1)
+.PHONY: autorec
+autorec: $(BIN)
+$(BUILD)/root/.links: | $(BUILD)
+	@mkdir -p data $(BUILD)/root/build
+	@for d in tests configs tools data; do ln -sfn ../../../$$d $(BUILD)/root/$$d; done
+	@ln -sfn ../../unit_tests $(BUILD)/root/build/unit_tests
+	@touch $@
+endif
+
+# libFuzzer targets tests/fuzz/fuzz_*.c (clang; tools/fuzz.sh runs them).
+FUZZ_CC   ?= clang
+FUZZ_SRC  := src/cfg.c src/data.c src/err.c src/mem.c src/rng.c
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build valgrind
+fuzz-build: $(FUZZ_BINS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_targets.h $(FUZZ_SRC) $(wildcard src/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) -std=c11 -Wall -Wextra -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -o $@ $< $(FUZZ_SRC) -lyaml -lm
+fuzz:
+	@bash tools/fuzz.sh
+valgrind:
+	@bash tools/valgrind.sh

@@ -22,7 +22,13 @@ trap 'rm -f "$out"' EXIT
 
 echo "== unit tests"
 build/unit_tests 2>&1 | tee "$out"
+unit_rc=${PIPESTATUS[0]}
 tally "$out" unit_tests
+if [ "$unit_rc" -ne 0 ] && ! grep -qE '[0-9]+ passed, [1-9][0-9]* failed' "$out"; then
+    # every test passed but the binary failed (a sanitizer report at exit)
+    echo "tests/run.sh: build/unit_tests exited with status $unit_rc"
+    total_fail=$((total_fail + 1))
+fi
 
 for script in tests/cli*.sh; do
     echo "== command-line tests: $script"

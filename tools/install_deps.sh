@@ -2,8 +2,9 @@
 # Installs the Debian packages autorec needs, when any is missing.
 # Uses apt-get directly as root, or sudo when available; otherwise prints the
 # command to run.  Quiet when everything is already installed.
+# Arguments name extra packages to ensure too (e.g. clang valgrind).
 set -euo pipefail
-pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox)
+pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
