@@ -2,7 +2,8 @@
 #   make          build ./autorec
 #   make run      install deps, build, get ML-100K, train configs/seed.yaml (seeds 0..4)
 #   make test     install deps, build, run every test (final line: N passed, N failed)
-#   make bench    wall-clock benchmark of the seed config
+#   make bench    each kernel and thread count on the seed config (autorec bench)
+#   make bench-query   query speed on a 10,000-run database
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
 #   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
 #   make fuzz     libFuzzer targets, FUZZ_SECONDS (60) each;  make valgrind
@@ -45,7 +46,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: all deps data run test bench clean
+.PHONY: all deps data run test bench bench-query clean
 all: $(BIN)
 
 deps:
@@ -98,6 +99,11 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory autorec data
 	./autorec bench
+
+# Query speed on a generated 10,000 runs x 100 epochs database.
+bench-query: deps
+	@$(MAKE) --no-print-directory autorec
+	@bash tools/bench_query.sh
 
 clean:
 	rm -rf $(BUILD) autorec
