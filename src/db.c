@@ -146,37 +146,7 @@ static const char db_migrate_v2[] =
     ") WITHOUT ROWID;\n"
     "CREATE UNIQUE INDEX runs_grid_point ON runs(experiment, grid_point);\n"
     "CREATE INDEX runs_running ON runs(worker) WHERE status = 'running';\n"
-    "CREATE INDEX runs_best ON runs(best_test_rmse);\n"
-    "CREATE VIEW run_summary AS\n"
-    "SELECT id, name, experiment, grid_point, grid_size, status,\n"
-    "  hidden, lr, weight_decay, dropout, epochs, batch_size, seed,\n"
-    "  test_ratio, data_path, data_format, kernel, threads,\n"
-    "  epochs_done, best_epoch, best_test_rmse, final_test_rmse, seconds,\n"
-    "  round((julianday(coalesce(finished_at, 'now')) - julianday(started_at))\n"
-    "        * 86400.0, 3) AS wall_seconds,\n"
-    "  started_at, finished_at, host, worker, attempts, config_hash, error\n"
-    "FROM runs;\n"
-    "CREATE VIEW grid_summary AS\n"
-    "SELECT x.id AS experiment, x.name AS name, x.axes AS axes,\n"
-    "  x.n_points AS n_points, count(r.id) AS runs,\n"
-    "  coalesce(sum(r.status = 'finished'), 0) AS finished,\n"
-    "  coalesce(sum(r.status = 'running'), 0) AS running,\n"
-    "  coalesce(sum(r.status = 'failed'), 0) AS failed,\n"
-    "  coalesce(sum(r.status = 'interrupted'), 0) AS interrupted,\n"
-    "  coalesce(sum(r.status = 'diverged'), 0) AS diverged,\n"
-    "  x.n_points - count(r.id) AS pending,\n"
-    "  min(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
-    "    AS best_test_rmse,\n"
-    "  (SELECT b.id FROM runs b WHERE b.experiment = x.id\n"
-    "     AND b.status = 'finished' AND b.best_test_rmse IS NOT NULL\n"
-    "   ORDER BY b.best_test_rmse, b.id LIMIT 1) AS best_run,\n"
-    "  avg(CASE WHEN r.status = 'finished' THEN r.best_test_rmse END)\n"
-    "    AS mean_best_test_rmse,\n"
-    "  coalesce(sum(r.seconds), 0) AS seconds,\n"
-    "  x.created_at AS created_at, min(r.started_at) AS started_at,\n"
-    "  max(r.finished_at) AS finished_at\n"
-    "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
-    "GROUP BY x.id;\n";
+    "CREATE INDEX runs_best ON runs(best_test_rmse);\n";
 
 /* Schema 2 -> 3: the paper's protocol.  Per epoch the test MAE and the
  * validation RMSE/MAE; per run the epoch selected on the validation split
@@ -194,8 +164,14 @@ static const char db_migrate_v3[] =
     "ALTER TABLE epochs ADD COLUMN val_mae REAL;\n"
     "UPDATE runs SET selected_epoch = epochs_done,\n"
     "  selected_test_rmse = final_test_rmse WHERE epochs_done > 0;\n"
-    "DROP VIEW run_summary;\n"
-    "DROP VIEW grid_summary;\n"
+    ;
+
+/* The views, one definition for the current schema: views hold no data, so
+ * rather than being migrated they are dropped and created again whenever the
+ * schema version changes (in the same transaction). */
+static const char db_views[] =
+    "DROP VIEW IF EXISTS run_summary;\n"
+    "DROP VIEW IF EXISTS grid_summary;\n"
     "CREATE VIEW run_summary AS\n"
     "SELECT id, name, experiment, grid_point, grid_size, status,\n"
     "  hidden, lr, weight_decay, dropout, epochs, batch_size, seed,\n"
@@ -319,12 +295,16 @@ done:
 /* Reads db's user_version into *version and checks its tables: returns 0
  * when they are compatible with autorec (none at all for version 0; runs and
  * epochs for a later version), 1 when they are not (err filled), or -1 when
- * SQLite failed (err filled). */
+ * SQLite failed (err filled).  Both reads are made in one read transaction:
+ * another process may be creating the schema at this moment, and a version
+ * read before its commit with tables read after it would look foreign. */
 static int db_inspect(Db *db, sqlite3_int64 *version, char *err) {
     sqlite3_stmt *st = NULL;
     int have_runs = 0, have_epochs = 0, others = 0, ret = -1;
     char other[128] = "";
-    int rc = db_query_int(db->db, "PRAGMA user_version", version);
+    int rc = sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) goto cleanup;
+    rc = db_query_int(db->db, "PRAGMA user_version", version);
     if (rc != SQLITE_OK) goto cleanup;
     rc = sqlite3_prepare_v2(db->db,
                             "SELECT name FROM sqlite_master WHERE type = "
@@ -365,6 +345,14 @@ cleanup:
         db_fail(db, rc, "read the database", err);
         ret = -1;
     }
+    /* end the read transaction (retried: under memory pressure the
+     * statement itself may fail to be prepared) */
+    for (int i = 0; i < 3 && !sqlite3_get_autocommit(db->db); i++)
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (ret == 0 && !sqlite3_get_autocommit(db->db)) {
+        db_fail(db, SQLITE_NOMEM, "end a read transaction on", err);
+        ret = -1;
+    }
     return ret;
 }
 
@@ -384,6 +372,8 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v2, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 3)
         rc = sqlite3_exec(db->db, db_migrate_v3, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION)
+        rc = sqlite3_exec(db->db, db_views, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
