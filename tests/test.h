@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 extern int test_failed_checks; /* checks failed in the current test */
@@ -58,6 +59,18 @@ float test_urand(unsigned *state);
 /* max |a[i] - b[i]| divided by max |b[i]|: the error relative to the
  * array's scale, the right measure for sums whose terms may cancel. */
 double test_scaled_diff(const float *a, const float *b, size_t n);
+
+/* A fresh temporary directory named autorec-TAG-XXXXXX under $TMPDIR or
+ * /tmp (static buffer, one at a time), or NULL. */
+const char *test_tmp_dir(const char *tag);
+
+/* Removes dir and everything below it; accepts NULL. */
+void test_rm_tree(const char *dir);
+
+/* The integer value of a one-value query on a plain SQLite connection, or
+ * INT64_MIN when it fails, returns no row or NULL. */
+struct sqlite3;
+int64_t test_sql_int(struct sqlite3 *h, const char *sql);
 
 /* Writes text to a new temporary file; returns its path (static buffer
  * rotated among 8 slots) or NULL. */

@@ -1,6 +1,4 @@
 /* test_db.c - tests of db.c: schema, round trips, refusals, failures. */
-#define _XOPEN_SOURCE 700   /* nftw */
-#include <ftw.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -15,25 +13,6 @@
 #include "mem.h"
 #include "test.h"
 
-/* A fresh temporary directory for one test (static buffer). */
-static const char *tmp_dir(void) {
-    static char dir[256];
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/autorec-dbtest-XXXXXX", base);
-    return mkdtemp(dir);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-    (void)st; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-/* Removes dir and everything below it. */
-static void rm_tree(const char *dir) {
-    if (dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Opens path with plain SQLite for inspection; NULL on failure. */
 static sqlite3 *raw_open(const char *path) {
     sqlite3 *h = NULL;
@@ -43,19 +22,6 @@ static sqlite3 *raw_open(const char *path) {
         return NULL;
     }
     return h;
-}
-
-/* Runs a one-value query; returns its integer value, or INT64_MIN when no
- * row, or the column is NULL. */
-static int64_t q_int(sqlite3 *h, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    int64_t v = INT64_MIN;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* Same for a REAL value (NAN when none). */
@@ -105,7 +71,7 @@ static DbRunInfo fill_info(const Config *c) {
 }
 
 static void test_open_creates_schema(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[64];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -116,38 +82,38 @@ static void test_open_creates_schema(void) {
     db_close(db);
     sqlite3 *h = raw_open(path);
     CHECK(h != NULL);
-    CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
     CHECK(strcmp(q_text(h, "PRAGMA journal_mode", buf, sizeof buf), "wal") == 0);
-    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
                    "AND name IN ('runs','epochs')") == 2);
-    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
                    "AND name IN ('runs_status','runs_name')") == 2);
-    CHECK(q_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
                    "IN ('blis_info','data_path','data_format','test_ratio',"
                    "'best_epoch','final_test_rmse','config_yaml')") == 7);
-    CHECK(q_int(h, "SELECT count(*) FROM pragma_foreign_key_list('epochs')") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_foreign_key_list('epochs')") == 1);
     /* schema 2: grid columns, tables, indexes, views */
-    CHECK(q_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') WHERE name "
                    "IN ('experiment','grid_point','grid_size','config_hash',"
                    "'worker','heartbeat_at','attempts','epochs_done',"
                    "'seconds','error')") == 10);
-    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE type='table' "
                    "AND name IN ('experiments','grid_points')") == 2);
-    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE type='index' "
                    "AND name IN ('runs_grid_point','runs_running',"
                    "'runs_best')") == 2 + 1);
-    CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE type='view' "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE type='view' "
                    "AND name IN ('run_summary','grid_summary')") == 2);
     /* the status CHECK constraint */
     CHECK(sqlite3_exec(h, "INSERT INTO runs(name,status,started_at) "
                           "VALUES('x','bogus','now')", NULL, NULL, NULL) ==
           SQLITE_CONSTRAINT);
     sqlite3_close(h);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_round_trip(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[256];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -171,19 +137,19 @@ static void test_round_trip(void) {
     /* visible to another connection while running */
     CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id=1", buf,
                         sizeof buf), "running") == 0);
-    CHECK(q_int(h, "SELECT finished_at IS NULL FROM runs WHERE id=1") == 1);
+    CHECK(test_sql_int(h, "SELECT finished_at IS NULL FROM runs WHERE id=1") == 1);
     CHECK_MSG(db_run_end(db, id, "finished", err) == 0, "%s", err);
     CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id=1", buf,
                         sizeof buf), "finished") == 0);
-    CHECK(q_int(h, "SELECT count(*) FROM epochs WHERE run_id=1") == 4);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE run_id=1") == 4);
     CHECK_CLOSE(q_real(h, "SELECT final_test_rmse FROM runs"), 0.97, 0, 1e-12);
     CHECK_CLOSE(q_real(h, "SELECT best_test_rmse FROM runs"), 0.90, 0, 1e-12);
-    CHECK(q_int(h, "SELECT best_epoch FROM runs") == 3);
+    CHECK(test_sql_int(h, "SELECT best_epoch FROM runs") == 3);
     CHECK_CLOSE(q_real(h, "SELECT train_loss FROM epochs WHERE epoch=2"), 99.0,
                 0, 1e-12);
     CHECK_CLOSE(q_real(h, "SELECT eval_seconds FROM epochs WHERE epoch=4"),
                 0.25, 0, 1e-12);
-    CHECK(q_int(h, "SELECT started_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-"
+    CHECK(test_sql_int(h, "SELECT started_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-"
                    "[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'"
                    " AND finished_at >= started_at FROM runs") == 1);
     CHECK(strcmp(q_text(h, "SELECT name||'|'||config_yaml||'|'||host||'|'||"
@@ -198,11 +164,11 @@ static void test_round_trip(void) {
     CHECK_CLOSE(q_real(h, "SELECT dropout FROM runs"), 0.05, 0, 1e-15);
     CHECK_CLOSE(q_real(h, "SELECT test_ratio FROM runs"), 0.1, 0, 1e-15);
     /* the denormalised columns the views read */
-    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 4);
+    CHECK(test_sql_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 4);
     CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs WHERE id=1"), 7.0, 0,
                 1e-12);
-    CHECK(q_int(h, "SELECT heartbeat_at > 1.6e9 FROM runs WHERE id=1") == 1);
-    CHECK(q_int(h, "SELECT count(*) FROM run_summary WHERE id=1 AND "
+    CHECK(test_sql_int(h, "SELECT heartbeat_at > 1.6e9 FROM runs WHERE id=1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id=1 AND "
                    "best_epoch=3 AND epochs_done=4 AND experiment IS NULL") == 1);
     sqlite3_close(h);
 
@@ -222,16 +188,16 @@ static void test_round_trip(void) {
     CHECK_MSG(db && db_run_end(db, id, "diverged", err) == 0, "%s", err);
     db_close(db);
     h = raw_open(path);
-    CHECK(q_int(h, "SELECT count(*) FROM runs") == 3);
-    CHECK(q_int(h, "SELECT config_yaml IS NULL AND host IS NULL AND "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs") == 3);
+    CHECK(test_sql_int(h, "SELECT config_yaml IS NULL AND host IS NULL AND "
                    "blis_info IS NULL FROM runs WHERE id=2") == 1);
-    CHECK(q_int(h, "SELECT best_epoch FROM runs WHERE id=3") == 1);
+    CHECK(test_sql_int(h, "SELECT best_epoch FROM runs WHERE id=3") == 1);
     sqlite3_close(h);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_not_sqlite_refused(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], text[4096];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -256,11 +222,11 @@ static void test_not_sqlite_refused(void) {
     CHECK(f && fread(back, 1, sizeof back, f) == sizeof back &&
           memcmp(back, text, sizeof back) == 0);
     if (f) fclose(f);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_newer_version_refused(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -280,11 +246,11 @@ static void test_newer_version_refused(void) {
     char buf[32];
     CHECK(strcmp(q_text(h, "PRAGMA journal_mode", buf, sizeof buf), "delete") == 0);
     sqlite3_close(h);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_foreign_db_refused(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -305,11 +271,11 @@ static void test_foreign_db_refused(void) {
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
     CHECK_MSG(strstr(err, "is not an autorec results database") != NULL,
               "%s", err);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_bad_epochs(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -358,12 +324,12 @@ static void test_bad_epochs(void) {
     CHECK_MSG(db_run_end(db, id, "interrupted", err) == 0, "%s", err);
 
     sqlite3 *h = raw_open(path);
-    CHECK(q_int(h, "SELECT count(*) FROM epochs") == 2);
-    CHECK(q_int(h, "SELECT count(*) FROM epochs WHERE test_rmse IS NULL") == 0);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 2);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE test_rmse IS NULL") == 0);
     CHECK_CLOSE(q_real(h, "SELECT train_loss FROM epochs WHERE epoch=1"), 10.0,
                 0, 0);
     CHECK_CLOSE(q_real(h, "SELECT best_test_rmse FROM runs"), 0.9, 0, 1e-12);
-    CHECK(q_int(h, "SELECT best_epoch FROM runs") == 1);
+    CHECK(test_sql_int(h, "SELECT best_epoch FROM runs") == 1);
     CHECK_CLOSE(q_real(h, "SELECT final_test_rmse FROM runs"), 0.95, 0, 1e-12);
     sqlite3_close(h);
 
@@ -372,11 +338,11 @@ static void test_bad_epochs(void) {
     CHECK(db_run_begin(db, &info, &id, err) == -1);
     CHECK_MSG(strstr(err, "train.seed") != NULL, "%s", err);
     db_close(db);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_nested_dirs_and_bad_paths(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -418,11 +384,11 @@ static void test_nested_dirs_and_bad_paths(void) {
         snprintf(path, sizeof path, "%s/ro", dir);
         chmod(path, 0700);
     }
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_two_connections(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -446,13 +412,13 @@ static void test_two_connections(void) {
     db_close(a);
     db_close(b);
     sqlite3 *h = raw_open(path);
-    CHECK(q_int(h, "SELECT count(*) FROM epochs") == 6);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 6);
     sqlite3_close(h);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_open_alloc_failures(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -473,9 +439,8 @@ static void test_open_alloc_failures(void) {
         }
     }
     CHECK(ok);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
-
 
 /* The schema-1 DDL as autorec 0.1 wrote it (a fixture: never change). */
 static const char schema_v1[] =
@@ -503,7 +468,7 @@ static const char schema_v1[] =
     " (1, 2, 40, 0.95, 1.25, 0.25);";
 
 static void test_migrate_v1(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     CHECK(dir != NULL);
     if (!dir) return;
@@ -515,25 +480,25 @@ static void test_migrate_v1(void) {
     /* the query path migrates too, then reads */
     sqlite3 *ro = NULL;
     CHECK_MSG(db_open_query(&ro, path, err) == 0, "%s", err);
-    CHECK(ro && q_int(ro, "SELECT count(*) FROM run_summary") == 2);
+    CHECK(ro && test_sql_int(ro, "SELECT count(*) FROM run_summary") == 2);
     CHECK(ro && sqlite3_exec(ro, "DELETE FROM runs", NULL, NULL, NULL) !=
                     SQLITE_OK);   /* read-only */
     sqlite3_close(ro);
 
     h = raw_open(path);
-    CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
-    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 2);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT epochs_done FROM runs WHERE id=1") == 2);
     /* schema 3: runs without a validation split selected their last epoch */
-    CHECK(q_int(h, "SELECT selected_epoch FROM runs WHERE id=1") == 2);
-    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE id=1 AND "
+    CHECK(test_sql_int(h, "SELECT selected_epoch FROM runs WHERE id=1") == 2);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE id=1 AND "
                    "selected_test_rmse = final_test_rmse") == 1);
     CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs WHERE id=1"), 3.5, 0,
                 1e-12);
-    CHECK(q_int(h, "SELECT epochs_done FROM runs WHERE id=2") == 0);
-    CHECK(q_int(h, "SELECT attempts FROM runs WHERE id=2") == 1);
-    CHECK(q_int(h, "SELECT count(*) FROM run_summary WHERE best_epoch = 1 "
+    CHECK(test_sql_int(h, "SELECT epochs_done FROM runs WHERE id=2") == 0);
+    CHECK(test_sql_int(h, "SELECT attempts FROM runs WHERE id=2") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE best_epoch = 1 "
                    "AND experiment IS NULL") == 1);
-    CHECK(q_int(h, "SELECT count(*) FROM grid_summary") == 0);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM grid_summary") == 0);
     sqlite3_close(h);
 
     /* old runs keep working: a new run and epochs next to them */
@@ -551,17 +516,17 @@ static void test_migrate_v1(void) {
               err);
     db_close(db);
     h = raw_open(path);
-    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE error = 'boom' AND "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE error = 'boom' AND "
                    "epochs_done = 1") == 1);
     char ok[16];
     CHECK(strcmp(q_text(h, "PRAGMA integrity_check", ok, sizeof ok), "ok") ==
           0);
     sqlite3_close(h);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 static void test_open_query_refusals(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
     sqlite3 *h = (sqlite3 *)1;
     CHECK(dir != NULL);
@@ -602,7 +567,7 @@ static void test_open_query_refusals(void) {
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
     CHECK_MSG(strstr(err, "newer autorec (schema 9 > 3)") != NULL, "%s", err);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 void suite_db(void) {

@@ -1,7 +1,5 @@
 /* test_grid.c - tests of grid.c (expansion, hashes, experiment ids) and of
  * the claim logic of db.c (two connections interleaving, as two workers). */
-#define _XOPEN_SOURCE 700   /* nftw */
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,34 +14,6 @@
 #include "grid.h"
 #include "mem.h"
 #include "test.h"
-
-static const char *tmp_dir(void) {
-    static char dir[256];
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/autorec-gridtest-XXXXXX", base);
-    return mkdtemp(dir);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-    (void)st; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-static void rm_tree(const char *dir) {
-    if (dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int64_t q_int(sqlite3 *h, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    int64_t v = INT64_MIN;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
 
 static const char grid_yaml[] =
     "name: g\n"
@@ -202,7 +172,7 @@ static int reg(Db *db, int n, const char *suffix, char *err) {
 }
 
 static void test_claim_interleaved(void) {
-    const char *dir = tmp_dir();
+    const char *dir = test_tmp_dir("gridtest");
     char path[512], err[ERR_MAX];
     Db *a = NULL, *b = NULL;
     DbClaim c;
@@ -239,10 +209,10 @@ static void test_claim_interleaved(void) {
 
     sqlite3 *h = NULL;
     CHECK(sqlite3_open(path, &h) == SQLITE_OK);
-    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE experiment='e' AND "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE experiment='e' AND "
                    "status='running' AND grid_size=4") == 4);
-    CHECK(q_int(h, "SELECT hidden FROM runs WHERE grid_point=3") == 103);
-    CHECK(q_int(h, "SELECT count(*) FROM runs WHERE config_hash = 'h' || "
+    CHECK(test_sql_int(h, "SELECT hidden FROM runs WHERE grid_point=3") == 103);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE config_hash = 'h' || "
                    "grid_point") == 4);
     /* a duplicate row for a point is impossible */
     CHECK(sqlite3_exec(h, "INSERT INTO runs(name, status, started_at, "
@@ -271,9 +241,9 @@ static void test_claim_interleaved(void) {
     CHECK(c.point == 1 && c.run_id == run[1] && c.attempts == 2 &&
           !strcmp(c.previous, "failed") &&
           !strcmp(c.previous_worker, "host:2/bbbb"));
-    CHECK(q_int(h, "SELECT count(*) FROM epochs WHERE run_id = (SELECT id "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE run_id = (SELECT id "
                    "FROM runs WHERE grid_point = 1)") == 0);
-    CHECK(q_int(h, "SELECT attempts * 10 + epochs_done FROM runs WHERE "
+    CHECK(test_sql_int(h, "SELECT attempts * 10 + epochs_done FROM runs WHERE "
                    "grid_point = 1 AND status = 'running' AND error IS NULL "
                    "AND best_test_rmse IS NULL AND worker = 'host:1/aaaa'")
           == 20);
@@ -292,7 +262,7 @@ static void test_claim_interleaved(void) {
     CHECK_MSG(strstr(err, "taken over"), "%s", err);
     CHECK(db_run_end(a, run[1], "finished", err) == -1);
     CHECK(db_heartbeat(a, "host:1/aaaa", err) == 0);
-    CHECK(q_int(h, "SELECT worker = 'host:2/bbbb' FROM runs WHERE "
+    CHECK(test_sql_int(h, "SELECT worker = 'host:2/bbbb' FROM runs WHERE "
                    "grid_point = 1") == 1);
     /* db_worker_lost makes a run stale at once */
     CHECK(db_worker_lost(a, "host:2/bbbb", err) == 1);
@@ -305,15 +275,15 @@ static void test_claim_interleaved(void) {
     DbClaimReq rx = {"e", 30, db_unix_now(), 0};
     CHECK(db_grid_claim(b, &rx, describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 0 && !strcmp(c.previous, "outdated"));
-    CHECK(q_int(h, "SELECT config_hash = 'h0x' FROM runs WHERE "
+    CHECK(test_sql_int(h, "SELECT config_hash = 'h0x' FROM runs WHERE "
                    "grid_point = 0") == 1);
     CHECK(db_run_end(b, c.run_id, "finished", err) == 0);
     CHECK(db_grid_claim(b, &rx, describe, &d, &c, err) == DB_CLAIM_DONE);
 
     /* one row per point, ever */
-    CHECK(q_int(h, "SELECT count(*) FROM runs") == 4);
-    CHECK(q_int(h, "SELECT count(DISTINCT grid_point) FROM runs") == 4);
-    CHECK(q_int(h, "SELECT finished * 100 + diverged * 10 + pending FROM "
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs") == 4);
+    CHECK(test_sql_int(h, "SELECT count(DISTINCT grid_point) FROM runs") == 4);
+    CHECK(test_sql_int(h, "SELECT finished * 100 + diverged * 10 + pending FROM "
                    "grid_summary WHERE experiment = 'e'") == 310);
     sqlite3_close(h);
     /* claiming needs a worker id */
@@ -322,7 +292,7 @@ static void test_claim_interleaved(void) {
 out:
     db_close(a);
     db_close(b);
-    rm_tree(dir);
+    test_rm_tree(dir);
 }
 
 void suite_grid(void) {

@@ -1,5 +1,10 @@
 /* test_main.c - runs every unit-test suite and prints the totals. */
+#define _XOPEN_SOURCE 700   /* nftw */
 #include "test.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +40,32 @@ double test_scaled_diff(const float *a, const float *b, size_t n) {
         m = fmax(m, fabs(b[i]));
     }
     return d / m;
+}
+
+const char *test_tmp_dir(const char *tag) {
+    static char dir[256];
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof dir, "%s/autorec-%s-XXXXXX", base, tag);
+    return mkdtemp(dir);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+void test_rm_tree(const char *dir) {
+    if (dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int64_t test_sql_int(sqlite3 *h, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    int64_t v = INT64_MIN;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }
 
 const char *test_write_temp(const char *suffix, const char *text) {
