@@ -37,6 +37,7 @@
 /* BEGIN IMMEDIATE and single writes are retried this many times after the
  * 10 s busy timeout expired, so a busy database means waiting, not failing */
 #define DB_BUSY_RETRIES 30
+#define DB_BUSY_TIMEOUT_MS 10000   /* busy timeout of every connection */
 
 /* The binding order of DbRunInfo (db_bind_info): ?1 name, ?2 config_yaml,
  * ?3 host, ?4 threads, ?5 kernel, ?6 git_commit, ?7 blis_info, ?8
@@ -427,6 +428,24 @@ static int db_check_writable(const char *path, char *err) {
 
 /* See db.h.  Returns 0 and sets *out (owned by the caller, db_close), or -1
  * with err and *out = NULL. */
+/* Switches h to WAL mode with foreign keys and synchronous=NORMAL.  Changing
+ * the journal mode can answer SQLITE_BUSY at once, without the busy handler,
+ * while another process is creating or switching the same new file (two grid
+ * processes starting on one database): that is retried for up to the busy
+ * timeout.  Returns an SQLite result code. */
+static int db_configure(sqlite3 *h) {
+    int rc = SQLITE_OK;
+    for (int waited_ms = 0; waited_ms < DB_BUSY_TIMEOUT_MS; waited_ms += 20) {
+        rc = sqlite3_exec(h,
+                          "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
+                          "PRAGMA synchronous=NORMAL;",
+                          NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY) break;
+        sqlite3_sleep(20);
+    }
+    return rc;
+}
+
 int db_open(Db **out, const char *path, char *err) {
     Db *db = NULL;
     sqlite3_int64 version = 0;
@@ -450,7 +469,7 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     sqlite3_extended_result_codes(db->db, 1);
-    sqlite3_busy_timeout(db->db, 10000);
+    sqlite3_busy_timeout(db->db, DB_BUSY_TIMEOUT_MS);
 
     /* Inspect before changing anything (journal mode writes the header). */
     if (db_inspect(db, &version, err)) goto fail;
@@ -460,10 +479,7 @@ int db_open(Db **out, const char *path, char *err) {
                 path);
         goto fail;
     }
-    rc = sqlite3_exec(db->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
-                      "PRAGMA synchronous=NORMAL;",
-                      NULL, NULL, NULL);
+    rc = db_configure(db->db);
     if (rc != SQLITE_OK) {
         db_fail(db, rc, "configure the database", err);
         goto fail;
@@ -1161,7 +1177,7 @@ int db_open_query(sqlite3 **out, const char *path, char *err) {
             goto done;
         }
         sqlite3_extended_result_codes(probe.db, 1);
-        sqlite3_busy_timeout(probe.db, 10000);
+        sqlite3_busy_timeout(probe.db, DB_BUSY_TIMEOUT_MS);
         if (db_inspect(&probe, &version, err)) goto done;
         if (version == 0) {
             err_set(err, "%s holds no autorec results (an empty database): "
