@@ -8,6 +8,7 @@
  * a global, so this one is unavoidable. */
 #include "run.h"
 
+#include <omp.h>
 #include <signal.h>
 #include <string.h>
 
@@ -136,8 +137,8 @@ static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
 /* A config with data.split.repeats > 1 or kind folds: its splits run as
  * an experiment through the grid machinery (one worker, resumable; the
  * summary rows go to split_summaries).  Returns the exit code. */
-static int run_splits(const RunArgs *a) {
-    char *argv[6 + 2 * MAX_SETS];
+static int run_splits(const RunArgs *a, const Config *cfg) {
+    char *argv[8 + 2 * MAX_SETS], threads[16];
     int n = 0;
     argv[n++] = "grid";
     argv[n++] = (char *)a->config_path;
@@ -146,6 +147,12 @@ static int run_splits(const RunArgs *a) {
     for (int i = 0; i < a->n_sets; i++) {
         argv[n++] = "--set";
         argv[n++] = (char *)a->sets[i];
+    }
+    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs()) {
+        /* train.threads is kept (grids otherwise give cores / workers) */
+        snprintf(threads, sizeof threads, "%d", cfg->threads);
+        argv[n++] = "--threads";
+        argv[n++] = threads;
     }
     argv[n] = NULL;
     return grid_main(n, argv);
@@ -167,7 +174,7 @@ int run_main(int argc, char **argv) {
         return pa > 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (load_config(&args, &cfg)) return EXIT_USAGE;
-    if (cfg_split_count(&cfg) > 1) return run_splits(&args);
+    if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */

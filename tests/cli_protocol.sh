@@ -47,7 +47,7 @@ expected_summary() {
 test_repeats_run_k_splits_and_summary() {
     local db="$T/rep/r.db"
     $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set data.split.validation_ratio=0.2 \
-        >"$T/out" 2>&1 || fail "repeats run failed: $(cat "$T/out")"
+        --set train.threads=1 >"$T/out" 2>&1 || fail "repeats run failed: $(cat "$T/out")"
     [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 3 ] || fail "not 3 finished runs"
     [ "$(q "$db" "SELECT group_concat(split_index || ':' || split_seed, ',') FROM (SELECT * FROM runs ORDER BY grid_point)")" = "0:3,1:4,2:5" ] \
         || fail "split index/seed per run: $(q "$db" "SELECT split_index, split_seed FROM runs")"
@@ -61,6 +61,9 @@ test_repeats_run_k_splits_and_summary() {
     grep -q "^split summaries" "$T/out" || fail "run did not print the summary: $(cat "$T/out")"
     $BIN summary --db "$db" >"$T/sum" || fail "summary command failed"
     grep -q "random     3/3" "$T/sum" || fail "summary output: $(cat "$T/sum")"
+    $BIN show 2 --db "$db" | grep -q "^split       random index 1 (split seed 4); over 3/3 splits: selected test RMSE" \
+        || fail "show: $($BIN show 2 --db "$db" | head -12)"
+    [ "$(q "$db" "SELECT group_concat(threads) FROM runs")" = "1,1,1" ] || fail "train.threads not kept"
     # the same command again resumes: nothing new
     $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set data.split.validation_ratio=0.2 \
         >/dev/null 2>&1 || fail "rerun failed"
