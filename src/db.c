@@ -63,31 +63,54 @@
 
 typedef int (*DbBindFn)(sqlite3_stmt *st, int i, const Config *c);
 
-static int db_bind_opt_double(sqlite3_stmt *st, int i, int present, double v) {
+static int db_bind_opt_double(sqlite3_stmt *st, int i, int present,
+                              double v) {
     return present ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
 }
-static int db_b_l2(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_double(s, i, c->l2); }
-static int db_b_optimizer(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_text(s, i, cfg_optimizer_name(c->optimizer), -1, SQLITE_STATIC); }
-static int db_b_val_ratio(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_double(s, i, c->validation_ratio); }
-static int db_b_schedule(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_text(s, i, cfg_schedule_name(c->schedule), -1, SQLITE_STATIC); }
-static int db_b_patience(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_int(s, i, c->patience); }
-static int db_b_cold(sqlite3_stmt *s, int i, const Config *c) { return db_bind_opt_double(s, i, c->cold_default > 0, c->cold_default); }
-static int db_b_split_kind(sqlite3_stmt *s, int i, const Config *c) { return sqlite3_bind_text(s, i, cfg_split_name(c->split_kind), -1, SQLITE_STATIC); }
+static int db_bind_name(sqlite3_stmt *st, int i, const char *name) {
+    return sqlite3_bind_text(st, i, name, -1, SQLITE_STATIC);
+}
+static int db_b_l2(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->l2);
+}
+static int db_b_optimizer(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_optimizer_name(c->optimizer));
+}
+static int db_b_val_ratio(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->validation_ratio);
+}
+static int db_b_schedule(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_schedule_name(c->schedule));
+}
+static int db_b_patience(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_int(s, i, c->patience);
+}
+static int db_b_cold(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_opt_double(s, i, c->cold_default > 0, c->cold_default);
+}
+static int db_b_split_kind(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_split_name(c->split_kind));
+}
 /* the seed actually used by a split: NULL when no random split is made */
 static int db_b_split_seed(sqlite3_stmt *s, int i, const Config *c) {
-    if (c->split_kind != SPLIT_RANDOM && c->validation_ratio == 0) return sqlite3_bind_null(s, i);
+    if (c->split_kind != SPLIT_RANDOM && c->validation_ratio == 0)
+        return sqlite3_bind_null(s, i);
     return sqlite3_bind_int64(s, i, (sqlite3_int64)cfg_split_seed(c));
 }
 /* NULL for a config with one split (and index 0) */
 static int db_b_split_index(sqlite3_stmt *s, int i, const Config *c) {
-    if (cfg_split_count(c) == 1 && c->split_index == 0) return sqlite3_bind_null(s, i);
+    if (cfg_split_count(c) == 1 && c->split_index == 0)
+        return sqlite3_bind_null(s, i);
     return sqlite3_bind_int(s, i, c->split_index);
 }
 /* "none", "auto" or "[lo, hi]" */
 static int db_b_clip(sqlite3_stmt *s, int i, const Config *c) {
     char b[80];
-    if (c->clip.mode == CLIP_RANGE) snprintf(b, sizeof b, "[%.17g, %.17g]", c->clip.lo, c->clip.hi);
-    else snprintf(b, sizeof b, "%s", c->clip.mode == CLIP_AUTO ? "auto" : "none");
+    if (c->clip.mode == CLIP_RANGE)
+        snprintf(b, sizeof b, "[%.17g, %.17g]", c->clip.lo, c->clip.hi);
+    else
+        snprintf(b, sizeof b, "%s", c->clip.mode == CLIP_AUTO ? "auto"
+                                                              : "none");
     return sqlite3_bind_text(s, i, b, -1, SQLITE_TRANSIENT);
 }
 
@@ -121,9 +144,11 @@ static void db_config_sql(char *out, size_t n, int mode) {
     for (int k = 0; k < DB_NCONFIG_COLUMNS && len < n; k++) {
         const char *c = db_config_columns[k].name;
         int p = DB_EXTRA_FIRST + k;
-        len += (size_t)(mode == DB_COLS_NAMES ? snprintf(out + len, n - len, ", %s", c)
-                        : mode == DB_COLS_PARAMS ? snprintf(out + len, n - len, ", ?%d", p)
-                        : snprintf(out + len, n - len, ", %s = ?%d", c, p));
+        int w = mode == DB_COLS_NAMES ? snprintf(out + len, n - len, ", %s", c)
+                : mode == DB_COLS_PARAMS
+                    ? snprintf(out + len, n - len, ", ?%d", p)
+                    : snprintf(out + len, n - len, ", %s = ?%d", c, p);
+        len += (size_t)w;
     }
     assert(len < n);
 }

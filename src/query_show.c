@@ -126,7 +126,8 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             query_col(st, 19, "%.4f", b[2], 128), query_col(st, 20, NULL, b[3], 128),
             query_col(st, 21, NULL, b[4], 128));
     if (sqlite3_column_type(st, 25) != SQLITE_NULL)
-        fprintf(out, "selected    epoch %s by validation RMSE %s: test RMSE %s\n",
+        fprintf(out, "selected    epoch %s by validation RMSE %s: test "
+                     "RMSE %s\n",
                 query_col(st, 25, NULL, b[0], 128),
                 query_col(st, 26, "%.4f", b[1], 128),
                 query_col(st, 27, "%.4f", b[2], 128));

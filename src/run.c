@@ -41,7 +41,7 @@ void run_usage(FILE *f) {
 "\n"
 "config keys (dotted paths; see configs/seed.yaml):\n"
 "  name, data.path, data.format (ml-100k|ml-1m|csv), data.split.kind\n"
-"  (random|files), data.split.test_ratio, data.split.train_file,\n"
+"  (random|files|folds), data.split.test_ratio, data.split.train_file,\n"
 "  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
 "  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"

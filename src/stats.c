@@ -15,7 +15,8 @@ static const double t975_small[30] = {
 
 /* beyond 30: (df, quantile), the last one the normal limit (1/df = 0) */
 static const struct { double df, t; } t975_large[] = {
-    {30, 2.0423}, {40, 2.0211}, {60, 2.0003}, {120, 1.9799}, {INFINITY, 1.959964}};
+    {30, 2.0423}, {40, 2.0211}, {60, 2.0003}, {120, 1.9799},
+    {INFINITY, 1.959964}};
 
 double stats_t975(int df) {
     if (df < 1) return NAN;
@@ -26,7 +27,8 @@ double stats_t975(int df) {
         /* interpolate linearly in 1/df between rows k-1 and k */
         double a = 1.0 / t975_large[k - 1].df, b = 1.0 / t975_large[k].df;
         double w = (1.0 / df - a) / (b - a);
-        return t975_large[k - 1].t + w * (t975_large[k].t - t975_large[k - 1].t);
+        double lo = t975_large[k - 1].t, hi = t975_large[k].t;
+        return lo + w * (hi - lo);
     }
     return t975_large[n - 1].t;
 }

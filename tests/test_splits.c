@@ -28,7 +28,8 @@ static void test_split_keys(void) {
     Config c, back;
     char err[ERR_MAX];
     cfg_defaults(&c);
-    CHECK(c.split_repeats == 1 && c.split_index == 0 && cfg_split_count(&c) == 1);
+    CHECK(c.split_repeats == 1 && c.split_index == 0 &&
+          cfg_split_count(&c) == 1);
     CHECK_MSG(cfg_load_string(&c, "data:\n  split: {repeats: 5, seed: 10}\n",
                               "s.yaml", err) == 0, "%s", err);
     CHECK_MSG(cfg_validate(&c, err) == 0, "%s", err);
