@@ -44,7 +44,8 @@
 static const char *const format_names[] = {
     [DATA_ML100K] = "ml-100k", [DATA_ML1M] = "ml-1m", [DATA_CSV] = "csv"};
 static const char *const split_names[] = {[SPLIT_RANDOM] = "random",
-                                          [SPLIT_FILES] = "files"};
+                                          [SPLIT_FILES] = "files",
+                                          [SPLIT_FOLDS] = "folds"};
 static const char *const kernel_names[] = {
     [KERNEL_AUTO] = "auto", [KERNEL_DENSE] = "dense", [KERNEL_NAIVE] = "naive",
     [KERNEL_SPARSE] = "sparse"};
@@ -102,7 +103,8 @@ static const KeyDesc keys[] = {
     {.key = "data.format", .type = T_ENUM, FIELD(data_format),
      NAMES(format_names), .help = "ratings file format"},
     {.key = "data.split.kind", .type = T_ENUM, FIELD(split_kind),
-     NAMES(split_names), .help = "random split, or given train/test files"},
+     NAMES(split_names),
+     .help = "random split, given train/test files, or ML-100K folds u1..u5"},
     {.key = "data.split.test_ratio", .type = T_REAL, FIELD(test_ratio),
      .lo = 0, .hi = 1, .lo_open = 1, .hi_open = 1, .example = "0.1",
      .help = "fraction of ratings held out for testing (kind: random)"},
@@ -118,6 +120,12 @@ static const KeyDesc keys[] = {
     {.key = "data.split.seed", .type = T_U64, FIELD(split_seed),
      .flags = O_NONE, .example = "0",
      .help = "seed of the splits, none = train.seed"},
+    {.key = "data.split.repeats", .type = T_INT, FIELD(split_repeats),
+     .imin = 1, .imax = CFG_MAX_REPEATS, .example = "5",
+     .help = "random splits run as one experiment (kind: random)"},
+    {.key = "data.split.index", .type = T_INT, FIELD(split_index),
+     .imin = 0, .imax = CFG_MAX_REPEATS - 1, .example = "0",
+     .help = "which split: repeat (seed + index) or fold (u<index+1>.*)"},
     {.key = "model.hidden", .type = T_INT, FIELD(hidden), .imin = 1,
      .imax = 1000000, .example = "500", .help = "hidden units"},
     {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
@@ -723,6 +731,8 @@ void cfg_defaults(Config *cfg) {
     cfg->kernel = KERNEL_AUTO;
     cfg->validation_ratio = 0;
     cfg->split_seed = 0;   /* none */
+    cfg->split_repeats = 1;
+    cfg->split_index = 0;
     cfg->l2 = 0;
     cfg->optimizer = OPTIM_ADAM;
     cfg->schedule = SCHED_NONE;
@@ -735,7 +745,12 @@ void cfg_defaults(Config *cfg) {
 }
 
 uint64_t cfg_split_seed(const Config *cfg) {
-    return cfg->split_seed == 0 ? cfg->seed : cfg->split_seed - 1;
+    uint64_t base = cfg->split_seed == 0 ? cfg->seed : cfg->split_seed - 1;
+    return base + (uint64_t)cfg->split_index;
+}
+
+int cfg_split_count(const Config *cfg) {
+    return cfg->split_kind == SPLIT_FOLDS ? CFG_FOLDS : cfg->split_repeats;
 }
 
 /* Returns 0, or -1 with err; cfg is unchanged on error. */
@@ -845,6 +860,23 @@ int cfg_validate(const Config *cfg, char *err) {
                            "data.split.kind is files (set it to the test "
                            "ratings file, or use kind: random)");
     }
+    if (cfg->split_repeats > 1 && cfg->split_kind != SPLIT_RANDOM)
+        return err_set(err, "data.split.repeats: %d needs data.split.kind "
+                       "random (kind %s has its own splits: use repeats: 1)",
+                       cfg->split_repeats, cfg_split_name(cfg->split_kind));
+    if (cfg->split_kind == SPLIT_FOLDS && cfg->split_index >= CFG_FOLDS)
+        return err_set(err, "data.split.index: %d is not a fold of kind folds "
+                       "(expected 0..%d: files u1..u%d)", cfg->split_index,
+                       CFG_FOLDS - 1, CFG_FOLDS);
+    {
+        uint64_t base = cfg->split_seed == 0 ? cfg->seed : cfg->split_seed - 1;
+        uint64_t last = (uint64_t)cfg->split_index +
+                        (uint64_t)(cfg->split_repeats - 1);
+        if (base > CFG_U64_MAX - last)
+            return err_set(err, "data.split.seed: %llu + split index %llu "
+                           "exceeds 9223372036854775807: use a smaller seed",
+                           (unsigned long long)base, (unsigned long long)last);
+    }
     if (cfg->patience > 0 && cfg->validation_ratio == 0)
         return err_set(err, "train.patience: %d needs a validation split to "
                        "watch: set data.split.validation_ratio (e.g. 0.1), or "
@@ -865,7 +897,7 @@ const char *cfg_format_name(DataFormat f) {
 
 const char *cfg_split_name(SplitKind k) {
     int i = (int)k;
-    return i >= 0 && i < 2 ? split_names[i] : "invalid";
+    return i >= 0 && i < 3 ? split_names[i] : "invalid";
 }
 
 const char *cfg_kernel_name(KernelKind k) {

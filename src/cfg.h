@@ -13,7 +13,12 @@
 #define CFG_NAME_MAX 128
 
 typedef enum { DATA_ML100K, DATA_ML1M, DATA_CSV } DataFormat;
-typedef enum { SPLIT_RANDOM, SPLIT_FILES } SplitKind;
+typedef enum { SPLIT_RANDOM, SPLIT_FILES, SPLIT_FOLDS } SplitKind;
+
+/* data.split.kind folds: the canonical ML-100K cross-validation files
+ * u1.base/u1.test ... u5.base/u5.test beside data.path. */
+#define CFG_FOLDS 5
+#define CFG_MAX_REPEATS 1000
 typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKind;
 typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
 typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
@@ -49,6 +54,10 @@ typedef struct {
     uint64_t split_seed;             /* data.split.seed + 1; 0 = none (the
                                         default): train.seed drives the
                                         splits (read with cfg_split_seed) */
+    int split_repeats;               /* data.split.repeats in 1..1000: random
+                                        splits run as one experiment */
+    int split_index;                 /* data.split.index: the split of this
+                                        run (seed offset, or fold - 1) */
     double l2;                       /* train.l2 >= 0: l2 * (|W_enc|^2 +
                                         |W_dec|^2) added to each step's loss */
     OptimizerKind optimizer;         /* train.optimizer: adam | adamw */
@@ -61,8 +70,13 @@ typedef struct {
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
 } Config;
 
-/* The seed of the data splits: data.split.seed, else train.seed. */
+/* The seed of the data splits: data.split.seed, else train.seed, plus
+ * data.split.index (repeat i of a config uses split seed + i). */
 uint64_t cfg_split_seed(const Config *cfg);
+
+/* The number of splits the config asks for: 5 for kind folds, else
+ * data.split.repeats (1 = a single run). */
+int cfg_split_count(const Config *cfg);
 
 /* A grid search: the cartesian product of the value lists of some keys,
  * read from the config's top-level `grid:` mapping, e.g.

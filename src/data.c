@@ -606,6 +606,50 @@ static int data_resolve(const Config *cfg, const char *key, const char *name,
 static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
                        const Origin *op, Dataset *ds, char *err);
 
+/* Resolves the train and test files of a files or folds split (fold f =
+ * data.split.index + 1 reads uF.base and uF.test) into train and test
+ * (DATA_JOIN_MAX bytes each).  Returns 0 or -1 with err. */
+static int data_split_files(const Config *cfg, char *train, char *test,
+                            char *err) {
+    char base[32], tst[32];
+    if (cfg->split_kind != SPLIT_FOLDS)
+        return data_resolve(cfg, "data.split.train_file", cfg->train_file,
+                            train, err) ||
+               data_resolve(cfg, "data.split.test_file", cfg->test_file,
+                            test, err) ? -1 : 0;
+    snprintf(base, sizeof base, "u%d.base", cfg->split_index + 1);
+    snprintf(tst, sizeof tst, "u%d.test", cfg->split_index + 1);
+    if (data_resolve(cfg, "fold file", base, train, err) ||
+        data_resolve(cfg, "fold file", tst, test, err))
+        return -1;
+    return 0;
+}
+
+/* See data.h. */
+int data_check_folds(const Config *cfg, char *err) {
+    char train[DATA_JOIN_MAX], test[DATA_JOIN_MAX];
+    struct stat st;
+    assert(cfg);
+    if (cfg->split_kind != SPLIT_FOLDS) return 0;
+    for (int f = 0; f < CFG_FOLDS; f++) {
+        Config c = *cfg;
+        c.split_index = f;
+        if (data_split_files(&c, train, test, err)) return -1;
+        for (int k = 0; k < 2; k++) {
+            const char *path = k ? test : train;
+            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+                return err_set(err, "data.split.kind folds: fold %d's %s "
+                               "file %s: %s (kind folds reads u1.base/u1.test "
+                               "... u%d.base/u%d.test beside data.path %s)",
+                               f + 1, k ? "test" : "training", path,
+                               stat(path, &st) ? strerror(errno)
+                                               : "not a regular file",
+                               CFG_FOLDS, CFG_FOLDS, cfg->data_path);
+        }
+    }
+    return 0;
+}
+
 /* See data.h.  On failure *ds is left zeroed. */
 int data_load(const Config *cfg, Dataset *ds, char *err) {
     RatingVec v = {0};
@@ -645,11 +689,7 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
         if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
         o.n_first = v.n;
     } else {
-        if (data_resolve(cfg, "data.split.train_file", cfg->train_file,
-                         path[0], err) ||
-            data_resolve(cfg, "data.split.test_file", cfg->test_file,
-                         path[1], err))
-            goto done;
+        if (data_split_files(cfg, path[0], path[1], err)) goto done;
         if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
         o.n_first = v.n;
         if (data_read_file(path[1], cfg->data_format, &v, err)) goto done;

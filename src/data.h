@@ -45,6 +45,12 @@ int data_load(const Config *cfg, Dataset *ds, char *err);
 int data_parse_buffer(const Config *cfg, const char *text, size_t len,
                       const char *name, Dataset *ds, char *err);
 
+/* For data.split.kind folds: checks that the five fold files u1.base,
+ * u1.test ... u5.base, u5.test exist beside data.path (in it when it is a
+ * directory).  Returns 0 (also for other kinds), or -1 with err naming the
+ * first missing file. */
+int data_check_folds(const Config *cfg, char *err);
+
 /* Frees what data_load allocated; accepts a zeroed or NULL dataset. */
 void data_free(Dataset *ds);
 

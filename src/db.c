@@ -30,6 +30,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "stats.h"
 
 #define DB_NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 /* unix time in seconds, the clock of heartbeat_at */
@@ -53,6 +54,106 @@
     "test_ratio = ?10, hidden = ?11, lr = ?12, weight_decay = ?13, "       \
     "dropout = ?14, epochs = ?15, batch_size = ?16, seed = ?17"
 
+/* Schema 4: the columns of runs that record a Config's protocol options,
+ * so that queries can filter and group on them.  Adding one is one line in
+ * db_config_columns (name, SQL type, the schema version that adds it, its
+ * binder) and one binder: db_open builds the INSERT/UPDATE statements, the
+ * migration adds the column (ALTER TABLE) and run_summary shows it.  Their
+ * parameters are numbered from DB_EXTRA_FIRST on, after the fixed ones. */
+#define DB_EXTRA_FIRST 21
+
+typedef int (*DbBindFn)(sqlite3_stmt *st, int i, const Config *c);
+
+static int db_bind_opt_double(sqlite3_stmt *st, int i, int present,
+                              double v) {
+    return present ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
+}
+static int db_bind_name(sqlite3_stmt *st, int i, const char *name) {
+    return sqlite3_bind_text(st, i, name, -1, SQLITE_STATIC);
+}
+static int db_b_l2(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->l2);
+}
+static int db_b_optimizer(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_optimizer_name(c->optimizer));
+}
+static int db_b_val_ratio(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->validation_ratio);
+}
+static int db_b_schedule(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_schedule_name(c->schedule));
+}
+static int db_b_patience(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_int(s, i, c->patience);
+}
+static int db_b_cold(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_opt_double(s, i, c->cold_default > 0, c->cold_default);
+}
+static int db_b_split_kind(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_split_name(c->split_kind));
+}
+/* the seed actually used by a split: NULL when no random split is made */
+static int db_b_split_seed(sqlite3_stmt *s, int i, const Config *c) {
+    if (c->split_kind != SPLIT_RANDOM && c->validation_ratio == 0)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_int64(s, i, (sqlite3_int64)cfg_split_seed(c));
+}
+/* NULL for a config with one split (and index 0) */
+static int db_b_split_index(sqlite3_stmt *s, int i, const Config *c) {
+    if (cfg_split_count(c) == 1 && c->split_index == 0)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_int(s, i, c->split_index);
+}
+/* "none", "auto" or "[lo, hi]" */
+static int db_b_clip(sqlite3_stmt *s, int i, const Config *c) {
+    char b[80];
+    if (c->clip.mode == CLIP_RANGE)
+        snprintf(b, sizeof b, "[%.17g, %.17g]", c->clip.lo, c->clip.hi);
+    else
+        snprintf(b, sizeof b, "%s", c->clip.mode == CLIP_AUTO ? "auto"
+                                                              : "none");
+    return sqlite3_bind_text(s, i, b, -1, SQLITE_TRANSIENT);
+}
+
+static const struct {
+    const char *name, *type;
+    int since;        /* schema version that added the column */
+    DbBindFn bind;
+} db_config_columns[] = {
+    {"l2", "REAL", 4, db_b_l2},
+    {"optimizer", "TEXT", 4, db_b_optimizer},
+    {"validation_ratio", "REAL", 4, db_b_val_ratio},
+    {"split_seed", "INTEGER", 4, db_b_split_seed},
+    {"schedule", "TEXT", 4, db_b_schedule},
+    {"patience", "INTEGER", 4, db_b_patience},
+    {"clip", "TEXT", 4, db_b_clip},
+    {"cold_default", "REAL", 4, db_b_cold},
+    {"split_kind", "TEXT", 4, db_b_split_kind},
+    {"split_index", "INTEGER", 4, db_b_split_index},
+};
+#define DB_NCONFIG_COLUMNS \
+    ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
+
+/* How db_config_sql lists the config columns. */
+enum { DB_COLS_NAMES, DB_COLS_PARAMS, DB_COLS_SET };
+
+/* Writes ", l2, optimizer, ..." (NAMES), ", ?21, ?22, ..." (PARAMS) or
+ * ", l2 = ?21, ..." (SET) into out (size n). */
+static void db_config_sql(char *out, size_t n, int mode) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; k < DB_NCONFIG_COLUMNS && len < n; k++) {
+        const char *c = db_config_columns[k].name;
+        int p = DB_EXTRA_FIRST + k;
+        int w = mode == DB_COLS_NAMES ? snprintf(out + len, n - len, ", %s", c)
+                : mode == DB_COLS_PARAMS
+                    ? snprintf(out + len, n - len, ", ?%d", p)
+                    : snprintf(out + len, n - len, ", %s = ?%d", c, p);
+        len += (size_t)w;
+    }
+    assert(len < n);
+}
+
 struct Db {
     sqlite3 *db;
     char *path;                 /* owned copy of the path, for messages */
@@ -69,6 +170,7 @@ struct Db {
     sqlite3_stmt *claim_settled, *claim_pick, *claim_running;
     sqlite3_stmt *claim_insert, *claim_retake, *epochs_delete;
     sqlite3_stmt *heartbeat, *worker_lost;
+    sqlite3_stmt *summary_runs, *summary_put;
 };
 
 static const char db_schema[] =
@@ -167,10 +269,34 @@ static const char db_migrate_v3[] =
     "  selected_test_rmse = final_test_rmse WHERE epochs_done > 0;\n"
     ;
 
+/* Schema 3 -> 4: the protocol columns of runs (db_config_columns, added by
+ * db_add_columns; NULL for earlier runs) and the split summaries: one row
+ * per configuration of an experiment whose runs differ only by their split
+ * (data.split.repeats or kind folds), written by db_split_summary_update. */
+static const char db_migrate_v4[] =
+    "CREATE TABLE split_summaries(\n"
+    "  experiment TEXT NOT NULL REFERENCES experiments(id),\n"
+    "  group_point INTEGER NOT NULL CHECK(group_point >= 0),\n"
+    "  params TEXT NOT NULL,\n"
+    "  split_kind TEXT NOT NULL,\n"
+    "  splits INTEGER NOT NULL CHECK(splits >= 1),\n"
+    "  n INTEGER NOT NULL,\n"
+    "  selected_test_mean REAL, selected_test_sd REAL,\n"
+    "  selected_test_ci_lo REAL, selected_test_ci_hi REAL,\n"
+    "  selected_val_mean REAL, selected_val_sd REAL,\n"
+    "  final_test_mean REAL, final_test_sd REAL,\n"
+    "  final_test_ci_lo REAL, final_test_ci_hi REAL,\n"
+    "  t_quantile REAL,\n"
+    "  runs TEXT NOT NULL,\n"
+    "  updated_at TEXT NOT NULL,\n"
+    "  PRIMARY KEY(experiment, group_point)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX runs_split ON runs(experiment, split_index);\n";
+
 /* The views, one definition for the current schema: views hold no data, so
  * rather than being migrated they are dropped and created again whenever the
  * schema version changes (in the same transaction). */
-static const char db_views[] =
+static const char db_views_head[] =
     "DROP VIEW IF EXISTS run_summary;\n"
     "DROP VIEW IF EXISTS grid_summary;\n"
     "CREATE VIEW run_summary AS\n"
@@ -181,8 +307,10 @@ static const char db_views[] =
     "  round((julianday(coalesce(finished_at, 'now')) - julianday(started_at))\n"
     "        * 86400.0, 3) AS wall_seconds,\n"
     "  started_at, finished_at, host, worker, attempts, config_hash, error,\n"
-    "  selected_epoch, selected_test_rmse, selected_val_rmse, checkpoint\n"
-    "FROM runs;\n"
+    "  selected_epoch, selected_test_rmse, selected_val_rmse, checkpoint";
+/* after db_views_head, the config columns (db_config_sql), then this */
+static const char db_views_tail[] =
+    "\nFROM runs;\n"
     "CREATE VIEW grid_summary AS\n"
     "SELECT x.id AS experiment, x.name AS name, x.axes AS axes,\n"
     "  x.n_points AS n_points, count(r.id) AS runs,\n"
@@ -357,6 +485,21 @@ cleanup:
     return ret;
 }
 
+/* Adds the config columns newer than schema `version` to runs (ALTER TABLE
+ * ADD COLUMN), inside the caller's transaction.  Returns an SQLite result
+ * code (*msg may get SQLite's message). */
+static int db_add_columns(Db *db, int version, char **msg) {
+    int rc = SQLITE_OK;
+    for (int k = 0; k < DB_NCONFIG_COLUMNS && rc == SQLITE_OK; k++) {
+        char sql[160];
+        if (db_config_columns[k].since <= version) continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE runs ADD COLUMN %s %s",
+                 db_config_columns[k].name, db_config_columns[k].type);
+        rc = sqlite3_exec(db->db, sql, NULL, NULL, msg);
+    }
+    return rc;
+}
+
 /* Brings the schema to DB_SCHEMA_VERSION in one transaction: creates it in
  * an empty file, or migrates schema 1, unless another process did so
  * meanwhile (the version is re-read under the write lock).  Returns 0 or -1
@@ -373,8 +516,17 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v2, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 3)
         rc = sqlite3_exec(db->db, db_migrate_v3, NULL, NULL, &msg);
-    if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION)
-        rc = sqlite3_exec(db->db, db_views, NULL, NULL, &msg);
+    if (rc == SQLITE_OK) rc = db_add_columns(db, (int)version, &msg);
+    if (rc == SQLITE_OK && version < 4)
+        rc = sqlite3_exec(db->db, db_migrate_v4, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
+        char views[sizeof db_views_head + sizeof db_views_tail + 1024];
+        char cols[1024];
+        db_config_sql(cols, sizeof cols, DB_COLS_NAMES);
+        snprintf(views, sizeof views, "%s%s%s", db_views_head, cols,
+                 db_views_tail);
+        rc = sqlite3_exec(db->db, views, NULL, NULL, &msg);
+    }
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
@@ -486,14 +638,44 @@ int db_open(Db **out, const char *path, char *err) {
     }
     if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
 
-    if (db_prepare(db,
-                   "INSERT INTO runs(name, status, config_yaml, started_at, "
-                   "host, threads, kernel, git_commit, blis_info, data_path, "
-                   "data_format, test_ratio, hidden, lr, weight_decay, "
-                   "dropout, epochs, batch_size, seed) VALUES(?1, 'running', "
-                   "?2, " DB_NOW ", ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                   "?12, ?13, ?14, ?15, ?16, ?17)",
-                   &db->run_insert, err) ||
+    char names[1024], params[512], set[1536], sql[4][4096];
+    db_config_sql(names, sizeof names, DB_COLS_NAMES);
+    db_config_sql(params, sizeof params, DB_COLS_PARAMS);
+    db_config_sql(set, sizeof set, DB_COLS_SET);
+    snprintf(sql[0], sizeof sql[0],
+             "INSERT INTO runs(name, status, config_yaml, started_at, "
+             "host, threads, kernel, git_commit, blis_info, data_path, "
+             "data_format, test_ratio, hidden, lr, weight_decay, "
+             "dropout, epochs, batch_size, seed%s) VALUES(?1, 'running', "
+             "?2, %s, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+             "?12, ?13, ?14, ?15, ?16, ?17%s)", names, DB_NOW, params);
+    snprintf(sql[1], sizeof sql[1],
+             "UPDATE runs SET " DB_INFO_SET "%s WHERE id = ?18 AND "
+             "(?19 IS NULL OR worker IS ?19)", set);
+    snprintf(sql[2], sizeof sql[2],
+             "INSERT INTO runs(" DB_INFO_COLUMNS "%s, status, started_at, "
+             "experiment, grid_point, grid_size, config_hash, worker, "
+             "heartbeat_at, attempts, epochs_done, seconds) "
+             "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+             "?13, ?14, ?15, ?16, ?17%s, 'running', %s, "
+             "p.experiment, p.point, (SELECT n_points FROM experiments "
+             "WHERE id = ?18), p.config_hash, ?20, "
+             DB_UNIXNOW ", 1, 0, 0 FROM grid_points p "
+             "WHERE p.experiment = ?18 AND p.point = ?19", names, params, DB_NOW);
+    snprintf(sql[3], sizeof sql[3],
+             "UPDATE runs SET " DB_INFO_SET "%s, status = 'running', "
+             "started_at = %s, finished_at = NULL, "
+             "grid_size = (SELECT n_points FROM experiments WHERE id = "
+             "?18), worker = ?20, "
+             "config_hash = (SELECT p.config_hash FROM grid_points p "
+             "WHERE p.experiment = ?18 AND p.point = ?19), "
+             "heartbeat_at = " DB_UNIXNOW ", attempts = attempts + 1, "
+             "epochs_done = 0, seconds = 0, final_test_rmse = NULL, "
+             "best_test_rmse = NULL, best_epoch = NULL, error = NULL, "
+             "selected_epoch = NULL, selected_test_rmse = NULL, "
+             "selected_val_rmse = NULL, checkpoint = NULL "
+             "WHERE experiment = ?18 AND grid_point = ?19", set, DB_NOW);
+    if (db_prepare(db, sql[0], &db->run_insert, err) ||
         db_prepare(db,
                    "INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, "
                    "train_seconds, eval_seconds, test_mae, val_rmse, val_mae) "
@@ -518,10 +700,7 @@ int db_open(Db **out, const char *path, char *err) {
                    "heartbeat_at = " DB_UNIXNOW ", error = ?3 "
                    "WHERE id = ?2 AND (?4 IS NULL OR worker IS ?4)",
                    &db->run_end, err) ||
-        db_prepare(db,
-                   "UPDATE runs SET " DB_INFO_SET " WHERE id = ?18 AND "
-                   "(?19 IS NULL OR worker IS ?19)",
-                   &db->run_set_info, err) ||
+        db_prepare(db, sql[1], &db->run_set_info, err) ||
         db_prepare(db,
                    "UPDATE runs SET checkpoint = ?1 WHERE id = ?2 AND "
                    "(?3 IS NULL OR worker IS ?3)",
@@ -567,31 +746,8 @@ int db_open(Db **out, const char *path, char *err) {
                    "SELECT worker FROM runs WHERE experiment = ?1 AND "
                    "status = 'running'",
                    &db->claim_running, err) ||
-        db_prepare(db,
-                   "INSERT INTO runs(" DB_INFO_COLUMNS ", status, started_at, "
-                   "experiment, grid_point, grid_size, config_hash, worker, "
-                   "heartbeat_at, attempts, epochs_done, seconds) "
-                   "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                   "?13, ?14, ?15, ?16, ?17, 'running', " DB_NOW ", "
-                   "p.experiment, p.point, (SELECT n_points FROM experiments "
-                   "WHERE id = ?18), p.config_hash, ?20, "
-                   DB_UNIXNOW ", 1, 0, 0 FROM grid_points p "
-                   "WHERE p.experiment = ?18 AND p.point = ?19",
-                   &db->claim_insert, err) ||
-        db_prepare(db,
-                   "UPDATE runs SET " DB_INFO_SET ", status = 'running', "
-                   "started_at = " DB_NOW ", finished_at = NULL, "
-                   "grid_size = (SELECT n_points FROM experiments WHERE id = "
-                   "?18), worker = ?20, "
-                   "config_hash = (SELECT p.config_hash FROM grid_points p "
-                   "WHERE p.experiment = ?18 AND p.point = ?19), "
-                   "heartbeat_at = " DB_UNIXNOW ", attempts = attempts + 1, "
-                   "epochs_done = 0, seconds = 0, final_test_rmse = NULL, "
-                   "best_test_rmse = NULL, best_epoch = NULL, error = NULL, "
-                   "selected_epoch = NULL, selected_test_rmse = NULL, "
-                   "selected_val_rmse = NULL, checkpoint = NULL "
-                   "WHERE experiment = ?18 AND grid_point = ?19",
-                   &db->claim_retake, err) ||
+        db_prepare(db, sql[2], &db->claim_insert, err) ||
+        db_prepare(db, sql[3], &db->claim_retake, err) ||
         db_prepare(db, "DELETE FROM epochs WHERE run_id = ?1",
                    &db->epochs_delete, err) ||
         db_prepare(db,
@@ -601,7 +757,24 @@ int db_open(Db **out, const char *path, char *err) {
         db_prepare(db,
                    "UPDATE runs SET heartbeat_at = 0 WHERE worker = ?1 AND "
                    "status = 'running'",
-                   &db->worker_lost, err))
+                   &db->worker_lost, err) ||
+        db_prepare(db,
+                   "SELECT id, selected_test_rmse, selected_val_rmse, "
+                   "final_test_rmse, split_kind FROM runs WHERE experiment = ?1 AND "
+                   "grid_point >= ?2 AND grid_point < ?2 + ?3 AND status = "
+                   "'finished' ORDER BY grid_point",
+                   &db->summary_runs, err) ||
+        db_prepare(db,
+                   "INSERT OR REPLACE INTO split_summaries(experiment, "
+                   "group_point, params, split_kind, splits, n, "
+                   "selected_test_mean, selected_test_sd, "
+                   "selected_test_ci_lo, selected_test_ci_hi, "
+                   "selected_val_mean, selected_val_sd, final_test_mean, "
+                   "final_test_sd, final_test_ci_lo, final_test_ci_hi, "
+                   "t_quantile, runs, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, "
+                   "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                   "?18, " DB_NOW ")",
+                   &db->summary_put, err))
         goto fail;
     *out = db;
     return 0;
@@ -632,6 +805,8 @@ void db_close(Db *db) {
     sqlite3_finalize(db->epochs_delete);
     sqlite3_finalize(db->heartbeat);
     sqlite3_finalize(db->worker_lost);
+    sqlite3_finalize(db->summary_runs);
+    sqlite3_finalize(db->summary_put);
     sqlite3_close(db->db);   /* NULL is a harmless no-op */
     mem_free(db->worker);
     mem_free(db->path);
@@ -687,6 +862,8 @@ static int db_bind_info(sqlite3_stmt *st, const DbRunInfo *info) {
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 16, c->batch_size);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 17, (sqlite3_int64)c->seed);
+    for (int k = 0; k < DB_NCONFIG_COLUMNS && rc == SQLITE_OK; k++)
+        rc = db_config_columns[k].bind(st, DB_EXTRA_FIRST + k, c);
     return rc;
 }
 
@@ -1209,5 +1386,93 @@ int db_open_query(sqlite3 **out, const char *path, char *err) {
     ret = 0;
 done:
     sqlite3_close(probe.db);
+    return ret;
+}
+
+/* ------------------------------------------------------ split summaries -- */
+
+/* Binds v to parameter i, NULL when it is not finite.  Returns an SQLite
+ * result code. */
+static int db_bind_finite(sqlite3_stmt *st, int i, double v) {
+    return db_bind_opt_double(st, i, isfinite(v), v);
+}
+
+/* See db.h.  One BEGIN IMMEDIATE transaction: read the finished runs of
+ * the group, summarise them (stats.h), replace the row.  Returns 0 or -1
+ * with err (nothing written then). */
+int db_split_summary_update(Db *db, const char *experiment,
+                            int64_t group_point, int splits,
+                            const char *params, char *err) {
+    assert(db && experiment && params && splits >= 1);
+    double *x = mem_alloc(3 * (size_t)splits * sizeof *x);
+    char *ids = mem_alloc((size_t)splits * 21 + 1), kind[16] = "";
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_NOMEM, ret = -1, n = 0;
+    size_t idlen = 0;
+    StatsSummary sel, val, fin;
+
+    if (!x || !ids) {
+        err_set(err, "out of memory summarising the splits of %s", experiment);
+        goto done;
+    }
+    ids[0] = '\0';
+    rc = db_begin(db);
+    if (rc != SQLITE_OK) goto fail;
+    st = db->summary_runs;
+    rc = db_bind_text(st, 1, experiment);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, group_point);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 3, splits);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n == splits) continue;   /* cannot happen: the range has splits */
+        for (int k = 0; k < 3; k++)
+            x[k * splits + n] = sqlite3_column_type(st, 1 + k) == SQLITE_NULL
+                                    ? NAN : sqlite3_column_double(st, 1 + k);
+        idlen += (size_t)sprintf(ids + idlen, "%s%lld", n ? "," : "",
+                                 (long long)sqlite3_column_int64(st, 0));
+        db_column_copy(st, 4, kind, sizeof kind);
+        n++;
+    }
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_OK) goto fail;
+    stats_summarise(x, n, &sel);
+    stats_summarise(x + splits, n, &val);
+    stats_summarise(x + 2 * splits, n, &fin);
+    st = db->summary_put;
+    rc = db_bind_text(st, 1, experiment);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, group_point);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 3, params);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 4, kind);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 5, splits);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 6, sel.n);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 7, sel.mean);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 8, sel.sd);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 9, sel.mean - sel.half);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 10, sel.mean + sel.half);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 11, val.mean);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 12, val.sd);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 13, fin.mean);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 14, fin.sd);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 15, fin.mean - fin.half);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 16, fin.mean + fin.half);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 17, sel.t);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 18, ids);
+    if (rc == SQLITE_OK) rc = db_step_done(st);
+    else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (rc == SQLITE_OK) rc = db_step_done(db->commit);
+    if (rc != SQLITE_OK) goto fail;
+    ret = 0;
+    goto done;
+fail:
+    db_fail(db, rc, "update the split summary", err);
+    if (!sqlite3_get_autocommit(db->db)) (void)db_step_done(db->rollback);
+done:
+    mem_free(x);
+    mem_free(ids);
     return ret;
 }

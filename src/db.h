@@ -30,7 +30,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct Db Db;
 struct sqlite3;
@@ -172,6 +172,18 @@ int db_worker_lost(Db *db, const char *worker, char *err);
 
 /* Current unix time in seconds (the clock heartbeats are compared with). */
 double db_unix_now(void);
+
+/* Recomputes the split summary of one configuration of an experiment:
+ * the finished runs at grid points group_point .. group_point + splits - 1
+ * (its splits: data.split.repeats or kind folds), their mean, sample
+ * standard deviation and Student-t 95% confidence interval of
+ * selected_test_rmse and final_test_rmse, mean and sd of
+ * selected_val_rmse, into the split_summaries row (experiment,
+ * group_point), replacing it.  params labels the configuration.  Called
+ * when a run of the group finishes.  Returns 0 or -1 with err. */
+int db_split_summary_update(Db *db, const char *experiment,
+                            int64_t group_point, int splits,
+                            const char *params, char *err);
 
 /* --------------------------------------------------------- queries -- */
 

@@ -12,6 +12,7 @@
  * handler (a handler can only communicate through a global). */
 #include "grid.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <omp.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
@@ -48,6 +50,9 @@ void grid_usage(FILE *f) {
 "    train.lr: [0.001, 0.002, 0.005]\n"
 "(the cartesian product of the lists; any config key may be an axis).\n"
 "Each point is one run row, with the experiment id and its config hash.\n"
+"With data.split.repeats: K (or data.split.kind: folds, K = 5) each\n"
+"configuration runs its K splits: an implicit last axis data.split.index,\n"
+"and their mean, sd and 95%% t interval go to split_summaries.\n"
 "Running the same grid again resumes it: finished and diverged points are\n"
 "kept; missing, failed, interrupted and stale ones (a worker that stopped\n"
 "sending heartbeats) are run.  Several `autorec grid` processes may share\n"
@@ -183,6 +188,47 @@ static int grid_identity(GridPlan *p, char *err) {
     return 0;
 }
 
+/* Appends the implicit last axis data.split.index: [0, ..., K-1] when the
+ * base config asks for K > 1 splits (data.split.repeats, kind folds), so
+ * the K splits of every configuration are consecutive points.  Returns 0 or
+ * -1 with err. */
+static int grid_add_split_axis(GridPlan *p, char *err) {
+    Grid *g = &p->grid;
+    p->n_splits = cfg_split_count(&p->base);
+    for (int a = 0; a < g->naxes; a++)
+        if (!strcmp(g->axes[a].key, GRID_SPLIT_KEY) ||
+            !strcmp(g->axes[a].key, "data.split.repeats"))
+            return err_set(err, "grid: %s cannot be an axis: set "
+                           "data.split.repeats (or kind: folds) in the base "
+                           "config, and each configuration runs its splits",
+                           g->axes[a].key);
+    if (p->n_splits == 1) return 0;
+    if (p->base.split_index != 0)
+        return err_set(err, "data.split.index: %d with %d splits: the index "
+                       "is set per split (leave it 0, or use repeats: 1 to "
+                       "run one split)", p->base.split_index, p->n_splits);
+    if (g->naxes == CFG_GRID_MAX_AXES)
+        return err_set(err, "grid: %d axes and the %d splits of "
+                       "data.split.%s exceed %d axes", g->naxes, p->n_splits,
+                       p->base.split_kind == SPLIT_FOLDS ? "kind folds"
+                                                         : "repeats",
+                       CFG_GRID_MAX_AXES);
+    GridAxis *ax = &g->axes[g->naxes];
+    memset(ax, 0, sizeof *ax);
+    snprintf(ax->key, sizeof ax->key, "%s", GRID_SPLIT_KEY);
+    if (!(ax->values = mem_calloc((size_t)p->n_splits, sizeof *ax->values)))
+        return err_set(err, "out of memory");
+    g->naxes++;
+    for (int v = 0; v < p->n_splits; v++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", v);
+        if (!(ax->values[v] = mem_strdup(num)))
+            return err_set(err, "out of memory");
+        ax->nvalues++;
+    }
+    return 0;
+}
+
 int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     Config c;
     char why[ERR_MAX];
@@ -190,6 +236,7 @@ int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     p->base = *base;
     p->grid = *grid;
     memset(grid, 0, sizeof *grid);
+    if (grid_add_split_axis(p, err)) return -1;
     p->n = cfg_grid_size(&p->grid);
     if (p->n == 0)
         return err_set(err, "the grid has more than %d points",
@@ -207,10 +254,31 @@ int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
         if (grid_plan_point(p, i, 1, &c, why) || cfg_validate(&c, why))
             return err_set(err, "grid point %zu of %zu (%s): %s", i + 1, p->n,
                            p->params[i], why);
+        if (cfg_split_count(&c) != p->n_splits)
+            return err_set(err, "grid point %zu of %zu (%s): %d splits, but "
+                           "the base config has %d: data.split.kind and "
+                           "repeats must be the same at every point", i + 1,
+                           p->n, p->params[i], cfg_split_count(&c),
+                           p->n_splits);
         if (grid_config_hash(&c, p->threads_axis, p->hashes[i], err))
             return -1;
     }
     return 0;
+}
+
+int grid_split_summary(Db *db, const GridPlan *p, size_t i, char *err) {
+    assert(p->n_splits > 1 && i < p->n);
+    size_t group = i - i % (size_t)p->n_splits;
+    const char *label = p->params[group];
+    /* the label without its last item, the split index */
+    const char *cut = strrchr(label, ' ');
+    char *params = mem_strdup(label);
+    if (!params) return err_set(err, "out of memory");
+    params[cut ? (size_t)(cut - label) : 0] = '\0';
+    int rc = db_split_summary_update(db, p->experiment, (int64_t)group,
+                                     p->n_splits, params, err);
+    mem_free(params);
+    return rc;
 }
 
 void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag) {
@@ -356,6 +424,7 @@ static int grid_load(const GridArgs *a, GridPlan *plan) {
                     plan->n, strerror(errno));
             goto fail;
         }
+        if (data_check_folds(&c, err)) goto fail;
     }
     return 0;
 fail:

@@ -35,7 +35,14 @@ typedef struct {
     char *yaml;            /* resolved base + grid (what was hashed), owned */
     char **hashes;         /* n config hashes (16 hex digits), owned */
     char **params;         /* n labels, "hidden=300 lr=0.002", owned */
+    int n_splits;          /* splits per configuration (cfg_split_count of
+                              the base); > 1: the last axis is the implicit
+                              GRID_SPLIT_KEY, so point i is split
+                              i % n_splits of configuration i / n_splits */
 } GridPlan;
+
+/* The implicit axis of data.split.repeats / kind folds. */
+#define GRID_SPLIT_KEY "data.split.index"
 
 /* FNV-1a 64 of n bytes, continuing from h (start with GRID_FNV_OFFSET). */
 #define GRID_FNV_OFFSET 0xcbf29ce484222325ULL
@@ -62,6 +69,13 @@ int grid_plan_point(const GridPlan *p, size_t i, int threads, Config *out,
 
 /* The index of axis a's value at point i (the last axis varies fastest). */
 int grid_plan_value(const GridPlan *p, size_t i, int a);
+
+struct Db;
+
+/* After a run of point i finished (the plan has n_splits > 1): recomputes
+ * the split summary of i's configuration (db_split_summary_update, labelled
+ * with i's params without the split).  Returns 0 or -1 with err. */
+int grid_split_summary(struct Db *db, const GridPlan *p, size_t i, char *err);
 
 /* "host:pid/tag" into out (size n): the id of a worker process. */
 void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag);

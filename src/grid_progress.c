@@ -236,7 +236,15 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                         (const char *)sqlite3_column_text(st, 3),
                         (const char *)sqlite3_column_text(st, 10));
     }
-    if (p->grid.naxes >= 1) {
+    if (p->n_splits > 1) {
+        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        fprintf(out, "split summaries (selected test RMSE over the %d splits "
+                     "of each configuration; 95%% CI: Student t):\n",
+                p->n_splits);
+        if (query_summary_print(h, p->experiment, out, err) < 0) goto done;
+        fprintf(out, "next: autorec summary --experiment %s%s%s\n",
+                p->experiment, dbopt, *dbopt ? db_path : "");
+    } else if (p->grid.naxes >= 1) {
         const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
         fprintf(out, "next: autorec best --experiment %s --by ", p->experiment);
         for (int a = 0; a < p->grid.naxes && a < 2; a++) {

@@ -102,7 +102,8 @@ static int describe_point(void *ctx, int64_t point, DbRunInfo *info,
 /* Trains the claimed point (d->cfg) as run run_id and records how it
  * ended.  Errors of the point go into its row (runs.error), not to the
  * terminal.  Returns 0, or -1 when the database failed (err). */
-static int run_point(Db *db, Describe *d, int64_t run_id, char *err) {
+static int run_point(Db *db, Describe *d, int64_t point, int64_t run_id,
+                     char *err) {
     Runner r;
     RunOutcome out;
     DbRunInfo info;
@@ -125,6 +126,9 @@ static int run_point(Db *db, Describe *d, int64_t run_id, char *err) {
     if (db_run_end_msg(db, run_id, runner_status_name(st),
                        st == RUN_DIVERGED || st == RUN_FAILED ? why : NULL,
                        err))
+        ret = -1;
+    else if (st == RUN_FINISHED && d->a->plan->n_splits > 1 &&
+             grid_split_summary(db, d->a->plan, (size_t)point, err))
         ret = -1;
 done:
     runner_free(&r);
@@ -211,7 +215,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
             worker_sleep(poll);
             continue;
         }
-        if (run_point(db, &d, claim.run_id, err)) {
+        if (run_point(db, &d, claim.point, claim.run_id, err)) {
             /* taken over meanwhile, or the database failed: say so, go on */
             fprintf(stderr, "autorec grid: worker %s, point %lld: %s\n", id,
                     (long long)claim.point + 1, err);

@@ -34,6 +34,7 @@ static const Command commands[] = {
     {"show", "show RUN        one run: config, host, build, per-epoch table", query_show_main, query_show_usage},
     {"compare", "compare RUN...  runs side by side: differing parameters, epochs in columns", query_compare_main, query_compare_usage},
     {"best", "best            the best run, per group (--by), or a pivot of two keys", query_best_main, query_best_usage},
+    {"summary", "summary         mean, sd and 95% CI over the splits of repeats/folds experiments", query_summary_main, query_summary_usage},
     {"export", "export          runs and epochs as CSV or JSON (pandas, R)", query_export_main, query_export_usage},
     {"plot", "plot RUN...     learning curves into a PNG or SVG (gnuplot)", query_plot_main, query_plot_usage},
     {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},

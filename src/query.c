@@ -48,7 +48,21 @@ static const QKey keys[] = {
     {"worker", "worker", QK_TEXT, 0},
     {"attempts", "attempts", QK_INT, 0},
     {"config_hash", "config_hash", QK_TEXT, 0},
-#define NCANONICAL 30
+    {"selected_epoch", "selected_epoch", QK_INT, 0},
+    {"selected_test_rmse", "selected_test_rmse", QK_REAL, 0},
+    {"selected_val_rmse", "selected_val_rmse", QK_REAL, 0},
+    /* schema 4: the protocol options */
+    {"l2", "l2", QK_REAL, 0},
+    {"optimizer", "optimizer", QK_TEXT, 0},
+    {"validation_ratio", "validation_ratio", QK_REAL, 0},
+    {"split_seed", "split_seed", QK_INT, 0},
+    {"schedule", "schedule", QK_TEXT, 0},
+    {"patience", "patience", QK_INT, 0},
+    {"clip", "clip", QK_TEXT, 0},
+    {"cold_default", "cold_default", QK_REAL, 0},
+    {"split_kind", "split_kind", QK_TEXT, 0},
+    {"split_index", "split_index", QK_INT, 0},
+#define NCANONICAL 43
     /* aliases */
     {"grid_point", "grid_point", QK_INT, 0},
     {"wd", "weight_decay", QK_REAL, 1},
@@ -71,6 +85,19 @@ static const QKey keys[] = {
     {"data.path", "data_path", QK_TEXT, 1},
     {"data.format", "data_format", QK_TEXT, 1},
     {"data.split.test_ratio", "test_ratio", QK_REAL, 1},
+    {"selected_rmse", "selected_test_rmse", QK_REAL, 0},
+    {"val_rmse", "selected_val_rmse", QK_REAL, 0},
+    {"train.l2", "l2", QK_REAL, 0},
+    {"train.optimizer", "optimizer", QK_TEXT, 0},
+    {"data.split.validation_ratio", "validation_ratio", QK_REAL, 0},
+    {"data.split.seed", "split_seed", QK_INT, 0},
+    {"train.schedule", "schedule", QK_TEXT, 0},
+    {"train.patience", "patience", QK_INT, 0},
+    {"eval.clip", "clip", QK_TEXT, 0},
+    {"eval.cold_default", "cold_default", QK_REAL, 0},
+    {"data.split.kind", "split_kind", QK_TEXT, 0},
+    {"data.split.index", "split_index", QK_INT, 0},
+    {"index", "split_index", QK_INT, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 

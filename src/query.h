@@ -168,6 +168,15 @@ void query_export_usage(FILE *f);
 int query_plot_main(int argc, char **argv);
 void query_plot_usage(FILE *f);
 
+int query_summary_main(int argc, char **argv);
+void query_summary_usage(FILE *f);
+
+/* Prints the split summaries (split_summaries) of experiment (an id or a
+ * config name; NULL: all) as a table on out.  Used by summary and by the
+ * grid summary.  Returns the number of rows printed, or -1 with err. */
+int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
+                        char *err);
+
 /* Prints runs of the selection as the ls table, ordered by order_sql
  * ("ORDER BY ..."), at most limit rows (< 0: all).  Used by ls and by the
  * grid summary.  Returns the number of rows printed, or -1 with err. */

@@ -15,7 +15,8 @@
 
 void query_best_usage(FILE *f) {
     fprintf(f,
-"usage: autorec best [--metric test_rmse|final_test_rmse] [--by KEY[,KEY...]]\n"
+"usage: autorec best [--metric test_rmse|final_test_rmse|selected_test_rmse|\n"
+"                     selected_val_rmse] [--by KEY[,KEY...]]\n"
 "                    [--experiment E] [--where FILTER] [--status S] [--top N]\n"
 "                    [--db PATH]\n"
 "\n"
@@ -27,7 +28,10 @@ void query_best_usage(FILE *f) {
 "\n"
 "options:\n"
 "  --metric M       test_rmse (best epoch of each run, default) or\n"
-"                   final_test_rmse (last epoch)\n"
+"                   final_test_rmse (last epoch), selected_test_rmse (the\n"
+"                   epoch selected by validation RMSE), selected_val_rmse\n"
+"                   (pick by validation; the selected test RMSE is shown:\n"
+"                   the honest way to tune)\n"
 "  --status S       runs considered (default finished; all for every run)\n"
 "  --experiment E   runs of grid E (its id, or its config name)\n"
 "  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
@@ -52,8 +56,19 @@ static int best_metric(const char *name, Metric *m, char *err) {
         *m = (Metric){"final_test_rmse", "epochs_done", "final test RMSE"};
         return 0;
     }
-    return err_set(err, "--metric: '%s' is not a metric (use test_rmse or "
-                        "final_test_rmse)", name);
+    if (!strcmp(name, "selected_test_rmse") || !strcmp(name, "selected")) {
+        *m = (Metric){"selected_test_rmse", "selected_epoch",
+                      "selected test RMSE"};
+        return 0;
+    }
+    if (!strcmp(name, "selected_val_rmse") || !strcmp(name, "val_rmse")) {
+        *m = (Metric){"selected_val_rmse", "selected_epoch",
+                      "validation RMSE"};
+        return 0;
+    }
+    return err_set(err, "--metric: '%s' is not a metric (use test_rmse, "
+                        "final_test_rmse, selected_test_rmse or "
+                        "selected_val_rmse)", name);
 }
 
 /* Splits --by into keys.  Returns their number, or -1 with err. */
@@ -102,6 +117,7 @@ static int best_overall(sqlite3 *h, const QFilter *f, const Metric *m,
     for (int k = 0; k < nkeys; k++)
         len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
                                 keys[k]->column);
+    snprintf(sql + len, sizeof sql - len, ", selected_test_rmse");
     best_where(sql, sizeof sql, f, m);
     len = strlen(sql);
     snprintf(sql + len, sizeof sql - len, " ORDER BY %s, id LIMIT 1",
@@ -118,9 +134,13 @@ static int best_overall(sqlite3 *h, const QFilter *f, const Metric *m,
     for (int k = 0; k < nkeys; k++)
         fprintf(out, "%s%s=%s", k ? " " : " (", keys[k]->name,
                 query_col(st, 3 + k, "%g", b[0], CELL_MAX));
-    fprintf(out, "%s: %s %s at epoch %s\n", nkeys ? ")" : "", m->label,
+    fprintf(out, "%s: %s %s at epoch %s", nkeys ? ")" : "", m->label,
             query_col(st, 1, "%.4f", b[1], CELL_MAX),
             query_col(st, 2, NULL, b[2], CELL_MAX));
+    if (!strcmp(m->metric, "selected_val_rmse"))
+        fprintf(out, ", selected test RMSE %s",
+                query_col(st, 3 + nkeys, "%.4f", b[0], CELL_MAX));
+    fputc('\n', out);
     ret = 0;
 done:
     sqlite3_finalize(st);

@@ -76,10 +76,16 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             " s.seconds, s.host, s.worker, r.git_commit, s.kernel, s.threads,"
             " r.blis_info, s.config_hash, s.best_test_rmse, s.best_epoch,"
             " s.final_test_rmse, s.epochs_done, s.epochs, s.error,"
-            " r.config_yaml, p.params"
+            " r.config_yaml, p.params, s.selected_epoch, s.selected_val_rmse,"
+            " s.selected_test_rmse, s.split_index, s.split_kind, s.split_seed,"
+            " x.n, x.splits, x.selected_test_mean, x.selected_test_sd,"
+            " x.selected_test_ci_lo, x.selected_test_ci_hi"
             " FROM run_summary s JOIN runs r ON r.id = s.id"
             " LEFT JOIN grid_points p ON p.experiment = s.experiment"
-            "  AND p.point = s.grid_point WHERE s.id = ?1", &st, err))
+            "  AND p.point = s.grid_point"
+            " LEFT JOIN split_summaries x ON x.experiment = s.experiment"
+            "  AND x.group_point = s.grid_point - s.split_index"
+            " WHERE s.id = ?1", &st, err))
         goto done;
     rc = sqlite3_bind_int64(st, 1, id);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
@@ -119,6 +125,28 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             query_col(st, 17, "%.4f", b[0], 128), query_col(st, 18, NULL, b[1], 128),
             query_col(st, 19, "%.4f", b[2], 128), query_col(st, 20, NULL, b[3], 128),
             query_col(st, 21, NULL, b[4], 128));
+    if (sqlite3_column_type(st, 25) != SQLITE_NULL)
+        fprintf(out, "selected    epoch %s by validation RMSE %s: test "
+                     "RMSE %s\n",
+                query_col(st, 25, NULL, b[0], 128),
+                query_col(st, 26, "%.4f", b[1], 128),
+                query_col(st, 27, "%.4f", b[2], 128));
+    if (sqlite3_column_type(st, 28) != SQLITE_NULL) {
+        fprintf(out, "split       %s index %s (split seed %s)",
+                query_col(st, 29, NULL, b[0], 128),
+                query_col(st, 28, NULL, b[1], 128),
+                query_col(st, 30, NULL, b[2], 128));
+        if (sqlite3_column_type(st, 31) != SQLITE_NULL)
+            fprintf(out, "; over %s/%s splits: selected test RMSE %s, sd %s, "
+                         "95%% CI [%s, %s]",
+                    query_col(st, 31, NULL, b[3], 128),
+                    query_col(st, 32, NULL, b[4], 128),
+                    query_col(st, 33, "%.4f", b[5], 128),
+                    query_col(st, 34, "%.4f", b[6], 128),
+                    query_col(st, 35, "%.4f", b[7], 128),
+                    query_col(st, 36, "%.4f", b[0], 128));
+        fputc('\n', out);
+    }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
     int best_epoch = sqlite3_column_type(st, 18) == SQLITE_NULL

@@ -8,12 +8,14 @@
  * a global, so this one is unavoidable. */
 #include "run.h"
 
+#include <omp.h>
 #include <signal.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
+#include "grid.h"
 #include "runner.h"
 
 #define DEFAULT_DB "runs/results.db"
@@ -39,10 +41,17 @@ void run_usage(FILE *f) {
 "\n"
 "config keys (dotted paths; see configs/seed.yaml):\n"
 "  name, data.path, data.format (ml-100k|ml-1m|csv), data.split.kind\n"
-"  (random|files), data.split.test_ratio, data.split.train_file,\n"
+"  (random|files|folds), data.split.test_ratio, data.split.train_file,\n"
 "  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
-"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive)\n"
+"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
+"  data.split.repeats, data.split.index, and the protocol keys (README)\n"
+"\n"
+"With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
+"data.split.kind: folds (u1.base/u1.test ... u5.base/u5.test beside\n"
+"data.path) the splits run as one experiment, like `autorec grid` with one\n"
+"worker (rerun to resume), and the mean, sd and 95%% t interval of the\n"
+"selected test RMSE go to split_summaries (see autorec summary).\n"
 "\n"
 "exit status: 0 finished, 1 failed or diverged, 2 bad usage, config or data,\n"
 "130/143 interrupted by SIGINT/SIGTERM (finished epochs are kept).\n");
@@ -125,6 +134,30 @@ static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
     fflush(stdout);
 }
 
+/* A config with data.split.repeats > 1 or kind folds: its splits run as
+ * an experiment through the grid machinery (one worker, resumable; the
+ * summary rows go to split_summaries).  Returns the exit code. */
+static int run_splits(const RunArgs *a, const Config *cfg) {
+    char *argv[8 + 2 * MAX_SETS], threads[16];
+    int n = 0;
+    argv[n++] = "grid";
+    argv[n++] = (char *)a->config_path;
+    argv[n++] = "--db";
+    argv[n++] = (char *)a->db_path;
+    for (int i = 0; i < a->n_sets; i++) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)a->sets[i];
+    }
+    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs()) {
+        /* train.threads is kept (grids otherwise give cores / workers) */
+        snprintf(threads, sizeof threads, "%d", cfg->threads);
+        argv[n++] = "--threads";
+        argv[n++] = threads;
+    }
+    argv[n] = NULL;
+    return grid_main(n, argv);
+}
+
 int run_main(int argc, char **argv) {
     RunArgs args;
     Config cfg;
@@ -141,6 +174,7 @@ int run_main(int argc, char **argv) {
         return pa > 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (load_config(&args, &cfg)) return EXIT_USAGE;
+    if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */

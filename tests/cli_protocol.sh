@@ -36,4 +36,96 @@ test_default_run_selects_last_epoch() {
     [ -f "$T/checkpoints/1.ckpt" ] || fail "no final checkpoint"
 }
 
+# mean, sample sd and t-interval bounds of the selected test RMSE of the
+# finished runs of $1 (t = $2), computed here with awk
+expected_summary() {
+    q "$1" "SELECT selected_test_rmse FROM runs WHERE status = 'finished' ORDER BY grid_point" |
+        awk -v t="$2" '{ x[NR] = $1; s += $1 } END { m = s / NR; for (i = 1; i <= NR; i++) v += (x[i] - m) ^ 2;
+            sd = sqrt(v / (NR - 1)); h = t * sd / sqrt(NR); printf "%.10f %.10f %.10f %.10f\n", m, sd, m - h, m + h }'
+}
+
+test_repeats_run_k_splits_and_summary() {
+    local db="$T/rep/r.db"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set data.split.validation_ratio=0.2 \
+        --set train.threads=1 >"$T/out" 2>&1 || fail "repeats run failed: $(cat "$T/out")"
+    [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 3 ] || fail "not 3 finished runs"
+    [ "$(q "$db" "SELECT group_concat(split_index || ':' || split_seed, ',') FROM (SELECT * FROM runs ORDER BY grid_point)")" = "0:3,1:4,2:5" ] \
+        || fail "split index/seed per run: $(q "$db" "SELECT split_index, split_seed FROM runs")"
+    [ "$(q "$db" "SELECT count(DISTINCT final_test_rmse) FROM runs")" = 3 ] || fail "the three splits gave equal results"
+    [ "$(q "$db" "SELECT count(*) FROM split_summaries")" = 1 ] || fail "not one summary row"
+    local want got
+    want=$(expected_summary "$db" 4.3027)
+    got=$(q "$db" "SELECT printf('%.10f %.10f %.10f %.10f', selected_test_mean, selected_test_sd, selected_test_ci_lo, selected_test_ci_hi) FROM split_summaries")
+    [ "$want" = "$got" ] || fail "summary $got, computed $want"
+    [ "$(q "$db" "SELECT n || '/' || splits || ' ' || split_kind FROM split_summaries")" = "3/3 random" ] || fail "summary counts"
+    grep -q "^split summaries" "$T/out" || fail "run did not print the summary: $(cat "$T/out")"
+    $BIN summary --db "$db" >"$T/sum" || fail "summary command failed"
+    grep -q "random     3/3" "$T/sum" || fail "summary output: $(cat "$T/sum")"
+    $BIN show 2 --db "$db" | grep -q "^split       random index 1 (split seed 4); over 3/3 splits: selected test RMSE" \
+        || fail "show: $($BIN show 2 --db "$db" | head -12)"
+    [ "$(q "$db" "SELECT group_concat(threads) FROM runs")" = "1,1,1" ] || fail "train.threads not kept"
+    # the same command again resumes: nothing new
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set data.split.validation_ratio=0.2 \
+        >/dev/null 2>&1 || fail "rerun failed"
+    [ "$(q "$db" "SELECT count(*) FROM runs")" = 3 ] || fail "rerun added runs"
+}
+
+test_repeats_resume_after_interrupt() {
+    local db="$T/int/r.db"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set train.epochs=1500 \
+        --set train.threads=1 >/dev/null 2>&1 &
+    local pid=$!
+    wait_for_epoch "$db" 3 || fail "no epoch recorded"
+    kill -INT $pid
+    wait $pid
+    local rc=$?
+    [ $rc -eq 130 ] || fail "interrupted run exit $rc"
+    [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'interrupted'")" = 1 ] || fail "no interrupted run"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=3 --set train.epochs=1500 \
+        --set train.threads=1 >"$T/out" 2>&1 || fail "resume failed: $(tail -3 "$T/out")"
+    [ "$(q "$db" "SELECT count(*) || ' ' || count(DISTINCT grid_point) || ' ' || sum(status = 'finished') FROM runs")" = "3 3 3" ] \
+        || fail "after resume: $(q "$db" "SELECT id, grid_point, status FROM runs")"
+    [ "$(q "$db" "SELECT n FROM split_summaries")" = 3 ] || fail "summary not over 3 runs"
+}
+
+# u1.base/u1.test ... u5.base/u5.test from $T/data/u.data (line i in fold i % 5)
+make_folds() {
+    local k
+    for k in 1 2 3 4 5; do
+        awk -v k=$k '(NR % 5) + 1 == k' "$T/data/u.data" >"$T/data/u$k.test"
+        awk -v k=$k '(NR % 5) + 1 != k' "$T/data/u.data" >"$T/data/u$k.base"
+    done
+}
+
+test_folds_run_five_and_missing_fold() {
+    make_folds
+    local db="$T/folds/r.db"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.kind=folds >"$T/out" 2>&1 || fail "folds run failed: $(cat "$T/out")"
+    [ "$(q "$db" "SELECT group_concat(split_kind || split_index, ',') FROM (SELECT * FROM runs ORDER BY grid_point)")" = \
+      "folds0,folds1,folds2,folds3,folds4" ] || fail "fold runs: $(q "$db" "SELECT split_kind, split_index FROM runs")"
+    [ "$(q "$db" "SELECT split_seed IS NULL FROM runs LIMIT 1")" = 1 ] || fail "folds without validation need no split seed"
+    local want got
+    want=$(expected_summary "$db" 2.7764)
+    got=$(q "$db" "SELECT printf('%.10f %.10f %.10f %.10f', selected_test_mean, selected_test_sd, selected_test_ci_lo, selected_test_ci_hi) FROM split_summaries")
+    [ "$want" = "$got" ] || fail "folds summary $got, computed $want"
+    mv "$T/data/u4.base" "$T/data/u4.base.away"
+    $BIN run "$T/small.yaml" --db "$T/nofold.db" --set data.split.kind=folds >/dev/null 2>"$T/err"
+    [ $? -eq 2 ] || fail "a missing fold file should exit 2"
+    grep -q "fold 4's training file $T/data/u4.base: No such file" "$T/err" || fail "message: $(cat "$T/err")"
+    [ ! -e "$T/nofold.db" ] || fail "database created"
+    mv "$T/data/u4.base.away" "$T/data/u4.base"
+}
+
+test_grid_with_repeats_multiplies_points() {
+    local db="$T/grid/r.db"
+    cat "$T/small.yaml" >"$T/g.yaml"
+    printf 'grid:\n  model.hidden: [8, 12]\n' >>"$T/g.yaml"
+    $BIN grid "$T/g.yaml" --db "$db" --set data.split.repeats=2 >"$T/out" 2>&1 || fail "grid failed: $(cat "$T/out")"
+    [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 4 ] || fail "not 4 runs"
+    [ "$(q "$db" "SELECT group_concat(group_point || '=' || params || ':' || n, ',') FROM split_summaries")" = "0=hidden=8:2,2=hidden=12:2" ] \
+        || fail "summaries: $(q "$db" "SELECT * FROM split_summaries")"
+    $BIN grid "$T/g.yaml" --db "$db" --set data.split.repeats=2 --dry-run | grep -q "4 points (model.hidden,data.split.index)" \
+        || fail "dry run does not list the split axis"
+}
+
 run_tests cli_protocol

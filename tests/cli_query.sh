@@ -39,6 +39,13 @@ INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, train_seconds, eval_sec
   (3, 1, 280, 1.00, 0.9, 0.25), (3, 2, 90, 0.905, 0.9, 0.25), (3, 3, 40, 0.91, 0.9, 0.25),
   (4, 1, 500, 1.5, 0.75, 0.25),
   (5, 1, 320, 1.1, 0.75, 0.25), (5, 2, 310, 1.2, 0.75, 0.25);
+UPDATE runs SET selected_epoch = 2, selected_test_rmse = 0.94, selected_val_rmse = 0.93 WHERE id = 1;
+UPDATE runs SET selected_epoch = 3, selected_test_rmse = 0.92, selected_val_rmse = 0.91 WHERE id = 2;
+UPDATE runs SET selected_epoch = 2, selected_test_rmse = 0.905, selected_val_rmse = 0.89 WHERE id = 3;
+UPDATE runs SET split_kind = 'random', l2 = 0, optimizer = 'adam' WHERE id <= 4;
+UPDATE runs SET l2 = 3 WHERE id = 2;
+INSERT INTO split_summaries VALUES ('kg-0123456789ab', 0, 'hidden=100', 'random', 2, 2, 0.93, 0.0141421356,
+  0.8029393848, 1.0570606152, 0.92, 0.0141421356, 0.935, 0.0212132034, 0.7444, 1.1255, 12.7062, '1,2', '2025-01-01T10:00:07.000Z');
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 } >/dev/null
@@ -52,19 +59,19 @@ $(cat "$T/diff")"
 test_ls() {
     $BIN ls --db "$DB" >"$T/out" 2>&1 || fail "ls failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  time
- 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500  3.0s
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100  3.5s
- 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000  1.0s
- 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000  2.0s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  time
+ 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500         0.9400  2  3.0s
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2  3.5s
+ 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000              -  -  1.0s
+ 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000              -  -  2.0s
 OUT
     same ls "$T/want" "$T/out"
     $BIN ls --db "$DB" --status finished --where "hidden >= 300 or lr = 0.002" --sort -best_rmse >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  time
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100  3.5s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  time
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2  3.5s
 OUT
     same "ls --where --sort" "$T/want" "$T/out"
     [ "$($BIN ls --db "$DB" --status failed,diverged --sort=id | awk 'NR > 1 { print $1 }' | paste -sd,)" = 4,5 ] \
@@ -72,6 +79,10 @@ OUT
     [ "$($BIN ls --db "$DB" --experiment kg --limit 2 | wc -l)" = 3 ] || fail "ls --experiment --limit"
     [ "$($BIN ls --db "$DB" --experiment kg-0123456789ab | wc -l)" = 5 ] || fail "ls --experiment ID"
     [ "$($BIN ls --db "$DB" --where "name like 's%'" | awk 'NR == 2 { print $1 }')" = 5 ] || fail "ls --where like"
+    [ "$($BIN ls --db "$DB" --where "l2 = 3 and split_kind = 'random'" | awk 'NR > 1 { print $1 }' | paste -sd,)" = 2 ] \
+        || fail "ls --where on the schema-4 protocol columns"
+    [ "$($BIN ls --db "$DB" --status finished --sort selected_test_rmse | awk 'NR > 1 { print $1 }' | paste -sd,)" = 3,2,1 ] \
+        || fail "ls --sort selected_test_rmse"
     $BIN ls --db "$DB" --where "hidden > 9999" >"$T/out" 2>"$T/err" || fail "empty ls should succeed"
     [ ! -s "$T/out" ] && grep -q "no runs match" "$T/err" || fail "empty ls message: $(cat "$T/err")"
 }
@@ -190,6 +201,29 @@ test_queries_never_write() {
     [ "$sum1" = "$sum2" ] || fail "a query command changed the database file"
 }
 
+test_best_selected_metrics() {
+    $BIN best --db "$DB" --metric selected_val_rmse >"$T/out" 2>&1 || fail "best --metric selected_val_rmse failed: $(cat "$T/out")"
+    grep -qx "overall best: run 3: validation RMSE 0.8900 at epoch 2, selected test RMSE 0.9050" "$T/out" \
+        || fail "best by validation: $(cat "$T/out")"
+    $BIN best --db "$DB" --metric selected_test_rmse --by hidden >"$T/out" 2>&1 || fail "best --metric selected_test_rmse failed"
+    grep -q "^overall best: run 3 (hidden=300): selected test RMSE 0.9050 at epoch 2$" "$T/out" \
+        || fail "best selected test: $(cat "$T/out")"
+    $BIN best --db "$DB" --metric nope >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "bad --metric should exit 2"
+    grep -q "selected_val_rmse" "$T/err" || fail "bad --metric message: $(cat "$T/err")"
+}
+
+test_summary() {
+    $BIN summary --db "$DB" >"$T/out" 2>&1 || fail "summary failed: $(cat "$T/out")"
+    cat >"$T/want" <<'OUT'
+experiment       params      kind    splits  selected RMSE      sd  95% CI            val RMSE  final RMSE      sd
+kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0571]    0.9200      0.9350  0.0212
+OUT
+    same summary "$T/want" "$T/out"
+    $BIN summary --db "$DB" --experiment kg >"$T/out" 2>&1 && same "summary --experiment" "$T/want" "$T/out"
+    $BIN summary --db "$DB" --experiment nope >"$T/out" 2>"$T/err" || fail "empty summary should succeed"
+    [ ! -s "$T/out" ] && grep -q "no split summaries for nope" "$T/err" || fail "empty summary message: $(cat "$T/err")"
+}
+
 test_bad_databases() {
     printf 'hello, I am a text file\n%.0s' $(seq 200) >"$T/notes.db"
     sqlite3 "$T/foreign.db" "CREATE TABLE customers(id, name)"
@@ -201,10 +235,10 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 3)" ;;
+            newer) want="newer autorec (schema 7 > 4)" ;;
             empty) want="holds no autorec results" ;;
         esac
-        for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png"; do
+        for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do
             # shellcheck disable=SC2086
             $BIN $cmd --db "$T/$f.db" >/dev/null 2>"$T/err"; local rc=$?
             [ $rc -eq 1 ] || fail "$cmd on $f.db: exit $rc"
@@ -225,8 +259,8 @@ INSERT INTO runs(name, status, started_at, hidden, lr, weight_decay, seed, epoch
 INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.25);
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
-    grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 3 ] || fail "not migrated to schema 3"
+    grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
+    [ "$(q "$db" 'PRAGMA user_version')" = 4 ] || fail "not migrated to schema 4"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

@@ -233,12 +233,12 @@ static void test_newer_version_refused(void) {
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 4;", NULL, NULL, NULL) ==
+                               "PRAGMA user_version = 5;", NULL, NULL, NULL) ==
                    SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 4 > 3): "
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 5 > 4): "
                           "upgrade autorec or use another --db") != NULL,
               "%s", err);
     CHECK(strstr(err, path) == err);
@@ -525,6 +525,161 @@ static void test_migrate_v1(void) {
     test_rm_tree(dir);
 }
 
+
+/* A schema-3 database: a current one with schema 4's additions removed
+ * (its config columns, split_summaries, the index; views as in schema 3
+ * held no config column), holding one finished run with its epochs. */
+static int make_v3(const char *path) {
+    char err[ERR_MAX];
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    if (db_open(&db, path, err) || db_run_begin(db, &info, &id, err) ||
+        db_epoch_add(db, id, &ep, err) || db_run_end(db, id, "finished", err)) {
+        db_close(db);
+        return -1;
+    }
+    db_close(db);
+    static const char *const cols[] = {"l2", "optimizer", "validation_ratio",
+        "split_seed", "schedule", "patience", "clip", "cold_default",
+        "split_kind", "split_index"};
+    sqlite3 *h = raw_open(path);
+    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                             "DROP INDEX runs_split; DROP TABLE split_summaries;"
+                             "PRAGMA user_version = 3;", NULL, NULL, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE runs DROP COLUMN %s", cols[i]);
+        rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    }
+    /* schema 3's run_summary: enough for db_open_query to see a view */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs",
+                          NULL, NULL, NULL);
+    sqlite3_close(h);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void test_migrate_v3(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v3.db", dir);
+    CHECK(make_v3(path) == 0);
+    sqlite3 *h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') "
+                          "WHERE name = 'l2'") == 0);
+    sqlite3_close(h);
+
+    sqlite3 *ro = NULL;   /* the query path migrates */
+    CHECK_MSG(db_open_query(&ro, path, err) == 0, "%s", err);
+    CHECK(ro && test_sql_int(ro, "SELECT count(*) FROM run_summary WHERE "
+                             "selected_epoch = 1 AND l2 IS NULL AND "
+                             "split_index IS NULL") == 1);
+    sqlite3_close(ro);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == 4);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries") == 0);
+    sqlite3_close(h);
+
+    /* a new run after the migration records the protocol columns */
+    Config c;
+    fill_cfg(&c);
+    c.l2 = 3;
+    c.optimizer = OPTIM_ADAMW;
+    c.validation_ratio = 0.1;
+    c.clip.mode = CLIP_AUTO;
+    c.cold_default = 3;
+    c.split_repeats = 5;
+    c.split_index = 2;
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE l2 = 3 AND "
+                          "optimizer = 'adamw' AND validation_ratio = 0.1 AND "
+                          "clip = 'auto' AND cold_default = 3 AND split_kind "
+                          "= 'random' AND split_index = 2 AND patience = 0 "
+                          "AND schedule = 'none'") == 1);
+    snprintf(buf, sizeof buf, "SELECT split_seed FROM runs WHERE id = %lld",
+             (long long)id);
+    CHECK(test_sql_int(h, buf) == (int64_t)cfg_split_seed(&c));
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* Three finished runs of one configuration's splits (grid points 3..5 of
+ * an experiment) and one failed: the summary row holds their mean, sample
+ * sd and t interval, computed here independently. */
+static void test_split_summary(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    Db *db = NULL;
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    const char *hashes[8] = {"h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"};
+    const char *params[8] = {"hidden=1 index=0", "hidden=1 index=1",
+        "hidden=1 index=2", "hidden=2 index=0", "hidden=2 index=1",
+        "hidden=2 index=2", "hidden=3 index=0", "hidden=3 index=1"};
+    DbExperiment x = {"e-1", "e", "model.hidden,data.split.index", "", 8,
+                      hashes, params};
+    CHECK_MSG(db && db_experiment_register(db, &x, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    const double sel[4] = {0.91, 0.89, 0.94, 0.10};
+    for (int k = 0; k < 4; k++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO runs(name, status, started_at, experiment, "
+                 "grid_point, selected_test_rmse, selected_val_rmse, "
+                 "final_test_rmse, split_kind, split_index) VALUES('e', '%s', "
+                 "'x', 'e-1', %d, %.17g, %.17g, %.17g, 'random', %d)",
+                 k < 3 ? "finished" : "failed", 3 + (k < 3 ? k : 4), sel[k],
+                 sel[k] - 0.05, sel[k] + 0.01, k);
+        CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    }
+    CHECK_MSG(db && db_split_summary_update(db, "e-1", 3, 3, "hidden=2", err)
+              == 0, "%s", err);
+    double mean = (0.91 + 0.89 + 0.94) / 3, ss = 0;
+    for (int k = 0; k < 3; k++) ss += (sel[k] - mean) * (sel[k] - mean);
+    double sd = sqrt(ss / 2), half = 4.3027 * sd / sqrt(3.0);
+    CHECK(test_sql_int(h, "SELECT n FROM split_summaries") == 3);
+    CHECK(test_sql_int(h, "SELECT splits FROM split_summaries") == 3);
+    CHECK_CLOSE(q_real(h, "SELECT selected_test_mean FROM split_summaries"),
+                mean, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT selected_test_sd FROM split_summaries"), sd,
+                0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT selected_test_ci_lo FROM split_summaries"),
+                mean - half, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT selected_test_ci_hi FROM split_summaries"),
+                mean + half, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT selected_val_mean FROM split_summaries"),
+                mean - 0.05, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT final_test_sd FROM split_summaries"), sd, 0,
+                1e-9);
+    char buf[64];
+    CHECK(strcmp(q_text(h, "SELECT params || '|' || runs || '|' || group_point "
+                           "FROM split_summaries", buf, sizeof buf),
+                 "hidden=2|1,2,3|3") == 0);
+    /* updating again replaces the row */
+    CHECK_MSG(db && db_split_summary_update(db, "e-1", 3, 3, "hidden=2", err)
+              == 0, "%s", err);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries") == 1);
+    sqlite3_close(h);
+    db_close(db);
+    test_rm_tree(dir);
+}
+
 static void test_open_query_refusals(void) {
     const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
@@ -566,7 +721,7 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 3)") != NULL, "%s", err);
+    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 4)") != NULL, "%s", err);
     test_rm_tree(dir);
 }
 
@@ -575,6 +730,8 @@ void suite_db(void) {
     RUN(test_round_trip);
     RUN(test_not_sqlite_refused);
     RUN(test_newer_version_refused);
+    RUN(test_migrate_v3);
+    RUN(test_split_summary);
     RUN(test_foreign_db_refused);
     RUN(test_bad_epochs);
     RUN(test_nested_dirs_and_bad_paths);

@@ -49,6 +49,18 @@ static void test_where_accepts(void) {
           f.values[2].d == 0.95);
     query_filter_free(&f);
 
+    /* schema 4's protocol columns and the selected metrics, also by their
+     * config keys */
+    CHECK_MSG(parse(&f, "train.l2 >= 1 and optimizer = adamw and "
+                        "data.split.index < 3 and split_kind = 'folds' and "
+                        "selected_test_rmse < 0.9 and val_rmse < 0.9", err)
+              == 0, "%s", err);
+    CHECK_MSG(!strcmp(f.sql, "(l2 >= ? AND optimizer = ? AND split_index < ? "
+                             "AND split_kind = ? AND selected_test_rmse < ? "
+                             "AND selected_val_rmse < ?)"), "%s", f.sql);
+    CHECK(f.values[1].type == SQLITE_TEXT && f.values[2].type == SQLITE_INTEGER);
+    query_filter_free(&f);
+
     /* selection: status list, experiment, where; ANDed */
     QSelect sel = {"finished,diverged", "grid-x", "hidden > 1"};
     memset(&f, 0, sizeof f);
@@ -146,6 +158,16 @@ static void test_order_and_format(void) {
     CHECK(query_key("train.lr") && !strcmp(query_key("train.lr")->column, "lr"));
     CHECK(query_key("wd") && !strcmp(query_key("wd")->column, "weight_decay"));
     CHECK(query_key("runs") == NULL);
+    static const char *const v4[] = {"l2", "optimizer", "validation_ratio",
+        "split_seed", "schedule", "patience", "clip", "cold_default",
+        "split_kind", "split_index", "selected_epoch", "selected_test_rmse",
+        "selected_val_rmse"};
+    for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++)
+        CHECK_MSG(query_key(v4[i]) && !strcmp(query_key(v4[i])->column, v4[i]),
+                  "%s", v4[i]);
+    CHECK(query_order_build(out, sizeof out, "-selected_test_rmse", err) == 0);
+    CHECK_MSG(!strcmp(out, "ORDER BY selected_test_rmse IS NULL, "
+                           "selected_test_rmse DESC, id"), "%s", out);
     CHECK(!strcmp(query_duration(12.34, b, sizeof b), "12.3s"));
     CHECK(!strcmp(query_duration(65, b, sizeof b), "1m05s"));
     CHECK(!strcmp(query_duration(7260, b, sizeof b), "2h01m"));
