@@ -42,7 +42,8 @@ void run_usage(FILE *f) {
 "  (random|files), data.split.test_ratio, data.split.train_file,\n"
 "  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
-"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive)\n"
+"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
+"  model.variant (item|user), train.checkpoint (true|false); see README.md\n"
 "\n"
 "exit status: 0 finished, 1 failed or diverged, 2 bad usage, config or data,\n"
 "130/143 interrupted by SIGINT/SIGTERM (finished epochs are kept).\n");
@@ -170,6 +171,9 @@ int run_main(int argc, char **argv) {
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
                runner.kernel, runner.threads);
+        if (cfg.variant == VARIANT_USER)
+            printf("variant user (U-AutoRec): the %d users' rating vectors over "
+                   "the items are reconstructed\n", ds->num_users);
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
             printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "
