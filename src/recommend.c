@@ -325,31 +325,19 @@ static int parse_args(int argc, char **argv, RecArgs *a) {
     return 0;
 }
 
-int recommend_main(int argc, char **argv) {
-    RecArgs a;
-    char err[ERR_MAX], status[32];
+int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
+                   char *err) {
     sqlite3 *h = NULL;
-    char *yaml = NULL, *ckpt = NULL;
-    float *score = NULL;
-    unsigned char *seen = NULL;
-    Pick *picks = NULL;
-    Runner r;
+    char *yaml = NULL, *ckpt = NULL, status[32];
     Config cfg;
-    int rc = EXIT_USAGE, epoch = 0;
-    memset(&r, 0, sizeof r);
-    int pr = parse_args(argc, argv, &a);
-    if (pr) {
-        if (pr > 0) recommend_usage(stdout);
-        return pr > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    const long long run = (long long)a.run;
-    rc = EXIT_FAILED;
-    if (db_open_query(&h, a.db_path, err)) goto fail;
-    if (read_run(h, a.run, &yaml, &ckpt, status, sizeof status, err)) goto fail;
-    sqlite3_close(h);
-    h = NULL;
+    const long long run = (long long)run_id;
+    int ret = -1;
+    memset(r, 0, sizeof *r);
+    if (db_open_query(&h, db_path, err) ||
+        read_run(h, run_id, &yaml, &ckpt, status, sizeof status, err))
+        goto done;
     cfg_defaults(&cfg);
-    if (cfg_load_string(&cfg, yaml, "runs.config_yaml", err)) goto fail;
+    if (cfg_load_string(&cfg, yaml, "runs.config_yaml", err)) goto done;
     if (!ckpt) {
         if (!cfg.checkpoint)
             err_set(err, "run %lld has no checkpoint: it was trained with "
@@ -359,10 +347,36 @@ int recommend_main(int argc, char **argv) {
             err_set(err, "run %lld (%s) has no checkpoint: one is written when a "
                     "run finishes (or is interrupted with a validation split) "
                     "into a database file; train its config again", run, status);
-        goto fail;
+        goto done;
     }
-    if (runner_prepare(&r, &cfg, err)) goto fail;
-    if (load_checkpoint(&r, run, ckpt, &epoch, err)) goto fail;
+    if (runner_prepare(r, &cfg, err) || load_checkpoint(r, run, ckpt, epoch, err))
+        goto done;
+    ret = 0;
+done:
+    sqlite3_close(h);
+    mem_free(yaml);
+    mem_free(ckpt);
+    return ret;
+}
+
+int recommend_main(int argc, char **argv) {
+    RecArgs a;
+    char err[ERR_MAX];
+    float *score = NULL;
+    unsigned char *seen = NULL;
+    Pick *picks = NULL;
+    Runner r;
+    int rc = EXIT_USAGE, epoch = 0;
+    memset(&r, 0, sizeof r);
+    int pr = parse_args(argc, argv, &a);
+    if (pr) {
+        if (pr > 0) recommend_usage(stdout);
+        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const long long run = (long long)a.run;
+    rc = EXIT_FAILED;
+    if (recommend_load(&r, a.db_path, a.run, &epoch, err)) goto fail;
+    const Config cfg = r.cfg;
     const Dataset *ds = &r.ds;
     const int u = find_user(ds, a.user);
     if (u < 0) {
@@ -410,9 +424,6 @@ int recommend_main(int argc, char **argv) {
 fail:
     fprintf(stderr, "autorec recommend: %s\n", err);
 out:
-    sqlite3_close(h);
-    mem_free(yaml);
-    mem_free(ckpt);
     mem_free(score);
     mem_free(seen);
     mem_free(picks);

@@ -9,7 +9,9 @@
 #include "cfg.h"
 #include "csr.h"
 #include "err.h"
+#include "db.h"
 #include "mem.h"
+#include "recommend.h"
 #include "runner.h"
 #include "test.h"
 #include "train.h"
@@ -207,6 +209,85 @@ static void test_user_variant_equals_item_on_transpose(void) {
     test_rm_tree(dir);
 }
 
+/* Trains cfg into the database dbpath (run 1 of a new file).  Returns the
+ * status; *out gets the outcome. */
+static RunStatus tv_run(const Config *cfg, const char *dbpath, RunOutcome *out) {
+    char err[ERR_MAX] = "";
+    Runner r;
+    Db *db = NULL;
+    RunStatus st = RUN_FAILED;
+    int64_t id = 0;
+    if (runner_prepare(&r, cfg, err) || db_open(&db, dbpath, err)) {
+        CHECK_MSG(0, "%s", err);
+        goto done;
+    }
+    DbRunInfo info;
+    runner_info(&r, &info);
+    CHECK(db_run_begin(db, &info, &id, err) == 0);
+    st = runner_train(&r, db, id, NULL, out, err);
+    CHECK_MSG(st == RUN_FINISHED, "%s", err);
+    CHECK(db_run_end(db, id, runner_status_name(st), err) == 0);
+done:
+    db_close(db);
+    runner_free(&r);
+    return st;
+}
+
+/* recommend_load rebuilds a run from the database alone: for each variant
+ * and kernel the reloaded data and checkpoint give exactly the selected
+ * epoch's validation and test RMSE; with train.checkpoint: false nothing is
+ * written and loading says so. */
+static void test_recommend_load_reproduces_selection(void) {
+    const char *tmp = test_tmp_dir("recload");
+    CHECK(tmp != NULL);
+    if (!tmp) return;
+    char dir[512], err[ERR_MAX];
+    snprintf(dir, sizeof dir, "%s", tmp);
+    CHECK(tv_ratings(dir, 19, 31, 0) == 0);
+    for (int k = 0; k < 4; k++) {
+        Config c;
+        tv_cfg(&c, dir, k & 1 ? VARIANT_USER : VARIANT_ITEM);
+        c.kernel = k & 2 ? KERNEL_SPARSE : KERNEL_DENSE;
+        c.epochs = 6;
+        c.clip.mode = CLIP_AUTO;
+        char dbpath[600];
+        snprintf(dbpath, sizeof dbpath, "%s/r%d.db", dir, k);
+        RunOutcome out;
+        if (tv_run(&c, dbpath, &out) != RUN_FINISHED) continue;
+        CHECK(out.checkpoint[0] != '\0');
+        Runner r;
+        int epoch = 0;
+        int rc = recommend_load(&r, dbpath, 1, &epoch, err);
+        CHECK_MSG(rc == 0, "%s", err);
+        if (rc == 0) {
+            EvalMetrics te, va;
+            trainer_evaluate(&r.trainer, &r.test, &te);
+            trainer_evaluate(&r.trainer, &r.val, &va);
+            CHECK(r.cfg.variant == c.variant && epoch == out.selected_epoch);
+            CHECK_MSG(te.rmse == out.selected_test_rmse && va.rmse == out.selected_val_rmse,
+                      "variant %d kernel %s: %.9g %.9g vs %.9g %.9g", (int)c.variant,
+                      r.kernel, te.rmse, va.rmse, out.selected_test_rmse,
+                      out.selected_val_rmse);
+        }
+        runner_free(&r);
+        CHECK(recommend_load(&r, dbpath, 2, &epoch, err) == -1 && strstr(err, "no run 2"));
+        runner_free(&r);
+    }
+    Config c;
+    tv_cfg(&c, dir, VARIANT_USER);
+    c.checkpoint = 0;
+    char dbpath[600];
+    snprintf(dbpath, sizeof dbpath, "%s/none.db", dir);
+    RunOutcome out;
+    Runner r;
+    int epoch;
+    CHECK(tv_run(&c, dbpath, &out) == RUN_FINISHED && out.checkpoint[0] == '\0');
+    CHECK(recommend_load(&r, dbpath, 1, &epoch, err) == -1 &&
+          strstr(err, "train.checkpoint: false"));
+    runner_free(&r);
+    test_rm_tree(tmp);
+}
+
 /* model.variant and train.checkpoint: defaults, values, round trip through
  * the stored YAML, bad values refused with the key named. */
 static void test_cfg_variant_and_checkpoint(void) {
@@ -238,5 +319,6 @@ void suite_variant(void) {
     RUN(test_csr_transpose);
     RUN(test_predict_rows_equals_reconstruct);
     RUN(test_user_variant_equals_item_on_transpose);
+    RUN(test_recommend_load_reproduces_selection);
     RUN(test_cfg_variant_and_checkpoint);
 }
