@@ -349,8 +349,15 @@ int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
                     "into a database file; train its config again", run, status);
         goto done;
     }
-    if (runner_prepare(r, &cfg, err) || load_checkpoint(r, run, ckpt, epoch, err))
+    char e2[ERR_MAX];
+    if (runner_prepare(r, &cfg, e2)) {
+        err_set(err, "cannot reload the data of run %lld: %s (the run's "
+                "data.path is %s; a relative path is resolved against the "
+                "current directory: run autorec recommend where the run was "
+                "started)", run, e2, cfg.data_path);
         goto done;
+    }
+    if (load_checkpoint(r, run, ckpt, epoch, err)) goto done;
     ret = 0;
 done:
     sqlite3_close(h);
