@@ -137,7 +137,7 @@ test_user_variant_learns() {
     $BIN synth --users 300 --items 600 --ratings 30000 --rank 3 --noise 0.3 --seed 5 -o "$T/s" >/dev/null \
         || { fail "synth failed"; return; }
     local sd rmse
-    sd=$(awk -F'::' '{ s += $3; q += $3 * $3; n++ } END { m = s / n; print sqrt(q / n - m * m) }' "$T/s/ratings.dat")
+    sd=$(rating_sd "$T/s/ratings.dat")
     printf 'name: s\ndata: {path: %s, format: ml-1m}\nmodel: {hidden: 32, dropout: 0.1, variant: user}\n' "$T/s" > "$T/s.yaml"
     printf 'train: {epochs: 40, batch_size: 16, lr: 0.005, weight_decay: 1e-4, threads: 2}\n' >> "$T/s.yaml"
     $BIN run "$T/s.yaml" --db "$T/s.db" --quiet >/dev/null || { fail "training failed"; return; }
