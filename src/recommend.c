@@ -40,7 +40,6 @@ void recommend_usage(FILE *f) {
 typedef struct {
     int32_t item;        /* dense index */
     float score;
-    char title[TITLE_MAX];
 } Pick;
 
 /* Order: predicted rating descending, then item index ascending. */
@@ -148,11 +147,11 @@ static void data_dir(const Config *cfg, char *out, size_t cap) {
     else snprintf(out, cap, "%.*s", slash == p ? 1 : (int)(slash - p), p);
 }
 
-/* Fills the titles of picks[0..n) from the format's movie file in the data
- * directory, when there is one.  Returns 1 when the file was read, else 0
- * (titles stay empty). */
-static int read_titles(const Config *cfg, const Dataset *ds, Pick *picks,
-                       int n) {
+/* Fills titles[k] with the title of picks[k] (k < n) from the format's movie
+ * file in the data directory, when there is one.  Returns 1 when the file
+ * was read, else 0 (titles stay as they were: empty). */
+static int read_titles(const Config *cfg, const Dataset *ds, const Pick *picks,
+                       int n, char (*titles)[TITLE_MAX]) {
     const char *name = cfg->data_format == DATA_ML100K ? "u.item"
                      : cfg->data_format == DATA_ML1M ? "movies.dat" : "movies.csv";
     char dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
@@ -171,13 +170,13 @@ static int read_titles(const Config *cfg, const Dataset *ds, Pick *picks,
         for (int k = 0; k < n; k++) {
             if (ds->item_ids[picks[k].item] != id) continue;
             if (cfg->data_format == DATA_CSV) {
-                if (*end == ',') csv_title(end + 1, picks[k].title, TITLE_MAX);
+                if (*end == ',') csv_title(end + 1, titles[k], TITLE_MAX);
             } else {
                 const char *sep = cfg->data_format == DATA_ML100K ? "|" : "::";
                 if (strncmp(end, sep, strlen(sep))) break;
                 const char *t = end + strlen(sep);
                 size_t tn = strcspn(t, cfg->data_format == DATA_ML100K ? "|\r\n" : ":\r\n");
-                latin1_to_utf8(t, tn, picks[k].title, TITLE_MAX);
+                latin1_to_utf8(t, tn, titles[k], TITLE_MAX);
             }
             break;
         }
@@ -372,6 +371,7 @@ int recommend_main(int argc, char **argv) {
     float *score = NULL;
     unsigned char *seen = NULL;
     Pick *picks = NULL;
+    char (*titles)[TITLE_MAX] = NULL;
     Runner r;
     int rc = EXIT_USAGE, epoch = 0;
     memset(&r, 0, sizeof r);
@@ -413,19 +413,23 @@ int recommend_main(int argc, char **argv) {
         if (!seen[i]) {
             picks[n].item = i;
             picks[n].score = score[i];
-            picks[n].title[0] = '\0';
             n++;
         }
     qsort(picks, (size_t)n, sizeof *picks, pick_cmp);
     const int top = n < a.top ? n : a.top;
-    int titled = read_titles(&cfg, ds, picks, top);
+    titles = mem_calloc((size_t)(top ? top : 1), sizeof *titles);
+    if (!titles) {
+        err_set(err, "out of memory for %d titles", top);
+        goto fail;
+    }
+    int titled = read_titles(&cfg, ds, picks, top, titles);
     fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): user %lld, "
             "%d training ratings; top %d of %d unseen items%s\n", run, cfg.name,
             cfg_variant_name(cfg.variant), epoch, a.user, nrated, top, n,
             titled ? "" : " (no titles: no movie file in the data directory)");
     for (int k = 0; k < top; k++)
         printf("%4d  %7lld  %.4f  %s\n", k + 1, (long long)ds->item_ids[picks[k].item],
-               picks[k].score, picks[k].title);
+               picks[k].score, titles[k]);
     rc = EXIT_OK;
     goto out;
 fail:
@@ -434,6 +438,7 @@ out:
     mem_free(score);
     mem_free(seen);
     mem_free(picks);
+    mem_free(titles);
     runner_free(&r);
     return rc;
 }

@@ -67,6 +67,11 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
         runner_matrix(&r->test, ds->test, ds->n_test, ds, by_user, err) ||
         runner_matrix(&r->val, ds->val, ds->n_val, ds, by_user, err))
         return -1;
+    if (by_user && cfg->batch_size > ds->num_users)
+        return err_set(err, "train.batch_size = %d exceeds the %d users: with "
+                       "model.variant: user a batch is a batch of users and the "
+                       "last incomplete one is dropped, so no step would run; "
+                       "lower train.batch_size", cfg->batch_size, ds->num_users);
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
                         resolve_kernel(cfg->kernel, &r->train), memory_budget()};

@@ -129,6 +129,11 @@ test_recommend_user_variant() {
     grep -q "user variant" "$T/err" || fail "variant not described: $(cat "$T/err")"
     $BIN run "$T/rec.yaml" --db "$T/r.db" --set model.variant=user > "$T/run.out"
     grep -q "variant user (U-AutoRec)" "$T/run.out" || fail "run does not say the variant"
+    # 70 rows per batch: fine for the 80 items, more than the 60 users
+    $BIN run "$T/rec.yaml" --db "$T/b.db" --quiet --set model.variant=user --set train.batch_size=70 \
+        >/dev/null 2>"$T/e"
+    [ $? -eq 2 ] && grep -q "exceeds the 60 users" "$T/e" || fail "batch above the users: $(cat "$T/e")"
+    [ ! -e "$T/b.db" ] || fail "database created for a bad config"
 }
 
 # U-AutoRec learns the synthetic data's signal: its test RMSE beats the
