@@ -136,6 +136,20 @@ test_recommend_user_variant() {
     [ ! -e "$T/b.db" ] || fail "database created for a bad config"
 }
 
+# Both keys work as grid axes: a grid over the variants with checkpoints off
+# finishes every point and writes no checkpoint file.
+test_grid_over_variants_without_checkpoints() {
+    make_fixture
+    cp "$T/rec.yaml" "$T/g.yaml"
+    printf 'grid:\n  model.variant: [item, user]\n  train.checkpoint: [false]\n' >> "$T/g.yaml"
+    $BIN grid "$T/g.yaml" --db "$T/r.db" --workers 1 >/dev/null 2>"$T/e" || { fail "grid failed: $(cat "$T/e")"; return; }
+    [ "$(q "$T/r.db" "SELECT count(*) FROM runs WHERE status = 'finished' AND checkpoint IS NULL")" = 2 ] \
+        || fail "points: $(q "$T/r.db" 'SELECT id, status, checkpoint FROM runs')"
+    [ -z "$(ls "$T/checkpoints" 2>/dev/null)" ] || fail "checkpoint files written: $(ls "$T/checkpoints")"
+    [ "$(q "$T/r.db" "SELECT count(*) FROM runs WHERE config_yaml LIKE '%variant: user%'")" = 1 ] \
+        || fail "the user point is not recorded as such"
+}
+
 # U-AutoRec learns the synthetic data's signal: its test RMSE beats the
 # global-mean predictor (the standard deviation of the ratings).
 test_user_variant_learns() {
