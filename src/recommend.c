@@ -80,14 +80,12 @@ static int read_run(sqlite3 *h, sqlite3_int64 id, char **yaml, char **ckpt,
         err_set(err, "run %lld has no recorded config", (long long)id);
         goto done;
     }
-    *yaml = mem_alloc(strlen(y) + 1);
-    *ckpt = c ? mem_alloc(strlen(c) + 1) : NULL;
+    *yaml = mem_strdup(y);
+    *ckpt = c ? mem_strdup(c) : NULL;
     if (!*yaml || (c && !*ckpt)) {
         err_set(err, "out of memory reading run %lld", (long long)id);
         goto done;
     }
-    strcpy(*yaml, y);
-    if (c) strcpy(*ckpt, c);
     ret = 0;
 done:
     if (ret) {

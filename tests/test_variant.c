@@ -288,6 +288,37 @@ static void test_recommend_load_reproduces_selection(void) {
     test_rm_tree(tmp);
 }
 
+/* Every allocation failure of a user-variant runner_prepare (the transposed
+ * matrices included) gives "out of memory" and leaves nothing behind; then
+ * it succeeds. */
+static void test_oom_user_variant_prepare(void) {
+    const char *tmp = test_tmp_dir("varoom");
+    CHECK(tmp != NULL);
+    if (!tmp) return;
+    char dir[512], err[ERR_MAX];
+    snprintf(dir, sizeof dir, "%s", tmp);
+    CHECK(tv_ratings(dir, 19, 31, 0) == 0);
+    Config c;
+    tv_cfg(&c, dir, VARIANT_USER);
+    int done = 0;
+    for (long n = 1; n < 100000 && !done; n++) {
+        Runner r;
+        mem_fail_at(n);
+        int rc = runner_prepare(&r, &c, err);
+        long used = mem_alloc_count();
+        mem_fail_at(0);
+        if (rc == 0) {
+            CHECK(used < n && r.train.rows == 19);
+            done = 1;
+        } else {
+            CHECK_MSG(strstr(err, "out of memory"), "allocation %ld: %s", n, err);
+        }
+        runner_free(&r);
+    }
+    CHECK(done);
+    test_rm_tree(tmp);
+}
+
 /* model.variant and train.checkpoint: defaults, values, round trip through
  * the stored YAML, bad values refused with the key named. */
 static void test_cfg_variant_and_checkpoint(void) {
@@ -320,5 +351,6 @@ void suite_variant(void) {
     RUN(test_predict_rows_equals_reconstruct);
     RUN(test_user_variant_equals_item_on_transpose);
     RUN(test_recommend_load_reproduces_selection);
+    RUN(test_oom_user_variant_prepare);
     RUN(test_cfg_variant_and_checkpoint);
 }
