@@ -382,6 +382,19 @@ int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err) {
+    int rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) {
+        err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
+                sqlite3_db_filename(h, "main"));
+        return 1;
+    }
+    return err_set(err, "cannot read run %lld: %s", (long long)id,
+                   sqlite3_errmsg(h));
+}
+
 int query_opt(int argc, char **argv, int *i, const char *name,
               const char **val, const char *cmd) {
     const char *a = argv[*i];

@@ -60,16 +60,9 @@ static int read_run(sqlite3 *h, sqlite3_int64 id, char **yaml, char **ckpt,
     if (query_prepare(h, "SELECT config_yaml, checkpoint, status FROM runs "
                          "WHERE id = ?1", &st, err))
         goto done;
-    int rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
-                sqlite3_db_filename(h, "main"));
-        ret = 1;
-        goto done;
-    }
-    if (rc != SQLITE_ROW) {
-        err_set(err, "cannot read run %lld: %s", (long long)id, sqlite3_errmsg(h));
+    int rc = query_run_row(h, st, id, err);
+    if (rc != 0) {
+        ret = rc;
         goto done;
     }
     const char *y = (const char *)sqlite3_column_text(st, 0);
