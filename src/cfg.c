@@ -53,6 +53,9 @@ static const char *const optimizer_names[] = {[OPTIM_ADAM] = "adam",
                                               [OPTIM_ADAMW] = "adamw"};
 static const char *const schedule_names[] = {
     [SCHED_NONE] = "none", [SCHED_STEP] = "step", [SCHED_COSINE] = "cosine"};
+static const char *const variant_names[] = {[VARIANT_ITEM] = "item",
+                                            [VARIANT_USER] = "user"};
+static const char *const bool_names[] = {"false", "true"};
 
 /* Enum fields are read and written as int (values 0..n-1 have the same
  * representation in int and unsigned int, whichever the compiler picks). */
@@ -61,6 +64,7 @@ _Static_assert(sizeof(SplitKind) == sizeof(int), "SplitKind is int-sized");
 _Static_assert(sizeof(KernelKind) == sizeof(int), "KernelKind is int-sized");
 _Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind is int-sized");
 _Static_assert(sizeof(ScheduleKind) == sizeof(int), "ScheduleKind is int-sized");
+_Static_assert(sizeof(ModelVariant) == sizeof(int), "ModelVariant is int-sized");
 _Static_assert(ULLONG_MAX == UINT64_MAX, "strtoull covers uint64_t exactly");
 
 /* T_PAIR: a ClipSpec, written `auto`, `none` or as a two-element list
@@ -131,6 +135,9 @@ static const KeyDesc keys[] = {
     {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
      .hi = 1, .hi_open = 1, .flags = R_F32, .example = "0.05",
      .help = "dropout probability on the hidden layer"},
+    {.key = "model.variant", .type = T_ENUM, FIELD(variant),
+     NAMES(variant_names),
+     .help = "item: rows are items (I-AutoRec); user: rows are users (U-AutoRec)"},
     {.key = "train.epochs", .type = T_INT, FIELD(epochs), .imin = 1,
      .imax = 1000000, .example = "25", .help = "passes over the training set"},
     {.key = "train.batch_size", .type = T_INT, FIELD(batch_size), .imin = 1,
@@ -167,6 +174,9 @@ static const KeyDesc keys[] = {
     {.key = "train.patience", .type = T_INT, FIELD(patience), .imin = 0,
      .imax = 1000000, .example = "10",
      .help = "early stopping: epochs without validation gain, 0 = off"},
+    {.key = "train.checkpoint", .type = T_ENUM, FIELD(checkpoint),
+     NAMES(bool_names),
+     .help = "write the selected epoch's parameters (autorec recommend)"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
      .help = "clip predictions: none, auto (rating range) or [lo, hi]"},
     {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
@@ -740,6 +750,8 @@ void cfg_defaults(Config *cfg) {
     cfg->gamma = 0.1;
     cfg->lr_min = 0;
     cfg->patience = 0;
+    cfg->checkpoint = 1;
+    cfg->variant = VARIANT_ITEM;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
 }
@@ -1748,4 +1760,9 @@ char *cfg_to_yaml(const Config *cfg) {
     emit_yaml(cfg, &o);
     assert(o.len + 1 == o.cap);
     return o.buf;
+}
+
+const char *cfg_variant_name(ModelVariant v) {
+    int i = (int)v;
+    return i >= 0 && i < 2 ? variant_names[i] : "invalid";
 }

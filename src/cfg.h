@@ -23,6 +23,8 @@ typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKi
 typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
 typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
+/* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
+typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
 
 /* eval.clip: `none`, `auto` (the data set's rating range) or [lo, hi]. */
 typedef struct {
@@ -41,6 +43,7 @@ typedef struct {
     char test_file[CFG_PATH_MAX];    /* data.split.test_file  (kind: files) */
     int hidden;                      /* model.hidden >= 1 */
     double dropout;                  /* model.dropout in [0,1) */
+    ModelVariant variant;            /* model.variant: item | user */
     int epochs;                      /* train.epochs >= 1 */
     int batch_size;                  /* train.batch_size >= 1 */
     double lr;                       /* train.lr > 0 */
@@ -66,6 +69,9 @@ typedef struct {
     double gamma;                    /* train.gamma in (0,1] (step) */
     double lr_min;                   /* train.lr_min >= 0 (cosine) */
     int patience;                    /* train.patience >= 0, 0 = off */
+    int checkpoint;                  /* train.checkpoint: 1 = write the
+                                        selected epoch's parameters (the
+                                        default), 0 = none */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
 } Config;
@@ -163,5 +169,6 @@ const char *cfg_split_name(SplitKind k);
 const char *cfg_kernel_name(KernelKind k);
 const char *cfg_optimizer_name(OptimizerKind k);
 const char *cfg_schedule_name(ScheduleKind k);
+const char *cfg_variant_name(ModelVariant v);
 
 #endif

@@ -102,3 +102,24 @@ void csr_free(Csr *m) {
     mem_free(m->val);
     memset(m, 0, sizeof *m);
 }
+
+int csr_transpose(Csr *t, const Csr *m, char *err) {
+    if (csr_alloc(t, m->cols, m->rows, m->nnz, err)) return -1;
+    for (int64_t e = 0; e < m->nnz; e++) t->ptr[m->col[e] + 1]++;
+    for (int c = 0; c < m->cols; c++) t->ptr[c + 1] += t->ptr[c];
+    int64_t *fill = mem_alloc((size_t)(m->cols ? m->cols : 1) * sizeof *fill);
+    if (!fill) {
+        csr_free(t);
+        return err_set(err, "out of memory transposing a sparse matrix");
+    }
+    memcpy(fill, t->ptr, (size_t)m->cols * sizeof *fill);
+    /* rows of m in order: each row of t receives its columns sorted */
+    for (int r = 0; r < m->rows; r++)
+        for (int64_t e = m->ptr[r]; e < m->ptr[r + 1]; e++) {
+            int64_t p = fill[m->col[e]]++;
+            t->col[p] = r;
+            t->val[p] = m->val[e];
+        }
+    mem_free(fill);
+    return 0;
+}

@@ -31,6 +31,11 @@ int csr_from_dense(Csr *m, const float *dense, int rows, int cols, char *err);
  * mem_free_aligned), or NULL on OOM or when the size overflows. */
 float *csr_to_dense(const Csr *m);
 
+/* Builds the transpose of m into t (cols x rows, rows still sorted by
+ * column): the users x items matrix of U-AutoRec.  Returns 0, or -1 with err
+ * (out of memory).  Free with csr_free. */
+int csr_transpose(Csr *t, const Csr *m, char *err);
+
 /* Frees the arrays and zeroes m; accepts NULL and zeroed matrices. */
 void csr_free(Csr *m);
 

@@ -104,6 +104,9 @@ static int db_b_split_index(sqlite3_stmt *s, int i, const Config *c) {
         return sqlite3_bind_null(s, i);
     return sqlite3_bind_int(s, i, c->split_index);
 }
+static int db_b_variant(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, cfg_variant_name(c->variant));
+}
 /* "none", "auto" or "[lo, hi]" */
 static int db_b_clip(sqlite3_stmt *s, int i, const Config *c) {
     char b[80];
@@ -130,6 +133,7 @@ static const struct {
     {"cold_default", "REAL", 4, db_b_cold},
     {"split_kind", "TEXT", 4, db_b_split_kind},
     {"split_index", "INTEGER", 4, db_b_split_index},
+    {"variant", "TEXT", 4, db_b_variant},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))

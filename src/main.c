@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "grid.h"
 #include "query.h"
+#include "recommend.h"
 #include "run.h"
 #include "synth.h"
 #include "version.h"
@@ -37,6 +38,7 @@ static const Command commands[] = {
     {"summary", "summary         mean, sd and 95% CI over the splits of repeats/folds experiments", query_summary_main, query_summary_usage},
     {"export", "export          runs and epochs as CSV or JSON (pandas, R)", query_export_main, query_export_usage},
     {"plot", "plot RUN...     learning curves into a PNG or SVG (gnuplot)", query_plot_main, query_plot_usage},
+    {"recommend", "recommend       top unseen items for a user from a run's checkpoint", recommend_main, recommend_usage},
     {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},
     {"synth", "synth -o DIR     write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},
     {"version", "version         print the version and the git commit", version_main, NULL},

@@ -62,7 +62,8 @@ static const QKey keys[] = {
     {"cold_default", "cold_default", QK_REAL, 0},
     {"split_kind", "split_kind", QK_TEXT, 0},
     {"split_index", "split_index", QK_INT, 0},
-#define NCANONICAL 43
+    {"variant", "variant", QK_TEXT, 0},
+#define NCANONICAL 44
     /* aliases */
     {"grid_point", "grid_point", QK_INT, 0},
     {"wd", "weight_decay", QK_REAL, 1},
@@ -98,6 +99,7 @@ static const QKey keys[] = {
     {"data.split.kind", "split_kind", QK_TEXT, 0},
     {"data.split.index", "split_index", QK_INT, 0},
     {"index", "split_index", QK_INT, 0},
+    {"model.variant", "variant", QK_TEXT, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -407,6 +409,19 @@ int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err) {
         return err_set(err, "cannot query %s: %s", sqlite3_db_filename(h, "main"),
                        sqlite3_errmsg(h));
     return 0;
+}
+
+int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err) {
+    int rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) {
+        err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
+                sqlite3_db_filename(h, "main"));
+        return 1;
+    }
+    return err_set(err, "cannot read run %lld: %s", (long long)id,
+                   sqlite3_errmsg(h));
 }
 
 int query_opt(int argc, char **argv, int *i, const char *name,

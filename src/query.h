@@ -141,6 +141,11 @@ int query_step(sqlite3_stmt *st, int rc);
 /* Prepares sql on h, printing nothing.  Returns 0 or -1 with err. */
 int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err);
 
+/* Binds run id to parameter ?1 of st (prepared on h, selecting one row of
+ * run id) and steps it.  Returns 0 at the row, 1 when there is no such run
+ * ("no run N in PATH (see autorec ls)" in err), or -1 with err. */
+int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err);
+
 /* Common options of the query commands: --db PATH (or --db=PATH). If argv[*i]
  * is one, consumes it (and its value) and returns 1; returns -1 (message
  * printed, naming cmd) when its value is missing; 0 otherwise. */

@@ -87,17 +87,8 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             "  AND x.group_point = s.grid_point - s.split_index"
             " WHERE s.id = ?1", &st, err))
         goto done;
-    rc = sqlite3_bind_int64(st, 1, id);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
-                sqlite3_db_filename(h, "main"));
-        ret = 1;
-        goto done;
-    }
-    if (rc != SQLITE_ROW) {
-        err_set(err, "cannot read run %lld: %s", (long long)id,
-                sqlite3_errmsg(h));
+    if ((rc = query_run_row(h, st, id, err)) != 0) {
+        ret = rc > 0 ? 1 : -1;
         goto done;
     }
     fprintf(out, "run %lld  %s  '%s'\n", (long long)id,

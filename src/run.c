@@ -45,7 +45,8 @@ void run_usage(FILE *f) {
 "  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
 "  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
-"  data.split.repeats, data.split.index, and the protocol keys (README)\n"
+"  data.split.repeats, data.split.index, the protocol keys,\n"
+"  model.variant (item|user), train.checkpoint (true|false); see README.md\n"
 "\n"
 "With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
 "data.split.kind: folds (u1.base/u1.test ... u5.base/u5.test beside\n"
@@ -204,6 +205,9 @@ int run_main(int argc, char **argv) {
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
                runner.kernel, runner.threads);
+        if (cfg.variant == VARIANT_USER)
+            printf("variant user (U-AutoRec): the %d users' rating vectors over "
+                   "the items are reconstructed\n", ds->num_users);
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
             printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "

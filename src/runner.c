@@ -42,6 +42,19 @@ static const KernelOps *resolve_kernel(KernelKind k, const Csr *train) {
     return (double)train->nnz < RUNNER_SPARSE_DENSITY * cells ? NULL : &kernels_dense;
 }
 
+/* The rating matrix of n ratings: items x users, or its transpose (users x
+ * items, U-AutoRec) when by_user is set.  Returns 0 or -1 with err. */
+static int runner_matrix(Csr *m, const Rating *rt, size_t n, const Dataset *ds,
+                         int by_user, char *err) {
+    if (csr_from_ratings(m, rt, n, ds->num_items, ds->num_users, err)) return -1;
+    if (!by_user) return 0;
+    Csr t;
+    int rc = csr_transpose(&t, m, err);
+    csr_free(m);
+    if (rc == 0) *m = t;
+    return rc;
+}
+
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -49,13 +62,16 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     omp_set_num_threads(r->threads);
     if (data_load(cfg, &r->ds, err)) return -1;
     const Dataset *ds = &r->ds;
-    if (csr_from_ratings(&r->train, ds->train, ds->n_train, ds->num_items,
-                         ds->num_users, err) ||
-        csr_from_ratings(&r->test, ds->test, ds->n_test, ds->num_items,
-                         ds->num_users, err) ||
-        csr_from_ratings(&r->val, ds->val, ds->n_val, ds->num_items,
-                         ds->num_users, err))
+    const int by_user = cfg->variant == VARIANT_USER;
+    if (runner_matrix(&r->train, ds->train, ds->n_train, ds, by_user, err) ||
+        runner_matrix(&r->test, ds->test, ds->n_test, ds, by_user, err) ||
+        runner_matrix(&r->val, ds->val, ds->n_val, ds, by_user, err))
         return -1;
+    if (by_user && cfg->batch_size > ds->num_users)
+        return err_set(err, "train.batch_size = %d exceeds the %d users: with "
+                       "model.variant: user a batch is a batch of users and the "
+                       "last incomplete one is dropped, so no step would run; "
+                       "lower train.batch_size", cfg->batch_size, ds->num_users);
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
                         resolve_kernel(cfg->kernel, &r->train), memory_budget()};
@@ -207,7 +223,7 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
             break;
         }
         int selected = has_val ? !(va.rmse >= out->selected_val_rmse) : 1;
-        if (selected && has_val && keep_selected(r, err)) {
+        if (selected && has_val && r->cfg.checkpoint && keep_selected(r, err)) {
             status = RUN_FAILED;
             break;
         }
@@ -231,8 +247,9 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
     }
     /* the checkpoint of the selected epoch: for a finished run; for an
      * interrupted one only with a validation split (its selected epoch was
-     * copied whole; without one the model is mid-epoch) */
-    if (out->epochs_done > 0 &&
+     * copied whole; without one the model is mid-epoch); none at all with
+     * train.checkpoint: false */
+    if (r->cfg.checkpoint && out->epochs_done > 0 &&
         (status == RUN_FINISHED || (status == RUN_INTERRUPTED && r->selected)) &&
         (!has_val || r->selected) &&
         save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,

@@ -53,7 +53,8 @@ typedef struct {
 typedef struct {
     Config cfg;
     Dataset ds;
-    Csr train, test;       /* items x users rating matrices */
+    Csr train, test;       /* items x users rating matrices; users x items
+                              for model.variant: user (U-AutoRec) */
     Csr val;               /* validation ratings (nnz 0 without a split) */
     Trainer trainer;
     const char *kernel;    /* resolved kernel: "dense", "naive", "sparse" */
@@ -68,7 +69,10 @@ typedef struct {
 
 /* Loads the data named by cfg and creates the trainer, setting the OpenMP
  * thread count from train.threads and resolving train.kernel (auto: sparse
- * below RUNNER_SPARSE_DENSITY observed entries per cell, else dense).  Returns 0, or -1 with err (bad data,
+ * below RUNNER_SPARSE_DENSITY observed entries per cell, else dense).
+ * With model.variant: user the matrices are built transposed (rows are
+ * users), so the trainer reconstructs each user's ratings over the items;
+ * cold pairs and clipping keep their meaning.  Returns 0, or -1 with err (bad data,
  * sizes too large, out of memory).  Free with runner_free, also on failure. */
 int runner_prepare(Runner *r, const Config *cfg, char *err);
 
@@ -89,7 +93,7 @@ void runner_info(const Runner *r, DbRunInfo *info);
  * written once, at the end of the run, to <directory of the database>/
  * checkpoints/<run id>.ckpt (also for an interrupted run with a validation
  * split), and the path recorded in runs.checkpoint; no checkpoint is written
- * for an in-memory database.  Returns the status;
+ * for an in-memory database or with train.checkpoint: false.  Returns the status;
  * *out gets what was done; err is set for DIVERGED and FAILED. */
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err);

@@ -319,3 +319,31 @@ void trainer_reconstruct(Trainer *t, float *out) {
         }
     }
 }
+
+void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out) {
+    const int U = t->num_users, H = t->opt.hidden, B = t->opt.batch_size;
+    const ModelTensors *p = &t->model.params;
+    for (int c0 = 0; c0 < n; c0 += B) {
+        const int m = n - c0 < B ? n - c0 : B;
+        float *y = out + (size_t)c0 * U;
+        if (t->opt.ops) {   /* as dense_reconstruct_chunk, on gathered rows */
+            for (int r = 0; r < m; r++)
+                memcpy(t->x + (size_t)r * U,
+                       t->train_dense + (size_t)rows[c0 + r] * U,
+                       (size_t)U * sizeof(float));
+            t->opt.ops->encoder_forward(t->h, t->h, t->x, p->enc_w, p->enc_b,
+                                        NULL, m, U, H);
+            t->opt.ops->decoder_forward(y, t->h, p->dec_w, p->dec_b, m, U, H);
+        } else {            /* as trainer_reconstruct */
+            sparse_hidden(t, rows + c0, m);
+            kernels_dense.decoder_forward(y, t->h, p->dec_w, p->dec_b, m, U, H);
+        }
+        for (int r = 0; r < m; r++) {
+            const int ic = item_cold(t, rows[c0 + r]);
+            float *yr = y + (size_t)r * U;
+            int64_t cold = 0;
+            for (int u = 0; u < U; u++)
+                yr[u] = (float)eval_prediction(t, ic, u, yr[u], &cold);
+        }
+    }
+}

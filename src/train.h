@@ -124,4 +124,11 @@ double trainer_test_rmse(Trainer *t);
  * and small problems: it is dense by nature). */
 void trainer_reconstruct(Trainer *t, float *out);
 
+/* The evaluated predictions of the n listed training rows (any n; computed
+ * in blocks of batch_size rows) into out (n, U), row r for rows[r]: the
+ * eval-mode reconstruction, replaced by proto.cold_value for cold pairs
+ * when proto.cold is set and clipped when proto.clip is set, exactly as
+ * trainer_evaluate predicts.  Allocates nothing; out is caller-owned. */
+void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out);
+
 #endif

@@ -62,7 +62,7 @@ test_synth_data_and_signal() {
     awk -F'::' '$3 < 1 || $3 > 5 || $1 < 1 || $1 > 300 || $2 < 1 || $2 > 2000 { bad = 1 } END { exit bad }' \
         "$T/s1/ratings.dat" || fail "rating or id out of range"
     local sd rmse
-    sd=$(awk -F'::' '{ s += $3; q += $3 * $3; n++ } END { m = s / n; print sqrt(q / n - m * m) }' "$T/s1/ratings.dat")
+    sd=$(rating_sd "$T/s1/ratings.dat")
     printf 'name: s\ndata: {path: %s, format: ml-1m}\nmodel: {hidden: 32, dropout: 0.1}\n' "$T/s1" > "$T/s.yaml"
     printf 'train: {epochs: 30, batch_size: 64, lr: 0.005, weight_decay: 1e-4, kernel: sparse}\n' >> "$T/s.yaml"
     $BIN run "$T/s.yaml" --db "$T/s.db" --quiet >/dev/null || { fail "training on synth failed"; return; }

@@ -50,6 +50,12 @@ train:
 YAML
 }
 
+# The standard deviation of the ratings of the ML-1M-format file $1: the
+# RMSE of the global-mean predictor, the bar a model that learns must beat.
+rating_sd() {
+    awk -F'::' '{ s += $3; q += $3 * $3; n++ } END { m = s / n; print sqrt(q / n - m * m) }' "$1"
+}
+
 # Runs every test_* function defined so far; $1 names the script.
 run_tests() {
     local t
