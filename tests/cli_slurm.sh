@@ -180,7 +180,20 @@ test_merge_bad_shards() {
     grep -q "1 shard into .*: 1 runs new" "$T/out" || fail "the good shard must still be merged: $(cat "$T/out")"
 }
 
-# The whole flow on a real Slurm: a 6-point grid as a job array.
+# wait_array ID: until job array ID has left squeue (300 s at most; there
+# is no accounting, so no sacct).  Returns 1 on timeout.
+wait_array() {
+    local left=1
+    for _ in $(seq 600); do
+        left=$(squeue -h -r -j "$1" -o %i 2>/dev/null | wc -l)
+        [ "$left" -eq 0 ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# The whole flow on a real Slurm: a 6-point grid as a job array; then an
+# array cancelled with scancel while its first task runs.
 test_slurm_job_array_end_to_end() {
     if ! bash tests/slurm_cluster.sh start "$CLUSTER" >"$T/cluster.out" 2>&1; then
         fail "the Slurm cluster did not start:"; sed 's/^/      /' "$T/cluster.out"; return
@@ -192,13 +205,7 @@ test_slurm_job_array_end_to_end() {
         || { fail "submission failed: $(cat "$T/out")"; bash tests/slurm_cluster.sh logs "$CLUSTER"; return; }
     id=$(sed -n 's/^submitted job array \([0-9]*\)$/\1/p' "$T/out")
     [ -n "$id" ] || { fail "no job id: $(cat "$T/out")"; return; }
-    local left=1
-    for _ in $(seq 600); do   # squeue: no accounting, so no sacct
-        left=$(squeue -h -r -j "$id" -o %i 2>/dev/null | wc -l)
-        [ "$left" -eq 0 ] && break
-        sleep 0.5
-    done
-    [ "$left" -eq 0 ] || { fail "array $id still queued after 300 s: $(squeue -r)"; bash tests/slurm_cluster.sh logs "$CLUSTER"; return; }
+    wait_array "$id" || { fail "array $id still queued after 300 s: $(squeue -r)"; bash tests/slurm_cluster.sh logs "$CLUSTER"; return; }
     [ "$(ls "$T/sdb/shards/$x/logs" | wc -l)" = 6 ] || fail "expected 6 task logs: $(ls "$T/sdb/shards/$x/logs")"
     grep -q "run 1 finished" "$T/sdb/shards/$x/logs/5.$id.out" || fail "task 5 log: $(cat "$T/sdb/shards/$x/logs/5.$id.out")"
     $BIN merge "$T/sdb/shards/$x" --into "$T/sdb/results.db" >"$T/out" 2>&1 || fail "merge failed: $(cat "$T/out")"
@@ -208,6 +215,21 @@ test_slurm_job_array_end_to_end() {
         || fail "threads/host not recorded: $(q "$T/sdb/results.db" 'SELECT threads, host FROM runs')"
     $BIN slurm "$T/s.yaml" --db "$T/sdb/results.db" --resume >"$T/out" 2>&1 || fail "resume failed"
     grep -q "nothing to resubmit" "$T/out" || fail "resume after a complete array: $(cat "$T/out")"
+
+    # scancel while task 0 trains: interrupted; the pending tasks never ran
+    g6 "$T/slow.yaml" 1000000
+    x=$(exp_of "$T/slow.yaml")
+    $BIN slurm "$T/slow.yaml" --db "$T/sdb/results.db" --max-parallel 1 --submit >"$T/out" 2>&1 || fail "submission failed: $(cat "$T/out")"
+    id=$(sed -n 's/^submitted job array \([0-9]*\)$/\1/p' "$T/out")
+    wait_for_epoch "$T/sdb/shards/$x/0/results.db" 1 || fail "task 0 recorded no epoch"
+    scancel "$id" || fail "scancel failed"
+    wait_array "$id" || fail "cancelled array $id still queued"
+    $BIN merge "$T/sdb/shards/$x" --into "$T/sdb/results.db" >"$T/out" 2>&1 || fail "merge failed: $(cat "$T/out")"
+    grep -q "grid $x: 6 points: 0 finished, 0 diverged, 0 failed, 1 interrupted, 0 running, 5 not run" "$T/out" || fail "cancelled array counts: $(cat "$T/out")"
+    grep -q "^  point 0: interrupted" "$T/out" || fail "cancelled task: $(cat "$T/out")"
+    [ "$(q "$T/sdb/results.db" "SELECT epochs_done > 0 AND epochs_done = (SELECT count(*) FROM epochs WHERE run_id = runs.id) FROM runs WHERE experiment = '$x'")" = 1 ] \
+        || fail "the interrupted run lost its epochs"
+    $BIN slurm "$T/slow.yaml" --db "$T/sdb/results.db" --max-parallel 1 --resume --print 2>/dev/null | grep -qx '#SBATCH --array=0-5%1' || fail "resume after scancel"
     bash tests/slurm_cluster.sh stop "$CLUSTER"
     [ ! -e "$CLUSTER/slurmctld.pid" ] && [ ! -e "$CLUSTER/munged.pid" ] || fail "daemons not stopped"
 }

@@ -58,6 +58,15 @@ stop_pidfile() {
 }
 
 stop() {
+    # cancel whatever still runs in this cluster (and only this one), so no
+    # task outlives it
+    if [ -s "$dir/slurmctld.pid" ] && [ -f "$dir/slurm.conf" ]; then
+        SLURM_CONF="$dir/slurm.conf" scancel --quiet --full --user="$(id -un)" 2>/dev/null
+        for _ in $(seq 100); do
+            [ -z "$(SLURM_CONF="$dir/slurm.conf" squeue -h -o %i 2>/dev/null)" ] && break
+            sleep 0.1
+        done
+    fi
     stop_pidfile "$dir/slurmd.pid"
     stop_pidfile "$dir/slurmctld.pid"
     stop_pidfile "$dir/munged.pid"
@@ -75,9 +84,10 @@ start() {
     [ "$(id -u)" -eq 0 ] || { echo "slurm_cluster: must run as root (SlurmUser=root)" >&2; exit 1; }
     mkdir -p "$dir" || exit 1
     dir=$(cd "$dir" && pwd)
-    chmod 0700 "$dir"
+    # munged wants its socket directory searchable by all
+    chmod 0755 "$dir"
     mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
-    chmod 0700 "$dir/munge"
+    chmod 0755 "$dir/munge"
     local host cpus ctld_port slurmd_port
     host=$(hostname -s)
     cpus=$(nproc)
