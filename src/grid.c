@@ -239,16 +239,7 @@ typedef struct {
 
 /* Parses a positive integer option value.  Returns 0 or -1 (printed). */
 static int grid_int(const char *opt, const char *s, int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || v > max) {
-        fprintf(stderr, "autorec grid: %s: '%s' is not an integer in 1..%d\n",
-                opt, s, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    return query_int("grid", opt, s, 1, max, out);
 }
 
 /* Parses a staleness threshold in seconds.  Returns 0 or -1 (printed). */
@@ -303,9 +294,9 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
         }
         if ((r = query_opt(argc, argv, &i, "--point", &v, "grid"))) {
             int pt;
-            if (r < 0) return -1;
-            if (!strcmp(v, "0")) pt = 0;
-            else if (grid_int("--point", v, CFG_GRID_MAX_POINTS - 1, &pt))
+            if (r < 0 ||
+                query_int("grid", "--point", v, 0, CFG_GRID_MAX_POINTS - 1,
+                          &pt))
                 return -1;
             a->point = (long long)pt + 1;
             continue;

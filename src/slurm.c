@@ -222,20 +222,6 @@ fail:
     return -1;
 }
 
-/* Parses a positive integer option.  Returns 0 or -1 (printed). */
-static int slurm_int(const char *opt, const char *s, int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || v > max) {
-        fprintf(stderr, "autorec slurm: %s: '%s' is not an integer in "
-                        "1..%d\n", opt, s, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 /* Parses the command line; -1 (printed) on bad usage, 1 for --help. */
 static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
     const char *v;
@@ -268,13 +254,14 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--max-parallel", &v, "slurm"))) {
-            if (r < 0 || slurm_int("--max-parallel", v, 1000000,
+            if (r < 0 || query_int("slurm", "--max-parallel", v, 1, 1000000,
                                    &a->max_parallel))
                 return -1;
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--threads", &v, "slurm"))) {
-            if (r < 0 || slurm_int("--threads", v, 4096, &a->threads))
+            if (r < 0 || query_int("slurm", "--threads", v, 1, 4096,
+                                   &a->threads))
                 return -1;
             continue;
         }
