@@ -12,7 +12,8 @@
 # After start, `source DIR/env` points the Slurm commands (sbatch, squeue,
 # scancel, sinfo) at this cluster (SLURM_CONF).  Everything lives in DIR:
 # key, socket, state and spool directories, pid files, logs.  The node is
-# this host (`hostname -s`) with its `nproc` CPUs; CPUs are the consumable
+# this host (`hostname -s`, reached at 127.0.0.1: no name resolution
+# needed) with its `nproc` CPUs; CPUs are the consumable
 # resource (select/cons_tres, CR_CPU), so array tasks share the node.  No
 # cgroups (proctrack/linuxproc, task/none), no accounting (no sacct).
 # The daemons run as root (SlurmUser=root), as in CI.  start exits non-zero,
@@ -108,7 +109,7 @@ start() {
     cat >"$dir/slurm.conf" <<CONF
 # single-node test cluster written by tests/slurm_cluster.sh
 ClusterName=autorec-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 AuthType=auth/munge
@@ -140,7 +141,7 @@ SlurmdTimeout=60
 InactiveLimit=0
 KillWait=5
 MinJobAge=30
-NodeName=$host CPUs=$cpus RealMemory=256 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=256 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
     cat >"$dir/env" <<ENV
