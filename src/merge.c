@@ -439,7 +439,7 @@ int merge_main(int argc, char **argv) {
     sqlite3 *h = NULL;
     char err[ERR_MAX];
     struct stat tsb;
-    int rc = EXIT_USAGE, r, nfailed = 0, nargs = 0;
+    int rc = EXIT_USAGE, r, nfailed = 0, nargs = 0, nmerged = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -500,15 +500,16 @@ int merge_main(int argc, char **argv) {
         }
         printf("merged %s: %d new, %d replaced, %d kept, %lld epochs\n", s,
                one.runs_new, one.runs_replaced, one.runs_kept, one.epochs);
+        nmerged++;
         total.runs_new += one.runs_new;
         total.runs_replaced += one.runs_replaced;
         total.runs_kept += one.runs_kept;
         total.epochs += one.epochs;
         if (merge_shard_experiments(s, &exps)) nfailed++;
     }
-    printf("%zu shard%s into %s: %d runs new, %d replaced, %d kept, %lld "
-           "epochs copied%s\n", shards.n - (size_t)nfailed,
-           shards.n - (size_t)nfailed == 1 ? "" : "s", into, total.runs_new,
+    printf("%zu shard%s merged into %s: %d runs new, %d replaced, %d kept, %lld "
+           "epochs copied%s\n", (size_t)nmerged, nmerged == 1 ? "" : "s",
+           into, total.runs_new,
            total.runs_replaced, total.runs_kept, total.epochs,
            nfailed ? "; some shards failed (see above)" : "");
     for (size_t i = 0; i < exps.n; i++) {

@@ -88,12 +88,12 @@ test_merge_twice_same_rows() {
     for i in 0 1 2 3 4 5; do task "$T/m.yaml" $i "$T/ms/$x" || fail "point $i failed: $(cat "$T/task.out")"; done
     [ "$(q "$T/ms/$x/4/results.db" "SELECT count(*) || ' ' || grid_point FROM runs")" = "1 4" ] || fail "--point 4 must run exactly point 4"
     $BIN merge "$T/ms/$x" --into "$T/m.db" >"$T/out" 2>&1 || fail "merge failed: $(cat "$T/out")"
-    grep -q "6 shards into $T/m.db: 6 runs new, 0 replaced, 0 kept, 18 epochs copied" "$T/out" || fail "merge output: $(cat "$T/out")"
+    grep -q "6 shards merged into $T/m.db: 6 runs new, 0 replaced, 0 kept, 18 epochs copied" "$T/out" || fail "merge output: $(cat "$T/out")"
     grep -q "grid $x: 6 points: 6 finished, 0 diverged, 0 failed, 0 interrupted, 0 running, 0 not run" "$T/out" || fail "counts: $(cat "$T/out")"
     finished_with_epochs "$T/m.db" 6 3
     dump "$T/m.db" >"$T/d1"
     $BIN merge "$T/ms/$x" "$T/ms/$x/2/results.db" --into "$T/m.db" >"$T/out" 2>&1 || fail "second merge failed: $(cat "$T/out")"
-    grep -q "6 shards into .*: 0 runs new, 0 replaced, 6 kept, 0 epochs copied" "$T/out" || fail "second merge output: $(cat "$T/out")"
+    grep -q "6 shards merged into .*: 0 runs new, 0 replaced, 6 kept, 0 epochs copied" "$T/out" || fail "second merge output: $(cat "$T/out")"
     dump "$T/m.db" >"$T/d2"
     cmp -s "$T/d1" "$T/d2" || fail "merging twice changed rows: $(diff "$T/d1" "$T/d2" | head)"
     finished_with_epochs "$T/m.db" 6 3
@@ -177,7 +177,7 @@ test_merge_bad_shards() {
     task "$T/k.yaml" 2 "$T/bad" || fail "point failed"
     $BIN merge "$T/bad" --into "$T/x.db" >"$T/out" 2>"$T/err"; [ $? -eq 1 ] || fail "a bad shard should exit 1"
     grep -q "a.db" "$T/err" || fail "bad shard not named: $(cat "$T/err")"
-    grep -q "1 shard into .*: 1 runs new" "$T/out" || fail "the good shard must still be merged: $(cat "$T/out")"
+    grep -q "1 shard merged into .*: 1 runs new" "$T/out" || fail "the good shard must still be merged: $(cat "$T/out")"
 }
 
 # wait_array ID: until job array ID has left squeue (300 s at most; there
