@@ -386,12 +386,13 @@ static void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
     fprintf(f, "set -u\n"
                "# the CPUs Slurm granted: OpenMP threads, recorded with the "
                "run\n"
-               "threads=\"${SLURM_CPUS_PER_TASK:-%d}\"\n"
+               "threads=\"${SLURM_CPUS_PER_TASK:?run this with sbatch}\"\n"
                "export OMP_NUM_THREADS=\"$threads\"\n"
-               "# autorec runs each BLIS call on one thread inside its "
-               "OpenMP threads\nexport BLIS_NUM_THREADS=1\n"
-               "point=\"$SLURM_ARRAY_TASK_ID\"\n"
-               "exec ", cpus);
+               "# BLIS: autorec runs each BLIS call on one thread inside its "
+               "OpenMP\n# threads (an explicit runtime), so BLIS uses the "
+               "same CPUs\nexport BLIS_NUM_THREADS=\"$threads\"\n"
+               "point=\"${SLURM_ARRAY_TASK_ID:?run this with sbatch}\"\n"
+               "exec ");
     slurm_quote(f, s->exe);
     fputs(" grid ", f);
     slurm_quote(f, s->config);

@@ -54,6 +54,9 @@ test_slurm_script_lines() {
     grep -qx '#SBATCH --time=0:10:00' "$T/job" || fail "time line"
     grep -qx "#SBATCH --output=$T/pdb/shards/$x/logs/%a.%A.out" "$T/job" || fail "output line: $(grep output "$T/job")"
     grep -q "^export OMP_NUM_THREADS=\"\$threads\"" "$T/job" || fail "OMP_NUM_THREADS"
+    grep -q "^export BLIS_NUM_THREADS=\"\$threads\"" "$T/job" || fail "BLIS_NUM_THREADS"
+    grep -q '^threads="${SLURM_CPUS_PER_TASK:?run this with sbatch}"' "$T/job" || fail "threads from SLURM_CPUS_PER_TASK"
+    grep -q '^point="${SLURM_ARRAY_TASK_ID:?run this with sbatch}"' "$T/job" || fail "point from SLURM_ARRAY_TASK_ID"
     grep -qF "exec '$(pwd)/autorec' grid '$T/p.yaml' --point \"\$point\" --threads \"\$threads\" --db '$T/pdb/shards/$x'/\"\$point\"/results.db --set 'train.lr=0.02'" "$T/job" \
         || fail "exec line: $(grep exec "$T/job")"
     [ -d "$T/pdb/shards/$x/logs" ] || fail "the logs directory must exist before sbatch"
