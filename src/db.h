@@ -153,7 +153,8 @@ typedef struct {
 enum { DB_CLAIM_DONE = 0, DB_CLAIM_GOT = 1, DB_CLAIM_WAIT = 2 };
 
 /* Atomically (BEGIN IMMEDIATE, retried while the database is busy) picks the
- * lowest point (in [settled_below, end)) of the experiment that has no run, or whose run failed or
+ * lowest point in [settled_below, end) of the experiment that has no run,
+ * or whose run failed or
  * was interrupted before req->session_start, or is running with a heartbeat
  * older than req->stale_seconds, or ran an outdated config; and records it
  * as running under this worker (db_set_worker must have been called).  A
