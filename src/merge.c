@@ -42,6 +42,7 @@ void merge_usage(FILE *f) {
 "its epochs replace the old ones.  Merging the same shard twice changes\n"
 "nothing.  Columns are copied by name (those both databases have).\n"
 "\n"
+"On NFS or Lustre, merge once the tasks have ended (squeue lists none).\n"
 "At the end each experiment's counts are printed, with the points that\n"
 "failed, were interrupted, still run or never ran; resubmit them with\n"
 "autorec slurm CONFIG --resume.\n"
