@@ -736,7 +736,8 @@ int db_open(Db **out, const char *path, char *err) {
                    "SELECT p.point, r.id, r.status, r.worker, r.attempts "
                    "FROM grid_points p LEFT JOIN runs r "
                    "ON r.experiment = p.experiment AND r.grid_point = p.point "
-                   "WHERE p.experiment = ?1 AND p.point >= ?2 AND ("
+                   "WHERE p.experiment = ?1 AND p.point >= ?2 AND "
+                   "(?5 = 0 OR p.point < ?5) AND ("
                    "r.id IS NULL "
                    "OR (r.status = 'running' AND coalesce(r.heartbeat_at, 0) "
                    "< " DB_UNIXNOW " - ?3) "
@@ -748,7 +749,8 @@ int db_open(Db **out, const char *path, char *err) {
                    &db->claim_pick, err) ||
         db_prepare(db,
                    "SELECT worker FROM runs WHERE experiment = ?1 AND "
-                   "status = 'running'",
+                   "status = 'running' AND grid_point >= ?2 AND "
+                   "(?3 = 0 OR grid_point < ?3)",
                    &db->claim_running, err) ||
         db_prepare(db, sql[2], &db->claim_insert, err) ||
         db_prepare(db, sql[3], &db->claim_retake, err) ||
@@ -1213,6 +1215,7 @@ int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, settled);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, req->stale_seconds);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, req->session_start);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, req->end);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         out->point = sqlite3_column_int64(st, 0);
@@ -1239,6 +1242,8 @@ int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
         sqlite3_clear_bindings(st);
         st = db->claim_running;
         rc = db_bind_text(st, 1, req->experiment);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, req->settled_below);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, req->end);
         if (rc == SQLITE_OK) {
             while ((rc = sqlite3_step(st)) == SQLITE_ROW)
                 out->running_elsewhere +=

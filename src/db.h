@@ -132,7 +132,11 @@ typedef struct {
     double session_start;   /* unix time: failed/interrupted points that
                                ended before it are re-run, later ones not */
     int64_t settled_below;  /* in/out cursor: every point below it was found
-                               finished or diverged (start at 0) */
+                               finished or diverged (start at 0, or at the
+                               first point to consider) */
+    int64_t end;            /* only points below it are claimed or waited
+                               for; 0: no limit (autorec grid --point N:
+                               settled_below N, end N + 1) */
 } DbClaimReq;
 
 typedef struct {
@@ -149,7 +153,8 @@ typedef struct {
 enum { DB_CLAIM_DONE = 0, DB_CLAIM_GOT = 1, DB_CLAIM_WAIT = 2 };
 
 /* Atomically (BEGIN IMMEDIATE, retried while the database is busy) picks the
- * lowest point of the experiment that has no run, or whose run failed or
+ * lowest point in [settled_below, end) of the experiment that has no run,
+ * or whose run failed or
  * was interrupted before req->session_start, or is running with a heartbeat
  * older than req->stale_seconds, or ran an outdated config; and records it
  * as running under this worker (db_set_worker must have been called).  A

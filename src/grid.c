@@ -42,7 +42,7 @@ static void grid_on_signal(int sig) { g_stop = sig; }
 void grid_usage(FILE *f) {
     fprintf(f,
 "usage: autorec grid CONFIG [--workers N] [--threads T] [--dry-run] [--db PATH]\n"
-"                    [--set KEY=VALUE]... [--stale-after SECONDS]\n"
+"                    [--set KEY=VALUE]... [--stale-after SECONDS] [--point N]\n"
 "\n"
 "Runs every point of the grid: in CONFIG, e.g.\n"
 "  grid:\n"
@@ -66,6 +66,9 @@ void grid_usage(FILE *f) {
 "                       without running anything\n"
 "  --db PATH            results database (default " GRID_DEFAULT_DB ")\n"
 "  --set KEY=VALUE      override a base config key (repeatable)\n"
+"  --point N            run only grid point N (0-based, as in the runs\n"
+"                       table's grid_point): what each task of `autorec\n"
+"                       slurm` runs; exit status from that point's run\n"
 "  --stale-after S      a running point whose worker sent no heartbeat for S\n"
 "                       seconds is taken over (default %g; also\n"
 "                       AUTOREC_STALE_SECONDS)\n"
@@ -299,20 +302,12 @@ typedef struct {
     int threads;          /* 0: cores / workers */
     int dry_run;
     double stale;
+    long long point;      /* --point N: N + 1; 0: every point */
 } GridArgs;
 
 /* Parses a positive integer option value.  Returns 0 or -1 (printed). */
 static int grid_int(const char *opt, const char *s, int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || v > max) {
-        fprintf(stderr, "autorec grid: %s: '%s' is not an integer in 1..%d\n",
-                opt, s, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    return query_int("grid", opt, s, 1, max, out);
 }
 
 /* Parses a staleness threshold in seconds.  Returns 0 or -1 (printed). */
@@ -365,6 +360,15 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
                 return -1;
             continue;
         }
+        if ((r = query_opt(argc, argv, &i, "--point", &v, "grid"))) {
+            int pt;
+            if (r < 0 ||
+                query_int("grid", "--point", v, 0, CFG_GRID_MAX_POINTS - 1,
+                          &pt))
+                return -1;
+            a->point = (long long)pt + 1;
+            continue;
+        }
         if ((r = query_opt(argc, argv, &i, "--threads", &v, "grid"))) {
             if (r < 0 || grid_int("--threads", v, 4096, &a->threads))
                 return -1;
@@ -387,6 +391,7 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
         }
         a->config_path = s;
     }
+    if (a->point) a->workers = 1;   /* one point: one worker */
     if (!a->config_path) {
         fprintf(stderr, "autorec grid: missing CONFIG (e.g. autorec grid "
                         "configs/grid-ml100k.yaml)\n");
@@ -397,16 +402,17 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
 
 /* Loads the config and its grid, applies --set, validates, expands the
  * plan and checks the data path.  Returns 0 or -1 (printed). */
-static int grid_load(const GridArgs *a, GridPlan *plan) {
+int grid_load(const char *config_path, const char *const *sets, int n_sets,
+              GridPlan *plan) {
     Config cfg;
     Grid grid;
     char err[ERR_MAX];
     struct stat st;
     memset(&grid, 0, sizeof grid);
     cfg_defaults(&cfg);
-    if (cfg_load_file_grid(&cfg, &grid, a->config_path, err)) goto fail;
-    for (int i = 0; i < a->n_sets; i++)
-        if (cfg_set_override(&cfg, a->sets[i], err)) goto fail;
+    if (cfg_load_file_grid(&cfg, &grid, config_path, err)) goto fail;
+    for (int i = 0; i < n_sets; i++)
+        if (cfg_set_override(&cfg, sets[i], err)) goto fail;
     if (cfg_validate(&cfg, err)) goto fail;
     if (grid_plan_make(plan, &cfg, &grid, err)) goto fail;
     /* the data every point reads must exist (one check per distinct path) */
@@ -566,7 +572,12 @@ int grid_main(int argc, char **argv) {
         if (pa > 0) grid_usage(stdout);
         return pa > 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (grid_load(&a, &plan)) goto out;
+    if (grid_load(a.config_path, a.sets, a.n_sets, &plan)) goto out;
+    if (a.point > (long long)plan.n) {
+        fprintf(stderr, "autorec grid: --point %lld: the grid has %zu "
+                        "points (0..%zu)\n", a.point - 1, plan.n, plan.n - 1);
+        goto out;
+    }
 
     /* the thread budget: workers x threads <= cores */
     int cores = omp_get_num_procs();
@@ -613,7 +624,7 @@ int grid_main(int argc, char **argv) {
     unsigned tag = (unsigned)(((unsigned long)getpid() * 2654435761UL) ^
                               (unsigned long)(session_start * 1000)) & 0xffff;
     GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
-                         tag, getpid()};
+                         tag, getpid(), a.point ? a.point - 1 : 0, a.point};
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -684,7 +695,13 @@ int grid_main(int argc, char **argv) {
     }
     grid_progress_end(&prog);
 
-    if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
+    if (a.point) {   /* one point: its line, its status as exit code */
+        int st = EXIT_FAILED;
+        if (grid_point_report(&plan, a.db_path, a.point - 1, stdout, &st,
+                              err))
+            fprintf(stderr, "autorec grid: %s\n", err);
+        complete = st == EXIT_OK;
+    } else if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
         fprintf(stderr, "autorec grid: %s\n", err);
         complete = 0;
     }

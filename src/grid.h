@@ -88,6 +88,7 @@ typedef struct {
     double session_start;   /* unix time the grid command started */
     unsigned tag;           /* of this grid command's worker ids */
     pid_t parent;
+    int64_t first, end;     /* points [first, end) only; end 0: all */
 } GridWorkerArgs;
 
 /* Runs one worker in the current (forked) process until no point is left
@@ -120,6 +121,28 @@ void grid_progress_end(GridProgress *g);
  * with err. */
 int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                        int *complete, char *err);
+
+/* Prints the counts line of experiment ("grid X: N points: F finished, ...,
+ * P not run; T in epochs") read from h (a connection to db_path, named in
+ * messages) and sets *complete to 1 when every point is finished or
+ * diverged.  Returns 0 or -1 with err (unknown experiment, read error). */
+int grid_counts_print(struct sqlite3 *h, const char *experiment,
+                      const char *db_path, FILE *out, int *complete,
+                      char *err);
+
+/* Prints how grid point `point` of p stands in db_path (one line: status,
+ * RMSE, epochs, error) and sets *status to its run's status code: 0
+ * finished or diverged, 1 failed or not run, 128 + SIGINT/SIGTERM for
+ * interrupted.  Returns 0 or -1 with err. */
+int grid_point_report(const GridPlan *p, const char *db_path, int64_t point,
+                      FILE *out, int *status, char *err);
+
+/* Loads config_path and its grid, applies the n_sets overrides ("KEY=VALUE"),
+ * validates every point and checks its data path: the plan of `autorec
+ * grid`.  Returns 0 (free *plan with grid_plan_free), or -1 with the
+ * message printed on stderr. */
+int grid_load(const char *config_path, const char *const *sets, int n_sets,
+              GridPlan *plan);
 
 int grid_main(int argc, char **argv);
 void grid_usage(FILE *f);

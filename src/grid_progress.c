@@ -16,6 +16,7 @@
 #include "db.h"
 #include "err.h"
 #include "query.h"
+#include "run.h"
 
 #define PROGRESS_MAX_LINES 24
 #define LINE_MAX_CHARS 512
@@ -163,29 +164,92 @@ void grid_progress_end(GridProgress *g) {
     g->h = NULL;
 }
 
+int grid_counts_print(sqlite3 *h, const char *experiment,
+                      const char *db_path, FILE *out, int *complete,
+                      char *err) {
+    GridCounts c;
+    char b[64];
+    int rc = grid_counts(h, experiment, &c);
+    if (rc)
+        return err_set(err, rc > 0 ? "grid %s is not in %s"
+                                   : "cannot read grid %s in %s",
+                       experiment, db_path);
+    fprintf(out, "grid %s: %d point%s: %d finished, %d diverged, %d failed, "
+                 "%d interrupted, %d running, %d not run; %s in epochs\n",
+            experiment, c.n, c.n == 1 ? "" : "s", c.finished, c.diverged,
+            c.failed, c.interrupted, c.running, c.pending,
+            query_duration(c.seconds, b, sizeof b));
+    *complete = c.finished + c.diverged == c.n;
+    return 0;
+}
+
+int grid_point_report(const GridPlan *p, const char *db_path, int64_t point,
+                      FILE *out, int *status, char *err) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    char b1[32], b2[32], b3[64];
+    int rc, ret = -1;
+
+    *status = EXIT_FAILED;
+    if (db_open_query(&h, db_path, err)) goto done;
+    if (query_prepare(h,
+            "SELECT id, status, best_test_rmse, final_test_rmse, epochs_done,"
+            " epochs, seconds, error, config_hash IS NOT ?3 FROM runs"
+            " WHERE experiment = ?1 AND grid_point = ?2", &st, err))
+        goto done;
+    rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, point);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 3, p->hashes[point], -1, SQLITE_STATIC);
+    rc = query_step(st, rc);
+    if (rc == SQLITE_DONE) {
+        fprintf(out, "grid %s: point %lld/%zu (%s): not run\n", p->experiment,
+                (long long)point + 1, p->n, p->params[point]);
+        ret = 0;
+        goto done;
+    }
+    if (rc != SQLITE_ROW) {
+        err_set(err, "cannot read grid %s in %s: %s", p->experiment, db_path,
+                sqlite3_errmsg(h));
+        goto done;
+    }
+    const char *s = (const char *)sqlite3_column_text(st, 1);
+    fprintf(out, "grid %s: point %lld/%zu (%s): run %lld %s%s, best RMSE %s, "
+                 "final RMSE %s, %d/%d epochs in %s%s%s\n",
+            p->experiment, (long long)point + 1, p->n, p->params[point],
+            sqlite3_column_int64(st, 0), s ? s : "?",
+            sqlite3_column_int(st, 8) ? " (outdated)" : "",
+            query_col(st, 2, "%.4f", b1, sizeof b1),
+            query_col(st, 3, "%.4f", b2, sizeof b2),
+            sqlite3_column_int(st, 4), sqlite3_column_int(st, 5),
+            query_duration(sqlite3_column_double(st, 6), b3, sizeof b3),
+            sqlite3_column_type(st, 7) != SQLITE_NULL ? ": " : "",
+            sqlite3_column_type(st, 7) != SQLITE_NULL
+                ? (const char *)sqlite3_column_text(st, 7) : "");
+    if (s && (!strcmp(s, "finished") || !strcmp(s, "diverged")))
+        *status = EXIT_OK;
+    else if (s && !strcmp(s, "interrupted"))
+        *status = EXIT_SIGTERM;
+    ret = 0;
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return ret;
+}
+
 int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                        int *complete, char *err) {
     sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
-    GridCounts c;
     QTable t;
     char b[64];
-    int rc, ret = -1, rank = 0, nfail = 0;
+    int rc, ret = -1, rank = 0, nfail = 0, full = 0;
 
     *complete = 0;
     qt_init(&t, 10);
     if (db_open_query(&h, db_path, err)) goto done;
-    rc = grid_counts(h, p->experiment, &c);
-    if (rc) {
-        err_set(err, rc > 0 ? "grid %s is not in %s" : "cannot read grid %s "
-                "in %s", p->experiment, db_path);
+    if (grid_counts_print(h, p->experiment, db_path, out, &full, err))
         goto done;
-    }
-    fprintf(out, "grid %s: %d point%s: %d finished, %d diverged, %d failed, "
-                 "%d interrupted, %d running, %d not run; %s in epochs\n",
-            p->experiment, c.n, c.n == 1 ? "" : "s", c.finished, c.diverged,
-            c.failed, c.interrupted, c.running, c.pending,
-            query_duration(c.seconds, b, sizeof b));
     static const char *const heads[] = {"rank", "run", "point", "params",
                                         "status", "best RMSE", "@",
                                         "final RMSE", "epochs", "time"};
@@ -254,7 +318,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         }
         fprintf(out, "%s%s\n", dbopt, *dbopt ? db_path : "");
     }
-    *complete = c.finished + c.diverged == c.n;
+    *complete = full;
     ret = 0;
 done:
     sqlite3_finalize(st);

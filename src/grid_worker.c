@@ -202,7 +202,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     }
 
     DbClaimReq req = {a->plan->experiment, a->stale_seconds, a->session_start,
-                      0};
+                      a->first, a->end};
     while (!g_wstop) {
         int got = db_grid_claim(db, &req, describe_point, &d, &claim, err);
         if (got < 0) {

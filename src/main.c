@@ -8,9 +8,11 @@
 
 #include "bench.h"
 #include "grid.h"
+#include "merge.h"
 #include "query.h"
 #include "recommend.h"
 #include "run.h"
+#include "slurm.h"
 #include "synth.h"
 #include "version.h"
 
@@ -31,6 +33,8 @@ typedef struct {
 static const Command commands[] = {
     {"run", "run CONFIG      train the YAML experiment CONFIG", run_main, run_usage},
     {"grid", "grid CONFIG     run (or resume) the grid search of CONFIG, N workers at once", grid_main, grid_usage},
+    {"slurm", "slurm CONFIG    write (and --submit) a Slurm job array: one task per grid point", slurm_main, slurm_usage},
+    {"merge", "merge SHARD...  merge the shard databases of Slurm tasks into the results database", merge_main, merge_usage},
     {"ls", "ls              list runs: status, parameters, best/final RMSE, time", query_ls_main, query_ls_usage},
     {"show", "show RUN        one run: config, host, build, per-epoch table", query_show_main, query_show_usage},
     {"compare", "compare RUN...  runs side by side: differing parameters, epochs in columns", query_compare_main, query_compare_usage},

@@ -443,6 +443,20 @@ int query_opt(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
+int query_int(const char *cmd, const char *opt, const char *s, int min,
+              int max, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max) {
+        fprintf(stderr, "autorec %s: %s: '%s' is not an integer in %d..%d\n",
+                cmd, opt, s, min, max);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int query_opt_db(int argc, char **argv, int *i, const char **db,
                  const char *cmd) {
     return query_opt(argc, argv, i, "--db", db, cmd);

@@ -158,6 +158,12 @@ int query_opt_db(int argc, char **argv, int *i, const char **db,
 int query_opt(int argc, char **argv, int *i, const char *name,
               const char **val, const char *cmd);
 
+/* Parses option opt's value s as an integer in min..max into *out.
+ * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in
+ * MIN..MAX" printed. */
+int query_int(const char *cmd, const char *opt, const char *s, int min,
+              int max, int *out);
+
 /* The commands, each `NAME_main(argc, argv)` returning an exit code, and
  * their help. */
 int query_ls_main(int argc, char **argv);

@@ -72,6 +72,11 @@ void test_rm_tree(const char *dir);
 struct sqlite3;
 int64_t test_sql_int(struct sqlite3 *h, const char *sql);
 
+/* Routes SQLite's allocations through mem.c (on = 1), so mem_fail_at
+ * reaches them, or back to SQLite's allocator (on = 0).  No connection may
+ * be open.  Returns 0 or -1.  (Defined in test_faults.c.) */
+int sqlite_use_mem(int on);
+
 /* Writes text to a new temporary file; returns its path (static buffer
  * rotated among 8 slots) or NULL. */
 const char *test_write_temp(const char *suffix, const char *text);

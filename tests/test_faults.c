@@ -198,7 +198,7 @@ static void sq_shutdown(void *ctx) { (void)ctx; }
 
 /* Routes SQLite's allocations through mem.c (on = 1) or back to SQLite's
  * default allocator (on = 0).  No connection may be open.  Returns 0 or -1. */
-static int sqlite_use_mem(int on) {
+int sqlite_use_mem(int on) {
     static const sqlite3_mem_methods mine = {
         sq_malloc, sq_free, sq_realloc, sq_size, sq_roundup, sq_init,
         sq_shutdown, NULL};

@@ -188,8 +188,11 @@ static void test_claim_interleaved(void) {
     CHECK_MSG(reg(a, 4, "", err) == 0, "%s", err);
     CHECK_MSG(reg(b, 4, "", err) == 0, "%s", err);      /* idempotent */
 
-    double t0 = db_unix_now();
-    DbClaimReq ra = {"e", 30, t0, 0}, rb = {"e", 30, t0, 0};
+    /* heartbeat_at comes from SQLite's clock, which has millisecond
+     * resolution: a session start a little in the past keeps a run ended
+     * within the same millisecond from looking older than the session */
+    double t0 = db_unix_now() - 0.01;
+    DbClaimReq ra = {"e", 30, t0, 0, 0}, rb = {"e", 30, t0, 0, 0};
     int64_t run[4];
     CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 0 && c.attempts == 1 && c.previous[0] == '\0');
@@ -236,7 +239,7 @@ static void test_claim_interleaved(void) {
     CHECK(ra.settled_below == 1);   /* point 0 is final, point 1 is not */
 
     /* a new session retries it: same row, epochs cleared, attempts 2 */
-    DbClaimReq rn = {"e", 30, db_unix_now() + 1, 0};
+    DbClaimReq rn = {"e", 30, db_unix_now() + 1, 0, 0};
     CHECK(db_grid_claim(a, &rn, describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1 && c.run_id == run[1] && c.attempts == 2 &&
           !strcmp(c.previous, "failed") &&
@@ -272,7 +275,7 @@ static void test_claim_interleaved(void) {
 
     /* a changed config hash makes a finished point outdated */
     CHECK_MSG(reg(a, 4, "x", err) == 0, "%s", err);
-    DbClaimReq rx = {"e", 30, db_unix_now(), 0};
+    DbClaimReq rx = {"e", 30, db_unix_now(), 0, 0};
     CHECK(db_grid_claim(b, &rx, describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 0 && !strcmp(c.previous, "outdated"));
     CHECK(test_sql_int(h, "SELECT config_hash = 'h0x' FROM runs WHERE "
@@ -295,9 +298,56 @@ out:
     test_rm_tree(dir);
 }
 
+/* A claim limited to [settled_below, end) (autorec grid --point N) takes
+ * only that point, and is done once it is final, whatever else is left. */
+static void test_claim_one_point(void) {
+    const char *dir = test_tmp_dir("gridpoint");
+    char path[512], err[ERR_MAX];
+    Db *a = NULL;
+    DbClaim c;
+    Desc d;
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/p.db", dir);
+    CHECK_MSG(db_open(&a, path, err) == 0, "%s", err);
+    if (!a) goto out;
+    CHECK(db_set_worker(a, "host:1/aaaa", err) == 0);
+    CHECK_MSG(reg(a, 4, "", err) == 0, "%s", err);
+    DbClaimReq r = {"e", 30, db_unix_now(), 2, 3};
+    CHECK(db_grid_claim(a, &r, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(c.point == 2 && c.attempts == 1);
+    int64_t run = c.run_id;
+    /* running under this command: nothing to claim or wait for */
+    CHECK(db_grid_claim(a, &r, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_run_end(a, run, "failed", err) == 0);
+    /* a later session re-runs point 2 (same row), never points 0, 1, 3 */
+    DbClaimReq r2 = {"e", 30, db_unix_now() + 1, 2, 3};
+    CHECK(db_grid_claim(a, &r2, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(c.point == 2 && c.attempts == 2 && !strcmp(c.previous, "failed"));
+    CHECK(db_run_end(a, c.run_id, "finished", err) == 0);
+    CHECK(db_grid_claim(a, &r2, describe, &d, &c, err) == DB_CLAIM_DONE);
+    /* another command running point 1 is not waited for by point 3 */
+    CHECK(db_set_worker(a, "host:2/bbbb", err) == 0);
+    DbClaimReq r1 = {"e", 30, db_unix_now(), 1, 2};
+    CHECK(db_grid_claim(a, &r1, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(c.point == 1);
+    CHECK(db_set_worker(a, "host:3/cccc", err) == 0);
+    DbClaimReq r3 = {"e", 30, db_unix_now(), 3, 4};
+    CHECK(db_grid_claim(a, &r3, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(c.point == 3);
+    CHECK(db_run_end(a, c.run_id, "finished", err) == 0);
+    CHECK(db_grid_claim(a, &r3, describe, &d, &c, err) == DB_CLAIM_DONE);
+    /* but point 1 itself is waited for (it may go stale) */
+    CHECK(db_grid_claim(a, &r1, describe, &d, &c, err) == DB_CLAIM_WAIT);
+out:
+    db_close(a);
+    test_rm_tree(dir);
+}
+
 void suite_grid(void) {
     RUN(test_grid_expansion);
     RUN(test_grid_hash_stability);
     RUN(test_grid_invalid_points);
     RUN(test_claim_interleaved);
+    RUN(test_claim_one_point);
 }

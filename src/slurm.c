@@ -1,0 +1,651 @@
+/* slurm.c - `autorec slurm`: writes (and submits) the Slurm batch script of
+ * a grid search, one array task per grid point (see slurm.h).
+ *
+ * Everything user input can make fail (config, grid, options, paths) is
+ * checked before anything is written.  Without --print the experiment and
+ * its points are registered in the results database, so points whose task
+ * never ran show as "not run" there; the script goes to
+ * SHARDS/EXPERIMENT/job.sbatch and the tasks' output to
+ * SHARDS/EXPERIMENT/logs/POINT.JOBID.out (Slurm does not create
+ * directories: they are created here, also with --print).
+ *
+ * No global mutable state. */
+#include "slurm.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "err.h"
+#include "grid.h"
+#include "mem.h"
+#include "query.h"
+#include "run.h"
+#include "version.h"
+
+#define SLURM_MAX_SETS 256
+#define SLURM_PATH_MAX 4096
+
+void slurm_usage(FILE *f) {
+    fprintf(f,
+"usage: autorec slurm CONFIG [--partition P] [--max-parallel M] [--threads T]\n"
+"                     [--time HH:MM:SS] [--submit | --print] [--resume]\n"
+"                     [--db PATH] [--shards DIR] [--set KEY=VALUE]...\n"
+"\n"
+"Writes a Slurm batch script running the grid of CONFIG as a job array, one\n"
+"task per grid point (array index = grid point, 0-based).  Task i runs\n"
+"  autorec grid CONFIG --point i --threads $SLURM_CPUS_PER_TASK \\\n"
+"      --db SHARDS/EXPERIMENT/i/results.db\n"
+"with OMP_NUM_THREADS set to the CPUs Slurm granted: each task writes its\n"
+"own shard database (SQLite must not be shared over NFS or Lustre).\n"
+"Afterwards merge the shards into the results database:\n"
+"  autorec merge SHARDS/EXPERIMENT --into PATH\n"
+"\n"
+"options:\n"
+"  --partition P        #SBATCH --partition (default: the cluster's)\n"
+"  --max-parallel M     at most M tasks at once (--array=...%%M; default:\n"
+"                       as many as the cluster runs)\n"
+"  --threads T          CPUs per task (--cpus-per-task, OpenMP threads;\n"
+"                       default 1)\n"
+"  --time T             time limit per task, HH:MM:SS, D-HH:MM:SS or MM\n"
+"  --submit             submit the script with sbatch and print the job id\n"
+"  --print              print the script on stdout (nothing is registered)\n"
+"  --resume             only the points without a finished or diverged run\n"
+"                       in the results database or in their shard (points\n"
+"                       still running, heartbeat under %gs old, are left)\n"
+"  --db PATH            results database (default " QUERY_DEFAULT_DB ")\n"
+"  --shards DIR         where the tasks write (default: shards/ beside the\n"
+"                       results database)\n"
+"  --set KEY=VALUE      override a base config key (repeatable; passed on\n"
+"                       to every task)\n"
+"\n"
+"Without --submit or --print the script is written to\n"
+"SHARDS/EXPERIMENT/job.sbatch; submit it with sbatch.  Watch the array with\n"
+"squeue -r -u $USER.\n"
+"exit status: 0 written (or submitted, or nothing left to resume), 1 sbatch\n"
+"or the database failed, 2 bad usage, config or grid (nothing written).\n",
+            GRID_DEFAULT_STALE);
+}
+
+typedef struct {
+    const char *config_path;
+    const char *db_path;
+    const char *shards;       /* NULL: beside the database */
+    const char *partition;
+    const char *time;
+    const char *sets[SLURM_MAX_SETS];
+    int n_sets;
+    int max_parallel;         /* 0: no limit */
+    int threads;
+    int submit, print, resume;
+} SlurmArgs;
+
+/* ------------------------------------------------------------ helpers -- */
+
+int slurm_array_spec(const size_t *points, size_t n, int max_parallel,
+                     char *out, size_t cap) {
+    size_t len = 0;
+    int w;
+    if (cap) out[0] = '\0';
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && points[j + 1] == points[j] + 1) j++;
+        if (j > i)
+            w = snprintf(out + len, cap - len, "%s%zu-%zu", i ? "," : "",
+                         points[i], points[j]);
+        else
+            w = snprintf(out + len, cap - len, "%s%zu", i ? "," : "",
+                         points[i]);
+        if (w < 0 || (size_t)w >= cap - len) return -1;
+        len += (size_t)w;
+        i = j + 1;
+    }
+    if (max_parallel > 0) {
+        w = snprintf(out + len, cap - len, "%%%d", max_parallel);
+        if (w < 0 || (size_t)w >= cap - len) return -1;
+    }
+    return 0;
+}
+
+/* Writes s single-quoted for the shell. */
+static void slurm_quote(FILE *f, const char *s) {
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'') fputs("'\\''", f);
+        else fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* Is s a Slurm time limit: [D-]H[:MM[:SS]] or M, digits only? */
+static int slurm_time_ok(const char *s) {
+    const char *p = s, *dash = strchr(s, '-');
+    int fields = 0;
+    if (dash) {
+        if (dash == s) return 0;
+        for (; p < dash; p++)
+            if (*p < '0' || *p > '9') return 0;
+        p = dash + 1;
+    }
+    for (;;) {
+        const char *start = p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == start || p - start > 6) return 0;
+        fields++;
+        if (*p == '\0') break;
+        if (*p != ':' || fields == 3) return 0;
+        p++;
+    }
+    return 1;
+}
+
+/* Is s made only of [A-Za-z0-9._-] (a partition name)? */
+static int slurm_name_ok(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* Makes path absolute (prefixing the working directory) into out (size
+ * cap).  Returns 0 or -1 (printed). */
+static int slurm_absolute(const char *path, char *out, size_t cap) {
+    char cwd[SLURM_PATH_MAX];
+    int n;
+    if (path[0] == '/') {
+        n = snprintf(out, cap, "%s", path);
+    } else {
+        if (!getcwd(cwd, sizeof cwd)) {
+            fprintf(stderr, "autorec slurm: cannot read the working "
+                            "directory: %s\n", strerror(errno));
+            return -1;
+        }
+        while (path[0] == '.' && path[1] == '/') path += 2;
+        n = snprintf(out, cap, "%s/%s", cwd, path);
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "autorec slurm: path too long: %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses a path that #SBATCH lines cannot carry: whitespace, quotes, '%'
+ * (a Slurm file-name pattern), control characters.  Returns 0 or -1
+ * (printed, naming what). */
+static int slurm_path_ok(const char *what, const char *path) {
+    for (const char *p = path; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '%' || *p == '"' ||
+            *p == '\'' || *p == '\\') {
+            fprintf(stderr, "autorec slurm: %s '%s' holds '%c', which an "
+                            "#SBATCH line cannot carry: choose another "
+                            "directory (--shards) or work from one without "
+                            "it\n", what, path, *p > ' ' ? *p : '?');
+            return -1;
+        }
+    return 0;
+}
+
+/* mkdir -p.  Returns 0 or -1 (printed). */
+static int slurm_mkdirs(const char *path) {
+    char buf[SLURM_PATH_MAX + 64];
+    struct stat sb;
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) {
+        fprintf(stderr, "autorec slurm: path too long: %s\n", path);
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) goto fail;
+        if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            errno = ENOTDIR;
+            goto fail;
+        }
+        *p = c;
+        if (c == '\0') return 0;
+    }
+fail:
+    fprintf(stderr, "autorec slurm: cannot create directory %s: %s\n", buf,
+            strerror(errno));
+    return -1;
+}
+
+/* Parses the command line; -1 (printed) on bad usage, 1 for --help. */
+static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
+    const char *v;
+    int r;
+    memset(a, 0, sizeof *a);
+    a->db_path = QUERY_DEFAULT_DB;
+    a->threads = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
+        if (!strcmp(s, "--submit")) { a->submit = 1; continue; }
+        if (!strcmp(s, "--print")) { a->print = 1; continue; }
+        if (!strcmp(s, "--resume")) { a->resume = 1; continue; }
+        if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "slurm")) ||
+            (r = query_opt(argc, argv, &i, "--shards", &a->shards, "slurm")) ||
+            (r = query_opt(argc, argv, &i, "--time", &a->time, "slurm")) ||
+            (r = query_opt(argc, argv, &i, "--partition", &a->partition,
+                           "slurm"))) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--set", &v, "slurm"))) {
+            if (r < 0) return -1;
+            if (a->n_sets == SLURM_MAX_SETS) {
+                fprintf(stderr, "autorec slurm: more than %d --set\n",
+                        SLURM_MAX_SETS);
+                return -1;
+            }
+            a->sets[a->n_sets++] = v;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--max-parallel", &v, "slurm"))) {
+            if (r < 0 || query_int("slurm", "--max-parallel", v, 1, 1000000,
+                                   &a->max_parallel))
+                return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--threads", &v, "slurm"))) {
+            if (r < 0 || query_int("slurm", "--threads", v, 1, 4096,
+                                   &a->threads))
+                return -1;
+            continue;
+        }
+        if (s[0] == '-') {
+            fprintf(stderr, "autorec slurm: unknown option '%s' (see autorec "
+                            "slurm --help)\n", s);
+            return -1;
+        }
+        if (a->config_path) {
+            fprintf(stderr, "autorec slurm: more than one config ('%s' and "
+                            "'%s')\n", a->config_path, s);
+            return -1;
+        }
+        a->config_path = s;
+    }
+    if (!a->config_path) {
+        fprintf(stderr, "autorec slurm: missing CONFIG (e.g. autorec slurm "
+                        "configs/grid-ml100k.yaml --submit)\n");
+        return -1;
+    }
+    if (a->submit && a->print) {
+        fprintf(stderr, "autorec slurm: --submit and --print exclude each "
+                        "other\n");
+        return -1;
+    }
+    if (a->time && !slurm_time_ok(a->time)) {
+        fprintf(stderr, "autorec slurm: --time: '%s' is not a Slurm time "
+                        "limit (HH:MM:SS, D-HH:MM:SS or minutes)\n", a->time);
+        return -1;
+    }
+    if (a->partition && !slurm_name_ok(a->partition)) {
+        fprintf(stderr, "autorec slurm: --partition: '%s' is not a "
+                        "partition name ([A-Za-z0-9._-])\n", a->partition);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- resume -- */
+
+enum { PT_TODO = 0, PT_DONE_DB, PT_DONE_SHARD, PT_RUNNING };
+
+/* Reads the runs of plan's experiment in the database at path (if it
+ * exists) and marks state[i]: final runs with the current config hash as
+ * `done`, runs still running with a fresh heartbeat as PT_RUNNING (when
+ * `running` is set).  only >= 0 reads only that point.  Returns 0 or -1
+ * (printed). */
+static int slurm_read_states(const GridPlan *p, const char *path, int done,
+                             int running, long long only, int *state) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    char err[ERR_MAX];
+    struct stat sb;
+    int rc;
+    if (stat(path, &sb) != 0 || sb.st_size == 0) return 0;
+    if (db_open_query(&h, path, err)) {
+        fprintf(stderr, "autorec slurm: %s\n", err);
+        return -1;
+    }
+    rc = sqlite3_prepare_v2(h,
+        "SELECT grid_point, status IN ('finished', 'diverged'), config_hash,"
+        " status = 'running' AND coalesce(heartbeat_at, 0) > "
+        "(julianday('now') - 2440587.5) * 86400.0 - ?3 FROM runs WHERE "
+        "experiment = ?1 AND (?2 < 0 OR grid_point = ?2)", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->experiment, -1,
+                                                SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, only);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, GRID_DEFAULT_STALE);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        sqlite3_int64 i = sqlite3_column_int64(st, 0);
+        const char *hash = (const char *)sqlite3_column_text(st, 2);
+        if (i < 0 || (size_t)i >= p->n || state[i] != PT_TODO) continue;
+        if (sqlite3_column_int(st, 1) && hash && !strcmp(hash, p->hashes[i]))
+            state[i] = done;
+        else if (running && sqlite3_column_int(st, 3))
+            state[i] = PT_RUNNING;
+    }
+    if (rc != SQLITE_DONE)
+        fprintf(stderr, "autorec slurm: cannot read %s: %s\n", path,
+                sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- script -- */
+
+typedef struct {
+    char exe[SLURM_PATH_MAX];      /* this autorec binary */
+    char config[SLURM_PATH_MAX];
+    char cwd[SLURM_PATH_MAX];
+    char db[SLURM_PATH_MAX];       /* results database, absolute */
+    char dir[SLURM_PATH_MAX];      /* SHARDS/EXPERIMENT */
+} SlurmPaths;
+
+/* Writes the batch script on f. */
+static void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
+                         const SlurmPaths *s, const char *array, size_t ntasks,
+                         int cpus) {
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(f, "#!/bin/bash\n"
+               "# autorec slurm: grid %s, %zu point%s (%s), %zu task%s;\n"
+               "# written %s by autorec %s (commit %s).\n"
+               "# Array index = grid point (0-based); each task writes its "
+               "shard\n# %s/INDEX/results.db.  Merge with:\n"
+               "#   autorec merge %s --into %s\n",
+            p->experiment, p->n, p->n == 1 ? "" : "s",
+            p->grid.naxes ? p->axes : "no axes", ntasks,
+            ntasks == 1 ? "" : "s", when, AUTOREC_VERSION,
+            version_git_commit(), s->dir, s->dir, s->db);
+    fprintf(f, "#SBATCH --job-name=autorec-%s\n", p->base.name);
+    fprintf(f, "#SBATCH --array=%s\n", array);
+    fprintf(f, "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=%d\n", cpus);
+    if (a->partition) fprintf(f, "#SBATCH --partition=%s\n", a->partition);
+    if (a->time) fprintf(f, "#SBATCH --time=%s\n", a->time);
+    fprintf(f, "#SBATCH --chdir=%s\n", s->cwd);
+    fprintf(f, "#SBATCH --output=%s/logs/%%a.%%A.out\n", s->dir);
+    fprintf(f, "set -u\n"
+               "# the CPUs Slurm granted: OpenMP threads, recorded with the "
+               "run\n"
+               "threads=\"${SLURM_CPUS_PER_TASK:?run this with sbatch}\"\n"
+               "export OMP_NUM_THREADS=\"$threads\"\n"
+               "# BLIS: autorec runs each BLIS call on one thread inside its "
+               "OpenMP\n# threads (an explicit runtime), so BLIS uses the "
+               "same CPUs\nexport BLIS_NUM_THREADS=\"$threads\"\n"
+               "point=\"${SLURM_ARRAY_TASK_ID:?run this with sbatch}\"\n"
+               "exec ");
+    slurm_quote(f, s->exe);
+    fputs(" grid ", f);
+    slurm_quote(f, s->config);
+    fputs(" --point \"$point\" --threads \"$threads\" --db ", f);
+    slurm_quote(f, s->dir);
+    fputs("/\"$point\"/results.db", f);
+    for (int i = 0; i < a->n_sets; i++) {
+        fputs(" --set ", f);
+        slurm_quote(f, a->sets[i]);
+    }
+    fputc('\n', f);
+}
+
+/* Runs `sbatch --parsable script` and copies the job id into id.  Returns
+ * 0 or -1 (printed; sbatch's own messages go to stderr). */
+static int slurm_submit(const char *script, char *id, size_t cap) {
+    int fd[2], status;
+    char buf[256];
+    size_t len = 0;
+    ssize_t r;
+    if (pipe(fd) != 0) {
+        fprintf(stderr, "autorec slurm: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "autorec slurm: fork: %s\n", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        execlp("sbatch", "sbatch", "--parsable", script, (char *)NULL);
+        fprintf(stderr, "autorec slurm: cannot run sbatch: %s (is Slurm "
+                        "installed and in PATH?)\n", strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    while (len + 1 < sizeof buf &&
+           (r = read(fd[0], buf + len, sizeof buf - 1 - len)) != 0) {
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "autorec slurm: sbatch %s failed (status %d): the "
+                        "script is kept; fix the problem above and run "
+                        "sbatch %s\n", script,
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1, script);
+        return -1;
+    }
+    size_t n = strspn(buf, "0123456789");
+    if (n == 0 || n >= cap) {
+        fprintf(stderr, "autorec slurm: sbatch printed no job id: '%s'\n",
+                buf);
+        return -1;
+    }
+    memcpy(id, buf, n);
+    id[n] = '\0';
+    return 0;
+}
+
+/* Writes the script to path (a temporary file renamed into place).
+ * Returns 0 or -1 (printed). */
+static int slurm_write(const char *path, const SlurmArgs *a,
+                       const GridPlan *p, const SlurmPaths *s,
+                       const char *array, size_t ntasks, int cpus) {
+    char tmp[SLURM_PATH_MAX + 64];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        fprintf(stderr, "autorec slurm: path too long: %s\n", path);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "autorec slurm: cannot write %s: %s\n", tmp,
+                strerror(errno));
+        return -1;
+    }
+    slurm_script(f, a, p, s, array, ntasks, cpus);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || chmod(tmp, 0755) != 0 ||
+        rename(tmp, path) != 0) {
+        fprintf(stderr, "autorec slurm: cannot write %s: %s\n", path,
+                strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ the command -- */
+
+int slurm_main(int argc, char **argv) {
+    SlurmArgs a;
+    GridPlan plan;
+    SlurmPaths s;
+    Db *db = NULL;
+    int *state = NULL;
+    size_t *todo = NULL, ntodo = 0;
+    char *array = NULL, err[ERR_MAX], script[SLURM_PATH_MAX + 16];
+    int rc = EXIT_USAGE, cpus;
+
+    memset(&plan, 0, sizeof plan);
+    int pa = slurm_parse(argc, argv, &a);
+    if (pa) {
+        if (pa > 0) slurm_usage(stdout);
+        return pa > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (grid_load(a.config_path, a.sets, a.n_sets, &plan)) goto out;
+    cpus = a.threads;
+    for (size_t i = 0; plan.threads_axis && i < plan.n; i++) {
+        Config c;
+        if (grid_plan_point(&plan, i, a.threads, &c, err)) goto fail;
+        if (c.threads > cpus) cpus = c.threads;
+    }
+
+    /* absolute paths: the tasks run elsewhere */
+    ssize_t n = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof s.exe - 1) {
+        fprintf(stderr, "autorec slurm: cannot find this program's path "
+                        "(/proc/self/exe)\n");
+        goto out;
+    }
+    s.exe[n] = '\0';
+    if (!realpath(a.config_path, s.config)) {
+        fprintf(stderr, "autorec slurm: %s: %s\n", a.config_path,
+                strerror(errno));
+        goto out;
+    }
+    if (!getcwd(s.cwd, sizeof s.cwd)) {
+        fprintf(stderr, "autorec slurm: cannot read the working directory: "
+                        "%s\n", strerror(errno));
+        goto out;
+    }
+    if (slurm_absolute(a.db_path, s.db, sizeof s.db)) goto out;
+    {
+        char shards[SLURM_PATH_MAX];
+        if (a.shards) {
+            if (slurm_absolute(a.shards, shards, sizeof shards)) goto out;
+        } else {
+            const char *slash = strrchr(s.db, '/');
+            snprintf(shards, sizeof shards, "%.*s/shards",
+                     (int)(slash - s.db), s.db);
+        }
+        while (strlen(shards) > 1 && shards[strlen(shards) - 1] == '/')
+            shards[strlen(shards) - 1] = '\0';
+        if ((size_t)snprintf(s.dir, sizeof s.dir, "%s/%s", shards,
+                             plan.experiment) >= sizeof s.dir) {
+            fprintf(stderr, "autorec slurm: --shards path too long\n");
+            goto out;
+        }
+    }
+    if (slurm_path_ok("the shard directory", s.dir) ||
+        slurm_path_ok("the working directory", s.cwd))
+        goto out;
+
+    /* the points to submit */
+    rc = EXIT_FAILED;
+    state = mem_calloc(plan.n, sizeof *state);
+    todo = mem_calloc(plan.n, sizeof *todo);
+    array = mem_alloc(plan.n * 24 + 32);
+    if (!state || !todo || !array) {
+        err_set(err, "out of memory for %zu points", plan.n);
+        goto fail;
+    }
+    int ndb = 0, nshard = 0, nrun = 0;
+    if (a.resume) {
+        if (slurm_read_states(&plan, a.db_path, PT_DONE_DB, 0, -1, state))
+            goto out;
+        for (size_t i = 0; i < plan.n; i++) {
+            char shard[SLURM_PATH_MAX + 64];
+            if (state[i] != PT_TODO) continue;
+            snprintf(shard, sizeof shard, "%s/%zu/results.db", s.dir, i);
+            if (slurm_read_states(&plan, shard, PT_DONE_SHARD, 1,
+                                  (long long)i, state))
+                goto out;
+        }
+    }
+    for (size_t i = 0; i < plan.n; i++) {
+        ndb += state[i] == PT_DONE_DB;
+        nshard += state[i] == PT_DONE_SHARD;
+        nrun += state[i] == PT_RUNNING;
+        if (state[i] == PT_TODO) todo[ntodo++] = i;
+    }
+    if (a.resume) {   /* the script alone on stdout with --print */
+        FILE *info = a.print ? stderr : stdout;
+        fprintf(info, "grid %s: %zu points: %d finished in %s, %d finished in their "
+               "shard only%s, %d running, %zu to submit\n", plan.experiment,
+               plan.n, ndb, a.db_path, nshard,
+               nshard ? " (merge them)" : "", nrun, ntodo);
+        if (ntodo == 0) {
+            fprintf(info, "nothing to resubmit\n");
+            rc = EXIT_OK;
+            goto out;
+        }
+    }
+    if (slurm_array_spec(todo, ntodo, a.max_parallel, array,
+                         plan.n * 24 + 32)) {
+        err_set(err, "the array specification does not fit");
+        goto fail;
+    }
+
+    {
+        char logs[SLURM_PATH_MAX + 8];
+        snprintf(logs, sizeof logs, "%s/logs", s.dir);
+        if (slurm_mkdirs(logs)) goto out;
+    }
+    if (a.print) {
+        slurm_script(stdout, &a, &plan, &s, array, ntodo, cpus);
+        rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+        goto out;
+    }
+    {   /* points that never run show as "not run" in the database */
+        DbExperiment x = {plan.experiment, plan.base.name, plan.axes,
+                          plan.yaml, (int64_t)plan.n,
+                          (const char *const *)plan.hashes,
+                          (const char *const *)plan.params};
+        if (db_open(&db, a.db_path, err) ||
+            db_experiment_register(db, &x, err))
+            goto fail;
+    }
+    snprintf(script, sizeof script, "%s/job.sbatch", s.dir);
+    if (slurm_write(script, &a, &plan, &s, array, ntodo, cpus)) goto out;
+    printf("wrote %s: grid %s, %zu task%s (--array=%s), %d CPU%s each\n",
+           script, plan.experiment, ntodo, ntodo == 1 ? "" : "s", array, cpus,
+           cpus == 1 ? "" : "s");
+    if (a.submit) {
+        char id[64];
+        if (slurm_submit(script, id, sizeof id)) goto out;
+        printf("submitted job array %s\n", id);
+        printf("watch:  squeue -r -j %s\n", id);
+    } else {
+        printf("submit: sbatch %s\n", script);
+    }
+    printf("then:   autorec merge %s --into %s\n", s.dir, a.db_path);
+    rc = EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "autorec slurm: %s\n", err);
+out:
+    db_close(db);
+    mem_free(state);
+    mem_free(todo);
+    mem_free(array);
+    grid_plan_free(&plan);
+    return rc;
+}
