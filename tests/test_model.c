@@ -13,12 +13,12 @@ static void test_layout_one_allocation(void) {
     char err[ERR_MAX];
     CHECK(model_create(&m, 7, 3, 1u << 30, err) == 0);
     CHECK(m.num_params == 2 * 7 * 3 + 7 + 3);
-    CHECK(m.params.enc_b == m.params.enc_w + 21);
-    CHECK(m.params.dec_w == m.params.enc_b + 3);
-    CHECK(m.params.dec_b == m.params.dec_w + 21);
-    CHECK(m.grads.enc_w == m.mem + m.num_params);
-    CHECK(m.m.dec_b - m.m.enc_w == m.params.dec_b - m.params.enc_w);
-    CHECK(m.v.enc_w == m.mem + 3 * m.num_params);
+    CHECK(m.params.b[0] == m.params.w[0] + 21);
+    CHECK(m.params.w[1] == m.params.b[0] + 3);
+    CHECK(m.params.b[1] == m.params.w[1] + 21);
+    CHECK(m.grads.w[0] == m.mem + m.num_params);
+    CHECK(m.m.b[1] - m.m.w[0] == m.params.b[1] - m.params.w[0]);
+    CHECK(m.v.w[0] == m.mem + 3 * m.num_params);
     model_free(&m);
     model_free(&m);  /* accepts a freed (zeroed) model */
 }
@@ -30,21 +30,21 @@ static void test_init_statistics(void) {
     model_init(&m, 3);
     size_t n = 400 * 300;
     double s = 0, s2 = 0;
-    for (size_t i = 0; i < n; i++) { s += m.params.enc_w[i]; s2 += (double)m.params.enc_w[i] * m.params.enc_w[i]; }
+    for (size_t i = 0; i < n; i++) { s += m.params.w[0][i]; s2 += (double)m.params.w[0][i] * m.params.w[0][i]; }
     CHECK_CLOSE(s / n, 0.0, 0.0, 1e-4);
     CHECK_CLOSE(sqrt(s2 / n), 0.01, 0.02, 0.0);
     float bmax = 0;
-    for (int i = 0; i < 300; i++) bmax = fmaxf(bmax, fabsf(m.params.enc_b[i]));
+    for (int i = 0; i < 300; i++) bmax = fmaxf(bmax, fabsf(m.params.b[0][i]));
     CHECK(bmax <= 1.0f / sqrtf(400.0f) && bmax > 0.9f / sqrtf(400.0f));
-    for (int i = 0; i < 400; i++) bmax = fmaxf(bmax, fabsf(m.params.dec_b[i]));
+    for (int i = 0; i < 400; i++) bmax = fmaxf(bmax, fabsf(m.params.b[1][i]));
     CHECK(bmax <= 1.0f / sqrtf(300.0f) && bmax > 0.9f / sqrtf(300.0f));
     /* same seed, same parameters; other seed, others */
     Model m2;
     CHECK(model_create(&m2, 400, 300, 1u << 30, err) == 0);
     model_init(&m2, 3);
-    CHECK(memcmp(m.params.enc_w, m2.params.enc_w, m.num_params * 4) == 0);
+    CHECK(memcmp(m.params.w[0], m2.params.w[0], m.num_params * 4) == 0);
     model_init(&m2, 4);
-    CHECK(memcmp(m.params.enc_w, m2.params.enc_w, m.num_params * 4) != 0);
+    CHECK(memcmp(m.params.w[0], m2.params.w[0], m.num_params * 4) != 0);
     model_free(&m);
     model_free(&m2);
 }
@@ -59,22 +59,22 @@ static void test_adam_equals_naive(void) {
     AdamOptions opt = {0.01f, 0.9f, 0.999f, 1e-8f, 1e-3f, 0.0f, 0};
     for (int step = 0; step < 20; step++) {
         for (size_t i = 0; i < a.num_params; i++)
-            a.grads.enc_w[i] = b.grads.enc_w[i] = sinf((float)(i * 7 + step));
+            a.grads.w[0][i] = b.grads.w[0][i] = sinf((float)(i * 7 + step));
         model_adam_step(&a, &opt);
         model_adam_step_naive(&b, &opt);
     }
     double worst = 0;
     for (size_t i = 0; i < a.num_params; i++)
-        worst = fmax(worst, fabs((double)a.params.enc_w[i] - b.params.enc_w[i]));
+        worst = fmax(worst, fabs((double)a.params.w[0][i] - b.params.w[0][i]));
     CHECK_MSG(worst < 1e-5, "worst %g", worst);
     /* first step moves every parameter by about lr (Adam's normalised step) */
     Model c;
     CHECK(model_create(&c, 5, 2, 1u << 30, err) == 0);
-    for (size_t i = 0; i < c.num_params; i++) c.grads.enc_w[i] = (i % 2) ? 3.0f : -0.5f;
+    for (size_t i = 0; i < c.num_params; i++) c.grads.w[0][i] = (i % 2) ? 3.0f : -0.5f;
     model_adam_step(&c, &opt);
     for (size_t i = 0; i < c.num_params; i++) {
-        CHECK_CLOSE(c.params.enc_w[i], (i % 2) ? -0.01 : 0.01, 1e-4, 0);
-        CHECK(c.grads.enc_w[i] == 0.0f);  /* zero_grad folded into the step */
+        CHECK_CLOSE(c.params.w[0][i], (i % 2) ? -0.01 : 0.01, 1e-4, 0);
+        CHECK(c.grads.w[0][i] == 0.0f);  /* zero_grad folded into the step */
     }
     model_free(&a); model_free(&b); model_free(&c);
 }
@@ -93,23 +93,23 @@ static void gradient_check(const KernelOps *ops) {
     CHECK(trainer_create(&t, &opt, &m, NULL, err) == 0);
     Model *mo = &t.model;
     for (size_t i = 0; i < mo->num_params; i++)  /* larger weights: every grad matters */
-        mo->params.enc_w[i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
+        mo->params.w[0][i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
     int32_t items[6] = {0, 1, 2, 3, 4, 5};
     model_zero_grad(mo);
     trainer_forward_backward(&t, items, I);
     float *grad = malloc(mo->num_params * sizeof(float));
-    memcpy(grad, mo->grads.enc_w, mo->num_params * sizeof(float));
+    memcpy(grad, mo->grads.w[0], mo->num_params * sizeof(float));
     int bad = 0;
     double worst = 0, gmax = 0;
     for (size_t i = 0; i < mo->num_params; i++) {
         const float eps = 1e-2f;
-        float saved = mo->params.enc_w[i];
+        float saved = mo->params.w[0][i];
         model_zero_grad(mo);
-        mo->params.enc_w[i] = saved + eps;
+        mo->params.w[0][i] = saved + eps;
         double lp = trainer_forward_backward(&t, items, I);
-        mo->params.enc_w[i] = saved - eps;
+        mo->params.w[0][i] = saved - eps;
         double lm = trainer_forward_backward(&t, items, I);
-        mo->params.enc_w[i] = saved;
+        mo->params.w[0][i] = saved;
         double fd = (lp - lm) / (2.0 * eps);
         double e = fabs(fd - grad[i]);
         worst = fmax(worst, e / (fabs(grad[i]) + 1e-2));
