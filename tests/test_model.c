@@ -81,7 +81,7 @@ static void test_adam_equals_naive(void) {
 
 /* Central finite differences of the batch loss against the backward pass,
  * for every parameter of a small model, with dropout on. */
-static void gradient_check(const KernelOps *ops) {
+static void gradient_check_arch(const KernelOps *ops, const ModelArch *arch) {
     const int I = 6, U = 5, H = 3;
     float train[30];
     for (int i = 0; i < I * U; i++) train[i] = (i * 7) % 3 == 0 ? 0.0f : (float)(1 + (i * 5) % 5);
@@ -90,7 +90,7 @@ static void gradient_check(const KernelOps *ops) {
     Csr m;
     char err[ERR_MAX];
     CHECK(csr_from_dense(&m, train, I, U, err) == 0);
-    CHECK(trainer_create(&t, &opt, &m, NULL, err) == 0);
+    CHECK_MSG(trainer_create_arch(&t, &opt, arch, &m, NULL, err) == 0, "%s", err);
     Model *mo = &t.model;
     for (size_t i = 0; i < mo->num_params; i++)  /* larger weights: every grad matters */
         mo->params.w[0][i] = 0.6f * sinf((float)i * 1.7f + 0.3f);
@@ -119,7 +119,9 @@ static void gradient_check(const KernelOps *ops) {
             fprintf(stderr, "    param %zu: backward %.6g, finite difference %.6g\n", i, grad[i], fd);
         }
     }
-    CHECK_MSG(bad == 0, "%s: %d of %zu gradients disagree", trainer_kernel_name(&t),
+    CHECK_MSG(bad == 0, "%s, %d layers, %s/%s: %d of %zu gradients disagree",
+              trainer_kernel_name(&t), mo->num_layers,
+              activation_name(t.arch.encoder), activation_name(t.arch.decoder),
               bad, mo->num_params);
     CHECK(gmax > 0.1);  /* the check is not vacuous */
     free(grad);
@@ -127,9 +129,74 @@ static void gradient_check(const KernelOps *ops) {
     csr_free(&m);
 }
 
+static void gradient_check(const KernelOps *ops) { gradient_check_arch(ops, NULL); }
+
 static void test_gradient_check_dense(void) { gradient_check(&kernels_dense); }
 static void test_gradient_check_naive(void) { gradient_check(&kernels_naive); }
 static void test_gradient_check_sparse(void) { gradient_check(NULL); }
+
+/* Every activation as the encoder's and as the decoder's, in the dense and
+ * sparse paths (dropout on). */
+static void test_gradient_check_activations(void) {
+    const KernelOps *ops[2] = {&kernels_dense, NULL};
+    for (int k = 0; k < 2; k++)
+        for (int a = 0; a < ACT_COUNT; a++) {
+            ModelArch enc = {1, {3}, (Activation)a, ACT_IDENTITY};
+            ModelArch dec = {1, {3}, ACT_SIGMOID, (Activation)a};
+            gradient_check_arch(ops[k], &enc);
+            gradient_check_arch(ops[k], &dec);
+        }
+}
+
+/* A deep stack 5 -> 4 -> 3 -> 4 -> 5 (dropout after every hidden layer), in
+ * the dense, naive and sparse paths, for several activations. */
+static void test_gradient_check_deep(void) {
+    const KernelOps *ops[3] = {&kernels_dense, &kernels_naive, NULL};
+    const Activation acts[3][2] = {{ACT_SIGMOID, ACT_IDENTITY}, {ACT_ELU, ACT_IDENTITY},
+                                   {ACT_TANH, ACT_SIGMOID}};
+    for (int k = 0; k < 3; k++)
+        for (int a = 0; a < 3; a++) {
+            ModelArch deep = {3, {4, 3, 4}, acts[a][0], acts[a][1]};
+            gradient_check_arch(ops[k], &deep);
+        }
+}
+
+/* The deep stack's loss and gradients agree between the naive, dense and
+ * sparse kernels (the same seed gives the same model in every layout). */
+static void test_deep_kernels_agree(void) {
+    const int I = 40, U = 23;
+    float *train = calloc((size_t)I * U, sizeof(float));
+    unsigned s = 3;
+    for (int i = 0; i < I * U; i++) if (test_urand(&s) < 0.3) train[i] = 1 + (float)(int)(5 * test_urand(&s));
+    Csr m;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, train, I, U, err) == 0);
+    const KernelOps *ops[3] = {&kernels_naive, &kernels_dense, NULL};
+    ModelArch deep = {3, {17, 9, 13}, ACT_ELU, ACT_IDENTITY};
+    float *g[3] = {NULL, NULL, NULL};
+    double loss[3];
+    size_t n = 0;
+    int32_t items[16];
+    for (int r = 0; r < 16; r++) items[r] = (r * 7) % I;
+    for (int k = 0; k < 3; k++) {
+        TrainOptions opt = {17, 0.2f, 16, 0.01f, 0.0f, 5, ops[k], 1u << 30};
+        Trainer t;
+        CHECK_MSG(trainer_create_arch(&t, &opt, &deep, &m, NULL, err) == 0, "%s", err);
+        CHECK(t.model.num_layers == 4 && t.model.width[2] == 9 && t.model.width[4] == U);
+        n = t.model.num_params;
+        loss[k] = trainer_forward_backward(&t, items, 16);
+        g[k] = malloc(n * sizeof(float));
+        model_export(&t.model, &t.model.grads, g[k]);
+        trainer_free(&t);
+    }
+    for (int k = 1; k < 3; k++) {
+        CHECK_CLOSE(loss[k], loss[0], 1e-5, 1e-6);
+        CHECK_MSG(test_scaled_diff(g[k], g[0], n) < 1e-5, "kernel %d", k);
+    }
+    for (int k = 0; k < 3; k++) free(g[k]);
+    free(train);
+    csr_free(&m);
+}
 
 void suite_model(void) {
     RUN(test_layout_one_allocation);
@@ -138,4 +205,7 @@ void suite_model(void) {
     RUN(test_gradient_check_dense);
     RUN(test_gradient_check_naive);
     RUN(test_gradient_check_sparse);
+    RUN(test_gradient_check_activations);
+    RUN(test_gradient_check_deep);
+    RUN(test_deep_kernels_agree);
 }
