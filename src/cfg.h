@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define CFG_PATH_MAX 1024
+#define CFG_HIDDEN_MAX 7   /* hidden layers of a deep stack (model.hidden list) */
 #define CFG_NAME_MAX 128
 
 typedef enum { DATA_ML100K, DATA_ML1M, DATA_CSV } DataFormat;
@@ -18,6 +19,7 @@ typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKi
 typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
 typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
+/* model.activation.* take the values of Activation (activation.h). */
 
 /* eval.clip: `none`, `auto` (the data set's rating range) or [lo, hi]. */
 typedef struct {
@@ -34,8 +36,20 @@ typedef struct {
     double test_ratio;               /* data.split.test_ratio, in (0,1) */
     char train_file[CFG_PATH_MAX];   /* data.split.train_file (kind: files) */
     char test_file[CFG_PATH_MAX];    /* data.split.test_file  (kind: files) */
-    int hidden;                      /* model.hidden >= 1 */
-    double dropout;                  /* model.dropout in [0,1) */
+    /* model.hidden: an integer (one hidden layer, the shallow I-AutoRec) or
+     * a list of 1..CFG_HIDDEN_MAX widths [hidden, hidden_rest...].  hidden is
+     * always the first width, so code that knows only the shallow model (and
+     * a zeroed hidden_more) keeps working. */
+    int hidden;                      /* first hidden width, 1..1000000 */
+    int hidden_more;                 /* further hidden layers, 0 = an integer */
+    int hidden_rest[CFG_HIDDEN_MAX - 1]; /* their widths, each 1..1000000 */
+    double dropout;                  /* model.dropout in [0,1), after each
+                                        hidden layer's activation */
+    int act_encoder;                 /* model.activation.encoder, an
+                                        Activation (activation.h): every
+                                        hidden layer; default sigmoid */
+    int act_decoder;                 /* model.activation.decoder: the output
+                                        layer; default identity */
     int epochs;                      /* train.epochs >= 1 */
     int batch_size;                  /* train.batch_size >= 1 */
     double lr;                       /* train.lr > 0 */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "activation.h"
 #include "err.h"
 #include "mem.h"
 #include "rng.h"
@@ -101,6 +102,8 @@ int model_create_layers(Model *model, int num_layers, const int *width,
     model->num_layers = num_layers;
     memcpy(model->width, width, (size_t)(num_layers + 1) * sizeof *width);
     model->num_params = n;
+    model->act_encoder = ACT_SIGMOID;
+    model->act_decoder = ACT_IDENTITY;
     model_point(model);
     return 0;
 }

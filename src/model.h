@@ -35,6 +35,10 @@ typedef struct {
     ModelTensors params, grads, m, v;
     long step;       /* Adam steps taken */
     int enc_transposed; /* w[0] stored (U,H) instead of (H,U) */
+    int act_encoder; /* Activation of every hidden layer (sigmoid after
+                        model_create); the kernels take it from the trainer,
+                        checkpoints record it */
+    int act_decoder; /* of the output layer (identity after model_create) */
 } Model;
 
 typedef struct {

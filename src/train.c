@@ -82,6 +82,8 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
     if (model_create_layers(&t->model, L, width, opt->max_bytes, err))
         goto fail;
     t->model.enc_transposed = opt->ops == NULL;
+    t->model.act_encoder = (int)t->arch.encoder;
+    t->model.act_decoder = (int)t->arch.decoder;
     const size_t B = (size_t)opt->batch_size, U = (size_t)t->num_users;
     const size_t H = (size_t)width[1];
     t->order = mem_alloc((size_t)I * sizeof *t->order);
