@@ -56,13 +56,13 @@ static void model_point(Model *model) {
     }
 }
 
-/* Writes "500, 250, 500" (the hidden widths) into out. */
+/* Writes "500" or "[500, 250, 500]" (the hidden widths) into out. */
 static const char *hidden_text(int num_layers, const int *width, char *out,
                                size_t cap) {
-    size_t o = 0;
-    out[0] = '\0';
+    size_t o = (size_t)snprintf(out, cap, "%s", num_layers > 2 ? "[" : "");
     for (int l = 1; l < num_layers && o < cap; l++)
         o += (size_t)snprintf(out + o, cap - o, "%s%d", l > 1 ? ", " : "", width[l]);
+    if (num_layers > 2 && o < cap) snprintf(out + o, cap - o, "]");
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "activation.h"
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
@@ -170,6 +171,15 @@ int run_main(int argc, char **argv) {
                "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
                cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
                runner.kernel, runner.threads);
+        if (cfg.hidden_more > 0 || cfg.act_encoder != ACT_SIGMOID ||
+            cfg.act_decoder != ACT_IDENTITY) {
+            const Model *m = &runner.trainer.model;
+            printf("model: %d", m->width[0]);
+            for (int l = 1; l <= m->num_layers; l++) printf(" -> %d", m->width[l]);
+            printf(", encoder %s, decoder %s, %zu parameters\n",
+                   activation_name((Activation)cfg.act_encoder),
+                   activation_name((Activation)cfg.act_decoder), m->num_params);
+        }
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
             printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "

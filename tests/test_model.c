@@ -198,7 +198,35 @@ static void test_deep_kernels_agree(void) {
     csr_free(&m);
 }
 
+/* The memory refusal counts every layer: a stack whose middle layer alone is
+ * too large is refused before allocating, and the estimate grows with it. */
+static void test_deep_memory_refused(void) {
+    static float one[4] = {1, 0, 0, 1};
+    Csr m;
+    Trainer t;
+    char err[ERR_MAX] = "";
+    CHECK(csr_from_dense(&m, one, 2, 2, err) == 0);
+    TrainOptions opt = {10, 0.0f, 1, 0.01f, 0.0f, 1, NULL, 1u << 30};
+    ModelArch small = {3, {10, 10, 10}, ACT_SIGMOID, ACT_IDENTITY};
+    ModelArch big = {3, {10, 100000, 10}, ACT_SIGMOID, ACT_IDENTITY};
+    ModelArch huge = {3, {10, 100000, 100000}, ACT_SIGMOID, ACT_IDENTITY};
+    CHECK(trainer_bytes_needed(&opt, &big, 2, 2, 2) >
+          trainer_bytes_needed(&opt, &small, 2, 2, 2) + 16.0 * 2 * 10 * 100000);
+    CHECK(trainer_bytes_needed(&opt, NULL, 2, 2, 2) < trainer_bytes_needed(&opt, &small, 2, 2, 2));
+    CHECK_MSG(trainer_create_arch(&t, &opt, &small, &m, &m, err) == 0, "%s", err);
+    trainer_free(&t);
+    CHECK(trainer_create_arch(&t, &opt, &huge, &m, &m, err) != 0);
+    CHECK_MSG(strstr(err, "GB") && strstr(err, "model.hidden"), "%s", err);
+    const int width[4] = {2, 100000, 100000, 2};
+    CHECK(model_create_layers(&t.model, 3, width, 1u << 30, err) != 0);
+    CHECK_MSG(strstr(err, "[100000, 100000]") && strstr(err, "GB"), "%s", err);
+    const int odd[4] = {2, 3, 3, 5};  /* output width is not the users */
+    CHECK(model_create_layers(&t.model, 3, odd, 1u << 30, err) != 0);
+    csr_free(&m);
+}
+
 void suite_model(void) {
+    RUN(test_deep_memory_refused);
     RUN(test_layout_one_allocation);
     RUN(test_init_statistics);
     RUN(test_adam_equals_naive);
