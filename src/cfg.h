@@ -63,8 +63,9 @@ typedef struct {
     uint64_t split_seed;             /* data.split.seed + 1; 0 = none (the
                                         default): train.seed drives the
                                         splits (read with cfg_split_seed) */
-    double l2;                       /* train.l2 >= 0: l2 * (|W_enc|^2 +
-                                        |W_dec|^2) added to each step's loss */
+    double l2;                       /* train.l2 >= 0: l2 * sum of |W|^2
+                                        over every weight matrix (biases
+                                        excluded) added to each step's loss */
     OptimizerKind optimizer;         /* train.optimizer: adam | adamw */
     ScheduleKind schedule;           /* train.schedule: none | step | cosine */
     int step_epochs;                 /* train.step_epochs >= 1 (step) */

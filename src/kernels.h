@@ -24,7 +24,8 @@
 
 #include "activation.h"
 
-/* Inverted dropout on the hidden layer.  Unit k of batch row r is kept when
+/* Inverted dropout after a hidden layer's activation (the trainer keys
+ * each layer's mask by its own seed).  Unit k of batch row r is kept when
  * a hash of (seed, step, row_ids[r], k) mapped to [0, 1) is >= p, and then
  * scaled by 1 / (1 - p).  A NULL Dropout, or p == 0, is the identity (eval
  * mode). */
