@@ -94,19 +94,25 @@ static void collect(void *ctx, const DbEpoch *e, int epochs) {
 }
 
 /* FLOPs of one epoch's training and evaluation for the kernel actually used
- * (dense and naive: products over all users; sparse: over observed entries
- * only, taking the average row length for the rows processed). */
+ * (dense and naive: the input and output layers over all users; sparse: over
+ * observed entries only, taking the average row length for the rows
+ * processed).  Middle layers of a deep stack are dense products over the
+ * rows: forward, input gradient and weight gradient. */
 static void epoch_flops(const Runner *r, double *train, double *eval) {
     const Trainer *t = &r->trainer;
-    double H = t->opt.hidden, U = t->num_users, I = t->num_items;
-    double rows = floor(I / t->opt.batch_size) * t->opt.batch_size;
+    const int L = t->model.num_layers;
+    const double H1 = t->model.width[1], Hk = t->model.width[L - 1];
+    const double U = t->num_users, I = t->num_items;
+    double rows = floor(I / t->opt.batch_size) * t->opt.batch_size, mid = 0.0;
+    for (int l = 1; l < L - 1; l++) mid += (double)t->model.width[l] * t->model.width[l + 1];
     if (t->opt.ops) {
-        *train = 5.0 * 2.0 * rows * U * H;  /* enc, dec, dhd, dWd, dWe */
-        *eval = 2.0 * 2.0 * I * U * H;
+        /* enc, dWe; dec, dhd, dWd */
+        *train = 2.0 * rows * (2.0 * U * H1 + 3.0 * U * Hk + 3.0 * mid);
+        *eval = 2.0 * I * (U * H1 + U * Hk + mid);
     } else {
         double nnz = (double)r->train.nnz * rows / I;
-        *train = 5.0 * 2.0 * nnz * H;
-        *eval = 2.0 * H * ((double)r->train.nnz + (double)r->test.nnz);
+        *train = 2.0 * (2.0 * nnz * H1 + 3.0 * nnz * Hk + 3.0 * rows * mid);
+        *eval = 2.0 * (H1 * (double)r->train.nnz + Hk * (double)r->test.nnz + I * mid);
     }
 }
 

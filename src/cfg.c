@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "activation.h"
 #include "err.h"
 #include "mem.h"
 
@@ -51,6 +52,9 @@ static const char *const kernel_names[] = {
     [KERNEL_SPARSE] = "sparse"};
 static const char *const optimizer_names[] = {[OPTIM_ADAM] = "adam",
                                               [OPTIM_ADAMW] = "adamw"};
+static const char *const activation_names[] = {
+    [ACT_SIGMOID] = "sigmoid", [ACT_IDENTITY] = "identity", [ACT_RELU] = "relu",
+    [ACT_ELU] = "elu", [ACT_TANH] = "tanh"};
 static const char *const schedule_names[] = {
     [SCHED_NONE] = "none", [SCHED_STEP] = "step", [SCHED_COSINE] = "cosine"};
 static const char *const variant_names[] = {[VARIANT_ITEM] = "item",
@@ -70,7 +74,10 @@ _Static_assert(ULLONG_MAX == UINT64_MAX, "strtoull covers uint64_t exactly");
 /* T_PAIR: a ClipSpec, written `auto`, `none` or as a two-element list
  * [lo, hi] (a YAML sequence in files, the text "[lo, hi]" with --set and in
  * grids). */
-typedef enum { T_STR, T_INT, T_U64, T_REAL, T_ENUM, T_PAIR } KeyType;
+/* T_WIDTHS: model.hidden, an integer or a list of integers [a, b, ...] (a
+ * YAML sequence in files, the text "[a, b]" with --set), stored in
+ * hidden / hidden_more / hidden_rest; each width in imin..imax. */
+typedef enum { T_STR, T_INT, T_U64, T_REAL, T_ENUM, T_PAIR, T_WIDTHS } KeyType;
 
 enum { S_NONEMPTY = 1, S_NAME = 2 }; /* T_STR flags; S_NAME: [A-Za-z0-9._-] */
 enum { R_F32 = 4 }; /* T_REAL flag: the trainer uses the value as a float,
@@ -130,11 +137,16 @@ static const KeyDesc keys[] = {
     {.key = "data.split.index", .type = T_INT, FIELD(split_index),
      .imin = 0, .imax = CFG_MAX_REPEATS - 1, .example = "0",
      .help = "which split: repeat (seed + index) or fold (u<index+1>.*)"},
-    {.key = "model.hidden", .type = T_INT, FIELD(hidden), .imin = 1,
-     .imax = 1000000, .example = "500", .help = "hidden units"},
+    {.key = "model.hidden", .type = T_WIDTHS, FIELD(hidden), .imin = 1,
+     .imax = 1000000, .example = "500",
+     .help = "hidden units, or a list of widths (deep stack)"},
     {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
      .hi = 1, .hi_open = 1, .flags = R_F32, .example = "0.05",
-     .help = "dropout probability on the hidden layer"},
+     .help = "dropout probability after each hidden layer"},
+    {.key = "model.activation.encoder", .type = T_ENUM, FIELD(act_encoder),
+     NAMES(activation_names), .help = "activation of every hidden layer"},
+    {.key = "model.activation.decoder", .type = T_ENUM, FIELD(act_decoder),
+     NAMES(activation_names), .help = "activation of the output layer"},
     {.key = "model.variant", .type = T_ENUM, FIELD(variant),
      NAMES(variant_names),
      .help = "item: rows are items (I-AutoRec); user: rows are users (U-AutoRec)"},
@@ -268,6 +280,11 @@ static const char *describe(const KeyDesc *d, char *out, size_t cap) {
     case T_INT:
         o = (size_t)snprintf(out, cap, "an integer in %lld..%lld", d->imin,
                              d->imax);
+        break;
+    case T_WIDTHS:
+        o = (size_t)snprintf(out, cap, "an integer in %lld..%lld or a list of "
+                             "1 to %d of them such as [500, 250, 500]", d->imin,
+                             d->imax, CFG_HIDDEN_MAX);
         break;
     case T_U64:
         o += (size_t)snprintf(out + o, cap - o, "an integer in 0..%lld",
@@ -540,6 +557,44 @@ static const char *hidden_note(const KeyDesc *d, const char *value, char *out,
     return out;
 }
 
+enum { WIDTHS_COUNT = 101 };  /* parse_widths: too many widths */
+
+/* Parses a T_WIDTHS value: one integer, or "[a, b, ...]" (spaces allowed
+ * around the items) of 1..CFG_HIDDEN_MAX integers, each in d's range.
+ * Fills w[0..*n).  Returns NUM_OK, WIDTHS_COUNT, or the first item's
+ * NUM_* problem. */
+static int parse_widths(const char *s, const KeyDesc *d, int *w, int *n) {
+    char item[64];
+    *n = 0;
+    if (s[0] != '[') {
+        long long v = 0;
+        int rc = parse_int(s, &v);
+        if (rc == NUM_OK && (v < d->imin || v > d->imax)) rc = NUM_RANGE;
+        if (rc != NUM_OK) return rc;
+        w[(*n)++] = (int)v;
+        return NUM_OK;
+    }
+    const char *p = s + 1;
+    for (;;) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ']') e++;
+        size_t len = (size_t)(e - p);
+        while (len > 0 && p[len - 1] == ' ') len--;
+        if (*e == '\0' || len == 0 || len >= sizeof item) return NUM_SYNTAX;
+        if (*n == CFG_HIDDEN_MAX) return WIDTHS_COUNT;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        long long v = 0;
+        int rc = parse_int(item, &v);
+        if (rc == NUM_OK && (v < d->imin || v > d->imax)) rc = NUM_RANGE;
+        if (rc != NUM_OK) return rc;
+        w[(*n)++] = (int)v;
+        if (*e == ']') return e[1] == '\0' ? NUM_OK : NUM_SYNTAX;
+        p = e + 1;
+    }
+}
+
 enum { PAIR_ORDER = 100 };  /* parse_pair: lo >= hi */
 
 /* Parses a T_PAIR value: "none", "auto" or "[lo, hi]" (spaces allowed
@@ -664,6 +719,20 @@ static int set_value(Config *cfg, const KeyDesc *d, const char *value,
         memcpy(field, &iv, sizeof iv);
         return 0;
     }
+    case T_WIDTHS: {
+        int w[CFG_HIDDEN_MAX], n = 0;
+        rc = parse_widths(value, d, w, &n);
+        if (rc == WIDTHS_COUNT)
+            return key_error(err, where, d->key, "%s has more than %d widths "
+                             "(expected %s)", q, CFG_HIDDEN_MAX, exp);
+        if (rc == NUM_RANGE && value[0] != '[') hidden_note(d, value, note, sizeof note);
+        if (rc != NUM_OK) break;
+        cfg->hidden = w[0];
+        cfg->hidden_more = n - 1;
+        memset(cfg->hidden_rest, 0, sizeof cfg->hidden_rest);
+        for (int i = 1; i < n; i++) cfg->hidden_rest[i - 1] = w[i];
+        return 0;
+    }
     case T_U64: {
         uint64_t v = 0;
         rc = parse_u64(value, &v);
@@ -731,7 +800,10 @@ void cfg_defaults(Config *cfg) {
     cfg->split_kind = SPLIT_RANDOM;
     cfg->test_ratio = 0.1;
     cfg->hidden = 500;
+    cfg->hidden_more = 0;
     cfg->dropout = 0.05;
+    cfg->act_encoder = ACT_SIGMOID;
+    cfg->act_decoder = ACT_IDENTITY;
     cfg->epochs = 25;
     cfg->batch_size = 256;
     cfg->lr = 0.002;
@@ -824,6 +896,21 @@ int cfg_validate(const Config *cfg, char *err) {
             if (v < d->imin || v > d->imax)
                 return key_error(err, NULL, d->key, "%d is out of range "
                                  "(expected %s)", v, exp);
+            break;
+        }
+        case T_WIDTHS: {
+            if (cfg->hidden < d->imin || cfg->hidden > d->imax)
+                return key_error(err, NULL, d->key, "%d is out of range "
+                                 "(expected %s)", cfg->hidden, exp);
+            if (cfg->hidden_more < 0 || cfg->hidden_more > CFG_HIDDEN_MAX - 1)
+                return key_error(err, NULL, d->key, "%d hidden layers is out "
+                                 "of range (expected %s)", cfg->hidden_more + 1,
+                                 exp);
+            for (int l = 0; l < cfg->hidden_more; l++)
+                if (cfg->hidden_rest[l] < d->imin || cfg->hidden_rest[l] > d->imax)
+                    return key_error(err, NULL, d->key, "width %d of the list, "
+                                     "%d, is out of range (expected %s)", l + 2,
+                                     cfg->hidden_rest[l], exp);
             break;
         }
         case T_U64: {
@@ -1122,10 +1209,60 @@ static int read_pair(Loader *L, const KeyDesc *d, yaml_mark_t m, int grid,
     return 0;
 }
 
+/* Reads the items of a T_WIDTHS list for key d (its SEQUENCE_START event,
+ * at mark m, has been consumed) up to SEQUENCE_END: scalars only, at most
+ * CFG_HIDDEN_MAX.  Writes them as the text "[a, b, ...]" into out (cap
+ * bytes) for set_value to check.  Returns 0, or -1 with L->err naming the
+ * line and column of the offending item. */
+static int read_widths(Loader *L, const KeyDesc *d, yaml_mark_t m, char *out,
+                       size_t cap) {
+    char q[QUOTE_MAX];
+    yaml_event_t ev;
+    int n = 0;
+    size_t o = (size_t)snprintf(out, cap, "[");
+    for (;;) {
+        if (next_event(L, &ev)) return -1;
+        if (ev.type == YAML_SEQUENCE_END_EVENT) break;
+        const char *v = (const char *)ev.data.scalar.value;
+        if (ev.type != YAML_SCALAR_EVENT || n >= CFG_HIDDEN_MAX ||
+            strlen(v) != ev.data.scalar.length || ev.data.scalar.length > 20) {
+            if (ev.type != YAML_SCALAR_EVENT)
+                load_error(L, ev.start_mark, "%s: list items must be integers, "
+                           "got %s", d->key, node_kind(&ev));
+            else if (n >= CFG_HIDDEN_MAX)
+                load_error(L, ev.start_mark, "%s: more than %d hidden widths",
+                           d->key, CFG_HIDDEN_MAX);
+            else
+                load_error(L, ev.start_mark, "%s: list item %s is not an "
+                           "integer width", d->key,
+                           quote(q, sizeof q, v, ev.data.scalar.length));
+            yaml_event_delete(&ev);
+            return -1;
+        }
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", n ? ", " : "", v);
+        n++;
+        yaml_event_delete(&ev);
+    }
+    yaml_event_delete(&ev);
+    if (n == 0)
+        return load_error(L, m, "%s: an empty list (expected a width or a list "
+                          "of widths, e.g. [500, 250, 500])", d->key);
+    snprintf(out + o, cap - o, "]");
+    return 0;
+}
+
 /* Applies the value event ev to key d: it must be a scalar (or, for a
- * T_PAIR key, a list of two numbers).  Returns 0 or -1. */
+ * T_PAIR key, a list of two numbers; for T_WIDTHS a list of widths).
+ * Returns 0 or -1. */
 static int parse_scalar(Loader *L, const yaml_event_t *ev, const KeyDesc *d) {
     char exp[DESC_MAX], where[ERR_MAX];
+    if (d->type == T_WIDTHS && ev->type == YAML_SEQUENCE_START_EVENT) {
+        char text[CFG_HIDDEN_MAX * 24 + 8];
+        if (read_widths(L, d, ev->start_mark, text, sizeof text)) return -1;
+        snprintf(where, sizeof where, "%s:%zu:%zu", L->name,
+                 ev->start_mark.line + 1, ev->start_mark.column + 1);
+        return set_value(L->cfg, d, text, where, L->err);
+    }
     if (d->type == T_PAIR && ev->type == YAML_SEQUENCE_START_EVENT) {
         char text[160];
         if (read_pair(L, d, ev->start_mark, 0, text, sizeof text)) return -1;
@@ -1706,6 +1843,16 @@ static void emit_yaml(const Config *cfg, Out *o) {
             out_printf(o, "%d", v);
             break;
         }
+        case T_WIDTHS:
+            if (cfg->hidden_more == 0) {
+                out_printf(o, "%d", cfg->hidden);
+            } else {
+                out_printf(o, "[%d", cfg->hidden);
+                for (int l = 0; l < cfg->hidden_more; l++)
+                    out_printf(o, ", %d", cfg->hidden_rest[l]);
+                out_printf(o, "]");
+            }
+            break;
         case T_U64: {
             uint64_t v;
             memcpy(&v, field, sizeof v);

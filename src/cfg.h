@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define CFG_PATH_MAX 1024
+#define CFG_HIDDEN_MAX 7   /* hidden layers of a deep stack (model.hidden list) */
 #define CFG_NAME_MAX 128
 
 typedef enum { DATA_ML100K, DATA_ML1M, DATA_CSV } DataFormat;
@@ -25,6 +26,7 @@ typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
 /* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
 typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
+/* model.activation.* take the values of Activation (activation.h). */
 
 /* eval.clip: `none`, `auto` (the data set's rating range) or [lo, hi]. */
 typedef struct {
@@ -41,8 +43,20 @@ typedef struct {
     double test_ratio;               /* data.split.test_ratio, in (0,1) */
     char train_file[CFG_PATH_MAX];   /* data.split.train_file (kind: files) */
     char test_file[CFG_PATH_MAX];    /* data.split.test_file  (kind: files) */
-    int hidden;                      /* model.hidden >= 1 */
-    double dropout;                  /* model.dropout in [0,1) */
+    /* model.hidden: an integer (one hidden layer, the shallow I-AutoRec) or
+     * a list of 1..CFG_HIDDEN_MAX widths [hidden, hidden_rest...].  hidden is
+     * always the first width, so code that knows only the shallow model (and
+     * a zeroed hidden_more) keeps working. */
+    int hidden;                      /* first hidden width, 1..1000000 */
+    int hidden_more;                 /* further hidden layers, 0 = an integer */
+    int hidden_rest[CFG_HIDDEN_MAX - 1]; /* their widths, each 1..1000000 */
+    double dropout;                  /* model.dropout in [0,1), after each
+                                        hidden layer's activation */
+    int act_encoder;                 /* model.activation.encoder, an
+                                        Activation (activation.h): every
+                                        hidden layer; default sigmoid */
+    int act_decoder;                 /* model.activation.decoder: the output
+                                        layer; default identity */
     ModelVariant variant;            /* model.variant: item | user */
     int epochs;                      /* train.epochs >= 1 */
     int batch_size;                  /* train.batch_size >= 1 */
@@ -61,8 +75,9 @@ typedef struct {
                                         splits run as one experiment */
     int split_index;                 /* data.split.index: the split of this
                                         run (seed offset, or fold - 1) */
-    double l2;                       /* train.l2 >= 0: l2 * (|W_enc|^2 +
-                                        |W_dec|^2) added to each step's loss */
+    double l2;                       /* train.l2 >= 0: l2 * sum of |W|^2
+                                        over every weight matrix (biases
+                                        excluded) added to each step's loss */
     OptimizerKind optimizer;         /* train.optimizer: adam | adamw */
     ScheduleKind schedule;           /* train.schedule: none | step | cosine */
     int step_epochs;                 /* train.step_epochs >= 1 (step) */

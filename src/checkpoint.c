@@ -8,11 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "err.h"
 #include "mem.h"
 
 static const unsigned char CKPT_MAGIC[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', 1};
 #define CKPT_HEADER 32  /* magic + version + users + hidden + epoch + nparams */
+/* version 2's layer block: layers, act_enc, act_dec, widths[L+1] */
+#define CKPT_LAYERS_MAX (4 * (3 + MODEL_MAX_LAYERS + 1))
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
@@ -56,28 +59,34 @@ int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
     float *buf = mem_alloc(model->num_params * sizeof *buf);
     if (!buf) return err_set(err, "out of memory writing checkpoint %s", path);
     model_export(model, &model->params, buf);
-    int rc = ckpt_write(buf, model->num_users, model->hidden, epoch, path, err);
+    int rc = ckpt_write(buf, model, epoch, path, err);
     mem_free(buf);
     return rc;
 }
 
-int ckpt_write(const float *buf, int users, int hidden, int epoch,
+int ckpt_write(const float *buf, const Model *shape, int epoch,
                const char *path, char *err) {
     char tmp[4096];
-    unsigned char head[CKPT_HEADER], tail[8];
+    unsigned char head[CKPT_HEADER], tail[8], layers[CKPT_LAYERS_MAX];
     FILE *f = NULL;
     int rc = -1;
-    const size_t nparams = model_param_count(users, hidden);
+    const int L = shape->num_layers;
+    const size_t nparams = shape->num_params, nlayers = 4 * (3 + (size_t)L + 1);
     if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return err_set(err, "checkpoint path too long: %s", path);
     memcpy(head, CKPT_MAGIC, 8);
     put_u32(head + 8, CKPT_VERSION);
-    put_u32(head + 12, (uint32_t)users);
-    put_u32(head + 16, (uint32_t)hidden);
+    put_u32(head + 12, (uint32_t)shape->num_users);
+    put_u32(head + 16, (uint32_t)shape->hidden);
     put_u32(head + 20, (uint32_t)epoch);
     put_u64(head + 24, (uint64_t)nparams);
+    put_u32(layers, (uint32_t)L);
+    put_u32(layers + 4, (uint32_t)shape->act_encoder);
+    put_u32(layers + 8, (uint32_t)shape->act_decoder);
+    for (int l = 0; l <= L; l++) put_u32(layers + 12 + 4 * l, (uint32_t)shape->width[l]);
     uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
+    h = fnv1a(h, layers, nlayers);
     h = fnv1a(h, buf, nparams * sizeof *buf);
     put_u64(tail, h);
     f = fopen(tmp, "wb");
@@ -86,6 +95,7 @@ int ckpt_write(const float *buf, int users, int hidden, int epoch,
         goto done;
     }
     if (fwrite(head, 1, sizeof head, f) != sizeof head ||
+        fwrite(layers, 1, nlayers, f) != nlayers ||
         fwrite(buf, sizeof *buf, nparams, f) != nparams ||
         fwrite(tail, 1, sizeof tail, f) != sizeof tail || fflush(f) != 0 ||
         fsync(fileno(f)) != 0) {
@@ -124,6 +134,10 @@ int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
         goto done;
     }
     uint32_t version = get_u32(head + 8);
+    if (version == 0) {
+        err_set(err, "%s: corrupt checkpoint header (version 0)", path);
+        goto done;
+    }
     if (version > CKPT_VERSION) {
         err_set(err, "%s was written by a newer autorec (checkpoint version %u > %d): "
                 "upgrade autorec", path, version, CKPT_VERSION);
@@ -131,16 +145,46 @@ int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
     }
     uint32_t users = get_u32(head + 12), hidden = get_u32(head + 16);
     uint64_t nparams = get_u64(head + 24);
+    unsigned char layers[CKPT_LAYERS_MAX];
+    size_t nlayers = 0;
+    int L = 2, width[MODEL_MAX_LAYERS + 1] = {(int)users, (int)hidden, (int)users};
+    uint32_t act_enc = ACT_SIGMOID, act_dec = ACT_IDENTITY;
+    if (version >= 2) {
+        if (fread(layers, 1, 12, f) != 12) {
+            err_set(err, "%s: truncated checkpoint (no layer block)", path);
+            goto done;
+        }
+        uint32_t nl = get_u32(layers);
+        act_enc = get_u32(layers + 4);
+        act_dec = get_u32(layers + 8);
+        if (nl < 2 || nl > MODEL_MAX_LAYERS || act_enc >= ACT_COUNT || act_dec >= ACT_COUNT) {
+            err_set(err, "%s: corrupt checkpoint header (%u layers, activations "
+                    "%u, %u)", path, nl, act_enc, act_dec);
+            goto done;
+        }
+        L = (int)nl;
+        nlayers = 4 * (3 + (size_t)L + 1);
+        if (fread(layers + 12, 1, nlayers - 12, f) != nlayers - 12) {
+            err_set(err, "%s: truncated checkpoint (layer widths)", path);
+            goto done;
+        }
+        for (int l = 0; l <= L; l++) {
+            uint32_t w = get_u32(layers + 12 + 4 * l);
+            width[l] = w == 0 || w > (1u << 30) ? 0 : (int)w;
+        }
+    }
     if (users == 0 || hidden == 0 || users > (1u << 30) || hidden > (1u << 30) ||
-        model_param_count((int)users, (int)hidden) != nparams) {
-        err_set(err, "%s: corrupt checkpoint header (users %u, hidden %u, %llu "
-                "parameters)", path, users, hidden, (unsigned long long)nparams);
+        width[0] != (int)users || width[L] != (int)users || width[1] != (int)hidden ||
+        model_param_count_layers(L, width) != nparams) {
+        err_set(err, "%s: corrupt checkpoint header (users %u, hidden %u, %d "
+                "layers, %llu parameters)", path, users, hidden, L,
+                (unsigned long long)nparams);
         goto done;
     }
     /* the file size must match the header before anything is allocated */
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size < CKPT_HEADER + nparams * 4 + 8) {
+        (uint64_t)st.st_size < CKPT_HEADER + nlayers + nparams * 4 + 8) {
         err_set(err, "%s: truncated checkpoint (%lld bytes, expected %llu parameters "
                 "and a checksum)", path, (long long)st.st_size,
                 (unsigned long long)nparams);
@@ -162,13 +206,16 @@ int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
         goto done;
     }
     uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
+    h = fnv1a(h, layers, nlayers);
     h = fnv1a(h, buf, (size_t)nparams * sizeof *buf);
     if (h != get_u64(tail)) {
         err_set(err, "%s: checksum mismatch: the checkpoint is corrupt", path);
         goto done;
     }
-    if (model_create(model, (int)users, (int)hidden, (size_t)-1, err)) goto done;
+    if (model_create_layers(model, L, width, (size_t)-1, err)) goto done;
     model->enc_transposed = enc_transposed;
+    model->act_encoder = (int)act_enc;
+    model->act_decoder = (int)act_dec;
     model_import(model, &model->params, buf);
     if (epoch) *epoch = (int)get_u32(head + 20);
     rc = 0;

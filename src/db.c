@@ -17,6 +17,8 @@
  * No global mutable state. */
 #include "db.h"
 
+#include "activation.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
@@ -104,6 +106,21 @@ static int db_b_split_index(sqlite3_stmt *s, int i, const Config *c) {
         return sqlite3_bind_null(s, i);
     return sqlite3_bind_int(s, i, c->split_index);
 }
+/* the hidden widths, "500" or "500,250,500" */
+static int db_b_layers(sqlite3_stmt *s, int i, const Config *c) {
+    char b[CFG_HIDDEN_MAX * 12];
+    size_t len = (size_t)snprintf(b, sizeof b, "%d", c->hidden);
+    for (int k = 0; k < c->hidden_more && len < sizeof b; k++)
+        len += (size_t)snprintf(b + len, sizeof b - len, ",%d",
+                                c->hidden_rest[k]);
+    return sqlite3_bind_text(s, i, b, -1, SQLITE_TRANSIENT);
+}
+static int db_b_encoder(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, activation_name((Activation)c->act_encoder));
+}
+static int db_b_decoder(sqlite3_stmt *s, int i, const Config *c) {
+    return db_bind_name(s, i, activation_name((Activation)c->act_decoder));
+}
 static int db_b_variant(sqlite3_stmt *s, int i, const Config *c) {
     return db_bind_name(s, i, cfg_variant_name(c->variant));
 }
@@ -134,6 +151,9 @@ static const struct {
     {"split_kind", "TEXT", 4, db_b_split_kind},
     {"split_index", "INTEGER", 4, db_b_split_index},
     {"variant", "TEXT", 4, db_b_variant},
+    {"layers", "TEXT", 4, db_b_layers},
+    {"encoder", "TEXT", 4, db_b_encoder},
+    {"decoder", "TEXT", 4, db_b_decoder},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))

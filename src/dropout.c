@@ -37,3 +37,22 @@ void dropout_apply_row(float *hd, const float *h, const Dropout *drop, int r, in
         for (int j = 0; j < n; j++) hd[k0 + j] = h[k0 + j] * (u[j] >= p ? keep : 0.0f);
     }
 }
+
+void dropout_activation_backward_row(float *g, const float *h, const float *hd,
+                                     Activation act, const Dropout *drop, int r,
+                                     int H) {
+    if (drop && drop->p > 0.0f) {
+        const float keep = 1.0f / (1.0f - drop->p);
+        if (act == ACT_SIGMOID || act == ACT_RELU) {
+            /* h == 0 only where act'(h) == 0 (a sigmoid that underflowed, an
+             * inactive relu): the mask there does not matter */
+            #pragma omp simd
+            for (int k = 0; k < H; k++) g[k] *= hd[k] != 0.0f ? keep : 0.0f;
+        } else {
+            for (int k = 0; k < H; k++)
+                g[k] *= hd[k] != 0.0f ? keep
+                      : h[k] != 0.0f ? 0.0f : dropout_scale(drop, r, k);
+        }
+    }
+    activation_backward_row(g, h, act, H);
+}

@@ -7,7 +7,7 @@
 #ifndef AUTOREC_ERR_H
 #define AUTOREC_ERR_H
 
-#define ERR_MAX 1024
+#define ERR_MAX 2048
 
 /* Formats a message into err (ERR_MAX bytes).  err may be NULL.  Returns -1 so
  * callers can write `return err_set(err, ...);`. */

@@ -9,10 +9,9 @@
  * thread count.  BLIS runs single-threaded inside the tiles (blas.h), so the
  * cores are shared by OpenMP alone and never oversubscribed.
  *
- * The elementwise work (bias, sigmoid, dropout, mask, loss and its gradient)
+ * The elementwise work (bias, activation, dropout, mask, loss and its gradient)
  * is fused into the epilogue of each tile, while the tile is in cache. */
-#include <math.h>
-
+#include "activation.h"
 #include "blas.h"
 #include "kernels.h"
 
@@ -24,7 +23,8 @@ static int tile_len(int n, int t, int i) { return n - i * t < t ? n - i * t : t;
 
 static void dense_encoder_forward(float *h, float *hd, const float *x,
                                   const float *w, const float *b,
-                                  const Dropout *drop, int B, int U, int H) {
+                                  Activation act, const Dropout *drop,
+                                  int B, int U, int H) {
     const int nt = ntiles(B, TILE_ROWS);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < nt; t++) {
@@ -35,14 +35,15 @@ static void dense_encoder_forward(float *h, float *hd, const float *x,
                    0.0f, ht, H, 1);
         for (int r = 0; r < rows; r++) {
             float *hr = ht + (long)r * H;
-            for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-(hr[k] + b[k])));
+            activation_forward_row(hr, b, act, H);
             dropout_apply_row(hd + (long)(r0 + r) * H, hr, drop, r0 + r, H);
         }
     }
 }
 
 static void dense_decoder_forward(float *y, const float *hd, const float *w,
-                                  const float *b, int B, int U, int H) {
+                                  const float *b, Activation act, int B, int U,
+                                  int H) {
     const int nt = ntiles(B, TILE_ROWS);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < nt; t++) {
@@ -52,16 +53,15 @@ static void dense_decoder_forward(float *y, const float *hd, const float *w,
         blas_sgemm(rows, U, H, 1.0f, hd + (long)r0 * H, H, 1, w, 1, H,
                    0.0f, yt, U, 1);
         for (int r = 0; r < rows; r++) {
-            float *yr = yt + (long)r * U;
-            for (int u = 0; u < U; u++) yr[u] += b[u];
+            activation_forward_row(yt + (long)r * U, b, act, U);
         }
     }
 }
 
 static void dense_decoder_mse_forward(float *dy, double *row_loss,
                                       const float *hd, const float *w,
-                                      const float *b, const float *x,
-                                      int B, int U, int H) {
+                                      const float *b, Activation act,
+                                      const float *x, int B, int U, int H) {
     const int nt = ntiles(B, TILE_ROWS);
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < nt; t++) {
@@ -73,10 +73,19 @@ static void dense_decoder_mse_forward(float *dy, double *row_loss,
             float *yr = yt + (long)r * U;
             const float *xr = x + (long)(r0 + r) * U;
             float loss = 0.0f;
-            for (int u = 0; u < U; u++) {
-                float diff = (xr[u] != 0.0f ? yr[u] + b[u] : 0.0f) - xr[u];
-                loss += diff * diff;
-                yr[u] = 2.0f * diff;
+            if (act == ACT_IDENTITY) {
+                for (int u = 0; u < U; u++) {
+                    float diff = (xr[u] != 0.0f ? yr[u] + b[u] : 0.0f) - xr[u];
+                    loss += diff * diff;
+                    yr[u] = 2.0f * diff;
+                }
+            } else {
+                for (int u = 0; u < U; u++) {
+                    float y = xr[u] != 0.0f ? activation_apply(act, yr[u] + b[u]) : 0.0f;
+                    float diff = y - xr[u];
+                    loss += diff * diff;
+                    yr[u] = xr[u] != 0.0f ? 2.0f * diff * activation_grad(act, y) : 0.0f;
+                }
             }
             row_loss[r0 + r] = loss;
         }
@@ -110,40 +119,34 @@ static void dense_decoder_backward(float *dhd, float *dw, float *db,
     }
 }
 
+static void dense_activation_backward(float *dhd, const float *h,
+                                     const float *hd, Activation act,
+                                     const Dropout *drop, int B, int H) {
+    const int nt = ntiles(B, TILE_ROWS);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
+        for (int r = r0; r < r0 + rows; r++)
+            dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
+                                            hd + (long)r * H, act, drop, r, H);
+    }
+}
+
 static void dense_encoder_backward(float *dw, float *db, float *dhd,
                                    const float *h, const float *hd,
-                                   const float *x, const Dropout *drop,
-                                   int B, int U, int H) {
-    const int nt = ntiles(B, TILE_ROWS), no = ntiles(H, TILE_OUT);
-    const int has_drop = drop && drop->p > 0.0f;
-    /* A unit was dropped exactly when its output hd is 0 while h is not
-     * (h > 0 for a sigmoid unless it underflowed, and then h (1 - h) = 0
-     * makes the mask irrelevant), so the mask is read back, not rehashed. */
-    const float keep_scale = has_drop ? 1.0f / (1.0f - drop->p) : 1.0f;
-    #pragma omp parallel
-    {
-        #pragma omp for schedule(static)
-        for (int t = 0; t < nt; t++) {
-            const int r0 = t * TILE_ROWS, rows = tile_len(B, TILE_ROWS, t);
-            for (int r = r0; r < r0 + rows; r++) {
-                float *g = dhd + (long)r * H;
-                const float *hr = h + (long)r * H;
-                const float *hdr = hd + (long)r * H;
-                if (has_drop)
-                    for (int k = 0; k < H; k++) g[k] *= hdr[k] != 0.0f ? keep_scale : 0.0f;
-                for (int k = 0; k < H; k++) g[k] *= hr[k] * (1.0f - hr[k]);
-            }
-        }
-        /* dw[k0:k1] (n,U) += dz^T (n,B) . x (B,U); dz^T(k,r) = dz[r*H + k] */
-        #pragma omp for schedule(static)
-        for (int t = 0; t < no; t++) {
-            const int k0 = t * TILE_OUT, n = tile_len(H, TILE_OUT, t);
-            blas_sgemm(n, U, B, 1.0f, dhd + k0, 1, H, x, U, 1,
-                       1.0f, dw + (long)k0 * U, U, 1);
-            for (int r = 0; r < B; r++) {
-                const float *dzr = dhd + (long)r * H + k0;
-                for (int k = 0; k < n; k++) db[k0 + k] += dzr[k];
-            }
+                                   const float *x, Activation act,
+                                   const Dropout *drop, int B, int U, int H) {
+    const int no = ntiles(H, TILE_OUT);
+    dense_activation_backward(dhd, h, hd, act, drop, B, H);
+    /* dw[k0:k1] (n,U) += dz^T (n,B) . x (B,U); dz^T(k,r) = dz[r*H + k] */
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < no; t++) {
+        const int k0 = t * TILE_OUT, n = tile_len(H, TILE_OUT, t);
+        blas_sgemm(n, U, B, 1.0f, dhd + k0, 1, H, x, U, 1,
+                   1.0f, dw + (long)k0 * U, U, 1);
+        for (int r = 0; r < B; r++) {
+            const float *dzr = dhd + (long)r * H + k0;
+            for (int k = 0; k < n; k++) db[k0 + k] += dzr[k];
         }
     }
 }
@@ -155,4 +158,5 @@ const KernelOps kernels_dense = {
     .decoder_forward = dense_decoder_forward,
     .decoder_backward = dense_decoder_backward,
     .encoder_backward = dense_encoder_backward,
+    .activation_backward = dense_activation_backward,
 };

@@ -3,20 +3,20 @@
  * Deliberately simple (sums in double, no tiling); the fast kernels are
  * tested against these.  Rows are independent, so the outer loops are
  * parallel, each iteration owning the outputs it writes. */
-#include <math.h>
-
+#include "activation.h"
 #include "kernels.h"
 
 static void naive_encoder_forward(float *h, float *hd, const float *x,
                                   const float *w, const float *b,
-                                  const Dropout *drop, int B, int U, int H) {
+                                  Activation act, const Dropout *drop,
+                                  int B, int U, int H) {
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < B; r++) {
         for (int k = 0; k < H; k++) {
             double z = b[k];
             for (int u = 0; u < U; u++)
                 z += (double)x[(long)r * U + u] * w[(long)k * U + u];
-            float s = (float)(1.0 / (1.0 + exp(-z)));
+            float s = (float)activation_apply_ref(act, z);
             h[(long)r * H + k] = s;
             hd[(long)r * H + k] = s * dropout_scale(drop, r, k);
         }
@@ -24,23 +24,24 @@ static void naive_encoder_forward(float *h, float *hd, const float *x,
 }
 
 static void naive_decoder_forward(float *y, const float *hd, const float *w,
-                                  const float *b, int B, int U, int H) {
+                                  const float *b, Activation act, int B, int U,
+                                  int H) {
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < B; r++) {
         for (int u = 0; u < U; u++) {
             double s = b[u];
             for (int k = 0; k < H; k++)
                 s += (double)hd[(long)r * H + k] * w[(long)u * H + k];
-            y[(long)r * U + u] = (float)s;
+            y[(long)r * U + u] = (float)activation_apply_ref(act, s);
         }
     }
 }
 
 static void naive_decoder_mse_forward(float *dy, double *row_loss,
                                       const float *hd, const float *w,
-                                      const float *b, const float *x,
-                                      int B, int U, int H) {
-    naive_decoder_forward(dy, hd, w, b, B, U, H);
+                                      const float *b, Activation act,
+                                      const float *x, int B, int U, int H) {
+    naive_decoder_forward(dy, hd, w, b, act, B, U, H);
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < B; r++) {
         double loss = 0.0;
@@ -50,7 +51,7 @@ static void naive_decoder_mse_forward(float *dy, double *row_loss,
             float yv = t != 0.0f ? dy[i] : 0.0f;
             float diff = yv - t;
             loss += (double)diff * diff;
-            dy[i] = 2.0f * diff;
+            dy[i] = t != 0.0f ? 2.0f * diff * activation_grad(act, yv) : 0.0f;
         }
         row_loss[r] = loss;
     }
@@ -81,17 +82,23 @@ static void naive_decoder_backward(float *dhd, float *dw, float *db,
     }
 }
 
-static void naive_encoder_backward(float *dw, float *db, float *dhd,
-                                   const float *h, const float *hd,
-                                   const float *x, const Dropout *drop,
-                                   int B, int U, int H) {
+static void naive_activation_backward(float *dhd, const float *h,
+                                     const float *hd, Activation act,
+                                     const Dropout *drop, int B, int H) {
     (void)hd;  /* the reference recomputes the mask from its definition */
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < B; r++)
         for (int k = 0; k < H; k++) {
             long i = (long)r * H + k;
-            dhd[i] = dhd[i] * dropout_scale(drop, r, k) * h[i] * (1.0f - h[i]);
+            dhd[i] = dhd[i] * dropout_scale(drop, r, k) * activation_grad(act, h[i]);
         }
+}
+
+static void naive_encoder_backward(float *dw, float *db, float *dhd,
+                                   const float *h, const float *hd,
+                                   const float *x, Activation act,
+                                   const Dropout *drop, int B, int U, int H) {
+    naive_activation_backward(dhd, h, hd, act, drop, B, H);
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < H; k++) {
         double sb = 0.0;
@@ -113,4 +120,5 @@ const KernelOps kernels_naive = {
     .decoder_forward = naive_decoder_forward,
     .decoder_backward = naive_decoder_backward,
     .encoder_backward = naive_encoder_backward,
+    .activation_backward = naive_activation_backward,
 };

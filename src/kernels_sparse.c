@@ -99,7 +99,7 @@ void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n
 }
 
 void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
-                            const float *wt, const float *b,
+                            const float *wt, const float *b, Activation act,
                             const Dropout *drop, int H) {
     const int has_drop = drop && drop->p > 0.0f;
     #pragma omp parallel for schedule(dynamic, 4)
@@ -113,14 +113,13 @@ void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
             #pragma omp simd
             for (int k = 0; k < H; k++) hr[k] += v * w[k];
         }
-        #pragma omp simd
-        for (int k = 0; k < H; k++) hr[k] = 1.0f / (1.0f + expf(-hr[k]));
+        activation_forward_row(hr, NULL, act, H);
         dropout_apply_row(hd + (long)r * H, hr, has_drop ? drop : NULL, r, H);
     }
 }
 
 void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
-                                const float *w, const float *b,
+                                const float *w, const float *b, Activation act,
                                 const SparseBatch *x, int H) {
     #pragma omp parallel for schedule(dynamic, 4)
     for (int r = 0; r < x->B; r++) {
@@ -132,9 +131,11 @@ void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
             float s = 0.0f;
             #pragma omp simd reduction(+:s)
             for (int k = 0; k < H; k++) s += hr[k] * wu[k];
-            float diff = (s + b[u]) - x->val[e];
+            float y = act == ACT_IDENTITY ? s + b[u] : activation_apply(act, s + b[u]);
+            float diff = y - x->val[e];
             loss += diff * diff;
-            dy[e] = 2.0f * diff;
+            dy[e] = act == ACT_IDENTITY ? 2.0f * diff
+                                        : 2.0f * diff * activation_grad(act, y);
         }
         row_loss[r] = loss;
     }
@@ -176,21 +177,13 @@ void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
 
 void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
                              const float *hd, const SparseBatch *x,
-                             const Dropout *drop, int H) {
-    const int has_drop = drop && drop->p > 0.0f;
-    const float keep_scale = has_drop ? 1.0f / (1.0f - drop->p) : 1.0f;
+                             Activation act, const Dropout *drop, int H) {
     #pragma omp parallel
     {
         #pragma omp for schedule(static)
-        for (int r = 0; r < x->B; r++) {
-            float *g = dhd + (long)r * H;
-            const float *hr = h + (long)r * H, *hdr = hd + (long)r * H;
-            if (has_drop)
-                #pragma omp simd
-                for (int k = 0; k < H; k++) g[k] *= hdr[k] != 0.0f ? keep_scale : 0.0f;
-            #pragma omp simd
-            for (int k = 0; k < H; k++) g[k] *= hr[k] * (1.0f - hr[k]);
-        }
+        for (int r = 0; r < x->B; r++)
+            dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
+                                            hd + (long)r * H, act, drop, r, H);
         #pragma omp for schedule(dynamic, 16) nowait
         for (int i = 0; i < x->nusers; i++) {
             float *gw = dwt + (long)x->users[i] * H;

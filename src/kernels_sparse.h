@@ -46,17 +46,17 @@ void sparse_batch_free(SparseBatch *b);
 /* Gathers rows[0..n) of m into b, with the by-user transpose. */
 void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n);
 
-/* h (B,H) = sigmoid(b + sum over entries (u, x) of row r: x * wt[u,:]);
+/* h (B,H) = act(b + sum over entries (u, x) of row r: x * wt[u,:]);
  * hd = dropout(h) (hd may equal h when drop is NULL). */
 void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,
-                            const float *wt, const float *b,
+                            const float *wt, const float *b, Activation act,
                             const Dropout *drop, int H);
 
 /* Training decoder at the observed entries only: for entry j = (r, u, x),
- * y = b[u] + hd[r,:] . w[u,:]; dy[j] = 2 (y - x);
+ * y = act(b[u] + hd[r,:] . w[u,:]); dy[j] = 2 (y - x) act'(y);
  * row_loss[r] = sum over row r's entries of (y - x)^2. */
 void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
-                                const float *w, const float *b,
+                                const float *w, const float *b, Activation act,
                                 const SparseBatch *x, int H);
 
 /* dhd (B,H) = sum over row r's entries of dy[j] w[u,:];
@@ -65,11 +65,11 @@ void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
                              const float *hd, const float *w,
                              const SparseBatch *x, int H);
 
-/* dz = dhd * dropout_scale * h (1 - h), written over dhd (mask read back from
- * hd as in the dense kernel); dwt[u,:] += sum over user u's entries of
+/* dz = dhd * dropout_scale * act'(h), written over dhd (mask read back from
+ * hd as in the dense kernel, dropout_activation_backward_row); dwt[u,:] += sum over user u's entries of
  * x_j dz[r,:]; db += column sums of dz. */
 void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
                              const float *hd, const SparseBatch *x,
-                             const Dropout *drop, int H);
+                             Activation act, const Dropout *drop, int H);
 
 #endif

@@ -3,52 +3,107 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "activation.h"
 #include "err.h"
 #include "mem.h"
 #include "rng.h"
 
-size_t model_param_count(int num_users, int hidden) {
-    if (num_users <= 0 || hidden <= 0) return 0;
-    size_t u = (size_t)num_users, h = (size_t)hidden;
-    if (h > SIZE_MAX / 2 / u) return 0;
-    size_t n = 2 * u * h;
-    if (n > SIZE_MAX / 8 - u - h) return 0;
-    return n + u + h;
+size_t model_param_count_layers(int num_layers, const int *width) {
+    if (num_layers < 1 || num_layers > MODEL_MAX_LAYERS) return 0;
+    size_t n = 0;
+    for (int l = 0; l < num_layers; l++) {
+        if (width[l] <= 0 || width[l + 1] <= 0) return 0;
+        size_t in = (size_t)width[l], out = (size_t)width[l + 1];
+        if (in > SIZE_MAX / 8 / out) return 0;
+        size_t layer = in * out + out;
+        if (n > SIZE_MAX / 8 - layer) return 0;
+        n += layer;
+    }
+    return n;
 }
 
-/* Points the four tensor sets into mem. */
+size_t model_param_count(int num_users, int hidden) {
+    const int width[3] = {num_users, hidden, num_users};
+    return model_param_count_layers(2, width);
+}
+
+double model_bytes_layers(int num_layers, const int *width) {
+    double n = 0.0;
+    for (int l = 0; l < num_layers; l++)
+        n += (double)width[l] * width[l + 1] + width[l + 1];
+    return 16.0 * n;
+}
+
+/* Elements of layer l's weight. */
+static size_t layer_wsize(const Model *model, int l) {
+    return (size_t)model->width[l] * (size_t)model->width[l + 1];
+}
+
+/* Points the four tensor sets into mem, layer by layer, w then b. */
 static void model_point(Model *model) {
-    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
     ModelTensors *sets[4] = {&model->params, &model->grads, &model->m, &model->v};
     for (int s = 0; s < 4; s++) {
-        float *base = model->mem + (size_t)s * model->num_params;
-        sets[s]->enc_w = base;
-        sets[s]->enc_b = base + uh;
-        sets[s]->dec_w = base + uh + (size_t)model->hidden;
-        sets[s]->dec_b = base + 2 * uh + (size_t)model->hidden;
+        float *at = model->mem + (size_t)s * model->num_params;
+        for (int l = 0; l < model->num_layers; l++) {
+            sets[s]->w[l] = at;
+            at += layer_wsize(model, l);
+            sets[s]->b[l] = at;
+            at += model->width[l + 1];
+        }
     }
+}
+
+/* Writes "500" or "[500, 250, 500]" (the hidden widths) into out. */
+static const char *hidden_text(int num_layers, const int *width, char *out,
+                               size_t cap) {
+    size_t o = (size_t)snprintf(out, cap, "%s", num_layers > 2 ? "[" : "");
+    for (int l = 1; l < num_layers && o < cap; l++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%d", l > 1 ? ", " : "", width[l]);
+    if (num_layers > 2 && o < cap) snprintf(out + o, cap - o, "]");
+    return out;
 }
 
 int model_create(Model *model, int num_users, int hidden, size_t max_bytes,
                  char *err) {
+    const int width[3] = {num_users, hidden, num_users};
+    return model_create_layers(model, 2, width, max_bytes, err);
+}
+
+int model_create_layers(Model *model, int num_layers, const int *width,
+                        size_t max_bytes, char *err) {
+    char hs[128];
     memset(model, 0, sizeof *model);
-    size_t n = model_param_count(num_users, hidden);
-    double need = 4.0 * 4.0 * (2.0 * num_users * (double)hidden + num_users + hidden);
+    int valid = num_layers >= 2 && num_layers <= MODEL_MAX_LAYERS &&
+                width[0] == width[num_layers];
+    for (int l = 0; valid && l <= num_layers; l++) valid = width[l] > 0;
+    if (!valid)
+        return err_set(err, "model: %d layers with widths starting %d, %d: not "
+                       "a valid stack (2..%d layers of positive widths, users "
+                       "in and out)", num_layers, width[0], width[1],
+                       MODEL_MAX_LAYERS);
+    hidden_text(num_layers, width, hs, sizeof hs);
+    size_t n = model_param_count_layers(num_layers, width);
+    double need = model_bytes_layers(num_layers, width);
     if (n == 0 || need > (double)max_bytes)
-        return err_set(err, "model.hidden = %d with %d users needs %.3g GB for "
+        return err_set(err, "model.hidden = %s with %d users needs %.3g GB for "
                        "parameters, gradients and Adam moments, more than the "
                        "%.3g GB available: lower model.hidden",
-                       hidden, num_users, need / 1e9, (double)max_bytes / 1e9);
+                       hs, width[0], need / 1e9, (double)max_bytes / 1e9);
     model->mem = mem_alloc_aligned(4 * n * sizeof(float));
     if (!model->mem)
         return err_set(err, "out of memory allocating %.3g GB of model parameters "
-                       "(model.hidden = %d)", need / 1e9, hidden);
+                       "(model.hidden = %s)", need / 1e9, hs);
     memset(model->mem, 0, 4 * n * sizeof(float));
-    model->num_users = num_users;
-    model->hidden = hidden;
+    model->num_users = width[0];
+    model->hidden = width[1];
+    model->num_layers = num_layers;
+    memcpy(model->width, width, (size_t)(num_layers + 1) * sizeof *width);
     model->num_params = n;
+    model->act_encoder = ACT_SIGMOID;
+    model->act_decoder = ACT_IDENTITY;
     model_point(model);
     return 0;
 }
@@ -62,26 +117,25 @@ void model_free(Model *model) {
 void model_init(Model *model, uint64_t seed) {
     Rng rng;
     rng_seed(&rng, seed, 0x1417);
-    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
     const ModelTensors *p = &model->params;
-    const size_t U = (size_t)model->num_users, H = (size_t)model->hidden;
-    /* drawn in canonical (H,U) order whatever the storage layout */
-    for (size_t i = 0; i < uh; i++) {
-        size_t at = model->enc_transposed ? (i % U) * H + i / U : i;
-        p->enc_w[at] = (float)(0.01 * rng_normal(&rng));
+    for (int l = 0; l < model->num_layers; l++) {
+        const size_t in = (size_t)model->width[l], out = (size_t)model->width[l + 1];
+        const int tr = l == 0 && model->enc_transposed;
+        /* drawn in canonical (out,in) order whatever the storage layout */
+        for (size_t i = 0; i < in * out; i++) {
+            size_t at = tr ? (i % in) * out + i / in : i;
+            p->w[l][at] = (float)(0.01 * rng_normal(&rng));
+        }
+        double bound = 1.0 / sqrt((double)in);
+        for (size_t i = 0; i < out; i++)
+            p->b[l][i] = (float)(bound * (2.0 * rng_uniform(&rng) - 1.0));
     }
-    double be = 1.0 / sqrt((double)model->num_users);
-    for (int i = 0; i < model->hidden; i++)
-        p->enc_b[i] = (float)(be * (2.0 * rng_uniform(&rng) - 1.0));
-    for (size_t i = 0; i < uh; i++) p->dec_w[i] = (float)(0.01 * rng_normal(&rng));
-    double bd = 1.0 / sqrt((double)model->hidden);
-    for (int i = 0; i < model->num_users; i++)
-        p->dec_b[i] = (float)(bd * (2.0 * rng_uniform(&rng) - 1.0));
     memset(model->mem + model->num_params, 0, 3 * model->num_params * sizeof(float));
     model->step = 0;
 }
 
-/* Copies the (H,U) encoder weight between canonical and storage layout. */
+/* Copies the (H,U) input-layer weight between canonical and storage
+ * layout. */
 static void copy_enc(const Model *model, float *dst, const float *src,
                      int to_canonical) {
     const size_t U = (size_t)model->num_users, H = (size_t)model->hidden;
@@ -96,20 +150,22 @@ static void copy_enc(const Model *model, float *dst, const float *src,
         }
 }
 
+/* Storage is canonical order except for layer 0's weight, which comes
+ * first: the rest is one copy. */
 void model_export(const Model *model, const ModelTensors *set, float *out) {
-    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
-    copy_enc(model, out, set->enc_w, 1);
-    memcpy(out + uh, set->enc_b, (model->num_params - uh) * sizeof(float));
+    size_t uh = layer_wsize(model, 0);
+    copy_enc(model, out, set->w[0], 1);
+    memcpy(out + uh, set->b[0], (model->num_params - uh) * sizeof(float));
 }
 
 void model_import(Model *model, ModelTensors *set, const float *in) {
-    size_t uh = (size_t)model->num_users * (size_t)model->hidden;
-    copy_enc(model, set->enc_w, in, 0);
-    memcpy(set->enc_b, in + uh, (model->num_params - uh) * sizeof(float));
+    size_t uh = layer_wsize(model, 0);
+    copy_enc(model, set->w[0], in, 0);
+    memcpy(set->b[0], in + uh, (model->num_params - uh) * sizeof(float));
 }
 
 void model_zero_grad(Model *model) {
-    memset(model->grads.enc_w, 0, model->num_params * sizeof(float));
+    memset(model->grads.w[0], 0, model->num_params * sizeof(float));
 }
 
 /* Bias corrections as PyTorch computes them: in double, then used in float
@@ -146,19 +202,19 @@ static void adam_range(float *restrict p, float *restrict g,
 #define MODEL_SQ_CHUNK 8192
 
 double model_weight_sq(const Model *model) {
-    const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
-    const float *w[2] = {model->params.enc_w, model->params.dec_w};
-    const long chunks = (long)((uh + MODEL_SQ_CHUNK - 1) / MODEL_SQ_CHUNK);
     double total = 0.0;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < model->num_layers; t++) {
+        const size_t n = layer_wsize(model, t);
+        const float *w = model->params.w[t];
+        const long chunks = (long)((n + MODEL_SQ_CHUNK - 1) / MODEL_SQ_CHUNK);
         double sum = 0.0;
         /* ordered reduction: each chunk's sum in double, chunks in order */
         #pragma omp parallel for ordered schedule(static) reduction(+:sum)
         for (long c = 0; c < chunks; c++) {
             size_t a = (size_t)c * MODEL_SQ_CHUNK;
-            size_t b = a + MODEL_SQ_CHUNK < uh ? a + MODEL_SQ_CHUNK : uh;
+            size_t b = a + MODEL_SQ_CHUNK < n ? a + MODEL_SQ_CHUNK : n;
             double s = 0.0;
-            for (size_t i = a; i < b; i++) s += (double)w[t][i] * w[t][i];
+            for (size_t i = a; i < b; i++) s += (double)w[i] * w[i];
             #pragma omp ordered
             sum += s;
         }
@@ -177,27 +233,22 @@ void model_adam_step(Model *model, const AdamOptions *opt) {
         const float keep = opt->decoupled ? 1.0f - opt->lr * opt->weight_decay
                                           : 1.0f;
         const float l2x2 = 2.0f * opt->l2;
-        const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
-        float *const p[4] = {model->params.enc_w, model->params.enc_b,
-                             model->params.dec_w, model->params.dec_b};
-        float *const g[4] = {model->grads.enc_w, model->grads.enc_b,
-                             model->grads.dec_w, model->grads.dec_b};
-        float *const m[4] = {model->m.enc_w, model->m.enc_b, model->m.dec_w,
-                             model->m.dec_b};
-        float *const v[4] = {model->v.enc_w, model->v.enc_b, model->v.dec_w,
-                             model->v.dec_b};
-        const long n[4] = {(long)uh, model->hidden, (long)uh, model->num_users};
-        for (int t = 0; t < 4; t++)
-            adam_range(p[t], g[t], m[t], v[t], n[t], opt, wd,
-                       t % 2 == 0 ? l2x2 : 0.0f, keep, step_size, bc2_sqrt);
+        for (int l = 0; l < model->num_layers; l++) {
+            adam_range(model->params.w[l], model->grads.w[l], model->m.w[l],
+                       model->v.w[l], (long)layer_wsize(model, l), opt, wd,
+                       l2x2, keep, step_size, bc2_sqrt);
+            adam_range(model->params.b[l], model->grads.b[l], model->m.b[l],
+                       model->v.b[l], model->width[l + 1], opt, wd, 0.0f, keep,
+                       step_size, bc2_sqrt);
+        }
         return;
     }
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
     const float wd = opt->weight_decay;
-    float *restrict p = model->params.enc_w;
-    float *restrict g = model->grads.enc_w;
-    float *restrict m = model->m.enc_w;
-    float *restrict v = model->v.enc_w;
+    float *restrict p = model->params.w[0];
+    float *restrict g = model->grads.w[0];
+    float *restrict m = model->m.w[0];
+    float *restrict v = model->v.w[0];
     const long n = (long)model->num_params;
     /* Iterations own disjoint elements: one parallel loop, vectorised. */
     #pragma omp parallel for simd schedule(static)
@@ -216,20 +267,23 @@ void model_adam_step_naive(Model *model, const AdamOptions *opt) {
     model->step++;
     double bc1 = 1.0 - pow((double)opt->beta1, (double)model->step);
     double bc2 = 1.0 - pow((double)opt->beta2, (double)model->step);
-    const size_t uh = (size_t)model->num_users * (size_t)model->hidden;
-    const size_t dec_w = uh + (size_t)model->hidden;
-    for (size_t i = 0; i < model->num_params; i++) {
-        float *p = model->params.enc_w + i, *m = model->m.enc_w + i;
-        float *v = model->v.enc_w + i;
-        int weight = i < uh || (i >= dec_w && i < dec_w + uh);
-        float g = model->grads.enc_w[i];
-        if (!opt->decoupled) g += opt->weight_decay * *p;
-        if (weight) g += 2.0f * opt->l2 * *p;
-        if (opt->decoupled) *p *= 1.0f - opt->lr * opt->weight_decay;
-        model->grads.enc_w[i] = 0.0f;
-        *m = opt->beta1 * *m + (1.0f - opt->beta1) * g;
-        *v = opt->beta2 * *v + (1.0f - opt->beta2) * g * g;
-        double mhat = *m / bc1, vhat = *v / bc2;
-        *p = (float)(*p - opt->lr * mhat / (sqrt(vhat) + opt->eps));
+    size_t i = 0;
+    for (int l = 0; l < model->num_layers; l++) {
+        const size_t nw = layer_wsize(model, l);
+        const size_t end = i + nw + (size_t)model->width[l + 1];
+        for (; i < end; i++) {
+            float *p = model->params.w[0] + i, *m = model->m.w[0] + i;
+            float *v = model->v.w[0] + i;
+            int weight = i < end - (size_t)model->width[l + 1];
+            float g = model->grads.w[0][i];
+            if (!opt->decoupled) g += opt->weight_decay * *p;
+            if (weight) g += 2.0f * opt->l2 * *p;
+            if (opt->decoupled) *p *= 1.0f - opt->lr * opt->weight_decay;
+            model->grads.w[0][i] = 0.0f;
+            *m = opt->beta1 * *m + (1.0f - opt->beta1) * g;
+            *v = opt->beta2 * *v + (1.0f - opt->beta2) * g * g;
+            double mhat = *m / bc1, vhat = *v / bc2;
+            *p = (float)(*p - opt->lr * mhat / (sqrt(vhat) + opt->eps));
+        }
     }
 }

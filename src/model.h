@@ -1,14 +1,15 @@
-/* model.h - I-AutoRec parameters and the Adam optimiser.
+/* model.h - AutoRec parameters and the Adam optimiser.
  *
- * One allocation holds, in this order, the parameters, their gradients and
- * Adam's first and second moments, each in the same layout:
- *   enc_w (hidden x users)   encoder weight, PyTorch Linear layout
- *                            (users x hidden when enc_transposed)
- *   enc_b (hidden)
- *   dec_w (users x hidden)   decoder weight
- *   dec_b (users)
+ * A stack of L >= 2 fully connected layers: layer l maps width[l] to
+ * width[l+1], width[0] = width[L] = U (the users), the hidden widths between
+ * (the shallow I-AutoRec is L = 2: U -> H -> U).  One allocation holds, in
+ * this order, the parameters, their gradients and Adam's first and second
+ * moments, each in the same layout, layer by layer:
+ *   w[l] (width[l+1] x width[l])  PyTorch Linear layout
+ *                                 (layer 0: U x width[1] when enc_transposed)
+ *   b[l] (width[l+1])
  * so Adam is one flat loop over num_params floats.  The sparse kernels keep
- * the encoder weight transposed (enc_transposed = 1); model_init,
+ * the input layer's weight transposed (enc_transposed = 1); model_init,
  * model_export and model_import translate, so a seed gives the same model
  * in either layout. */
 #ifndef AUTOREC_MODEL_H
@@ -17,42 +18,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODEL_NUM_TENSORS 4
+#define MODEL_MAX_LAYERS 8   /* at most 7 hidden layers */
 
 typedef struct {
-    float *enc_w; /* (H, U) */
-    float *enc_b; /* (H) */
-    float *dec_w; /* (U, H) */
-    float *dec_b; /* (U) */
+    float *w[MODEL_MAX_LAYERS]; /* (width[l+1], width[l]); unused: NULL */
+    float *b[MODEL_MAX_LAYERS]; /* (width[l+1]) */
 } ModelTensors;
 
 typedef struct {
     int num_users;   /* U: input and output width */
-    int hidden;      /* H */
+    int hidden;      /* width[1], the first hidden width */
+    int num_layers;  /* L */
+    int width[MODEL_MAX_LAYERS + 1]; /* U, hidden widths..., U */
     size_t num_params;
     float *mem;      /* 4 * num_params floats: params | grads | m | v */
     ModelTensors params, grads, m, v;
     long step;       /* Adam steps taken */
-    int enc_transposed; /* enc_w stored (U,H) instead of (H,U) */
+    int enc_transposed; /* w[0] stored (U,H) instead of (H,U) */
+    int act_encoder; /* Activation of every hidden layer (sigmoid after
+                        model_create); the kernels take it from the trainer,
+                        checkpoints record it */
+    int act_decoder; /* of the output layer (identity after model_create) */
 } Model;
 
 typedef struct {
     float lr, beta1, beta2, eps, weight_decay;
-    float l2;       /* adds 2 * l2 * W to the gradients of enc_w and dec_w
-                       (the gradient of l2 * (|W_enc|^2 + |W_dec|^2)); biases
+    float l2;       /* adds 2 * l2 * W to the gradients of every weight
+                       matrix (the gradient of l2 * sum_l |W_l|^2); biases
                        are not penalised */
     int decoupled;  /* 1: AdamW (p *= 1 - lr * weight_decay on every
                        parameter, as torch.optim.AdamW); 0: coupled (Adam) */
 } AdamOptions;
 
-/* Number of parameters of a model, or 0 when it overflows size_t. */
+/* Number of parameters of the shallow model (U -> hidden -> U), or 0 when it
+ * overflows size_t. */
 size_t model_param_count(int num_users, int hidden);
 
-/* Allocates a model (zeroed).  Refuses, before allocating, a size whose
- * parameter memory (4 copies) exceeds max_bytes, with a message saying how
- * much it would need.  Returns 0 or -1 with err; free with model_free. */
+/* Number of parameters of the stack width[0] -> ... -> width[num_layers]
+ * (num_layers in 1..MODEL_MAX_LAYERS, widths >= 1), or 0 when it is
+ * invalid or overflows size_t. */
+size_t model_param_count_layers(int num_layers, const int *width);
+
+/* Bytes of parameters, gradients and both Adam moments of that stack (in
+ * double: no overflow). */
+double model_bytes_layers(int num_layers, const int *width);
+
+/* Allocates a shallow model U -> hidden -> U (zeroed): model_create_layers
+ * with widths {num_users, hidden, num_users}. */
 int model_create(Model *model, int num_users, int hidden, size_t max_bytes,
                  char *err);
+
+/* Allocates a model of num_layers layers (2..MODEL_MAX_LAYERS) with widths
+ * width[0..num_layers] (width[0] == width[num_layers] = the users), zeroed.
+ * Refuses, before allocating, a size whose parameter memory (4 copies)
+ * exceeds max_bytes, with a message saying how much it would need.  Returns
+ * 0 or -1 with err; free with model_free. */
+int model_create_layers(Model *model, int num_layers, const int *width,
+                        size_t max_bytes, char *err);
 
 /* Frees the model's memory; accepts a zeroed model. */
 void model_free(Model *model);
@@ -64,8 +86,8 @@ void model_init(Model *model, uint64_t seed);
 void model_zero_grad(Model *model);
 
 /* Copies one tensor set (&model->params, &model->grads, ...) to out in the
- * canonical PyTorch order and layout (enc_w (H,U), enc_b, dec_w, dec_b):
- * num_params floats. */
+ * canonical PyTorch order and layout (layer by layer, w (out,in) then b; for
+ * L = 2: enc_w (H,U), enc_b, dec_w (U,H), dec_b): num_params floats. */
 void model_export(const Model *model, const ModelTensors *set, float *out);
 
 /* The inverse: fills a tensor set from num_params floats in canonical
@@ -80,7 +102,7 @@ void model_import(Model *model, ModelTensors *set, const float *in);
  * gradients are zero after model_create and after every step. */
 void model_adam_step(Model *model, const AdamOptions *opt);
 
-/* |enc_w|^2 + |dec_w|^2 of the parameters (biases excluded), summed in
+/* sum over layers of |w[l]|^2 of the parameters (biases excluded), summed in
  * double over fixed chunks, so the result does not depend on the thread
  * count. */
 double model_weight_sq(const Model *model);

@@ -63,7 +63,10 @@ static const QKey keys[] = {
     {"split_kind", "split_kind", QK_TEXT, 0},
     {"split_index", "split_index", QK_INT, 0},
     {"variant", "variant", QK_TEXT, 0},
-#define NCANONICAL 44
+    {"layers", "layers", QK_TEXT, 0},
+    {"encoder", "encoder", QK_TEXT, 0},
+    {"decoder", "decoder", QK_TEXT, 0},
+#define NCANONICAL 47
     /* aliases */
     {"grid_point", "grid_point", QK_INT, 0},
     {"wd", "weight_decay", QK_REAL, 1},
@@ -100,6 +103,8 @@ static const QKey keys[] = {
     {"data.split.index", "split_index", QK_INT, 0},
     {"index", "split_index", QK_INT, 0},
     {"model.variant", "variant", QK_TEXT, 0},
+    {"model.activation.encoder", "encoder", QK_TEXT, 0},
+    {"model.activation.decoder", "decoder", QK_TEXT, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 

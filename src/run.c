@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "activation.h"
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
@@ -42,7 +43,9 @@ void run_usage(FILE *f) {
 "config keys (dotted paths; see configs/seed.yaml):\n"
 "  name, data.path, data.format (ml-100k|ml-1m|csv), data.split.kind\n"
 "  (random|files|folds), data.split.test_ratio, data.split.train_file,\n"
-"  data.split.test_file, model.hidden, model.dropout, train.epochs,\n"
+"  data.split.test_file, model.hidden (or a list, e.g. [500, 250, 500]),\n"
+"  model.dropout, model.activation.encoder, model.activation.decoder\n"
+"  (sigmoid|identity|relu|elu|tanh), train.epochs,\n"
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
 "  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
 "  data.split.repeats, data.split.index, the protocol keys,\n"
@@ -208,6 +211,15 @@ int run_main(int argc, char **argv) {
         if (cfg.variant == VARIANT_USER)
             printf("variant user (U-AutoRec): the %d users' rating vectors over "
                    "the items are reconstructed\n", ds->num_users);
+        if (cfg.hidden_more > 0 || cfg.act_encoder != ACT_SIGMOID ||
+            cfg.act_decoder != ACT_IDENTITY) {
+            const Model *m = &runner.trainer.model;
+            printf("model: %d", m->width[0]);
+            for (int l = 1; l <= m->num_layers; l++) printf(" -> %d", m->width[l]);
+            printf(", encoder %s, decoder %s, %zu parameters\n",
+                   activation_name((Activation)cfg.act_encoder),
+                   activation_name((Activation)cfg.act_decoder), m->num_params);
+        }
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
             printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "

@@ -75,7 +75,11 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
                         resolve_kernel(cfg->kernel, &r->train), memory_budget()};
-    if (trainer_create(&r->trainer, &opt, &r->train, &r->test, err)) return -1;
+    ModelArch arch = {1 + cfg->hidden_more, {cfg->hidden},
+                      (Activation)cfg->act_encoder, (Activation)cfg->act_decoder};
+    for (int l = 0; l < cfg->hidden_more; l++) arch.width[l + 1] = cfg->hidden_rest[l];
+    if (trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
+        return -1;
     TrainProtocol *p = &r->trainer.proto;
     p->l2 = (float)cfg->l2;
     p->decoupled = cfg->optimizer == OPTIM_ADAMW;
@@ -167,7 +171,7 @@ static int save_checkpoint(Runner *r, Db *db, int64_t run_id, int e,
         return rc;
     }
     const Model *m = &r->trainer.model;
-    if (selected ? ckpt_write(selected, m->num_users, m->hidden, e, out->checkpoint, err)
+    if (selected ? ckpt_write(selected, m, e, out->checkpoint, err)
                  : ckpt_save(m, e, out->checkpoint, err))
         return -1;
     return db_run_set_checkpoint(db, run_id, out->checkpoint, err);

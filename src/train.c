@@ -7,11 +7,38 @@
 #include "err.h"
 #include "mem.h"
 
-double trainer_bytes_needed(const TrainOptions *opt, int num_items,
-                            int num_users, int64_t train_nnz) {
-    const double B = opt->batch_size, U = num_users, H = opt->hidden;
-    double model = 16.0 * (2.0 * U * H + U + H);
-    double common = 4.0 * 3 * B * H + 8.0 * B + 8.0 * num_items;
+/* The resolved stack of opt for U users: *arch complete (num_hidden >= 1)
+ * and width[0..L] (U, hidden widths, U).  Returns L (0 when arch is
+ * invalid: too many layers). */
+static int resolve_arch(const TrainOptions *opt, const ModelArch *given,
+                        int U, ModelArch *arch, int *width) {
+    if (!given || given->num_hidden == 0) {
+        memset(arch, 0, sizeof *arch);
+        arch->num_hidden = 1;
+        arch->width[0] = opt->hidden;
+        arch->encoder = ACT_SIGMOID;
+        arch->decoder = ACT_IDENTITY;
+    } else {
+        *arch = *given;
+    }
+    if (arch->num_hidden < 1 || arch->num_hidden > MODEL_MAX_LAYERS - 1) return 0;
+    width[0] = U;
+    for (int l = 0; l < arch->num_hidden; l++) width[l + 1] = arch->width[l];
+    width[arch->num_hidden + 1] = U;
+    return arch->num_hidden + 1;
+}
+
+double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
+                            int num_items, int num_users, int64_t train_nnz) {
+    ModelArch arch;
+    int width[MODEL_MAX_LAYERS + 1];
+    const int L = resolve_arch(opt, given, num_users, &arch, width);
+    if (L == 0) return INFINITY;
+    const double B = opt->batch_size, U = num_users;
+    double hidden_sum = 0.0;
+    for (int l = 1; l < L; l++) hidden_sum += width[l];
+    double model = model_bytes_layers(L, width);
+    double common = 4.0 * 3 * B * hidden_sum + 8.0 * B + 8.0 * num_items;
     if (opt->ops)  /* dense: training matrix copy, x and dy */
         return model + common + 4.0 * num_items * U + 8.0 * B * U;
     /* sparse: a batch holds at most train_nnz entries, ~32 bytes each */
@@ -20,6 +47,13 @@ double trainer_bytes_needed(const TrainOptions *opt, int num_items,
 
 int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
                    const Csr *test, char *err) {
+    return trainer_create_arch(t, opt, NULL, train, test, err);
+}
+
+int trainer_create_arch(Trainer *t, const TrainOptions *opt,
+                        const ModelArch *arch, const Csr *train,
+                        const Csr *test, char *err) {
+    int width[MODEL_MAX_LAYERS + 1];
     memset(t, 0, sizeof *t);
     t->opt = *opt;
     t->train = train;
@@ -27,35 +61,47 @@ int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
     t->num_items = train->rows;
     t->num_users = train->cols;
     const int I = t->num_items;
+    const int L = resolve_arch(opt, arch, t->num_users, &t->arch, width);
+    if (L == 0)
+        return err_set(err, "model.hidden: %d hidden layers; at most %d are "
+                       "supported", arch->num_hidden, MODEL_MAX_LAYERS - 1);
+    t->opt.hidden = width[1];
     if (opt->batch_size > I)
         return err_set(err, "train.batch_size = %d exceeds the %d items: with "
                        "the last incomplete batch dropped no step would run; "
                        "lower train.batch_size", opt->batch_size, I);
-    double need = trainer_bytes_needed(opt, I, t->num_users, train->nnz);
+    double need = trainer_bytes_needed(opt, arch, I, t->num_users, train->nnz);
     if (need > (double)opt->max_bytes)
-        return err_set(err, "model.hidden = %d with %d users and %d items needs "
+        return err_set(err, "model.hidden = %d%s with %d users and %d items needs "
                        "%.3g GB (parameters, gradients, Adam moments and %s "
                        "buffers), more than the %.3g GB available: lower "
-                       "model.hidden%s", opt->hidden, t->num_users, I, need / 1e9,
+                       "model.hidden%s", width[1], L > 2 ? ", ..." : "",
+                       t->num_users, I, need / 1e9,
                        opt->ops ? "dense" : "sparse", (double)opt->max_bytes / 1e9,
                        opt->ops ? " or use train.kernel: sparse" : "");
-    if (model_create(&t->model, t->num_users, opt->hidden, opt->max_bytes, err))
+    if (model_create_layers(&t->model, L, width, opt->max_bytes, err))
         goto fail;
     t->model.enc_transposed = opt->ops == NULL;
+    t->model.act_encoder = (int)t->arch.encoder;
+    t->model.act_decoder = (int)t->arch.decoder;
     const size_t B = (size_t)opt->batch_size, U = (size_t)t->num_users;
-    const size_t H = (size_t)opt->hidden;
+    const size_t H = (size_t)width[1];
     t->order = mem_alloc((size_t)I * sizeof *t->order);
     t->eval_rows = mem_alloc((size_t)I * sizeof *t->eval_rows);
-    t->h = mem_alloc_aligned(B * H * sizeof(float));
-    t->hd = mem_alloc_aligned(B * H * sizeof(float));
-    t->dhd = mem_alloc_aligned(B * H * sizeof(float));
     t->row_loss = mem_alloc(B * sizeof(double));
     t->row_abs = mem_alloc(B * sizeof(double));
     t->row_cold = mem_alloc(B * sizeof(int64_t));
     t->user_seen = mem_calloc(U, 1);
-    if (!t->order || !t->eval_rows || !t->h || !t->hd || !t->dhd ||
-        !t->row_loss || !t->row_abs || !t->row_cold || !t->user_seen)
+    if (!t->order || !t->eval_rows || !t->row_loss || !t->row_abs ||
+        !t->row_cold || !t->user_seen)
         goto oom;
+    for (int l = 0; l < L - 1; l++) {
+        const size_t n = B * (size_t)width[l + 1] * sizeof(float);
+        t->h[l] = mem_alloc_aligned(n);
+        t->hd[l] = mem_alloc_aligned(n);
+        t->dhd[l] = mem_alloc_aligned(n);
+        if (!t->h[l] || !t->hd[l] || !t->dhd[l]) goto oom;
+    }
     for (int64_t e = 0; e < train->nnz; e++) t->user_seen[train->col[e]] = 1;
     if (opt->ops) {
         t->train_dense = csr_to_dense(train);
@@ -83,9 +129,11 @@ void trainer_free(Trainer *t) {
     model_free(&t->model);
     mem_free(t->order);
     mem_free(t->eval_rows);
-    mem_free_aligned(t->h);
-    mem_free_aligned(t->hd);
-    mem_free_aligned(t->dhd);
+    for (int l = 0; l < MODEL_MAX_LAYERS - 1; l++) {
+        mem_free_aligned(t->h[l]);
+        mem_free_aligned(t->hd[l]);
+        mem_free_aligned(t->dhd[l]);
+    }
     mem_free(t->row_loss);
     mem_free(t->row_abs);
     mem_free(t->row_cold);
@@ -102,44 +150,90 @@ const char *trainer_kernel_name(const Trainer *t) {
     return t->opt.ops ? t->opt.ops->name : "sparse";
 }
 
+/* The middle hidden layers 1 .. nh-1 forward (dense products whatever the
+ * kernels of the input and output layers): hd[l-1] -> h[l], hd[l].  drop
+ * holds one Dropout per hidden layer, or is NULL (eval mode: hd == h). */
+static void middle_forward(Trainer *t, const KernelOps *k, const Dropout *drop,
+                           int n) {
+    const ModelTensors *p = &t->model.params;
+    const int *w = t->model.width;
+    for (int l = 1; l < t->arch.num_hidden; l++) {
+        float *hd = drop ? t->hd[l] : t->h[l];
+        const float *in = drop ? t->hd[l - 1] : t->h[l - 1];
+        k->encoder_forward(t->h[l], hd, in, p->w[l], p->b[l], t->arch.encoder,
+                           drop ? &drop[l] : NULL, n, w[l], w[l + 1]);
+    }
+}
+
+/* Their backward, from dhd[nh-1] down to dhd[0]: through each layer's
+ * dropout and activation, then the linear layer's input and parameter
+ * gradients. */
+static void middle_backward(Trainer *t, const KernelOps *k, const Dropout *drop,
+                            int n) {
+    const ModelTensors *p = &t->model.params, *g = &t->model.grads;
+    const int *w = t->model.width;
+    for (int l = t->arch.num_hidden - 1; l >= 1; l--) {
+        k->activation_backward(t->dhd[l], t->h[l], t->hd[l], t->arch.encoder,
+                               &drop[l], n, w[l + 1]);
+        k->decoder_backward(t->dhd[l - 1], g->w[l], g->b[l], t->dhd[l],
+                            t->hd[l - 1], p->w[l], n, w[l + 1], w[l]);
+    }
+}
+
 /* Dense and naive kernels: gathers the batch rows and runs the layers. */
 static void dense_forward_backward(Trainer *t, const int32_t *items, int n,
                                    const Dropout *drop) {
-    const int U = t->num_users, H = t->opt.hidden;
+    const int U = t->num_users, H = t->model.width[1], nh = t->arch.num_hidden;
+    const int Hk = t->model.width[nh];
     const KernelOps *k = t->opt.ops;
     const ModelTensors *p = &t->model.params, *g = &t->model.grads;
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < n; r++)
         memcpy(t->x + (size_t)r * U, t->train_dense + (size_t)items[r] * U,
                (size_t)U * sizeof(float));
-    k->encoder_forward(t->h, t->hd, t->x, p->enc_w, p->enc_b, drop, n, U, H);
-    k->decoder_mse_forward(t->dy, t->row_loss, t->hd, p->dec_w, p->dec_b,
-                           t->x, n, U, H);
-    k->decoder_backward(t->dhd, g->dec_w, g->dec_b, t->dy, t->hd, p->dec_w,
-                        n, U, H);
-    k->encoder_backward(g->enc_w, g->enc_b, t->dhd, t->h, t->hd, t->x, drop,
-                        n, U, H);
+    k->encoder_forward(t->h[0], t->hd[0], t->x, p->w[0], p->b[0],
+                       t->arch.encoder, &drop[0], n, U, H);
+    middle_forward(t, k, drop, n);
+    k->decoder_mse_forward(t->dy, t->row_loss, t->hd[nh - 1], p->w[nh],
+                           p->b[nh], t->arch.decoder, t->x, n, U, Hk);
+    k->decoder_backward(t->dhd[nh - 1], g->w[nh], g->b[nh], t->dy,
+                        t->hd[nh - 1], p->w[nh], n, U, Hk);
+    middle_backward(t, k, drop, n);
+    k->encoder_backward(g->w[0], g->b[0], t->dhd[0], t->h[0], t->hd[0], t->x,
+                        t->arch.encoder, &drop[0], n, U, H);
 }
 
-/* Sparse kernels: the same layers on the batch's observed entries. */
+/* Sparse kernels: the same layers, the input and output layers on the
+ * batch's observed entries, the middle ones dense. */
 static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
                                     const Dropout *drop) {
-    const int H = t->opt.hidden;
+    const int H = t->model.width[1], nh = t->arch.num_hidden;
+    const int Hk = t->model.width[nh];
     const ModelTensors *p = &t->model.params, *g = &t->model.grads;
     SparseBatch *b = &t->batch;
     sparse_batch_build(b, t->train, items, n);
-    sparse_encoder_forward(t->h, t->hd, b, p->enc_w, p->enc_b, drop, H);
-    sparse_decoder_mse_forward(t->dy_entries, t->row_loss, t->hd, p->dec_w,
-                               p->dec_b, b, H);
-    sparse_decoder_backward(t->dhd, g->dec_w, g->dec_b, t->dy_entries, t->hd,
-                            p->dec_w, b, H);
-    sparse_encoder_backward(g->enc_w, g->enc_b, t->dhd, t->h, t->hd, b, drop, H);
+    sparse_encoder_forward(t->h[0], t->hd[0], b, p->w[0], p->b[0],
+                           t->arch.encoder, &drop[0], H);
+    middle_forward(t, &kernels_dense, drop, n);
+    sparse_decoder_mse_forward(t->dy_entries, t->row_loss, t->hd[nh - 1],
+                               p->w[nh], p->b[nh], t->arch.decoder, b, Hk);
+    sparse_decoder_backward(t->dhd[nh - 1], g->w[nh], g->b[nh], t->dy_entries,
+                            t->hd[nh - 1], p->w[nh], b, Hk);
+    middle_backward(t, &kernels_dense, drop, n);
+    sparse_encoder_backward(g->w[0], g->b[0], t->dhd[0], t->h[0], t->hd[0], b,
+                            t->arch.encoder, &drop[0], H);
 }
 
 double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
-    Dropout drop = {t->opt.dropout, t->opt.seed, (uint64_t)t->model.step, items};
-    if (t->opt.ops) dense_forward_backward(t, items, n, &drop);
-    else sparse_forward_backward(t, items, n, &drop);
+    /* one mask per hidden layer: layer 0 keyed by the seed itself (the
+     * shallow model's mask), deeper layers by a hash of (seed, layer) */
+    Dropout drop[MODEL_MAX_LAYERS - 1];
+    for (int l = 0; l < t->arch.num_hidden; l++) {
+        uint64_t seed = l == 0 ? t->opt.seed : rng_hash64(t->opt.seed, (uint64_t)l, 0xd70u);
+        drop[l] = (Dropout){t->opt.dropout, seed, (uint64_t)t->model.step, items};
+    }
+    if (t->opt.ops) dense_forward_backward(t, items, n, drop);
+    else sparse_forward_backward(t, items, n, drop);
     double loss = 0.0;
     for (int r = 0; r < n; r++) loss += t->row_loss[r];  /* fixed order */
     return loss;
@@ -176,22 +270,32 @@ int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
     return 0;
 }
 
+/* Dense kernels: eval-mode reconstruction y (n,U) of the n input rows
+ * x (n,U). */
+static void dense_forward_eval(Trainer *t, const float *x, int n, float *y) {
+    const int U = t->num_users, nh = t->arch.num_hidden;
+    const ModelTensors *p = &t->model.params;
+    t->opt.ops->encoder_forward(t->h[0], t->h[0], x, p->w[0], p->b[0],
+                                t->arch.encoder, NULL, n, U, t->model.width[1]);
+    middle_forward(t, t->opt.ops, NULL, n);
+    t->opt.ops->decoder_forward(y, t->h[nh - 1], p->w[nh], p->b[nh],
+                                t->arch.decoder, n, U, t->model.width[nh]);
+}
+
 /* Dense kernels: eval-mode reconstruction of training rows [r0, r0+n) into
  * t->dy. */
 static void dense_reconstruct_chunk(Trainer *t, int r0, int n) {
-    const int U = t->num_users, H = t->opt.hidden;
-    const ModelTensors *p = &t->model.params;
-    const float *x = t->train_dense + (size_t)r0 * U;
-    t->opt.ops->encoder_forward(t->h, t->h, x, p->enc_w, p->enc_b, NULL, n, U, H);
-    t->opt.ops->decoder_forward(t->dy, t->h, p->dec_w, p->dec_b, n, U, H);
+    dense_forward_eval(t, t->train_dense + (size_t)r0 * t->num_users, n, t->dy);
 }
 
-/* Sparse kernels: eval-mode hidden layer of the given items into t->h. */
+/* Sparse kernels: eval-mode last hidden layer of the given items into
+ * t->h[nh-1]. */
 static void sparse_hidden(Trainer *t, const int32_t *items, int n) {
     const ModelTensors *p = &t->model.params;
     sparse_batch_build(&t->batch, t->train, items, n);
-    sparse_encoder_forward(t->h, t->h, &t->batch, p->enc_w, p->enc_b, NULL,
-                           t->opt.hidden);
+    sparse_encoder_forward(t->h[0], t->h[0], &t->batch, p->w[0], p->b[0],
+                           t->arch.encoder, NULL, t->model.width[1]);
+    middle_forward(t, &kernels_dense, NULL, n);
 }
 
 /* The evaluated prediction for user u of an item (item_cold: the item has
@@ -240,23 +344,24 @@ static void dense_eval_rows(Trainer *t, const Csr *m, int r0, int n) {
  * at their entries in m. */
 static void sparse_eval_rows(Trainer *t, const Csr *m, const int32_t *rows,
                              int n) {
-    const int H = t->opt.hidden;
-    const ModelTensors *p = &t->model.params;
+    const int nh = t->arch.num_hidden, H = t->model.width[nh];
+    const Activation act = t->arch.decoder;
+    const float *wd = t->model.params.w[nh], *bd = t->model.params.b[nh];
     sparse_hidden(t, rows, n);
     #pragma omp parallel for schedule(dynamic, 4)
     for (int r = 0; r < n; r++) {
-        const float *hr = t->h + (size_t)r * H;
+        const float *hr = t->h[nh - 1] + (size_t)r * H;
         const int ic = item_cold(t, rows[r]);
         double s = 0.0, a = 0.0;
         int64_t cold = 0;
         for (int64_t e = m->ptr[rows[r]]; e < m->ptr[rows[r] + 1]; e++) {
             const int32_t u = m->col[e];
-            const float *wu = p->dec_w + (size_t)u * H;
+            const float *wu = wd + (size_t)u * H;
             float y = 0.0f;
             #pragma omp simd reduction(+:y)
             for (int k = 0; k < H; k++) y += hr[k] * wu[k];
-            double d = (double)m->val[e] -
-                       eval_prediction(t, ic, u, y + p->dec_b[u], &cold);
+            y = act == ACT_IDENTITY ? y + bd[u] : activation_apply(act, y + bd[u]);
+            double d = (double)m->val[e] - eval_prediction(t, ic, u, y, &cold);
             s += d * d;
             a += fabs(d);
         }
@@ -313,15 +418,17 @@ void trainer_reconstruct(Trainer *t, float *out) {
         } else {
             int32_t *rows = t->order;  /* scratch: consecutive item ids */
             for (int r = 0; r < n; r++) rows[r] = r0 + r;
+            const int nh = t->arch.num_hidden;
             sparse_hidden(t, rows, n);
-            kernels_dense.decoder_forward(out + (size_t)r0 * U, t->h, p->dec_w,
-                                          p->dec_b, n, U, t->opt.hidden);
+            kernels_dense.decoder_forward(out + (size_t)r0 * U, t->h[nh - 1],
+                                          p->w[nh], p->b[nh], t->arch.decoder,
+                                          n, U, t->model.width[nh]);
         }
     }
 }
 
 void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out) {
-    const int U = t->num_users, H = t->opt.hidden, B = t->opt.batch_size;
+    const int U = t->num_users, B = t->opt.batch_size, nh = t->arch.num_hidden;
     const ModelTensors *p = &t->model.params;
     for (int c0 = 0; c0 < n; c0 += B) {
         const int m = n - c0 < B ? n - c0 : B;
@@ -331,12 +438,12 @@ void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out) {
                 memcpy(t->x + (size_t)r * U,
                        t->train_dense + (size_t)rows[c0 + r] * U,
                        (size_t)U * sizeof(float));
-            t->opt.ops->encoder_forward(t->h, t->h, t->x, p->enc_w, p->enc_b,
-                                        NULL, m, U, H);
-            t->opt.ops->decoder_forward(y, t->h, p->dec_w, p->dec_b, m, U, H);
+            dense_forward_eval(t, t->x, m, y);
         } else {            /* as trainer_reconstruct */
             sparse_hidden(t, rows + c0, m);
-            kernels_dense.decoder_forward(y, t->h, p->dec_w, p->dec_b, m, U, H);
+            kernels_dense.decoder_forward(y, t->h[nh - 1], p->w[nh], p->b[nh],
+                                          t->arch.decoder, m, U,
+                                          t->model.width[nh]);
         }
         for (int r = 0; r < m; r++) {
             const int ic = item_cold(t, rows[c0 + r]);

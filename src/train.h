@@ -11,15 +11,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activation.h"
 #include "csr.h"
 #include "kernels.h"
 #include "kernels_sparse.h"
 #include "model.h"
 #include "rng.h"
 
+/* The layer stack beyond the shallow default.  All zero (num_hidden == 0)
+ * means the shallow I-AutoRec: one hidden layer of TrainOptions.hidden
+ * units, sigmoid encoder, identity decoder. */
 typedef struct {
-    int hidden;
-    float dropout;
+    int num_hidden;                    /* hidden layers, 0..MODEL_MAX_LAYERS-1 */
+    int width[MODEL_MAX_LAYERS - 1];   /* their widths (width[0] == hidden) */
+    Activation encoder;                /* every hidden layer's activation */
+    Activation decoder;                /* the output layer's */
+} ModelArch;
+
+typedef struct {
+    int hidden;            /* first hidden width (the only one when shallow) */
+    float dropout;         /* after every hidden layer's activation */
     int batch_size;
     float lr;
     float weight_decay;
@@ -31,7 +42,7 @@ typedef struct {
 /* The paper's protocol options.  All zero (the state after trainer_create)
  * is the reference behaviour; set the fields directly after creating. */
 typedef struct {
-    float l2;              /* l2 * (|W_enc|^2 + |W_dec|^2) per step, >= 0 */
+    float l2;              /* l2 * sum_l |W_l|^2 (every weight matrix) per step, >= 0 */
     int decoupled;         /* AdamW: opt.weight_decay is decoupled */
     int clip;              /* evaluation clips predictions to ... */
     float clip_lo, clip_hi;   /* ... [clip_lo, clip_hi] */
@@ -56,8 +67,11 @@ typedef struct {
     const Csr *test;       /* (I,U) borrowed, may be NULL */
     int32_t *order;        /* (I) item order of the current epoch */
     int32_t *eval_rows;    /* (I) scratch: items with entries to evaluate */
-    float *h, *hd;         /* (B,H) sigmoid output, after dropout */
-    float *dhd;            /* (B,H) */
+    ModelArch arch;        /* resolved: num_hidden >= 1 */
+    /* hidden layer l (0 .. arch.num_hidden-1), width H_l = model.width[l+1]: */
+    float *h[MODEL_MAX_LAYERS - 1];   /* (B,H_l) activation output */
+    float *hd[MODEL_MAX_LAYERS - 1];  /* (B,H_l) after dropout */
+    float *dhd[MODEL_MAX_LAYERS - 1]; /* (B,H_l) loss gradient at hd */
     double *row_loss;      /* (B) loss, or test SSE, of each batch row */
     double *row_abs;       /* (B) evaluation: absolute errors of each row */
     int64_t *row_cold;     /* (B) evaluation: cold entries of each row */
@@ -72,16 +86,24 @@ typedef struct {
     Rng shuffle;
 } Trainer;
 
-/* Bytes a trainer would allocate for these sizes (model, moments, buffers),
- * for refusing absurd configs before allocating. */
-double trainer_bytes_needed(const TrainOptions *opt, int num_items,
-                            int num_users, int64_t train_nnz);
+/* Bytes a trainer would allocate for these sizes (model, moments, buffers
+ * of every layer of arch; NULL: the shallow model), for refusing absurd
+ * configs before allocating. */
+double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *arch,
+                            int num_items, int num_users, int64_t train_nnz);
 
 /* Creates a trainer with freshly initialised parameters (model_init with
  * opt->seed).  Returns 0, or -1 with err (sizes too large, out of memory,
  * batch larger than the number of items).  Free with trainer_free. */
 int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
                    const Csr *test, char *err);
+
+/* The same with the layer stack arch (NULL or all zero: the shallow
+ * sigmoid / identity model of opt->hidden units; else opt->hidden is
+ * ignored and arch->width[0] is the first hidden width). */
+int trainer_create_arch(Trainer *t, const TrainOptions *opt,
+                        const ModelArch *arch, const Csr *train,
+                        const Csr *test, char *err);
 
 /* Frees what trainer_create allocated; accepts a zeroed trainer. */
 void trainer_free(Trainer *t);
@@ -91,7 +113,7 @@ const char *trainer_kernel_name(const Trainer *t);
 
 /* One optimisation step on the n items listed (n <= batch_size): forward,
  * backward, Adam or AdamW (which leaves the gradients zeroed).  Returns the
- * summed loss before the update, plus proto.l2 * (|W_enc|^2 + |W_dec|^2)
+ * summed loss before the update, plus proto.l2 * sum_l |W_l|^2
  * when proto.l2 > 0 (the penalised objective; biases excluded). */
 double trainer_step(Trainer *t, const int32_t *items, int n);
 

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "activation.h"
 #include "err.h"
 #include "mem.h"
 #include "test.h"
@@ -36,7 +37,10 @@ static int cfg_equal(const Config *a, const Config *b) {
            a->dropout == b->dropout && a->epochs == b->epochs &&
            a->batch_size == b->batch_size && a->lr == b->lr &&
            a->weight_decay == b->weight_decay && a->seed == b->seed &&
-           a->threads == b->threads && a->kernel == b->kernel;
+           a->threads == b->threads && a->kernel == b->kernel &&
+           a->hidden_more == b->hidden_more &&
+           memcmp(a->hidden_rest, b->hidden_rest, sizeof a->hidden_rest) == 0 &&
+           a->act_encoder == b->act_encoder && a->act_decoder == b->act_decoder;
 }
 
 /* Expects loading yaml to fail with a message starting with prefix and
@@ -551,6 +555,48 @@ static double next_unit(uint64_t *s) {
     return (double)(*s >> 11) * 0x1p-53;
 }
 
+/* model.activation.* and a deep model.hidden: YAML (nested mapping and
+ * sequence), --set, errors, and cfg_to_yaml re-reading exactly. */
+static void test_cfg_model_variants(void) {
+    Config c, d;
+    char err[ERR_MAX];
+    cfg_defaults(&c);
+    CHECK(c.act_encoder == ACT_SIGMOID && c.act_decoder == ACT_IDENTITY && c.hidden_more == 0);
+    expect_ok("model: {hidden: [500, 250, 500], activation: {encoder: elu, "
+              "decoder: identity}}\n", &c);
+    CHECK(c.hidden == 500 && c.hidden_more == 2 && c.hidden_rest[0] == 250 &&
+          c.hidden_rest[1] == 500 && c.act_encoder == ACT_ELU && c.act_decoder == ACT_IDENTITY);
+    expect_ok("model:\n  hidden:\n    - 40\n  activation:\n    decoder: tanh\n", &c);
+    CHECK(c.hidden == 40 && c.hidden_more == 0 && c.act_decoder == ACT_TANH &&
+          c.act_encoder == ACT_SIGMOID);
+    char *y = cfg_to_yaml(&c);
+    CHECK(y && has(y, "\n  activation:\n    encoder: sigmoid") && has(y, "    decoder: tanh"));
+    mem_free(y);
+    CHECK(cfg_set_override(&c, "model.hidden=[ 30,20 ,10]", err) == 0);
+    CHECK(c.hidden == 30 && c.hidden_more == 2 && c.hidden_rest[1] == 10);
+    CHECK(cfg_set_override(&c, "model.activation.encoder=relu", err) == 0);
+    CHECK(c.act_encoder == ACT_RELU);
+    y = cfg_to_yaml(&c);
+    CHECK_MSG(y && has(y, "\nmodel:\n  hidden: [30, 20, 10]"), "%s", y);
+    CHECK_MSG(load(&d, y, err) == 0, "%s", err);
+    CHECK(cfg_equal(&c, &d));
+    mem_free(y);
+    CHECK(cfg_set_override(&c, "model.hidden=64", err) == 0);  /* back to one layer */
+    CHECK(c.hidden == 64 && c.hidden_more == 0 && c.hidden_rest[0] == 0);
+    expect_error("model:\n  hidden: [500, 0]\n", "x.yaml:2:11: ", "out of range", NULL);
+    expect_error("model:\n  hidden: []\n", "x.yaml:2:11: ", "empty list", NULL);
+    expect_error("model:\n  hidden: [1, 2, 3, 4, 5, 6, 7, 8]\n", "x.yaml:2:", "more than 7", NULL);
+    expect_error("model:\n  hidden: [1, [2]]\n", "x.yaml:2:", "must be integers", NULL);
+    expect_error("model:\n  hidden: [1, 2.5]\n", "x.yaml:2:11: ", "not an integer", NULL);
+    expect_error("model:\n  activation:\n    encoder: softmax\n", "x.yaml:3:14: ",
+                 "not a valid choice", "sigmoid, identity, relu, elu, tanh");
+    CHECK(cfg_set_override(&c, "model.hidden=[5,", err) == -1 && has(err, "not a number"));
+    CHECK(cfg_set_override(&c, "model.hidden=[5]x", err) == -1);
+    c.hidden_more = 1;
+    c.hidden_rest[0] = 0;
+    CHECK(cfg_validate(&c, err) == -1 && has(err, "width 2 of the list"));
+}
+
 static void test_cfg_to_yaml_roundtrip(void) {
     Config a, b;
     char err[ERR_MAX];
@@ -839,6 +885,7 @@ void suite_cfg(void) {
     RUN(test_cfg_empty_value);
     RUN(test_cfg_lr_values);
     RUN(test_cfg_ratio_dropout_hidden);
+    RUN(test_cfg_model_variants);
     RUN(test_cfg_integers);
     RUN(test_cfg_trailing_garbage);
     RUN(test_cfg_strings_and_enums);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "checkpoint.h"
 #include "err.h"
 #include "mem.h"
@@ -41,6 +42,73 @@ static void test_ckpt_round_trip(void) {
     model_free(&m);
 }
 
+/* A deep model with other activations round-trips with its layer widths
+ * and activations. */
+static void test_ckpt_deep_round_trip(void) {
+    Model m, back;
+    char err[ERR_MAX], path[512];
+    temp_path(path, sizeof path);
+    const int width[5] = {11, 6, 4, 7, 11};
+    CHECK_MSG(model_create_layers(&m, 4, width, 1u << 30, err) == 0, "%s", err);
+    m.enc_transposed = 1;
+    m.act_encoder = ACT_ELU;
+    m.act_decoder = ACT_TANH;
+    model_init(&m, 9);
+    CHECK(ckpt_save(&m, 4, path, err) == 0);
+    int epoch = 0;
+    CHECK_MSG(ckpt_load(&back, 0, &epoch, path, err) == 0, "%s", err);
+    CHECK(epoch == 4 && back.num_layers == 4 && back.num_params == m.num_params);
+    CHECK(memcmp(back.width, width, sizeof width) == 0 && back.hidden == 6);
+    CHECK(back.act_encoder == ACT_ELU && back.act_decoder == ACT_TANH);
+    float *a = malloc(m.num_params * 4), *b = malloc(m.num_params * 4);
+    model_export(&m, &m.params, a);
+    model_export(&back, &back.params, b);
+    CHECK(memcmp(a, b, m.num_params * 4) == 0);
+    free(a);
+    free(b);
+    model_free(&back);
+    remove(path);
+    model_free(&m);
+}
+
+static uint64_t test_fnv1a(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* A version 1 file (no layer block) loads as the shallow sigmoid /
+ * identity model. */
+static void test_ckpt_version1_loads(void) {
+    Model m, back;
+    char err[ERR_MAX], path[512];
+    temp_path(path, sizeof path);
+    CHECK(model_create(&m, 8, 3, 1u << 30, err) == 0);
+    model_init(&m, 5);
+    static unsigned char file[32 + 59 * 4 + 8];
+    CHECK(m.num_params == 59);
+    memcpy(file, "AUTOREC\x01", 8);
+    const uint32_t head[4] = {1, 8, 3, 6};  /* version, users, hidden, epoch */
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 4; b++) file[8 + 4 * i + b] = (unsigned char)(head[i] >> (8 * b));
+    for (int b = 0; b < 8; b++) file[24 + b] = (unsigned char)((uint64_t)59 >> (8 * b));
+    model_export(&m, &m.params, (float *)(void *)(file + 32));
+    uint64_t h = test_fnv1a(0xcbf29ce484222325ULL, file, 32 + 59 * 4);
+    for (int b = 0; b < 8; b++) file[32 + 59 * 4 + b] = (unsigned char)(h >> (8 * b));
+    FILE *f = fopen(path, "wb");
+    fwrite(file, 1, sizeof file, f);
+    fclose(f);
+    int epoch = 0;
+    CHECK_MSG(ckpt_load(&back, 1, &epoch, path, err) == 0, "%s", err);
+    CHECK(epoch == 6 && back.num_layers == 2 && back.hidden == 3 && back.num_users == 8);
+    CHECK(back.act_encoder == ACT_SIGMOID && back.act_decoder == ACT_IDENTITY);
+    float b[59];
+    model_export(&back, &back.params, b);
+    CHECK(memcmp(b, file + 32, sizeof b) == 0);
+    model_free(&back);
+    remove(path);
+    model_free(&m);
+}
+
 /* Truncated, foreign, corrupted and newer files are refused with a clear
  * message. */
 static void test_ckpt_corruption_refused(void) {
@@ -55,21 +123,24 @@ static void test_ckpt_corruption_refused(void) {
     static unsigned char data[1 << 16];
     size_t n = fread(data, 1, sizeof data, f);
     fclose(f);
-    CHECK(n == 32 + m.num_params * 4 + 8);
+    CHECK(n == 32 + 4 * (3 + 3) + m.num_params * 4 + 8);  /* version 2, 2 layers */
     struct { const char *what; size_t len; int flip; const char *expect; } cases[] = {
         {"truncated", n - 5, -1, "truncated"},
         {"header only", 32, -1, "truncated"},
         {"empty", 0, -1, "not an autorec checkpoint"},
-        {"flipped parameter", n, 40, "checksum"},
+        {"flipped parameter", n, 64, "checksum"},
         {"foreign", n, 0, "not an autorec checkpoint"},
         {"newer", n, 8, "newer"},
+        {"bad layer count", n, 32, "corrupt checkpoint header"},
+        {"bad activation", n, 36, "corrupt checkpoint header"},
+        {"bad width", n, 48, "corrupt checkpoint header"},
         {"trailing", n + 1, -2, "trailing"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         static unsigned char copy[1 << 16];
         memcpy(copy, data, n);
         copy[n] = 0;
-        if (cases[c].flip >= 0) copy[cases[c].flip] ^= cases[c].flip == 8 ? 0x02 : 0x40;
+        if (cases[c].flip >= 0) copy[cases[c].flip] ^= cases[c].flip == 8 ? 0x04 : 0x40;
         f = fopen(bad, "wb");
         fwrite(copy, 1, cases[c].len, f);
         fclose(f);
@@ -110,5 +181,7 @@ static void test_ckpt_alloc_failures(void) {
 void suite_checkpoint(void) {
     RUN(test_ckpt_round_trip);
     RUN(test_ckpt_corruption_refused);
+    RUN(test_ckpt_deep_round_trip);
+    RUN(test_ckpt_version1_loads);
     RUN(test_ckpt_alloc_failures);
 }

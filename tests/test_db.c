@@ -545,7 +545,7 @@ static int make_v3(const char *path) {
     db_close(db);
     static const char *const cols[] = {"l2", "optimizer", "validation_ratio",
         "split_seed", "schedule", "patience", "clip", "cold_default",
-        "split_kind", "split_index", "variant"};
+        "split_kind", "split_index", "variant", "layers", "encoder", "decoder"};
     sqlite3 *h = raw_open(path);
     int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
                              "DROP INDEX runs_split; DROP TABLE split_summaries;"

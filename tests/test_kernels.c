@@ -16,7 +16,8 @@ static float *rand_buf(size_t n, float lo, float hi, double density, unsigned *s
 
 /* Runs both implementations of every kernel on the same random inputs and
  * compares every output. */
-static void compare_on(int B, int U, int H, float p) {
+static void compare_on_act(int B, int U, int H, float p, Activation ae,
+                           Activation ad) {
     unsigned s = (unsigned)(B * 131 + U * 7 + H);
     size_t bu = (size_t)B * U, bh = (size_t)B * H, uh = (size_t)U * H;
     float *x = rand_buf(bu, 1, 5, 0.3, &s);
@@ -35,14 +36,15 @@ static void compare_on(int B, int U, int H, float p) {
         unsigned s2 = 99;
         gwe[i] = rand_buf(uh, -1, 1, 1, &s2); gbe[i] = rand_buf(H, -1, 1, 1, &s2);
         gwd[i] = rand_buf(uh, -1, 1, 1, &s2); gbd[i] = rand_buf(U, -1, 1, 1, &s2);
-        k[i]->encoder_forward(h[i], hd[i], x, we, be, &drop, B, U, H);
-        k[i]->decoder_forward(y[i], hd[i], wd, bd, B, U, H);
-        k[i]->decoder_mse_forward(dy[i], loss[i], hd[i], wd, bd, x, B, U, H);
+        k[i]->encoder_forward(h[i], hd[i], x, we, be, ae, &drop, B, U, H);
+        k[i]->decoder_forward(y[i], hd[i], wd, bd, ad, B, U, H);
+        k[i]->decoder_mse_forward(dy[i], loss[i], hd[i], wd, bd, ad, x, B, U, H);
         k[i]->decoder_backward(dhd[i], gwd[i], gbd[i], dy[i], hd[i], wd, B, U, H);
-        k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], hd[i], x, &drop, B, U, H);
+        k[i]->encoder_backward(gwe[i], gbe[i], dhd[i], h[i], hd[i], x, ae, &drop, B, U, H);
     }
     const double tol = 1e-5;
-    CHECK_MSG(test_scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d", B, U, H);
+    CHECK_MSG(test_scaled_diff(h[1], h[0], bh) < tol, "h B=%d U=%d H=%d %s/%s", B, U, H,
+              activation_name(ae), activation_name(ad));
     CHECK_MSG(test_scaled_diff(hd[1], hd[0], bh) < tol, "hd B=%d U=%d H=%d", B, U, H);
     CHECK_MSG(test_scaled_diff(y[1], y[0], bu) < tol, "y B=%d U=%d H=%d", B, U, H);
     CHECK_MSG(test_scaled_diff(dy[1], dy[0], bu) < tol, "dy B=%d U=%d H=%d", B, U, H);
@@ -63,10 +65,46 @@ static void compare_on(int B, int U, int H, float p) {
     free(x); free(we); free(be); free(wd); free(bd); free(ids);
 }
 
+static void compare_on(int B, int U, int H, float p) {
+    compare_on_act(B, U, H, p, ACT_SIGMOID, ACT_IDENTITY);
+}
+
 static void test_dense_equals_naive_small(void) { compare_on(3, 5, 2, 0.0f); }
 static void test_dense_equals_naive_ragged(void) { compare_on(45, 130, 67, 0.0f); }
 static void test_dense_equals_naive_dropout(void) { compare_on(70, 97, 129, 0.25f); }
 static void test_dense_equals_naive_reference_shape(void) { compare_on(256, 943, 64, 0.05f); }
+
+/* Every activation as the encoder's and as the decoder's, with dropout. */
+static void test_dense_equals_naive_activations(void) {
+    for (int a = 0; a < ACT_COUNT; a++) {
+        compare_on_act(70, 97, 129, 0.25f, (Activation)a, ACT_IDENTITY);
+        compare_on_act(45, 130, 67, 0.0f, ACT_SIGMOID, (Activation)a);
+    }
+}
+
+/* Forward and backward of each activation agree with its definition and
+ * with central finite differences of activation_apply_ref. */
+static void test_activation_pairs(void) {
+    const float z[6] = {-2.5f, -0.7f, -0.01f, 0.02f, 0.9f, 3.0f};
+    for (int a = 0; a < ACT_COUNT; a++) {
+        float y[6], g[6];
+        memcpy(y, z, sizeof y);
+        activation_forward_row(y, NULL, (Activation)a, 6);
+        for (int i = 0; i < 6; i++) g[i] = 1.0f;
+        activation_backward_row(g, y, (Activation)a, 6);
+        for (int i = 0; i < 6; i++) {
+            double ref = activation_apply_ref((Activation)a, z[i]);
+            double fd = (activation_apply_ref((Activation)a, z[i] + 1e-4) -
+                         activation_apply_ref((Activation)a, z[i] - 1e-4)) / 2e-4;
+            CHECK_CLOSE(y[i], ref, 1e-6, 1e-6);
+            CHECK_CLOSE(activation_apply((Activation)a, z[i]), ref, 1e-6, 1e-6);
+            CHECK_CLOSE(g[i], fd, 1e-3, 1e-4);
+            CHECK_CLOSE(activation_grad((Activation)a, y[i]), fd, 1e-3, 1e-4);
+        }
+    }
+    CHECK(!strcmp(activation_name(ACT_ELU), "elu"));
+    CHECK(!strcmp(activation_name(ACT_COUNT), "invalid"));
+}
 
 /* Dropout keeps about 1 - p of the units, scales them by 1/(1-p), and the
  * mask depends only on (seed, step, item, unit). */
@@ -96,5 +134,7 @@ void suite_kernels(void) {
     RUN(test_dense_equals_naive_ragged);
     RUN(test_dense_equals_naive_dropout);
     RUN(test_dense_equals_naive_reference_shape);
+    RUN(test_dense_equals_naive_activations);
+    RUN(test_activation_pairs);
     RUN(test_dropout_mask);
 }

@@ -165,13 +165,13 @@ static void test_l2_spares_biases_and_adamw(void) {
         model_init(&a, 4);
         model_init(&b, 4);
         float *before = malloc(a.num_params * sizeof(float));
-        memcpy(before, a.params.enc_w, a.num_params * sizeof(float));
+        memcpy(before, a.params.w[0], a.num_params * sizeof(float));
         AdamOptions o = {0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.5f, 0};
         model_adam_step(&a, &o);
         const size_t uh = 7 * 5;
         for (size_t i = 0; i < a.num_params; i++) {
             int weight = i < uh || (i >= uh + 5 && i < 2 * uh + 5);
-            float p0 = before[i], p1 = a.params.enc_w[i];
+            float p0 = before[i], p1 = a.params.w[0][i];
             if (weight) CHECK(p0 == 0 || (p1 - p0) * p0 < 0);
             else CHECK(p1 == p0);
         }
@@ -181,12 +181,12 @@ static void test_l2_spares_biases_and_adamw(void) {
             model_init(&a, 6);
             model_init(&b, 6);
             for (size_t i = 0; i < a.num_params; i++)
-                a.grads.enc_w[i] = b.grads.enc_w[i] = (float)((int)(i % 7) - 3) * 0.1f;
+                a.grads.w[0][i] = b.grads.w[0][i] = (float)((int)(i % 7) - 3) * 0.1f;
             AdamOptions w = {0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.05f, dec};
             model_adam_step(&a, &w);
             model_adam_step_naive(&b, &w);
             for (size_t i = 0; i < a.num_params; i++)
-                CHECK_CLOSE(a.params.enc_w[i], b.params.enc_w[i], 1e-5, 1e-7);
+                CHECK_CLOSE(a.params.w[0][i], b.params.w[0][i], 1e-5, 1e-7);
         }
         free(before);
     }
@@ -194,8 +194,8 @@ static void test_l2_spares_biases_and_adamw(void) {
     model_init(&a, 1);
     double sq = 0;
     for (size_t i = 0; i < 7 * 5; i++)
-        sq += (double)a.params.enc_w[i] * a.params.enc_w[i] +
-              (double)a.params.dec_w[i] * a.params.dec_w[i];
+        sq += (double)a.params.w[0][i] * a.params.w[0][i] +
+              (double)a.params.w[1][i] * a.params.w[1][i];
     CHECK_CLOSE(model_weight_sq(&a), sq, 1e-12, 0);
     model_free(&a);
     model_free(&b);
@@ -225,7 +225,7 @@ static void test_clip_and_cold_default(void) {
         Trainer t;
         CHECK_MSG(trainer_create(&t, &opt, &tr, &ev, err) == 0, "%s", err);
         /* large decoder bias: raw predictions far above 5 for some users */
-        for (int u = 0; u < U; u++) t.model.params.dec_b[u] = u % 2 ? 9.0f : -2.0f;
+        for (int u = 0; u < U; u++) t.model.params.b[1][u] = u % 2 ? 9.0f : -2.0f;
         float recon[I * U];
         trainer_reconstruct(&t, recon);
         EvalMetrics raw, m;

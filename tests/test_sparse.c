@@ -11,7 +11,8 @@
 /* A batch of B rows (items 3r+1 of an I x U matrix of density `dens`), run
  * through every sparse kernel and through the naive dense kernels on the
  * densified rows; compares every output. */
-static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
+static void compare_sparse_act(int I, int U, int H, int B, float dens, float p,
+                               Activation ae, Activation ad) {
     unsigned s = (unsigned)(I * 7 + U * 13 + H);
     size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H, bu = (size_t)B * U;
     float *dense = calloc(iu, sizeof(float));
@@ -35,10 +36,10 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     float *gwd0 = calloc(uh, 4), *gbd0 = calloc(U, 4);
     double *loss0 = malloc(B * 8), *loss1 = malloc(B * 8);
     for (int r = 0; r < B; r++) memcpy(x + (size_t)r * U, dense + (size_t)rows[r] * U, U * 4);
-    kernels_naive.encoder_forward(h0, hd0, x, we, be, &drop, B, U, H);
-    kernels_naive.decoder_mse_forward(dy0, loss0, hd0, wd, bd, x, B, U, H);
+    kernels_naive.encoder_forward(h0, hd0, x, we, be, ae, &drop, B, U, H);
+    kernels_naive.decoder_mse_forward(dy0, loss0, hd0, wd, bd, ad, x, B, U, H);
     kernels_naive.decoder_backward(dhd0, gwd0, gbd0, dy0, hd0, wd, B, U, H);
-    kernels_naive.encoder_backward(gwe0, gbe0, dhd0, h0, hd0, x, &drop, B, U, H);
+    kernels_naive.encoder_backward(gwe0, gbe0, dhd0, h0, hd0, x, ae, &drop, B, U, H);
 
     /* sparse */
     SparseBatch sb;
@@ -47,10 +48,10 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     float *h1 = malloc(bh * 4), *hd1 = malloc(bh * 4), *dy1 = malloc((size_t)sb.max_nnz * 4);
     float *dhd1 = malloc(bh * 4), *gwet = calloc(uh, 4), *gbe1 = calloc(H, 4);
     float *gwd1 = calloc(uh, 4), *gbd1 = calloc(U, 4), *gwe1 = malloc(uh * 4);
-    sparse_encoder_forward(h1, hd1, &sb, wet, be, &drop, H);
-    sparse_decoder_mse_forward(dy1, loss1, hd1, wd, bd, &sb, H);
+    sparse_encoder_forward(h1, hd1, &sb, wet, be, ae, &drop, H);
+    sparse_decoder_mse_forward(dy1, loss1, hd1, wd, bd, ad, &sb, H);
     sparse_decoder_backward(dhd1, gwd1, gbd1, dy1, hd1, wd, &sb, H);
-    sparse_encoder_backward(gwet, gbe1, dhd1, h1, hd1, &sb, &drop, H);
+    sparse_encoder_backward(gwet, gbe1, dhd1, h1, hd1, &sb, ae, &drop, H);
     for (int k = 0; k < H; k++) for (int u = 0; u < U; u++) gwe1[(size_t)k * U + u] = gwet[(size_t)u * H + k];
 
     /* the loss gradient per entry equals the dense one at that position */
@@ -58,7 +59,8 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     for (int r = 0; r < B; r++)
         for (int64_t e = sb.off[r]; e < sb.off[r + 1]; e++) dy1d[(size_t)r * U + sb.col[e]] = dy1[e];
     const double tol = 1e-5;
-    CHECK_MSG(test_scaled_diff(h1, h0, bh) < tol, "h I=%d U=%d H=%d B=%d", I, U, H, B);
+    CHECK_MSG(test_scaled_diff(h1, h0, bh) < tol, "h I=%d U=%d H=%d B=%d %s/%s", I, U, H,
+              B, activation_name(ae), activation_name(ad));
     CHECK_MSG(test_scaled_diff(hd1, hd0, bh) < tol, "hd");
     CHECK_MSG(test_scaled_diff(dy1d, dy0, bu) < tol, "dy");
     CHECK_MSG(test_scaled_diff(dhd1, dhd0, bh) < tol, "dz");
@@ -74,6 +76,18 @@ static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
     free(x); free(h0); free(hd0); free(dy0); free(dhd0); free(gwe0); free(gbe0);
     free(gwd0); free(gbd0); free(loss0); free(loss1); free(h1); free(hd1); free(dy1);
     free(dhd1); free(gwet); free(gbe1); free(gwd1); free(gbd1); free(gwe1); free(dy1d);
+}
+
+static void compare_sparse(int I, int U, int H, int B, float dens, float p) {
+    compare_sparse_act(I, U, H, B, dens, p, ACT_SIGMOID, ACT_IDENTITY);
+}
+
+/* Every activation as the encoder's and as the decoder's. */
+static void test_sparse_equals_naive_activations(void) {
+    for (int a = 0; a < ACT_COUNT; a++) {
+        compare_sparse_act(200, 150, 130, 64, 0.05f, 0.3f, (Activation)a, ACT_IDENTITY);
+        compare_sparse_act(120, 97, 67, 33, 0.08f, 0.0f, ACT_SIGMOID, (Activation)a);
+    }
 }
 
 static void test_sparse_equals_naive_small(void) { compare_sparse(9, 7, 3, 4, 0.4f, 0.0f); }
@@ -135,6 +149,7 @@ void suite_sparse(void) {
     RUN(test_sparse_equals_naive_small);
     RUN(test_sparse_equals_naive_ragged);
     RUN(test_sparse_equals_naive_dropout);
+    RUN(test_sparse_equals_naive_activations);
     RUN(test_sparse_batch_transpose);
     RUN(test_csr_from_ratings);
 }

@@ -119,7 +119,7 @@ static void test_predict_rows_equals_reconstruct(void) {
         CHECK_MSG(trainer_create(&t, &opt, &tr, NULL, err) == 0, "%s", err);
         double loss;
         for (int e = 0; e < 3; e++) trainer_epoch(&t, NULL, &loss);
-        for (int u = 0; u < U; u++) t.model.params.dec_b[u] += u % 2 ? 4.0f : -3.0f;
+        for (int u = 0; u < U; u++) t.model.params.b[t.model.num_layers - 1][u] += u % 2 ? 4.0f : -3.0f;
         float recon[I * U], pred[I * U];
         trainer_reconstruct(&t, recon);
         int32_t rows[I];
