@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cfg.h"
 #include "db.h"
 #include "err.h"
 #include "grid.h"
@@ -393,6 +394,55 @@ done:
     return ret;
 }
 
+/* Recomputes the split summaries (repeats or folds) of experiment x in the
+ * target: a shard holds one split of a configuration, so its own
+ * split_summaries rows are partial and are not copied; each configuration's
+ * row is computed again from the merged runs, as a worker does when a split
+ * finishes.  h and db are connections to the target.  Returns 0 or -1 with
+ * err. */
+static int merge_summaries(sqlite3 *h, Db *db, const char *x, char *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h,
+        "SELECT r.grid_point - r.split_index, min(r.config_yaml), "
+        "min(p.params) FROM runs r LEFT JOIN grid_points p ON p.experiment = "
+        "r.experiment AND p.point = r.grid_point - r.split_index "
+        "WHERE r.experiment = ?1 AND r.split_index IS NOT NULL "
+        "GROUP BY 1 ORDER BY 1", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err_set(err, "cannot read the splits of %s: %s", x, sqlite3_errmsg(h));
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, x, -1, SQLITE_STATIC);
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *yaml = (const char *)sqlite3_column_text(st, 1);
+        const char *label = (const char *)sqlite3_column_text(st, 2);
+        Config c;
+        char why[ERR_MAX];
+        cfg_defaults(&c);
+        if (!yaml || cfg_load_string(&c, yaml, "runs.config_yaml", why)) {
+            ret = err_set(err, "experiment %s: the stored config of point %lld "
+                          "does not load: %s", x,
+                          (long long)sqlite3_column_int64(st, 0),
+                          yaml ? why : "none");
+            break;
+        }
+        /* the point's label without its last item, the split index */
+        char *params = mem_strdup(label ? label : "");
+        if (!params) { ret = err_set(err, "out of memory"); break; }
+        char *cut = strrchr(params, ' ');
+        *(cut ? cut : params) = '\0';
+        ret = db_split_summary_update(db, x, sqlite3_column_int64(st, 0),
+                                      cfg_split_count(&c), params, err);
+        mem_free(params);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = err_set(err, "cannot read the splits of %s: %s", x,
+                      sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return ret;
+}
+
 /* Prints the counts of experiment x in the target and its points that are
  * not final: failed, interrupted, running (with their errors), not run.
  * Sets *complete.  Returns 0 or -1 (printed). */
@@ -513,8 +563,13 @@ int merge_main(int argc, char **argv) {
            into, total.runs_new,
            total.runs_replaced, total.runs_kept, total.epochs,
            nfailed ? "; some shards failed (see above)" : "");
+    if (exps.n && db_open(&db, into, err)) goto fail;
     for (size_t i = 0; i < exps.n; i++) {
         int complete;
+        if (merge_summaries(h, db, exps.v[i], err)) {
+            fprintf(stderr, "autorec merge: %s\n", err);
+            nfailed++;
+        }
         if (merge_report(h, into, exps.v[i], &complete)) nfailed++;
     }
     rc = nfailed ? EXIT_FAILED : EXIT_OK;

@@ -169,6 +169,25 @@ test_merge_copies_columns_by_name() {
     [ "$(q "$T/c.db" "SELECT count(*) FROM epochs")" = 6 ] || fail "epochs not merged"
 }
 
+# A grid with data.split.repeats run as one task per point: each shard
+# holds one split, so merge recomputes each configuration's split summary
+# from the merged runs; it must equal the summary of the same grid run on
+# one machine.
+test_merge_recomputes_split_summaries() {
+    sed -e "s/^  epochs: .*/  epochs: 2/" -e "s/^  threads: .*/  threads: 1/" \
+        -e "s/^    test_ratio: 0.1/    test_ratio: 0.1\n    repeats: 3/" "$T/small.yaml" >"$T/r.yaml"
+    printf 'grid:\n  model.hidden: [8, 16]\n' >>"$T/r.yaml"
+    local x i; x=$(exp_of "$T/r.yaml")
+    for i in 0 1 2 3 4 5; do task "$T/r.yaml" $i "$T/rs/$x" || fail "point $i failed: $(cat "$T/task.out")"; done
+    $BIN merge "$T/rs/$x" --into "$T/r.db" >"$T/out" 2>&1 || fail "merge failed: $(cat "$T/out")"
+    $BIN grid "$T/r.yaml" --workers 1 --threads 1 --db "$T/r1.db" >/dev/null 2>&1 || fail "one-machine grid failed"
+    local sum="SELECT group_point, params, n, round(selected_test_mean, 9), round(selected_test_sd, 9), round(selected_test_ci_hi, 9) FROM split_summaries ORDER BY group_point"
+    [ "$(q "$T/r.db" "SELECT count(*) FROM split_summaries WHERE n = 3")" = 2 ] \
+        || fail "merged summaries: $(q "$T/r.db" "$sum")"
+    [ "$(q "$T/r.db" "$sum")" = "$(q "$T/r1.db" "$sum")" ] \
+        || fail "merged summaries differ from one machine's: $(q "$T/r.db" "$sum") vs $(q "$T/r1.db" "$sum")"
+}
+
 test_merge_bad_shards() {
     $BIN merge "$T/nowhere.db" --into "$T/x.db" 2>"$T/err"; [ $? -eq 2 ] || fail "missing shard should exit 2"
     grep -q "nowhere.db: No such file" "$T/err" || fail "message: $(cat "$T/err")"
