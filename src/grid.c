@@ -344,14 +344,9 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
             if (r < 0) return -1;
             continue;
         }
-        if ((r = query_opt(argc, argv, &i, "--set", &v, "grid"))) {
+        if ((r = query_opt_set(argc, argv, &i, a->sets, &a->n_sets, GRID_MAX_SETS,
+                               "grid"))) {
             if (r < 0) return -1;
-            if (a->n_sets == GRID_MAX_SETS) {
-                fprintf(stderr, "autorec grid: more than %d --set\n",
-                        GRID_MAX_SETS);
-                return -1;
-            }
-            a->sets[a->n_sets++] = v;
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--workers", &v, "grid"))) {

@@ -448,6 +448,19 @@ int query_opt(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
+int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
+                  int max, const char *cmd) {
+    const char *v;
+    int r = query_opt(argc, argv, i, "--set", &v, cmd);
+    if (r <= 0) return r;
+    if (*n >= max) {
+        fprintf(stderr, "autorec %s: more than %d --set\n", cmd, max);
+        return -1;
+    }
+    sets[(*n)++] = v;
+    return 1;
+}
+
 int query_int(const char *cmd, const char *opt, const char *s, int min,
               int max, int *out) {
     char *end;

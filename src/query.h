@@ -158,6 +158,13 @@ int query_opt_db(int argc, char **argv, int *i, const char **db,
 int query_opt(int argc, char **argv, int *i, const char *name,
               const char **val, const char *cmd);
 
+/* A repeatable `--set key=value`: when argv[*i] is --set, appends its value
+ * to sets (n of them so far, at most max).  Returns 1 when it was --set, 0
+ * when not, -1 (message printed, naming cmd) on a missing value or too
+ * many. */
+int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
+                  int max, const char *cmd);
+
 /* Parses option opt's value s as an integer in min..max into *out.
  * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in
  * MIN..MAX" printed. */

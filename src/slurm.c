@@ -243,14 +243,9 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
             if (r < 0) return -1;
             continue;
         }
-        if ((r = query_opt(argc, argv, &i, "--set", &v, "slurm"))) {
+        if ((r = query_opt_set(argc, argv, &i, a->sets, &a->n_sets, SLURM_MAX_SETS,
+                               "slurm"))) {
             if (r < 0) return -1;
-            if (a->n_sets == SLURM_MAX_SETS) {
-                fprintf(stderr, "autorec slurm: more than %d --set\n",
-                        SLURM_MAX_SETS);
-                return -1;
-            }
-            a->sets[a->n_sets++] = v;
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--max-parallel", &v, "slurm"))) {
