@@ -363,17 +363,21 @@ test_db_locked_briefly_waits_then_succeeds() {
     [ $((SECONDS - t0)) -ge 2 ] || fail "autorec did not wait for the lock ($((SECONDS - t0)) s)"
     wait "$LOCKER"
     [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 2 ] || fail "second run not finished"
-    # locked in the middle of a run: the epoch waits, none is lost
-    $BIN run "$T/small.yaml" --quiet --db "$db" --set train.epochs=300 --set model.hidden=64 >/dev/null 2>"$T/err" &
+    # locked in the middle of a run: the epoch waits, none is lost.  The run
+    # is long (it cannot end before the lock, however fast the machine) and
+    # is stopped with SIGINT once it has recorded epochs after the lock.
+    $BIN run "$T/small.yaml" --quiet --db "$db" --set train.epochs=1000000 --set model.hidden=64 >/dev/null 2>"$T/err" &
     local pid=$!
     wait_for_epoch "$db" 7 || fail "no epoch of run 3"
     hold_lock "$db" 2
-    local during; during=$(q "$db" 'SELECT count(*) FROM epochs WHERE run_id = 3')
-    kill -0 "$pid" 2>/dev/null && [ "$during" -lt 300 ] || fail "run 3 ended before the lock was taken"
-    wait "$pid"; rc=$?
-    expect_exit 0 "database locked mid-run"
+    kill -0 "$pid" 2>/dev/null || fail "run 3 ended before the lock was taken"
+    local total; total=$(q "$db" 'SELECT count(*) FROM epochs')
     wait "$LOCKER"
-    [ "$(q "$db" 'SELECT count(*) FROM epochs WHERE run_id = 3')" = 300 ] || fail "epochs lost while locked"
+    wait_for_epoch "$db" $((total + 5)) || fail "run 3 recorded no epoch after the lock"
+    kill -INT "$pid"; wait "$pid"; rc=$?
+    expect_exit 130 "database locked mid-run, then SIGINT"
+    [ "$(q "$db" 'SELECT count(*) = max(epoch) AND max(epoch) = (SELECT epochs_done FROM runs WHERE id = 3) FROM epochs WHERE run_id = 3')" = 1 ] \
+        || fail "epochs lost while locked: $(q "$db" 'SELECT count(*), max(epoch) FROM epochs WHERE run_id = 3')"
     integrity "$db"
 }
 
