@@ -44,7 +44,7 @@ static const Command commands[] = {
     {"plot", "plot RUN...     learning curves into a PNG or SVG (gnuplot)", query_plot_main, query_plot_usage},
     {"recommend", "recommend       top unseen items for a user from a run's checkpoint", recommend_main, recommend_usage},
     {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},
-    {"synth", "synth -o DIR     write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},
+    {"synth", "synth -o DIR    write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},
     {"version", "version         print the version and the git commit", version_main, NULL},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -30,8 +30,9 @@ void run_usage(FILE *f) {
     fprintf(f,
 "usage: autorec run CONFIG [--db PATH] [--set KEY=VALUE]... [--quiet]\n"
 "\n"
-"Trains I-AutoRec as described by the YAML file CONFIG and records the run\n"
-"and every epoch (train loss, test RMSE, seconds) in the results database.\n"
+"Trains AutoRec (I-AutoRec, or U-AutoRec with model.variant: user) as described\n"
+"by the YAML file CONFIG and records the run and every epoch (train loss,\n"
+"test RMSE, seconds) in the results database.\n"
 "\n"
 "options:\n"
 "  --db PATH         results database (default " DEFAULT_DB ", created if missing)\n"
