@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cfg.h"
+#include "db.h"
+
 extern int test_failed_checks; /* checks failed in the current test */
 extern int tests_passed, tests_failed;
 extern const char *test_fixture_dir; /* tests/fixtures */
@@ -71,6 +74,14 @@ void test_rm_tree(const char *dir);
  * INT64_MIN when it fails, returns no row or NULL. */
 struct sqlite3;
 int64_t test_sql_int(struct sqlite3 *h, const char *sql);
+
+/* A DbDescribeFn for claim tests: ctx is a TestDesc whose config (defaults,
+ * hidden = 100 + point) the filled DbRunInfo points to; config_yaml "x: 1",
+ * 1 thread, kernel "auto".  Returns 0. */
+typedef struct {
+    Config cfg;
+} TestDesc;
+int test_describe(void *ctx, int64_t point, DbRunInfo *info, char *err);
 
 /* Routes SQLite's allocations through mem.c (on = 1), so mem_fail_at
  * reaches them, or back to SQLite's allocator (on = 0).  No connection may

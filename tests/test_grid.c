@@ -140,23 +140,6 @@ static void test_grid_invalid_points(void) {
 
 /* ------------------------------------------------------------- claims -- */
 
-typedef struct {
-    Config cfg;
-} Desc;
-
-static int describe(void *ctx, int64_t point, DbRunInfo *info, char *err) {
-    Desc *d = ctx;
-    (void)err;
-    cfg_defaults(&d->cfg);
-    d->cfg.hidden = 100 + (int)point;
-    memset(info, 0, sizeof *info);
-    info->cfg = &d->cfg;
-    info->config_yaml = "x: 1\n";
-    info->threads = 1;
-    info->kernel = "auto";
-    return 0;
-}
-
 /* Registers experiment "e" with n points; hash of point i = "h<i>". */
 static int reg(Db *db, int n, const char *suffix, char *err) {
     char hb[8][16], pb[8][16];
@@ -176,7 +159,7 @@ static void test_claim_interleaved(void) {
     char path[512], err[ERR_MAX];
     Db *a = NULL, *b = NULL;
     DbClaim c;
-    Desc d;
+    TestDesc d;
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/c.db", dir);
@@ -194,20 +177,20 @@ static void test_claim_interleaved(void) {
     double t0 = db_unix_now() - 0.01;
     DbClaimReq ra = {"e", 30, t0, 0, 0}, rb = {"e", 30, t0, 0, 0};
     int64_t run[4];
-    CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &ra, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 0 && c.attempts == 1 && c.previous[0] == '\0');
     run[0] = c.run_id;
-    CHECK(db_grid_claim(b, &rb, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(b, &rb, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1);
     run[1] = c.run_id;
-    CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &ra, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 2);
     run[2] = c.run_id;
-    CHECK(db_grid_claim(b, &rb, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(b, &rb, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 3);
     run[3] = c.run_id;
     /* nothing left; the other command's points may still go stale */
-    CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == DB_CLAIM_WAIT);
+    CHECK(db_grid_claim(a, &ra, test_describe, &d, &c, err) == DB_CLAIM_WAIT);
     CHECK(c.running_elsewhere == 2);
 
     sqlite3 *h = NULL;
@@ -235,12 +218,12 @@ static void test_claim_interleaved(void) {
     CHECK(db_run_end(b, run[3], "diverged", err) == 0);
     CHECK(db_run_end(a, run[3], "finished", err) == -1);   /* not a's */
     /* the failed point is not retried within the same session */
-    CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_grid_claim(a, &ra, test_describe, &d, &c, err) == DB_CLAIM_DONE);
     CHECK(ra.settled_below == 1);   /* point 0 is final, point 1 is not */
 
     /* a new session retries it: same row, epochs cleared, attempts 2 */
     DbClaimReq rn = {"e", 30, db_unix_now() + 1, 0, 0};
-    CHECK(db_grid_claim(a, &rn, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &rn, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1 && c.run_id == run[1] && c.attempts == 2 &&
           !strcmp(c.previous, "failed") &&
           !strcmp(c.previous_worker, "host:2/bbbb"));
@@ -250,15 +233,15 @@ static void test_claim_interleaved(void) {
                    "grid_point = 1 AND status = 'running' AND error IS NULL "
                    "AND best_test_rmse IS NULL AND worker = 'host:1/aaaa'")
           == 20);
-    CHECK(db_grid_claim(b, &rb, describe, &d, &c, err) == DB_CLAIM_WAIT);
+    CHECK(db_grid_claim(b, &rb, test_describe, &d, &c, err) == DB_CLAIM_WAIT);
 
     /* a's heartbeat goes silent: b takes the point over as stale */
     CHECK(db_heartbeat(a, "host:1/aaaa", err) == 0);
-    CHECK(db_grid_claim(b, &rb, describe, &d, &c, err) == DB_CLAIM_WAIT);
+    CHECK(db_grid_claim(b, &rb, test_describe, &d, &c, err) == DB_CLAIM_WAIT);
     CHECK(sqlite3_exec(h, "UPDATE runs SET heartbeat_at = heartbeat_at - 60 "
                           "WHERE grid_point = 1", NULL, NULL, NULL) ==
           SQLITE_OK);
-    CHECK(db_grid_claim(b, &rb, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(b, &rb, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1 && c.attempts == 3 && !strcmp(c.previous, "stale"));
     /* the old holder wakes up: its writes are refused */
     CHECK(db_epoch_add(a, run[1], &ep, err) == -1);
@@ -269,19 +252,19 @@ static void test_claim_interleaved(void) {
                    "grid_point = 1") == 1);
     /* db_worker_lost makes a run stale at once */
     CHECK(db_worker_lost(a, "host:2/bbbb", err) == 1);
-    CHECK(db_grid_claim(a, &rn, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &rn, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1 && c.attempts == 4);
     CHECK(db_run_end(a, c.run_id, "finished", err) == 0);
 
     /* a changed config hash makes a finished point outdated */
     CHECK_MSG(reg(a, 4, "x", err) == 0, "%s", err);
     DbClaimReq rx = {"e", 30, db_unix_now(), 0, 0};
-    CHECK(db_grid_claim(b, &rx, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(b, &rx, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 0 && !strcmp(c.previous, "outdated"));
     CHECK(test_sql_int(h, "SELECT config_hash = 'h0x' FROM runs WHERE "
                    "grid_point = 0") == 1);
     CHECK(db_run_end(b, c.run_id, "finished", err) == 0);
-    CHECK(db_grid_claim(b, &rx, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_grid_claim(b, &rx, test_describe, &d, &c, err) == DB_CLAIM_DONE);
 
     /* one row per point, ever */
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs") == 4);
@@ -291,7 +274,7 @@ static void test_claim_interleaved(void) {
     sqlite3_close(h);
     /* claiming needs a worker id */
     CHECK(db_set_worker(a, NULL, err) == 0);
-    CHECK(db_grid_claim(a, &ra, describe, &d, &c, err) == -1);
+    CHECK(db_grid_claim(a, &ra, test_describe, &d, &c, err) == -1);
 out:
     db_close(a);
     db_close(b);
@@ -305,7 +288,7 @@ static void test_claim_one_point(void) {
     char path[512], err[ERR_MAX];
     Db *a = NULL;
     DbClaim c;
-    Desc d;
+    TestDesc d;
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/p.db", dir);
@@ -314,31 +297,31 @@ static void test_claim_one_point(void) {
     CHECK(db_set_worker(a, "host:1/aaaa", err) == 0);
     CHECK_MSG(reg(a, 4, "", err) == 0, "%s", err);
     DbClaimReq r = {"e", 30, db_unix_now(), 2, 3};
-    CHECK(db_grid_claim(a, &r, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &r, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 2 && c.attempts == 1);
     int64_t run = c.run_id;
     /* running under this command: nothing to claim or wait for */
-    CHECK(db_grid_claim(a, &r, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_grid_claim(a, &r, test_describe, &d, &c, err) == DB_CLAIM_DONE);
     CHECK(db_run_end(a, run, "failed", err) == 0);
     /* a later session re-runs point 2 (same row), never points 0, 1, 3 */
     DbClaimReq r2 = {"e", 30, db_unix_now() + 1, 2, 3};
-    CHECK(db_grid_claim(a, &r2, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &r2, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 2 && c.attempts == 2 && !strcmp(c.previous, "failed"));
     CHECK(db_run_end(a, c.run_id, "finished", err) == 0);
-    CHECK(db_grid_claim(a, &r2, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_grid_claim(a, &r2, test_describe, &d, &c, err) == DB_CLAIM_DONE);
     /* another command running point 1 is not waited for by point 3 */
     CHECK(db_set_worker(a, "host:2/bbbb", err) == 0);
     DbClaimReq r1 = {"e", 30, db_unix_now(), 1, 2};
-    CHECK(db_grid_claim(a, &r1, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &r1, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 1);
     CHECK(db_set_worker(a, "host:3/cccc", err) == 0);
     DbClaimReq r3 = {"e", 30, db_unix_now(), 3, 4};
-    CHECK(db_grid_claim(a, &r3, describe, &d, &c, err) == DB_CLAIM_GOT);
+    CHECK(db_grid_claim(a, &r3, test_describe, &d, &c, err) == DB_CLAIM_GOT);
     CHECK(c.point == 3);
     CHECK(db_run_end(a, c.run_id, "finished", err) == 0);
-    CHECK(db_grid_claim(a, &r3, describe, &d, &c, err) == DB_CLAIM_DONE);
+    CHECK(db_grid_claim(a, &r3, test_describe, &d, &c, err) == DB_CLAIM_DONE);
     /* but point 1 itself is waited for (it may go stale) */
-    CHECK(db_grid_claim(a, &r1, describe, &d, &c, err) == DB_CLAIM_WAIT);
+    CHECK(db_grid_claim(a, &r1, test_describe, &d, &c, err) == DB_CLAIM_WAIT);
 out:
     db_close(a);
     test_rm_tree(dir);

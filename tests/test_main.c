@@ -58,6 +58,19 @@ void test_rm_tree(const char *dir) {
     if (dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int test_describe(void *ctx, int64_t point, DbRunInfo *info, char *err) {
+    TestDesc *d = ctx;
+    (void)err;
+    cfg_defaults(&d->cfg);
+    d->cfg.hidden = 100 + (int)point;
+    memset(info, 0, sizeof *info);
+    info->cfg = &d->cfg;
+    info->config_yaml = "x: 1\n";
+    info->threads = 1;
+    info->kernel = "auto";
+    return 0;
+}
+
 int64_t test_sql_int(sqlite3 *h, const char *sql) {
     sqlite3_stmt *st = NULL;
     int64_t v = INT64_MIN;

@@ -27,23 +27,6 @@ static void test_array_spec(void) {
     CHECK(slurm_array_spec(some, 6, 4, b, 8) == -1);   /* does not fit */
 }
 
-typedef struct {
-    Config cfg;
-} Desc;
-
-static int describe(void *ctx, int64_t point, DbRunInfo *info, char *err) {
-    Desc *d = ctx;
-    (void)err;
-    cfg_defaults(&d->cfg);
-    d->cfg.hidden = 10 + (int)point;
-    memset(info, 0, sizeof *info);
-    info->cfg = &d->cfg;
-    info->config_yaml = "x: 1\n";
-    info->threads = 1;
-    info->kernel = "sparse";
-    return 0;
-}
-
 /* Writes shard `path`: experiment "e" (3 points), point `point` run with
  * `epochs` epochs and then ended with `status` (NULL: left running).
  * Returns 0 or -1. */
@@ -55,12 +38,12 @@ static int make_shard(const char *path, int point, int epochs,
     char err[ERR_MAX];
     Db *db = NULL;
     DbClaim c;
-    Desc d;
+    TestDesc d;
     int ret = -1;
     DbClaimReq r = {"e", 30, db_unix_now() + 1, point, point + 1};
     if (db_open(&db, path, err) || db_set_worker(db, "h:1/0001", err) ||
         db_experiment_register(db, &x, err) ||
-        db_grid_claim(db, &r, describe, &d, &c, err) != DB_CLAIM_GOT)
+        db_grid_claim(db, &r, test_describe, &d, &c, err) != DB_CLAIM_GOT)
         goto done;
     for (int e = 1; e <= epochs; e++) {
         DbEpoch ep = {e, 10.0 / e, 1.0 + 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0};
