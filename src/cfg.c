@@ -189,6 +189,8 @@ static const KeyDesc keys[] = {
     {.key = "train.checkpoint", .type = T_ENUM, FIELD(checkpoint),
      NAMES(bool_names),
      .help = "write the selected epoch's parameters (autorec recommend)"},
+    {.key = "train.refit", .type = T_ENUM, FIELD(refit), NAMES(bool_names),
+     .help = "retrain on train + validation for the selected epochs"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
      .help = "clip predictions: none, auto (rating range) or [lo, hi]"},
     {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
@@ -823,6 +825,7 @@ void cfg_defaults(Config *cfg) {
     cfg->lr_min = 0;
     cfg->patience = 0;
     cfg->checkpoint = 1;
+    cfg->refit = 0;
     cfg->variant = VARIANT_ITEM;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
@@ -980,6 +983,11 @@ int cfg_validate(const Config *cfg, char *err) {
         return err_set(err, "train.patience: %d needs a validation split to "
                        "watch: set data.split.validation_ratio (e.g. 0.1), or "
                        "patience: 0", cfg->patience);
+    if (cfg->refit && cfg->validation_ratio == 0)
+        return err_set(err, "train.refit: true needs a validation split to "
+                       "choose the number of epochs: set "
+                       "data.split.validation_ratio (e.g. 0.1), or refit: "
+                       "false");
     if (cfg->schedule == SCHED_COSINE && cfg->lr_min > cfg->lr)
         return err_set(err, "train.lr_min: %g is above train.lr %g (the "
                        "cosine schedule decays from lr to lr_min)",
@@ -1812,14 +1820,42 @@ static void out_real(Out *o, double v) {
     out_printf(o, "%s", b);
 }
 
-/* Writes cfg as nested YAML, one line per key, help as comments. */
-static void emit_yaml(const Config *cfg, Out *o) {
+/* Returns 1 when key d has the same value in a and b. */
+static int key_equal(const KeyDesc *d, const Config *a, const Config *b) {
+    const char *fa = (const char *)a + d->off, *fb = (const char *)b + d->off;
+    switch (d->type) {
+    case T_STR:
+        return strcmp(fa, fb) == 0;
+    case T_WIDTHS:
+        if (a->hidden != b->hidden || a->hidden_more != b->hidden_more)
+            return 0;
+        for (int l = 0; l < a->hidden_more; l++)
+            if (a->hidden_rest[l] != b->hidden_rest[l]) return 0;
+        return 1;
+    case T_PAIR: {
+        ClipSpec ca, cb;
+        memcpy(&ca, fa, sizeof ca);
+        memcpy(&cb, fb, sizeof cb);
+        return ca.mode == cb.mode &&
+               (ca.mode != CLIP_RANGE || (ca.lo == cb.lo && ca.hi == cb.hi));
+    }
+    case T_INT: case T_U64: case T_REAL: case T_ENUM:
+        break;
+    }
+    return memcmp(fa, fb, d->size) == 0;
+}
+
+/* Writes cfg as nested YAML, one line per key, help as comments.  With
+ * base (may be NULL), only the keys whose value differs from base's, and no
+ * comments. */
+static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
     const char *prev = NULL;
     for (int i = 0; i < NKEYS; i++) {
         const KeyDesc *d = &keys[i];
         const char *k = d->key, *field = (const char *)cfg + d->off;
         int depth = 0;
         size_t start = 0;
+        if (base && key_equal(d, cfg, base)) continue;
         /* open the sections this key does not share with the previous one */
         for (const char *dot = strchr(k, '.'); dot;
              dot = strchr(dot + 1, '.')) {
@@ -1890,23 +1926,42 @@ static void emit_yaml(const Config *cfg, Out *o) {
         }
         }
         size_t w = o->len - line;
-        out_printf(o, "%*s# %s\n", w < 32 ? (int)(32 - w) : 1, "", d->help);
+        if (base)
+            out_printf(o, "\n");
+        else
+            out_printf(o, "%*s# %s\n", w < 32 ? (int)(32 - w) : 1, "",
+                       d->help);
         prev = k;
     }
 }
 
-/* Returns the YAML text (caller frees with mem_free), or NULL on OOM. */
-char *cfg_to_yaml(const Config *cfg) {
+/* emit_yaml into a new string.  Returns it (caller frees with mem_free), or
+ * NULL on OOM. */
+static char *yaml_string(const Config *cfg, const Config *base) {
     Out o = {NULL, 0, 0};
-    assert(cfg);
-    emit_yaml(cfg, &o); /* measure */
+    emit_yaml(cfg, base, &o); /* measure */
     o.cap = o.len + 1;
     o.len = 0;
     o.buf = mem_alloc(o.cap);
     if (!o.buf) return NULL;
-    emit_yaml(cfg, &o);
+    if (o.cap == 1) o.buf[0] = '\0';   /* every key at its default */
+    emit_yaml(cfg, base, &o);
     assert(o.len + 1 == o.cap);
     return o.buf;
+}
+
+/* Returns the YAML text (caller frees with mem_free), or NULL on OOM. */
+char *cfg_to_yaml(const Config *cfg) {
+    assert(cfg);
+    return yaml_string(cfg, NULL);
+}
+
+/* Returns the YAML of the non-default keys (caller frees), or NULL on OOM. */
+char *cfg_to_yaml_changed(const Config *cfg) {
+    Config defaults;
+    assert(cfg);
+    cfg_defaults(&defaults);
+    return yaml_string(cfg, &defaults);
 }
 
 const char *cfg_variant_name(ModelVariant v) {

@@ -87,6 +87,10 @@ typedef struct {
     int checkpoint;                  /* train.checkpoint: 1 = write the
                                         selected epoch's parameters (the
                                         default), 0 = none */
+    int refit;                       /* train.refit: 1 = after selection,
+                                        train a fresh model on train +
+                                        validation for the selected number
+                                        of epochs (needs validation_ratio) */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
 } Config;
@@ -178,6 +182,13 @@ int cfg_validate(const Config *cfg, char *err);
 /* The full resolved configuration as YAML text (every key).  Returns a
  * NUL-terminated string owned by the caller (mem_free), or NULL on OOM. */
 char *cfg_to_yaml(const Config *cfg);
+
+/* The keys whose value differs from cfg_defaults, as cfg_to_yaml writes
+ * them but without comments (empty when every key is at its default): the
+ * identity of a config that stays the same when a later version adds keys
+ * with defaults, so grid config hashes and experiment ids do not change.
+ * Returns a string owned by the caller (mem_free), or NULL on OOM. */
+char *cfg_to_yaml_changed(const Config *cfg);
 
 const char *cfg_format_name(DataFormat f);
 const char *cfg_split_name(SplitKind k);

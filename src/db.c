@@ -121,6 +121,9 @@ static int db_b_encoder(sqlite3_stmt *s, int i, const Config *c) {
 static int db_b_decoder(sqlite3_stmt *s, int i, const Config *c) {
     return db_bind_name(s, i, activation_name((Activation)c->act_decoder));
 }
+static int db_b_refit(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_int(s, i, c->refit != 0);
+}
 static int db_b_variant(sqlite3_stmt *s, int i, const Config *c) {
     return db_bind_name(s, i, cfg_variant_name(c->variant));
 }
@@ -154,6 +157,7 @@ static const struct {
     {"layers", "TEXT", 4, db_b_layers},
     {"encoder", "TEXT", 4, db_b_encoder},
     {"decoder", "TEXT", 4, db_b_decoder},
+    {"refit", "INTEGER", 5, db_b_refit},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
@@ -193,6 +197,8 @@ struct Db {
     sqlite3_stmt *exp_insert, *point_upsert;
     sqlite3_stmt *claim_settled, *claim_pick, *claim_running;
     sqlite3_stmt *claim_insert, *claim_retake, *epochs_delete;
+    sqlite3_stmt *refit_epochs_delete;
+    sqlite3_stmt *refit_insert, *run_update_refit;
     sqlite3_stmt *heartbeat, *worker_lost;
     sqlite3_stmt *summary_runs, *summary_put;
 };
@@ -317,6 +323,33 @@ static const char db_migrate_v4[] =
     ") WITHOUT ROWID;\n"
     "CREATE INDEX runs_split ON runs(experiment, split_index);\n";
 
+/* Schema 4 -> 5: train.refit.  A refit run, after choosing its epoch
+ * count on the validation split, trains a fresh model on train +
+ * validation for that many epochs: its epochs go to refit_epochs (the
+ * columns of epochs that apply: no validation split is left), and the run
+ * gets refit_epochs (how many) and the refit model's test RMSE and MAE.
+ * The split summaries get the refit test RMSE's mean, sd and interval (NULL
+ * without refit).  The config column refit comes from db_config_columns. */
+static const char db_migrate_v5[] =
+    "ALTER TABLE runs ADD COLUMN refit_epochs INTEGER;\n"
+    "ALTER TABLE runs ADD COLUMN refit_test_rmse REAL;\n"
+    "ALTER TABLE runs ADD COLUMN refit_test_mae REAL;\n"
+    "CREATE TABLE refit_epochs(\n"
+    "  run_id INTEGER NOT NULL,\n"
+    "  epoch INTEGER NOT NULL CHECK(epoch >= 1),\n"
+    "  train_loss REAL,\n"
+    "  test_rmse REAL,\n"
+    "  test_mae REAL,\n"
+    "  train_seconds REAL,\n"
+    "  eval_seconds REAL,\n"
+    "  PRIMARY KEY(run_id, epoch),\n"
+    "  FOREIGN KEY(run_id) REFERENCES runs(id)\n"
+    ");\n"
+    "ALTER TABLE split_summaries ADD COLUMN refit_test_mean REAL;\n"
+    "ALTER TABLE split_summaries ADD COLUMN refit_test_sd REAL;\n"
+    "ALTER TABLE split_summaries ADD COLUMN refit_test_ci_lo REAL;\n"
+    "ALTER TABLE split_summaries ADD COLUMN refit_test_ci_hi REAL;\n";
+
 /* The views, one definition for the current schema: views hold no data, so
  * rather than being migrated they are dropped and created again whenever the
  * schema version changes (in the same transaction). */
@@ -331,7 +364,8 @@ static const char db_views_head[] =
     "  round((julianday(coalesce(finished_at, 'now')) - julianday(started_at))\n"
     "        * 86400.0, 3) AS wall_seconds,\n"
     "  started_at, finished_at, host, worker, attempts, config_hash, error,\n"
-    "  selected_epoch, selected_test_rmse, selected_val_rmse, checkpoint";
+    "  selected_epoch, selected_test_rmse, selected_val_rmse, checkpoint,\n"
+    "  refit_epochs, refit_test_rmse, refit_test_mae";
 /* after db_views_head, the config columns (db_config_sql), then this */
 static const char db_views_tail[] =
     "\nFROM runs;\n"
@@ -357,7 +391,11 @@ static const char db_views_tail[] =
     "  min(CASE WHEN r.status = 'finished' THEN r.selected_test_rmse END)\n"
     "    AS best_selected_test_rmse,\n"
     "  avg(CASE WHEN r.status = 'finished' THEN r.selected_test_rmse END)\n"
-    "    AS mean_selected_test_rmse\n"
+    "    AS mean_selected_test_rmse,\n"
+    "  min(CASE WHEN r.status = 'finished' THEN r.refit_test_rmse END)\n"
+    "    AS best_refit_test_rmse,\n"
+    "  avg(CASE WHEN r.status = 'finished' THEN r.refit_test_rmse END)\n"
+    "    AS mean_refit_test_rmse\n"
     "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
     "GROUP BY x.id;\n";
 
@@ -543,6 +581,8 @@ static int db_upgrade(Db *db, char *err) {
     if (rc == SQLITE_OK) rc = db_add_columns(db, (int)version, &msg);
     if (rc == SQLITE_OK && version < 4)
         rc = sqlite3_exec(db->db, db_migrate_v4, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 5)
+        rc = sqlite3_exec(db->db, db_migrate_v5, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];
         char cols[1024];
@@ -697,7 +737,9 @@ int db_open(Db **out, const char *path, char *err) {
              "epochs_done = 0, seconds = 0, final_test_rmse = NULL, "
              "best_test_rmse = NULL, best_epoch = NULL, error = NULL, "
              "selected_epoch = NULL, selected_test_rmse = NULL, "
-             "selected_val_rmse = NULL, checkpoint = NULL "
+             "selected_val_rmse = NULL, checkpoint = NULL, "
+             "refit_epochs = NULL, refit_test_rmse = NULL, "
+             "refit_test_mae = NULL "
              "WHERE experiment = ?18 AND grid_point = ?19", set, DB_NOW);
     if (db_prepare(db, sql[0], &db->run_insert, err) ||
         db_prepare(db,
@@ -776,6 +818,19 @@ int db_open(Db **out, const char *path, char *err) {
         db_prepare(db, sql[3], &db->claim_retake, err) ||
         db_prepare(db, "DELETE FROM epochs WHERE run_id = ?1",
                    &db->epochs_delete, err) ||
+        db_prepare(db, "DELETE FROM refit_epochs WHERE run_id = ?1",
+                   &db->refit_epochs_delete, err) ||
+        db_prepare(db,
+                   "INSERT INTO refit_epochs(run_id, epoch, train_loss, "
+                   "test_rmse, test_mae, train_seconds, eval_seconds) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   &db->refit_insert, err) ||
+        db_prepare(db,
+                   "UPDATE runs SET refit_epochs = ?2, refit_test_rmse = ?3, "
+                   "refit_test_mae = ?4, seconds = seconds + ?5, "
+                   "heartbeat_at = " DB_UNIXNOW " "
+                   "WHERE id = ?1 AND (?6 IS NULL OR worker IS ?6)",
+                   &db->run_update_refit, err) ||
         db_prepare(db,
                    "UPDATE runs SET heartbeat_at = " DB_UNIXNOW " WHERE "
                    "worker = ?1 AND status = 'running'",
@@ -786,7 +841,8 @@ int db_open(Db **out, const char *path, char *err) {
                    &db->worker_lost, err) ||
         db_prepare(db,
                    "SELECT id, selected_test_rmse, selected_val_rmse, "
-                   "final_test_rmse, split_kind FROM runs WHERE experiment = ?1 AND "
+                   "final_test_rmse, refit_test_rmse, split_kind FROM runs "
+                   "WHERE experiment = ?1 AND "
                    "grid_point >= ?2 AND grid_point < ?2 + ?3 AND status = "
                    "'finished' ORDER BY grid_point",
                    &db->summary_runs, err) ||
@@ -797,9 +853,11 @@ int db_open(Db **out, const char *path, char *err) {
                    "selected_test_ci_lo, selected_test_ci_hi, "
                    "selected_val_mean, selected_val_sd, final_test_mean, "
                    "final_test_sd, final_test_ci_lo, final_test_ci_hi, "
-                   "t_quantile, runs, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, "
-                   "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                   "?18, " DB_NOW ")",
+                   "t_quantile, runs, updated_at, refit_test_mean, "
+                   "refit_test_sd, refit_test_ci_lo, refit_test_ci_hi) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                   "?12, ?13, ?14, ?15, ?16, ?17, ?18, " DB_NOW ", ?19, ?20, "
+                   "?21, ?22)",
                    &db->summary_put, err))
         goto fail;
     *out = db;
@@ -829,6 +887,9 @@ void db_close(Db *db) {
     sqlite3_finalize(db->claim_insert);
     sqlite3_finalize(db->claim_retake);
     sqlite3_finalize(db->epochs_delete);
+    sqlite3_finalize(db->refit_epochs_delete);
+    sqlite3_finalize(db->refit_insert);
+    sqlite3_finalize(db->run_update_refit);
     sqlite3_finalize(db->heartbeat);
     sqlite3_finalize(db->worker_lost);
     sqlite3_finalize(db->summary_runs);
@@ -846,6 +907,12 @@ static int db_step_done(sqlite3_stmt *st) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Binds v to parameter i, NULL when it is not finite.  Returns an SQLite
+ * result code. */
+static int db_bind_finite(sqlite3_stmt *st, int i, double v) {
+    return db_bind_opt_double(st, i, isfinite(v), v);
 }
 
 /* Binds a possibly NULL text.  Returns an SQLite result code. */
@@ -930,16 +997,11 @@ int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err) {
     return 0;
 }
 
-/* See db.h.  Returns 0, or -1 with err after rolling the transaction back
- * (nothing of the epoch is stored then).  Non-finite values are refused. */
-int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
-    assert(db && e);
-    sqlite3_stmt *st = NULL;
-    char what[96];
-    int rc, ret = -1;
-
-    snprintf(what, sizeof what, "record epoch %d of run %lld", e->epoch,
-             (long long)run_id);
+/* Checks that epoch e can be recorded (`what` names it in messages): a
+ * finite test RMSE, train loss and timings, and a number from 1.  Returns 0
+ * or -1 with err. */
+static int db_check_epoch(const Db *db, const char *what, const DbEpoch *e,
+                          char *err) {
     if (!isfinite(e->test_rmse))
         return err_set(err, "cannot %s in %s: test RMSE is %g (not finite); "
                             "record the run as diverged instead",
@@ -953,7 +1015,45 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     if (e->epoch < 1)
         return err_set(err, "cannot %s in %s: epochs are numbered from 1",
                        what, db->path);
+    return 0;
+}
 
+/* Fills err after a failed INSERT of an epoch row (`what` names it). */
+static void db_epoch_insert_failed(Db *db, int rc, const char *what,
+                                   int64_t run_id, char *err) {
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && rc != SQLITE_CONSTRAINT_FOREIGNKEY)
+        err_set(err, "cannot %s in %s: %s (the epoch is already recorded)",
+                what, db->path, sqlite3_errmsg(db->db));
+    else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        err_set(err, "cannot %s in %s: no run %lld", what, db->path,
+                (long long)run_id);
+    else
+        db_fail(db, rc, what, err);
+}
+
+/* Fills err when the run update after an epoch touched no row. */
+static void db_epoch_lost_run(const Db *db, const char *what, int64_t run_id,
+                              char *err) {
+    if (db->worker)
+        err_set(err, "cannot %s in %s: worker %s no longer holds the run "
+                     "(it was taken over as stale)", what, db->path,
+                db->worker);
+    else
+        err_set(err, "cannot %s in %s: no run %lld", what, db->path,
+                (long long)run_id);
+}
+
+/* See db.h.  Returns 0, or -1 with err after rolling the transaction back
+ * (nothing of the epoch is stored then).  Non-finite values are refused. */
+int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
+    assert(db && e);
+    sqlite3_stmt *st = NULL;
+    char what[96];
+    int rc, ret = -1;
+
+    snprintf(what, sizeof what, "record epoch %d of run %lld", e->epoch,
+             (long long)run_id);
+    if (db_check_epoch(db, what, e, err)) return -1;
     rc = db_begin(db);
     if (rc != SQLITE_OK) {
         db_fail(db, rc, what, err);
@@ -977,15 +1077,7 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     if (rc != SQLITE_OK) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        if ((rc & 0xff) == SQLITE_CONSTRAINT &&
-            rc != SQLITE_CONSTRAINT_FOREIGNKEY)
-            err_set(err, "cannot %s in %s: %s (the epoch is already recorded)",
-                    what, db->path, sqlite3_errmsg(db->db));
-        else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            err_set(err, "cannot %s in %s: no run %lld", what, db->path,
-                    (long long)run_id);
-        else
-            db_fail(db, rc, what, err);
+        db_epoch_insert_failed(db, rc, what, run_id, err);
         goto cleanup;
     }
     st = db->run_update_epoch;
@@ -1006,13 +1098,69 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
         goto cleanup;
     }
     if (sqlite3_changes(db->db) != 1) {
-        if (db->worker)
-            err_set(err, "cannot %s in %s: worker %s no longer holds the run "
-                         "(it was taken over as stale)", what, db->path,
-                    db->worker);
-        else
-            err_set(err, "cannot %s in %s: no run %lld", what, db->path,
-                    (long long)run_id);
+        db_epoch_lost_run(db, what, run_id, err);
+        goto cleanup;
+    }
+    rc = db_step_done(db->commit);
+    if (rc != SQLITE_OK) {
+        db_fail(db, rc, what, err);
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    if (ret != 0 && !sqlite3_get_autocommit(db->db))
+        (void)db_step_done(db->rollback);
+    return ret;
+}
+
+/* See db.h.  Returns 0, or -1 with err after rolling the transaction back.
+ * e->has_val and e->selected are ignored (a refit has no validation). */
+int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
+    assert(db && e);
+    sqlite3_stmt *st = NULL;
+    char what[96];
+    int rc, ret = -1;
+
+    snprintf(what, sizeof what, "record refit epoch %d of run %lld", e->epoch,
+             (long long)run_id);
+    if (db_check_epoch(db, what, e, err)) return -1;
+    rc = db_begin(db);
+    if (rc != SQLITE_OK) {
+        db_fail(db, rc, what, err);
+        goto cleanup;
+    }
+    st = db->refit_insert;
+    rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->train_loss);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, e->test_rmse);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 5, e->test_mae);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 6, e->train_seconds);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 7, e->eval_seconds);
+    if (rc == SQLITE_OK) rc = db_step_done(st);
+    if (rc != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        db_epoch_insert_failed(db, rc, what, run_id, err);
+        goto cleanup;
+    }
+    st = db->run_update_refit;
+    rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->test_rmse);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 4, e->test_mae);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 5, e->train_seconds + e->eval_seconds);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 6, db->worker);
+    if (rc == SQLITE_OK) rc = db_step_done(st);
+    if (rc != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        db_fail(db, rc, what, err);
+        goto cleanup;
+    }
+    if (sqlite3_changes(db->db) != 1) {
+        db_epoch_lost_run(db, what, run_id, err);
         goto cleanup;
     }
     rc = db_step_done(db->commit);
@@ -1296,6 +1444,10 @@ int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
         rc = sqlite3_bind_int64(st, 1, out->run_id);
         if (rc == SQLITE_OK) rc = db_step_done(st);
         if (rc != SQLITE_OK) goto cleanup;
+        st = db->refit_epochs_delete;
+        rc = sqlite3_bind_int64(st, 1, out->run_id);
+        if (rc == SQLITE_OK) rc = db_step_done(st);
+        if (rc != SQLITE_OK) goto cleanup;
     }
     st = have_row ? db->claim_retake : db->claim_insert;
     rc = db_bind_info(st, &info);
@@ -1420,25 +1572,23 @@ done:
 
 /* ------------------------------------------------------ split summaries -- */
 
-/* Binds v to parameter i, NULL when it is not finite.  Returns an SQLite
- * result code. */
-static int db_bind_finite(sqlite3_stmt *st, int i, double v) {
-    return db_bind_opt_double(st, i, isfinite(v), v);
-}
-
 /* See db.h.  One BEGIN IMMEDIATE transaction: read the finished runs of
  * the group, summarise them (stats.h), replace the row.  Returns 0 or -1
  * with err (nothing written then). */
+/* The per-run values summarised: selected test, selected validation, final
+ * test and refit test RMSE (columns 1..4 of summary_runs). */
+#define DB_SUMMARY_COLS 4
+
 int db_split_summary_update(Db *db, const char *experiment,
                             int64_t group_point, int splits,
                             const char *params, char *err) {
     assert(db && experiment && params && splits >= 1);
-    double *x = mem_alloc(3 * (size_t)splits * sizeof *x);
+    double *x = mem_alloc(DB_SUMMARY_COLS * (size_t)splits * sizeof *x);
     char *ids = mem_alloc((size_t)splits * 21 + 1), kind[16] = "";
     sqlite3_stmt *st = NULL;
     int rc = SQLITE_NOMEM, ret = -1, n = 0;
     size_t idlen = 0;
-    StatsSummary sel, val, fin;
+    StatsSummary sel, val, fin, ref;
 
     if (!x || !ids) {
         err_set(err, "out of memory summarising the splits of %s", experiment);
@@ -1454,12 +1604,12 @@ int db_split_summary_update(Db *db, const char *experiment,
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
         if (n == splits) continue;   /* cannot happen: the range has splits */
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < DB_SUMMARY_COLS; k++)
             x[k * splits + n] = sqlite3_column_type(st, 1 + k) == SQLITE_NULL
                                     ? NAN : sqlite3_column_double(st, 1 + k);
         idlen += (size_t)sprintf(ids + idlen, "%s%lld", n ? "," : "",
                                  (long long)sqlite3_column_int64(st, 0));
-        db_column_copy(st, 4, kind, sizeof kind);
+        db_column_copy(st, 1 + DB_SUMMARY_COLS, kind, sizeof kind);
         n++;
     }
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -1469,6 +1619,7 @@ int db_split_summary_update(Db *db, const char *experiment,
     stats_summarise(x, n, &sel);
     stats_summarise(x + splits, n, &val);
     stats_summarise(x + 2 * splits, n, &fin);
+    stats_summarise(x + 3 * splits, n, &ref);
     st = db->summary_put;
     rc = db_bind_text(st, 1, experiment);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, group_point);
@@ -1488,6 +1639,10 @@ int db_split_summary_update(Db *db, const char *experiment,
     if (rc == SQLITE_OK) rc = db_bind_finite(st, 16, fin.mean + fin.half);
     if (rc == SQLITE_OK) rc = db_bind_finite(st, 17, sel.t);
     if (rc == SQLITE_OK) rc = db_bind_text(st, 18, ids);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 19, ref.mean);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 20, ref.sd);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 21, ref.mean - ref.half);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 22, ref.mean + ref.half);
     if (rc == SQLITE_OK) rc = db_step_done(st);
     else {
         sqlite3_reset(st);

@@ -30,7 +30,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 typedef struct Db Db;
 struct sqlite3;
@@ -74,6 +74,12 @@ int db_run_begin(Db *db, const DbRunInfo *info, int64_t *run_id, char *err);
 /* Records one finished epoch and updates the run's final_test_rmse,
  * best_test_rmse and best_epoch, in one transaction. */
 int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
+
+/* Records epoch e->epoch of a refit (train.refit: the fresh model trained
+ * on train + validation) in refit_epochs, and sets the run's refit_epochs,
+ * refit_test_rmse and refit_test_mae to this epoch's, in one transaction.
+ * e->has_val and e->selected are ignored.  Returns 0 or -1 with err. */
+int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
 
 /* Stores path (the run's checkpoint file, already written) in
  * runs.checkpoint.  Returns 0 or -1 with err. */

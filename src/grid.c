@@ -93,17 +93,20 @@ uint64_t grid_fnv1a64(const void *data, size_t n, uint64_t h) {
     return h;
 }
 
-/* cfg_to_yaml of c with train.threads zeroed unless it is an axis.
+/* The YAML of c with train.threads zeroed unless it is an axis: every key
+ * (full, for the experiments table) or only the non-default ones (the
+ * identity that config hashes and experiment ids are computed from, so
+ * that keys added by later versions, at their defaults, change neither).
  * Returns a string owned by the caller, or NULL on OOM. */
-static char *grid_canonical_yaml(const Config *c, int threads_axis) {
+static char *grid_canonical_yaml(const Config *c, int threads_axis, int full) {
     Config k = *c;
     if (!threads_axis) k.threads = 0;
-    return cfg_to_yaml(&k);
+    return full ? cfg_to_yaml(&k) : cfg_to_yaml_changed(&k);
 }
 
 int grid_config_hash(const Config *c, int threads_axis,
                      char out[GRID_HASH_HEX], char *err) {
-    char *yaml = grid_canonical_yaml(c, threads_axis);
+    char *yaml = grid_canonical_yaml(c, threads_axis, 0);
     if (!yaml) return err_set(err, "out of memory hashing a config");
     uint64_t h = grid_fnv1a64(yaml, strlen(yaml), GRID_FNV_OFFSET);
     snprintf(out, GRID_HASH_HEX, "%016llx", (unsigned long long)h);
@@ -154,12 +157,18 @@ static char *grid_label(const GridPlan *p, size_t i) {
     return s;
 }
 
-/* Sets p->yaml (canonical base + grid section), p->axes and p->experiment.
+/* Sets p->yaml (canonical base + grid section), p->axes and p->experiment
+ * (the name and a hash of the base's non-default keys + grid section).
  * Returns 0 or -1 with err. */
 static int grid_identity(GridPlan *p, char *err) {
-    char *base = grid_canonical_yaml(&p->base, p->threads_axis);
-    size_t len, cap;
-    if (!base) return err_set(err, "out of memory");
+    char *base = grid_canonical_yaml(&p->base, p->threads_axis, 1);
+    char *changed = grid_canonical_yaml(&p->base, p->threads_axis, 0);
+    size_t len, cap, grid_at;
+    if (!base || !changed) {
+        mem_free(base);
+        mem_free(changed);
+        return err_set(err, "out of memory");
+    }
     cap = strlen(base) + 16;
     for (int a = 0; a < p->grid.naxes; a++) {
         cap += strlen(p->grid.axes[a].key) + 8;
@@ -169,9 +178,12 @@ static int grid_identity(GridPlan *p, char *err) {
     p->yaml = mem_alloc(cap);
     if (!p->yaml) {
         mem_free(base);
+        mem_free(changed);
         return err_set(err, "out of memory");
     }
-    len = (size_t)sprintf(p->yaml, "%sgrid:\n", base);
+    len = (size_t)sprintf(p->yaml, "%s", base);
+    grid_at = len;
+    len += (size_t)sprintf(p->yaml + len, "grid:\n");
     mem_free(base);
     p->axes[0] = '\0';
     for (int a = 0; a < p->grid.naxes; a++) {
@@ -185,7 +197,9 @@ static int grid_identity(GridPlan *p, char *err) {
         snprintf(p->axes + al, sizeof p->axes - al, "%s%s", a ? "," : "",
                  ax->key);
     }
-    uint64_t h = grid_fnv1a64(p->yaml, len, GRID_FNV_OFFSET);
+    uint64_t h = grid_fnv1a64(changed, strlen(changed), GRID_FNV_OFFSET);
+    h = grid_fnv1a64(p->yaml + grid_at, len - grid_at, h);
+    mem_free(changed);
     snprintf(p->experiment, sizeof p->experiment, "%s-%012llx", p->base.name,
              (unsigned long long)(h >> 16));
     return 0;

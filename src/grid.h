@@ -6,12 +6,14 @@
  *                    a heartbeat thread keeps its claim fresh
  *   grid_progress.c  the live progress lines and the final summary table
  *
- * Identity: a point's config hash is FNV-1a 64 of its resolved YAML
- * (cfg_to_yaml) with train.threads set to 0 unless train.threads is itself
- * a grid axis: workers choose the thread count and results do not depend on
- * it.  The experiment id is the config name and 12 hex digits of the hash
- * of the resolved base config (same rule) plus the grid, so the same grid
- * file always resolves to the same experiment and resumes it. */
+ * Identity: a point's config hash is FNV-1a 64 of the YAML of its
+ * non-default keys (cfg_to_yaml_changed) with train.threads set to 0 unless
+ * train.threads is itself a grid axis: workers choose the thread count and
+ * results do not depend on it, and keys added by later versions (at their
+ * defaults) leave hashes unchanged.  The experiment id is the config name
+ * and 12 hex digits of the hash of the base config (same rule) plus the
+ * grid, so the same grid file always resolves to the same experiment and
+ * resumes it. */
 #ifndef AUTOREC_GRID_H
 #define AUTOREC_GRID_H
 

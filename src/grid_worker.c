@@ -120,7 +120,7 @@ static int run_point(Db *db, Describe *d, int64_t point, int64_t run_id,
         ret = -1;
         goto done;
     }
-    RunHooks hooks = {NULL, NULL, &g_wstop};
+    RunHooks hooks = {NULL, NULL, &g_wstop, NULL};
     why[0] = '\0';
     st = runner_train(&r, db, run_id, &hooks, &out, why);
     if (db_run_end_msg(db, run_id, runner_status_name(st),

@@ -50,7 +50,8 @@ void run_usage(FILE *f) {
 "  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
 "  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
 "  data.split.repeats, data.split.index, the protocol keys,\n"
-"  model.variant (item|user), train.checkpoint (true|false); see README.md\n"
+"  model.variant (item|user), train.checkpoint (true|false),\n"
+"  train.refit (true|false); see README.md\n"
 "\n"
 "With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
 "data.split.kind: folds (u1.base/u1.test ... u5.base/u5.test beside\n"
@@ -136,6 +137,16 @@ static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
         printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
                e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
                e->eval_seconds);
+    fflush(stdout);
+}
+
+/* Prints one epoch line of the refit (train.refit). */
+static void print_refit_epoch(void *ctx, const DbEpoch *e, int epochs) {
+    (void)ctx;
+    printf("refit %3d/%d  train loss %9.3f  (train+val)       test "
+           "RMSE %.4f  MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
+           e->train_loss, e->test_rmse, e->test_mae, e->train_seconds,
+           e->eval_seconds);
     fflush(stdout);
 }
 
@@ -231,7 +242,8 @@ int run_main(int argc, char **argv) {
                    cfg.cold_default > 0 ? "" : "none ", cfg.cold_default);
         fflush(stdout);
     }
-    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop};
+    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop,
+                      args.quiet ? NULL : print_refit_epoch};
     RunOutcome out;
     RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);
     char why[ERR_MAX] = "";  /* recorded in runs.error */
@@ -244,7 +256,14 @@ int run_main(int argc, char **argv) {
                 (long long)run_id, err);
         goto out;
     }
-    if (st == RUN_FINISHED && runner.ds.n_val) {
+    if (st == RUN_FINISHED && cfg.refit) {
+        printf("run %lld finished: selected epoch %d by validation RMSE %.4f "
+               "(test RMSE %.4f); refit on train + validation for %d epochs: "
+               "test RMSE %.4f, in %.2f s, results in %s\n", (long long)run_id,
+               out.selected_epoch, out.selected_val_rmse, out.selected_test_rmse,
+               out.refit_epochs, out.refit_test_rmse, out.seconds, args.db_path);
+        rc = EXIT_OK;
+    } else if (st == RUN_FINISHED && runner.ds.n_val) {
         printf("run %lld finished: selected epoch %d by validation RMSE %.4f: test "
                "RMSE %.4f (last %.4f), %d epochs%s in %.2f s, results in %s\n",
                (long long)run_id, out.selected_epoch, out.selected_val_rmse,

@@ -1,6 +1,7 @@
 /* runner.c - one training run (see runner.h). */
 #include "runner.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -55,6 +56,23 @@ static int runner_matrix(Csr *m, const Rating *rt, size_t n, const Dataset *ds,
     return rc;
 }
 
+/* The refit's training matrix r->refit_train: the training and validation
+ * ratings of r->ds together (disjoint sets).  Returns 0 or -1 with err. */
+static int runner_refit_matrix(Runner *r, int by_user, char *err) {
+    const Dataset *ds = &r->ds;
+    size_t n = ds->n_train + ds->n_val;
+    Rating *all = mem_alloc(n * sizeof *all);
+    if (!all)
+        return err_set(err, "out of memory joining the %zu training and %zu "
+                       "validation ratings for train.refit", ds->n_train,
+                       ds->n_val);
+    memcpy(all, ds->train, ds->n_train * sizeof *all);
+    memcpy(all + ds->n_train, ds->val, ds->n_val * sizeof *all);
+    int rc = runner_matrix(&r->refit_train, all, n, ds, by_user, err);
+    mem_free(all);
+    return rc;
+}
+
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
@@ -65,7 +83,8 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     const int by_user = cfg->variant == VARIANT_USER;
     if (runner_matrix(&r->train, ds->train, ds->n_train, ds, by_user, err) ||
         runner_matrix(&r->test, ds->test, ds->n_test, ds, by_user, err) ||
-        runner_matrix(&r->val, ds->val, ds->n_val, ds, by_user, err))
+        runner_matrix(&r->val, ds->val, ds->n_val, ds, by_user, err) ||
+        (cfg->refit && runner_refit_matrix(r, by_user, err)))
         return -1;
     if (by_user && cfg->batch_size > ds->num_users)
         return err_set(err, "train.batch_size = %d exceeds the %d users: with "
@@ -78,6 +97,8 @@ int runner_prepare(Runner *r, const Config *cfg, char *err) {
     ModelArch arch = {1 + cfg->hidden_more, {cfg->hidden},
                       (Activation)cfg->act_encoder, (Activation)cfg->act_decoder};
     for (int l = 0; l < cfg->hidden_more; l++) arch.width[l + 1] = cfg->hidden_rest[l];
+    r->opt = opt;
+    r->arch = arch;
     if (trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
         return -1;
     TrainProtocol *p = &r->trainer.proto;
@@ -105,6 +126,7 @@ void runner_free(Runner *r) {
     csr_free(&r->train);
     csr_free(&r->test);
     csr_free(&r->val);
+    csr_free(&r->refit_train);
     mem_free(r->config_yaml);
     mem_free(r->selected);
     data_free(&r->ds);
@@ -191,6 +213,62 @@ static int keep_selected(Runner *r, char *err) {
     return 0;
 }
 
+/* train.refit: trains a fresh trainer (r->opt, r->arch: the same
+ * initialisation and shuffling seed) on r->refit_train for
+ * out->selected_epoch epochs under the same learning-rate schedule,
+ * recording each epoch's train loss and test RMSE/MAE (recorded only: no
+ * decision reads them).  When every epoch ran, the refit trainer replaces
+ * r->trainer.  Returns the status; err is set for DIVERGED and FAILED. */
+static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
+                              const RunHooks *hooks, RunOutcome *out,
+                              char *err) {
+    const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
+    const int epochs = out->selected_epoch;
+    RunStatus status = RUN_FINISHED;
+    Trainer t;
+    assert(r->refit_train.nnz > 0 && epochs > 0);
+    if (trainer_create_arch(&t, &r->opt, &r->arch, &r->refit_train, &r->test,
+                            err))
+        return RUN_FAILED;
+    t.proto = r->trainer.proto;
+    for (int e = 1; e <= epochs; e++) {
+        t.opt.lr = (float)runner_lr_at(&r->cfg, e);
+        double t0 = now_seconds(), loss = NAN;
+        int stopped = trainer_epoch(&t, stop, &loss);
+        double t1 = now_seconds();
+        if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
+        EvalMetrics te;
+        trainer_evaluate(&t, &r->test, &te);
+        double t2 = now_seconds();
+        if (!isfinite(loss) || !isfinite(te.rmse)) {
+            err_set(err, "run %lld diverged at refit epoch %d of %d (train "
+                    "loss %g, test RMSE %g): lower train.lr or set "
+                    "train.refit: false", (long long)run_id, e, epochs, loss,
+                    te.rmse);
+            status = RUN_DIVERGED;
+            break;
+        }
+        DbEpoch row = {e, loss, te.rmse, t1 - t0, t2 - t1, te.mae, 0, NAN,
+                       NAN, 0};
+        if (db_refit_epoch_add(db, run_id, &row, err)) {
+            status = RUN_FAILED;
+            break;
+        }
+        out->refit_epochs = e;
+        out->refit_test_rmse = te.rmse;
+        out->refit_test_mae = te.mae;
+        if (hooks && hooks->on_refit_epoch)
+            hooks->on_refit_epoch(hooks->ctx, &row, epochs);
+    }
+    if (status == RUN_FINISHED) {
+        trainer_free(&r->trainer);
+        r->trainer = t;
+    } else {
+        trainer_free(&t);
+    }
+    return status;
+}
+
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err) {
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
@@ -198,6 +276,7 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
     memset(out, 0, sizeof *out);
     out->final_rmse = out->best_rmse = NAN;
     out->selected_test_rmse = out->selected_val_rmse = NAN;
+    out->refit_test_rmse = out->refit_test_mae = NAN;
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
     int since_best = 0;
@@ -249,11 +328,17 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
             break;
         }
     }
-    /* the checkpoint of the selected epoch: for a finished run; for an
-     * interrupted one only with a validation split (its selected epoch was
-     * copied whole; without one the model is mid-epoch); none at all with
-     * train.checkpoint: false */
-    if (r->cfg.checkpoint && out->epochs_done > 0 &&
+    if (status == RUN_FINISHED && r->cfg.refit && out->selected_epoch > 0)
+        status = runner_refit(r, db, run_id, hooks, out, err);
+    /* the checkpoint: the refit model when the refit finished; else the
+     * selected epoch's: for a finished run; for an interrupted one only
+     * with a validation split (its selected epoch was copied whole; without
+     * one the model is mid-epoch); none at all with train.checkpoint:
+     * false */
+    if (r->cfg.checkpoint && status == RUN_FINISHED && r->cfg.refit) {
+        if (save_checkpoint(r, db, run_id, out->refit_epochs, NULL, out, err))
+            status = RUN_FAILED;
+    } else if (r->cfg.checkpoint && out->epochs_done > 0 &&
         (status == RUN_FINISHED || (status == RUN_INTERRUPTED && r->selected)) &&
         (!has_val || r->selected) &&
         save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,

@@ -34,6 +34,9 @@ typedef struct {
     void *ctx;
     /* Checked between batches and epochs (may be NULL); non-zero stops. */
     const volatile sig_atomic_t *stop;
+    /* Called after each recorded refit epoch (may be NULL); epochs is the
+     * refit's length (the selected epoch). */
+    void (*on_refit_epoch)(void *ctx, const DbEpoch *e, int epochs);
 } RunHooks;
 
 typedef struct {
@@ -47,6 +50,10 @@ typedef struct {
     int selected_epoch;             /* 0: none yet */
     double selected_test_rmse, selected_val_rmse;   /* NaN when none */
     int stopped_early;              /* train.patience ran out */
+    /* train.refit: the fresh model trained on train + validation for
+     * selected_epoch epochs (refit_epochs == selected_epoch when done) */
+    int refit_epochs;               /* refit epochs finished, 0: none */
+    double refit_test_rmse, refit_test_mae;   /* NaN when none */
     char checkpoint[CFG_PATH_MAX + 64];   /* "" when none was written */
 } RunOutcome;
 
@@ -56,7 +63,11 @@ typedef struct {
     Csr train, test;       /* items x users rating matrices; users x items
                               for model.variant: user (U-AutoRec) */
     Csr val;               /* validation ratings (nnz 0 without a split) */
-    Trainer trainer;
+    Csr refit_train;       /* train.refit: train + validation ratings (the
+                              refit's training matrix), else empty */
+    Trainer trainer;       /* after a finished refit: the refit model */
+    TrainOptions opt;      /* how the trainer was created (the refit */
+    ModelArch arch;        /* creates its own the same way) */
     const char *kernel;    /* resolved kernel: "dense", "naive", "sparse" */
     int threads;
     char *config_yaml;     /* resolved config */
@@ -93,8 +104,15 @@ void runner_info(const Runner *r, DbRunInfo *info);
  * written once, at the end of the run, to <directory of the database>/
  * checkpoints/<run id>.ckpt (also for an interrupted run with a validation
  * split), and the path recorded in runs.checkpoint; no checkpoint is written
- * for an in-memory database or with train.checkpoint: false.  Returns the status;
- * *out gets what was done; err is set for DIVERGED and FAILED. */
+ * for an in-memory database or with train.checkpoint: false.
+ * With train.refit, once the epochs are done (also after an early stop) a
+ * fresh model (same seed, same learning-rate schedule) is trained on train
+ * + validation for the selected number of epochs, each epoch recorded with
+ * db_refit_epoch_add (train loss, test RMSE/MAE); the test set is still
+ * never read to decide anything.  That model replaces r->trainer and is the
+ * checkpoint (its input at prediction time is r->refit_train); an
+ * interrupted refit keeps the selected epoch's checkpoint.  Returns the
+ * status; *out gets what was done; err is set for DIVERGED and FAILED. */
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err);
 

@@ -233,12 +233,12 @@ static void test_newer_version_refused(void) {
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 5;", NULL, NULL, NULL) ==
+                               "PRAGMA user_version = 6;", NULL, NULL, NULL) ==
                    SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 5 > 4): "
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 6 > 5): "
                           "upgrade autorec or use another --db") != NULL,
               "%s", err);
     CHECK(strstr(err, path) == err);
@@ -526,9 +526,33 @@ static void test_migrate_v1(void) {
 }
 
 
-/* A schema-3 database: a current one with schema 4's additions removed
- * (its config columns, split_summaries, the index; views as in schema 3
- * held no config column), holding one finished run with its epochs. */
+/* Removes schema 5's additions from the database h (the refit columns and
+ * table; the split summaries' refit columns when split_summaries is
+ * kept).  Returns an SQLite result code. */
+static int drop_v5(sqlite3 *h, int keep_summaries) {
+    static const char *const cols[] = {"refit", "refit_epochs",
+                                       "refit_test_rmse", "refit_test_mae"};
+    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                             "DROP TABLE refit_epochs;", NULL, NULL, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE runs DROP COLUMN %s", cols[i]);
+        rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK && keep_summaries)
+        rc = sqlite3_exec(h, "ALTER TABLE split_summaries DROP COLUMN "
+                             "refit_test_mean; ALTER TABLE split_summaries DROP "
+                             "COLUMN refit_test_sd; ALTER TABLE split_summaries "
+                             "DROP COLUMN refit_test_ci_lo; ALTER TABLE "
+                             "split_summaries DROP COLUMN refit_test_ci_hi;",
+                          NULL, NULL, NULL);
+    return rc;
+}
+
+/* A schema-3 database: a current one with schema 4's and 5's additions
+ * removed (its config columns, split_summaries, the index, the refit
+ * columns; views as in schema 3 held no config column), holding one
+ * finished run with its epochs. */
 static int make_v3(const char *path) {
     char err[ERR_MAX];
     Config c;
@@ -547,8 +571,9 @@ static int make_v3(const char *path) {
         "split_seed", "schedule", "patience", "clip", "cold_default",
         "split_kind", "split_index", "variant", "layers", "encoder", "decoder"};
     sqlite3 *h = raw_open(path);
-    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
-                             "DROP INDEX runs_split; DROP TABLE split_summaries;"
+    int rc = drop_v5(h, 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, "DROP INDEX runs_split; DROP TABLE split_summaries;"
                              "PRAGMA user_version = 3;", NULL, NULL, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
         char sql[128];
@@ -582,7 +607,7 @@ static void test_migrate_v3(void) {
                              "split_index IS NULL") == 1);
     sqlite3_close(ro);
     h = raw_open(path);
-    CHECK(test_sql_int(h, "PRAGMA user_version") == 4);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
     CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries") == 0);
     sqlite3_close(h);
@@ -617,6 +642,101 @@ static void test_migrate_v3(void) {
     test_rm_tree(dir);
 }
 
+/* A schema-4 database (a current one without schema 5's refit columns and
+ * table) with a run and a split summary migrates in place: the run and the
+ * summary are kept, their refit columns are NULL, refit runs can be
+ * recorded. */
+static void test_migrate_v4(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v4.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    const char *hashes[1] = {"h0"}, *params[1] = {"index=0"};
+    DbExperiment x = {"e-4", "e", "data.split.index", "", 1, hashes, params};
+    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
+              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
+              db_run_end(db, id, "finished", err) == 0 &&
+              db_experiment_register(db, &x, err) == 0, "%s", err);
+    db_close(db);
+    db = NULL;
+    sqlite3 *h = raw_open(path);
+    CHECK(sqlite3_exec(h, "UPDATE runs SET experiment = 'e-4', grid_point = 0",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(drop_v5(h, 1) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 4", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_split_summary_update(db, "e-4", 0, 1, "index=0", err)
+              == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE refit IS "
+                          "NULL AND refit_test_rmse IS NULL AND "
+                          "selected_epoch = 1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries WHERE "
+                          "refit_test_mean IS NULL AND n = 1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 0);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* Refit epochs go to refit_epochs and set the run's refit columns, leave
+ * its selected and final columns alone, refuse a non-finite RMSE and a
+ * duplicate epoch and an unknown run. */
+static void test_refit_epochs(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/r.db", dir);
+    Config c;
+    fill_cfg(&c);
+    c.validation_ratio = 0.1;
+    c.refit = 1;
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    DbEpoch ep = {1, 5.0, 0.95, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    DbEpoch r1 = {1, 6.0, 0.93, 1.5, 0.5, 0.72, 0, NAN, NAN, 0};
+    DbEpoch r2 = {2, 4.0, 0.91, 1.5, 0.5, 0.71, 0, NAN, NAN, 0};
+    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
+              == 0 && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
+    CHECK_MSG(db && db_refit_epoch_add(db, id, &r1, err) == 0 &&
+              db_refit_epoch_add(db, id, &r2, err) == 0, "%s", err);
+    CHECK(db && db_refit_epoch_add(db, id, &r2, err) == -1);
+    CHECK_MSG(strstr(err, "already recorded") != NULL, "%s", err);
+    DbEpoch bad = r2;
+    bad.epoch = 3;
+    bad.test_rmse = NAN;
+    CHECK(db && db_refit_epoch_add(db, id, &bad, err) == -1);
+    CHECK_MSG(strstr(err, "refit epoch 3") != NULL, "%s", err);
+    CHECK(db && db_refit_epoch_add(db, id + 1, &r1, err) == -1);
+    CHECK_MSG(strstr(err, "no run") != NULL, "%s", err);
+    db_close(db);
+    sqlite3 *h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 2);
+    CHECK(test_sql_int(h, "SELECT refit_epochs FROM runs") == 2);
+    CHECK(test_sql_int(h, "SELECT refit FROM run_summary") == 1);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_rmse FROM runs"), 0.91, 0, 0);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_mae FROM runs"), 0.71, 0, 0);
+    CHECK_CLOSE(q_real(h, "SELECT selected_test_rmse FROM runs"), 0.95, 0, 0);
+    CHECK_CLOSE(q_real(h, "SELECT final_test_rmse FROM runs"), 0.95, 0, 0);
+    CHECK_CLOSE(q_real(h, "SELECT seconds FROM runs"), 2.0 + 2 * 2.0, 0, 1e-12);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
 /* Three finished runs of one configuration's splits (grid points 3..5 of
  * an experiment) and one failed: the summary row holds their mean, sample
  * sd and t interval, computed here independently. */
@@ -642,10 +762,11 @@ static void test_split_summary(void) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO runs(name, status, started_at, experiment, "
                  "grid_point, selected_test_rmse, selected_val_rmse, "
-                 "final_test_rmse, split_kind, split_index) VALUES('e', '%s', "
-                 "'x', 'e-1', %d, %.17g, %.17g, %.17g, 'random', %d)",
+                 "final_test_rmse, split_kind, split_index, refit_test_rmse) "
+                 "VALUES('e', '%s', 'x', 'e-1', %d, %.17g, %.17g, %.17g, "
+                 "'random', %d, %.17g)",
                  k < 3 ? "finished" : "failed", 3 + (k < 3 ? k : 4), sel[k],
-                 sel[k] - 0.05, sel[k] + 0.01, k);
+                 sel[k] - 0.05, sel[k] + 0.01, k, sel[k] - 0.02);
         CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
     }
     CHECK_MSG(db && db_split_summary_update(db, "e-1", 3, 3, "hidden=2", err)
@@ -667,6 +788,14 @@ static void test_split_summary(void) {
                 mean - 0.05, 0, 1e-12);
     CHECK_CLOSE(q_real(h, "SELECT final_test_sd FROM split_summaries"), sd, 0,
                 1e-9);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_mean FROM split_summaries"),
+                mean - 0.02, 0, 1e-12);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_sd FROM split_summaries"), sd, 0,
+                1e-9);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_ci_lo FROM split_summaries"),
+                mean - 0.02 - half, 0, 1e-9);
+    CHECK_CLOSE(q_real(h, "SELECT refit_test_ci_hi FROM split_summaries"),
+                mean - 0.02 + half, 0, 1e-9);
     char buf[64];
     CHECK(strcmp(q_text(h, "SELECT params || '|' || runs || '|' || group_point "
                            "FROM split_summaries", buf, sizeof buf),
@@ -721,7 +850,7 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 4)") != NULL, "%s", err);
+    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 5)") != NULL, "%s", err);
     test_rm_tree(dir);
 }
 
@@ -731,6 +860,8 @@ void suite_db(void) {
     RUN(test_not_sqlite_refused);
     RUN(test_newer_version_refused);
     RUN(test_migrate_v3);
+    RUN(test_migrate_v4);
+    RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);
     RUN(test_bad_epochs);
