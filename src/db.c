@@ -1043,45 +1043,35 @@ static void db_epoch_lost_run(const Db *db, const char *what, int64_t run_id,
                 (long long)run_id);
 }
 
-/* See db.h.  Returns 0, or -1 with err after rolling the transaction back
- * (nothing of the epoch is stored then).  Non-finite values are refused. */
-int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
-    assert(db && e);
-    sqlite3_stmt *st = NULL;
-    char what[96];
-    int rc, ret = -1;
+/* Binds epoch e of run_id to a statement of db.  Returns an SQLite result
+ * code. */
+typedef int (*DbEpochBind)(const Db *db, sqlite3_stmt *st, int64_t run_id,
+                           const DbEpoch *e);
 
-    snprintf(what, sizeof what, "record epoch %d of run %lld", e->epoch,
-             (long long)run_id);
-    if (db_check_epoch(db, what, e, err)) return -1;
-    rc = db_begin(db);
-    if (rc != SQLITE_OK) {
-        db_fail(db, rc, what, err);
-        goto cleanup;
-    }
-    st = db->epoch_insert;
-    rc = sqlite3_bind_int64(st, 1, run_id);
+/* epochs row: ?1 run, ?2 epoch, ?3 loss, ?4 test RMSE, ?5 train s, ?6 eval
+ * s, ?7 test MAE, ?8 validation RMSE, ?9 validation MAE */
+static int db_bind_epoch_row(const Db *db, sqlite3_stmt *st, int64_t run_id,
+                             const DbEpoch *e) {
+    (void)db;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->train_loss);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, e->test_rmse);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 5, e->train_seconds);
     if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 6, e->eval_seconds);
-    if (rc == SQLITE_OK)
-        rc = isfinite(e->test_mae) ? sqlite3_bind_double(st, 7, e->test_mae)
-                                   : sqlite3_bind_null(st, 7);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 7, e->test_mae);
     if (rc == SQLITE_OK && e->has_val)
         rc = sqlite3_bind_double(st, 8, e->val_rmse);
     if (rc == SQLITE_OK && e->has_val)
         rc = sqlite3_bind_double(st, 9, e->val_mae);
-    if (rc == SQLITE_OK) rc = db_step_done(st);
-    if (rc != SQLITE_OK) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        db_epoch_insert_failed(db, rc, what, run_id, err);
-        goto cleanup;
-    }
-    st = db->run_update_epoch;
-    rc = sqlite3_bind_double(st, 1, e->test_rmse);
+    return rc;
+}
+
+/* run_update_epoch: ?1 test RMSE, ?2 epoch, ?3 run, ?4 seconds, ?5 worker,
+ * ?6 selected, ?7 validation RMSE */
+static int db_bind_epoch_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
+                             const DbEpoch *e) {
+    int rc = sqlite3_bind_double(st, 1, e->test_rmse);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, run_id);
     if (rc == SQLITE_OK)
@@ -1090,10 +1080,67 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 6, e->selected != 0);
     if (rc == SQLITE_OK && e->has_val)
         rc = sqlite3_bind_double(st, 7, e->val_rmse);
-    if (rc == SQLITE_OK) rc = db_step_done(st);
+    return rc;
+}
+
+/* refit_epochs row: ?1 run, ?2 epoch, ?3 loss, ?4 test RMSE, ?5 test MAE,
+ * ?6 train s, ?7 eval s */
+static int db_bind_refit_row(const Db *db, sqlite3_stmt *st, int64_t run_id,
+                             const DbEpoch *e) {
+    (void)db;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->train_loss);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, e->test_rmse);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 5, e->test_mae);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 6, e->train_seconds);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 7, e->eval_seconds);
+    return rc;
+}
+
+/* run_update_refit: ?1 run, ?2 refit epochs, ?3 test RMSE, ?4 test MAE,
+ * ?5 seconds, ?6 worker */
+static int db_bind_refit_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
+                             const DbEpoch *e) {
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->test_rmse);
+    if (rc == SQLITE_OK) rc = db_bind_finite(st, 4, e->test_mae);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 5, e->train_seconds + e->eval_seconds);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 6, db->worker);
+    return rc;
+}
+
+/* Records epoch e of run_id in one transaction: the row (statement ins,
+ * bound by bind_ins), then the run's columns (upd, bind_upd), which must
+ * touch exactly the run (held by this worker).  `what` names the epoch in
+ * messages.  Returns 0, or -1 with err after rolling back (nothing of the
+ * epoch is stored then). */
+static int db_epoch_write(Db *db, const char *what, int64_t run_id,
+                          const DbEpoch *e, sqlite3_stmt *ins,
+                          DbEpochBind bind_ins, sqlite3_stmt *upd,
+                          DbEpochBind bind_upd, char *err) {
+    int rc, ret = -1;
+    if (db_check_epoch(db, what, e, err)) return -1;
+    rc = db_begin(db);
     if (rc != SQLITE_OK) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        db_fail(db, rc, what, err);
+        goto cleanup;
+    }
+    rc = bind_ins(db, ins, run_id, e);
+    if (rc == SQLITE_OK) rc = db_step_done(ins);
+    if (rc != SQLITE_OK) {
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+        db_epoch_insert_failed(db, rc, what, run_id, err);
+        goto cleanup;
+    }
+    rc = bind_upd(db, upd, run_id, e);
+    if (rc == SQLITE_OK) rc = db_step_done(upd);
+    if (rc != SQLITE_OK) {
+        sqlite3_reset(upd);
+        sqlite3_clear_bindings(upd);
         db_fail(db, rc, what, err);
         goto cleanup;
     }
@@ -1113,66 +1160,28 @@ cleanup:
     return ret;
 }
 
+/* See db.h.  Returns 0, or -1 with err after rolling the transaction back
+ * (nothing of the epoch is stored then).  Non-finite values are refused. */
+int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
+    char what[96];
+    assert(db && e);
+    snprintf(what, sizeof what, "record epoch %d of run %lld", e->epoch,
+             (long long)run_id);
+    return db_epoch_write(db, what, run_id, e, db->epoch_insert,
+                          db_bind_epoch_row, db->run_update_epoch,
+                          db_bind_epoch_run, err);
+}
+
 /* See db.h.  Returns 0, or -1 with err after rolling the transaction back.
  * e->has_val and e->selected are ignored (a refit has no validation). */
 int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
-    assert(db && e);
-    sqlite3_stmt *st = NULL;
     char what[96];
-    int rc, ret = -1;
-
+    assert(db && e);
     snprintf(what, sizeof what, "record refit epoch %d of run %lld", e->epoch,
              (long long)run_id);
-    if (db_check_epoch(db, what, e, err)) return -1;
-    rc = db_begin(db);
-    if (rc != SQLITE_OK) {
-        db_fail(db, rc, what, err);
-        goto cleanup;
-    }
-    st = db->refit_insert;
-    rc = sqlite3_bind_int64(st, 1, run_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->train_loss);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 4, e->test_rmse);
-    if (rc == SQLITE_OK) rc = db_bind_finite(st, 5, e->test_mae);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 6, e->train_seconds);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 7, e->eval_seconds);
-    if (rc == SQLITE_OK) rc = db_step_done(st);
-    if (rc != SQLITE_OK) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        db_epoch_insert_failed(db, rc, what, run_id, err);
-        goto cleanup;
-    }
-    st = db->run_update_refit;
-    rc = sqlite3_bind_int64(st, 1, run_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, e->epoch);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, e->test_rmse);
-    if (rc == SQLITE_OK) rc = db_bind_finite(st, 4, e->test_mae);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_double(st, 5, e->train_seconds + e->eval_seconds);
-    if (rc == SQLITE_OK) rc = db_bind_text(st, 6, db->worker);
-    if (rc == SQLITE_OK) rc = db_step_done(st);
-    if (rc != SQLITE_OK) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        db_fail(db, rc, what, err);
-        goto cleanup;
-    }
-    if (sqlite3_changes(db->db) != 1) {
-        db_epoch_lost_run(db, what, run_id, err);
-        goto cleanup;
-    }
-    rc = db_step_done(db->commit);
-    if (rc != SQLITE_OK) {
-        db_fail(db, rc, what, err);
-        goto cleanup;
-    }
-    ret = 0;
-cleanup:
-    if (ret != 0 && !sqlite3_get_autocommit(db->db))
-        (void)db_step_done(db->rollback);
-    return ret;
+    return db_epoch_write(db, what, run_id, e, db->refit_insert,
+                          db_bind_refit_row, db->run_update_refit,
+                          db_bind_refit_run, err);
 }
 
 /* See db.h.  Returns 0 or -1 with err. */

@@ -302,7 +302,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
     }
     if (p->n_splits > 1) {
         const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
-        fprintf(out, "split summaries (selected test RMSE over the %d splits "
+        fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",
                 p->n_splits);
         if (query_summary_print(h, p->experiment, out, err) < 0) goto done;

@@ -40,8 +40,9 @@ void merge_usage(FILE *f) {
 "started_at); a shard's run replaces the database's only when it is newer\n"
 "or more complete (a finished or diverged run beats any other status,\n"
 "then the later start, then more epochs, then the later heartbeat), and\n"
-"its epochs replace the old ones.  Merging the same shard twice changes\n"
-"nothing.  Columns are copied by name (those both databases have).\n"
+"its epochs (refit epochs too) replace the old ones.  Merging the same\n"
+"shard twice changes nothing.  Columns are copied by name (those both\n"
+"databases have).\n"
 "\n"
 "On NFS or Lustre, merge once the tasks have ended (squeue lists none).\n"
 "At the end each experiment's counts are printed, with the points that\n"
@@ -118,6 +119,7 @@ typedef struct {
     sqlite3_stmt *update;  /* ?1 target run <- ?2 shard run */
     sqlite3_stmt *epochs_delete;          /* ?1 target run */
     sqlite3_stmt *epochs_copy;            /* ?1 target run <- ?2 shard run */
+    sqlite3_stmt *refit_delete, *refit_copy;   /* the same for refit_epochs */
 } MergeSql;
 
 static void merge_sql_free(MergeSql *m) {
@@ -129,6 +131,8 @@ static void merge_sql_free(MergeSql *m) {
     sqlite3_finalize(m->update);
     sqlite3_finalize(m->epochs_delete);
     sqlite3_finalize(m->epochs_copy);
+    sqlite3_finalize(m->refit_delete);
+    sqlite3_finalize(m->refit_copy);
     memset(m, 0, sizeof *m);
 }
 
@@ -141,13 +145,15 @@ static void merge_sql_free(MergeSql *m) {
 /* Prepares *m for the attached shard.  Returns 0 or -1 with err. */
 static int merge_sql_make(sqlite3 *h, MergeSql *m, char *err) {
     char *xn = NULL, *xv = NULL, *pn = NULL, *pv = NULL, *rn = NULL,
-         *rv = NULL, *en = NULL, *ev = NULL, *sql = NULL;
+         *rv = NULL, *en = NULL, *ev = NULL, *fn = NULL, *fv = NULL,
+         *sql = NULL;
     int ret = -1;
     memset(m, 0, sizeof *m);
     if (merge_columns(h, "experiments", NULL, NULL, &xn, &xv, err) ||
         merge_columns(h, "grid_points", NULL, NULL, &pn, &pv, err) ||
         merge_columns(h, "runs", "id", NULL, &rn, &rv, err) ||
-        merge_columns(h, "epochs", NULL, "run_id", &en, &ev, err))
+        merge_columns(h, "epochs", NULL, "run_id", &en, &ev, err) ||
+        merge_columns(h, "refit_epochs", NULL, "run_id", &fn, &fv, err))
         goto done;
 #define PREP(stmt, ...)                                                    \
     do {                                                                   \
@@ -178,6 +184,9 @@ static int merge_sql_make(sqlite3 *h, MergeSql *m, char *err) {
     PREP(m->epochs_delete, "DELETE FROM main.epochs WHERE run_id = ?1");
     PREP(m->epochs_copy, "INSERT INTO main.epochs(%s) SELECT %s FROM "
          "shard.epochs WHERE run_id = ?2 ORDER BY epoch", en, ev);
+    PREP(m->refit_delete, "DELETE FROM main.refit_epochs WHERE run_id = ?1");
+    PREP(m->refit_copy, "INSERT INTO main.refit_epochs(%s) SELECT %s FROM "
+         "shard.refit_epochs WHERE run_id = ?2 ORDER BY epoch", fn, fv);
 #undef PREP
     ret = 0;
 done:
@@ -186,6 +195,7 @@ done:
     sqlite3_free(pn); sqlite3_free(pv);
     sqlite3_free(rn); sqlite3_free(rv);
     sqlite3_free(en); sqlite3_free(ev);
+    sqlite3_free(fn); sqlite3_free(fv);
     if (ret) merge_sql_free(m);
     return ret;
 }
@@ -229,11 +239,15 @@ static int merge_runs(sqlite3 *h, MergeSql *m, MergeStats *s) {
             s->runs_new++;
         } else {
             rc = merge_exec(m->epochs_delete, dst, -1);
+            if (rc == SQLITE_OK) rc = merge_exec(m->refit_delete, dst, -1);
             if (rc == SQLITE_OK) rc = merge_exec(m->update, dst, src);
             if (rc != SQLITE_OK) break;
             s->runs_replaced++;
         }
         rc = merge_exec(m->epochs_copy, dst, src);
+        if (rc != SQLITE_OK) break;
+        s->epochs += sqlite3_changes(h);
+        rc = merge_exec(m->refit_copy, dst, src);
         if (rc != SQLITE_OK) break;
         s->epochs += sqlite3_changes(h);
     }

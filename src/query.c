@@ -66,7 +66,12 @@ static const QKey keys[] = {
     {"layers", "layers", QK_TEXT, 0},
     {"encoder", "encoder", QK_TEXT, 0},
     {"decoder", "decoder", QK_TEXT, 0},
-#define NCANONICAL 47
+    /* schema 5: train.refit */
+    {"refit", "refit", QK_INT, 0},
+    {"refit_epochs", "refit_epochs", QK_INT, 0},
+    {"refit_test_rmse", "refit_test_rmse", QK_REAL, 0},
+    {"refit_test_mae", "refit_test_mae", QK_REAL, 0},
+#define NCANONICAL 51
     /* aliases */
     {"grid_point", "grid_point", QK_INT, 0},
     {"wd", "weight_decay", QK_REAL, 1},
@@ -105,6 +110,8 @@ static const QKey keys[] = {
     {"model.variant", "variant", QK_TEXT, 0},
     {"model.activation.encoder", "encoder", QK_TEXT, 0},
     {"model.activation.decoder", "decoder", QK_TEXT, 0},
+    {"train.refit", "refit", QK_INT, 0},
+    {"refit_rmse", "refit_test_rmse", QK_REAL, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 

@@ -16,7 +16,7 @@
 void query_best_usage(FILE *f) {
     fprintf(f,
 "usage: autorec best [--metric test_rmse|final_test_rmse|selected_test_rmse|\n"
-"                     selected_val_rmse] [--by KEY[,KEY...]]\n"
+"                     selected_val_rmse|refit_test_rmse] [--by KEY[,KEY...]]\n"
 "                    [--experiment E] [--where FILTER] [--status S] [--top N]\n"
 "                    [--db PATH]\n"
 "\n"
@@ -31,7 +31,8 @@ void query_best_usage(FILE *f) {
 "                   final_test_rmse (last epoch), selected_test_rmse (the\n"
 "                   epoch selected by validation RMSE), selected_val_rmse\n"
 "                   (pick by validation; the selected test RMSE is shown:\n"
-"                   the honest way to tune)\n"
+"                   the honest way to tune), refit_test_rmse (train.refit:\n"
+"                   the model retrained on train + validation)\n"
 "  --status S       runs considered (default finished; all for every run)\n"
 "  --experiment E   runs of grid E (its id, or its config name)\n"
 "  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
@@ -66,9 +67,13 @@ static int best_metric(const char *name, Metric *m, char *err) {
                       "validation RMSE"};
         return 0;
     }
+    if (!strcmp(name, "refit_test_rmse") || !strcmp(name, "refit")) {
+        *m = (Metric){"refit_test_rmse", "refit_epochs", "refit test RMSE"};
+        return 0;
+    }
     return err_set(err, "--metric: '%s' is not a metric (use test_rmse, "
-                        "final_test_rmse, selected_test_rmse or "
-                        "selected_val_rmse)", name);
+                        "final_test_rmse, selected_test_rmse, "
+                        "selected_val_rmse or refit_test_rmse)", name);
 }
 
 /* Splits --by into keys.  Returns their number, or -1 with err. */

@@ -31,23 +31,25 @@ void query_ls_usage(FILE *f) {
 /* See query.h.  Returns the number of rows printed, or -1 with err. */
 int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
                    long limit, FILE *out, char *err) {
-    char sql[QUERY_SQL_MAX + 1024], b[15][64];
+    char sql[QUERY_SQL_MAX + 1024], b[16][64];
     sqlite3_stmt *st = NULL;
     QTable t;
     int rc, n = 0, ret = -1;
     static const char *const heads[] = {
         "id", "experiment", "point", "status", "hidden", "lr", "wd", "seed",
         "epochs", "best RMSE", "@", "final RMSE", "selected RMSE", "@",
-        "time"};
-    static const int right[] = {1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        "refit RMSE", "time"};
+    static const int right[] = {1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                1};
+    enum { NC = 16 };
 
-    qt_init(&t, 15);
-    for (int c = 0; c < 15; c++) qt_head(&t, c, heads[c], right[c]);
+    qt_init(&t, NC);
+    for (int c = 0; c < NC; c++) qt_head(&t, c, heads[c], right[c]);
     snprintf(sql, sizeof sql,
              "SELECT id, coalesce(experiment, name), grid_point, grid_size, "
              "status, hidden, lr, weight_decay, seed, epochs_done, epochs, "
              "best_test_rmse, best_epoch, final_test_rmse, seconds, "
-             "selected_test_rmse, selected_epoch "
+             "selected_test_rmse, selected_epoch, refit_test_rmse "
              "FROM run_summary %s%s %s LIMIT ?",
              f->len ? "WHERE " : "", f->sql, order_sql);
     if (query_prepare(h, sql, &st, err)) goto done;
@@ -75,7 +77,8 @@ int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
         qt_set(&t, 11, "%s", query_col(st, 13, "%.4f", b[12], 64));
         qt_set(&t, 12, "%s", query_col(st, 15, "%.4f", b[13], 64));
         qt_set(&t, 13, "%s", query_col(st, 16, NULL, b[14], 64));
-        qt_set(&t, 14, "%s", query_duration(sqlite3_column_double(st, 14),
+        qt_set(&t, 14, "%s", query_col(st, 17, "%.4f", b[15], 64));
+        qt_set(&t, 15, "%s", query_duration(sqlite3_column_double(st, 14),
                                             b[0], 64));
         n++;
     }

@@ -13,16 +13,19 @@ void query_show_usage(FILE *f) {
 "\n"
 "Prints run RUN (an id from autorec ls): status, grid point, host and build\n"
 "(git commit, kernel, threads, BLIS), timings, the resolved config, and the\n"
-"per-epoch table with the best test RMSE marked '*'.\n"
+"per-epoch table with the best test RMSE marked '*'; for a train.refit run\n"
+"also the refit's epochs (the model retrained on train + validation).\n"
 "\n"
 "options:\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Prints the epochs of run id as a table, marking the best test RMSE.
- * Returns the number of epochs, or -1 with err. */
-static int show_epochs(sqlite3 *h, sqlite3_int64 id, int best_epoch,
-                       FILE *out, char *err) {
+/* Prints the rows of run id in table (epochs or refit_epochs) as a table,
+ * marking the test RMSE of best_epoch (-1: none).  Returns the number of
+ * epochs, or -1 with err. */
+static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
+                       int best_epoch, FILE *out, char *err) {
+    char sql[256];
     sqlite3_stmt *st = NULL;
     QTable t;
     int rc, n = 0, ret = -1;
@@ -32,10 +35,10 @@ static int show_epochs(sqlite3 *h, sqlite3_int64 id, int best_epoch,
     qt_head(&t, 2, "test RMSE", 1);
     qt_head(&t, 3, "train s", 1);
     qt_head(&t, 4, "eval s", 1);
-    if (query_prepare(h, "SELECT epoch, train_loss, test_rmse, "
-                         "train_seconds, eval_seconds FROM epochs WHERE "
-                         "run_id = ?1 ORDER BY epoch", &st, err))
-        goto done;
+    snprintf(sql, sizeof sql, "SELECT epoch, train_loss, test_rmse, "
+             "train_seconds, eval_seconds FROM %s WHERE run_id = ?1 ORDER BY "
+             "epoch", table);
+    if (query_prepare(h, sql, &st, err)) goto done;
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int e = sqlite3_column_int(st, 0);
@@ -49,8 +52,8 @@ static int show_epochs(sqlite3 *h, sqlite3_int64 id, int best_epoch,
         n++;
     }
     if (rc != SQLITE_DONE) {
-        err_set(err, "cannot read the epochs of run %lld: %s", (long long)id,
-                sqlite3_errmsg(h));
+        err_set(err, "cannot read the %s of run %lld: %s", table,
+                (long long)id, sqlite3_errmsg(h));
         goto done;
     }
     if (n && qt_print(&t, out)) {
@@ -79,7 +82,10 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             " r.config_yaml, p.params, s.selected_epoch, s.selected_val_rmse,"
             " s.selected_test_rmse, s.split_index, s.split_kind, s.split_seed,"
             " x.n, x.splits, x.selected_test_mean, x.selected_test_sd,"
-            " x.selected_test_ci_lo, x.selected_test_ci_hi"
+            " x.selected_test_ci_lo, x.selected_test_ci_hi,"
+            " s.refit_epochs, s.refit_test_rmse, s.refit_test_mae,"
+            " x.refit_test_mean, x.refit_test_sd, x.refit_test_ci_lo,"
+            " x.refit_test_ci_hi"
             " FROM run_summary s JOIN runs r ON r.id = s.id"
             " LEFT JOIN grid_points p ON p.experiment = s.experiment"
             "  AND p.point = s.grid_point"
@@ -122,6 +128,13 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
                 query_col(st, 25, NULL, b[0], 128),
                 query_col(st, 26, "%.4f", b[1], 128),
                 query_col(st, 27, "%.4f", b[2], 128));
+    const int refit = sqlite3_column_type(st, 37) != SQLITE_NULL;
+    if (refit)
+        fprintf(out, "refit       on train + validation for %s epochs: test "
+                     "RMSE %s, MAE %s\n",
+                query_col(st, 37, NULL, b[0], 128),
+                query_col(st, 38, "%.4f", b[1], 128),
+                query_col(st, 39, "%.4f", b[2], 128));
     if (sqlite3_column_type(st, 28) != SQLITE_NULL) {
         fprintf(out, "split       %s index %s (split seed %s)",
                 query_col(st, 29, NULL, b[0], 128),
@@ -136,6 +149,12 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
                     query_col(st, 34, "%.4f", b[6], 128),
                     query_col(st, 35, "%.4f", b[7], 128),
                     query_col(st, 36, "%.4f", b[0], 128));
+        if (sqlite3_column_type(st, 40) != SQLITE_NULL)
+            fprintf(out, "; refit test RMSE %s, sd %s, 95%% CI [%s, %s]",
+                    query_col(st, 40, "%.4f", b[3], 128),
+                    query_col(st, 41, "%.4f", b[4], 128),
+                    query_col(st, 42, "%.4f", b[5], 128),
+                    query_col(st, 43, "%.4f", b[6], 128));
         fputc('\n', out);
     }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
@@ -155,9 +174,13 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
         }
     }
     fprintf(out, "\n");
-    int n = show_epochs(h, id, best_epoch, out, err);
+    int n = show_epochs(h, "epochs", id, best_epoch, out, err);
     if (n < 0) goto done;
     if (n == 0) fprintf(out, "(no epochs recorded)\n");
+    if (refit) {
+        fprintf(out, "\nrefit (train + validation):\n");
+        if (show_epochs(h, "refit_epochs", id, -1, out, err) < 0) goto done;
+    }
     ret = 0;
 done:
     sqlite3_finalize(st);

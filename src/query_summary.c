@@ -1,8 +1,8 @@
 /* query_summary.c - `autorec summary`: the split summaries of experiments
  * run with data.split.repeats or kind folds (table split_summaries): per
  * configuration, the mean, sample sd and Student-t 95% interval of the
- * selected test RMSE over its splits, and the validation and final test
- * RMSE means.  Also printed at the end of such a grid or run. */
+ * selected test RMSE over its splits (and of the refit test RMSE with
+ * train.refit), and the validation and final test RMSE means.  Also printed at the end of such a grid or run. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,12 +19,24 @@ void query_summary_usage(FILE *f) {
 "with data.split.repeats: K or data.split.kind: folds, over its finished\n"
 "splits, the selected test RMSE (epoch chosen by validation RMSE) as mean,\n"
 "sample standard deviation and 95%% confidence interval of the mean\n"
-"(Student t, n - 1 degrees of freedom), the mean selected validation RMSE\n"
-"and the mean and sd of the final test RMSE.\n"
+"(Student t, n - 1 degrees of freedom), the mean selected validation RMSE,\n"
+"the mean and sd of the final test RMSE and, for train.refit runs, the\n"
+"refit test RMSE (the model retrained on train + validation for the\n"
+"selected number of epochs) as mean, sd and 95%% interval.\n"
 "\n"
 "options:\n"
 "  --experiment E   one experiment (its id, or its config name)\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
+}
+
+/* Sets cell c of t's current row to "[lo, hi]" from columns i and i + 1 of
+ * st, or "-" when they are NULL. */
+static void summary_ci(QTable *t, int c, sqlite3_stmt *st, int i) {
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        qt_set(t, c, "-");
+    else
+        qt_set(t, c, "[%.4f, %.4f]", sqlite3_column_double(st, i),
+               sqlite3_column_double(st, i + 1));
 }
 
 /* See query.h.  Returns the number of rows printed, or -1 with err. */
@@ -32,10 +44,11 @@ int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
                         char *err) {
     static const char *const heads[] = {
         "experiment", "params", "kind", "splits", "selected RMSE", "sd",
-        "95% CI", "val RMSE", "final RMSE", "sd"};
-    static const int right[] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1};
-    enum { NC = 10 };
-    char b[8][64];
+        "95% CI", "val RMSE", "final RMSE", "sd", "refit RMSE", "sd",
+        "95% CI"};
+    static const int right[] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0};
+    enum { NC = 13 };
+    char b[10][64];
     sqlite3_stmt *st = NULL;
     QTable t;
     int rc, n = 0, ret = -1;
@@ -47,7 +60,9 @@ int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
                       "s.splits, s.selected_test_mean, s.selected_test_sd, "
                       "s.selected_test_ci_lo, s.selected_test_ci_hi, "
                       "s.selected_val_mean, s.final_test_mean, "
-                      "s.final_test_sd FROM split_summaries s JOIN "
+                      "s.final_test_sd, s.refit_test_mean, s.refit_test_sd, "
+                      "s.refit_test_ci_lo, s.refit_test_ci_hi FROM "
+                      "split_summaries s JOIN "
                       "experiments x ON x.id = s.experiment WHERE ?1 IS NULL "
                       "OR x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, "
                       "s.experiment, s.group_point", &st, err))
@@ -64,14 +79,13 @@ int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
                sqlite3_column_int(st, 4));
         qt_set(&t, 4, "%s", query_col(st, 5, "%.4f", b[2], 64));
         qt_set(&t, 5, "%s", query_col(st, 6, "%.4f", b[3], 64));
-        if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-            qt_set(&t, 6, "-");
-        else
-            qt_set(&t, 6, "[%.4f, %.4f]", sqlite3_column_double(st, 7),
-                   sqlite3_column_double(st, 8));
+        summary_ci(&t, 6, st, 7);
         qt_set(&t, 7, "%s", query_col(st, 9, "%.4f", b[4], 64));
         qt_set(&t, 8, "%s", query_col(st, 10, "%.4f", b[5], 64));
         qt_set(&t, 9, "%s", query_col(st, 11, "%.4f", b[6], 64));
+        qt_set(&t, 10, "%s", query_col(st, 12, "%.4f", b[7], 64));
+        qt_set(&t, 11, "%s", query_col(st, 13, "%.4f", b[8], 64));
+        summary_ci(&t, 12, st, 14);
         n++;
     }
     if (rc != SQLITE_DONE) {

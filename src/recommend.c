@@ -197,7 +197,7 @@ static int find_user(const Dataset *ds, long long raw) {
 static int predict_user(Runner *r, int u, float *score, unsigned char *seen,
                         char *err) {
     Trainer *t = &r->trainer;
-    const Csr *m = &r->train;
+    const Csr *m = t->train;   /* train, or train + validation (refit) */
     const int I = r->ds.num_items;
     int nrated = 0;
     if (r->cfg.variant == VARIANT_USER) {
@@ -345,6 +345,12 @@ int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
                 "data.path is %s; a relative path is resolved against the "
                 "current directory: run autorec recommend where the run was "
                 "started)", run, e2, cfg.data_path);
+        goto done;
+    }
+    /* a finished refit run's checkpoint is the refit model: its input is
+     * train + validation */
+    if (cfg.refit && !strcmp(status, "finished") && runner_use_refit(r, e2)) {
+        err_set(err, "cannot rebuild the refit model of run %lld: %s", run, e2);
         goto done;
     }
     if (load_checkpoint(r, run, ckpt, epoch, err)) goto done;

@@ -213,6 +213,27 @@ static int keep_selected(Runner *r, char *err) {
     return 0;
 }
 
+/* Creates in *t a fresh trainer on r->refit_train, as r->trainer was
+ * created (r->opt, r->arch, its protocol).  Returns 0 or -1 with err. */
+static int refit_trainer(Runner *r, Trainer *t, char *err) {
+    assert(r->refit_train.nnz > 0);
+    if (trainer_create_arch(t, &r->opt, &r->arch, &r->refit_train, &r->test,
+                            err))
+        return -1;
+    t->proto = r->trainer.proto;
+    return 0;
+}
+
+int runner_use_refit(Runner *r, char *err) {
+    Trainer t;
+    if (!r->cfg.refit || r->refit_train.nnz == 0)
+        return err_set(err, "the run has no refit (train.refit is false)");
+    if (refit_trainer(r, &t, err)) return -1;
+    trainer_free(&r->trainer);
+    r->trainer = t;
+    return 0;
+}
+
 /* train.refit: trains a fresh trainer (r->opt, r->arch: the same
  * initialisation and shuffling seed) on r->refit_train for
  * out->selected_epoch epochs under the same learning-rate schedule,
@@ -226,11 +247,8 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
     const int epochs = out->selected_epoch;
     RunStatus status = RUN_FINISHED;
     Trainer t;
-    assert(r->refit_train.nnz > 0 && epochs > 0);
-    if (trainer_create_arch(&t, &r->opt, &r->arch, &r->refit_train, &r->test,
-                            err))
-        return RUN_FAILED;
-    t.proto = r->trainer.proto;
+    assert(epochs > 0);
+    if (refit_trainer(r, &t, err)) return RUN_FAILED;
     for (int e = 1; e <= epochs; e++) {
         t.opt.lr = (float)runner_lr_at(&r->cfg, e);
         double t0 = now_seconds(), loss = NAN;

@@ -116,6 +116,12 @@ void runner_info(const Runner *r, DbRunInfo *info);
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err);
 
+/* Replaces r->trainer by a fresh one on r->refit_train (train +
+ * validation), the shape and input of a finished refit's model, for loading
+ * its checkpoint (autorec recommend).  Returns 0 or -1 with err (no refit:
+ * train.refit false; out of memory). */
+int runner_use_refit(Runner *r, char *err);
+
 /* The learning rate of epoch e (1-based) under cfg's train.schedule:
  * none: lr; step: lr * gamma^floor((e-1)/step_epochs); cosine: lr_min +
  * (lr - lr_min) * (1 + cos(pi * (e-1) / epochs)) / 2. */

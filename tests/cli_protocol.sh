@@ -128,4 +128,50 @@ test_grid_with_repeats_multiplies_points() {
         || fail "dry run does not list the split axis"
 }
 
+# train.refit: the selection run, then the refit on train + validation for
+# the selected epochs; recorded, printed and summarised, shown by ls, show,
+# summary and best; refused without a validation split
+test_refit_run_records_and_reports() {
+    local db="$T/refit/r.db"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.validation_ratio=0.2 \
+        --set train.epochs=12 --set train.refit=true --set train.schedule=cosine \
+        >"$T/out" 2>&1 || fail "refit run failed: $(cat "$T/out")"
+    local sel
+    sel=$(q "$db" "SELECT selected_epoch FROM runs WHERE id = 1")
+    [ "$(grep -c '^refit ' "$T/out")" = "$sel" ] || fail "not $sel refit lines: $(grep -c '^refit ' "$T/out")"
+    grep -q "refit on train + validation for $sel epochs: test RMSE" "$T/out" || fail "summary: $(tail -1 "$T/out")"
+    [ "$(q "$db" "SELECT count(*) FROM refit_epochs WHERE run_id = 1")" = "$sel" ] || fail "refit epochs not recorded"
+    [ "$(q "$db" "SELECT refit_epochs = selected_epoch AND refit = 1 AND refit_test_rmse = (SELECT test_rmse FROM refit_epochs WHERE epoch = $sel) FROM run_summary")" = 1 ] \
+        || fail "refit columns"
+    $BIN ls --db "$db" | grep -q "refit RMSE" || fail "ls has no refit column"
+    $BIN show 1 --db "$db" >"$T/show" || fail "show failed"
+    grep -q "^refit       on train + validation for $sel epochs" "$T/show" || fail "show: no refit line"
+    grep -q "^refit (train + validation):" "$T/show" || fail "show: no refit epochs"
+    $BIN best --metric refit_test_rmse --db "$db" | grep -q "overall best: run 1: refit test RMSE .* at epoch $sel" \
+        || fail "best --metric refit_test_rmse"
+    $BIN recommend --run 1 --user 1 --top 2 --db "$db" >"$T/rec" 2>&1 || fail "recommend failed: $(cat "$T/rec")"
+    grep -q "checkpoint of epoch $sel" "$T/rec" || fail "recommend: $(head -1 "$T/rec")"
+    local g="$T/refit/g.db"
+    $BIN run "$T/small.yaml" --db "$g" --set data.split.repeats=2 --set data.split.validation_ratio=0.2 \
+        --set train.epochs=6 --set train.refit=true --set train.threads=1 >"$T/out" 2>&1 || fail "repeats refit: $(cat "$T/out")"
+    [ "$(q "$g" "SELECT refit_test_mean = (SELECT avg(refit_test_rmse) FROM runs) AND refit_test_ci_lo < refit_test_ci_hi FROM split_summaries")" = 1 ] \
+        || fail "refit split summary"
+    $BIN summary --db "$g" | head -1 | grep -q "refit RMSE" || fail "summary has no refit column"
+    $BIN run "$T/small.yaml" --db "$T/refit/n.db" --set train.refit=true >/dev/null 2>"$T/err"
+    [ $? -eq 2 ] || fail "refit without a validation split should exit 2"
+    grep -q "train.refit: true needs a validation split" "$T/err" || fail "message: $(cat "$T/err")"
+}
+
+# experiment ids hash only the keys that differ from their defaults: a key
+# spelled out at its default value gives the same experiment
+test_experiment_id_ignores_default_keys() {
+    local db="$T/ids.db"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=2 --set train.threads=1 --quiet >/dev/null 2>&1 \
+        || fail "first run failed"
+    $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=2 --set train.threads=1 --set train.refit=false \
+        --set model.variant=item --quiet >"$T/out" 2>&1 || fail "second run failed"
+    [ "$(q "$db" "SELECT count(*) FROM experiments")" = 1 ] || fail "default keys changed the experiment id"
+    [ "$(q "$db" "SELECT count(*) FROM runs")" = 2 ] || fail "the finished splits ran again"
+}
+
 run_tests cli_protocol

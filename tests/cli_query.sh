@@ -45,7 +45,7 @@ UPDATE runs SET selected_epoch = 2, selected_test_rmse = 0.905, selected_val_rms
 UPDATE runs SET split_kind = 'random', l2 = 0, optimizer = 'adam' WHERE id <= 4;
 UPDATE runs SET l2 = 3 WHERE id = 2;
 INSERT INTO split_summaries VALUES ('kg-0123456789ab', 0, 'hidden=100', 'random', 2, 2, 0.93, 0.0141421356,
-  0.8029393848, 1.0570606152, 0.92, 0.0141421356, 0.935, 0.0212132034, 0.7444, 1.1255, 12.7062, '1,2', '2025-01-01T10:00:07.000Z');
+  0.8029393848, 1.0570606152, 0.92, 0.0141421356, 0.935, 0.0212132034, 0.7444, 1.1255, 12.7062, '1,2', '2025-01-01T10:00:07.000Z', NULL, NULL, NULL, NULL);
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 } >/dev/null
@@ -59,19 +59,19 @@ $(cat "$T/diff")"
 test_ls() {
     $BIN ls --db "$DB" >"$T/out" 2>&1 || fail "ls failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  time
- 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500         0.9400  2  3.0s
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2  3.5s
- 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000              -  -  1.0s
- 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000              -  -  2.0s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500         0.9400  2           -  3.0s
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
+ 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000              -  -           -  1.0s
+ 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000              -  -           -  2.0s
 OUT
     same ls "$T/want" "$T/out"
     $BIN ls --db "$DB" --status finished --where "hidden >= 300 or lr = 0.002" --sort -best_rmse >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  time
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2  3.5s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
 OUT
     same "ls --where --sort" "$T/want" "$T/out"
     [ "$($BIN ls --db "$DB" --status failed,diverged --sort=id | awk 'NR > 1 { print $1 }' | paste -sd,)" = 4,5 ] \
@@ -215,8 +215,8 @@ test_best_selected_metrics() {
 test_summary() {
     $BIN summary --db "$DB" >"$T/out" 2>&1 || fail "summary failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-experiment       params      kind    splits  selected RMSE      sd  95% CI            val RMSE  final RMSE      sd
-kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0571]    0.9200      0.9350  0.0212
+experiment       params      kind    splits  selected RMSE      sd  95% CI            val RMSE  final RMSE      sd  refit RMSE  sd  95% CI
+kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0571]    0.9200      0.9350  0.0212           -   -  -
 OUT
     same summary "$T/want" "$T/out"
     $BIN summary --db "$DB" --experiment kg >"$T/out" 2>&1 && same "summary --experiment" "$T/want" "$T/out"
@@ -235,7 +235,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 4)" ;;
+            newer) want="newer autorec (schema 7 > 5)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do
@@ -259,8 +259,8 @@ INSERT INTO runs(name, status, started_at, hidden, lr, weight_decay, seed, epoch
 INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.25);
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
-    grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 4 ] || fail "not migrated to schema 4"
+    grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2           -  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
+    [ "$(q "$db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to schema 5"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "mem.h"
 #include "model.h"
+#include "recommend.h"
 #include "runner.h"
 #include "test.h"
 #include "train.h"
@@ -67,6 +68,20 @@ static int64_t pt_int(const char *db, const char *sql) {
     sqlite3_finalize(st);
     sqlite3_close(h);
     return v;
+}
+
+/* Removes what a whole-run test left in dir (its checkpoints must be
+ * unlinked already), and dir. */
+static void pt_remove(const char *dir) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/checkpoints", dir);
+    rmdir(p);
+    const char *files[] = {"u.data", "r.db", "r.db-wal", "r.db-shm", NULL};
+    for (int i = 0; files[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
 }
 
 /* ---------------------------------------------------------------- cfg -- */
@@ -463,15 +478,135 @@ static void test_selection_never_reads_test(void) {
              "checkpoint IS NOT NULL", (long long)rn);
     CHECK(pt_int(dbpath, sql) == 1);
     unlink(n.checkpoint);
-    char p[512];
-    snprintf(p, sizeof p, "%s/checkpoints", dir);
-    rmdir(p);
-    const char *files[] = {"u.data", "r.db", "r.db-wal", "r.db-shm", NULL};
-    for (int i = 0; files[i]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        unlink(p);
+    pt_remove(dir);
+}
+
+/* train.refit: after the selection run, a fresh model trained on train +
+ * validation for the selected number of epochs.  It is exactly the run
+ * without a validation split stopped at that epoch (same seed, schedule and
+ * test split); its epoch count does not depend on the test ratings
+ * (poisoned after epoch 1: same count); its epochs and result are recorded;
+ * its checkpoint is the refit model, which recommend_load rebuilds on train
+ * + validation; refit without a validation split is refused. */
+static void test_refit(void) {
+    const char *dir = pt_dir();
+    char err[ERR_MAX], dbpath[512], sql[512];
+    CHECK(dir && pt_ratings(dir, 40, 60) == 0);
+    if (!dir) return;
+    snprintf(dbpath, sizeof dbpath, "%s/r.db", dir);
+    const char *kernels[] = {"dense", "sparse"};
+    for (int k = 0; k < 2; k++) {
+        Config c;
+        pt_cfg(&c, dir, 20);
+        c.validation_ratio = 0.15;
+        c.l2 = 0.01;
+        c.clip.mode = CLIP_AUTO;
+        c.cold_default = 3;
+        c.lr = 0.03;
+        c.dropout = 0.2;
+        c.schedule = SCHED_COSINE;
+        c.refit = 1;
+        CHECK(cfg_set_key(&c, "train.kernel", kernels[k], NULL, err) == 0);
+        RunOutcome a, b, n;
+        int64_t ra = 0, rb = 0, rn = 0;
+        CHECK(pt_run(&c, dbpath, 0, &a, &ra) == RUN_FINISHED);
+        CHECK(a.selected_epoch >= 1 && a.refit_epochs == a.selected_epoch);
+        CHECK(isfinite(a.refit_test_rmse) && isfinite(a.refit_test_mae));
+        CHECK(pt_run(&c, dbpath, 1, &b, &rb) == RUN_FINISHED);
+        CHECK(b.refit_epochs == a.refit_epochs);
+        CHECK(b.refit_test_rmse > 1000);   /* recorded, never used */
+        /* the same training without a validation split, 20 epochs */
+        Config plain = c;
+        plain.validation_ratio = 0;
+        plain.refit = 0;
+        CHECK(pt_run(&plain, dbpath, 0, &n, &rn) == RUN_FINISHED);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM epochs e, runs r WHERE "
+                 "e.run_id = %lld AND e.epoch = %d AND r.id = %lld AND "
+                 "e.test_rmse = r.refit_test_rmse AND r.refit_epochs = %d AND "
+                 "r.refit = 1", (long long)rn, a.refit_epochs, (long long)ra,
+                 a.refit_epochs);
+        CHECK_MSG(pt_int(dbpath, sql) == 1, "kernel %s: the refit differs from "
+                  "training on train + validation", kernels[k]);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM refit_epochs WHERE "
+                 "run_id = %lld AND test_rmse > 0 AND test_mae > 0 AND "
+                 "train_loss > 0", (long long)ra);
+        CHECK(pt_int(dbpath, sql) == a.refit_epochs);
+        /* the checkpoint is the refit model, on train + validation */
+        Runner r;
+        int ep = 0;
+        CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
+        CHECK(ep == a.refit_epochs);
+        CHECK(r.trainer.train == &r.refit_train &&
+              r.refit_train.nnz == r.train.nnz + r.val.nnz);
+        EvalMetrics te;
+        trainer_evaluate(&r.trainer, &r.test, &te);
+        CHECK_CLOSE(te.rmse, a.refit_test_rmse, 1e-12, 0);
+        runner_free(&r);
+        unlink(a.checkpoint);
+        unlink(b.checkpoint);
+        unlink(n.checkpoint);
     }
-    rmdir(dir);
+    Config c;
+    pt_cfg(&c, dir, 4);
+    c.refit = 1;
+    CHECK(cfg_validate(&c, err) == -1);
+    CHECK_MSG(strstr(err, "train.refit: true needs a validation split") != NULL,
+              "%s", err);
+    pt_remove(dir);
+}
+
+static void stop_after_refit_epoch(void *ctx, const DbEpoch *e, int epochs) {
+    (void)e;
+    (void)epochs;
+    *(volatile sig_atomic_t *)ctx = 1;
+}
+
+/* A refit interrupted after its first epoch: status interrupted, one refit
+ * epoch recorded, and the checkpoint is the selected epoch's model (not the
+ * half-trained refit), which recommend_load rebuilds on the training split
+ * alone: it reproduces the selected validation RMSE. */
+static void test_refit_interrupted(void) {
+    const char *dir = pt_dir();
+    char err[ERR_MAX] = "", dbpath[512];
+    CHECK(dir && pt_ratings(dir, 40, 60) == 0);
+    if (!dir) return;
+    snprintf(dbpath, sizeof dbpath, "%s/r.db", dir);
+    Config c;
+    pt_cfg(&c, dir, 8);
+    c.validation_ratio = 0.15;
+    c.refit = 1;
+    Runner r;
+    Db *db = NULL;
+    int64_t id = 0;
+    RunOutcome out;
+    memset(&out, 0, sizeof out);
+    volatile sig_atomic_t stop = 0;
+    RunHooks hooks = {NULL, (void *)&stop, &stop, stop_after_refit_epoch};
+    CHECK_MSG(runner_prepare(&r, &c, err) == 0 && db_open(&db, dbpath, err)
+              == 0, "%s", err);
+    DbRunInfo info;
+    runner_info(&r, &info);
+    CHECK(db && db_run_begin(db, &info, &id, err) == 0);
+    RunStatus st = db ? runner_train(&r, db, id, &hooks, &out, err) : RUN_FAILED;
+    CHECK_MSG(st == RUN_INTERRUPTED, "%s", err);
+    CHECK(db && db_run_end(db, id, runner_status_name(st), err) == 0);
+    db_close(db);
+    runner_free(&r);
+    CHECK(out.refit_epochs == 1 && out.selected_epoch >= 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = %lld AND "
+             "status = 'interrupted' AND refit_epochs = 1 AND checkpoint IS "
+             "NOT NULL", (long long)id);
+    CHECK(pt_int(dbpath, sql) == 1);
+    int ep = 0;
+    CHECK_MSG(recommend_load(&r, dbpath, id, &ep, err) == 0, "%s", err);
+    CHECK(ep == out.selected_epoch && r.trainer.train == &r.train);
+    EvalMetrics va;
+    trainer_evaluate(&r.trainer, &r.val, &va);
+    CHECK_CLOSE(va.rmse, out.selected_val_rmse, 1e-12, 0);
+    runner_free(&r);
+    unlink(out.checkpoint);
+    pt_remove(dir);
 }
 
 void suite_protocol(void) {
@@ -481,4 +616,6 @@ void suite_protocol(void) {
     RUN(test_validation_split);
     RUN(test_lr_schedules);
     RUN(test_selection_never_reads_test);
+    RUN(test_refit);
+    RUN(test_refit_interrupted);
 }

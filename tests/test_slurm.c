@@ -88,24 +88,33 @@ static void test_merge_rule(void) {
     CHECK(st.runs_new == 1 && st.epochs == 2);
     CHECK(test_sql_int(h, "SELECT count(*) FROM grid_points") == 3);
     CHECK(test_sql_int(h, "SELECT n_points FROM experiments") == 3);
-    /* the task goes on in its shard: 3 epochs, finished; merged again, the
-     * more complete row replaces the old one, epochs included */
+    /* the task goes on in its shard: 3 epochs and a 2-epoch refit,
+     * finished; merged again, the more complete row replaces the old one,
+     * epochs and refit epochs included */
     sqlite3 *hs = NULL;
     CHECK(sqlite3_open(s1, &hs) == SQLITE_OK);
     CHECK(sqlite3_exec(hs, "INSERT INTO epochs(run_id, epoch, train_loss, "
-                           "test_rmse) VALUES(1, 3, 1, 1.2); UPDATE runs SET "
-                           "status = 'finished', epochs_done = 3",
+                           "test_rmse) VALUES(1, 3, 1, 1.2); INSERT INTO "
+                           "refit_epochs(run_id, epoch, train_loss, test_rmse) "
+                           "VALUES(1, 1, 2, 1.3), (1, 2, 1, 1.1); UPDATE runs "
+                           "SET status = 'finished', epochs_done = 3, "
+                           "refit_epochs = 2, refit_test_rmse = 1.1",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(hs);
     memset(&st, 0, sizeof st);
     CHECK_MSG(merge_shard(h, s1, &st, err) == 0, "%s", err);
-    CHECK(st.runs_replaced == 1 && st.runs_new == 0 && st.epochs == 3);
+    CHECK(st.runs_replaced == 1 && st.runs_new == 0 && st.epochs == 5);
     CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 3);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs WHERE run_id = "
+                          "1 AND test_rmse > 1") == 2);
+    CHECK(test_sql_int(h, "SELECT refit_epochs = 2 AND refit_test_rmse = 1.1 "
+                          "FROM runs") == 1);
     CHECK(test_sql_int(h, "SELECT status = 'finished' FROM runs") == 1);
     /* idempotent */
     memset(&st, 0, sizeof st);
     CHECK_MSG(merge_shard(h, s1, &st, err) == 0, "%s", err);
     CHECK(st.runs_kept == 1 && st.runs_replaced == 0 && st.epochs == 0);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 2);
     /* a later attempt of the same point that failed does not replace the
      * finished run; a different point is added */
     CHECK(make_shard(s2, 1, 1, "failed") == 0);
