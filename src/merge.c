@@ -34,7 +34,7 @@ void merge_usage(FILE *f) {
 "Merges shard databases (written by the tasks of `autorec slurm`, one per\n"
 "grid point) into the results database DB (default " QUERY_DEFAULT_DB ").\n"
 "A SHARD that is a directory stands for every *.db file below it, e.g.\n"
-"  autorec merge runs/shards/grid-ml100k-0696d0859a05\n"
+"  autorec merge runs/shards/grid-ml100k-ac970901434c\n"
 "Each shard is merged in one transaction.  Merging is idempotent: a grid\n"
 "run is keyed by (experiment, grid point), other runs by (name, host,\n"
 "started_at); a shard's run replaces the database's only when it is newer\n"
