@@ -1,6 +1,7 @@
 /* db.h - the SQLite results database: types and prototypes.
  *
- * Schema 2 (PRAGMA user_version = DB_SCHEMA_VERSION), WAL mode, busy timeout:
+ * Schema DB_SCHEMA_VERSION (PRAGMA user_version), WAL mode, busy timeout;
+ * schema 2 was:
  *   runs(id, name, status, config_yaml, started_at, finished_at, host,
  *        threads, kernel, git_commit, blis_info, data_path, data_format,
  *        test_ratio, hidden, lr, weight_decay, dropout, epochs, batch_size,
@@ -18,7 +19,11 @@
  * model selection on a validation split), and the selected columns to both
  * views.  Older databases are migrated in place, in one transaction, when
  * opened (runs from before schema 3 had no validation split: their selected
- * epoch is their last one).
+ * epoch is their last one).  Schema 4 adds the config columns of runs
+ * (db_config_columns in db.c) and split_summaries; schema 5 (train.refit)
+ * the refit_epochs table (run_id, epoch, train_loss, test_rmse, test_mae,
+ * train_seconds, eval_seconds), runs.refit, refit_epochs, refit_test_rmse,
+ * refit_test_mae, and the refit columns of split_summaries.
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
