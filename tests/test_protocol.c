@@ -57,6 +57,17 @@ static void pt_cfg(Config *c, const char *dir, int epochs) {
     c->seed = 3;
 }
 
+/* pt_cfg with the paper's protocol: a 15% validation split, l2, clipping
+ * and cold default, lr 0.03. */
+static void pt_protocol_cfg(Config *c, const char *dir, int epochs) {
+    pt_cfg(c, dir, epochs);
+    c->validation_ratio = 0.15;
+    c->l2 = 0.01;
+    c->clip.mode = CLIP_AUTO;
+    c->cold_default = 3;
+    c->lr = 0.03;
+}
+
 static int64_t pt_int(const char *db, const char *sql) {
     sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
@@ -409,12 +420,7 @@ static void test_selection_never_reads_test(void) {
     const char *kernels[] = {"dense", "sparse"};
     for (int k = 0; k < 2; k++) {
         Config c;
-        pt_cfg(&c, dir, 30);
-        c.validation_ratio = 0.15;
-        c.l2 = 0.01;
-        c.clip.mode = CLIP_AUTO;
-        c.cold_default = 3;
-        c.lr = 0.03;
+        pt_protocol_cfg(&c, dir, 30);
         CHECK(cfg_set_key(&c, "train.kernel", kernels[k], NULL, err) == 0);
         RunOutcome a, b;
         int64_t ra = 0, rb = 0;
@@ -497,12 +503,7 @@ static void test_refit(void) {
     const char *kernels[] = {"dense", "sparse"};
     for (int k = 0; k < 2; k++) {
         Config c;
-        pt_cfg(&c, dir, 20);
-        c.validation_ratio = 0.15;
-        c.l2 = 0.01;
-        c.clip.mode = CLIP_AUTO;
-        c.cold_default = 3;
-        c.lr = 0.03;
+        pt_protocol_cfg(&c, dir, 20);
         c.dropout = 0.2;
         c.schedule = SCHED_COSINE;
         c.refit = 1;
