@@ -1848,7 +1848,8 @@ static int key_equal(const KeyDesc *d, const Config *a, const Config *b) {
 /* Writes cfg as nested YAML, one line per key, help as comments.  With
  * base (may be NULL), only the keys whose value differs from base's, and no
  * comments. */
-static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
+static void emit_yaml(const Config *cfg, const Config *base, int flat,
+                      Out *o) {
     const char *prev = NULL;
     for (int i = 0; i < NKEYS; i++) {
         const KeyDesc *d = &keys[i];
@@ -1857,7 +1858,7 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
         size_t start = 0;
         if (base && key_equal(d, cfg, base)) continue;
         /* open the sections this key does not share with the previous one */
-        for (const char *dot = strchr(k, '.'); dot;
+        for (const char *dot = flat ? NULL : strchr(k, '.'); dot;
              dot = strchr(dot + 1, '.')) {
             size_t n = (size_t)(dot - k);
             if (!prev || strncmp(prev, k, n + 1) != 0)
@@ -1926,7 +1927,7 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
         }
         }
         size_t w = o->len - line;
-        if (base)
+        if (base || flat)
             out_printf(o, "\n");
         else
             out_printf(o, "%*s# %s\n", w < 32 ? (int)(32 - w) : 1, "",
@@ -1937,15 +1938,15 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
 
 /* emit_yaml into a new string.  Returns it (caller frees with mem_free), or
  * NULL on OOM. */
-static char *yaml_string(const Config *cfg, const Config *base) {
+static char *yaml_string(const Config *cfg, const Config *base, int flat) {
     Out o = {NULL, 0, 0};
-    emit_yaml(cfg, base, &o); /* measure */
+    emit_yaml(cfg, base, flat, &o); /* measure */
     o.cap = o.len + 1;
     o.len = 0;
     o.buf = mem_alloc(o.cap);
     if (!o.buf) return NULL;
     if (o.cap == 1) o.buf[0] = '\0';   /* every key at its default */
-    emit_yaml(cfg, base, &o);
+    emit_yaml(cfg, base, flat, &o);
     assert(o.len + 1 == o.cap);
     return o.buf;
 }
@@ -1953,7 +1954,13 @@ static char *yaml_string(const Config *cfg, const Config *base) {
 /* Returns the YAML text (caller frees with mem_free), or NULL on OOM. */
 char *cfg_to_yaml(const Config *cfg) {
     assert(cfg);
-    return yaml_string(cfg, NULL);
+    return yaml_string(cfg, NULL, 0);
+}
+
+/* Returns the "key: value" lines (caller frees), or NULL on OOM. */
+char *cfg_to_flat(const Config *cfg) {
+    assert(cfg);
+    return yaml_string(cfg, NULL, 1);
 }
 
 /* Returns the YAML of the non-default keys (caller frees), or NULL on OOM. */
@@ -1961,7 +1968,7 @@ char *cfg_to_yaml_changed(const Config *cfg) {
     Config defaults;
     assert(cfg);
     cfg_defaults(&defaults);
-    return yaml_string(cfg, &defaults);
+    return yaml_string(cfg, &defaults, 0);
 }
 
 const char *cfg_variant_name(ModelVariant v) {

@@ -190,6 +190,11 @@ char *cfg_to_yaml(const Config *cfg);
  * Returns a string owned by the caller (mem_free), or NULL on OOM. */
 char *cfg_to_yaml_changed(const Config *cfg);
 
+/* Every key on its own line as "dotted.key: value" (no sections, no
+ * comments), in the order of cfg_to_yaml: what compare diffs.  Returns a
+ * string owned by the caller (mem_free), or NULL on OOM. */
+char *cfg_to_flat(const Config *cfg);
+
 const char *cfg_format_name(DataFormat f);
 const char *cfg_split_name(SplitKind k);
 const char *cfg_kernel_name(KernelKind k);

@@ -35,7 +35,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 typedef struct Db Db;
 struct sqlite3;

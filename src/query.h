@@ -13,25 +13,18 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+#include "query_columns.h"
+
 #define QUERY_DEFAULT_DB "runs/results.db"
 
 /* ------------------------------------------------------------- keys -- */
 
-typedef enum { QK_INT, QK_REAL, QK_TEXT } QKeyType;
+/* The keys users may name are the columns of query_columns.h. */
+typedef QColumn QKey;
 
-typedef struct {
-    const char *name;     /* what users type: "hidden", "lr", ... */
-    const char *column;   /* the run_summary column */
-    QKeyType type;
-    int param;            /* 1: a hyper-parameter (compare, plot legends) */
-} QKey;
-
-/* The key named name (a run_summary column, an alias such as wd or
- * best_rmse, or a dotted config key such as model.hidden), or NULL. */
+/* The column named name (a key, an alias such as wd or best_rmse, or a
+ * dotted config key such as model.hidden), or NULL. */
 const QKey *query_key(const char *name);
-
-/* The hyper-parameter keys, in display order; *n gets their number. */
-const QKey *query_param_keys(int *n);
 
 /* Writes the accepted key names, comma-separated, into out (size n). */
 void query_key_names(char *out, size_t n);
@@ -170,6 +163,43 @@ int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
  * MIN..MAX" printed. */
 int query_int(const char *cmd, const char *opt, const char *s, int min,
               int max, int *out);
+
+/* ------------------------------------------- runs side by side (params) -- */
+
+/* One run's values: every column of the column table as display text and
+ * its stored resolved config flattened ("dotted.key: value" lines). */
+typedef struct {
+    sqlite3_int64 id;
+    int ncol;
+    char **col;       /* qcol_count() texts, owned */
+    char *flat;       /* cfg_to_flat of the stored config, owned; NULL when
+                         none was recorded or it no longer loads */
+} QRunValues;
+
+/* Reads run id into v.  Returns 0 (v owned by the caller:
+ * query_run_values_free), 1 when there is no such run (err set), or -1
+ * with err. */
+int query_run_values(sqlite3 *h, sqlite3_int64 id, QRunValues *v,
+                     char *err);
+void query_run_values_free(QRunValues *v);
+
+typedef struct {
+    char *name;       /* a column key, or a dotted config key that has no
+                         column */
+    char **val;       /* one text per run */
+    int differ;       /* 1: not the same in every run */
+} QParam;
+
+typedef struct {
+    QParam *p;
+    int n, cap, nruns;
+} QParams;
+
+/* Every parameter of runs (n of them): the parameter columns, then the
+ * config keys no column covers.  Returns 0 (out owned by the caller:
+ * query_params_free) or -1 on OOM. */
+int query_params_build(const QRunValues *runs, int nruns, QParams *out);
+void query_params_free(QParams *list);
 
 /* The commands, each `NAME_main(argc, argv)` returning an exit code, and
  * their help. */

@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "mem.h"
 #include "query.h"
 #include "run.h"
 
@@ -16,9 +17,13 @@ void query_export_usage(FILE *f) {
 "\n"
 "Writes the selected runs and their epochs to stdout (or FILE):\n"
 "  csv    one row per epoch, with the run's columns repeated (long format:\n"
-"         pandas.read_csv, R read.csv); --runs: one row per run instead\n"
-"  json   an array of runs, each with its columns and a \"per_epoch\" array\n"
-"The run columns are those of the run_summary view.\n"
+"         pandas.read_csv, R read.csv); phase is train, or refit for the\n"
+"         epochs of a train.refit model; --runs: one row per run instead\n"
+"  json   an array of runs, each with its columns, a \"per_epoch\" array\n"
+"         and a \"per_refit_epoch\" array (train.refit)\n"
+"The run columns are every key of autorec ls/best/compare (parameters and\n"
+"metrics, result_test_rmse included); the epoch values are train_loss,\n"
+"test_rmse, test_mae, val_rmse, val_mae, train_seconds, eval_seconds.\n"
 "\n"
 "options:\n"
 "  --format F       csv (default) or json\n"
@@ -85,34 +90,113 @@ static void json_col(FILE *out, sqlite3_stmt *st, int i) {
     }
 }
 
+/* Builds "SELECT <every column of the table> FROM run_summary" into sql
+ * (size n).  Returns 0 or -1 with err. */
+static int export_select(char *sql, size_t n, char *err) {
+    size_t len = (size_t)snprintf(sql, n, "SELECT ");
+    for (int i = 0; i < qcol_count(); i++) {
+        char expr[1024];
+        if (qcol_select(qcol_get(i), 0, expr, sizeof expr) ||
+            len + strlen(expr) + 3 >= n)
+            return err_set(err, "the run columns do not fit in a query");
+        len += (size_t)snprintf(sql + len, n - len, "%s%s", i ? ", " : "",
+                                expr);
+    }
+    snprintf(sql + len, n - len, " FROM run_summary");
+    return 0;
+}
+
+/* Prepares the epoch query of table (epochs or refit_epochs): epoch, then
+ * every epoch value (NULL where the table lacks it).  Returns 0 or -1. */
+static int export_epoch_stmt(sqlite3 *h, const char *table,
+                             sqlite3_stmt **st, char *err) {
+    int nc, refit = !strcmp(table, "refit_epochs");
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    char sql[512];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
+    for (int c = 0; c < nc; c++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
+                                !refit || ec[c].refit ? ec[c].name : "NULL");
+    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
+             "ORDER BY epoch", table);
+    return query_prepare(h, sql, st, err);
+}
+
+/* Writes the current run's rows of ep (bound, not stepped) in the
+ * format: json objects in an array, or csv lines (the run's columns of st,
+ * the phase, the epoch values).  Returns the number written, or -1 with
+ * err. */
+static int export_epochs(sqlite3 *h, sqlite3_stmt *st, sqlite3_stmt *ep,
+                         const char *phase, int json, FILE *out, char *err) {
+    int nc, ncols = sqlite3_column_count(st), ne = 0, erc = SQLITE_OK;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    erc = sqlite3_bind_int64(ep, 1, sqlite3_column_int64(st, 0));
+    while ((erc = query_step(ep, erc)) == SQLITE_ROW) {
+        if (json) {
+            fprintf(out, "%s\n    {\"epoch\": %d", ne ? "," : "",
+                    sqlite3_column_int(ep, 0));
+            for (int c = 0; c < nc; c++) {
+                fprintf(out, ", \"%s\": ", ec[c].name);
+                json_col(out, ep, 1 + c);
+            }
+            fputc('}', out);
+        } else {
+            for (int i = 0; i < ncols; i++) {
+                if (i) fputc(',', out);
+                csv_col(out, st, i);
+            }
+            fprintf(out, ",%s", phase);
+            for (int i = 0; i <= nc; i++) {
+                fputc(',', out);
+                csv_col(out, ep, i);
+            }
+            fputc('\n', out);
+        }
+        ne++;
+    }
+    sqlite3_reset(ep);
+    if (erc != SQLITE_DONE)
+        return err_set(err, "cannot read the %s epochs: %s", phase,
+                       sqlite3_errmsg(h));
+    return ne;
+}
+
 /* Exports in the given format.  Returns the number of runs, or -1 with err. */
 static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
                        FILE *out, char *err) {
-    char sql[QUERY_SQL_MAX + 512];
-    sqlite3_stmt *st = NULL, *ep = NULL;
-    int rc, n = 0, ret = -1, ncols;
+    char *sql = NULL;
+    size_t cap = QUERY_SQL_MAX + 256 + 128 * (size_t)qcol_count();
+    sqlite3_stmt *st = NULL, *ep = NULL, *rep = NULL;
+    int rc, n = 0, ret = -1, ncols, nc;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
 
-    snprintf(sql, sizeof sql, "SELECT * FROM run_summary %s%s ORDER BY id",
+    if (!(sql = mem_alloc(cap))) {
+        err_set(err, "out of memory");
+        goto done;
+    }
+    if (export_select(sql, cap - QUERY_SQL_MAX - 64, err)) goto done;
+    size_t len = strlen(sql);
+    snprintf(sql + len, cap - len, " %s%s ORDER BY id",
              f->len ? "WHERE " : "", f->sql);
     if (query_prepare(h, sql, &st, err) ||
-        query_prepare(h, "SELECT epoch, train_loss, test_rmse, train_seconds,"
-                         " eval_seconds FROM epochs WHERE run_id = ?1 "
-                         "ORDER BY epoch", &ep, err))
+        export_epoch_stmt(h, "epochs", &ep, err) ||
+        export_epoch_stmt(h, "refit_epochs", &rep, err))
         goto done;
     ncols = sqlite3_column_count(st);
     rc = query_filter_bind(st, f, 1);
     if (!json) {   /* heading */
         for (int i = 0; i < ncols; i++)
             fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
-        if (!runs_only)
-            fputs(",epoch,train_loss,test_rmse,train_seconds,eval_seconds",
-                  out);
+        if (!runs_only) {
+            fputs(",phase,epoch", out);
+            for (int c = 0; c < nc; c++) fprintf(out, ",%s", ec[c].name);
+        }
         fputc('\n', out);
     } else {
         fputs("[", out);
     }
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-        int erc, ne = 0;
+        int ne;
         if (json) {
             fprintf(out, "%s\n  {", n ? "," : "");
             for (int i = 0; i < ncols; i++) {
@@ -131,37 +215,12 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
             n++;
             continue;
         }
-        erc = sqlite3_bind_int64(ep, 1, sqlite3_column_int64(st, 0));
-        while ((erc = query_step(ep, erc)) == SQLITE_ROW) {
-            if (json) {
-                fprintf(out, "%s\n    {\"epoch\": %d, \"train_loss\": ",
-                        ne ? "," : "", sqlite3_column_int(ep, 0));
-                json_col(out, ep, 1);
-                fputs(", \"test_rmse\": ", out);
-                json_col(out, ep, 2);
-                fputs(", \"train_seconds\": ", out);
-                json_col(out, ep, 3);
-                fputs(", \"eval_seconds\": ", out);
-                json_col(out, ep, 4);
-                fputc('}', out);
-            } else {
-                for (int i = 0; i < ncols; i++) {
-                    if (i) fputc(',', out);
-                    csv_col(out, st, i);
-                }
-                for (int i = 0; i < 5; i++) {
-                    fputc(',', out);
-                    csv_col(out, ep, i);
-                }
-                fputc('\n', out);
-            }
-            ne++;
-        }
-        sqlite3_reset(ep);
-        if (erc != SQLITE_DONE) {
-            err_set(err, "cannot read epochs: %s", sqlite3_errmsg(h));
+        if ((ne = export_epochs(h, st, ep, "train", json, out, err)) < 0)
             goto done;
-        }
+        if (json) fputs(ne ? "\n  ], \"per_refit_epoch\": [" : "], "
+                             "\"per_refit_epoch\": [", out);
+        if ((ne = export_epochs(h, st, rep, "refit", json, out, err)) < 0)
+            goto done;
         if (json) fputs(ne ? "\n  ]}" : "]}", out);
         n++;
     }
@@ -174,6 +233,8 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
 done:
     sqlite3_finalize(st);
     sqlite3_finalize(ep);
+    sqlite3_finalize(rep);
+    mem_free(sql);
     return ret;
 }
 

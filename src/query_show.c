@@ -13,42 +13,70 @@ void query_show_usage(FILE *f) {
 "\n"
 "Prints run RUN (an id from autorec ls): status, grid point, host and build\n"
 "(git commit, kernel, threads, BLIS), timings, the resolved config, and the\n"
-"per-epoch table with the best test RMSE marked '*'; for a train.refit run\n"
-"also the refit's epochs (the model retrained on train + validation).\n"
+"per-epoch table (train loss, test RMSE and MAE, validation RMSE and MAE\n"
+"when recorded, timings) with the selected epoch's test RMSE marked '*'\n"
+"(chosen by validation RMSE; the last epoch without validation); for a\n"
+"train.refit run also the refit's epochs (the model retrained on train +\n"
+"validation).\n"
 "\n"
 "options:\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Prints the rows of run id in table (epochs or refit_epochs) as a table,
- * marking the test RMSE of best_epoch (-1: none).  Returns the number of
- * epochs, or -1 with err. */
+/* Prints the rows of run id in table (epochs or refit_epochs) as a table:
+ * the epoch and every epoch value the table records for the run (test and
+ * validation RMSE and MAE, ...), '*' on the test RMSE of the selected epoch
+ * mark (-1: none).  Returns the number of epochs, or -1 with err. */
 static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
-                       int best_epoch, FILE *out, char *err) {
-    char sql[256];
+                       int mark, FILE *out, char *err) {
+    char sql[512], b[48];
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1;
-    qt_init(&t, 5);
+    int nc, rc, n = 0, ret = -1, used[16], nused = 0;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    const int refit = !strcmp(table, "refit_epochs");
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
+
+    memset(&t, 0, sizeof t);
+    for (int c = 0; c < nc && nused < 16; c++) {   /* the recorded ones */
+        char q[256];
+        sqlite3_int64 have = 0;
+        sqlite3_stmt *s1 = NULL;
+        if (refit && !ec[c].refit) continue;
+        snprintf(q, sizeof q, "SELECT count(%s) FROM %s WHERE run_id = ?1",
+                 ec[c].name, table);
+        if (query_prepare(h, q, &s1, err)) goto done;
+        if (sqlite3_bind_int64(s1, 1, id) == SQLITE_OK &&
+            sqlite3_step(s1) == SQLITE_ROW)
+            have = sqlite3_column_int64(s1, 0);
+        sqlite3_finalize(s1);
+        if (!have && strcmp(ec[c].name, "test_rmse")) continue;
+        used[nused++] = c;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
+                                ec[c].name);
+    }
+    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
+             "ORDER BY epoch", table);
+    qt_init(&t, 1 + nused);
     qt_head(&t, 0, "epoch", 1);
-    qt_head(&t, 1, "train loss", 1);
-    qt_head(&t, 2, "test RMSE", 1);
-    qt_head(&t, 3, "train s", 1);
-    qt_head(&t, 4, "eval s", 1);
-    snprintf(sql, sizeof sql, "SELECT epoch, train_loss, test_rmse, "
-             "train_seconds, eval_seconds FROM %s WHERE run_id = ?1 ORDER BY "
-             "epoch", table);
+    for (int k = 0; k < nused; k++) qt_head(&t, 1 + k, ec[used[k]].heading, 1);
     if (query_prepare(h, sql, &st, err)) goto done;
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int e = sqlite3_column_int(st, 0);
         qt_row(&t);
         qt_set(&t, 0, "%d", e);
-        qt_set(&t, 1, "%.3f", sqlite3_column_double(st, 1));
-        qt_set(&t, 2, "%.4f%s", sqlite3_column_double(st, 2),
-               e == best_epoch ? "*" : " ");
-        qt_set(&t, 3, "%.2f", sqlite3_column_double(st, 3));
-        qt_set(&t, 4, "%.2f", sqlite3_column_double(st, 4));
+        for (int k = 0; k < nused; k++) {
+            const QEpochColumn *c = &ec[used[k]];
+            int star = e == mark && !strcmp(c->name, "test_rmse");
+            if (sqlite3_column_type(st, 1 + k) == SQLITE_NULL)
+                snprintf(b, sizeof b, "-");
+            else
+                snprintf(b, sizeof b, c->fmt,
+                         sqlite3_column_double(st, 1 + k));
+            qt_set(&t, 1 + k, "%s%s", b,
+                   !strcmp(c->name, "test_rmse") ? (star ? "*" : " ") : "");
+        }
         n++;
     }
     if (rc != SQLITE_DONE) {
@@ -159,8 +187,8 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
-    int best_epoch = sqlite3_column_type(st, 18) == SQLITE_NULL
-                         ? -1 : sqlite3_column_int(st, 18);
+    int selected = sqlite3_column_type(st, 25) == SQLITE_NULL
+                       ? -1 : sqlite3_column_int(st, 25);
     fprintf(out, "\nresolved config:\n");
     const unsigned char *yaml = sqlite3_column_text(st, 23);
     if (!yaml) {
@@ -174,7 +202,7 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
         }
     }
     fprintf(out, "\n");
-    int n = show_epochs(h, "epochs", id, best_epoch, out, err);
+    int n = show_epochs(h, "epochs", id, selected, out, err);
     if (n < 0) goto done;
     if (n == 0) fprintf(out, "(no epochs recorded)\n");
     if (refit) {
