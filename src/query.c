@@ -92,6 +92,21 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
     return 0;
 }
 
+long query_count_runs(sqlite3 *h, const QFilter *f, char *err) {
+    char sql[QUERY_SQL_MAX + 64];
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM run_summary %s%s",
+             f->len ? "WHERE " : "", f->sql);
+    if (query_prepare(h, sql, &st, err)) return -1;
+    int rc = query_filter_bind(st, f, 1);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
+    else err_set(err, "cannot count runs: %s", sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return n;
+}
+
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first) {
     int rc = SQLITE_OK;
     for (int i = 0; i < f->nvalues && rc == SQLITE_OK; i++) {
@@ -165,6 +180,11 @@ void qt_head(QTable *t, int col, const char *head, int right) {
     assert(col >= 0 && col < t->ncols);
     t->head[col] = head;
     t->right[col] = right;
+}
+
+void qt_key(QTable *t, int col, const char *key) {
+    assert(col >= 0 && col < t->ncols);
+    t->key[col] = key;
 }
 
 void qt_row(QTable *t) {
@@ -253,8 +273,11 @@ const char *query_col(sqlite3_stmt *st, int i, const char *real_fmt,
         snprintf(buf, n, "-");
         break;
     case SQLITE_FLOAT:
-        snprintf(buf, n, real_fmt ? real_fmt : "%g",
-                 sqlite3_column_double(st, i));
+        if (real_fmt && !strcmp(real_fmt, QUERY_EXACT))
+            query_real(sqlite3_column_double(st, i), buf, n);
+        else
+            snprintf(buf, n, real_fmt ? real_fmt : "%g",
+                     sqlite3_column_double(st, i));
         break;
     default:
         snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, i));

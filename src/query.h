@@ -74,6 +74,9 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err);
  * result code. */
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first);
 
+/* The number of runs f selects, or -1 with err. */
+long query_count_runs(sqlite3 *h, const QFilter *f, char *err);
+
 /* Frees the texts of f and zeroes it; accepts NULL. */
 void query_filter_free(QFilter *f);
 
@@ -91,6 +94,7 @@ typedef struct {
     int ncols;
     const char *head[QT_MAX_COLS];
     int right[QT_MAX_COLS];   /* right-align (numbers) */
+    const char *key[QT_MAX_COLS];  /* csv/json name (NULL: the heading) */
     char **cells;             /* nrows * ncols, owned */
     size_t nrows, cap;
     int oom;
@@ -99,6 +103,8 @@ typedef struct {
 void qt_init(QTable *t, int ncols);
 /* Sets column col's heading (static or outliving t) and alignment. */
 void qt_head(QTable *t, int col, const char *head, int right);
+/* Sets column col's csv/json name (static or outliving t). */
+void qt_key(QTable *t, int col, const char *key);
 /* Starts a new row (cells empty). */
 void qt_row(QTable *t);
 /* Sets cell col of the current row, printf-style. */
@@ -109,10 +115,37 @@ void qt_set(QTable *t, int col, const char *fmt, ...)
 int qt_print(const QTable *t, FILE *f);
 void qt_free(QTable *t);
 
+/* ----------------------------------------------- machine-readable output -- */
+
+typedef enum { QFMT_TABLE, QFMT_CSV, QFMT_JSON } QFormatKind;
+
+/* Parses --format s (NULL: table) into *out.  Returns 0, or -1 with
+ * "autorec CMD: --format: ..." printed. */
+int query_format_parse(const char *s, QFormatKind *out, const char *cmd);
+
+/* Prints t as fmt: the aligned table, CSV (a heading of the column keys,
+ * empty fields for "-"), or a JSON array of objects keyed by the column
+ * keys (numbers as numbers, "-" as null).  Returns 0 or -1 (OOM). */
+int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out);
+
+/* s as a CSV field (quoted when it holds , " CR or LF). */
+void query_csv_text(FILE *out, const char *s);
+/* Column i of st as a CSV field (NULL: empty, reals exact). */
+void query_csv_col(FILE *out, sqlite3_stmt *st, int i);
+/* s as a JSON string. */
+void query_json_text(FILE *out, const char *s);
+/* Column i of st as a JSON value (NULL and non-finite reals: null). */
+void query_json_col(FILE *out, sqlite3_stmt *st, int i);
+
 /* ------------------------------------------------------- formatting -- */
 
+/* real_fmt of query_col: a real in the shortest form that reads back
+ * exactly (machine-readable output). */
+#define QUERY_EXACT "exact"
+
 /* Column i of st as text into buf (size n): "-" for NULL; REAL with
- * real_fmt (e.g. "%.4f", "%g"); others as SQLite's text.  Returns buf. */
+ * real_fmt (e.g. "%.4f", "%g", QUERY_EXACT); others as SQLite's text.
+ * Returns buf. */
 const char *query_col(sqlite3_stmt *st, int i, const char *real_fmt,
                       char *buf, size_t n);
 
@@ -225,10 +258,18 @@ void query_summary_usage(FILE *f);
 int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
                         char *err);
 
-/* Prints runs of the selection as the ls table, ordered by order_sql
- * ("ORDER BY ..."), at most limit rows (< 0: all).  Used by ls and by the
- * grid summary.  Returns the number of rows printed, or -1 with err. */
+/* What ls prints: columns (NULL: the default ones for a table, every one
+ * for csv/json; "all"; or keys, comma-separated) in format. */
+typedef struct {
+    const char *columns;
+    QFormatKind format;
+} QLsOutput;
+
+/* Prints runs of the selection as the ls table (o NULL: the default
+ * columns as a table), ordered by order_sql ("ORDER BY ..."), at most
+ * limit rows (< 0: all).  Used by ls and best.  Returns the number of rows
+ * printed, or -1 with err. */
 int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
-                   long limit, FILE *out, char *err);
+                   long limit, const QLsOutput *o, FILE *out, char *err);
 
 #endif

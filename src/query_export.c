@@ -33,63 +33,6 @@ void query_export_usage(FILE *f) {
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Writes s as a CSV field (quoted when it holds , \" CR or LF). */
-static void csv_text(FILE *out, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-/* Writes column i of st as a CSV field (NULL: empty). */
-static void csv_col(FILE *out, sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: break;
-    case SQLITE_FLOAT: {
-        char b[40];
-        fputs(query_real(sqlite3_column_double(st, i), b, sizeof b), out);
-        break;
-    }
-    default: csv_text(out, (const char *)sqlite3_column_text(st, i)); break;
-    }
-}
-
-/* Writes s as a JSON string. */
-static void json_text(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", out);
-        else if (*p == '\t') fputs("\\t", out);
-        else if (*p == '\r') fputs("\\r", out);
-        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-        else fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-/* Writes column i of st as a JSON value. */
-static void json_col(FILE *out, sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: fputs("null", out); break;
-    case SQLITE_INTEGER: fprintf(out, "%lld", sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT: {
-        double v = sqlite3_column_double(st, i);
-        char b[40];
-        if (isfinite(v)) fputs(query_real(v, b, sizeof b), out);
-        else fputs("null", out);
-        break;
-    }
-    default: json_text(out, (const char *)sqlite3_column_text(st, i)); break;
-    }
-}
-
 /* Builds "SELECT <every column of the table> FROM run_summary" into sql
  * (size n).  Returns 0 or -1 with err. */
 static int export_select(char *sql, size_t n, char *err) {
@@ -137,18 +80,18 @@ static int export_epochs(sqlite3 *h, sqlite3_stmt *st, sqlite3_stmt *ep,
                     sqlite3_column_int(ep, 0));
             for (int c = 0; c < nc; c++) {
                 fprintf(out, ", \"%s\": ", ec[c].name);
-                json_col(out, ep, 1 + c);
+                query_json_col(out, ep, 1 + c);
             }
             fputc('}', out);
         } else {
             for (int i = 0; i < ncols; i++) {
                 if (i) fputc(',', out);
-                csv_col(out, st, i);
+                query_csv_col(out, st, i);
             }
             fprintf(out, ",%s", phase);
             for (int i = 0; i <= nc; i++) {
                 fputc(',', out);
-                csv_col(out, ep, i);
+                query_csv_col(out, ep, i);
             }
             fputc('\n', out);
         }
@@ -201,15 +144,15 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
             fprintf(out, "%s\n  {", n ? "," : "");
             for (int i = 0; i < ncols; i++) {
                 fprintf(out, "%s", i ? ", " : "");
-                json_text(out, sqlite3_column_name(st, i));
+                query_json_text(out, sqlite3_column_name(st, i));
                 fputs(": ", out);
-                json_col(out, st, i);
+                query_json_col(out, st, i);
             }
             fputs(", \"per_epoch\": [", out);
         } else if (runs_only) {
             for (int i = 0; i < ncols; i++) {
                 if (i) fputc(',', out);
-                csv_col(out, st, i);
+                query_csv_col(out, st, i);
             }
             fputc('\n', out);
             n++;

@@ -44,6 +44,7 @@ UPDATE runs SET selected_epoch = 3, selected_test_rmse = 0.92, selected_val_rmse
 UPDATE runs SET selected_epoch = 2, selected_test_rmse = 0.905, selected_val_rmse = 0.89 WHERE id = 3;
 UPDATE runs SET split_kind = 'random', l2 = 0, optimizer = 'adam' WHERE id <= 4;
 UPDATE runs SET l2 = 3 WHERE id = 2;
+UPDATE runs SET result_test_rmse = coalesce(refit_test_rmse, selected_test_rmse, final_test_rmse);
 INSERT INTO split_summaries VALUES ('kg-0123456789ab', 0, 'hidden=100', 'random', 2, 2, 0.93, 0.0141421356,
   0.8029393848, 1.0570606152, 0.92, 0.0141421356, 0.935, 0.0212132034, 0.7444, 1.1255, 12.7062, '1,2', '2025-01-01T10:00:07.000Z', NULL, NULL, NULL, NULL);
 PRAGMA wal_checkpoint(TRUNCATE);
@@ -59,19 +60,19 @@ $(cat "$T/diff")"
 test_ls() {
     $BIN ls --db "$DB" >"$T/out" 2>&1 || fail "ls failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
- 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500         0.9400  2           -  3.0s
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
- 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000              -  -           -  1.0s
- 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000              -  -           -  2.0s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  result RMSE  best-epoch RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3       0.9400           0.9400  2      0.9500         0.9400  2           -  3.0s
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3       0.9200           0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3       0.9050           0.9050  2      0.9100         0.9050  2           -  3.5s
+ 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3       1.5000           1.5000  1      1.5000              -  -           -  1.0s
+ 5  seed                 -  failed       500  0.002  1e-05     7    2/25       1.2000           1.1000  1      1.2000              -  -           -  2.0s
 OUT
     same ls "$T/want" "$T/out"
     $BIN ls --db "$DB" --status finished --where "hidden >= 300 or lr = 0.002" --sort -best_rmse >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  result RMSE  best-epoch RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3       0.9200           0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3       0.9050           0.9050  2      0.9100         0.9050  2           -  3.5s
 OUT
     same "ls --where --sort" "$T/want" "$T/out"
     [ "$($BIN ls --db "$DB" --status failed,diverged --sort=id | awk 'NR > 1 { print $1 }' | paste -sd,)" = 4,5 ] \
@@ -90,22 +91,22 @@ OUT
 test_best_pivot_and_groups() {
     $BIN best --db "$DB" --by hidden,lr >"$T/out" 2>&1 || fail "best --by failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-best test RMSE by hidden (rows) and lr (columns), * = best
+result test RMSE by hidden (rows) and lr (columns), * = best
 hidden \ lr    0.001    0.002
 100          0.9400   0.9200
 300          0.9050*       -
-overall best: run 3 (hidden=300 lr=0.001): best test RMSE 0.9050 at epoch 2
+overall best: run 3 (hidden=300 lr=0.001): result test RMSE 0.9050 at epoch 2
 OUT
     same "best pivot" "$T/want" "$T/out"
     $BIN best --db "$DB" --by model.hidden,train.lr --status all >"$T/out" 2>&1
-    grep -q "^hidden \\\\ lr " "$T/out" && grep -q "^500  *-   1.1000$" "$T/out" \
+    grep -q "^hidden \\\\ lr " "$T/out" && grep -q "^500  *-   1.2000$" "$T/out" \
         || fail "best --status all pivot: $(cat "$T/out")"
     $BIN best --db "$DB" --by hidden >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-hidden  best test RMSE  run  epoch  runs
-   100          0.9200    2      3     2
-   300          0.9050    3      2     1
-overall best: run 3 (hidden=300): best test RMSE 0.9050 at epoch 2
+hidden  result test RMSE  run  epoch  runs
+   100            0.9200    2      3     2
+   300            0.9050    3      2     1
+overall best: run 3 (hidden=300): result test RMSE 0.9050 at epoch 2
 OUT
     same "best --by hidden" "$T/want" "$T/out"
     $BIN best --db "$DB" --experiment kg --metric final_test_rmse --top 2 >"$T/out" 2>&1
@@ -125,6 +126,7 @@ point               1/4              3/4
 status              finished         finished
 hidden              100              300
 epochs_done         3/3              3/3
+result_test_rmse    0.9400           0.9050
 best_test_rmse      0.9400           0.9050
 best_epoch          2                2
 final_test_rmse     0.9500           0.9100
@@ -280,6 +282,33 @@ test_best_selected_metrics() {
         || fail "best selected test: $(cat "$T/out")"
     $BIN best --db "$DB" --metric nope >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "bad --metric should exit 2"
     grep -q "selected_val_rmse" "$T/err" || fail "bad --metric message: $(cat "$T/err")"
+}
+
+# best ranks by each run's honest result (result_test_rmse) by default; the
+# best test epoch stays available, labelled as picked on the test set; a
+# metric no selected run has is an error.
+test_honest_defaults() {
+    local db="$T/honest.db"
+    cp "$DB" "$db"
+    q "$db" "UPDATE runs SET best_test_rmse = 0.8 WHERE id = 1"
+    $BIN best --db "$db" >"$T/out" 2>&1 || fail "best failed: $(cat "$T/out")"
+    grep -qx "overall best: run 3: result test RMSE 0.9050 at epoch 2" "$T/out" || fail "best default: $(cat "$T/out")"
+    $BIN best --db "$db" --metric best_test_rmse >"$T/out" 2>&1 || fail "best --metric best_test_rmse failed"
+    grep -qx "overall best: run 1: best-epoch test RMSE (epoch picked on the test set) 0.8000 at epoch 2" "$T/out" \
+        || fail "best by test epoch: $(cat "$T/out")"
+    $BIN best --db "$db" --where "id = 5" --status all --metric selected_val_rmse >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "a metric no run has should exit 2"
+    grep -q "none of the 1 selected run has a selected_val_rmse" "$T/err" || fail "missing metric message: $(cat "$T/err")"
+    $BIN best --db "$db" --by hidden --format csv >"$T/out" 2>&1 || fail "best --format csv failed"
+    [ "$(head -2 "$T/out")" = "hidden,result_test_rmse,run,epoch,runs
+100,0.92,2,3,2" ] || fail "best csv: $(cat "$T/out")"
+    $BIN ls --db "$db" --columns id,l2,result_test_rmse --format json >"$T/out" 2>&1 || fail "ls --format json failed"
+    [ "$(sqlite3 :memory: "SELECT json_array_length(readfile('$T/out')), json_extract(readfile('$T/out'), '\$[1].l2'),
+          json_extract(readfile('$T/out'), '\$[2].result_test_rmse')")" = "5|3|0.905" ] || fail "ls json: $(cat "$T/out")"
+    $BIN ls --db "$db" --format csv --where "id = 2" >"$T/out" 2>&1 || fail "ls --format csv failed"
+    head -1 "$T/out" | grep -q "^id,experiment,point,.*,l2,.*,result_test_rmse," || fail "ls csv heading: $(head -1 "$T/out")"
+    grep -q "^2,kg-0123456789ab,1,4,finished,.*,0.92," "$T/out" || fail "ls csv row: $(cat "$T/out")"
+    $BIN ls --db "$db" --format yaml 2>/dev/null; [ $? -eq 2 ] || fail "--format yaml should exit 2"
 }
 
 test_summary() {
