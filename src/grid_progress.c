@@ -251,17 +251,19 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
     if (grid_counts_print(h, p->experiment, db_path, out, &full, err))
         goto done;
     static const char *const heads[] = {"rank", "run", "point", "params",
-                                        "status", "best RMSE", "@",
-                                        "final RMSE", "epochs", "time"};
+                                        "status", "result RMSE",
+                                        "best-epoch RMSE", "final RMSE",
+                                        "epochs", "time"};
     static const int right[] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
     for (int k = 0; k < 10; k++) qt_head(&t, k, heads[k], right[k]);
     if (query_prepare(h,
-            "SELECT r.id, r.grid_point, p.params, r.status, r.best_test_rmse,"
-            " r.best_epoch, r.final_test_rmse, r.epochs_done, r.epochs,"
-            " r.seconds, r.error FROM runs r LEFT JOIN grid_points p"
-            " ON p.experiment = r.experiment AND p.point = r.grid_point"
-            " WHERE r.experiment = ?1 ORDER BY r.best_test_rmse IS NULL,"
-            " r.best_test_rmse, r.grid_point", &st, err))
+            "SELECT r.id, r.grid_point, p.params, r.status,"
+            " r.result_test_rmse, r.best_test_rmse, r.final_test_rmse,"
+            " r.epochs_done, r.epochs, r.seconds, r.error FROM runs r"
+            " LEFT JOIN grid_points p ON p.experiment = r.experiment AND"
+            " p.point = r.grid_point WHERE r.experiment = ?1 ORDER BY"
+            " r.result_test_rmse IS NULL, r.result_test_rmse, r.grid_point",
+            &st, err))
         goto done;
     rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
@@ -272,7 +274,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         qt_set(&t, 3, "%s", query_col(st, 2, NULL, b, sizeof b));
         qt_set(&t, 4, "%s", query_col(st, 3, NULL, b, sizeof b));
         qt_set(&t, 5, "%s", query_col(st, 4, "%.4f", b, sizeof b));
-        qt_set(&t, 6, "%s", query_col(st, 5, NULL, b, sizeof b));
+        qt_set(&t, 6, "%s", query_col(st, 5, "%.4f", b, sizeof b));
         qt_set(&t, 7, "%s", query_col(st, 6, "%.4f", b, sizeof b));
         qt_set(&t, 8, "%d/%d", sqlite3_column_int(st, 7),
                sqlite3_column_int(st, 8));
@@ -305,7 +307,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",
                 p->n_splits);
-        if (query_summary_print(h, p->experiment, out, err) < 0) goto done;
+        if (query_summary_print(h, p->experiment, QFMT_TABLE, out, err) < 0) goto done;
         fprintf(out, "next: autorec summary --experiment %s%s%s\n",
                 p->experiment, dbopt, *dbopt ? db_path : "");
     } else if (p->grid.naxes >= 1) {

@@ -79,16 +79,19 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
                                 "finished)");
         if (qf_append(f, ")", err)) return -1;
     }
-    if (sel->experiment) {
-        /* an experiment id, or every experiment of a config name */
-        if (qf_append(f, f->len ? " AND " : "", err) ||
-            qf_append(f, "experiment IN (SELECT id FROM experiments WHERE "
-                         "id = ? OR name = ?)", err) ||
-            qf_text(f, sel->experiment, strlen(sel->experiment), err) ||
-            qf_text(f, sel->experiment, strlen(sel->experiment), err))
-            return -1;
-    }
     if (sel->where && query_where_parse(f, sel->where, err)) return -1;
+    return 0;
+}
+
+int query_filter_add_experiment(QFilter *f, const QSelect *sel, char *err) {
+    if (!sel->experiment) return 0;
+    if (qf_append(f, f->len ? " AND " : "", err) ||
+        qf_append(f, sel->all_matching
+                         ? "experiment IN (SELECT id FROM experiments WHERE "
+                           "name = ?)"
+                         : "experiment = ?", err) ||
+        qf_text(f, sel->experiment, strlen(sel->experiment), err))
+        return -1;
     return 0;
 }
 

@@ -55,7 +55,35 @@ typedef struct {
     const char *status;      /* NULL/"all", or statuses, comma-separated */
     const char *experiment;  /* NULL, or an experiment id or config name */
     const char *where;       /* NULL, or a filter expression */
+    int all_matching;        /* --all-matching: every experiment of a name */
+    int latest;              /* --latest: the newest experiment of a name */
 } QSelect;
+
+/* Consumes the selection options of argv[*i] (--status, --experiment,
+ * --where, --all-matching, --latest) into sel.  Returns 1 when it was one,
+ * 0 when not, -1 (message printed, naming cmd) on a missing value. */
+int query_opt_select(int argc, char **argv, int *i, QSelect *sel,
+                     const char *cmd);
+
+/* Resolves sel->experiment (an id, or a config name) in h's experiments:
+ * writes into id (size n) the id, or for a name the newest experiment of
+ * that name.  Returns 0; 1 with err when it matches nothing, or when it is
+ * a name several experiments share and neither sel->all_matching nor
+ * sel->latest is set (err lists them: id, created, points, runs, config
+ * hash); -1 with err on an SQLite failure. */
+int query_experiment_resolve(sqlite3 *h, const QSelect *sel, char *id,
+                             size_t n, char *err);
+
+/* ANDs "the runs of sel->experiment" into f (nothing when NULL): its
+ * resolved id, or with --all-matching every experiment of the name.
+ * Returns 0, 1 (an error of the user: exit 2) or -1, with err. */
+int query_filter_experiment(sqlite3 *h, QFilter *f, const QSelect *sel,
+                            char *err);
+
+/* ANDs "experiment = sel->experiment" (with sel->all_matching: every
+ * experiment named sel->experiment) into f, unresolved.  Returns 0 or -1
+ * with err. */
+int query_filter_add_experiment(QFilter *f, const QSelect *sel, char *err);
 
 /* Parses a filter expression and ANDs it into f:
  *   expr    := and ('or' and)*      and := primary ('and' primary)*
@@ -66,8 +94,9 @@ typedef struct {
  * err naming the offending text and its position (f then unusable). */
 int query_where_parse(QFilter *f, const char *text, char *err);
 
-/* Builds f (which must be zeroed) from a selection.  Returns 0 or -1 with
- * err.  Free with query_filter_free. */
+/* Builds f (which must be zeroed) from the status and where of a
+ * selection (the experiment needs the database: query_filter_experiment).
+ * Returns 0 or -1 with err.  Free with query_filter_free. */
 int query_filter_build(QFilter *f, const QSelect *sel, char *err);
 
 /* Binds f's values to st from parameter index first on.  Returns an SQLite
@@ -127,6 +156,12 @@ int query_format_parse(const char *s, QFormatKind *out, const char *cmd);
  * empty fields for "-"), or a JSON array of objects keyed by the column
  * keys (numbers as numbers, "-" as null).  Returns 0 or -1 (OOM). */
 int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out);
+
+/* Steps st (bound; rc the result of the binds) and writes every row as
+ * CSV (a heading of its column names) or a JSON array of objects (fmt not
+ * QFMT_TABLE), raw values.  Returns the number of rows, or -1 when a step
+ * failed (sqlite3_errmsg says why). */
+int query_stmt_print(sqlite3_stmt *st, int rc, QFormatKind fmt, FILE *out);
 
 /* s as a CSV field (quoted when it holds , " CR or LF). */
 void query_csv_text(FILE *out, const char *s);
@@ -253,10 +288,11 @@ int query_summary_main(int argc, char **argv);
 void query_summary_usage(FILE *f);
 
 /* Prints the split summaries (split_summaries) of experiment (an id or a
- * config name; NULL: all) as a table on out.  Used by summary and by the
+ * config name; NULL: all) on out as a table, or every column raw as csv or
+ * json.  Used by summary and by the
  * grid summary.  Returns the number of rows printed, or -1 with err. */
-int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
-                        char *err);
+int query_summary_print(sqlite3 *h, const char *experiment,
+                        QFormatKind fmt, FILE *out, char *err);
 
 /* What ls prints: columns (NULL: the default ones for a table, every one
  * for csv/json; "all"; or keys, comma-separated) in format. */

@@ -37,7 +37,8 @@ void query_best_usage(FILE *f) {
 "                   selected run has is an error (exit 2)\n"
 "  --format F       table (default), csv or json (the rows, no pivot)\n"
 "  --status S       runs considered (default finished; all for every run)\n"
-"  --experiment E   runs of grid E (its id, or its config name)\n"
+"  --experiment E   runs of one experiment (id or config name; add\n"
+"                   --latest or --all-matching for a shared name, as ls)\n"
 "  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
@@ -353,7 +354,7 @@ int query_best_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *metric = NULL, *by = NULL,
                *top_s = NULL, *format = NULL;
     QLsOutput o = {NULL, QFMT_TABLE};
-    QSelect sel = {"finished", NULL, NULL};
+    QSelect sel = {"finished", NULL, NULL, 0, 0};
     const QKey *keys[BEST_MAX_KEYS];
     QFilter f;
     Metric m;
@@ -373,10 +374,7 @@ int query_best_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--by", &by, "best")) ||
             (r = query_opt(argc, argv, &i, "--top", &top_s, "best")) ||
             (r = query_opt(argc, argv, &i, "--format", &format, "best")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status, "best")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "best")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "best"))) {
+            (r = query_opt_select(argc, argv, &i, &sel, "best"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -399,6 +397,10 @@ int query_best_main(int argc, char **argv) {
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (nkeys == 0) {
         /* the ls table of the best runs */
         QFilter g = f;   /* shallow: the texts stay owned by f */

@@ -29,7 +29,8 @@ void query_export_usage(FILE *f) {
 "  --format F       csv (default) or json\n"
 "  --runs           csv: one row per run (run_summary), no epochs\n"
 "  -o FILE          write to FILE instead of stdout\n"
-"  --status, --experiment, --where   select runs as autorec ls does\n"
+"  --status, --experiment, --latest, --all-matching, --where\n"
+"                   select runs as autorec ls does\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
@@ -183,7 +184,7 @@ done:
 
 int query_export_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *format = "csv", *outpath = NULL;
-    QSelect sel = {NULL, NULL, NULL};
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFilter f;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
@@ -201,11 +202,7 @@ int query_export_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--format", &format, "export")) ||
             (r = query_opt(argc, argv, &i, "-o", &outpath, "export")) ||
             (r = query_opt(argc, argv, &i, "--output", &outpath, "export")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status,
-                           "export")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "export")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "export"))) {
+            (r = query_opt_select(argc, argv, &i, &sel, "export"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -227,6 +224,10 @@ int query_export_main(int argc, char **argv) {
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (outpath && !(out = fopen(outpath, "w"))) {
         err_set(err, "cannot write %s: %s", outpath, strerror(errno));
         goto fail;

@@ -128,3 +128,34 @@ int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out) {
     if (fmt == QFMT_JSON) fputs(t->nrows ? "\n]\n" : "]\n", out);
     return 0;
 }
+
+int query_stmt_print(sqlite3_stmt *st, int rc, QFormatKind fmt, FILE *out) {
+    int ncols = sqlite3_column_count(st), n = 0;
+    if (fmt == QFMT_CSV) {
+        for (int i = 0; i < ncols; i++) {
+            if (i) fputc(',', out);
+            query_csv_text(out, sqlite3_column_name(st, i));
+        }
+        fputc('\n', out);
+    } else {
+        fputc('[', out);
+    }
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        if (fmt == QFMT_JSON) fprintf(out, "%s\n  {", n ? "," : "");
+        for (int i = 0; i < ncols; i++) {
+            if (fmt == QFMT_CSV) {
+                if (i) fputc(',', out);
+                query_csv_col(out, st, i);
+            } else {
+                if (i) fputs(", ", out);
+                query_json_text(out, sqlite3_column_name(st, i));
+                fputs(": ", out);
+                query_json_col(out, st, i);
+            }
+        }
+        fputs(fmt == QFMT_CSV ? "\n" : "}", out);
+        n++;
+    }
+    if (fmt == QFMT_JSON) fputs(n ? "\n]\n" : "]\n", out);
+    return rc == SQLITE_DONE ? n : -1;
+}

@@ -24,7 +24,11 @@ void query_ls_usage(FILE *f) {
 "  --db PATH          results database (default " QUERY_DEFAULT_DB ")\n"
 "  --status S         running, finished, failed, interrupted, diverged, a\n"
 "                     comma-separated list of them, or all (default)\n"
-"  --experiment E     runs of grid E (its id, or its config name)\n"
+"  --experiment E     runs of one experiment: its id, or a config name (a\n"
+"                     name several experiments share is an error listing\n"
+"                     them; no match: exit 2)\n"
+"  --latest           with a shared name: the newest experiment\n"
+"  --all-matching     with a shared name: every experiment of that name\n"
 "  --where FILTER     e.g. \"hidden >= 300 and lr < 0.005\", \"name like 'grid%%'\"\n"
 "                     (keys as in run_summary; values are bound, never SQL)\n"
 "  --sort KEYS        e.g. best_rmse, or -hidden,lr ('-' = descending;\n"
@@ -144,7 +148,7 @@ int query_ls_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *sort = NULL, *limit_s = NULL,
                *format = NULL;
     QLsOutput o = {NULL, QFMT_TABLE};
-    QSelect sel = {NULL, NULL, NULL};
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFilter f;
     char err[ERR_MAX], order[1024];
     sqlite3 *h = NULL;
@@ -158,10 +162,7 @@ int query_ls_main(int argc, char **argv) {
             return EXIT_OK;
         }
         if ((r = query_opt_db(argc, argv, &i, &db_path, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "ls")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "ls")) ||
+            (r = query_opt_select(argc, argv, &i, &sel, "ls")) ||
             (r = query_opt(argc, argv, &i, "--sort", &sort, "ls")) ||
             (r = query_opt(argc, argv, &i, "--limit", &limit_s, "ls")) ||
             (r = query_opt(argc, argv, &i, "--columns", &o.columns, "ls")) ||
@@ -188,6 +189,10 @@ int query_ls_main(int argc, char **argv) {
         goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     r = query_ls_print(h, &f, order, limit, &o, stdout, err);
     if (r < 0) goto fail;
     if (r == 0) fprintf(stderr, "autorec ls: no runs match in %s\n", db_path);

@@ -34,7 +34,8 @@ void query_plot_usage(FILE *f) {
 "epoch, one colour per run, the legend naming each run and every parameter\n"
 "that differs (config keys included); a train.refit run's refit epochs are\n"
 "dashed in the same colour.  The runs\n"
-"are the RUN ids given, or those selected by --experiment/--where/--status\n"
+"are the RUN ids given, or those selected by --experiment (--latest,\n"
+"--all-matching)/--where/--status as autorec ls does\n"
 "(at most %d).  Needs gnuplot (Debian: gnuplot-nox; AUTOREC_GNUPLOT names\n"
 "another binary).\n"
 "\n"
@@ -372,7 +373,7 @@ int query_plot_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *path = "curves.png",
                *title = NULL, *metric = "train_loss,test_rmse";
     PlotMetrics pm;
-    QSelect sel = {NULL, NULL, NULL};
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
     PlotRun *runs = NULL;
     QFilter f;
     char err[ERR_MAX];
@@ -396,10 +397,7 @@ int query_plot_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--output", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--title", &title, "plot")) ||
             (r = query_opt(argc, argv, &i, "--metric", &metric, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "plot")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "plot"))) {
+            (r = query_opt_select(argc, argv, &i, &sel, "plot"))) {
             if (r < 0) goto out;
             continue;
         }
@@ -423,7 +421,7 @@ int query_plot_main(int argc, char **argv) {
     }
     if (plot_metrics(metric, &pm, err) || query_filter_build(&f, &sel, err))
         goto fail;
-    if (n == 0 && f.len == 0) {
+    if (n == 0 && f.len == 0 && !sel.experiment) {
         err_set(err, "give RUN ids, or select runs with --experiment, "
                      "--where or --status (e.g. autorec plot 3 7 -o "
                      "curves.png)");
@@ -431,6 +429,10 @@ int query_plot_main(int argc, char **argv) {
     }
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (f.len && plot_select(h, &f, runs, &n, err)) goto fail;
     if (n == 0) {
         err_set(err, "no runs match in %s", db_path);

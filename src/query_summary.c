@@ -13,7 +13,8 @@
 
 void query_summary_usage(FILE *f) {
     fprintf(f,
-"usage: autorec summary [--experiment E] [--db PATH]\n"
+"usage: autorec summary [--experiment E [--latest|--all-matching]]\n"
+"                       [--format table|csv|json] [--db PATH]\n"
 "\n"
 "Prints the split summaries: for each configuration of an experiment run\n"
 "with data.split.repeats: K or data.split.kind: folds, over its finished\n"
@@ -25,7 +26,10 @@ void query_summary_usage(FILE *f) {
 "selected number of epochs) as mean, sd and 95%% interval.\n"
 "\n"
 "options:\n"
-"  --experiment E   one experiment (its id, or its config name)\n"
+"  --experiment E   one experiment: its id, or its config name (a name\n"
+"                   several experiments share: add --latest for the newest\n"
+"                   or --all-matching for all; no match: exit 2)\n"
+"  --format F       table (default), csv or json (every column, raw)\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
@@ -40,8 +44,8 @@ static void summary_ci(QTable *t, int c, sqlite3_stmt *st, int i) {
 }
 
 /* See query.h.  Returns the number of rows printed, or -1 with err. */
-int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
-                        char *err) {
+int query_summary_print(sqlite3 *h, const char *experiment,
+                        QFormatKind fmt, FILE *out, char *err) {
     static const char *const heads[] = {
         "experiment", "params", "kind", "splits", "selected RMSE", "sd",
         "95% CI", "val RMSE", "final RMSE", "sd", "refit RMSE", "sd",
@@ -69,6 +73,12 @@ int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
         goto done;
     rc = experiment ? sqlite3_bind_text(st, 1, experiment, -1, SQLITE_STATIC)
                     : SQLITE_OK;
+    if (fmt != QFMT_TABLE) {
+        if ((ret = query_stmt_print(st, rc, fmt, out)) < 0)
+            err_set(err, "cannot read the split summaries: %s",
+                    sqlite3_errmsg(h));
+        goto done;
+    }
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         const char *params = (const char *)sqlite3_column_text(st, 1);
         qt_row(&t);
@@ -104,8 +114,10 @@ done:
 }
 
 int query_summary_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *experiment = NULL;
-    char err[ERR_MAX];
+    const char *db_path = QUERY_DEFAULT_DB, *format = NULL;
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
+    QFormatKind fmt;
+    char err[ERR_MAX], id[256];
     sqlite3 *h = NULL;
     int rc = EXIT_USAGE, r;
 
@@ -114,8 +126,17 @@ int query_summary_main(int argc, char **argv) {
             query_summary_usage(stdout);
             return EXIT_OK;
         }
+        if (!strcmp(argv[i], "--all-matching")) {
+            sel.all_matching = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--latest")) {
+            sel.latest = 1;
+            continue;
+        }
         if ((r = query_opt_db(argc, argv, &i, &db_path, "summary")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &experiment,
+            (r = query_opt(argc, argv, &i, "--format", &format, "summary")) ||
+            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
                            "summary"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
@@ -124,9 +145,18 @@ int query_summary_main(int argc, char **argv) {
                         "summary --help)\n", argv[i]);
         return EXIT_USAGE;
     }
+    if (query_format_parse(format, &fmt, "summary")) return EXIT_USAGE;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
-    r = query_summary_print(h, experiment, stdout, err);
+    const char *experiment = sel.experiment;
+    if (experiment) {
+        if ((r = query_experiment_resolve(h, &sel, id, sizeof id, err))) {
+            if (r > 0) rc = EXIT_USAGE;
+            goto fail;
+        }
+        if (!sel.all_matching) experiment = id;
+    }
+    r = query_summary_print(h, experiment, fmt, stdout, err);
     if (r < 0) goto fail;
     if (r == 0)
         fprintf(stderr, "autorec summary: no split summaries%s%s in %s (run a "

@@ -311,6 +311,41 @@ test_honest_defaults() {
     $BIN ls --db "$db" --format yaml 2>/dev/null; [ $? -eq 2 ] || fail "--format yaml should exit 2"
 }
 
+# --experiment: one experiment at a time.  A name two experiments share
+# (the same grid config run twice with different epochs) is an error listing
+# them, unless --latest or --all-matching; a name or id that matches
+# nothing is an error (exit 2), in every query command.
+test_experiment_one_at_a_time() {
+    local db="$T/two-kg.db" c
+    cp "$DB" "$db"
+    sqlite3 -batch "$db" <<'SQL' || fail "could not build $db"
+INSERT INTO experiments VALUES ('kg-bbbbbbbbbbbb', 'kg', 2, 'model.hidden', 'name: kg', '2025-02-01T00:00:00.000Z');
+INSERT INTO grid_points VALUES ('kg-bbbbbbbbbbbb', 0, 'b0', 'hidden=100'), ('kg-bbbbbbbbbbbb', 1, 'b1', 'hidden=300');
+INSERT INTO runs(id, name, status, config_yaml, started_at, hidden, lr, experiment, grid_point, grid_size, epochs_done,
+  final_test_rmse, best_test_rmse, best_epoch, selected_epoch, selected_test_rmse, result_test_rmse)
+  VALUES (6, 'kg', 'finished', 'name: kg', '2025-02-01T01:00:00.000Z', 100, 0.001, 'kg-bbbbbbbbbbbb', 0, 2, 1,
+  0.99, 0.99, 1, 1, 0.99, 0.99);
+INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, train_seconds, eval_seconds) VALUES (6, 1, 1, 0.99, 1, 1);
+SQL
+    $BIN ls --db "$db" --experiment kg >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "an ambiguous name should exit 2"
+    [ ! -s "$T/out" ] || fail "an ambiguous name printed runs"
+    grep -q "experiment kg: 2 experiments have this name" "$T/err" \
+        && grep -q "^  kg-0123456789ab  created 2025-01-01T00:00:00.000Z  4 points  4 runs  config hash 0123456789ab$" "$T/err" \
+        && grep -q "^  kg-bbbbbbbbbbbb  created 2025-02-01T00:00:00.000Z  2 points  1 runs  config hash bbbbbbbbbbbb$" "$T/err" \
+        || fail "ambiguous message: $(cat "$T/err")"
+    [ "$($BIN ls --db "$db" --experiment kg --latest | awk 'NR > 1 { print $1 }' | paste -sd,)" = 6 ] || fail "--latest"
+    [ "$($BIN ls --db "$db" --experiment kg --all-matching | awk 'NR > 1 { print $1 }' | paste -sd,)" = 1,2,3,4,6 ] \
+        || fail "--all-matching"
+    [ "$($BIN ls --db "$db" --experiment kg-0123456789ab | awk 'NR > 1 { print $1 }' | paste -sd,)" = 1,2,3,4 ] || fail "by id"
+    for c in "ls" "best" "export" "summary" "plot -o $T/p.png"; do
+        $BIN $c --db "$db" --experiment kg-nope >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "$c --experiment kg-nope should exit 2"
+        grep -q "no experiment has this id or name" "$T/err" || fail "$c: no-match message: $(cat "$T/err")"
+        $BIN $c --db "$db" --experiment kg >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "$c --experiment kg should exit 2"
+    done
+    $BIN best --db "$db" --experiment kg --latest >"$T/out" 2>&1 || fail "best --latest failed: $(cat "$T/out")"
+    grep -qx "overall best: run 6: result test RMSE 0.9900 at epoch 1" "$T/out" || fail "best --latest: $(cat "$T/out")"
+}
+
 test_summary() {
     $BIN summary --db "$DB" >"$T/out" 2>&1 || fail "summary failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
@@ -319,8 +354,12 @@ kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0
 OUT
     same summary "$T/want" "$T/out"
     $BIN summary --db "$DB" --experiment kg >"$T/out" 2>&1 && same "summary --experiment" "$T/want" "$T/out"
-    $BIN summary --db "$DB" --experiment nope >"$T/out" 2>"$T/err" || fail "empty summary should succeed"
-    [ ! -s "$T/out" ] && grep -q "no split summaries for nope" "$T/err" || fail "empty summary message: $(cat "$T/err")"
+    $BIN summary --db "$DB" --experiment nope >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "summary of no experiment should exit 2"
+    [ ! -s "$T/out" ] && grep -q "experiment nope: no experiment has this id or name" "$T/err" \
+        || fail "no-experiment message: $(cat "$T/err")"
+    $BIN summary --db "$DB" --format json >"$T/out" 2>&1 || fail "summary --format json failed"
+    [ "$(sqlite3 :memory: "SELECT json_extract(readfile('$T/out'), '\$[0].selected_test_ci_lo'),
+          json_extract(readfile('$T/out'), '\$[0].n')")" = "0.8029393848|2" ] || fail "summary json: $(cat "$T/out")"
 }
 
 test_bad_databases() {
