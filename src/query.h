@@ -284,6 +284,13 @@ void query_export_usage(FILE *f);
 int query_plot_main(int argc, char **argv);
 void query_plot_usage(FILE *f);
 
+/* Writes the runs f selects with their epochs and refit epochs: json (an
+ * array of run objects; single: the one object, no array) or csv (one row
+ * per epoch; runs_only: per run).  The body of export and show --format.
+ * Returns the number of runs, or -1 with err. */
+int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
+                       int single, FILE *out, char *err);
+
 int query_summary_main(int argc, char **argv);
 void query_summary_usage(FILE *f);
 

@@ -105,9 +105,9 @@ static int export_epochs(sqlite3 *h, sqlite3_stmt *st, sqlite3_stmt *ep,
     return ne;
 }
 
-/* Exports in the given format.  Returns the number of runs, or -1 with err. */
-static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
-                       FILE *out, char *err) {
+/* See query.h.  Returns the number of runs, or -1 with err. */
+int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
+                       int single, FILE *out, char *err) {
     char *sql = NULL;
     size_t cap = QUERY_SQL_MAX + 256 + 128 * (size_t)qcol_count();
     sqlite3_stmt *st = NULL, *ep = NULL, *rep = NULL;
@@ -137,12 +137,12 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
         }
         fputc('\n', out);
     } else {
-        fputs("[", out);
+        if (!single) fputs("[", out);
     }
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int ne;
         if (json) {
-            fprintf(out, "%s\n  {", n ? "," : "");
+            fprintf(out, "%s%s{", n ? "," : "", single ? "" : "\n  ");
             for (int i = 0; i < ncols; i++) {
                 fprintf(out, "%s", i ? ", " : "");
                 query_json_text(out, sqlite3_column_name(st, i));
@@ -172,7 +172,7 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
         err_set(err, "cannot read runs: %s", sqlite3_errmsg(h));
         goto done;
     }
-    if (json) fputs(n ? "\n]\n" : "]\n", out);
+    if (json) fputs(single ? "\n" : n ? "\n]\n" : "]\n", out);
     ret = n;
 done:
     sqlite3_finalize(st);
@@ -232,7 +232,8 @@ int query_export_main(int argc, char **argv) {
         err_set(err, "cannot write %s: %s", outpath, strerror(errno));
         goto fail;
     }
-    if (export_runs(h, &f, json, runs_only, out, err) < 0) goto fail;
+    if (query_export_write(h, &f, json, runs_only, 0, out, err) < 0)
+        goto fail;
     if (fflush(out) != 0 || ferror(out)) {
         err_set(err, "cannot write %s: %s", outpath ? outpath : "stdout",
                 strerror(errno));

@@ -9,7 +9,7 @@
 
 void query_show_usage(FILE *f) {
     fprintf(f,
-"usage: autorec show RUN [--db PATH]\n"
+"usage: autorec show RUN [--format table|csv|json] [--db PATH]\n"
 "\n"
 "Prints run RUN (an id from autorec ls): status, grid point, host and build\n"
 "(git commit, kernel, threads, BLIS), timings, the resolved config, and the\n"
@@ -20,6 +20,10 @@ void query_show_usage(FILE *f) {
 "validation).\n"
 "\n"
 "options:\n"
+"  --format F  table (default: the text above, with every recorded\n"
+"              parameter and metric), json (one object: every column, the\n"
+"              epochs in per_epoch and per_refit_epoch) or csv (one row per\n"
+"              epoch, as autorec export)\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
@@ -93,6 +97,28 @@ done:
     sqlite3_finalize(st);
     qt_free(&t);
     return ret;
+}
+
+/* Prints the recorded parameter and metric columns of run id (every one
+ * of the column table that is not NULL) as "parameters" and "metrics"
+ * lines of key=value.  Returns 0 or -1 with err. */
+static int show_columns(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
+    QRunValues v;
+    if (query_run_values(h, id, &v, err)) return -1;
+    for (int kind = QCOL_PARAM; kind <= QCOL_METRIC; kind++) {
+        int n = 0;
+        for (int i = 0; i < qcol_count(); i++) {
+            const QColumn *c = qcol_get(i);
+            if ((int)c->kind != kind || !strcmp(v.col[i], "-")) continue;
+            fprintf(out, "%s %s=%s", n++ ? "" : kind == QCOL_PARAM
+                                                    ? "parameters "
+                                                    : "metrics    ",
+                    c->name, v.col[i]);
+        }
+        if (n) fputc('\n', out);
+    }
+    query_run_values_free(&v);
+    return 0;
 }
 
 /* Prints run id.  Returns 0, 1 when there is no such run (err set), or -1
@@ -187,6 +213,7 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
+    if (show_columns(h, id, out, err)) goto done;
     int selected = sqlite3_column_type(st, 25) == SQLITE_NULL
                        ? -1 : sqlite3_column_int(st, 25);
     fprintf(out, "\nresolved config:\n");
@@ -216,7 +243,8 @@ done:
 }
 
 int query_show_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *run = NULL;
+    const char *db_path = QUERY_DEFAULT_DB, *run = NULL, *format = NULL;
+    QFormatKind fmt;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
     sqlite3_int64 id;
@@ -227,7 +255,8 @@ int query_show_main(int argc, char **argv) {
             query_show_usage(stdout);
             return EXIT_OK;
         }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "show"))) {
+        if ((r = query_opt_db(argc, argv, &i, &db_path, "show")) ||
+            (r = query_opt(argc, argv, &i, "--format", &format, "show"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -242,10 +271,27 @@ int query_show_main(int argc, char **argv) {
         fprintf(stderr, "autorec show: missing RUN (an id from autorec ls)\n");
         return EXIT_USAGE;
     }
+    if (query_format_parse(format, &fmt, "show")) return EXIT_USAGE;
     if (query_run_id(run, &id, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
-    if (show_run(h, id, stdout, err)) goto fail;
+    if (fmt == QFMT_TABLE) {
+        if (show_run(h, id, stdout, err)) goto fail;
+    } else {   /* the run as export writes it */
+        QFilter f;
+        char where[64];
+        memset(&f, 0, sizeof f);
+        snprintf(where, sizeof where, "id = %lld", (long long)id);
+        r = query_where_parse(&f, where, err) ? -1
+            : query_export_write(h, &f, fmt == QFMT_JSON, 0, 1, stdout, err);
+        query_filter_free(&f);
+        if (r < 0) goto fail;
+        if (r == 0) {
+            err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
+                    db_path);
+            goto fail;
+        }
+    }
     rc = EXIT_OK;
     goto out;
 fail:
