@@ -163,6 +163,14 @@ int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
 int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
                     const char *name, char *err);
 
+/* Applies a command-line override to a grid config: "grid.KEY=[V1, V2]"
+ * (or "grid.KEY=V") sets the values of the axis over KEY, adding it when
+ * there is none (validated as in the file's grid:); "KEY=VALUE" on a key
+ * that is an axis removes the axis and sets the value for every point;
+ * other assignments are cfg_set_override.  Returns 0 or -1 with err. */
+int cfg_grid_override(Config *cfg, Grid *grid, const char *assignment,
+                      char *err);
+
 /* Frees the value lists of grid and zeroes it; accepts NULL. */
 void cfg_grid_free(Grid *grid);
 

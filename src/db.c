@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -206,6 +207,8 @@ static void db_config_sql(char *out, size_t n, int mode) {
 struct Db {
     sqlite3 *db;
     char *path;                 /* owned copy of the path, for messages */
+    int created;                /* 1: db_open created its schema (a new or
+                                   empty file) */
     sqlite3_stmt *run_insert;
     sqlite3_stmt *epoch_insert;
     sqlite3_stmt *run_update_epoch;
@@ -731,6 +734,7 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
+    db->created = version == 0;
 
     char names[1024], params[512], set[1536], sql[4][4096];
     db_config_sql(names, sizeof names, DB_COLS_NAMES);
@@ -1240,6 +1244,17 @@ int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
 }
 
 const char *db_path(const Db *db) { return db->path; }
+
+void db_report_created(const Db *db, const char *cmd) {
+    char abs[4096];
+    if (!db || !db->created) return;
+    if (!realpath(db->path, abs)) snprintf(abs, sizeof abs, "%s", db->path);
+    fprintf(stderr, "autorec %s: created a new results database %s%s%s%s "
+                    "(query it with --db %s from elsewhere)\n", cmd,
+            db->path, strcmp(abs, db->path) ? " (" : "",
+            strcmp(abs, db->path) ? abs : "", strcmp(abs, db->path) ? ")" : "",
+            abs);
+}
 
 /* See db.h.  status must be one of finished, failed, interrupted, diverged.
  * Returns 0 or -1 with err. */

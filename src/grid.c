@@ -43,6 +43,7 @@ void grid_usage(FILE *f) {
     fprintf(f,
 "usage: autorec grid CONFIG [--workers N] [--threads T] [--dry-run] [--db PATH]\n"
 "                    [--set KEY=VALUE]... [--stale-after SECONDS] [--point N]\n"
+"                    [KEY=VALUE]... [--]\n"
 "\n"
 "Runs every point of the grid: in CONFIG, e.g.\n"
 "  grid:\n"
@@ -65,7 +66,13 @@ void grid_usage(FILE *f) {
 "  --dry-run            list the points (and their state in the database)\n"
 "                       without running anything\n"
 "  --db PATH            results database (default " GRID_DEFAULT_DB ")\n"
-"  --set KEY=VALUE      override a base config key (repeatable)\n"
+"  --set KEY=VALUE      override a base config key (repeatable; also as a\n"
+"                       bare KEY=VALUE argument).  On a key that is a grid\n"
+"                       axis it replaces the axis by that one value;\n"
+"                       grid.KEY=[V1,V2,...] sets (or adds) the axis over\n"
+"                       KEY, e.g. grid.model.hidden=[100,300]: the\n"
+"                       experiment id follows what runs\n"
+"  --                   ends the options (CONFIG may then start with '-')\n"
 "  --point N            run only grid point N (0-based, as in the runs\n"
 "                       table's grid_point): what each task of `autorec\n"
 "                       slurm` runs; exit status from that point's run\n"
@@ -351,8 +358,16 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
     const char *env = getenv("AUTOREC_STALE_SECONDS");
     if (env && *env && grid_seconds("AUTOREC_STALE_SECONDS", env, &a->stale))
         return -1;
+    int rest = 0;   /* after "--": positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        if (rest || s[0] != '-') {
+            if (query_positional(s, &a->config_path, a->sets, &a->n_sets,
+                                 GRID_MAX_SETS, "grid"))
+                return -1;
+            continue;
+        }
+        if (!strcmp(s, "--")) { rest = 1; continue; }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
         if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "grid"))) {
@@ -389,17 +404,9 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
                 return -1;
             continue;
         }
-        if (s[0] == '-') {
-            fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
-                            "grid --help)\n", s);
-            return -1;
-        }
-        if (a->config_path) {
-            fprintf(stderr, "autorec grid: more than one config ('%s' and "
-                            "'%s')\n", a->config_path, s);
-            return -1;
-        }
-        a->config_path = s;
+        fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
+                        "grid --help)\n", s);
+        return -1;
     }
     if (a->point) a->workers = 1;   /* one point: one worker */
     if (!a->config_path) {
@@ -422,7 +429,7 @@ int grid_load(const char *config_path, const char *const *sets, int n_sets,
     cfg_defaults(&cfg);
     if (cfg_load_file_grid(&cfg, &grid, config_path, err)) goto fail;
     for (int i = 0; i < n_sets; i++)
-        if (cfg_set_override(&cfg, sets[i], err)) goto fail;
+        if (cfg_grid_override(&cfg, &grid, sets[i], err)) goto fail;
     if (cfg_validate(&cfg, err)) goto fail;
     if (grid_plan_make(plan, &cfg, &grid, err)) goto fail;
     /* the data every point reads must exist (one check per distinct path) */
@@ -625,9 +632,9 @@ int grid_main(int argc, char **argv) {
                           plan.yaml, (int64_t)plan.n,
                           (const char *const *)plan.hashes,
                           (const char *const *)plan.params};
-        if (db_open(&db, a.db_path, err) ||
-            db_experiment_register(db, &x, err))
-            goto fail;
+        if (db_open(&db, a.db_path, err)) goto fail;
+        db_report_created(db, "grid");
+        if (db_experiment_register(db, &x, err)) goto fail;
         db_close(db);   /* never across a fork */
         db = NULL;
     }

@@ -374,6 +374,32 @@ int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
     return 1;
 }
 
+int query_is_assignment(const char *s) {
+    size_t kn = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789_.");
+    return kn > 0 && s[kn] == '=';
+}
+
+int query_positional(const char *s, const char **config, const char **sets,
+                     int *n, int max, const char *cmd) {
+    if (query_is_assignment(s)) {
+        if (*n >= max) {
+            fprintf(stderr, "autorec %s: more than %d overrides\n", cmd, max);
+            return -1;
+        }
+        sets[(*n)++] = s;
+        return 0;
+    }
+    if (*config) {
+        fprintf(stderr, "autorec %s: more than one config ('%s' and '%s'); "
+                        "overrides are KEY=VALUE, e.g. train.lr=0.001\n",
+                cmd, *config, s);
+        return -1;
+    }
+    *config = s;
+    return 0;
+}
+
 int query_int(const char *cmd, const char *opt, const char *s, int min,
               int max, int *out) {
     char *end;

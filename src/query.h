@@ -226,6 +226,17 @@ int query_opt(int argc, char **argv, int *i, const char *name,
 int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
                   int max, const char *cmd);
 
+/* Whether s is a "key=value" override (a key of letters, digits, '_' and
+ * '.' before the '='), as typed positionally (Hydra style). */
+int query_is_assignment(const char *s);
+
+/* A positional argument s of run, grid or slurm: a key=value override
+ * (appended to sets, n so far, at most max, like --set) or the CONFIG
+ * (*config, which must still be NULL).  Returns 0, or -1 with the message
+ * printed, naming cmd. */
+int query_positional(const char *s, const char **config, const char **sets,
+                     int *n, int max, const char *cmd);
+
 /* Parses option opt's value s as an integer in min..max into *out.
  * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in
  * MIN..MAX" printed. */
