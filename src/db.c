@@ -640,6 +640,7 @@ static int db_upgrade(Db *db, char *err) {
         return -1;
     }
     sqlite3_free(msg);
+    db->created = version == 0;   /* this call created the schema */
     return 0;
 }
 
@@ -734,7 +735,6 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
-    db->created = version == 0;
 
     char names[1024], params[512], set[1536], sql[4][4096];
     db_config_sql(names, sizeof names, DB_COLS_NAMES);

@@ -80,14 +80,17 @@ void grid_usage(FILE *f) {
 "                       seconds is taken over (default %g; also\n"
 "                       AUTOREC_STALE_SECONDS)\n"
 "\n"
-"Progress is shown on a terminal (one line per running point); the summary\n"
-"table, sorted by each run's result test RMSE (refit, else validation-\n"
-"selected, else last epoch), is printed at the end.\n"
+"Progress goes to stderr: on a terminal a live block (one line per running\n"
+"point, workers labelled w1, w2, ...); off a terminal, or with TERM=dumb or\n"
+"NO_COLOR, plain lines without escapes: one per settled point, and a status\n"
+"line every AUTOREC_PROGRESS_SECONDS (default %g) when none settled.  The\n"
+"summary table, sorted by each run's result test RMSE (refit, else\n"
+"validation-selected, else last epoch), is printed at the end.\n"
 "exit status: 0 every point finished or diverged, 1 some point failed or a\n"
 "worker could not reach the database, 2 bad usage, config or grid (nothing\n"
 "ran), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (rerun the same\n"
 "command to resume).\n",
-            GRID_DEFAULT_STALE);
+            GRID_DEFAULT_STALE, GRID_PROGRESS_EVERY);
 }
 
 /* ----------------------------------------------------------- the plan -- */
@@ -580,7 +583,7 @@ int grid_main(int argc, char **argv) {
     char err[ERR_MAX];
     pid_t pids[GRID_MAX_WORKERS];
     int rc = EXIT_USAGE, alive = 0, forwarded = 0, respawns = 0, failures = 0;
-    int tty = isatty(STDERR_FILENO), complete = 0;
+    int mode = grid_progress_mode(), complete = 0;
 
     memset(&plan, 0, sizeof plan);
     memset(&prog, 0, sizeof prog);
@@ -651,13 +654,20 @@ int grid_main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);   /* the terminal went away */
 
-    if (tty)
+    if (!a.point)
         fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
                         "results in %s\n", plan.experiment, plan.n, a.workers,
                 a.workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 a.db_path);
-    prog.started = grid_monotonic();
+    prog.started = prog.last_line = grid_monotonic();
     prog.workers = a.workers;
+    prog.pids = pids;
+    prog.since = session_start;
+    prog.every = GRID_PROGRESS_EVERY;
+    const char *every = getenv("AUTOREC_PROGRESS_SECONDS");
+    if (every && *every &&
+        grid_seconds("AUTOREC_PROGRESS_SECONDS", every, &prog.every))
+        goto out;
     for (int w = 0; w < a.workers; w++) {
         pids[w] = grid_spawn(&wa);
         if (pids[w] > 0) alive++;
@@ -703,13 +713,18 @@ int grid_main(int argc, char **argv) {
         }
         if (pid < 0 && errno == ECHILD) break;
         double now = grid_monotonic();
-        if (tty && !g_stop && now - last_draw >= 0.5) {
-            grid_progress_draw(&prog, &plan, a.db_path);
+        if (!g_stop && !a.point && now - last_draw >= 0.5) {
+            if (mode == GRID_PROGRESS_LIVE)
+                grid_progress_draw(&prog, &plan, a.db_path);
+            else
+                grid_progress_lines(&prog, &plan, a.db_path);
             last_draw = now;
         }
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    if (mode == GRID_PROGRESS_PLAIN && !a.point)   /* the last points */
+        grid_progress_lines(&prog, &plan, a.db_path);
     grid_progress_end(&prog);
 
     if (a.point) {   /* one point: its line, its status as exit code */
@@ -738,6 +753,7 @@ fail:
 fail_quiet:
 out:
     grid_progress_end(&prog);
+    mem_free(prog.seen);
     db_close(db);
     grid_plan_free(&plan);
     return rc;

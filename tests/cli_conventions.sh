@@ -92,4 +92,39 @@ test_grid_axes_from_the_command_line() {
     grep -q "model.hidden: \"x\" is not a number" "$T/err" || fail "bad axis message: $(cat "$T/err")"
 }
 
+# A grid of 2 (3) points on the small data set: $1 epochs.
+grid_conf() {
+    sed -e "s/epochs: 1/epochs: $1/" -e "s|path: ../data|path: $T/data|" "$T/conf/g.yaml" >"$T/p.yaml"
+}
+
+# Progress off a terminal: plain lines to stderr, one per settled point, no
+# escapes; on a terminal the live block, workers labelled by slot, within
+# 80 columns; TERM=dumb and NO_COLOR get the plain lines.
+test_grid_progress_everywhere() {
+    grid_conf 2
+    $BIN grid "$T/p.yaml" --db "$T/pr.db" --workers 2 --threads 1 "grid.model.hidden=[8,12,16]" >"$T/out" 2>"$T/err" \
+        || { fail "grid failed: $(cat "$T/err")"; return; }
+    [ "$(grep -c "^g-[0-9a-f]*: point [123]/3 hidden=[0-9]* lr=0.01 finished (run [0-9]*): result RMSE [0-9.]*, 2 epochs in .*; [123]/3 done, ETA " "$T/err")" = 3 ] \
+        || fail "one plain line per point expected: $(cat "$T/err")"
+    grep -q $'\033' "$T/err" && fail "escapes off a terminal"
+    if ! command -v script >/dev/null 2>&1; then
+        echo "SKIP test_grid_progress_everywhere (terminal part): script(1) is not installed"
+        return
+    fi
+    grid_conf 3000
+    TERM=xterm script -qec "stty cols 200; $ABS_BIN grid $T/p.yaml --db $T/pt.db --workers 2 --threads 1" /dev/null >"$T/pty" 2>&1
+    grep -q $'\033\\[' "$T/pty" || fail "no live block on a terminal"
+    sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r/\n/g' "$T/pty" >"$T/pty.txt"
+    grep -q "^  w[12]  [12]/2 hidden=" "$T/pty.txt" || fail "workers not labelled by slot: $(head -c 600 "$T/pty.txt")"
+    [ "$(grep ' ep \|done,' "$T/pty.txt" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')" -le 80 ] \
+        || fail "live block wider than 80 columns"
+    local k=0
+    for env in "TERM=dumb" "TERM=xterm NO_COLOR=1"; do
+        k=$((k + 1))
+        env $env script -qec "$ABS_BIN grid $T/p.yaml --db $T/pd$k.db --workers 2 --threads 1 train.epochs=2" /dev/null >"$T/pty" 2>&1
+        grep -q $'\033' "$T/pty" && fail "$env: escapes on the terminal"
+        grep -q ": point 1/2 hidden=8 lr=0.01 finished" "$T/pty" || fail "$env: no plain lines: $(cat "$T/pty")"
+    done
+}
+
 run_tests cli_conventions
