@@ -1776,14 +1776,14 @@ static int path_from_config(char *field, const char *cfg_path,
     return 0;
 }
 
-/* The keys holding file paths, resolved against the config's directory. */
+/* The keys holding file paths, resolved against the config's directory
+ * (data.split.train_file and test_file are not: a relative one is relative
+ * to the data directory, see data.c). */
 static const struct {
     const char *key;
     size_t off;
 } path_keys[] = {
     {"data.path", offsetof(Config, data_path)},
-    {"data.split.train_file", offsetof(Config, train_file)},
-    {"data.split.test_file", offsetof(Config, test_file)},
 };
 #define NPATH_KEYS (sizeof path_keys / sizeof path_keys[0])
 
