@@ -571,23 +571,21 @@ cleanup:
     return ret;
 }
 
-/* Adds the config columns newer than schema `version` to runs (ALTER TABLE
+/* Adds the config and result columns newer than schema `version` to runs (ALTER TABLE
  * ADD COLUMN), inside the caller's transaction.  Returns an SQLite result
  * code (*msg may get SQLite's message). */
 static int db_add_columns(Db *db, int version, char **msg) {
     int rc = SQLITE_OK;
-    for (int k = 0; k < DB_NCONFIG_COLUMNS && rc == SQLITE_OK; k++) {
+    for (int k = 0; k < DB_NCONFIG_COLUMNS + DB_NRESULT_COLUMNS &&
+                    rc == SQLITE_OK; k++) {
         char sql[160];
-        if (db_config_columns[k].since <= version) continue;
+        const int config = k < DB_NCONFIG_COLUMNS, r = k - DB_NCONFIG_COLUMNS;
+        if ((config ? db_config_columns[k].since
+                    : db_result_columns[r].since) <= version)
+            continue;
         snprintf(sql, sizeof sql, "ALTER TABLE runs ADD COLUMN %s %s",
-                 db_config_columns[k].name, db_config_columns[k].type);
-        rc = sqlite3_exec(db->db, sql, NULL, NULL, msg);
-    }
-    for (int k = 0; k < DB_NRESULT_COLUMNS && rc == SQLITE_OK; k++) {
-        char sql[160];
-        if (db_result_columns[k].since <= version) continue;
-        snprintf(sql, sizeof sql, "ALTER TABLE runs ADD COLUMN %s %s",
-                 db_result_columns[k].name, db_result_columns[k].type);
+                 config ? db_config_columns[k].name : db_result_columns[r].name,
+                 config ? db_config_columns[k].type : db_result_columns[r].type);
         rc = sqlite3_exec(db->db, sql, NULL, NULL, msg);
     }
     return rc;

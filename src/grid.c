@@ -364,13 +364,11 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
     int rest = 0;   /* after "--": positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (rest || s[0] != '-') {
-            if (query_positional(s, &a->config_path, a->sets, &a->n_sets,
-                                 GRID_MAX_SETS, "grid"))
-                return -1;
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, GRID_MAX_SETS, "grid"))) {
+            if (r < 0) return -1;
             continue;
         }
-        if (!strcmp(s, "--")) { rest = 1; continue; }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
         if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "grid"))) {

@@ -18,6 +18,32 @@ const QKey *query_key(const char *name) { return qcol_find(name); }
 
 void query_key_names(char *out, size_t n) { qcol_names(out, n); }
 
+int query_keys_parse(const char *spec, const char *opt, const QKey **keys,
+                     int max, char *err) {
+    int n = 0;
+    char names[2048], key[128];
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof key)
+            return err_set(err, "%s: expected KEY[,KEY...], e.g. %s "
+                                "hidden,lr", opt, opt);
+        memcpy(key, p, len);
+        key[len] = '\0';
+        if (n == max)
+            return err_set(err, "%s: more than %d keys", opt, max);
+        if (!(keys[n] = query_key(key))) {
+            query_key_names(names, sizeof names);
+            return err_set(err, "%s: unknown key '%s' (keys: %s)", opt, key,
+                           names);
+        }
+        n++;
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (n == 0) return err_set(err, "%s: no key given", opt);
+    return n;
+}
+
 /* ------------------------------------------------------------ filters -- */
 
 /* Appends s to f's SQL.  Returns 0 or -1 with err when too long. */
@@ -398,6 +424,16 @@ int query_positional(const char *s, const char **config, const char **sets,
     }
     *config = s;
     return 0;
+}
+
+int query_opt_positional(const char *s, int *rest, const char **config,
+                         const char **sets, int *n, int max, const char *cmd) {
+    if (!*rest && !strcmp(s, "--")) {
+        *rest = 1;
+        return 1;
+    }
+    if (!*rest && s[0] == '-') return 0;
+    return query_positional(s, config, sets, n, max, cmd) ? -1 : 1;
 }
 
 int query_int(const char *cmd, const char *opt, const char *s, int min,

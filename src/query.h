@@ -29,6 +29,12 @@ const QKey *query_key(const char *name);
 /* Writes the accepted key names, comma-separated, into out (size n). */
 void query_key_names(char *out, size_t n);
 
+/* Parses spec "KEY[,KEY...]" (the value of option opt, for messages) into
+ * keys (at most max).  Returns their number, or -1 with err naming an
+ * unknown key and listing the accepted ones. */
+int query_keys_parse(const char *spec, const char *opt, const QKey **keys,
+                     int max, char *err);
+
 /* ---------------------------------------------------------- filters -- */
 
 #define QUERY_MAX_VALUES 64
@@ -115,7 +121,7 @@ int query_order_build(char *out, size_t n, const char *sort, char *err);
 
 /* ----------------------------------------------------------- tables -- */
 
-#define QT_MAX_COLS 64
+#define QT_MAX_COLS 128
 
 /* An aligned text table.  Errors are sticky: after an allocation failure
  * every call is a no-op and qt_print returns -1. */
@@ -236,6 +242,13 @@ int query_is_assignment(const char *s);
  * printed, naming cmd. */
 int query_positional(const char *s, const char **config, const char **sets,
                      int *n, int max, const char *cmd);
+
+/* The positional part of the command line of run, grid and slurm: "--"
+ * (sets *rest: what follows is positional only), or, when *rest or s does
+ * not start with '-', query_positional.  Returns 1 when s was consumed, 0
+ * when it is an option, -1 (printed) on an error. */
+int query_opt_positional(const char *s, int *rest, const char **config,
+                         const char **sets, int *n, int max, const char *cmd);
 
 /* Parses option opt's value s as an integer in min..max into *out.
  * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in

@@ -91,32 +91,6 @@ static int best_metric(const char *name, Metric *m, char *err) {
     return 0;
 }
 
-/* Splits --by into keys.  Returns their number, or -1 with err. */
-static int best_keys(const char *by, const QKey **keys, char *err) {
-    int n = 0;
-    char names[1024], key[64];
-    for (const char *p = by; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof key)
-            return err_set(err, "--by: expected KEY[,KEY...], e.g. --by "
-                                "hidden,lr");
-        memcpy(key, p, len);
-        key[len] = '\0';
-        if (n == BEST_MAX_KEYS)
-            return err_set(err, "--by: more than %d keys", BEST_MAX_KEYS);
-        if (!(keys[n] = query_key(key))) {
-            query_key_names(names, sizeof names);
-            return err_set(err, "--by: unknown key '%s' (keys: %s)", key,
-                           names);
-        }
-        n++;
-        p += len;
-        if (*p == ',') p++;
-    }
-    if (n == 0) return err_set(err, "--by: no key given");
-    return n;
-}
-
 /* Appends " WHERE <filter> AND metric IS NOT NULL" to sql.  */
 static void best_where(char *sql, size_t n, const QFilter *f,
                        const Metric *m) {
@@ -393,7 +367,9 @@ int query_best_main(int argc, char **argv) {
         }
     }
     if (best_metric(metric, &m, err)) goto fail;
-    if (by && (nkeys = best_keys(by, keys, err)) < 0) goto fail;
+    if (by && (nkeys = query_keys_parse(by, "--by", keys, BEST_MAX_KEYS,
+                                         err)) < 0)
+        goto fail;
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;

@@ -61,26 +61,7 @@ static int ls_columns(const char *spec, QFormatKind fmt, const QColumn **cols,
             cols[n++] = qcol_get(i);
         return n;
     }
-    for (const char *p = spec; *p;) {
-        char key[128], names[2048];
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof key)
-            return err_set(err, "--columns: expected KEY[,KEY...], e.g. "
-                                "--columns id,hidden,l2,result_test_rmse");
-        memcpy(key, p, len);
-        key[len] = '\0';
-        if (n == LS_MAX_COLS)
-            return err_set(err, "--columns: more than %d keys", LS_MAX_COLS);
-        if (!(cols[n] = qcol_find(key))) {
-            qcol_names(names, sizeof names);
-            return err_set(err, "--columns: unknown key '%s' (keys: %s)", key,
-                           names);
-        }
-        n++;
-        p += len;
-        if (*p == ',') p++;
-    }
-    return n;
+    return query_keys_parse(spec, "--columns", cols, LS_MAX_COLS, err);
 }
 
 /* See query.h.  Returns the number of rows printed, or -1 with err. */

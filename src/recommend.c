@@ -147,13 +147,14 @@ static void data_dir(const Config *cfg, char *out, size_t cap) {
     else snprintf(out, cap, "%.*s", slash == p ? 1 : (int)(slash - p), p);
 }
 
-/* The dense index of raw item id raw, or -1 (ids are sorted ascending). */
-static int find_item(const Dataset *ds, long long raw) {
-    int lo = 0, hi = ds->num_items - 1;
+/* The index of raw id raw in ids (n of them, sorted ascending: the dense
+ * index of a user or an item), or -1. */
+static int find_id(const int64_t *ids, int n, long long raw) {
+    int lo = 0, hi = n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        if (ds->item_ids[mid] == raw) return mid;
-        if (ds->item_ids[mid] < raw) lo = mid + 1;
+        if (ids[mid] == raw) return mid;
+        if (ids[mid] < raw) lo = mid + 1;
         else hi = mid - 1;
     }
     return -1;
@@ -179,7 +180,7 @@ static int read_titles(const Config *cfg, const Dataset *ds,
         errno = 0;
         long long id = strtoll(line, &end, 10);
         if (errno || end == line) continue;  /* the csv header, junk */
-        int k = find_item(ds, id);
+        int k = find_id(ds->item_ids, ds->num_items, id);
         if (k < 0) continue;
         if (cfg->data_format == DATA_CSV) {
             if (*end == ',') csv_title(end + 1, titles[k], TITLE_MAX);
@@ -194,18 +195,6 @@ static int read_titles(const Config *cfg, const Dataset *ds,
     free(line);  /* getline's buffer comes from malloc */
     fclose(f);
     return 1;
-}
-
-/* The dense index of raw user id raw, or -1 (ids are sorted ascending). */
-static int find_user(const Dataset *ds, long long raw) {
-    int lo = 0, hi = ds->num_users - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (ds->user_ids[mid] == raw) return mid;
-        if (ds->user_ids[mid] < raw) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
 }
 
 /* Predicts every item for the nu dense users us: score[j * I + i] is user
@@ -533,7 +522,7 @@ int recommend_main(int argc, char **argv) {
         goto fail;
     }
     for (int j = 0; j < nu; j++) {
-        dense[j] = a.all ? j : find_user(ds, a.users[j]);
+        dense[j] = a.all ? j : find_id(ds->user_ids, ds->num_users, a.users[j]);
         if (dense[j] < 0) {
             err_set(err, "user %lld is not in run %lld's data (%s, %d users "
                     "with ids %lld to %lld)", a.users[j], run, cfg.data_path,

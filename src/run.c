@@ -83,16 +83,14 @@ typedef struct {
 static int parse_args(int argc, char **argv, RunArgs *a) {
     memset(a, 0, sizeof *a);
     a->db_path = DEFAULT_DB;
-    int rest = 0;   /* after "--": positional only */
+    int rest = 0, r;   /* rest: after "--", positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (rest || s[0] != '-') {
-            if (query_positional(s, &a->config_path, a->sets, &a->n_sets,
-                                 MAX_SETS, "run"))
-                return -1;
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, MAX_SETS, "run"))) {
+            if (r < 0) return -1;
             continue;
         }
-        if (!strcmp(s, "--")) { rest = 1; continue; }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--quiet")) { a->quiet = 1; continue; }
         if (!strcmp(s, "--db") || !strcmp(s, "--set")) {

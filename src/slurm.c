@@ -234,13 +234,11 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
     int rest = 0;   /* after "--": positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (rest || s[0] != '-') {
-            if (query_positional(s, &a->config_path, a->sets, &a->n_sets,
-                                 SLURM_MAX_SETS, "slurm"))
-                return -1;
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, SLURM_MAX_SETS, "slurm"))) {
+            if (r < 0) return -1;
             continue;
         }
-        if (!strcmp(s, "--")) { rest = 1; continue; }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--submit")) { a->submit = 1; continue; }
         if (!strcmp(s, "--print")) { a->print = 1; continue; }

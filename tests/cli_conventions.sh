@@ -22,21 +22,8 @@ train:
   batch_size: 16
   threads: 1
 YAML
-    cat >"$T/conf/g.yaml" <<'YAML'
-name: g
-data:
-  path: ../data
-  format: ml-100k
-model:
-  hidden: 8
-train:
-  epochs: 1
-  batch_size: 16
-  threads: 1
-grid:
-  model.hidden: [8, 16]
-  train.lr: [0.01]
-YAML
+    { sed 's/^name: rel/name: g/' "$T/conf/rel.yaml"
+      printf 'grid:\n  model.hidden: [8, 16]\n  train.lr: [0.01]\n'; } >"$T/conf/g.yaml"
 }
 make_confs
 

@@ -643,6 +643,21 @@ static void test_migrate_v3(void) {
     test_rm_tree(dir);
 }
 
+/* Creates the database path holding one finished run (fill_cfg) with the
+ * n epochs eps; *id gets its id.  Returns 0 or -1 with err. */
+static int one_finished_run(const char *path, const DbEpoch *eps, int n,
+                            int64_t *id, char *err) {
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int rc = db_open(&db, path, err) || db_run_begin(db, &info, id, err);
+    for (int e = 0; e < n && !rc; e++) rc = db_epoch_add(db, *id, &eps[e], err);
+    if (!rc) rc = db_run_end(db, *id, "finished", err);
+    db_close(db);
+    return rc ? -1 : 0;
+}
+
 /* A schema-4 database (a current one without schema 5's refit columns and
  * table) with a run and a split summary migrates in place: the run and the
  * summary are kept, their refit columns are NULL, refit runs can be
@@ -653,17 +668,13 @@ static void test_migrate_v4(void) {
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v4.db", dir);
-    Config c;
-    fill_cfg(&c);
-    DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
     const char *hashes[1] = {"h0"}, *params[1] = {"index=0"};
     DbExperiment x = {"e-4", "e", "data.split.index", "", 1, hashes, params};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0 &&
+    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0 &&
+              db_open(&db, path, err) == 0 &&
               db_experiment_register(db, &x, err) == 0, "%s", err);
     db_close(db);
     db = NULL;
@@ -702,19 +713,11 @@ static void test_migrate_v5(void) {
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v5.db", dir);
-    Config c;
-    fill_cfg(&c);
-    DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0;
-    DbEpoch e1 = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
-    DbEpoch e2 = {2, 4.0, 0.85, 1.0, 1.0, 0.7, 1, 0.82, 0.6, 0};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &e1, err) == 0 &&
-              db_epoch_add(db, id, &e2, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0, "%s", err);
-    db_close(db);
-    db = NULL;
+    const DbEpoch eps[2] = {{1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1},
+                            {2, 4.0, 0.85, 1.0, 1.0, 0.7, 1, 0.82, 0.6, 0}};
+    CHECK_MSG(one_finished_run(path, eps, 2, &id, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE result_test_rmse "
                           "= 0.9 AND best_test_rmse = 0.85") == 1);
