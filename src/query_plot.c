@@ -176,6 +176,42 @@ static int plot_metrics(const char *spec, PlotMetrics *pm, char *err) {
     return 0;
 }
 
+/* Checks that some run of runs (n) recorded each metric of pm, in its
+ * epochs or refit epochs.  Returns 0, 1 when one is recorded by none (err
+ * says which: a usage error), or -1 with err. */
+static int plot_metrics_recorded(sqlite3 *h, const PlotRun *runs, int n,
+                                 const PlotMetrics *pm, char *err) {
+    for (int k = 0; k < pm->n; k++) {
+        char sql[256];
+        sqlite3_stmt *st = NULL;
+        long have = 0;
+        const char *m = pm->m[k]->name;
+        if (pm->m[k]->refit)
+            snprintf(sql, sizeof sql, "SELECT (SELECT count(%s) FROM epochs "
+                     "WHERE run_id = ?1) + (SELECT count(%s) FROM "
+                     "refit_epochs WHERE run_id = ?1)", m, m);
+        else   /* refit_epochs has no validation columns */
+            snprintf(sql, sizeof sql, "SELECT count(%s) FROM epochs WHERE "
+                     "run_id = ?1", m);
+        if (query_prepare(h, sql, &st, err)) return -1;
+        for (int r = 0; r < n && !have; r++) {
+            int rc = sqlite3_bind_int64(st, 1, runs[r].id);
+            if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                have = (long)sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        if (!have) {
+            err_set(err, "--metric %s: none of the %d run%s recorded it (val_"
+                         "rmse and val_mae need data.split.validation_ratio): "
+                         "choose another metric", pm->m[k]->name, n,
+                    n == 1 ? "" : "s");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Writes datablock $NAME of run id's rows in table (epochs or
  * refit_epochs): the epoch, then each metric of pm ('?' when missing).
  * Returns the number of rows (the largest epoch in *max_epoch), or -1 with
@@ -436,6 +472,10 @@ int query_plot_main(int argc, char **argv) {
     if (f.len && plot_select(h, &f, runs, &n, err)) goto fail;
     if (n == 0) {
         err_set(err, "no runs match in %s", db_path);
+        goto fail;
+    }
+    if ((r = plot_metrics_recorded(h, runs, n, &pm, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
         goto fail;
     }
     if (plot_labels(h, runs, n, err) ||

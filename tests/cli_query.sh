@@ -209,6 +209,8 @@ SQL
         || fail "plot lacks the validation/MAE panels or the refit curve"
     $BIN plot 6 --db "$db" --metric accuracy -o "$T/k.svg" 2>"$T/err"; [ $? -eq 2 ] || fail "bad --metric should exit 2"
     grep -q "not a per-epoch metric" "$T/err" || fail "bad --metric message: $(cat "$T/err")"
+    $BIN plot 1 3 --db "$db" --metric val_rmse -o "$T/k.svg" 2>"$T/err"; [ $? -eq 2 ] || fail "a metric no run has should exit 2"
+    grep -q "metric val_rmse: none of the 2 runs recorded it" "$T/err" || fail "missing metric message: $(cat "$T/err")"
 }
 
 test_show() {
