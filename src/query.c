@@ -355,6 +355,20 @@ int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+int query_epoch_stmt(sqlite3 *h, const char *table, sqlite3_stmt **st,
+                     char *err) {
+    int nc, refit = !strcmp(table, "refit_epochs");
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    char sql[512];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
+    for (int c = 0; c < nc; c++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
+                                !refit || ec[c].refit ? ec[c].name : "NULL");
+    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
+             "ORDER BY epoch", table);
+    return query_prepare(h, sql, st, err);
+}
+
 int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err) {
     int rc = sqlite3_bind_int64(st, 1, id);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);

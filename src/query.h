@@ -208,6 +208,12 @@ int query_step(sqlite3_stmt *st, int rc);
 /* Prepares sql on h, printing nothing.  Returns 0 or -1 with err. */
 int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err);
 
+/* Prepares on h the epochs query of table ("epochs" or "refit_epochs"):
+ * epoch, then every value of qcol_epoch_columns in order (NULL where the
+ * table lacks it), for run ?1, by epoch.  Returns 0 or -1 with err. */
+int query_epoch_stmt(sqlite3 *h, const char *table, sqlite3_stmt **st,
+                     char *err);
+
 /* Binds run id to parameter ?1 of st (prepared on h, selecting one row of
  * run id) and steps it.  Returns 0 at the row, 1 when there is no such run
  * ("no run N in PATH (see autorec ls)" in err), or -1 with err. */

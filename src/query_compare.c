@@ -48,17 +48,9 @@ typedef struct {
 static int epochs_read(sqlite3 *h, const char *table, sqlite3_int64 id,
                        Epochs *e, char *err) {
     int nc, rc, cap = 0, ret = -1;
-    const QEpochColumn *ec = qcol_epoch_columns(&nc);
-    char sql[512];
-    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
-    int refit = !strcmp(table, "refit_epochs");
     sqlite3_stmt *st = NULL;
-    for (int c = 0; c < nc; c++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                !refit || ec[c].refit ? ec[c].name : "NULL");
-    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 ORDER "
-             "BY epoch", table);
-    if (query_prepare(h, sql, &st, err)) return -1;
+    qcol_epoch_columns(&nc);
+    if (query_epoch_stmt(h, table, &st, err)) return -1;
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         if (e->n == cap) {

@@ -50,22 +50,6 @@ static int export_select(char *sql, size_t n, char *err) {
     return 0;
 }
 
-/* Prepares the epoch query of table (epochs or refit_epochs): epoch, then
- * every epoch value (NULL where the table lacks it).  Returns 0 or -1. */
-static int export_epoch_stmt(sqlite3 *h, const char *table,
-                             sqlite3_stmt **st, char *err) {
-    int nc, refit = !strcmp(table, "refit_epochs");
-    const QEpochColumn *ec = qcol_epoch_columns(&nc);
-    char sql[512];
-    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
-    for (int c = 0; c < nc; c++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                !refit || ec[c].refit ? ec[c].name : "NULL");
-    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
-             "ORDER BY epoch", table);
-    return query_prepare(h, sql, st, err);
-}
-
 /* Writes the current run's rows of ep (bound, not stepped) in the
  * format: json objects in an array, or csv lines (the run's columns of st,
  * the phase, the epoch values).  Returns the number written, or -1 with
@@ -123,8 +107,8 @@ int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
     snprintf(sql + len, cap - len, " %s%s ORDER BY id",
              f->len ? "WHERE " : "", f->sql);
     if (query_prepare(h, sql, &st, err) ||
-        export_epoch_stmt(h, "epochs", &ep, err) ||
-        export_epoch_stmt(h, "refit_epochs", &rep, err))
+        query_epoch_stmt(h, "epochs", &ep, err) ||
+        query_epoch_stmt(h, "refit_epochs", &rep, err))
         goto done;
     ncols = sqlite3_column_count(st);
     rc = query_filter_bind(st, f, 1);

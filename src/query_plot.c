@@ -219,28 +219,24 @@ static int plot_metrics_recorded(sqlite3 *h, const PlotRun *runs, int n,
 static int plot_block(sqlite3 *h, const char *table, sqlite3_int64 id,
                       const PlotMetrics *pm, const char *name, FILE *out,
                       int *max_epoch, char *err) {
-    char sql[512], b[40];
-    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
-    int refit = !strcmp(table, "refit_epochs"), rc, n = 0;
+    char b[40];
+    int rc, n = 0, nc;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
     sqlite3_stmt *st = NULL;
-    for (int k = 0; k < pm->n; k++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                !refit || pm->m[k]->refit ? pm->m[k]->name
-                                                          : "NULL");
-    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
-             "ORDER BY epoch", table);
-    if (query_prepare(h, sql, &st, err)) return -1;
+    if (query_epoch_stmt(h, table, &st, err)) return -1;
     fprintf(out, "$%s << EOD\n", name);
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int e = sqlite3_column_int(st, 0);
         if (e > *max_epoch) *max_epoch = e;
         fprintf(out, "%d", e);
-        for (int k = 0; k < pm->n; k++)
-            fprintf(out, " %s", sqlite3_column_type(st, 1 + k) == SQLITE_NULL
+        for (int k = 0; k < pm->n; k++) {
+            const int c = 1 + (int)(pm->m[k] - ec);   /* its column in st */
+            fprintf(out, " %s", sqlite3_column_type(st, c) == SQLITE_NULL
                                     ? "?"
-                                    : query_real(sqlite3_column_double(st, 1 + k),
+                                    : query_real(sqlite3_column_double(st, c),
                                                  b, sizeof b));
+        }
         fputc('\n', out);
         n++;
     }

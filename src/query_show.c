@@ -33,13 +33,12 @@ void query_show_usage(FILE *f) {
  * mark (-1: none).  Returns the number of epochs, or -1 with err. */
 static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
                        int mark, FILE *out, char *err) {
-    char sql[512], b[48];
+    char b[48];
     sqlite3_stmt *st = NULL;
     QTable t;
     int nc, rc, n = 0, ret = -1, used[16], nused = 0;
     const QEpochColumn *ec = qcol_epoch_columns(&nc);
     const int refit = !strcmp(table, "refit_epochs");
-    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
 
     memset(&t, 0, sizeof t);
     for (int c = 0; c < nc && nused < 16; c++) {   /* the recorded ones */
@@ -56,15 +55,11 @@ static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
         sqlite3_finalize(s1);
         if (!have && strcmp(ec[c].name, "test_rmse")) continue;
         used[nused++] = c;
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                ec[c].name);
     }
-    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
-             "ORDER BY epoch", table);
     qt_init(&t, 1 + nused);
     qt_head(&t, 0, "epoch", 1);
     for (int k = 0; k < nused; k++) qt_head(&t, 1 + k, ec[used[k]].heading, 1);
-    if (query_prepare(h, sql, &st, err)) goto done;
+    if (query_epoch_stmt(h, table, &st, err)) goto done;
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int e = sqlite3_column_int(st, 0);
@@ -72,12 +67,12 @@ static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
         qt_set(&t, 0, "%d", e);
         for (int k = 0; k < nused; k++) {
             const QEpochColumn *c = &ec[used[k]];
+            const int col = 1 + used[k];   /* its column in st */
             int star = e == mark && !strcmp(c->name, "test_rmse");
-            if (sqlite3_column_type(st, 1 + k) == SQLITE_NULL)
+            if (sqlite3_column_type(st, col) == SQLITE_NULL)
                 snprintf(b, sizeof b, "-");
             else
-                snprintf(b, sizeof b, c->fmt,
-                         sqlite3_column_double(st, 1 + k));
+                snprintf(b, sizeof b, c->fmt, sqlite3_column_double(st, col));
             qt_set(&t, 1 + k, "%s%s", b,
                    !strcmp(c->name, "test_rmse") ? (star ? "*" : " ") : "");
         }
