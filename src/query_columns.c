@@ -188,6 +188,59 @@ int qcol_select(const QColumn *c, int display, char *out, size_t n) {
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
+/* --------------------------------------------------- split summaries -- */
+
+/* "[lo, hi]", NULL when lo is (SQLite's printf prints NULL as 0) */
+#define CI(lo, hi)                                                         \
+    "CASE WHEN " lo " IS NOT NULL THEN '[' || printf('%.4f', " lo ") || "  \
+    "', ' || printf('%.4f', " hi ") || ']' END"
+
+static const QColumn summary_columns[] = {
+    {"experiment", NULL, "s.experiment", NULL, "experiment", QF_PLAIN,
+     QK_TEXT, I, 1},
+    {"params", NULL, "s.params", "nullif(s.params, '')", "params", QF_PLAIN,
+     QK_TEXT, P, 2},
+    {"split_kind", NULL, "s.split_kind", NULL, "kind", QF_PLAIN, QK_TEXT, P,
+     3},
+    {"n", NULL, "s.n", NULL, "finished", QF_PLAIN, QK_INT, M, 0},
+    {"splits", NULL, "s.splits", "s.n || '/' || s.splits", "splits",
+     QF_PLAIN, QK_INT, M, 4},
+    {"selected_test_mean", NULL, "s.selected_test_mean", NULL,
+     "selected RMSE", QF_RMSE, QK_REAL, M, 5},
+    {"selected_test_sd", NULL, "s.selected_test_sd", NULL, "sd", QF_RMSE,
+     QK_REAL, M, 6},
+    {"selected_test_ci_lo", NULL, "s.selected_test_ci_lo", NULL, "CI low",
+     QF_RMSE, QK_REAL, M, 0},
+    {"selected_test_ci_hi", NULL, "s.selected_test_ci_hi", NULL, "CI high",
+     QF_RMSE, QK_REAL, M, 0},
+    {"selected_test_ci", NULL, NULL,
+     CI("s.selected_test_ci_lo", "s.selected_test_ci_hi"), "95% CI",
+     QF_PLAIN, QK_TEXT, M, 7},
+    {"selected_val_mean", NULL, "s.selected_val_mean", NULL, "val RMSE",
+     QF_RMSE, QK_REAL, M, 8},
+    {"final_test_mean", NULL, "s.final_test_mean", NULL, "final RMSE",
+     QF_RMSE, QK_REAL, M, 9},
+    {"final_test_sd", NULL, "s.final_test_sd", NULL, "sd", QF_RMSE, QK_REAL,
+     M, 10},
+    {"refit_test_mean", NULL, "s.refit_test_mean", NULL, "refit RMSE",
+     QF_RMSE, QK_REAL, M, 11},
+    {"refit_test_sd", NULL, "s.refit_test_sd", NULL, "sd", QF_RMSE, QK_REAL,
+     M, 12},
+    {"refit_test_ci_lo", NULL, "s.refit_test_ci_lo", NULL, "CI low",
+     QF_RMSE, QK_REAL, M, 0},
+    {"refit_test_ci_hi", NULL, "s.refit_test_ci_hi", NULL, "CI high",
+     QF_RMSE, QK_REAL, M, 0},
+    {"refit_test_ci", NULL, NULL,
+     CI("s.refit_test_ci_lo", "s.refit_test_ci_hi"), "95% CI", QF_PLAIN,
+     QK_TEXT, M, 13},
+    {"runs", NULL, "s.runs", NULL, "runs", QF_PLAIN, QK_TEXT, I, 0},
+};
+
+const QColumn *qcol_summary_columns(int *n) {
+    *n = (int)(sizeof summary_columns / sizeof summary_columns[0]);
+    return summary_columns;
+}
+
 /* ------------------------------------------------------- epoch values -- */
 
 static const QEpochColumn epoch_columns[] = {

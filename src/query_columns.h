@@ -70,6 +70,15 @@ const char *qcol_text(const QColumn *c, sqlite3_stmt *st, int i, char *buf,
  * or -1 when it does not fit. */
 int qcol_select(const QColumn *c, int display, char *out, size_t n);
 
+/* ------------------------------------------------- split summaries -- */
+
+/* The columns of `autorec summary`: the split summaries of repeats/folds
+ * experiments (table split_summaries, alias s), described like the run
+ * columns.  `ls` is the position in the text table (0: csv/json only); a
+ * NULL `column` marks a column of the text table only (an interval shown
+ * as "[lo, hi]" whose ends are columns of their own). */
+const QColumn *qcol_summary_columns(int *n);
+
 /* ------------------------------------------------------ epoch values -- */
 
 typedef struct {

@@ -33,44 +33,38 @@ void query_summary_usage(FILE *f) {
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Sets cell c of t's current row to "[lo, hi]" from columns i and i + 1 of
- * st, or "-" when they are NULL. */
-static void summary_ci(QTable *t, int c, sqlite3_stmt *st, int i) {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        qt_set(t, c, "-");
-    else
-        qt_set(t, c, "[%.4f, %.4f]", sqlite3_column_double(st, i),
-               sqlite3_column_double(st, i + 1));
-}
-
-/* See query.h.  Returns the number of rows printed, or -1 with err. */
+/* See query.h.  The columns come from qcol_summary_columns: the text table
+ * shows those with an ls position, in its order (display expressions);
+ * csv/json every one with a column (raw values).  Returns the number of
+ * rows printed, or -1 with err. */
 int query_summary_print(sqlite3 *h, const char *experiment,
                         QFormatKind fmt, FILE *out, char *err) {
-    static const char *const heads[] = {
-        "experiment", "params", "kind", "splits", "selected RMSE", "sd",
-        "95% CI", "val RMSE", "final RMSE", "sd", "refit RMSE", "sd",
-        "95% CI"};
-    static const int right[] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0};
-    enum { NC = 13 };
-    char b[10][64];
+    int nall, nc = 0, rc, n = 0, ret = -1;
+    const QColumn *all = qcol_summary_columns(&nall), *cols[QT_MAX_COLS];
+    char sql[8192], b[256];
+    size_t len;
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1;
 
-    qt_init(&t, NC);
-    for (int c = 0; c < NC; c++) qt_head(&t, c, heads[c], right[c]);
-    if (query_prepare(h,
-                      "SELECT s.experiment, s.params, s.split_kind, s.n, "
-                      "s.splits, s.selected_test_mean, s.selected_test_sd, "
-                      "s.selected_test_ci_lo, s.selected_test_ci_hi, "
-                      "s.selected_val_mean, s.final_test_mean, "
-                      "s.final_test_sd, s.refit_test_mean, s.refit_test_sd, "
-                      "s.refit_test_ci_lo, s.refit_test_ci_hi FROM "
-                      "split_summaries s JOIN "
-                      "experiments x ON x.id = s.experiment WHERE ?1 IS NULL "
-                      "OR x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, "
-                      "s.experiment, s.group_point", &st, err))
-        goto done;
+    memset(&t, 0, sizeof t);
+    for (int pos = 1; fmt == QFMT_TABLE && pos <= nall; pos++)
+        for (int i = 0; i < nall; i++)
+            if (all[i].ls == pos) cols[nc++] = &all[i];
+    for (int i = 0; fmt != QFMT_TABLE && i < nall; i++)
+        if (all[i].column) cols[nc++] = &all[i];
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    for (int c = 0; c < nc; c++) {
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", c ? ", " : "");
+        if (qcol_select(cols[c], fmt == QFMT_TABLE, sql + len, sizeof sql - len))
+            return err_set(err, "summary column %s: its SQL is too long",
+                           cols[c]->name);
+        len += strlen(sql + len);
+    }
+    snprintf(sql + len, sizeof sql - len, " FROM split_summaries s JOIN "
+             "experiments x ON x.id = s.experiment WHERE ?1 IS NULL OR "
+             "x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, s.experiment, "
+             "s.group_point");
+    if (query_prepare(h, sql, &st, err)) goto done;
     rc = experiment ? sqlite3_bind_text(st, 1, experiment, -1, SQLITE_STATIC)
                     : SQLITE_OK;
     if (fmt != QFMT_TABLE) {
@@ -79,23 +73,14 @@ int query_summary_print(sqlite3 *h, const char *experiment,
                     sqlite3_errmsg(h));
         goto done;
     }
+    qt_init(&t, nc);
+    for (int c = 0; c < nc; c++)
+        qt_head(&t, c, cols[c]->heading,
+                cols[c]->type != QK_TEXT && cols[c]->column);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-        const char *params = (const char *)sqlite3_column_text(st, 1);
         qt_row(&t);
-        qt_set(&t, 0, "%s", query_col(st, 0, NULL, b[0], 64));
-        qt_set(&t, 1, "%s", params && *params ? params : "-");
-        qt_set(&t, 2, "%s", query_col(st, 2, NULL, b[1], 64));
-        qt_set(&t, 3, "%d/%d", sqlite3_column_int(st, 3),
-               sqlite3_column_int(st, 4));
-        qt_set(&t, 4, "%s", query_col(st, 5, "%.4f", b[2], 64));
-        qt_set(&t, 5, "%s", query_col(st, 6, "%.4f", b[3], 64));
-        summary_ci(&t, 6, st, 7);
-        qt_set(&t, 7, "%s", query_col(st, 9, "%.4f", b[4], 64));
-        qt_set(&t, 8, "%s", query_col(st, 10, "%.4f", b[5], 64));
-        qt_set(&t, 9, "%s", query_col(st, 11, "%.4f", b[6], 64));
-        qt_set(&t, 10, "%s", query_col(st, 12, "%.4f", b[7], 64));
-        qt_set(&t, 11, "%s", query_col(st, 13, "%.4f", b[8], 64));
-        summary_ci(&t, 12, st, 14);
+        for (int c = 0; c < nc; c++)
+            qt_set(&t, c, "%s", qcol_text(cols[c], st, c, b, sizeof b));
         n++;
     }
     if (rc != SQLITE_DONE) {
