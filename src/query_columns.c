@@ -188,6 +188,28 @@ int qcol_select(const QColumn *c, int display, char *out, size_t n) {
     return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
+int qcol_select_list(const QColumn *const *cols, int n, int display,
+                     char *out, size_t size) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int c = 0; c < n; c++) {
+        if (c && len + 2 < size) {
+            memcpy(out + len, ", ", 3);
+            len += 2;
+        }
+        if (len >= size || qcol_select(cols[c], display, out + len, size - len))
+            return -1;
+        len += strlen(out + len);
+    }
+    return 0;
+}
+
+int qcol_all(const QColumn **out, int max) {
+    int n = 0;
+    for (int i = 0; i < qcol_count() && n < max; i++) out[n++] = qcol_get(i);
+    return n;
+}
+
 /* --------------------------------------------------- split summaries -- */
 
 /* "[lo, hi]", NULL when lo is (SQLite's printf prints NULL as 0) */

@@ -70,6 +70,16 @@ const char *qcol_text(const QColumn *c, sqlite3_stmt *st, int i, char *buf,
  * or -1 when it does not fit. */
 int qcol_select(const QColumn *c, int display, char *out, size_t n);
 
+/* The select list of the n columns cols ("expr AS \"key\", ..."; display
+ * as in qcol_select) into out (size).  Returns 0 or -1 when it does not
+ * fit. */
+int qcol_select_list(const QColumn *const *cols, int n, int display,
+                     char *out, size_t size);
+
+/* Fills out (max entries) with every column, in order.  Returns their
+ * number. */
+int qcol_all(const QColumn **out, int max);
+
 /* ------------------------------------------------- split summaries -- */
 
 /* The columns of `autorec summary`: the split summaries of repeats/folds

@@ -37,16 +37,12 @@ void query_export_usage(FILE *f) {
 /* Builds "SELECT <every column of the table> FROM run_summary" into sql
  * (size n).  Returns 0 or -1 with err. */
 static int export_select(char *sql, size_t n, char *err) {
-    size_t len = (size_t)snprintf(sql, n, "SELECT ");
-    for (int i = 0; i < qcol_count(); i++) {
-        char expr[1024];
-        if (qcol_select(qcol_get(i), 0, expr, sizeof expr) ||
-            len + strlen(expr) + 3 >= n)
-            return err_set(err, "the run columns do not fit in a query");
-        len += (size_t)snprintf(sql + len, n - len, "%s%s", i ? ", " : "",
-                                expr);
-    }
-    snprintf(sql + len, n - len, " FROM run_summary");
+    const QColumn *cols[QT_MAX_COLS];
+    int nc = qcol_all(cols, QT_MAX_COLS);
+    memcpy(sql, "SELECT ", 8);
+    if (n < 32 || qcol_select_list(cols, nc, 0, sql + 7, n - 32))
+        return err_set(err, "the run columns do not fit in a query");
+    strcat(sql, " FROM run_summary");
     return 0;
 }
 

@@ -81,14 +81,11 @@ int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
     cap = QUERY_SQL_MAX + 1024 + 1024 * (size_t)nc;
     if (!(sql = mem_alloc(cap))) return err_set(err, "out of memory");
     len = (size_t)snprintf(sql, cap, "SELECT ");
-    for (int c = 0; c < nc; c++) {
-        len += (size_t)snprintf(sql + len, cap - len, "%s", c ? ", " : "");
-        if (qcol_select(cols[c], fmt == QFMT_TABLE, sql + len, cap - len)) {
-            err_set(err, "column %s: its SQL is too long", cols[c]->name);
-            goto done;
-        }
-        len += strlen(sql + len);
+    if (qcol_select_list(cols, nc, fmt == QFMT_TABLE, sql + len, cap - len)) {
+        err_set(err, "the columns do not fit in a query");
+        goto done;
     }
+    len += strlen(sql + len);
     snprintf(sql + len, cap - len, " FROM run_summary %s%s %s LIMIT ?",
              f->len ? "WHERE " : "", f->sql, order_sql);
     qt_init(&t, nc);

@@ -39,29 +39,29 @@ static int run_flat(QRunValues *v, const char *yaml, char *err) {
 int query_run_values(sqlite3 *h, sqlite3_int64 id, QRunValues *v,
                      char *err) {
     const int n = qcol_count();
-    size_t cap = 256 + 128 * (size_t)n, len;
+    size_t cap = 256 + 1024 * (size_t)n, len;
     char *sql = mem_alloc(cap), b[QP_VAL_MAX];
+    const QColumn **cols = mem_calloc((size_t)n, sizeof *cols);
     sqlite3_stmt *st = NULL;
     int ret = -1, rc;
 
     memset(v, 0, sizeof *v);
     v->id = id;
     v->col = mem_calloc((size_t)n, sizeof *v->col);
-    if (!sql || !v->col) {
+    if (!sql || !cols || !v->col) {
         err_set(err, "out of memory reading run %lld", (long long)id);
         goto done;
     }
     v->ncol = n;
     len = (size_t)snprintf(sql, cap, "SELECT (SELECT r.config_yaml FROM "
                            "runs r WHERE r.id = run_summary.id)");
-    for (int i = 0; i < n; i++) {
-        char expr[1024];
-        if (qcol_select(qcol_get(i), 1, expr, sizeof expr)) {
-            err_set(err, "column %s: its SQL is too long", qcol_get(i)->name);
-            goto done;
-        }
-        len += (size_t)snprintf(sql + len, cap - len, ", %s", expr);
+    len += (size_t)snprintf(sql + len, cap - len, ", ");
+    if (qcol_select_list(cols, qcol_all(cols, n), 1, sql + len,
+                         cap - len - 64)) {
+        err_set(err, "the run columns do not fit in a query");
+        goto done;
     }
+    len += strlen(sql + len);
     snprintf(sql + len, cap - len, " FROM run_summary WHERE id = ?1");
     if (query_prepare(h, sql, &st, err)) goto done;
     if ((rc = query_run_row(h, st, id, err)) != 0) {
@@ -69,7 +69,7 @@ int query_run_values(sqlite3 *h, sqlite3_int64 id, QRunValues *v,
         goto done;
     }
     for (int i = 0; i < n; i++)
-        if (!(v->col[i] = mem_strdup(qcol_text(qcol_get(i), st, i + 1, b,
+        if (!(v->col[i] = mem_strdup(qcol_text(cols[i], st, i + 1, b,
                                                sizeof b)))) {
             err_set(err, "out of memory reading run %lld", (long long)id);
             goto done;
@@ -79,6 +79,7 @@ int query_run_values(sqlite3 *h, sqlite3_int64 id, QRunValues *v,
 done:
     sqlite3_finalize(st);
     mem_free(sql);
+    mem_free(cols);
     if (ret) query_run_values_free(v);
     return ret;
 }

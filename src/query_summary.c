@@ -53,13 +53,10 @@ int query_summary_print(sqlite3 *h, const char *experiment,
     for (int i = 0; fmt != QFMT_TABLE && i < nall; i++)
         if (all[i].column) cols[nc++] = &all[i];
     len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-    for (int c = 0; c < nc; c++) {
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", c ? ", " : "");
-        if (qcol_select(cols[c], fmt == QFMT_TABLE, sql + len, sizeof sql - len))
-            return err_set(err, "summary column %s: its SQL is too long",
-                           cols[c]->name);
-        len += strlen(sql + len);
-    }
+    if (qcol_select_list(cols, nc, fmt == QFMT_TABLE, sql + len,
+                         sizeof sql - len - 512))
+        return err_set(err, "the summary columns do not fit in a query");
+    len += strlen(sql + len);
     snprintf(sql + len, sizeof sql - len, " FROM split_summaries s JOIN "
              "experiments x ON x.id = s.experiment WHERE ?1 IS NULL OR "
              "x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, s.experiment, "
