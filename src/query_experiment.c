@@ -72,8 +72,9 @@ int query_experiment_resolve(sqlite3 *h, const QSelect *sel, char *id,
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         err_set(err, "--experiment %s: no experiment has this id or name in "
-                     "%s (autorec ls lists the experiments of the runs)", e,
-                sqlite3_db_filename(h, "main"));
+                     "%s (autorec ls lists the experiments of the runs; "
+                     "plain runs of a config are --where \"name = '%s'\")",
+                e, sqlite3_db_filename(h, "main"), e);
         ret = 1;
         goto done;
     }
