@@ -218,6 +218,7 @@ int bench_main(int argc, char **argv) {
         fprintf(stderr, "autorec: %s\n", err);
         return EXIT_FAILED;
     }
+    db_report_created(db, "bench");
     static const KernelKind kinds[3] = {KERNEL_NAIVE, KERNEL_DENSE, KERNEL_SPARSE};
     Result res[3][2];
     memset(res, 0, sizeof res);

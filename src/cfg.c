@@ -869,6 +869,76 @@ int cfg_set_override(Config *cfg, const char *assignment, char *err) {
     return cfg_set_key(cfg, key, eq + 1, where, err);
 }
 
+/* Replaces (or adds) the axis of grid with key: its values become those of
+ * from (moved; from is left empty).  Returns 0 or -1 with err. */
+static int grid_axis_replace(Grid *grid, GridAxis *from, const char *where,
+                             char *err) {
+    int a = 0;
+    while (a < grid->naxes && strcmp(grid->axes[a].key, from->key)) a++;
+    if (a == grid->naxes) {
+        if (grid->naxes >= CFG_GRID_MAX_AXES)
+            return err_set(err, "%s: the grid already has %d axes", where,
+                           CFG_GRID_MAX_AXES);
+        memset(&grid->axes[a], 0, sizeof grid->axes[a]);
+        grid->naxes++;
+    }
+    GridAxis *ax = &grid->axes[a];
+    for (int v = 0; v < ax->nvalues; v++) mem_free(ax->values[v]);
+    mem_free(ax->values);
+    *ax = *from;
+    memset(from, 0, sizeof *from);
+    return 0;
+}
+
+int cfg_grid_override(Config *cfg, Grid *grid, const char *assignment,
+                      char *err) {
+    const char *eq = strchr(assignment, '=');
+    char where[ERR_MAX];
+    snprintf(where, sizeof where, "--set %s", assignment);
+    if (!eq || strncmp(assignment, "grid.", 5) != 0) {
+        /* a plain key: an axis over it gives way to the one value */
+        size_t kn = eq ? (size_t)(eq - assignment) : 0;
+        for (int a = 0; eq && a < grid->naxes; a++) {
+            if (strlen(grid->axes[a].key) != kn ||
+                strncmp(grid->axes[a].key, assignment, kn))
+                continue;
+            Config scratch = *cfg;
+            if (cfg_set_override(&scratch, assignment, err)) return -1;
+            for (int v = 0; v < grid->axes[a].nvalues; v++)
+                mem_free(grid->axes[a].values[v]);
+            mem_free(grid->axes[a].values);
+            memmove(&grid->axes[a], &grid->axes[a + 1],
+                    (size_t)(grid->naxes - a - 1) * sizeof grid->axes[a]);
+            grid->naxes--;
+            break;
+        }
+        return cfg_set_override(cfg, assignment, err);
+    }
+    const char *key = assignment + 5, *val = eq + 1;
+    size_t kn = (size_t)(eq - key);
+    if (kn == 0 || kn >= CFG_KEY_MAX)
+        return err_set(err, "%s: expected grid.KEY=[V1, V2, ...], e.g. --set "
+                            "grid.model.hidden=[100,300]", where);
+    if (strpbrk(val, "\r\n"))
+        return err_set(err, "%s: the values must be on one line", where);
+    size_t n = kn + strlen(val) + 32;
+    char *text = mem_alloc(n);
+    if (!text) return err_set(err, "%s: out of memory", where);
+    /* the YAML loader validates the list exactly as in a config file */
+    snprintf(text, n, "grid:\n  %.*s: %s%s%s\n", (int)kn, key,
+             val[0] == '[' ? "" : "[", val, val[0] == '[' ? "" : "]");
+    Config scratch = *cfg;
+    Grid one;
+    memset(&one, 0, sizeof one);
+    int rc = cfg_load_string_grid(&scratch, &one, text, where, err);
+    mem_free(text);
+    if (rc == 0 && one.naxes != 1)
+        rc = err_set(err, "%s: expected grid.KEY=[V1, V2, ...]", where);
+    if (rc == 0) rc = grid_axis_replace(grid, &one.axes[0], where, err);
+    cfg_grid_free(&one);
+    return rc;
+}
+
 /* Cross-key checks, and every key's own range (fields may have been set
  * directly).  Returns 0, or -1 with err. */
 int cfg_validate(const Config *cfg, char *err) {
@@ -1659,6 +1729,97 @@ int cfg_load_file(Config *cfg, const char *path, char *err) {
     return cfg_load_file_grid(cfg, NULL, path, err);
 }
 
+/* Lexically normalises the relative or absolute path p in place: drops
+ * "." and empty segments, removes "x/.." pairs (keeping leading ".."). */
+static void path_normalise(char *p) {
+    char *seg[CFG_PATH_MAX / 2];
+    int n = 0, abs = p[0] == '/';
+    char buf[CFG_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", p);
+    for (char *t = strtok(buf, "/"); t; t = strtok(NULL, "/")) {
+        if (!strcmp(t, ".")) continue;
+        if (!strcmp(t, "..") && n > 0 && strcmp(seg[n - 1], "..")) {
+            n--;
+            continue;
+        }
+        if (!strcmp(t, "..") && abs) continue;   /* "/.." is "/" */
+        seg[n++] = t;
+    }
+    size_t len = 0;
+    p[0] = '\0';
+    if (abs) p[len++] = '/';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(p + len, CFG_PATH_MAX - len, "%s%s",
+                                i ? "/" : "", seg[i]);
+    if (len == 0) snprintf(p, CFG_PATH_MAX, ".");
+    else p[len] = '\0';
+}
+
+/* Makes the relative path in field (CFG_PATH_MAX bytes), written in config
+ * file cfg_path, relative to the working directory instead: the config's
+ * directory joined with it, normalised.  Returns 0, or -1 with err when it
+ * does not fit. */
+static int path_from_config(char *field, const char *cfg_path,
+                            const char *key, char *err) {
+    const char *slash = strrchr(cfg_path, '/');
+    char joined[2 * CFG_PATH_MAX];
+    if (field[0] == '/' || field[0] == '\0' || !slash) return 0;
+    snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - cfg_path),
+             cfg_path, field);
+    if (slash == cfg_path) snprintf(joined, sizeof joined, "/%s", field);
+    if (strlen(joined) >= CFG_PATH_MAX)
+        return err_set(err, "%s: %s: '%s' relative to the config's directory "
+                            "is over %d bytes: use a shorter path",
+                       cfg_path, key, field, CFG_PATH_MAX - 1);
+    path_normalise(joined);
+    snprintf(field, CFG_PATH_MAX, "%s", joined);
+    return 0;
+}
+
+/* The keys holding file paths, resolved against the config's directory
+ * (data.split.train_file and test_file are not: a relative one is relative
+ * to the data directory, see data.c). */
+static const struct {
+    const char *key;
+    size_t off;
+} path_keys[] = {
+    {"data.path", offsetof(Config, data_path)},
+};
+#define NPATH_KEYS (sizeof path_keys / sizeof path_keys[0])
+
+/* Resolves the relative paths that the file `path` wrote into cfg (those
+ * not blank after loading onto blanked path fields; the others get their
+ * value from before, saved) and the values of grid axes over path keys.
+ * Returns 0 or -1 with err. */
+static int resolve_config_paths(Config *cfg, const Config *saved, Grid *grid,
+                                const char *path, char *err) {
+    for (size_t k = 0; k < NPATH_KEYS; k++) {
+        char *field = (char *)cfg + path_keys[k].off;
+        if (field[0] == '\0') {
+            memcpy(field, (const char *)saved + path_keys[k].off,
+                   CFG_PATH_MAX);
+            continue;
+        }
+        if (path_from_config(field, path, path_keys[k].key, err)) return -1;
+    }
+    for (int a = 0; grid && a < grid->naxes; a++)
+        for (size_t k = 0; k < NPATH_KEYS; k++) {
+            if (strcmp(grid->axes[a].key, path_keys[k].key)) continue;
+            for (int v = 0; v < grid->axes[a].nvalues; v++) {
+                char field[CFG_PATH_MAX];
+                snprintf(field, sizeof field, "%s", grid->axes[a].values[v]);
+                if (path_from_config(field, path, path_keys[k].key, err))
+                    return -1;
+                char *copy = mem_strdup(field);
+                if (!copy)
+                    return err_set(err, "%s: out of memory", path);
+                mem_free(grid->axes[a].values[v]);
+                grid->axes[a].values[v] = copy;
+            }
+        }
+    return 0;
+}
+
 /* As cfg_load_file; grid may be NULL (then grid: is refused). */
 int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
     FILE *f = NULL;
@@ -1719,7 +1880,16 @@ int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
         err_set(err, "%s: cannot read config file: %s", path, strerror(errno));
         goto done;
     }
+    /* blank the path fields to see which ones the file sets */
+    Config saved = *cfg;
+    for (size_t k = 0; k < NPATH_KEYS; k++)
+        ((char *)cfg + path_keys[k].off)[0] = '\0';
     rc = load_text(cfg, grid, buf, len, path, err);
+    if (rc == 0 && resolve_config_paths(cfg, &saved, grid, path, err)) {
+        cfg_grid_free(grid);
+        rc = -1;
+    }
+    if (rc != 0) *cfg = saved;
 done:
     mem_free(buf);
     if (f) fclose(f);
@@ -1848,7 +2018,8 @@ static int key_equal(const KeyDesc *d, const Config *a, const Config *b) {
 /* Writes cfg as nested YAML, one line per key, help as comments.  With
  * base (may be NULL), only the keys whose value differs from base's, and no
  * comments. */
-static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
+static void emit_yaml(const Config *cfg, const Config *base, int flat,
+                      Out *o) {
     const char *prev = NULL;
     for (int i = 0; i < NKEYS; i++) {
         const KeyDesc *d = &keys[i];
@@ -1857,7 +2028,7 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
         size_t start = 0;
         if (base && key_equal(d, cfg, base)) continue;
         /* open the sections this key does not share with the previous one */
-        for (const char *dot = strchr(k, '.'); dot;
+        for (const char *dot = flat ? NULL : strchr(k, '.'); dot;
              dot = strchr(dot + 1, '.')) {
             size_t n = (size_t)(dot - k);
             if (!prev || strncmp(prev, k, n + 1) != 0)
@@ -1926,7 +2097,7 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
         }
         }
         size_t w = o->len - line;
-        if (base)
+        if (base || flat)
             out_printf(o, "\n");
         else
             out_printf(o, "%*s# %s\n", w < 32 ? (int)(32 - w) : 1, "",
@@ -1937,15 +2108,15 @@ static void emit_yaml(const Config *cfg, const Config *base, Out *o) {
 
 /* emit_yaml into a new string.  Returns it (caller frees with mem_free), or
  * NULL on OOM. */
-static char *yaml_string(const Config *cfg, const Config *base) {
+static char *yaml_string(const Config *cfg, const Config *base, int flat) {
     Out o = {NULL, 0, 0};
-    emit_yaml(cfg, base, &o); /* measure */
+    emit_yaml(cfg, base, flat, &o); /* measure */
     o.cap = o.len + 1;
     o.len = 0;
     o.buf = mem_alloc(o.cap);
     if (!o.buf) return NULL;
     if (o.cap == 1) o.buf[0] = '\0';   /* every key at its default */
-    emit_yaml(cfg, base, &o);
+    emit_yaml(cfg, base, flat, &o);
     assert(o.len + 1 == o.cap);
     return o.buf;
 }
@@ -1953,7 +2124,13 @@ static char *yaml_string(const Config *cfg, const Config *base) {
 /* Returns the YAML text (caller frees with mem_free), or NULL on OOM. */
 char *cfg_to_yaml(const Config *cfg) {
     assert(cfg);
-    return yaml_string(cfg, NULL);
+    return yaml_string(cfg, NULL, 0);
+}
+
+/* Returns the "key: value" lines (caller frees), or NULL on OOM. */
+char *cfg_to_flat(const Config *cfg) {
+    assert(cfg);
+    return yaml_string(cfg, NULL, 1);
 }
 
 /* Returns the YAML of the non-default keys (caller frees), or NULL on OOM. */
@@ -1961,7 +2138,7 @@ char *cfg_to_yaml_changed(const Config *cfg) {
     Config defaults;
     assert(cfg);
     cfg_defaults(&defaults);
-    return yaml_string(cfg, &defaults);
+    return yaml_string(cfg, &defaults, 0);
 }
 
 const char *cfg_variant_name(ModelVariant v) {

@@ -163,6 +163,14 @@ int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
 int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
                     const char *name, char *err);
 
+/* Applies a command-line override to a grid config: "grid.KEY=[V1, V2]"
+ * (or "grid.KEY=V") sets the values of the axis over KEY, adding it when
+ * there is none (validated as in the file's grid:); "KEY=VALUE" on a key
+ * that is an axis removes the axis and sets the value for every point;
+ * other assignments are cfg_set_override.  Returns 0 or -1 with err. */
+int cfg_grid_override(Config *cfg, Grid *grid, const char *assignment,
+                      char *err);
+
 /* Frees the value lists of grid and zeroes it; accepts NULL. */
 void cfg_grid_free(Grid *grid);
 
@@ -189,6 +197,11 @@ char *cfg_to_yaml(const Config *cfg);
  * with defaults, so grid config hashes and experiment ids do not change.
  * Returns a string owned by the caller (mem_free), or NULL on OOM. */
 char *cfg_to_yaml_changed(const Config *cfg);
+
+/* Every key on its own line as "dotted.key: value" (no sections, no
+ * comments), in the order of cfg_to_yaml: what compare diffs.  Returns a
+ * string owned by the caller (mem_free), or NULL on OOM. */
+char *cfg_to_flat(const Config *cfg);
 
 const char *cfg_format_name(DataFormat f);
 const char *cfg_split_name(SplitKind k);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,8 +163,26 @@ static const struct {
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
 
+/* Schema 6: result columns of runs that the run writes as it goes (not
+ * from its Config): added by the migration like the config columns, shown
+ * by run_summary.  result_test_rmse is the run's honest test RMSE: the
+ * refit's if a refit ran, else the validation-selected epoch's (the last
+ * epoch's without validation); DB_RESULT_BACKFILL fills it for older runs. */
+static const struct {
+    const char *name, *type;
+    int since;
+} db_result_columns[] = {
+    {"result_test_rmse", "REAL", 6},
+};
+#define DB_NRESULT_COLUMNS \
+    ((int)(sizeof db_result_columns / sizeof db_result_columns[0]))
+#define DB_RESULT_EXPR \
+    "coalesce(refit_test_rmse, selected_test_rmse, final_test_rmse)"
+static const char db_migrate_v6[] =
+    "UPDATE runs SET result_test_rmse = " DB_RESULT_EXPR ";\n";
+
 /* How db_config_sql lists the config columns. */
-enum { DB_COLS_NAMES, DB_COLS_PARAMS, DB_COLS_SET };
+enum { DB_COLS_NAMES, DB_COLS_PARAMS, DB_COLS_SET, DB_COLS_VIEW };
 
 /* Writes ", l2, optimizer, ..." (NAMES), ", ?21, ?22, ..." (PARAMS) or
  * ", l2 = ?21, ..." (SET) into out (size n). */
@@ -173,18 +192,23 @@ static void db_config_sql(char *out, size_t n, int mode) {
     for (int k = 0; k < DB_NCONFIG_COLUMNS && len < n; k++) {
         const char *c = db_config_columns[k].name;
         int p = DB_EXTRA_FIRST + k;
-        int w = mode == DB_COLS_NAMES ? snprintf(out + len, n - len, ", %s", c)
+        int w = mode == DB_COLS_NAMES || mode == DB_COLS_VIEW ? snprintf(out + len, n - len, ", %s", c)
                 : mode == DB_COLS_PARAMS
                     ? snprintf(out + len, n - len, ", ?%d", p)
                     : snprintf(out + len, n - len, ", %s = ?%d", c, p);
         len += (size_t)w;
     }
+    for (int k = 0; mode == DB_COLS_VIEW && k < DB_NRESULT_COLUMNS; k++)
+        len += (size_t)snprintf(out + len, n - len, ", %s",
+                                db_result_columns[k].name);
     assert(len < n);
 }
 
 struct Db {
     sqlite3 *db;
     char *path;                 /* owned copy of the path, for messages */
+    int created;                /* 1: db_open created its schema (a new or
+                                   empty file) */
     sqlite3_stmt *run_insert;
     sqlite3_stmt *epoch_insert;
     sqlite3_stmt *run_update_epoch;
@@ -547,16 +571,21 @@ cleanup:
     return ret;
 }
 
-/* Adds the config columns newer than schema `version` to runs (ALTER TABLE
+/* Adds the config and result columns newer than schema `version` to runs (ALTER TABLE
  * ADD COLUMN), inside the caller's transaction.  Returns an SQLite result
  * code (*msg may get SQLite's message). */
 static int db_add_columns(Db *db, int version, char **msg) {
     int rc = SQLITE_OK;
-    for (int k = 0; k < DB_NCONFIG_COLUMNS && rc == SQLITE_OK; k++) {
+    for (int k = 0; k < DB_NCONFIG_COLUMNS + DB_NRESULT_COLUMNS &&
+                    rc == SQLITE_OK; k++) {
         char sql[160];
-        if (db_config_columns[k].since <= version) continue;
+        const int config = k < DB_NCONFIG_COLUMNS, r = k - DB_NCONFIG_COLUMNS;
+        if ((config ? db_config_columns[k].since
+                    : db_result_columns[r].since) <= version)
+            continue;
         snprintf(sql, sizeof sql, "ALTER TABLE runs ADD COLUMN %s %s",
-                 db_config_columns[k].name, db_config_columns[k].type);
+                 config ? db_config_columns[k].name : db_result_columns[r].name,
+                 config ? db_config_columns[k].type : db_result_columns[r].type);
         rc = sqlite3_exec(db->db, sql, NULL, NULL, msg);
     }
     return rc;
@@ -583,10 +612,12 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v4, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 5)
         rc = sqlite3_exec(db->db, db_migrate_v5, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 6)
+        rc = sqlite3_exec(db->db, db_migrate_v6, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];
         char cols[1024];
-        db_config_sql(cols, sizeof cols, DB_COLS_NAMES);
+        db_config_sql(cols, sizeof cols, DB_COLS_VIEW);
         snprintf(views, sizeof views, "%s%s%s", db_views_head, cols,
                  db_views_tail);
         rc = sqlite3_exec(db->db, views, NULL, NULL, &msg);
@@ -607,6 +638,7 @@ static int db_upgrade(Db *db, char *err) {
         return -1;
     }
     sqlite3_free(msg);
+    db->created = version == 0;   /* this call created the schema */
     return 0;
 }
 
@@ -739,7 +771,7 @@ int db_open(Db **out, const char *path, char *err) {
              "selected_epoch = NULL, selected_test_rmse = NULL, "
              "selected_val_rmse = NULL, checkpoint = NULL, "
              "refit_epochs = NULL, refit_test_rmse = NULL, "
-             "refit_test_mae = NULL "
+             "refit_test_mae = NULL, result_test_rmse = NULL "
              "WHERE experiment = ?18 AND grid_point = ?19", set, DB_NOW);
     if (db_prepare(db, sql[0], &db->run_insert, err) ||
         db_prepare(db,
@@ -758,7 +790,9 @@ int db_open(Db **out, const char *path, char *err) {
                    "selected_epoch = CASE WHEN ?6 THEN ?2 ELSE selected_epoch "
                    "END, selected_test_rmse = CASE WHEN ?6 THEN ?1 ELSE "
                    "selected_test_rmse END, selected_val_rmse = CASE WHEN ?6 "
-                   "THEN ?7 ELSE selected_val_rmse END "
+                   "THEN ?7 ELSE selected_val_rmse END, result_test_rmse = "
+                   "coalesce(refit_test_rmse, CASE WHEN ?6 THEN ?1 ELSE "
+                   "selected_test_rmse END, ?1) "
                    "WHERE id = ?3 AND (?5 IS NULL OR worker IS ?5)",
                    &db->run_update_epoch, err) ||
         db_prepare(db,
@@ -827,6 +861,7 @@ int db_open(Db **out, const char *path, char *err) {
                    &db->refit_insert, err) ||
         db_prepare(db,
                    "UPDATE runs SET refit_epochs = ?2, refit_test_rmse = ?3, "
+                   "result_test_rmse = ?3, "
                    "refit_test_mae = ?4, seconds = seconds + ?5, "
                    "heartbeat_at = " DB_UNIXNOW " "
                    "WHERE id = ?1 AND (?6 IS NULL OR worker IS ?6)",
@@ -1207,6 +1242,17 @@ int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
 }
 
 const char *db_path(const Db *db) { return db->path; }
+
+void db_report_created(const Db *db, const char *cmd) {
+    char abs[4096];
+    if (!db || !db->created) return;
+    if (!realpath(db->path, abs)) snprintf(abs, sizeof abs, "%s", db->path);
+    fprintf(stderr, "autorec %s: created a new results database %s%s%s%s "
+                    "(query it with --db %s from elsewhere)\n", cmd,
+            db->path, strcmp(abs, db->path) ? " (" : "",
+            strcmp(abs, db->path) ? abs : "", strcmp(abs, db->path) ? ")" : "",
+            abs);
+}
 
 /* See db.h.  status must be one of finished, failed, interrupted, diverged.
  * Returns 0 or -1 with err. */

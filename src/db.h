@@ -35,7 +35,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 typedef struct Db Db;
 struct sqlite3;
@@ -93,6 +93,12 @@ int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);
+
+/* When db_open created db's schema (a new or empty file), prints to stderr
+ * "autorec CMD: created a new results database PATH (ABSOLUTE PATH) ...",
+ * so that a database made in an unexpected place is noticed.  Accepts
+ * NULL. */
+void db_report_created(const Db *db, const char *cmd);
 
 /* Sets the run's status ("finished", "failed", "interrupted") and
  * finished_at = now. */

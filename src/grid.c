@@ -43,6 +43,7 @@ void grid_usage(FILE *f) {
     fprintf(f,
 "usage: autorec grid CONFIG [--workers N] [--threads T] [--dry-run] [--db PATH]\n"
 "                    [--set KEY=VALUE]... [--stale-after SECONDS] [--point N]\n"
+"                    [KEY=VALUE]... [--]\n"
 "\n"
 "Runs every point of the grid: in CONFIG, e.g.\n"
 "  grid:\n"
@@ -65,7 +66,13 @@ void grid_usage(FILE *f) {
 "  --dry-run            list the points (and their state in the database)\n"
 "                       without running anything\n"
 "  --db PATH            results database (default " GRID_DEFAULT_DB ")\n"
-"  --set KEY=VALUE      override a base config key (repeatable)\n"
+"  --set KEY=VALUE      override a base config key (repeatable; also as a\n"
+"                       bare KEY=VALUE argument).  On a key that is a grid\n"
+"                       axis it replaces the axis by that one value;\n"
+"                       grid.KEY=[V1,V2,...] sets (or adds) the axis over\n"
+"                       KEY, e.g. grid.model.hidden=[100,300]: the\n"
+"                       experiment id follows what runs\n"
+"  --                   ends the options (CONFIG may then start with '-')\n"
 "  --point N            run only grid point N (0-based, as in the runs\n"
 "                       table's grid_point): what each task of `autorec\n"
 "                       slurm` runs; exit status from that point's run\n"
@@ -73,13 +80,17 @@ void grid_usage(FILE *f) {
 "                       seconds is taken over (default %g; also\n"
 "                       AUTOREC_STALE_SECONDS)\n"
 "\n"
-"Progress is shown on a terminal (one line per running point); the summary\n"
-"table, sorted by best test RMSE, is printed at the end.\n"
+"Progress goes to stderr: on a terminal a live block (one line per running\n"
+"point, workers labelled w1, w2, ...); off a terminal, or with TERM=dumb or\n"
+"NO_COLOR, plain lines without escapes: one per settled point, and a status\n"
+"line every AUTOREC_PROGRESS_SECONDS (default %g) when none settled.  The\n"
+"summary table, sorted by each run's result test RMSE (refit, else\n"
+"validation-selected, else last epoch), is printed at the end.\n"
 "exit status: 0 every point finished or diverged, 1 some point failed or a\n"
 "worker could not reach the database, 2 bad usage, config or grid (nothing\n"
 "ran), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (rerun the same\n"
 "command to resume).\n",
-            GRID_DEFAULT_STALE);
+            GRID_DEFAULT_STALE, GRID_PROGRESS_EVERY);
 }
 
 /* ----------------------------------------------------------- the plan -- */
@@ -350,8 +361,14 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
     const char *env = getenv("AUTOREC_STALE_SECONDS");
     if (env && *env && grid_seconds("AUTOREC_STALE_SECONDS", env, &a->stale))
         return -1;
+    int rest = 0;   /* after "--": positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, GRID_MAX_SETS, "grid"))) {
+            if (r < 0) return -1;
+            continue;
+        }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
         if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "grid"))) {
@@ -388,17 +405,9 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
                 return -1;
             continue;
         }
-        if (s[0] == '-') {
-            fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
-                            "grid --help)\n", s);
-            return -1;
-        }
-        if (a->config_path) {
-            fprintf(stderr, "autorec grid: more than one config ('%s' and "
-                            "'%s')\n", a->config_path, s);
-            return -1;
-        }
-        a->config_path = s;
+        fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
+                        "grid --help)\n", s);
+        return -1;
     }
     if (a->point) a->workers = 1;   /* one point: one worker */
     if (!a->config_path) {
@@ -421,7 +430,7 @@ int grid_load(const char *config_path, const char *const *sets, int n_sets,
     cfg_defaults(&cfg);
     if (cfg_load_file_grid(&cfg, &grid, config_path, err)) goto fail;
     for (int i = 0; i < n_sets; i++)
-        if (cfg_set_override(&cfg, sets[i], err)) goto fail;
+        if (cfg_grid_override(&cfg, &grid, sets[i], err)) goto fail;
     if (cfg_validate(&cfg, err)) goto fail;
     if (grid_plan_make(plan, &cfg, &grid, err)) goto fail;
     /* the data every point reads must exist (one check per distinct path) */
@@ -572,7 +581,7 @@ int grid_main(int argc, char **argv) {
     char err[ERR_MAX];
     pid_t pids[GRID_MAX_WORKERS];
     int rc = EXIT_USAGE, alive = 0, forwarded = 0, respawns = 0, failures = 0;
-    int tty = isatty(STDERR_FILENO), complete = 0;
+    int mode = grid_progress_mode(), complete = 0;
 
     memset(&plan, 0, sizeof plan);
     memset(&prog, 0, sizeof prog);
@@ -624,9 +633,9 @@ int grid_main(int argc, char **argv) {
                           plan.yaml, (int64_t)plan.n,
                           (const char *const *)plan.hashes,
                           (const char *const *)plan.params};
-        if (db_open(&db, a.db_path, err) ||
-            db_experiment_register(db, &x, err))
-            goto fail;
+        if (db_open(&db, a.db_path, err)) goto fail;
+        db_report_created(db, "grid");
+        if (db_experiment_register(db, &x, err)) goto fail;
         db_close(db);   /* never across a fork */
         db = NULL;
     }
@@ -643,13 +652,20 @@ int grid_main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);   /* the terminal went away */
 
-    if (tty)
+    if (!a.point)
         fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
                         "results in %s\n", plan.experiment, plan.n, a.workers,
                 a.workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 a.db_path);
-    prog.started = grid_monotonic();
+    prog.started = prog.last_line = grid_monotonic();
     prog.workers = a.workers;
+    prog.pids = pids;
+    prog.since = session_start;
+    prog.every = GRID_PROGRESS_EVERY;
+    const char *every = getenv("AUTOREC_PROGRESS_SECONDS");
+    if (every && *every &&
+        grid_seconds("AUTOREC_PROGRESS_SECONDS", every, &prog.every))
+        goto out;
     for (int w = 0; w < a.workers; w++) {
         pids[w] = grid_spawn(&wa);
         if (pids[w] > 0) alive++;
@@ -695,13 +711,18 @@ int grid_main(int argc, char **argv) {
         }
         if (pid < 0 && errno == ECHILD) break;
         double now = grid_monotonic();
-        if (tty && !g_stop && now - last_draw >= 0.5) {
-            grid_progress_draw(&prog, &plan, a.db_path);
+        if (!g_stop && !a.point && now - last_draw >= 0.5) {
+            if (mode == GRID_PROGRESS_LIVE)
+                grid_progress_draw(&prog, &plan, a.db_path);
+            else
+                grid_progress_lines(&prog, &plan, a.db_path);
             last_draw = now;
         }
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    if (mode == GRID_PROGRESS_PLAIN && !a.point)   /* the last points */
+        grid_progress_lines(&prog, &plan, a.db_path);
     grid_progress_end(&prog);
 
     if (a.point) {   /* one point: its line, its status as exit code */
@@ -730,6 +751,7 @@ fail:
 fail_quiet:
 out:
     grid_progress_end(&prog);
+    mem_free(prog.seen);
     db_close(db);
     grid_plan_free(&plan);
     return rc;

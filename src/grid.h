@@ -26,6 +26,8 @@
 #define GRID_EXPERIMENT_MAX (CFG_NAME_MAX + 16)
 #define GRID_HASH_HEX 17          /* 16 hex digits and NUL */
 #define GRID_DEFAULT_STALE 30.0   /* seconds without a heartbeat */
+#define GRID_PROGRESS_EVERY 30.0  /* plain progress: a status line at least
+                                     this often (AUTOREC_PROGRESS_SECONDS) */
 
 typedef struct {
     Config base;           /* resolved base config (after --set) */
@@ -106,15 +108,39 @@ typedef struct {
     double started;         /* monotonic seconds at the start */
     struct sqlite3 *h;      /* read-only connection, or NULL */
     int workers;
+    const pid_t *pids;      /* the workers' process ids, slot w at [w]
+                               (labelled w1, w2, ...); -1 when gone */
+    /* plain mode (off a terminal, TERM=dumb, NO_COLOR) */
+    double since;           /* unix time: points settled after it are new */
+    double every;           /* seconds between status lines when no point
+                               finished (AUTOREC_PROGRESS_SECONDS) */
+    double last_line;       /* monotonic time of the last line */
+    unsigned char *seen;    /* per point: reported (owned) */
 } GridProgress;
 
+enum { GRID_PROGRESS_LIVE = 1, GRID_PROGRESS_PLAIN = 2 };
+
+/* How progress is shown on stderr: GRID_PROGRESS_LIVE (a terminal that
+ * takes escapes: the redrawn block) or GRID_PROGRESS_PLAIN (a file, a pipe,
+ * TERM=dumb or NO_COLOR set: plain lines). */
+int grid_progress_mode(void);
+
+/* Plain progress: prints to stderr one line per point that settled
+ * (finished, diverged, failed) since the last call, with the counts and
+ * ETA, and a status line when none did for g->every seconds.  Returns 0
+ * or -1 (the database could not be read). */
+int grid_progress_lines(GridProgress *g, const GridPlan *p,
+                        const char *db_path);
+
 /* Redraws the progress block on stderr (a terminal): a header with counts,
- * elapsed time and ETA, then one line per running point.  Returns 0 or -1
+ * elapsed time and ETA, then one line per running point, its worker
+ * labelled by slot (w1, w2, ...; host:pid for another process's), every
+ * line cut to the terminal width and at most 80 columns.  Returns 0 or -1
  * (the database could not be read; the display is skipped). */
 int grid_progress_draw(GridProgress *g, const GridPlan *p,
                        const char *db_path);
 
-/* Erases the progress block and closes its connection. */
+/* Erases the progress block, closes its connection and frees g->seen. */
 void grid_progress_end(GridProgress *g);
 
 /* Prints the summary of the experiment on out: counts, then every point

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -15,11 +16,13 @@
 
 #include "db.h"
 #include "err.h"
+#include "mem.h"
 #include "query.h"
 #include "run.h"
 
 #define PROGRESS_MAX_LINES 24
 #define LINE_MAX_CHARS 512
+#define PROGRESS_COLUMNS 80   /* the live block fits 80 columns */
 
 static double progress_monotonic(void) {
     struct timespec ts;
@@ -67,18 +70,33 @@ static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
     return ret;
 }
 
-/* The pid part of a worker id "host:pid/tag" into out. */
-static const char *worker_pid(const char *worker, char *out, size_t n) {
+/* The label of worker id "host:pid/tag" into out: "w3" for slot 3 of this
+ * process (g->pids), else "pid N" (a worker of another process). */
+static const char *worker_label(const GridProgress *g, const char *worker,
+                                char *out, size_t n) {
     const char *colon = worker ? strrchr(worker, ':') : NULL;
-    size_t len = colon ? strcspn(colon + 1, "/") : 0;
-    snprintf(out, n, "%.*s", (int)len, colon ? colon + 1 : "");
+    long pid = colon ? strtol(colon + 1, NULL, 10) : -1;
+    for (int w = 0; g->pids && w < g->workers; w++)
+        if (g->pids[w] > 0 && g->pids[w] == pid) {
+            snprintf(out, n, "w%d", w + 1);
+            return out;
+        }
+    snprintf(out, n, "pid %ld", pid);
     return out;
+}
+
+int grid_progress_mode(void) {
+    const char *term = getenv("TERM"), *no_color = getenv("NO_COLOR");
+    if (!isatty(STDERR_FILENO) || (term && !strcmp(term, "dumb")) ||
+        (no_color && *no_color))
+        return GRID_PROGRESS_PLAIN;
+    return GRID_PROGRESS_LIVE;
 }
 
 int grid_progress_draw(GridProgress *g, const GridPlan *p,
                        const char *db_path) {
     char err[ERR_MAX], lines[PROGRESS_MAX_LINES + 2][LINE_MAX_CHARS];
-    char b1[32], b2[32], b3[32], pid[32];
+    char b1[32], b2[32], b3[32], label[32];
     sqlite3_stmt *st = NULL;
     GridCounts c;
     struct winsize ws;
@@ -88,8 +106,8 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
     if (!g->h && db_open_query(&g->h, db_path, err)) return -1;
     if (grid_counts(g->h, p->experiment, &c)) return -1;
     g->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20
-                   ? ws.ws_col : 100;
-    if (g->width > LINE_MAX_CHARS) g->width = LINE_MAX_CHARS;
+                   ? ws.ws_col : 80;
+    if (g->width > PROGRESS_COLUMNS) g->width = PROGRESS_COLUMNS;
 
     rc = sqlite3_prepare_v2(g->h,
         "SELECT r.grid_point, r.worker, r.epochs_done, r.epochs, "
@@ -117,10 +135,9 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
         if (sqlite3_column_type(st, 4) != SQLITE_NULL)
             snprintf(rmse, sizeof rmse, "%.4f", sqlite3_column_double(st, 4));
         snprintf(lines[nl++], LINE_MAX_CHARS,
-                 "  w%-7s point %lld/%zu  %-28s epoch %d/%d  RMSE %s  %s  "
-                 "ETA %s",
-                 worker_pid((const char *)sqlite3_column_text(st, 1), pid,
-                            sizeof pid),
+                 "  %-3s %lld/%zu %-22.22s ep %d/%d RMSE %s %s ETA %s",
+                 worker_label(g, (const char *)sqlite3_column_text(st, 1),
+                              label, sizeof label),
                  sqlite3_column_int64(st, 0) + 1, p->n,
                  params ? (const char *)params : "", e, E, rmse,
                  query_duration(t, b1, sizeof b1),
@@ -138,8 +155,7 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
     if (c.mean_wall >= 0) per = c.mean_wall;
     int par = g->workers > 0 ? g->workers : 1;
     snprintf(lines[0], LINE_MAX_CHARS,
-             "grid %s: %d/%d done, %d running, %d failed, %d to run | "
-             "%s elapsed, ETA %s",
+             "%s: %d/%d done, %d running, %d failed, %d to run, %s, ETA %s",
              p->experiment, c.finished + c.diverged, c.n, c.running, c.failed,
              todo, query_duration(elapsed, b1, sizeof b1),
              per >= 0 ? query_duration(left * per / par, b3, sizeof b3)
@@ -151,6 +167,73 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
     if (nl < g->lines) fputs("\033[J", stderr);
     fflush(stderr);
     g->lines = nl;
+    return 0;
+}
+
+/* The ETA of the rest of the grid from counts c: the points not yet
+ * settled times the mean wall time of a finished point, over the workers.
+ * Into buf ("?" when unknown).  Returns buf. */
+static const char *grid_eta(const GridProgress *g, const GridCounts *c,
+                            char *buf, size_t n) {
+    int todo = c->n - c->finished - c->diverged - c->failed;
+    int par = g->workers > 0 ? g->workers : 1;
+    if (todo < 0) todo = 0;
+    if (c->mean_wall < 0) return snprintf(buf, n, "?"), buf;
+    return query_duration(todo * c->mean_wall / par, buf, n);
+}
+
+int grid_progress_lines(GridProgress *g, const GridPlan *p,
+                        const char *db_path) {
+    char err[ERR_MAX], b1[32], b2[32];
+    sqlite3_stmt *st = NULL;
+    GridCounts c;
+    int rc, printed = 0;
+    double now = progress_monotonic();
+
+    if (!g->seen && !(g->seen = mem_calloc(p->n ? p->n : 1, 1))) return -1;
+    if (!g->h && db_open_query(&g->h, db_path, err)) return -1;
+    if (grid_counts(g->h, p->experiment, &c)) return -1;
+    rc = sqlite3_prepare_v2(g->h,
+        "SELECT r.grid_point, r.status, r.result_test_rmse, r.epochs_done, "
+        "r.seconds, r.id, (SELECT count(*) FROM runs x WHERE x.experiment = "
+        "?1 AND x.status IN ('finished', 'diverged') AND x.finished_at <= "
+        "r.finished_at) FROM runs r WHERE r.experiment = ?1 AND r.status IN "
+        "('finished', 'diverged', 'failed') AND (julianday(r.finished_at) - "
+        "2440587.5) * 86400.0 >= ?2 ORDER BY r.finished_at, r.grid_point",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 2, g->since);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        sqlite3_int64 point = sqlite3_column_int64(st, 0);
+        if (point < 0 || (size_t)point >= p->n || g->seen[point]) continue;
+        g->seen[point] = 1;
+        char rmse[32] = "-";
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+            snprintf(rmse, sizeof rmse, "%.4f", sqlite3_column_double(st, 2));
+        fprintf(stderr, "%s: point %lld/%zu %s %s (run %lld): result RMSE %s, "
+                        "%d epochs in %s; %d/%d done, ETA %s\n",
+                p->experiment, point + 1, p->n, p->params[point],
+                (const char *)sqlite3_column_text(st, 1),
+                sqlite3_column_int64(st, 5), rmse, sqlite3_column_int(st, 3),
+                query_duration(sqlite3_column_double(st, 4), b1, sizeof b1),
+                sqlite3_column_int(st, 6), c.n,
+                grid_eta(g, &c, b2, sizeof b2));
+        printed++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return -1;
+    if (printed) {
+        g->last_line = now;
+    } else if (g->every > 0 && now - g->last_line >= g->every) {
+        fprintf(stderr, "%s: %d/%d done, %d running, %d failed, %s elapsed, "
+                        "ETA %s\n",
+                p->experiment, c.finished + c.diverged, c.n, c.running,
+                c.failed, query_duration(now - g->started, b1, sizeof b1),
+                grid_eta(g, &c, b2, sizeof b2));
+        g->last_line = now;
+    }
+    fflush(stderr);
     return 0;
 }
 
@@ -251,17 +334,19 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
     if (grid_counts_print(h, p->experiment, db_path, out, &full, err))
         goto done;
     static const char *const heads[] = {"rank", "run", "point", "params",
-                                        "status", "best RMSE", "@",
-                                        "final RMSE", "epochs", "time"};
+                                        "status", "result RMSE",
+                                        "best-epoch RMSE", "final RMSE",
+                                        "epochs", "time"};
     static const int right[] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
     for (int k = 0; k < 10; k++) qt_head(&t, k, heads[k], right[k]);
     if (query_prepare(h,
-            "SELECT r.id, r.grid_point, p.params, r.status, r.best_test_rmse,"
-            " r.best_epoch, r.final_test_rmse, r.epochs_done, r.epochs,"
-            " r.seconds, r.error FROM runs r LEFT JOIN grid_points p"
-            " ON p.experiment = r.experiment AND p.point = r.grid_point"
-            " WHERE r.experiment = ?1 ORDER BY r.best_test_rmse IS NULL,"
-            " r.best_test_rmse, r.grid_point", &st, err))
+            "SELECT r.id, r.grid_point, p.params, r.status,"
+            " r.result_test_rmse, r.best_test_rmse, r.final_test_rmse,"
+            " r.epochs_done, r.epochs, r.seconds, r.error FROM runs r"
+            " LEFT JOIN grid_points p ON p.experiment = r.experiment AND"
+            " p.point = r.grid_point WHERE r.experiment = ?1 ORDER BY"
+            " r.result_test_rmse IS NULL, r.result_test_rmse, r.grid_point",
+            &st, err))
         goto done;
     rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
@@ -272,7 +357,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         qt_set(&t, 3, "%s", query_col(st, 2, NULL, b, sizeof b));
         qt_set(&t, 4, "%s", query_col(st, 3, NULL, b, sizeof b));
         qt_set(&t, 5, "%s", query_col(st, 4, "%.4f", b, sizeof b));
-        qt_set(&t, 6, "%s", query_col(st, 5, NULL, b, sizeof b));
+        qt_set(&t, 6, "%s", query_col(st, 5, "%.4f", b, sizeof b));
         qt_set(&t, 7, "%s", query_col(st, 6, "%.4f", b, sizeof b));
         qt_set(&t, 8, "%d/%d", sqlite3_column_int(st, 7),
                sqlite3_column_int(st, 8));
@@ -305,7 +390,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",
                 p->n_splits);
-        if (query_summary_print(h, p->experiment, out, err) < 0) goto done;
+        if (query_summary_print(h, p->experiment, QFMT_TABLE, out, err) < 0) goto done;
         fprintf(out, "next: autorec summary --experiment %s%s%s\n",
                 p->experiment, dbopt, *dbopt ? db_path : "");
     } else if (p->grid.naxes >= 1) {

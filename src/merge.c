@@ -534,6 +534,7 @@ int merge_main(int argc, char **argv) {
     }
     rc = EXIT_FAILED;
     if (db_open(&db, into, err)) goto fail;   /* creates or migrates it */
+    db_report_created(db, "merge");
     db_close(db);
     db = NULL;
     if (stat(into, &tsb) != 0) {

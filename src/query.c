@@ -14,128 +14,34 @@
 #include "err.h"
 #include "mem.h"
 
-/* Canonical keys first (the hyper-parameters in display order), then the
- * aliases.  Every `column` is a run_summary column. */
-static const QKey keys[] = {
-    {"name", "name", QK_TEXT, 1},
-    {"data_path", "data_path", QK_TEXT, 1},
-    {"data_format", "data_format", QK_TEXT, 1},
-    {"test_ratio", "test_ratio", QK_REAL, 1},
-    {"hidden", "hidden", QK_INT, 1},
-    {"dropout", "dropout", QK_REAL, 1},
-    {"epochs", "epochs", QK_INT, 1},
-    {"batch_size", "batch_size", QK_INT, 1},
-    {"lr", "lr", QK_REAL, 1},
-    {"weight_decay", "weight_decay", QK_REAL, 1},
-    {"seed", "seed", QK_INT, 1},
-    {"kernel", "kernel", QK_TEXT, 1},
-#define NPARAMS 12
-    {"id", "id", QK_INT, 0},
-    {"experiment", "experiment", QK_TEXT, 0},
-    {"point", "grid_point", QK_INT, 0},
-    {"grid_size", "grid_size", QK_INT, 0},
-    {"status", "status", QK_TEXT, 0},
-    {"threads", "threads", QK_INT, 0},
-    {"epochs_done", "epochs_done", QK_INT, 0},
-    {"best_epoch", "best_epoch", QK_INT, 0},
-    {"best_test_rmse", "best_test_rmse", QK_REAL, 0},
-    {"final_test_rmse", "final_test_rmse", QK_REAL, 0},
-    {"seconds", "seconds", QK_REAL, 0},
-    {"wall_seconds", "wall_seconds", QK_REAL, 0},
-    {"started_at", "started_at", QK_TEXT, 0},
-    {"finished_at", "finished_at", QK_TEXT, 0},
-    {"host", "host", QK_TEXT, 0},
-    {"worker", "worker", QK_TEXT, 0},
-    {"attempts", "attempts", QK_INT, 0},
-    {"config_hash", "config_hash", QK_TEXT, 0},
-    {"selected_epoch", "selected_epoch", QK_INT, 0},
-    {"selected_test_rmse", "selected_test_rmse", QK_REAL, 0},
-    {"selected_val_rmse", "selected_val_rmse", QK_REAL, 0},
-    /* schema 4: the protocol options */
-    {"l2", "l2", QK_REAL, 0},
-    {"optimizer", "optimizer", QK_TEXT, 0},
-    {"validation_ratio", "validation_ratio", QK_REAL, 0},
-    {"split_seed", "split_seed", QK_INT, 0},
-    {"schedule", "schedule", QK_TEXT, 0},
-    {"patience", "patience", QK_INT, 0},
-    {"clip", "clip", QK_TEXT, 0},
-    {"cold_default", "cold_default", QK_REAL, 0},
-    {"split_kind", "split_kind", QK_TEXT, 0},
-    {"split_index", "split_index", QK_INT, 0},
-    {"variant", "variant", QK_TEXT, 0},
-    {"layers", "layers", QK_TEXT, 0},
-    {"encoder", "encoder", QK_TEXT, 0},
-    {"decoder", "decoder", QK_TEXT, 0},
-    /* schema 5: train.refit */
-    {"refit", "refit", QK_INT, 0},
-    {"refit_epochs", "refit_epochs", QK_INT, 0},
-    {"refit_test_rmse", "refit_test_rmse", QK_REAL, 0},
-    {"refit_test_mae", "refit_test_mae", QK_REAL, 0},
-#define NCANONICAL 51
-    /* aliases */
-    {"grid_point", "grid_point", QK_INT, 0},
-    {"wd", "weight_decay", QK_REAL, 1},
-    {"batch", "batch_size", QK_INT, 1},
-    {"best_rmse", "best_test_rmse", QK_REAL, 0},
-    {"test_rmse", "best_test_rmse", QK_REAL, 0},
-    {"rmse", "best_test_rmse", QK_REAL, 0},
-    {"final_rmse", "final_test_rmse", QK_REAL, 0},
-    {"final", "final_test_rmse", QK_REAL, 0},
-    {"time", "seconds", QK_REAL, 0},
-    {"model.hidden", "hidden", QK_INT, 1},
-    {"model.dropout", "dropout", QK_REAL, 1},
-    {"train.epochs", "epochs", QK_INT, 1},
-    {"train.batch_size", "batch_size", QK_INT, 1},
-    {"train.lr", "lr", QK_REAL, 1},
-    {"train.weight_decay", "weight_decay", QK_REAL, 1},
-    {"train.seed", "seed", QK_INT, 1},
-    {"train.kernel", "kernel", QK_TEXT, 1},
-    {"train.threads", "threads", QK_INT, 0},
-    {"data.path", "data_path", QK_TEXT, 1},
-    {"data.format", "data_format", QK_TEXT, 1},
-    {"data.split.test_ratio", "test_ratio", QK_REAL, 1},
-    {"selected_rmse", "selected_test_rmse", QK_REAL, 0},
-    {"val_rmse", "selected_val_rmse", QK_REAL, 0},
-    {"train.l2", "l2", QK_REAL, 0},
-    {"train.optimizer", "optimizer", QK_TEXT, 0},
-    {"data.split.validation_ratio", "validation_ratio", QK_REAL, 0},
-    {"data.split.seed", "split_seed", QK_INT, 0},
-    {"train.schedule", "schedule", QK_TEXT, 0},
-    {"train.patience", "patience", QK_INT, 0},
-    {"eval.clip", "clip", QK_TEXT, 0},
-    {"eval.cold_default", "cold_default", QK_REAL, 0},
-    {"data.split.kind", "split_kind", QK_TEXT, 0},
-    {"data.split.index", "split_index", QK_INT, 0},
-    {"index", "split_index", QK_INT, 0},
-    {"model.variant", "variant", QK_TEXT, 0},
-    {"model.activation.encoder", "encoder", QK_TEXT, 0},
-    {"model.activation.decoder", "decoder", QK_TEXT, 0},
-    {"train.refit", "refit", QK_INT, 0},
-    {"refit_rmse", "refit_test_rmse", QK_REAL, 0},
-};
-#define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+const QKey *query_key(const char *name) { return qcol_find(name); }
 
-/* Returns the key or NULL (case-sensitive: columns are lower case). */
-const QKey *query_key(const char *name) {
-    for (int i = 0; i < NKEYS; i++)
-        if (!strcmp(keys[i].name, name)) return &keys[i];
-    return NULL;
-}
+void query_key_names(char *out, size_t n) { qcol_names(out, n); }
 
-const QKey *query_param_keys(int *n) {
-    *n = NPARAMS;
-    return keys;
-}
-
-void query_key_names(char *out, size_t n) {
-    size_t len = 0;
-    out[0] = '\0';
-    for (int i = 0; i < NCANONICAL && len + 1 < n; i++) {
-        int w = snprintf(out + len, n - len, "%s%s", i ? ", " : "",
-                         keys[i].name);
-        if (w < 0) break;
-        len += (size_t)w;
+int query_keys_parse(const char *spec, const char *opt, const QKey **keys,
+                     int max, char *err) {
+    int n = 0;
+    char names[2048], key[128];
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof key)
+            return err_set(err, "%s: expected KEY[,KEY...], e.g. %s "
+                                "hidden,lr", opt, opt);
+        memcpy(key, p, len);
+        key[len] = '\0';
+        if (n == max)
+            return err_set(err, "%s: more than %d keys", opt, max);
+        if (!(keys[n] = query_key(key))) {
+            query_key_names(names, sizeof names);
+            return err_set(err, "%s: unknown key '%s' (keys: %s)", opt, key,
+                           names);
+        }
+        n++;
+        p += len;
+        if (*p == ',') p++;
     }
+    if (n == 0) return err_set(err, "%s: no key given", opt);
+    return n;
 }
 
 /* ------------------------------------------------------------ filters -- */
@@ -199,17 +105,35 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
                                 "finished)");
         if (qf_append(f, ")", err)) return -1;
     }
-    if (sel->experiment) {
-        /* an experiment id, or every experiment of a config name */
-        if (qf_append(f, f->len ? " AND " : "", err) ||
-            qf_append(f, "experiment IN (SELECT id FROM experiments WHERE "
-                         "id = ? OR name = ?)", err) ||
-            qf_text(f, sel->experiment, strlen(sel->experiment), err) ||
-            qf_text(f, sel->experiment, strlen(sel->experiment), err))
-            return -1;
-    }
     if (sel->where && query_where_parse(f, sel->where, err)) return -1;
     return 0;
+}
+
+int query_filter_add_experiment(QFilter *f, const QSelect *sel, char *err) {
+    if (!sel->experiment) return 0;
+    if (qf_append(f, f->len ? " AND " : "", err) ||
+        qf_append(f, sel->all_matching
+                         ? "experiment IN (SELECT id FROM experiments WHERE "
+                           "name = ?)"
+                         : "experiment = ?", err) ||
+        qf_text(f, sel->experiment, strlen(sel->experiment), err))
+        return -1;
+    return 0;
+}
+
+long query_count_runs(sqlite3 *h, const QFilter *f, char *err) {
+    char sql[QUERY_SQL_MAX + 64];
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM run_summary %s%s",
+             f->len ? "WHERE " : "", f->sql);
+    if (query_prepare(h, sql, &st, err)) return -1;
+    int rc = query_filter_bind(st, f, 1);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
+    else err_set(err, "cannot count runs: %s", sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return n;
 }
 
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first) {
@@ -285,6 +209,11 @@ void qt_head(QTable *t, int col, const char *head, int right) {
     assert(col >= 0 && col < t->ncols);
     t->head[col] = head;
     t->right[col] = right;
+}
+
+void qt_key(QTable *t, int col, const char *key) {
+    assert(col >= 0 && col < t->ncols);
+    t->key[col] = key;
 }
 
 void qt_row(QTable *t) {
@@ -373,8 +302,11 @@ const char *query_col(sqlite3_stmt *st, int i, const char *real_fmt,
         snprintf(buf, n, "-");
         break;
     case SQLITE_FLOAT:
-        snprintf(buf, n, real_fmt ? real_fmt : "%g",
-                 sqlite3_column_double(st, i));
+        if (real_fmt && !strcmp(real_fmt, QUERY_EXACT))
+            query_real(sqlite3_column_double(st, i), buf, n);
+        else
+            snprintf(buf, n, real_fmt ? real_fmt : "%g",
+                     sqlite3_column_double(st, i));
         break;
     default:
         snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, i));
@@ -423,6 +355,20 @@ int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+int query_epoch_stmt(sqlite3 *h, const char *table, sqlite3_stmt **st,
+                     char *err) {
+    int nc, refit = !strcmp(table, "refit_epochs");
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    char sql[512];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT epoch");
+    for (int c = 0; c < nc; c++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
+                                !refit || ec[c].refit ? ec[c].name : "NULL");
+    snprintf(sql + len, sizeof sql - len, " FROM %s WHERE run_id = ?1 "
+             "ORDER BY epoch", table);
+    return query_prepare(h, sql, st, err);
+}
+
 int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err) {
     int rc = sqlite3_bind_int64(st, 1, id);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
@@ -466,6 +412,42 @@ int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
     }
     sets[(*n)++] = v;
     return 1;
+}
+
+int query_is_assignment(const char *s) {
+    size_t kn = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789_.");
+    return kn > 0 && s[kn] == '=';
+}
+
+int query_positional(const char *s, const char **config, const char **sets,
+                     int *n, int max, const char *cmd) {
+    if (query_is_assignment(s)) {
+        if (*n >= max) {
+            fprintf(stderr, "autorec %s: more than %d overrides\n", cmd, max);
+            return -1;
+        }
+        sets[(*n)++] = s;
+        return 0;
+    }
+    if (*config) {
+        fprintf(stderr, "autorec %s: more than one config ('%s' and '%s'); "
+                        "overrides are KEY=VALUE, e.g. train.lr=0.001\n",
+                cmd, *config, s);
+        return -1;
+    }
+    *config = s;
+    return 0;
+}
+
+int query_opt_positional(const char *s, int *rest, const char **config,
+                         const char **sets, int *n, int max, const char *cmd) {
+    if (!*rest && !strcmp(s, "--")) {
+        *rest = 1;
+        return 1;
+    }
+    if (!*rest && s[0] == '-') return 0;
+    return query_positional(s, config, sets, n, max, cmd) ? -1 : 1;
 }
 
 int query_int(const char *cmd, const char *opt, const char *s, int min,

@@ -13,28 +13,27 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+#include "query_columns.h"
+
 #define QUERY_DEFAULT_DB "runs/results.db"
 
 /* ------------------------------------------------------------- keys -- */
 
-typedef enum { QK_INT, QK_REAL, QK_TEXT } QKeyType;
+/* The keys users may name are the columns of query_columns.h. */
+typedef QColumn QKey;
 
-typedef struct {
-    const char *name;     /* what users type: "hidden", "lr", ... */
-    const char *column;   /* the run_summary column */
-    QKeyType type;
-    int param;            /* 1: a hyper-parameter (compare, plot legends) */
-} QKey;
-
-/* The key named name (a run_summary column, an alias such as wd or
- * best_rmse, or a dotted config key such as model.hidden), or NULL. */
+/* The column named name (a key, an alias such as wd or best_rmse, or a
+ * dotted config key such as model.hidden), or NULL. */
 const QKey *query_key(const char *name);
-
-/* The hyper-parameter keys, in display order; *n gets their number. */
-const QKey *query_param_keys(int *n);
 
 /* Writes the accepted key names, comma-separated, into out (size n). */
 void query_key_names(char *out, size_t n);
+
+/* Parses spec "KEY[,KEY...]" (the value of option opt, for messages) into
+ * keys (at most max).  Returns their number, or -1 with err naming an
+ * unknown key and listing the accepted ones. */
+int query_keys_parse(const char *spec, const char *opt, const QKey **keys,
+                     int max, char *err);
 
 /* ---------------------------------------------------------- filters -- */
 
@@ -62,7 +61,35 @@ typedef struct {
     const char *status;      /* NULL/"all", or statuses, comma-separated */
     const char *experiment;  /* NULL, or an experiment id or config name */
     const char *where;       /* NULL, or a filter expression */
+    int all_matching;        /* --all-matching: every experiment of a name */
+    int latest;              /* --latest: the newest experiment of a name */
 } QSelect;
+
+/* Consumes the selection options of argv[*i] (--status, --experiment,
+ * --where, --all-matching, --latest) into sel.  Returns 1 when it was one,
+ * 0 when not, -1 (message printed, naming cmd) on a missing value. */
+int query_opt_select(int argc, char **argv, int *i, QSelect *sel,
+                     const char *cmd);
+
+/* Resolves sel->experiment (an id, or a config name) in h's experiments:
+ * writes into id (size n) the id, or for a name the newest experiment of
+ * that name.  Returns 0; 1 with err when it matches nothing, or when it is
+ * a name several experiments share and neither sel->all_matching nor
+ * sel->latest is set (err lists them: id, created, points, runs, config
+ * hash); -1 with err on an SQLite failure. */
+int query_experiment_resolve(sqlite3 *h, const QSelect *sel, char *id,
+                             size_t n, char *err);
+
+/* ANDs "the runs of sel->experiment" into f (nothing when NULL): its
+ * resolved id, or with --all-matching every experiment of the name.
+ * Returns 0, 1 (an error of the user: exit 2) or -1, with err. */
+int query_filter_experiment(sqlite3 *h, QFilter *f, const QSelect *sel,
+                            char *err);
+
+/* ANDs "experiment = sel->experiment" (with sel->all_matching: every
+ * experiment named sel->experiment) into f, unresolved.  Returns 0 or -1
+ * with err. */
+int query_filter_add_experiment(QFilter *f, const QSelect *sel, char *err);
 
 /* Parses a filter expression and ANDs it into f:
  *   expr    := and ('or' and)*      and := primary ('and' primary)*
@@ -73,13 +100,17 @@ typedef struct {
  * err naming the offending text and its position (f then unusable). */
 int query_where_parse(QFilter *f, const char *text, char *err);
 
-/* Builds f (which must be zeroed) from a selection.  Returns 0 or -1 with
- * err.  Free with query_filter_free. */
+/* Builds f (which must be zeroed) from the status and where of a
+ * selection (the experiment needs the database: query_filter_experiment).
+ * Returns 0 or -1 with err.  Free with query_filter_free. */
 int query_filter_build(QFilter *f, const QSelect *sel, char *err);
 
 /* Binds f's values to st from parameter index first on.  Returns an SQLite
  * result code. */
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first);
+
+/* The number of runs f selects, or -1 with err. */
+long query_count_runs(sqlite3 *h, const QFilter *f, char *err);
 
 /* Frees the texts of f and zeroes it; accepts NULL. */
 void query_filter_free(QFilter *f);
@@ -90,7 +121,7 @@ int query_order_build(char *out, size_t n, const char *sort, char *err);
 
 /* ----------------------------------------------------------- tables -- */
 
-#define QT_MAX_COLS 64
+#define QT_MAX_COLS 128
 
 /* An aligned text table.  Errors are sticky: after an allocation failure
  * every call is a no-op and qt_print returns -1. */
@@ -98,6 +129,7 @@ typedef struct {
     int ncols;
     const char *head[QT_MAX_COLS];
     int right[QT_MAX_COLS];   /* right-align (numbers) */
+    const char *key[QT_MAX_COLS];  /* csv/json name (NULL: the heading) */
     char **cells;             /* nrows * ncols, owned */
     size_t nrows, cap;
     int oom;
@@ -106,6 +138,8 @@ typedef struct {
 void qt_init(QTable *t, int ncols);
 /* Sets column col's heading (static or outliving t) and alignment. */
 void qt_head(QTable *t, int col, const char *head, int right);
+/* Sets column col's csv/json name (static or outliving t). */
+void qt_key(QTable *t, int col, const char *key);
 /* Starts a new row (cells empty). */
 void qt_row(QTable *t);
 /* Sets cell col of the current row, printf-style. */
@@ -116,10 +150,43 @@ void qt_set(QTable *t, int col, const char *fmt, ...)
 int qt_print(const QTable *t, FILE *f);
 void qt_free(QTable *t);
 
+/* ----------------------------------------------- machine-readable output -- */
+
+typedef enum { QFMT_TABLE, QFMT_CSV, QFMT_JSON } QFormatKind;
+
+/* Parses --format s (NULL: table) into *out.  Returns 0, or -1 with
+ * "autorec CMD: --format: ..." printed. */
+int query_format_parse(const char *s, QFormatKind *out, const char *cmd);
+
+/* Prints t as fmt: the aligned table, CSV (a heading of the column keys,
+ * empty fields for "-"), or a JSON array of objects keyed by the column
+ * keys (numbers as numbers, "-" as null).  Returns 0 or -1 (OOM). */
+int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out);
+
+/* Steps st (bound; rc the result of the binds) and writes every row as
+ * CSV (a heading of its column names) or a JSON array of objects (fmt not
+ * QFMT_TABLE), raw values.  Returns the number of rows, or -1 when a step
+ * failed (sqlite3_errmsg says why). */
+int query_stmt_print(sqlite3_stmt *st, int rc, QFormatKind fmt, FILE *out);
+
+/* s as a CSV field (quoted when it holds , " CR or LF). */
+void query_csv_text(FILE *out, const char *s);
+/* Column i of st as a CSV field (NULL: empty, reals exact). */
+void query_csv_col(FILE *out, sqlite3_stmt *st, int i);
+/* s as a JSON string. */
+void query_json_text(FILE *out, const char *s);
+/* Column i of st as a JSON value (NULL and non-finite reals: null). */
+void query_json_col(FILE *out, sqlite3_stmt *st, int i);
+
 /* ------------------------------------------------------- formatting -- */
 
+/* real_fmt of query_col: a real in the shortest form that reads back
+ * exactly (machine-readable output). */
+#define QUERY_EXACT "exact"
+
 /* Column i of st as text into buf (size n): "-" for NULL; REAL with
- * real_fmt (e.g. "%.4f", "%g"); others as SQLite's text.  Returns buf. */
+ * real_fmt (e.g. "%.4f", "%g", QUERY_EXACT); others as SQLite's text.
+ * Returns buf. */
 const char *query_col(sqlite3_stmt *st, int i, const char *real_fmt,
                       char *buf, size_t n);
 
@@ -140,6 +207,12 @@ int query_step(sqlite3_stmt *st, int rc);
 
 /* Prepares sql on h, printing nothing.  Returns 0 or -1 with err. */
 int query_prepare(sqlite3 *h, const char *sql, sqlite3_stmt **st, char *err);
+
+/* Prepares on h the epochs query of table ("epochs" or "refit_epochs"):
+ * epoch, then every value of qcol_epoch_columns in order (NULL where the
+ * table lacks it), for run ?1, by epoch.  Returns 0 or -1 with err. */
+int query_epoch_stmt(sqlite3 *h, const char *table, sqlite3_stmt **st,
+                     char *err);
 
 /* Binds run id to parameter ?1 of st (prepared on h, selecting one row of
  * run id) and steps it.  Returns 0 at the row, 1 when there is no such run
@@ -165,11 +238,66 @@ int query_opt(int argc, char **argv, int *i, const char *name,
 int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
                   int max, const char *cmd);
 
+/* Whether s is a "key=value" override (a key of letters, digits, '_' and
+ * '.' before the '='), as typed positionally (Hydra style). */
+int query_is_assignment(const char *s);
+
+/* A positional argument s of run, grid or slurm: a key=value override
+ * (appended to sets, n so far, at most max, like --set) or the CONFIG
+ * (*config, which must still be NULL).  Returns 0, or -1 with the message
+ * printed, naming cmd. */
+int query_positional(const char *s, const char **config, const char **sets,
+                     int *n, int max, const char *cmd);
+
+/* The positional part of the command line of run, grid and slurm: "--"
+ * (sets *rest: what follows is positional only), or, when *rest or s does
+ * not start with '-', query_positional.  Returns 1 when s was consumed, 0
+ * when it is an option, -1 (printed) on an error. */
+int query_opt_positional(const char *s, int *rest, const char **config,
+                         const char **sets, int *n, int max, const char *cmd);
+
 /* Parses option opt's value s as an integer in min..max into *out.
  * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in
  * MIN..MAX" printed. */
 int query_int(const char *cmd, const char *opt, const char *s, int min,
               int max, int *out);
+
+/* ------------------------------------------- runs side by side (params) -- */
+
+/* One run's values: every column of the column table as display text and
+ * its stored resolved config flattened ("dotted.key: value" lines). */
+typedef struct {
+    sqlite3_int64 id;
+    int ncol;
+    char **col;       /* qcol_count() texts, owned */
+    char *flat;       /* cfg_to_flat of the stored config, owned; NULL when
+                         none was recorded or it no longer loads */
+} QRunValues;
+
+/* Reads run id into v.  Returns 0 (v owned by the caller:
+ * query_run_values_free), 1 when there is no such run (err set), or -1
+ * with err. */
+int query_run_values(sqlite3 *h, sqlite3_int64 id, QRunValues *v,
+                     char *err);
+void query_run_values_free(QRunValues *v);
+
+typedef struct {
+    char *name;       /* a column key, or a dotted config key that has no
+                         column */
+    char **val;       /* one text per run */
+    int differ;       /* 1: not the same in every run */
+} QParam;
+
+typedef struct {
+    QParam *p;
+    int n, cap, nruns;
+} QParams;
+
+/* Every parameter of runs (n of them): the parameter columns, then the
+ * config keys no column covers.  Returns 0 (out owned by the caller:
+ * query_params_free) or -1 on OOM. */
+int query_params_build(const QRunValues *runs, int nruns, QParams *out);
+void query_params_free(QParams *list);
 
 /* The commands, each `NAME_main(argc, argv)` returning an exit code, and
  * their help. */
@@ -186,19 +314,35 @@ void query_export_usage(FILE *f);
 int query_plot_main(int argc, char **argv);
 void query_plot_usage(FILE *f);
 
+/* Writes the runs f selects with their epochs and refit epochs: json (an
+ * array of run objects; single: the one object, no array) or csv (one row
+ * per epoch; runs_only: per run).  The body of export and show --format.
+ * Returns the number of runs, or -1 with err. */
+int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
+                       int single, FILE *out, char *err);
+
 int query_summary_main(int argc, char **argv);
 void query_summary_usage(FILE *f);
 
 /* Prints the split summaries (split_summaries) of experiment (an id or a
- * config name; NULL: all) as a table on out.  Used by summary and by the
+ * config name; NULL: all) on out as a table, or every column raw as csv or
+ * json.  Used by summary and by the
  * grid summary.  Returns the number of rows printed, or -1 with err. */
-int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
-                        char *err);
+int query_summary_print(sqlite3 *h, const char *experiment,
+                        QFormatKind fmt, FILE *out, char *err);
 
-/* Prints runs of the selection as the ls table, ordered by order_sql
- * ("ORDER BY ..."), at most limit rows (< 0: all).  Used by ls and by the
- * grid summary.  Returns the number of rows printed, or -1 with err. */
+/* What ls prints: columns (NULL: the default ones for a table, every one
+ * for csv/json; "all"; or keys, comma-separated) in format. */
+typedef struct {
+    const char *columns;
+    QFormatKind format;
+} QLsOutput;
+
+/* Prints runs of the selection as the ls table (o NULL: the default
+ * columns as a table), ordered by order_sql ("ORDER BY ..."), at most
+ * limit rows (< 0: all).  Used by ls and best.  Returns the number of rows
+ * printed, or -1 with err. */
 int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
-                   long limit, FILE *out, char *err);
+                   long limit, const QLsOutput *o, FILE *out, char *err);
 
 #endif

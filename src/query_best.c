@@ -15,10 +15,9 @@
 
 void query_best_usage(FILE *f) {
     fprintf(f,
-"usage: autorec best [--metric test_rmse|final_test_rmse|selected_test_rmse|\n"
-"                     selected_val_rmse|refit_test_rmse] [--by KEY[,KEY...]]\n"
-"                    [--experiment E] [--where FILTER] [--status S] [--top N]\n"
-"                    [--db PATH]\n"
+"usage: autorec best [--metric M] [--by KEY[,KEY...]] [--experiment E]\n"
+"                    [--where FILTER] [--status S] [--top N]\n"
+"                    [--format table|csv|json] [--db PATH]\n"
 "\n"
 "Without --by: the best run (--top N: the N best).  With --by one key (or\n"
 "three and more): the best run of each group.  With --by two keys: a pivot\n"
@@ -27,79 +26,69 @@ void query_best_usage(FILE *f) {
 "model.hidden, train.lr, ...).\n"
 "\n"
 "options:\n"
-"  --metric M       test_rmse (best epoch of each run, default) or\n"
-"                   final_test_rmse (last epoch), selected_test_rmse (the\n"
-"                   epoch selected by validation RMSE), selected_val_rmse\n"
+"  --metric M       result_test_rmse (default: each run's honest result,\n"
+"                   the refit's test RMSE, else the validation-selected\n"
+"                   epoch's, else the last epoch's), selected_val_rmse\n"
 "                   (pick by validation; the selected test RMSE is shown:\n"
-"                   the honest way to tune), refit_test_rmse (train.refit:\n"
-"                   the model retrained on train + validation)\n"
+"                   the honest way to tune), selected_test_rmse,\n"
+"                   final_test_rmse, refit_test_rmse, refit_test_mae, or\n"
+"                   best_test_rmse (alias test_rmse: the best epoch of each\n"
+"                   run, picked on the test set: optimistic).  A metric no\n"
+"                   selected run has is an error (exit 2)\n"
+"  --format F       table (default), csv or json (the rows, no pivot)\n"
 "  --status S       runs considered (default finished; all for every run)\n"
-"  --experiment E   runs of grid E (its id, or its config name)\n"
+"  --experiment E   runs of one experiment (id or config name; add\n"
+"                   --latest or --all-matching for a shared name, as ls)\n"
 "  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
 typedef struct {
     const char *metric;       /* column */
-    const char *epoch_col;    /* the epoch the metric was reached */
+    const char *epoch_col;    /* the epoch the metric was reached ("NULL") */
     const char *label;        /* for headings */
 } Metric;
 
-/* Resolves --metric.  Returns 0 or -1 with err. */
-static int best_metric(const char *name, Metric *m, char *err) {
-    if (!name || !strcmp(name, "test_rmse") || !strcmp(name, "best_test_rmse")
-        || !strcmp(name, "best_rmse")) {
-        *m = (Metric){"best_test_rmse", "best_epoch", "best test RMSE"};
-        return 0;
-    }
-    if (!strcmp(name, "final_test_rmse") || !strcmp(name, "final_rmse") ||
-        !strcmp(name, "final")) {
-        *m = (Metric){"final_test_rmse", "epochs_done", "final test RMSE"};
-        return 0;
-    }
-    if (!strcmp(name, "selected_test_rmse") || !strcmp(name, "selected")) {
-        *m = (Metric){"selected_test_rmse", "selected_epoch",
-                      "selected test RMSE"};
-        return 0;
-    }
-    if (!strcmp(name, "selected_val_rmse") || !strcmp(name, "val_rmse")) {
-        *m = (Metric){"selected_val_rmse", "selected_epoch",
-                      "validation RMSE"};
-        return 0;
-    }
-    if (!strcmp(name, "refit_test_rmse") || !strcmp(name, "refit")) {
-        *m = (Metric){"refit_test_rmse", "refit_epochs", "refit test RMSE"};
-        return 0;
-    }
-    return err_set(err, "--metric: '%s' is not a metric (use test_rmse, "
-                        "final_test_rmse, selected_test_rmse, "
-                        "selected_val_rmse or refit_test_rmse)", name);
-}
+/* The epoch at which each metric column was reached, and its label. */
+static const struct {
+    const char *metric, *epoch, *label;
+} metric_epochs[] = {
+    {"result_test_rmse", "coalesce(refit_epochs, selected_epoch)",
+     "result test RMSE"},
+    {"best_test_rmse", "best_epoch",
+     "best-epoch test RMSE (epoch picked on the test set)"},
+    {"final_test_rmse", "epochs_done", "final test RMSE"},
+    {"selected_test_rmse", "selected_epoch", "selected test RMSE"},
+    {"selected_val_rmse", "selected_epoch", "validation RMSE"},
+    {"refit_test_rmse", "refit_epochs", "refit test RMSE"},
+    {"refit_test_mae", "refit_epochs", "refit test MAE"},
+};
 
-/* Splits --by into keys.  Returns their number, or -1 with err. */
-static int best_keys(const char *by, const QKey **keys, char *err) {
-    int n = 0;
-    char names[1024], key[64];
-    for (const char *p = by; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof key)
-            return err_set(err, "--by: expected KEY[,KEY...], e.g. --by "
-                                "hidden,lr");
-        memcpy(key, p, len);
-        key[len] = '\0';
-        if (n == BEST_MAX_KEYS)
-            return err_set(err, "--by: more than %d keys", BEST_MAX_KEYS);
-        if (!(keys[n] = query_key(key))) {
-            query_key_names(names, sizeof names);
-            return err_set(err, "--by: unknown key '%s' (keys: %s)", key,
-                           names);
+/* Resolves --metric (NULL: result_test_rmse): any real metric column of
+ * the column table.  Returns 0 or -1 with err. */
+static int best_metric(const char *name, Metric *m, char *err) {
+    const QColumn *c = qcol_find(name ? name : "result_test_rmse");
+    if (!c || c->kind != QCOL_METRIC || c->type != QK_REAL || c->display) {
+        char names[1024];
+        size_t len = 0;
+        names[0] = '\0';
+        for (int i = 0; i < qcol_count(); i++) {
+            const QColumn *x = qcol_get(i);
+            if (x->kind == QCOL_METRIC && x->type == QK_REAL && !x->display &&
+                len + 1 < sizeof names)
+                len += (size_t)snprintf(names + len, sizeof names - len,
+                                        "%s%s", len ? ", " : "", x->name);
         }
-        n++;
-        p += len;
-        if (*p == ',') p++;
+        return err_set(err, "--metric: '%s' is not a metric (use %s)", name,
+                       names);
     }
-    if (n == 0) return err_set(err, "--by: no key given");
-    return n;
+    *m = (Metric){c->column, "NULL", c->heading};
+    for (size_t i = 0; i < sizeof metric_epochs / sizeof *metric_epochs; i++)
+        if (!strcmp(metric_epochs[i].metric, c->column)) {
+            m->epoch_col = metric_epochs[i].epoch;
+            m->label = metric_epochs[i].label;
+        }
+    return 0;
 }
 
 /* Appends " WHERE <filter> AND metric IS NOT NULL" to sql.  */
@@ -155,7 +144,8 @@ done:
 /* One row per group: keys, best value, run, epoch, runs in the group.
  * Returns the number of groups, or -1 with err. */
 static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
-                       const QKey **keys, int nkeys, FILE *out, char *err) {
+                       const QKey **keys, int nkeys, QFormatKind fmt,
+                       FILE *out, char *err) {
     char sql[QUERY_SQL_MAX + 1024], b[CELL_MAX], group[512] = "";
     sqlite3_stmt *st = NULL;
     QTable t;
@@ -168,10 +158,14 @@ static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
         glen += (size_t)snprintf(group + glen, sizeof group - glen, "%s%s",
                                  k ? ", " : "", keys[k]->column);
     }
+    for (int k = 0; k < nkeys; k++) qt_key(&t, k, keys[k]->name);
     qt_head(&t, nkeys, m->label, 1);
+    qt_key(&t, nkeys, m->metric);
     qt_head(&t, nkeys + 1, "run", 1);
     qt_head(&t, nkeys + 2, "epoch", 1);
     qt_head(&t, nkeys + 3, "runs", 1);
+    const char *rf = fmt == QFMT_TABLE ? "%.4f" : QUERY_EXACT;
+    const char *kf = fmt == QFMT_TABLE ? "%g" : QUERY_EXACT;
     /* min() makes the bare columns (id, epoch) come from the minimum row */
     len = (size_t)snprintf(sql, sizeof sql, "SELECT %s, min(%s), id, %s, "
                            "count(*)", group, m->metric, m->epoch_col);
@@ -184,8 +178,8 @@ static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         qt_row(&t);
         for (int k = 0; k < nkeys; k++)
-            qt_set(&t, k, "%s", query_col(st, k, "%g", b, sizeof b));
-        qt_set(&t, nkeys, "%s", query_col(st, nkeys, "%.4f", b, sizeof b));
+            qt_set(&t, k, "%s", query_col(st, k, kf, b, sizeof b));
+        qt_set(&t, nkeys, "%s", query_col(st, nkeys, rf, b, sizeof b));
         qt_set(&t, nkeys + 1, "%s", query_col(st, nkeys + 1, NULL, b, sizeof b));
         qt_set(&t, nkeys + 2, "%s", query_col(st, nkeys + 2, NULL, b, sizeof b));
         qt_set(&t, nkeys + 3, "%s", query_col(st, nkeys + 3, NULL, b, sizeof b));
@@ -195,7 +189,7 @@ static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
         err_set(err, "cannot query the best runs: %s", sqlite3_errmsg(h));
         goto done;
     }
-    if (n && qt_print(&t, out)) {
+    if (n && qt_print_format(&t, fmt, out)) {
         err_set(err, "out of memory printing the table");
         goto done;
     }
@@ -332,8 +326,9 @@ done:
 
 int query_best_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *metric = NULL, *by = NULL,
-               *top_s = NULL;
-    QSelect sel = {"finished", NULL, NULL};
+               *top_s = NULL, *format = NULL;
+    QLsOutput o = {NULL, QFMT_TABLE};
+    QSelect sel = {"finished", NULL, NULL, 0, 0};
     const QKey *keys[BEST_MAX_KEYS];
     QFilter f;
     Metric m;
@@ -352,10 +347,8 @@ int query_best_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--metric", &metric, "best")) ||
             (r = query_opt(argc, argv, &i, "--by", &by, "best")) ||
             (r = query_opt(argc, argv, &i, "--top", &top_s, "best")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status, "best")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "best")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "best"))) {
+            (r = query_opt(argc, argv, &i, "--format", &format, "best")) ||
+            (r = query_opt_select(argc, argv, &i, &sel, "best"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -363,6 +356,7 @@ int query_best_main(int argc, char **argv) {
                         "best --help)\n", argv[i]);
         return EXIT_USAGE;
     }
+    if (query_format_parse(format, &o.format, "best")) return EXIT_USAGE;
     if (top_s) {
         char *end;
         top = strtol(top_s, &end, 10);
@@ -373,10 +367,16 @@ int query_best_main(int argc, char **argv) {
         }
     }
     if (best_metric(metric, &m, err)) goto fail;
-    if (by && (nkeys = best_keys(by, keys, err)) < 0) goto fail;
+    if (by && (nkeys = query_keys_parse(by, "--by", keys, BEST_MAX_KEYS,
+                                         err)) < 0)
+        goto fail;
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (nkeys == 0) {
         /* the ls table of the best runs */
         QFilter g = f;   /* shallow: the texts stay owned by f */
@@ -385,20 +385,31 @@ int query_best_main(int argc, char **argv) {
                  len ? " AND " : "", m.metric);
         g.len = strlen(g.sql);
         snprintf(order, sizeof order, "ORDER BY %s, id", m.metric);
-        r = query_ls_print(h, &g, order, top, stdout, err);
-    } else if (nkeys == 2) {
+        r = query_ls_print(h, &g, order, top, &o, stdout, err);
+    } else if (nkeys == 2 && o.format == QFMT_TABLE) {
         r = best_pivot(h, &f, &m, keys, stdout, err);
     } else {
-        r = best_groups(h, &f, &m, keys, nkeys, stdout, err);
+        r = best_groups(h, &f, &m, keys, nkeys, o.format, stdout, err);
     }
     if (r < 0) goto fail;
-    if (r == 0) {
-        fprintf(stderr, "autorec best: no %s run with a %s matches in %s\n",
-                sel.status ? sel.status : "", m.label, db_path);
-        rc = EXIT_OK;
-        goto out;
+    if (r == 0) {   /* asking for a metric no selected run has: an error */
+        long nsel = query_count_runs(h, &f, err);
+        if (nsel < 0) goto fail;
+        if (nsel == 0)
+            err_set(err, "no %s run matches in %s (see autorec ls)",
+                    sel.status ? sel.status : "", db_path);
+        else
+            err_set(err, "none of the %ld selected run%s has a %s (%s is "
+                         "NULL: e.g. selected_val_rmse needs "
+                         "data.split.validation_ratio, refit_test_rmse "
+                         "train.refit): choose another --metric",
+                    nsel, nsel == 1 ? "" : "s", m.metric, m.metric);
+        rc = EXIT_USAGE;
+        goto fail;
     }
-    if (best_overall(h, &f, &m, keys, nkeys, stdout, err) < 0) goto fail;
+    if (o.format == QFMT_TABLE &&
+        best_overall(h, &f, &m, keys, nkeys, stdout, err) < 0)
+        goto fail;
     rc = EXIT_OK;
     goto out;
 fail:

@@ -1,5 +1,7 @@
 /* query_compare.c - `autorec compare RUN RUN...`: runs side by side. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -9,196 +11,207 @@
 #include "run.h"
 
 #define COMPARE_MAX_RUNS 16
-#define VAL_MAX 128
 
 void query_compare_usage(FILE *f) {
     fprintf(f,
 "usage: autorec compare RUN RUN... [--db PATH]\n"
 "\n"
-"Shows runs side by side: the parameters that differ (then those that are\n"
-"the same), and per epoch the train loss and test RMSE of each run in\n"
-"columns; '*' marks each run's best test RMSE, and the last rows give each\n"
-"run's best and last values.  At most %d runs.\n"
+"Shows runs side by side: every parameter that differs (the run columns and\n"
+"every key of each run's stored resolved config; then, after same:, those\n"
+"that are the same), every metric recorded (result, best-epoch, final,\n"
+"selected and refit RMSE ...), and per epoch each run's train loss, test\n"
+"RMSE and MAE and validation RMSE and MAE (the ones recorded) in columns,\n"
+"'*' marking each run's selected epoch; then the refit epochs of train.refit\n"
+"runs.  At most %d runs.\n"
 "\n"
 "options:\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n",
             COMPARE_MAX_RUNS);
 }
 
+/* The epochs of one run in one table (epochs or refit_epochs): every
+ * value of qcol_epoch_columns, NAN for NULL or a column the table lacks. */
+typedef struct {
+    int n;
+    int *epoch;        /* owned, n */
+    double *v;         /* owned, n * number of epoch columns */
+} Epochs;
+
 typedef struct {
     sqlite3_int64 id;
     char label[32];                     /* "#14" */
-    char status[16], of[VAL_MAX];       /* status, experiment or name */
-    char (*params)[VAL_MAX];            /* one per param key, owned */
-    int n;                              /* epochs read */
-    int *epoch;                         /* owned, n */
-    double *loss, *rmse;                /* owned, n */
-    int best;                           /* index of the best rmse, -1 */
+    int selected;                       /* selected epoch, -1: none */
+    Epochs ep, refit;
 } Cmp;
 
-/* Reads run c->id's parameters and epochs.  Returns 0, 1 when no such run
- * (err set), or -1 with err.  On success c owns its arrays. */
-static int cmp_read(sqlite3 *h, Cmp *c, char *err) {
-    const QKey *pk;
-    int np, rc, ret = -1, cap = 0;
-    char sql[1024];
-    size_t len;
+/* Reads the rows of run id in table into e.  Returns 0 or -1 with err. */
+static int epochs_read(sqlite3 *h, const char *table, sqlite3_int64 id,
+                       Epochs *e, char *err) {
+    int nc, rc, cap = 0, ret = -1;
     sqlite3_stmt *st = NULL;
-
-    pk = query_param_keys(&np);
-    len = (size_t)snprintf(sql, sizeof sql, "SELECT status, "
-                           "coalesce(experiment, name)");
-    for (int k = 0; k < np; k++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                pk[k].column);
-    snprintf(sql + len, sizeof sql - len, " FROM run_summary WHERE id = ?1");
-    c->params = mem_calloc((size_t)np, sizeof *c->params);
-    if (!c->params) return err_set(err, "out of memory");
-    if (query_prepare(h, sql, &st, err)) goto done;
-    rc = sqlite3_bind_int64(st, 1, c->id);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        err_set(err, "no run %lld in %s (see autorec ls)", (long long)c->id,
-                sqlite3_db_filename(h, "main"));
-        ret = 1;
-        goto done;
-    }
-    if (rc != SQLITE_ROW) goto sqlfail;
-    query_col(st, 0, NULL, c->status, sizeof c->status);
-    query_col(st, 1, NULL, c->of, sizeof c->of);
-    for (int k = 0; k < np; k++) query_col(st, 2 + k, "%g", c->params[k], VAL_MAX);
-    sqlite3_finalize(st);
-    st = NULL;
-
-    if (query_prepare(h, "SELECT epoch, train_loss, test_rmse FROM epochs "
-                         "WHERE run_id = ?1 ORDER BY epoch", &st, err))
-        goto done;
-    rc = sqlite3_bind_int64(st, 1, c->id);
-    c->best = -1;
+    qcol_epoch_columns(&nc);
+    if (query_epoch_stmt(h, table, &st, err)) return -1;
+    rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-        if (c->n == cap) {
+        if (e->n == cap) {
             int ncap = cap ? cap * 2 : 32;
-            int *e = mem_realloc(c->epoch, (size_t)ncap * sizeof *e);
-            if (e) c->epoch = e;
-            double *l = mem_realloc(c->loss, (size_t)ncap * sizeof *l);
-            if (l) c->loss = l;
-            double *r = mem_realloc(c->rmse, (size_t)ncap * sizeof *r);
-            if (r) c->rmse = r;
-            if (!e || !l || !r) {
+            int *ep = mem_realloc(e->epoch, (size_t)ncap * sizeof *ep);
+            if (ep) e->epoch = ep;
+            double *v = mem_realloc(e->v, (size_t)ncap * (size_t)nc *
+                                              sizeof *v);
+            if (v) e->v = v;
+            if (!ep || !v) {
                 err_set(err, "out of memory reading the epochs");
                 goto done;
             }
             cap = ncap;
         }
-        c->epoch[c->n] = sqlite3_column_int(st, 0);
-        c->loss[c->n] = sqlite3_column_double(st, 1);
-        c->rmse[c->n] = sqlite3_column_double(st, 2);
-        if (c->best < 0 || c->rmse[c->n] < c->rmse[c->best]) c->best = c->n;
-        c->n++;
+        e->epoch[e->n] = sqlite3_column_int(st, 0);
+        for (int c = 0; c < nc; c++)
+            e->v[(size_t)e->n * (size_t)nc + (size_t)c] =
+                sqlite3_column_type(st, 1 + c) == SQLITE_NULL
+                    ? NAN : sqlite3_column_double(st, 1 + c);
+        e->n++;
     }
-    if (rc != SQLITE_DONE) goto sqlfail;
+    if (rc != SQLITE_DONE) {
+        err_set(err, "cannot read the %s of run %lld: %s", table,
+                (long long)id, sqlite3_errmsg(h));
+        goto done;
+    }
     ret = 0;
-    goto done;
-sqlfail:
-    err_set(err, "cannot read run %lld: %s", (long long)c->id,
-            sqlite3_errmsg(h));
 done:
     sqlite3_finalize(st);
     return ret;
 }
 
-static void cmp_free(Cmp *c) {
-    mem_free(c->params);
-    mem_free(c->epoch);
-    mem_free(c->loss);
-    mem_free(c->rmse);
+static void epochs_free(Epochs *e) {
+    mem_free(e->epoch);
+    mem_free(e->v);
+    memset(e, 0, sizeof *e);
 }
 
-/* Prints the parameter section.  Returns 0 or -1 (out of memory). */
-static int print_params(const Cmp *c, int nruns, FILE *out) {
-    int np, ret;
-    const QKey *pk = query_param_keys(&np);
-    QTable t;
-    char same[2048] = "";
-    size_t slen = 0;
+static void cmp_free(Cmp *c) {
+    epochs_free(&c->ep);
+    epochs_free(&c->refit);
+}
 
+/* Prints the parameter section (the parameters that differ, then "same:")
+ * and the metrics of every run.  Returns 0 or -1 (out of memory). */
+static int print_params(const Cmp *c, const QRunValues *v, int nruns,
+                        FILE *out) {
+    QParams ps;
+    QTable t;
+    int ret;
+    if (query_params_build(v, nruns, &ps)) return -1;
     qt_init(&t, nruns + 1);
     qt_head(&t, 0, "", 0);
     for (int r = 0; r < nruns; r++) qt_head(&t, r + 1, c[r].label, 0);
-    qt_row(&t);
-    qt_set(&t, 0, "experiment");
-    for (int r = 0; r < nruns; r++) qt_set(&t, r + 1, "%s", c[r].of);
-    qt_row(&t);
-    qt_set(&t, 0, "status");
-    for (int r = 0; r < nruns; r++) qt_set(&t, r + 1, "%s", c[r].status);
-    for (int k = 0; k < np; k++) {
-        int differ = 0;
-        for (int r = 1; r < nruns; r++)
-            differ |= strcmp(c[r].params[k], c[0].params[k]) != 0;
-        if (differ) {
-            qt_row(&t);
-            qt_set(&t, 0, "%s", pk[k].name);
-            for (int r = 0; r < nruns; r++)
-                qt_set(&t, r + 1, "%s", c[r].params[k]);
-        } else if (slen + 1 < sizeof same) {
-            int w = snprintf(same + slen, sizeof same - slen, " %s=%s",
-                             pk[k].name, c[0].params[k]);
-            if (w > 0) slen += (size_t)w;
-        }
+    for (int i = 0; i < qcol_count(); i++) {   /* identity: experiment, ... */
+        const QColumn *col = qcol_get(i);
+        if (col->kind != QCOL_INFO || col->ls == 0 || !strcmp(col->name, "id"))
+            continue;
+        qt_row(&t);
+        qt_set(&t, 0, "%s", col->name);
+        for (int r = 0; r < nruns; r++) qt_set(&t, r + 1, "%s", v[r].col[i]);
+    }
+    for (int k = 0; k < ps.n; k++) {
+        if (!ps.p[k].differ) continue;
+        qt_row(&t);
+        qt_set(&t, 0, "%s", ps.p[k].name);
+        for (int r = 0; r < nruns; r++) qt_set(&t, r + 1, "%s", ps.p[k].val[r]);
+    }
+    for (int i = 0; i < qcol_count(); i++) {
+        const QColumn *col = qcol_get(i);
+        int any = 0;
+        if (col->kind != QCOL_METRIC) continue;
+        for (int r = 0; r < nruns; r++) any |= strcmp(v[r].col[i], "-") != 0;
+        if (!any) continue;
+        qt_row(&t);
+        qt_set(&t, 0, "%s", col->name);
+        for (int r = 0; r < nruns; r++) qt_set(&t, r + 1, "%s", v[r].col[i]);
     }
     ret = qt_print(&t, out);
-    if (slen) fprintf(out, "same:%s\n", same);
     qt_free(&t);
+    int nsame = 0;
+    for (int k = 0; k < ps.n && ret == 0; k++) {
+        if (ps.p[k].differ) continue;
+        fprintf(out, "%s %s=%s", nsame++ ? "" : "same:", ps.p[k].name,
+                ps.p[k].val[0]);
+    }
+    if (nsame) fputc('\n', out);
+    query_params_free(&ps);
     return ret;
 }
 
-/* Prints the epoch section.  Returns 0 or -1 (out of memory). */
-static int print_epochs(const Cmp *c, int nruns, FILE *out) {
-    QTable t;
-    int max_epoch = 0, ret;
-    char heads[2 * COMPARE_MAX_RUNS][48];
-
-    for (int r = 0; r < nruns; r++)
-        for (int i = 0; i < c[r].n; i++)
-            if (c[r].epoch[i] > max_epoch) max_epoch = c[r].epoch[i];
-    qt_init(&t, 1 + 2 * nruns);
-    qt_head(&t, 0, "epoch", 1);
+/* Whether any run has a value in epoch column c of its epochs (refit: of
+ * its refit epochs). */
+static int epoch_col_used(const Cmp *c, int nruns, int refit, int col) {
+    int nc;
+    qcol_epoch_columns(&nc);
     for (int r = 0; r < nruns; r++) {
-        snprintf(heads[2 * r], 48, "%s loss", c[r].label);
-        snprintf(heads[2 * r + 1], 48, "%s RMSE", c[r].label);
-        qt_head(&t, 1 + 2 * r, heads[2 * r], 1);
-        qt_head(&t, 2 + 2 * r, heads[2 * r + 1], 1);
+        const Epochs *e = refit ? &c[r].refit : &c[r].ep;
+        for (int i = 0; i < e->n; i++)
+            if (!isnan(e->v[(size_t)i * (size_t)nc + (size_t)col])) return 1;
     }
+    return 0;
+}
+
+/* Prints the epochs (refit: the refit epochs) of the runs in columns: per
+ * run the train loss and every model metric recorded; '*' marks each run's
+ * selected epoch.  Returns 0 or -1 (out of memory). */
+static int print_epochs(const Cmp *c, int nruns, int refit, FILE *out) {
+    QTable t;
+    int nc, used[16], nused = 0, max_epoch = 0, ret, ncols;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    static char heads[QT_MAX_COLS][48];
+
+    for (int k = 0; k < nc && nused < 16; k++)
+        if ((ec[k].metric) && epoch_col_used(c, nruns, refit, k))
+            used[nused++] = k;
+    if (nused == 0) return 0;
+    ncols = 1 + nruns * nused;
+    if (ncols > QT_MAX_COLS) {   /* too wide: the losses and test RMSE */
+        nused = 0;
+        for (int k = 0; k < nc && nused < 2; k++)
+            if (!strcmp(ec[k].name, "train_loss") ||
+                !strcmp(ec[k].name, "test_rmse"))
+                used[nused++] = k;
+        ncols = 1 + nruns * nused;
+    }
+    for (int r = 0; r < nruns; r++) {
+        const Epochs *e = refit ? &c[r].refit : &c[r].ep;
+        for (int i = 0; i < e->n; i++)
+            if (e->epoch[i] > max_epoch) max_epoch = e->epoch[i];
+    }
+    qt_init(&t, ncols);
+    qt_head(&t, 0, "epoch", 1);
+    for (int r = 0; r < nruns; r++)
+        for (int k = 0; k < nused; k++) {
+            int col = 1 + r * nused + k;
+            snprintf(heads[col], sizeof heads[col], "%s %s", c[r].label,
+                     !strcmp(ec[used[k]].name, "train_loss")
+                         ? "loss" : ec[used[k]].heading);
+            qt_head(&t, col, heads[col], 1);
+        }
     int pos[COMPARE_MAX_RUNS] = {0};
     for (int e = 1; e <= max_epoch; e++) {
         qt_row(&t);
         qt_set(&t, 0, "%d", e);
         for (int r = 0; r < nruns; r++) {
-            const Cmp *x = &c[r];
+            const Epochs *x = refit ? &c[r].refit : &c[r].ep;
             while (pos[r] < x->n && x->epoch[pos[r]] < e) pos[r]++;
-            if (pos[r] < x->n && x->epoch[pos[r]] == e) {
-                qt_set(&t, 1 + 2 * r, "%.3f", x->loss[pos[r]]);
-                qt_set(&t, 2 + 2 * r, "%.4f%s", x->rmse[pos[r]],
-                       pos[r] == x->best ? "*" : " ");
-            } else {
-                qt_set(&t, 1 + 2 * r, "-");
-                qt_set(&t, 2 + 2 * r, "- ");
+            int have = pos[r] < x->n && x->epoch[pos[r]] == e;
+            for (int k = 0; k < nused; k++) {
+                int col = 1 + r * nused + k;
+                double v = have ? x->v[(size_t)pos[r] * (size_t)nc +
+                                       (size_t)used[k]] : NAN;
+                int mark = !refit && have && e == c[r].selected &&
+                           !strcmp(ec[used[k]].name, "test_rmse");
+                char b[48];
+                snprintf(b, sizeof b, ec[used[k]].fmt, v);
+                qt_set(&t, col, "%s%s", isnan(v) ? "-" : b, mark ? "*" : " ");
             }
         }
-    }
-    qt_row(&t);
-    qt_set(&t, 0, "best");
-    for (int r = 0; r < nruns; r++) {
-        if (c[r].best < 0) continue;
-        qt_set(&t, 1 + 2 * r, "@%d", c[r].epoch[c[r].best]);
-        qt_set(&t, 2 + 2 * r, "%.4f*", c[r].rmse[c[r].best]);
-    }
-    qt_row(&t);
-    qt_set(&t, 0, "last");
-    for (int r = 0; r < nruns; r++) {
-        if (c[r].n == 0) continue;
-        qt_set(&t, 1 + 2 * r, "%.3f", c[r].loss[c[r].n - 1]);
-        qt_set(&t, 2 + 2 * r, "%.4f ", c[r].rmse[c[r].n - 1]);
     }
     ret = qt_print(&t, out);
     qt_free(&t);
@@ -208,9 +221,10 @@ static int print_epochs(const Cmp *c, int nruns, FILE *out) {
 int query_compare_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB;
     Cmp runs[COMPARE_MAX_RUNS];
+    QRunValues vals[COMPARE_MAX_RUNS];
     char err[ERR_MAX];
     sqlite3 *h = NULL;
-    int nruns = 0, rc = EXIT_USAGE, r;
+    int nruns = 0, nvals = 0, rc = EXIT_USAGE, r;
 
     memset(runs, 0, sizeof runs);
     for (int i = 1; i < argc; i++) {
@@ -244,16 +258,34 @@ int query_compare_main(int argc, char **argv) {
     }
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
-    for (int k = 0; k < nruns; k++)
-        if (cmp_read(h, &runs[k], err)) goto fail;
-    if (print_params(runs, nruns, stdout)) {
+    for (int k = 0; k < nruns; k++) {
+        int sel = -1;
+        for (int i = 0; i < qcol_count(); i++)
+            if (!strcmp(qcol_get(i)->name, "selected_epoch")) sel = i;
+        if (query_run_values(h, runs[k].id, &vals[k], err)) goto fail;
+        nvals++;
+        runs[k].selected = sel >= 0 ? atoi(vals[k].col[sel]) : -1;
+        if (epochs_read(h, "epochs", runs[k].id, &runs[k].ep, err) ||
+            epochs_read(h, "refit_epochs", runs[k].id, &runs[k].refit, err))
+            goto fail;
+    }
+    if (print_params(runs, vals, nruns, stdout)) {
         err_set(err, "out of memory");
         goto fail;
     }
     fputc('\n', stdout);
-    if (print_epochs(runs, nruns, stdout)) {
+    if (print_epochs(runs, nruns, 0, stdout)) {
         err_set(err, "out of memory");
         goto fail;
+    }
+    int any_refit = 0;
+    for (int k = 0; k < nruns; k++) any_refit |= runs[k].refit.n > 0;
+    if (any_refit) {
+        fprintf(stdout, "\nrefit (train + validation):\n");
+        if (print_epochs(runs, nruns, 1, stdout)) {
+            err_set(err, "out of memory");
+            goto fail;
+        }
     }
     rc = EXIT_OK;
     goto out;
@@ -261,6 +293,7 @@ fail:
     fprintf(stderr, "autorec compare: %s\n", err);
 out:
     for (int k = 0; k < nruns; k++) cmp_free(&runs[k]);
+    for (int k = 0; k < nvals; k++) query_run_values_free(&vals[k]);
     sqlite3_close(h);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "mem.h"
 #include "query.h"
 #include "run.h"
 
@@ -16,152 +17,134 @@ void query_export_usage(FILE *f) {
 "\n"
 "Writes the selected runs and their epochs to stdout (or FILE):\n"
 "  csv    one row per epoch, with the run's columns repeated (long format:\n"
-"         pandas.read_csv, R read.csv); --runs: one row per run instead\n"
-"  json   an array of runs, each with its columns and a \"per_epoch\" array\n"
-"The run columns are those of the run_summary view.\n"
+"         pandas.read_csv, R read.csv); phase is train, or refit for the\n"
+"         epochs of a train.refit model; --runs: one row per run instead\n"
+"  json   an array of runs, each with its columns, a \"per_epoch\" array\n"
+"         and a \"per_refit_epoch\" array (train.refit)\n"
+"The run columns are every key of autorec ls/best/compare (parameters and\n"
+"metrics, result_test_rmse included); the epoch values are train_loss,\n"
+"test_rmse, test_mae, val_rmse, val_mae, train_seconds, eval_seconds.\n"
 "\n"
 "options:\n"
 "  --format F       csv (default) or json\n"
 "  --runs           csv: one row per run (run_summary), no epochs\n"
 "  -o FILE          write to FILE instead of stdout\n"
-"  --status, --experiment, --where   select runs as autorec ls does\n"
+"  --status, --experiment, --latest, --all-matching, --where\n"
+"                   select runs as autorec ls does\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Writes s as a CSV field (quoted when it holds , \" CR or LF). */
-static void csv_text(FILE *out, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
+/* Builds "SELECT <every column of the table> FROM run_summary" into sql
+ * (size n).  Returns 0 or -1 with err. */
+static int export_select(char *sql, size_t n, char *err) {
+    const QColumn *cols[QT_MAX_COLS];
+    int nc = qcol_all(cols, QT_MAX_COLS);
+    memcpy(sql, "SELECT ", 8);
+    if (n < 32 || qcol_select_list(cols, nc, 0, sql + 7, n - 32))
+        return err_set(err, "the run columns do not fit in a query");
+    strcat(sql, " FROM run_summary");
+    return 0;
 }
 
-/* Writes column i of st as a CSV field (NULL: empty). */
-static void csv_col(FILE *out, sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: break;
-    case SQLITE_FLOAT: {
-        char b[40];
-        fputs(query_real(sqlite3_column_double(st, i), b, sizeof b), out);
-        break;
+/* Writes the current run's rows of ep (bound, not stepped) in the
+ * format: json objects in an array, or csv lines (the run's columns of st,
+ * the phase, the epoch values).  Returns the number written, or -1 with
+ * err. */
+static int export_epochs(sqlite3 *h, sqlite3_stmt *st, sqlite3_stmt *ep,
+                         const char *phase, int json, FILE *out, char *err) {
+    int nc, ncols = sqlite3_column_count(st), ne = 0, erc = SQLITE_OK;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    erc = sqlite3_bind_int64(ep, 1, sqlite3_column_int64(st, 0));
+    while ((erc = query_step(ep, erc)) == SQLITE_ROW) {
+        if (json) {
+            fprintf(out, "%s\n    {\"epoch\": %d", ne ? "," : "",
+                    sqlite3_column_int(ep, 0));
+            for (int c = 0; c < nc; c++) {
+                fprintf(out, ", \"%s\": ", ec[c].name);
+                query_json_col(out, ep, 1 + c);
+            }
+            fputc('}', out);
+        } else {
+            for (int i = 0; i < ncols; i++) {
+                if (i) fputc(',', out);
+                query_csv_col(out, st, i);
+            }
+            fprintf(out, ",%s", phase);
+            for (int i = 0; i <= nc; i++) {
+                fputc(',', out);
+                query_csv_col(out, ep, i);
+            }
+            fputc('\n', out);
+        }
+        ne++;
     }
-    default: csv_text(out, (const char *)sqlite3_column_text(st, i)); break;
-    }
+    sqlite3_reset(ep);
+    if (erc != SQLITE_DONE)
+        return err_set(err, "cannot read the %s epochs: %s", phase,
+                       sqlite3_errmsg(h));
+    return ne;
 }
 
-/* Writes s as a JSON string. */
-static void json_text(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", out);
-        else if (*p == '\t') fputs("\\t", out);
-        else if (*p == '\r') fputs("\\r", out);
-        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-        else fputc(*p, out);
-    }
-    fputc('"', out);
-}
+/* See query.h.  Returns the number of runs, or -1 with err. */
+int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
+                       int single, FILE *out, char *err) {
+    char *sql = NULL;
+    size_t cap = QUERY_SQL_MAX + 256 + 128 * (size_t)qcol_count();
+    sqlite3_stmt *st = NULL, *ep = NULL, *rep = NULL;
+    int rc, n = 0, ret = -1, ncols, nc;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
 
-/* Writes column i of st as a JSON value. */
-static void json_col(FILE *out, sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_NULL: fputs("null", out); break;
-    case SQLITE_INTEGER: fprintf(out, "%lld", sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT: {
-        double v = sqlite3_column_double(st, i);
-        char b[40];
-        if (isfinite(v)) fputs(query_real(v, b, sizeof b), out);
-        else fputs("null", out);
-        break;
+    if (!(sql = mem_alloc(cap))) {
+        err_set(err, "out of memory");
+        goto done;
     }
-    default: json_text(out, (const char *)sqlite3_column_text(st, i)); break;
-    }
-}
-
-/* Exports in the given format.  Returns the number of runs, or -1 with err. */
-static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
-                       FILE *out, char *err) {
-    char sql[QUERY_SQL_MAX + 512];
-    sqlite3_stmt *st = NULL, *ep = NULL;
-    int rc, n = 0, ret = -1, ncols;
-
-    snprintf(sql, sizeof sql, "SELECT * FROM run_summary %s%s ORDER BY id",
+    if (export_select(sql, cap - QUERY_SQL_MAX - 64, err)) goto done;
+    size_t len = strlen(sql);
+    snprintf(sql + len, cap - len, " %s%s ORDER BY id",
              f->len ? "WHERE " : "", f->sql);
     if (query_prepare(h, sql, &st, err) ||
-        query_prepare(h, "SELECT epoch, train_loss, test_rmse, train_seconds,"
-                         " eval_seconds FROM epochs WHERE run_id = ?1 "
-                         "ORDER BY epoch", &ep, err))
+        query_epoch_stmt(h, "epochs", &ep, err) ||
+        query_epoch_stmt(h, "refit_epochs", &rep, err))
         goto done;
     ncols = sqlite3_column_count(st);
     rc = query_filter_bind(st, f, 1);
     if (!json) {   /* heading */
         for (int i = 0; i < ncols; i++)
             fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
-        if (!runs_only)
-            fputs(",epoch,train_loss,test_rmse,train_seconds,eval_seconds",
-                  out);
+        if (!runs_only) {
+            fputs(",phase,epoch", out);
+            for (int c = 0; c < nc; c++) fprintf(out, ",%s", ec[c].name);
+        }
         fputc('\n', out);
     } else {
-        fputs("[", out);
+        if (!single) fputs("[", out);
     }
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-        int erc, ne = 0;
+        int ne;
         if (json) {
-            fprintf(out, "%s\n  {", n ? "," : "");
+            fprintf(out, "%s%s{", n ? "," : "", single ? "" : "\n  ");
             for (int i = 0; i < ncols; i++) {
                 fprintf(out, "%s", i ? ", " : "");
-                json_text(out, sqlite3_column_name(st, i));
+                query_json_text(out, sqlite3_column_name(st, i));
                 fputs(": ", out);
-                json_col(out, st, i);
+                query_json_col(out, st, i);
             }
             fputs(", \"per_epoch\": [", out);
         } else if (runs_only) {
             for (int i = 0; i < ncols; i++) {
                 if (i) fputc(',', out);
-                csv_col(out, st, i);
+                query_csv_col(out, st, i);
             }
             fputc('\n', out);
             n++;
             continue;
         }
-        erc = sqlite3_bind_int64(ep, 1, sqlite3_column_int64(st, 0));
-        while ((erc = query_step(ep, erc)) == SQLITE_ROW) {
-            if (json) {
-                fprintf(out, "%s\n    {\"epoch\": %d, \"train_loss\": ",
-                        ne ? "," : "", sqlite3_column_int(ep, 0));
-                json_col(out, ep, 1);
-                fputs(", \"test_rmse\": ", out);
-                json_col(out, ep, 2);
-                fputs(", \"train_seconds\": ", out);
-                json_col(out, ep, 3);
-                fputs(", \"eval_seconds\": ", out);
-                json_col(out, ep, 4);
-                fputc('}', out);
-            } else {
-                for (int i = 0; i < ncols; i++) {
-                    if (i) fputc(',', out);
-                    csv_col(out, st, i);
-                }
-                for (int i = 0; i < 5; i++) {
-                    fputc(',', out);
-                    csv_col(out, ep, i);
-                }
-                fputc('\n', out);
-            }
-            ne++;
-        }
-        sqlite3_reset(ep);
-        if (erc != SQLITE_DONE) {
-            err_set(err, "cannot read epochs: %s", sqlite3_errmsg(h));
+        if ((ne = export_epochs(h, st, ep, "train", json, out, err)) < 0)
             goto done;
-        }
+        if (json) fputs(ne ? "\n  ], \"per_refit_epoch\": [" : "], "
+                             "\"per_refit_epoch\": [", out);
+        if ((ne = export_epochs(h, st, rep, "refit", json, out, err)) < 0)
+            goto done;
         if (json) fputs(ne ? "\n  ]}" : "]}", out);
         n++;
     }
@@ -169,17 +152,19 @@ static int export_runs(sqlite3 *h, const QFilter *f, int json, int runs_only,
         err_set(err, "cannot read runs: %s", sqlite3_errmsg(h));
         goto done;
     }
-    if (json) fputs(n ? "\n]\n" : "]\n", out);
+    if (json) fputs(single ? "\n" : n ? "\n]\n" : "]\n", out);
     ret = n;
 done:
     sqlite3_finalize(st);
     sqlite3_finalize(ep);
+    sqlite3_finalize(rep);
+    mem_free(sql);
     return ret;
 }
 
 int query_export_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *format = "csv", *outpath = NULL;
-    QSelect sel = {NULL, NULL, NULL};
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFilter f;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
@@ -197,11 +182,7 @@ int query_export_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--format", &format, "export")) ||
             (r = query_opt(argc, argv, &i, "-o", &outpath, "export")) ||
             (r = query_opt(argc, argv, &i, "--output", &outpath, "export")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status,
-                           "export")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "export")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "export"))) {
+            (r = query_opt_select(argc, argv, &i, &sel, "export"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -223,11 +204,16 @@ int query_export_main(int argc, char **argv) {
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (outpath && !(out = fopen(outpath, "w"))) {
         err_set(err, "cannot write %s: %s", outpath, strerror(errno));
         goto fail;
     }
-    if (export_runs(h, &f, json, runs_only, out, err) < 0) goto fail;
+    if (query_export_write(h, &f, json, runs_only, 0, out, err) < 0)
+        goto fail;
     if (fflush(out) != 0 || ferror(out)) {
         err_set(err, "cannot write %s: %s", outpath ? outpath : "stdout",
                 strerror(errno));

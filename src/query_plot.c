@@ -26,26 +26,30 @@
 
 void query_plot_usage(FILE *f) {
     fprintf(f,
-"usage: autorec plot [RUN...] [-o FILE] [--experiment E] [--where FILTER]\n"
-"                    [--status S] [--title TEXT] [--db PATH]\n"
+"usage: autorec plot [RUN...] [-o FILE] [--metric M[,M...]] [--experiment E]\n"
+"                    [--where FILTER] [--status S] [--title TEXT] [--db PATH]\n"
 "\n"
 "Draws the learning curves of runs, as the reference notebook's animator:\n"
-"train loss (left) and test RMSE (right) against the epoch, one colour per\n"
-"run, the legend naming each run and the parameters that differ.  The runs\n"
-"are the RUN ids given, or those selected by --experiment/--where/--status\n"
+"one panel per metric (default train loss and test RMSE) against the\n"
+"epoch, one colour per run, the legend naming each run and every parameter\n"
+"that differs (config keys included); a train.refit run's refit epochs are\n"
+"dashed in the same colour.  The runs\n"
+"are the RUN ids given, or those selected by --experiment (--latest,\n"
+"--all-matching)/--where/--status as autorec ls does\n"
 "(at most %d).  Needs gnuplot (Debian: gnuplot-nox; AUTOREC_GNUPLOT names\n"
 "another binary).\n"
 "\n"
 "options:\n"
 "  -o FILE       output, .png (default curves.png) or .svg\n"
-"  --title TEXT  title above the two panels\n"
+"  --title TEXT  title above the panels\n"
+"  --metric M[,M...]  the panels: train_loss, test_rmse, test_mae, val_rmse,\n"
+"                val_mae (default train_loss,test_rmse)\n"
 "  --db PATH     results database (default " QUERY_DEFAULT_DB ")\n",
             PLOT_MAX_RUNS);
 }
 
 typedef struct {
     sqlite3_int64 id;
-    char params[16][64];   /* the param keys' values */
     char label[LABEL_MAX];
 } PlotRun;
 
@@ -97,111 +101,193 @@ done:
     return ret;
 }
 
-/* Reads each run's parameters and builds the legend labels ("#3
- * hidden=300 lr=0.002": the parameters that differ between the runs).
- * Returns 0 or -1 with err. */
+/* Builds the legend labels ("#3 hidden=300 lr=0.002": every parameter
+ * that differs between the runs, config keys included).  Returns 0 or -1
+ * with err. */
 static int plot_labels(sqlite3 *h, PlotRun *runs, int n, char *err) {
-    int np, rc, ret = -1;
-    const QKey *pk = query_param_keys(&np);
-    char sql[1024];
-    size_t len;
-    sqlite3_stmt *st = NULL;
-
-    if (np > 16) np = 16;
-    len = (size_t)snprintf(sql, sizeof sql, "SELECT 1");
-    for (int k = 0; k < np; k++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s",
-                                pk[k].column);
-    snprintf(sql + len, sizeof sql - len, " FROM run_summary WHERE id = ?1");
-    if (query_prepare(h, sql, &st, err)) goto done;
-    for (int r = 0; r < n; r++) {
-        rc = sqlite3_bind_int64(st, 1, runs[r].id);
-        if (rc == SQLITE_OK) rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            err_set(err, "no run %lld in %s (see autorec ls)",
-                    (long long)runs[r].id, sqlite3_db_filename(h, "main"));
-            goto done;
-        }
-        if (rc != SQLITE_ROW) {
-            err_set(err, "cannot read run %lld: %s", (long long)runs[r].id,
-                    sqlite3_errmsg(h));
-            goto done;
-        }
-        for (int k = 0; k < np; k++)
-            query_col(st, 1 + k, "%g", runs[r].params[k], 64);
-        sqlite3_reset(st);
+    QRunValues *v = mem_calloc((size_t)n, sizeof *v);
+    QParams ps;
+    int nv = 0, ret = -1;
+    if (!v) return err_set(err, "out of memory");
+    for (; nv < n; nv++)
+        if (query_run_values(h, runs[nv].id, &v[nv], err)) goto done;
+    if (query_params_build(v, n, &ps)) {
+        err_set(err, "out of memory");
+        goto done;
     }
     for (int r = 0; r < n; r++) {
-        len = (size_t)snprintf(runs[r].label, LABEL_MAX, "#%lld",
-                               (long long)runs[r].id);
-        for (int k = 0; k < np; k++) {
-            int differ = 0;
-            for (int o = 0; o < n; o++)
-                differ |= strcmp(runs[o].params[k], runs[r].params[k]) != 0;
-            if (differ && len + 1 < LABEL_MAX)
+        size_t len = (size_t)snprintf(runs[r].label, LABEL_MAX, "#%lld",
+                                      (long long)runs[r].id);
+        for (int k = 0; k < ps.n; k++)
+            if (ps.p[k].differ && len + 1 < LABEL_MAX)
                 len += (size_t)snprintf(runs[r].label + len, LABEL_MAX - len,
-                                        " %s=%s", pk[k].name,
-                                        runs[r].params[k]);
-        }
+                                        " %s=%s", ps.p[k].name,
+                                        ps.p[k].val[r]);
     }
+    query_params_free(&ps);
     ret = 0;
 done:
-    sqlite3_finalize(st);
+    for (int r = 0; r < nv; r++) query_run_values_free(&v[r]);
+    mem_free(v);
     return ret;
 }
 
-/* Writes the whole gnuplot script to out.  Returns the number of runs that
- * have epochs, or -1 with err. */
-static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                       const char *path, const char *title, FILE *out,
-                       char *err) {
-    sqlite3_stmt *st = NULL;
-    int rc, ret = -1, with_data = 0, max_epoch = 1, step = 1;
-    int has[PLOT_MAX_RUNS] = {0};
-    char b1[40], b2[40];
+#define PLOT_MAX_METRICS 6
 
-    fputs("set encoding utf8\n", out);
+/* The panels: epoch values (qcol_epoch_columns) drawn one per panel. */
+typedef struct {
+    int n;
+    const QEpochColumn *m[PLOT_MAX_METRICS];
+} PlotMetrics;
+
+/* Parses --metric M[,M...] into pm.  Returns 0 or -1 with err. */
+static int plot_metrics(const char *spec, PlotMetrics *pm, char *err) {
+    char name[64];
+    pm->n = 0;
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof name)
+            return err_set(err, "--metric: expected M[,M...], e.g. --metric "
+                                "val_rmse,test_rmse");
+        memcpy(name, p, len);
+        name[len] = '\0';
+        const QEpochColumn *m = qcol_epoch_find(name);
+        if (!m || !m->metric) {
+            int nc;
+            const QEpochColumn *ec = qcol_epoch_columns(&nc);
+            char names[256] = "";
+            size_t nl = 0;
+            for (int i = 0; i < nc; i++)
+                if (ec[i].metric)
+                    nl += (size_t)snprintf(names + nl, sizeof names - nl,
+                                           "%s%s", nl ? ", " : "",
+                                           ec[i].name);
+            return err_set(err, "--metric: '%s' is not a per-epoch metric "
+                                "(use %s)", name, names);
+        }
+        if (pm->n == PLOT_MAX_METRICS)
+            return err_set(err, "--metric: more than %d metrics",
+                           PLOT_MAX_METRICS);
+        pm->m[pm->n++] = m;
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (pm->n == 0) return err_set(err, "--metric: no metric given");
+    return 0;
+}
+
+/* Checks that some run of runs (n) recorded each metric of pm, in its
+ * epochs or refit epochs.  Returns 0, 1 when one is recorded by none (err
+ * says which: a usage error), or -1 with err. */
+static int plot_metrics_recorded(sqlite3 *h, const PlotRun *runs, int n,
+                                 const PlotMetrics *pm, char *err) {
+    for (int k = 0; k < pm->n; k++) {
+        char sql[256];
+        sqlite3_stmt *st = NULL;
+        long have = 0;
+        const char *m = pm->m[k]->name;
+        if (pm->m[k]->refit)
+            snprintf(sql, sizeof sql, "SELECT (SELECT count(%s) FROM epochs "
+                     "WHERE run_id = ?1) + (SELECT count(%s) FROM "
+                     "refit_epochs WHERE run_id = ?1)", m, m);
+        else   /* refit_epochs has no validation columns */
+            snprintf(sql, sizeof sql, "SELECT count(%s) FROM epochs WHERE "
+                     "run_id = ?1", m);
+        if (query_prepare(h, sql, &st, err)) return -1;
+        for (int r = 0; r < n && !have; r++) {
+            int rc = sqlite3_bind_int64(st, 1, runs[r].id);
+            if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                have = (long)sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        if (!have) {
+            err_set(err, "--metric %s: none of the %d run%s recorded it (val_"
+                         "rmse and val_mae need data.split.validation_ratio): "
+                         "choose another metric", pm->m[k]->name, n,
+                    n == 1 ? "" : "s");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Writes datablock $NAME of run id's rows in table (epochs or
+ * refit_epochs): the epoch, then each metric of pm ('?' when missing).
+ * Returns the number of rows (the largest epoch in *max_epoch), or -1 with
+ * err. */
+static int plot_block(sqlite3 *h, const char *table, sqlite3_int64 id,
+                      const PlotMetrics *pm, const char *name, FILE *out,
+                      int *max_epoch, char *err) {
+    char b[40];
+    int rc, n = 0, nc;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    sqlite3_stmt *st = NULL;
+    if (query_epoch_stmt(h, table, &st, err)) return -1;
+    fprintf(out, "$%s << EOD\n", name);
+    rc = sqlite3_bind_int64(st, 1, id);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        int e = sqlite3_column_int(st, 0);
+        if (e > *max_epoch) *max_epoch = e;
+        fprintf(out, "%d", e);
+        for (int k = 0; k < pm->n; k++) {
+            const int c = 1 + (int)(pm->m[k] - ec);   /* its column in st */
+            fprintf(out, " %s", sqlite3_column_type(st, c) == SQLITE_NULL
+                                    ? "?"
+                                    : query_real(sqlite3_column_double(st, c),
+                                                 b, sizeof b));
+        }
+        fputc('\n', out);
+        n++;
+    }
+    fputs("EOD\n", out);
+    if (rc != SQLITE_DONE)
+        n = err_set(err, "cannot read the %s of run %lld: %s", table,
+                    (long long)id, sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Writes the whole gnuplot script to out: one panel per metric of pm, one
+ * colour per run, its refit epochs (train.refit) dashed in the same colour.
+ * Returns the number of runs that have epochs, or -1 with err. */
+static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
+                       const char *path, const char *title,
+                       const PlotMetrics *pm, FILE *out, char *err) {
+    int with_data = 0, max_epoch = 1, step = 1;
+    int has[PLOT_MAX_RUNS] = {0}, has_refit[PLOT_MAX_RUNS] = {0};
+    const int width = 600 * (pm->n < 2 ? 2 : pm->n);
+
+    fputs("set encoding utf8\nset datafile missing '?'\n", out);
     if (svg)
-        fputs("set terminal svg size 1200,480 dynamic noenhanced "
-              "font 'Sans,11' background rgb 'white'\n", out);
+        fprintf(out, "set terminal svg size %d,480 dynamic noenhanced "
+                "font 'Sans,11' background rgb 'white'\n", width);
     else
-        fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-              "  set terminal pngcairo size 1200,480 noenhanced "
-              "font 'Sans,10' background rgb 'white'\n"
-              "} else {\n"
-              "  set terminal png size 1200,480 noenhanced\n"
-              "}\n", out);
+        fprintf(out, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                "  set terminal pngcairo size %d,480 noenhanced "
+                "font 'Sans,10' background rgb 'white'\n"
+                "} else {\n"
+                "  set terminal png size %d,480 noenhanced\n"
+                "}\n", width, width);
     fputs("set output ", out);
     gp_string(out, path);
     fputc('\n', out);
-    if (query_prepare(h, "SELECT epoch, train_loss, test_rmse FROM epochs "
-                         "WHERE run_id = ?1 ORDER BY epoch", &st, err))
-        goto done;
     for (int r = 0; r < n; r++) {
-        fprintf(out, "$run%d << EOD\n", r);
-        rc = sqlite3_bind_int64(st, 1, runs[r].id);
-        while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-            if (sqlite3_column_int(st, 0) > max_epoch)
-                max_epoch = sqlite3_column_int(st, 0);
-            fprintf(out, "%d %s %s\n", sqlite3_column_int(st, 0),
-                    query_real(sqlite3_column_double(st, 1), b1, sizeof b1),
-                    query_real(sqlite3_column_double(st, 2), b2, sizeof b2));
-            has[r] = 1;
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            err_set(err, "cannot read the epochs of run %lld: %s",
-                    (long long)runs[r].id, sqlite3_errmsg(h));
-            goto done;
-        }
-        fputs("EOD\n", out);
-        with_data += has[r];
+        char name[32];
+        snprintf(name, sizeof name, "run%d", r);
+        if ((has[r] = plot_block(h, "epochs", runs[r].id, pm, name, out,
+                                 &max_epoch, err)) < 0)
+            return -1;
+        snprintf(name, sizeof name, "refit%d", r);
+        if ((has_refit[r] = plot_block(h, "refit_epochs", runs[r].id, pm,
+                                       name, out, &max_epoch, err)) < 0)
+            return -1;
+        with_data += has[r] > 0;
     }
-    if (!with_data) {
-        err_set(err, "none of the runs has a recorded epoch: nothing to plot");
-        goto done;
-    }
-    fputs("set multiplot layout 1,2", out);
+    if (!with_data)
+        return err_set(err, "none of the runs has a recorded epoch: nothing "
+                            "to plot");
+    fprintf(out, "set multiplot layout 1,%d", pm->n);
     if (title) {
         fputs(" title ", out);
         gp_string(out, title);
@@ -218,32 +304,42 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                  "set format x '%%.0f'\nset autoscale xfix\n"
                  "set offsets graph 0.02, graph 0.02, graph 0.03, "
                  "graph 0.03\n", step);
-    for (int panel = 0; panel < 2; panel++) {
+    for (int k = 0; k < pm->n; k++) {
         fprintf(out, "set title '%s'\nset ylabel '%s'\nplot ",
-                panel ? "test RMSE" : "train loss",
-                panel ? "test RMSE" : "train loss");
+                pm->m[k]->heading, pm->m[k]->heading);
         int first = 1;
         for (int r = 0; r < n; r++) {
-            if (!has[r]) continue;
-            fprintf(out, "%s$run%d using 1:%d with linespoints lw 2 pt 7 "
-                         "ps 0.6 lc rgb '%s' title ",
-                    first ? "" : ", \\\n     ", r, panel ? 3 : 2,
-                    palette[r % (int)(sizeof palette / sizeof *palette)]);
-            gp_string(out, runs[r].label);
-            first = 0;
+            const char *colour =
+                palette[r % (int)(sizeof palette / sizeof *palette)];
+            if (has[r]) {
+                fprintf(out, "%s$run%d using 1:%d with linespoints lw 2 pt 7 "
+                             "ps 0.6 lc rgb '%s' title ",
+                        first ? "" : ", \\\n     ", r, 2 + k, colour);
+                gp_string(out, runs[r].label);
+                first = 0;
+            }
+            if (has_refit[r] && pm->m[k]->refit) {
+                char label[LABEL_MAX + 16];
+                snprintf(label, sizeof label, "#%lld refit",
+                         (long long)runs[r].id);
+                fprintf(out, "%s$refit%d using 1:%d with linespoints lw 2 "
+                             "dt 2 pt 6 ps 0.6 lc rgb '%s' title ",
+                        first ? "" : ", \\\n     ", r, 2 + k, colour);
+                gp_string(out, label);
+                first = 0;
+            }
         }
+        if (first) fputs("NaN notitle", out);   /* nothing in this panel */
         fputc('\n', out);
     }
     fputs("unset multiplot\nset output\n", out);
-    ret = with_data;
-done:
-    sqlite3_finalize(st);
-    return ret;
+    return with_data;
 }
 
 /* Runs gnuplot with the script on its stdin.  Returns 0 or -1 with err. */
 static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                    const char *path, const char *title, char *err) {
+                    const char *path, const char *title,
+                    const PlotMetrics *pm, char *err) {
     const char *gnuplot = getenv("AUTOREC_GNUPLOT");
     int fd[2], status = 0, ret = -1;
     pid_t pid;
@@ -272,7 +368,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     if (!pipe_out) {
         close(fd[1]);
         err_set(err, "fdopen: %s", strerror(errno));
-    } else if (plot_script(h, runs, n, svg, path, title, pipe_out, err) >= 0) {
+    } else if (plot_script(h, runs, n, svg, path, title, pm, pipe_out, err) >= 0) {
         ret = 0;
     }
     if (pipe_out) fclose(pipe_out);
@@ -307,8 +403,9 @@ static int plot_check(const char *path, int svg, char *err) {
 
 int query_plot_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *path = "curves.png",
-               *title = NULL;
-    QSelect sel = {NULL, NULL, NULL};
+               *title = NULL, *metric = "train_loss,test_rmse";
+    PlotMetrics pm;
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
     PlotRun *runs = NULL;
     QFilter f;
     char err[ERR_MAX];
@@ -331,10 +428,8 @@ int query_plot_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "-o", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--output", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--title", &title, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--status", &sel.status, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "plot")) ||
-            (r = query_opt(argc, argv, &i, "--where", &sel.where, "plot"))) {
+            (r = query_opt(argc, argv, &i, "--metric", &metric, "plot")) ||
+            (r = query_opt_select(argc, argv, &i, &sel, "plot"))) {
             if (r < 0) goto out;
             continue;
         }
@@ -356,8 +451,9 @@ int query_plot_main(int argc, char **argv) {
         err_set(err, "-o %s: the file name must end in .png or .svg", path);
         goto fail;
     }
-    if (query_filter_build(&f, &sel, err)) goto fail;
-    if (n == 0 && f.len == 0) {
+    if (plot_metrics(metric, &pm, err) || query_filter_build(&f, &sel, err))
+        goto fail;
+    if (n == 0 && f.len == 0 && !sel.experiment) {
         err_set(err, "give RUN ids, or select runs with --experiment, "
                      "--where or --status (e.g. autorec plot 3 7 -o "
                      "curves.png)");
@@ -365,13 +461,21 @@ int query_plot_main(int argc, char **argv) {
     }
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
+    if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (f.len && plot_select(h, &f, runs, &n, err)) goto fail;
     if (n == 0) {
         err_set(err, "no runs match in %s", db_path);
         goto fail;
     }
+    if ((r = plot_metrics_recorded(h, runs, n, &pm, err)) != 0) {
+        if (r > 0) rc = EXIT_USAGE;
+        goto fail;
+    }
     if (plot_labels(h, runs, n, err) ||
-        plot_run(h, runs, n, svg, path, title, err) ||
+        plot_run(h, runs, n, svg, path, title, &pm, err) ||
         plot_check(path, svg, err))
         goto fail;
     printf("wrote %s: learning curves of %d run%s\n", path, n,

@@ -9,46 +9,73 @@
 
 void query_show_usage(FILE *f) {
     fprintf(f,
-"usage: autorec show RUN [--db PATH]\n"
+"usage: autorec show RUN [--format table|csv|json] [--db PATH]\n"
 "\n"
 "Prints run RUN (an id from autorec ls): status, grid point, host and build\n"
 "(git commit, kernel, threads, BLIS), timings, the resolved config, and the\n"
-"per-epoch table with the best test RMSE marked '*'; for a train.refit run\n"
-"also the refit's epochs (the model retrained on train + validation).\n"
+"per-epoch table (train loss, test RMSE and MAE, validation RMSE and MAE\n"
+"when recorded, timings) with the selected epoch's test RMSE marked '*'\n"
+"(chosen by validation RMSE; the last epoch without validation); for a\n"
+"train.refit run also the refit's epochs (the model retrained on train +\n"
+"validation).\n"
 "\n"
 "options:\n"
+"  --format F  table (default: the text above, with every recorded\n"
+"              parameter and metric), json (one object: every column, the\n"
+"              epochs in per_epoch and per_refit_epoch) or csv (one row per\n"
+"              epoch, as autorec export)\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Prints the rows of run id in table (epochs or refit_epochs) as a table,
- * marking the test RMSE of best_epoch (-1: none).  Returns the number of
- * epochs, or -1 with err. */
+/* Prints the rows of run id in table (epochs or refit_epochs) as a table:
+ * the epoch and every epoch value the table records for the run (test and
+ * validation RMSE and MAE, ...), '*' on the test RMSE of the selected epoch
+ * mark (-1: none).  Returns the number of epochs, or -1 with err. */
 static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
-                       int best_epoch, FILE *out, char *err) {
-    char sql[256];
+                       int mark, FILE *out, char *err) {
+    char b[48];
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1;
-    qt_init(&t, 5);
+    int nc, rc, n = 0, ret = -1, used[16], nused = 0;
+    const QEpochColumn *ec = qcol_epoch_columns(&nc);
+    const int refit = !strcmp(table, "refit_epochs");
+
+    memset(&t, 0, sizeof t);
+    for (int c = 0; c < nc && nused < 16; c++) {   /* the recorded ones */
+        char q[256];
+        sqlite3_int64 have = 0;
+        sqlite3_stmt *s1 = NULL;
+        if (refit && !ec[c].refit) continue;
+        snprintf(q, sizeof q, "SELECT count(%s) FROM %s WHERE run_id = ?1",
+                 ec[c].name, table);
+        if (query_prepare(h, q, &s1, err)) goto done;
+        if (sqlite3_bind_int64(s1, 1, id) == SQLITE_OK &&
+            sqlite3_step(s1) == SQLITE_ROW)
+            have = sqlite3_column_int64(s1, 0);
+        sqlite3_finalize(s1);
+        if (!have && strcmp(ec[c].name, "test_rmse")) continue;
+        used[nused++] = c;
+    }
+    qt_init(&t, 1 + nused);
     qt_head(&t, 0, "epoch", 1);
-    qt_head(&t, 1, "train loss", 1);
-    qt_head(&t, 2, "test RMSE", 1);
-    qt_head(&t, 3, "train s", 1);
-    qt_head(&t, 4, "eval s", 1);
-    snprintf(sql, sizeof sql, "SELECT epoch, train_loss, test_rmse, "
-             "train_seconds, eval_seconds FROM %s WHERE run_id = ?1 ORDER BY "
-             "epoch", table);
-    if (query_prepare(h, sql, &st, err)) goto done;
+    for (int k = 0; k < nused; k++) qt_head(&t, 1 + k, ec[used[k]].heading, 1);
+    if (query_epoch_stmt(h, table, &st, err)) goto done;
     rc = sqlite3_bind_int64(st, 1, id);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         int e = sqlite3_column_int(st, 0);
         qt_row(&t);
         qt_set(&t, 0, "%d", e);
-        qt_set(&t, 1, "%.3f", sqlite3_column_double(st, 1));
-        qt_set(&t, 2, "%.4f%s", sqlite3_column_double(st, 2),
-               e == best_epoch ? "*" : " ");
-        qt_set(&t, 3, "%.2f", sqlite3_column_double(st, 3));
-        qt_set(&t, 4, "%.2f", sqlite3_column_double(st, 4));
+        for (int k = 0; k < nused; k++) {
+            const QEpochColumn *c = &ec[used[k]];
+            const int col = 1 + used[k];   /* its column in st */
+            int star = e == mark && !strcmp(c->name, "test_rmse");
+            if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                snprintf(b, sizeof b, "-");
+            else
+                snprintf(b, sizeof b, c->fmt, sqlite3_column_double(st, col));
+            qt_set(&t, 1 + k, "%s%s", b,
+                   !strcmp(c->name, "test_rmse") ? (star ? "*" : " ") : "");
+        }
         n++;
     }
     if (rc != SQLITE_DONE) {
@@ -65,6 +92,28 @@ done:
     sqlite3_finalize(st);
     qt_free(&t);
     return ret;
+}
+
+/* Prints the recorded parameter and metric columns of run id (every one
+ * of the column table that is not NULL) as "parameters" and "metrics"
+ * lines of key=value.  Returns 0 or -1 with err. */
+static int show_columns(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
+    QRunValues v;
+    if (query_run_values(h, id, &v, err)) return -1;
+    for (int kind = QCOL_PARAM; kind <= QCOL_METRIC; kind++) {
+        int n = 0;
+        for (int i = 0; i < qcol_count(); i++) {
+            const QColumn *c = qcol_get(i);
+            if ((int)c->kind != kind || !strcmp(v.col[i], "-")) continue;
+            fprintf(out, "%s %s=%s", n++ ? "" : kind == QCOL_PARAM
+                                                    ? "parameters "
+                                                    : "metrics    ",
+                    c->name, v.col[i]);
+        }
+        if (n) fputc('\n', out);
+    }
+    query_run_values_free(&v);
+    return 0;
 }
 
 /* Prints run id.  Returns 0, 1 when there is no such run (err set), or -1
@@ -159,8 +208,9 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
-    int best_epoch = sqlite3_column_type(st, 18) == SQLITE_NULL
-                         ? -1 : sqlite3_column_int(st, 18);
+    if (show_columns(h, id, out, err)) goto done;
+    int selected = sqlite3_column_type(st, 25) == SQLITE_NULL
+                       ? -1 : sqlite3_column_int(st, 25);
     fprintf(out, "\nresolved config:\n");
     const unsigned char *yaml = sqlite3_column_text(st, 23);
     if (!yaml) {
@@ -174,7 +224,7 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
         }
     }
     fprintf(out, "\n");
-    int n = show_epochs(h, "epochs", id, best_epoch, out, err);
+    int n = show_epochs(h, "epochs", id, selected, out, err);
     if (n < 0) goto done;
     if (n == 0) fprintf(out, "(no epochs recorded)\n");
     if (refit) {
@@ -188,7 +238,8 @@ done:
 }
 
 int query_show_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *run = NULL;
+    const char *db_path = QUERY_DEFAULT_DB, *run = NULL, *format = NULL;
+    QFormatKind fmt;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
     sqlite3_int64 id;
@@ -199,7 +250,8 @@ int query_show_main(int argc, char **argv) {
             query_show_usage(stdout);
             return EXIT_OK;
         }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "show"))) {
+        if ((r = query_opt_db(argc, argv, &i, &db_path, "show")) ||
+            (r = query_opt(argc, argv, &i, "--format", &format, "show"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
         }
@@ -214,10 +266,27 @@ int query_show_main(int argc, char **argv) {
         fprintf(stderr, "autorec show: missing RUN (an id from autorec ls)\n");
         return EXIT_USAGE;
     }
+    if (query_format_parse(format, &fmt, "show")) return EXIT_USAGE;
     if (query_run_id(run, &id, err)) goto fail;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
-    if (show_run(h, id, stdout, err)) goto fail;
+    if (fmt == QFMT_TABLE) {
+        if (show_run(h, id, stdout, err)) goto fail;
+    } else {   /* the run as export writes it */
+        QFilter f;
+        char where[64];
+        memset(&f, 0, sizeof f);
+        snprintf(where, sizeof where, "id = %lld", (long long)id);
+        r = query_where_parse(&f, where, err) ? -1
+            : query_export_write(h, &f, fmt == QFMT_JSON, 0, 1, stdout, err);
+        query_filter_free(&f);
+        if (r < 0) goto fail;
+        if (r == 0) {
+            err_set(err, "no run %lld in %s (see autorec ls)", (long long)id,
+                    db_path);
+            goto fail;
+        }
+    }
     rc = EXIT_OK;
     goto out;
 fail:

@@ -13,7 +13,8 @@
 
 void query_summary_usage(FILE *f) {
     fprintf(f,
-"usage: autorec summary [--experiment E] [--db PATH]\n"
+"usage: autorec summary [--experiment E [--latest|--all-matching]]\n"
+"                       [--format table|csv|json] [--db PATH]\n"
 "\n"
 "Prints the split summaries: for each configuration of an experiment run\n"
 "with data.split.repeats: K or data.split.kind: folds, over its finished\n"
@@ -25,67 +26,58 @@ void query_summary_usage(FILE *f) {
 "selected number of epochs) as mean, sd and 95%% interval.\n"
 "\n"
 "options:\n"
-"  --experiment E   one experiment (its id, or its config name)\n"
+"  --experiment E   one experiment: its id, or its config name (a name\n"
+"                   several experiments share: add --latest for the newest\n"
+"                   or --all-matching for all; no match: exit 2)\n"
+"  --format F       table (default), csv or json (every column, raw)\n"
 "  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
 }
 
-/* Sets cell c of t's current row to "[lo, hi]" from columns i and i + 1 of
- * st, or "-" when they are NULL. */
-static void summary_ci(QTable *t, int c, sqlite3_stmt *st, int i) {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        qt_set(t, c, "-");
-    else
-        qt_set(t, c, "[%.4f, %.4f]", sqlite3_column_double(st, i),
-               sqlite3_column_double(st, i + 1));
-}
-
-/* See query.h.  Returns the number of rows printed, or -1 with err. */
-int query_summary_print(sqlite3 *h, const char *experiment, FILE *out,
-                        char *err) {
-    static const char *const heads[] = {
-        "experiment", "params", "kind", "splits", "selected RMSE", "sd",
-        "95% CI", "val RMSE", "final RMSE", "sd", "refit RMSE", "sd",
-        "95% CI"};
-    static const int right[] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0};
-    enum { NC = 13 };
-    char b[10][64];
+/* See query.h.  The columns come from qcol_summary_columns: the text table
+ * shows those with an ls position, in its order (display expressions);
+ * csv/json every one with a column (raw values).  Returns the number of
+ * rows printed, or -1 with err. */
+int query_summary_print(sqlite3 *h, const char *experiment,
+                        QFormatKind fmt, FILE *out, char *err) {
+    int nall, nc = 0, rc, n = 0, ret = -1;
+    const QColumn *all = qcol_summary_columns(&nall), *cols[QT_MAX_COLS];
+    char sql[8192], b[256];
+    size_t len;
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1;
 
-    qt_init(&t, NC);
-    for (int c = 0; c < NC; c++) qt_head(&t, c, heads[c], right[c]);
-    if (query_prepare(h,
-                      "SELECT s.experiment, s.params, s.split_kind, s.n, "
-                      "s.splits, s.selected_test_mean, s.selected_test_sd, "
-                      "s.selected_test_ci_lo, s.selected_test_ci_hi, "
-                      "s.selected_val_mean, s.final_test_mean, "
-                      "s.final_test_sd, s.refit_test_mean, s.refit_test_sd, "
-                      "s.refit_test_ci_lo, s.refit_test_ci_hi FROM "
-                      "split_summaries s JOIN "
-                      "experiments x ON x.id = s.experiment WHERE ?1 IS NULL "
-                      "OR x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, "
-                      "s.experiment, s.group_point", &st, err))
-        goto done;
+    memset(&t, 0, sizeof t);
+    for (int pos = 1; fmt == QFMT_TABLE && pos <= nall; pos++)
+        for (int i = 0; i < nall; i++)
+            if (all[i].ls == pos) cols[nc++] = &all[i];
+    for (int i = 0; fmt != QFMT_TABLE && i < nall; i++)
+        if (all[i].column) cols[nc++] = &all[i];
+    len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    if (qcol_select_list(cols, nc, fmt == QFMT_TABLE, sql + len,
+                         sizeof sql - len - 512))
+        return err_set(err, "the summary columns do not fit in a query");
+    len += strlen(sql + len);
+    snprintf(sql + len, sizeof sql - len, " FROM split_summaries s JOIN "
+             "experiments x ON x.id = s.experiment WHERE ?1 IS NULL OR "
+             "x.id = ?1 OR x.name = ?1 ORDER BY x.created_at, s.experiment, "
+             "s.group_point");
+    if (query_prepare(h, sql, &st, err)) goto done;
     rc = experiment ? sqlite3_bind_text(st, 1, experiment, -1, SQLITE_STATIC)
                     : SQLITE_OK;
+    if (fmt != QFMT_TABLE) {
+        if ((ret = query_stmt_print(st, rc, fmt, out)) < 0)
+            err_set(err, "cannot read the split summaries: %s",
+                    sqlite3_errmsg(h));
+        goto done;
+    }
+    qt_init(&t, nc);
+    for (int c = 0; c < nc; c++)
+        qt_head(&t, c, cols[c]->heading,
+                cols[c]->type != QK_TEXT && cols[c]->column);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
-        const char *params = (const char *)sqlite3_column_text(st, 1);
         qt_row(&t);
-        qt_set(&t, 0, "%s", query_col(st, 0, NULL, b[0], 64));
-        qt_set(&t, 1, "%s", params && *params ? params : "-");
-        qt_set(&t, 2, "%s", query_col(st, 2, NULL, b[1], 64));
-        qt_set(&t, 3, "%d/%d", sqlite3_column_int(st, 3),
-               sqlite3_column_int(st, 4));
-        qt_set(&t, 4, "%s", query_col(st, 5, "%.4f", b[2], 64));
-        qt_set(&t, 5, "%s", query_col(st, 6, "%.4f", b[3], 64));
-        summary_ci(&t, 6, st, 7);
-        qt_set(&t, 7, "%s", query_col(st, 9, "%.4f", b[4], 64));
-        qt_set(&t, 8, "%s", query_col(st, 10, "%.4f", b[5], 64));
-        qt_set(&t, 9, "%s", query_col(st, 11, "%.4f", b[6], 64));
-        qt_set(&t, 10, "%s", query_col(st, 12, "%.4f", b[7], 64));
-        qt_set(&t, 11, "%s", query_col(st, 13, "%.4f", b[8], 64));
-        summary_ci(&t, 12, st, 14);
+        for (int c = 0; c < nc; c++)
+            qt_set(&t, c, "%s", qcol_text(cols[c], st, c, b, sizeof b));
         n++;
     }
     if (rc != SQLITE_DONE) {
@@ -104,8 +96,10 @@ done:
 }
 
 int query_summary_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *experiment = NULL;
-    char err[ERR_MAX];
+    const char *db_path = QUERY_DEFAULT_DB, *format = NULL;
+    QSelect sel = {NULL, NULL, NULL, 0, 0};
+    QFormatKind fmt;
+    char err[ERR_MAX], id[256];
     sqlite3 *h = NULL;
     int rc = EXIT_USAGE, r;
 
@@ -114,8 +108,17 @@ int query_summary_main(int argc, char **argv) {
             query_summary_usage(stdout);
             return EXIT_OK;
         }
+        if (!strcmp(argv[i], "--all-matching")) {
+            sel.all_matching = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--latest")) {
+            sel.latest = 1;
+            continue;
+        }
         if ((r = query_opt_db(argc, argv, &i, &db_path, "summary")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &experiment,
+            (r = query_opt(argc, argv, &i, "--format", &format, "summary")) ||
+            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
                            "summary"))) {
             if (r < 0) return EXIT_USAGE;
             continue;
@@ -124,9 +127,18 @@ int query_summary_main(int argc, char **argv) {
                         "summary --help)\n", argv[i]);
         return EXIT_USAGE;
     }
+    if (query_format_parse(format, &fmt, "summary")) return EXIT_USAGE;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
-    r = query_summary_print(h, experiment, stdout, err);
+    const char *experiment = sel.experiment;
+    if (experiment) {
+        if ((r = query_experiment_resolve(h, &sel, id, sizeof id, err))) {
+            if (r > 0) rc = EXIT_USAGE;
+            goto fail;
+        }
+        if (!sel.all_matching) experiment = id;
+    }
+    r = query_summary_print(h, experiment, fmt, stdout, err);
     if (r < 0) goto fail;
     if (r == 0)
         fprintf(stderr, "autorec summary: no split summaries%s%s in %s (run a "

@@ -19,7 +19,8 @@
 
 void recommend_usage(FILE *f) {
     fprintf(f,
-"usage: autorec recommend --run ID --user U [--top N] [--db PATH]\n"
+"usage: autorec recommend --run ID (--user U | --users U,U,... | --all)\n"
+"                         [--top N] [--format text|csv|json] [--db PATH]\n"
 "\n"
 "Loads the checkpoint of run ID (the selected epoch's parameters), reloads\n"
 "its data exactly as the run did (same config: same split), predicts every\n"
@@ -33,6 +34,14 @@ void recommend_usage(FILE *f) {
 "options:\n"
 "  --run ID    a run with a checkpoint (autorec ls; runs.checkpoint)\n"
 "  --user U    user id as in the ratings file\n"
+"  --users L   several users, e.g. --users 1,2,3 (one pass of the model\n"
+"              for all of them)\n"
+"  --all       every user of the data (users without a training rating\n"
+"              are skipped)\n"
+"  --format F  text (default: rank, item, rating, title; with several\n"
+"              users the user first), csv (user,rank,item,score,title) or\n"
+"              json (an array of {user, training_ratings, items: [{rank,\n"
+"              item, score, title}]})\n"
 "  --top N     how many items (default 10)\n"
 "  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
 }
@@ -138,11 +147,24 @@ static void data_dir(const Config *cfg, char *out, size_t cap) {
     else snprintf(out, cap, "%.*s", slash == p ? 1 : (int)(slash - p), p);
 }
 
-/* Fills titles[k] with the title of picks[k] (k < n) from the format's movie
- * file in the data directory, when there is one.  Returns 1 when the file
- * was read, else 0 (titles stay as they were: empty). */
-static int read_titles(const Config *cfg, const Dataset *ds, const Pick *picks,
-                       int n, char (*titles)[TITLE_MAX]) {
+/* The index of raw id raw in ids (n of them, sorted ascending: the dense
+ * index of a user or an item), or -1. */
+static int find_id(const int64_t *ids, int n, long long raw) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ids[mid] == raw) return mid;
+        if (ids[mid] < raw) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Fills titles[i] (num_items of them) with the title of dense item i from
+ * the format's movie file in the data directory, when there is one.
+ * Returns 1 when the file was read, else 0 (titles stay empty). */
+static int read_titles(const Config *cfg, const Dataset *ds,
+                       char (*titles)[TITLE_MAX]) {
     const char *name = cfg->data_format == DATA_ML100K ? "u.item"
                      : cfg->data_format == DATA_ML1M ? "movies.dat" : "movies.csv";
     char dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
@@ -158,18 +180,16 @@ static int read_titles(const Config *cfg, const Dataset *ds, const Pick *picks,
         errno = 0;
         long long id = strtoll(line, &end, 10);
         if (errno || end == line) continue;  /* the csv header, junk */
-        for (int k = 0; k < n; k++) {
-            if (ds->item_ids[picks[k].item] != id) continue;
-            if (cfg->data_format == DATA_CSV) {
-                if (*end == ',') csv_title(end + 1, titles[k], TITLE_MAX);
-            } else {
-                const char *sep = cfg->data_format == DATA_ML100K ? "|" : "::";
-                if (strncmp(end, sep, strlen(sep))) break;
-                const char *t = end + strlen(sep);
-                size_t tn = strcspn(t, cfg->data_format == DATA_ML100K ? "|\r\n" : ":\r\n");
-                latin1_to_utf8(t, tn, titles[k], TITLE_MAX);
-            }
-            break;
+        int k = find_id(ds->item_ids, ds->num_items, id);
+        if (k < 0) continue;
+        if (cfg->data_format == DATA_CSV) {
+            if (*end == ',') csv_title(end + 1, titles[k], TITLE_MAX);
+        } else {
+            const char *sep = cfg->data_format == DATA_ML100K ? "|" : "::";
+            if (strncmp(end, sep, strlen(sep))) continue;
+            const char *t = end + strlen(sep);
+            size_t tn = strcspn(t, cfg->data_format == DATA_ML100K ? "|\r\n" : ":\r\n");
+            latin1_to_utf8(t, tn, titles[k], TITLE_MAX);
         }
     }
     free(line);  /* getline's buffer comes from malloc */
@@ -177,57 +197,70 @@ static int read_titles(const Config *cfg, const Dataset *ds, const Pick *picks,
     return 1;
 }
 
-/* The dense index of raw user id raw, or -1 (ids are sorted ascending). */
-static int find_user(const Dataset *ds, long long raw) {
-    int lo = 0, hi = ds->num_users - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (ds->user_ids[mid] == raw) return mid;
-        if (ds->user_ids[mid] < raw) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
-}
-
-/* Predicts every item for dense user u into score (num_items), marks the
- * items u rated in training in seen (num_items), and returns the number of
- * u's training ratings, or -1 with err (out of memory).  Item variant: the
- * items' rows are reconstructed in blocks and column u kept; user variant:
- * u's row is reconstructed directly. */
-static int predict_user(Runner *r, int u, float *score, unsigned char *seen,
-                        char *err) {
+/* Predicts every item for the nu dense users us: score[j * I + i] is user
+ * us[j]'s prediction for item i; seen[j * I + i] is 1 when us[j] rated i in
+ * training; nrated[j] counts us[j]'s training ratings.  Item variant: the
+ * items' rows are reconstructed in blocks (one pass for every user); user
+ * variant: the users' rows in blocks.  Returns 0 or -1 with err (out of
+ * memory). */
+static int predict_users(Runner *r, const int *us, int nu, float *score,
+                         unsigned char *seen, int *nrated, char *err) {
     Trainer *t = &r->trainer;
     const Csr *m = t->train;   /* train, or train + validation (refit) */
-    const int I = r->ds.num_items;
-    int nrated = 0;
-    if (r->cfg.variant == VARIANT_USER) {
-        int32_t row = u;
-        for (int64_t e = m->ptr[u]; e < m->ptr[u + 1]; e++, nrated++)
-            seen[m->col[e]] = 1;
-        trainer_predict_rows(t, &row, 1, score);
-        return nrated;
-    }
-    const int B = t->opt.batch_size, U = t->num_users;
+    const int I = r->ds.num_items, B = t->opt.batch_size, U = t->num_users;
+    const int user_variant = r->cfg.variant == VARIANT_USER;
+    const int width = user_variant ? I : U;
     int32_t *rows = mem_alloc((size_t)B * sizeof *rows);
-    float *block = mem_alloc((size_t)B * (size_t)U * sizeof *block);
-    if (!rows || !block) {
-        mem_free(rows);
-        mem_free(block);
-        return err_set(err, "out of memory for a block of %d predictions of %d "
-                       "users", B, U);
+    float *block = mem_alloc((size_t)B * (size_t)width * sizeof *block);
+    int *slot = mem_alloc((size_t)U * sizeof *slot);   /* user -> j, or -1 */
+    int ret = -1;
+    if (!rows || !block || !slot) {
+        err_set(err, "out of memory for a block of %d predictions of %d "
+                "values", B, width);
+        goto done;
     }
-    for (int i = 0; i < I; i++)
-        for (int64_t e = m->ptr[i]; e < m->ptr[i + 1]; e++)
-            if (m->col[e] == u) { seen[i] = 1; nrated++; }
-    for (int i0 = 0; i0 < I; i0 += B) {
-        const int n = I - i0 < B ? I - i0 : B;
-        for (int k = 0; k < n; k++) rows[k] = i0 + k;
-        trainer_predict_rows(t, rows, n, block);
-        for (int k = 0; k < n; k++) score[i0 + k] = block[(size_t)k * U + u];
+    for (int u = 0; u < U; u++) slot[u] = -1;
+    for (int j = 0; j < nu; j++) {
+        slot[us[j]] = j;
+        nrated[j] = 0;
     }
+    if (user_variant) {
+        for (int j = 0; j < nu; j++)
+            for (int64_t e = m->ptr[us[j]]; e < m->ptr[us[j] + 1]; e++) {
+                seen[(size_t)j * I + (size_t)m->col[e]] = 1;
+                nrated[j]++;
+            }
+        for (int j0 = 0; j0 < nu; j0 += B) {
+            const int n = nu - j0 < B ? nu - j0 : B;
+            for (int k = 0; k < n; k++) rows[k] = us[j0 + k];
+            trainer_predict_rows(t, rows, n, block);
+            memcpy(score + (size_t)j0 * I, block,
+                   (size_t)n * (size_t)I * sizeof *score);
+        }
+    } else {
+        for (int i = 0; i < I; i++)
+            for (int64_t e = m->ptr[i]; e < m->ptr[i + 1]; e++) {
+                int j = slot[m->col[e]];
+                if (j < 0) continue;
+                seen[(size_t)j * I + (size_t)i] = 1;
+                nrated[j]++;
+            }
+        for (int i0 = 0; i0 < I; i0 += B) {
+            const int n = I - i0 < B ? I - i0 : B;
+            for (int k = 0; k < n; k++) rows[k] = i0 + k;
+            trainer_predict_rows(t, rows, n, block);
+            for (int k = 0; k < n; k++)
+                for (int j = 0; j < nu; j++)
+                    score[(size_t)j * I + (size_t)(i0 + k)] =
+                        block[(size_t)k * U + (size_t)us[j]];
+        }
+    }
+    ret = 0;
+done:
     mem_free(rows);
     mem_free(block);
-    return nrated;
+    mem_free(slot);
+    return ret;
 }
 
 /* Loads the checkpoint at path into r's trainer after checking its shape
@@ -256,24 +289,82 @@ static int load_checkpoint(Runner *r, long long run, const char *path,
     return 0;
 }
 
+#define REC_MAX_USERS 100000   /* --users list */
+
+typedef enum { REC_TEXT, REC_CSV, REC_JSON } RecFormat;
+
 typedef struct {
     const char *db_path;
     sqlite3_int64 run;
-    long long user;
+    long long *users;   /* raw ids of --user/--users (owned), n_users */
+    int n_users, all;   /* all: --all */
     int top;
+    RecFormat format;
 } RecArgs;
+
+/* Appends the raw user ids of list ("1,2,3") to a.  Returns 0 or -1
+ * (printed). */
+static int parse_users(RecArgs *a, const char *list) {
+    for (const char *p = list;;) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(p, &end, 10);
+        if (errno || end == p || x < 0 || (*end && *end != ',')) {
+            fprintf(stderr, "autorec recommend: --users '%s': expected user "
+                            "ids (integers >= 0) separated by commas, e.g. "
+                            "--users 1,2,3\n", list);
+            return -1;
+        }
+        if (a->n_users == REC_MAX_USERS) {
+            fprintf(stderr, "autorec recommend: more than %d users (use "
+                            "--all)\n", REC_MAX_USERS);
+            return -1;
+        }
+        if (a->n_users % 64 == 0) {
+            long long *u = mem_realloc(a->users, (size_t)(a->n_users + 64) *
+                                                     sizeof *u);
+            if (!u) {
+                fprintf(stderr, "autorec recommend: out of memory\n");
+                return -1;
+            }
+            a->users = u;
+        }
+        a->users[a->n_users++] = x;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
 
 /* Parses the command line.  Returns 0, 1 for --help, -1 (message printed). */
 static int parse_args(int argc, char **argv, RecArgs *a) {
     char err[ERR_MAX];
-    int have_run = 0, have_user = 0, r;
+    int have_run = 0, r;
+    const char *v;
+    memset(a, 0, sizeof *a);
     a->db_path = QUERY_DEFAULT_DB;
     a->top = 10;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) return 1;
+        if (!strcmp(o, "--all")) { a->all = 1; continue; }
         if ((r = query_opt_db(argc, argv, &i, &a->db_path, "recommend"))) {
             if (r < 0) return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--format", &v, "recommend"))) {
+            if (r < 0) return -1;
+            if (!strcmp(v, "text") || !strcmp(v, "table")) a->format = REC_TEXT;
+            else if (!strcmp(v, "csv")) a->format = REC_CSV;
+            else if (!strcmp(v, "json")) a->format = REC_JSON;
+            else {
+                fprintf(stderr, "autorec recommend: --format: '%s' is not "
+                                "text, csv or json\n", v);
+                return -1;
+            }
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--users", &v, "recommend"))) {
+            if (r < 0 || parse_users(a, v)) return -1;
             continue;
         }
         if ((strcmp(o, "--run") && strcmp(o, "--user") && strcmp(o, "--top")) ||
@@ -283,7 +374,7 @@ static int parse_args(int argc, char **argv, RecArgs *a) {
                             "missing value after" : "unexpected argument", o);
             return -1;
         }
-        const char *v = argv[++i];
+        v = argv[++i];
         char *end;
         errno = 0;
         long long x = strtoll(v, &end, 10);
@@ -302,14 +393,19 @@ static int parse_args(int argc, char **argv, RecArgs *a) {
             return -1;
         } else if (!strcmp(o, "--top")) {
             a->top = (int)x;
-        } else {
-            a->user = x;
-            have_user = 1;
+        } else if (parse_users(a, v)) {
+            return -1;
         }
     }
-    if (!have_run || !have_user) {
+    if (!have_run || (!a->n_users && !a->all)) {
         fprintf(stderr, "autorec recommend: missing %s (see autorec recommend "
-                        "--help)\n", have_run ? "--user U" : "--run ID");
+                        "--help)\n", have_run ? "--user U (or --users LIST, "
+                        "--all)" : "--run ID");
+        return -1;
+    }
+    if (a->all && a->n_users) {
+        fprintf(stderr, "autorec recommend: --all and --user/--users "
+                        "together: give one of them\n");
         return -1;
     }
     return 0;
@@ -362,72 +458,143 @@ done:
     return ret;
 }
 
+/* Prints the top picks of one user in the format.  first: the first
+ * user printed (csv heading, json separators); multi: more than one user
+ * asked for (text gets a user column). */
+static void print_user(const RecArgs *a, const Dataset *ds, long long user,
+                       int nrated, const Pick *picks, int top,
+                       char (*titles)[TITLE_MAX], int first, int multi) {
+    if (a->format == REC_CSV && first) puts("user,rank,item,score,title");
+    if (a->format == REC_JSON)
+        printf("%s\n  {\"user\": %lld, \"training_ratings\": %d, \"items\": [",
+               first ? "[" : ",", user, nrated);
+    for (int k = 0; k < top; k++) {
+        const long long item = (long long)ds->item_ids[picks[k].item];
+        const char *title = titles[picks[k].item];
+        if (a->format == REC_TEXT && !multi)
+            printf("%4d  %7lld  %.4f  %s\n", k + 1, item, picks[k].score,
+                   title);
+        else if (a->format == REC_TEXT)
+            printf("%7lld  %4d  %7lld  %.4f  %s\n", user, k + 1, item,
+                   picks[k].score, title);
+        else if (a->format == REC_CSV) {
+            printf("%lld,%d,%lld,%.6g,", user, k + 1, item, picks[k].score);
+            query_csv_text(stdout, title);
+            putchar('\n');
+        } else {
+            printf("%s\n    {\"rank\": %d, \"item\": %lld, \"score\": %.6g, "
+                   "\"title\": ", k ? "," : "", k + 1, item, picks[k].score);
+            query_json_text(stdout, title);
+            putchar('}');
+        }
+    }
+    if (a->format == REC_JSON) printf("%s]}", top ? "\n  " : "");
+}
+
 int recommend_main(int argc, char **argv) {
     RecArgs a;
     char err[ERR_MAX];
     float *score = NULL;
     unsigned char *seen = NULL;
     Pick *picks = NULL;
+    int *dense = NULL, *nrated = NULL;
     char (*titles)[TITLE_MAX] = NULL;
     Runner r;
     int rc = EXIT_USAGE, epoch = 0;
     memset(&r, 0, sizeof r);
     int pr = parse_args(argc, argv, &a);
     if (pr) {
+        mem_free(a.users);
         if (pr > 0) recommend_usage(stdout);
         return pr > 0 ? EXIT_OK : EXIT_USAGE;
     }
     const long long run = (long long)a.run;
+    const int multi = a.all || a.n_users > 1;
     rc = EXIT_FAILED;
     if (recommend_load(&r, a.db_path, a.run, &epoch, err)) goto fail;
     const Config cfg = r.cfg;
     const Dataset *ds = &r.ds;
-    const int u = find_user(ds, a.user);
-    if (u < 0) {
-        err_set(err, "user %lld is not in run %lld's data (%s, %d users with ids "
-                "%lld to %lld)", a.user, run, cfg.data_path, ds->num_users,
-                (long long)ds->user_ids[0], (long long)ds->user_ids[ds->num_users - 1]);
+    const int I = ds->num_items;
+    const int nu = a.all ? ds->num_users : a.n_users;
+    dense = mem_alloc((size_t)nu * sizeof *dense);
+    if (!dense) {
+        err_set(err, "out of memory for %d users", nu);
         goto fail;
     }
-    const int I = ds->num_items;
-    score = mem_alloc((size_t)I * sizeof *score);
-    seen = mem_calloc((size_t)I, 1);
+    for (int j = 0; j < nu; j++) {
+        dense[j] = a.all ? j : find_id(ds->user_ids, ds->num_users, a.users[j]);
+        if (dense[j] < 0) {
+            err_set(err, "user %lld is not in run %lld's data (%s, %d users "
+                    "with ids %lld to %lld)", a.users[j], run, cfg.data_path,
+                    ds->num_users, (long long)ds->user_ids[0],
+                    (long long)ds->user_ids[ds->num_users - 1]);
+            goto fail;
+        }
+    }
+    /* users in chunks of at most 64 MiB of predictions */
+    int chunk = (int)((64u << 20) / ((size_t)I * sizeof *score));
+    if (chunk < 1) chunk = 1;
+    if (chunk > nu) chunk = nu;
+    score = mem_alloc((size_t)chunk * (size_t)I * sizeof *score);
+    seen = mem_alloc((size_t)chunk * (size_t)I);
     picks = mem_alloc((size_t)I * sizeof *picks);
-    if (!score || !seen || !picks) {
+    nrated = mem_alloc((size_t)chunk * sizeof *nrated);
+    titles = mem_calloc((size_t)I, sizeof *titles);
+    if (!score || !seen || !picks || !nrated || !titles) {
         err_set(err, "out of memory for the predictions of %d items", I);
         goto fail;
     }
-    int nrated = predict_user(&r, u, score, seen, err);
-    if (nrated < 0) goto fail;
-    if (nrated == 0) {
-        err_set(err, "user %lld has no training rating in run %lld's split (all "
-                "their ratings went to test or validation, or the id has none): "
-                "the model knows nothing about them", a.user, run);
-        goto fail;
-    }
-    int n = 0;
-    for (int i = 0; i < I; i++)
-        if (!seen[i]) {
-            picks[n].item = i;
-            picks[n].score = score[i];
-            n++;
+    int titled = read_titles(&cfg, ds, titles), printed = 0, skipped = 0;
+    int top = 0, unseen = 0;
+    for (int j0 = 0; j0 < nu; j0 += chunk) {
+        const int n = nu - j0 < chunk ? nu - j0 : chunk;
+        memset(seen, 0, (size_t)n * (size_t)I);
+        if (predict_users(&r, dense + j0, n, score, seen, nrated, err))
+            goto fail;
+        for (int j = 0; j < n; j++) {
+            const long long user = (long long)ds->user_ids[dense[j0 + j]];
+            if (nrated[j] == 0) {
+                if (!multi) {
+                    err_set(err, "user %lld has no training rating in run "
+                            "%lld's split (all their ratings went to test or "
+                            "validation, or the id has none): the model knows "
+                            "nothing about them", user, run);
+                    goto fail;
+                }
+                skipped++;
+                continue;
+            }
+            unseen = 0;
+            for (int i = 0; i < I; i++)
+                if (!seen[(size_t)j * I + (size_t)i]) {
+                    picks[unseen].item = i;
+                    picks[unseen].score = score[(size_t)j * I + (size_t)i];
+                    unseen++;
+                }
+            qsort(picks, (size_t)unseen, sizeof *picks, pick_cmp);
+            top = unseen < a.top ? unseen : a.top;
+            print_user(&a, ds, user, nrated[j], picks, top, titles,
+                       printed == 0, multi);
+            printed++;
         }
-    qsort(picks, (size_t)n, sizeof *picks, pick_cmp);
-    const int top = n < a.top ? n : a.top;
-    titles = mem_calloc((size_t)(top ? top : 1), sizeof *titles);
-    if (!titles) {
-        err_set(err, "out of memory for %d titles", top);
-        goto fail;
     }
-    int titled = read_titles(&cfg, ds, picks, top, titles);
-    fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): user %lld, "
-            "%d training ratings; top %d of %d unseen items%s\n", run, cfg.name,
-            cfg_variant_name(cfg.variant), epoch, a.user, nrated, top, n,
-            titled ? "" : " (no titles: no movie file in the data directory)");
-    for (int k = 0; k < top; k++)
-        printf("%4d  %7lld  %.4f  %s\n", k + 1, (long long)ds->item_ids[picks[k].item],
-               picks[k].score, titles[k]);
-    rc = EXIT_OK;
+    if (a.format == REC_JSON) puts(printed ? "\n]" : "[]");
+    if (a.format == REC_CSV && !printed) puts("user,rank,item,score,title");
+    if (!multi)
+        fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): "
+                "user %lld, %d training ratings; top %d of %d unseen items%s\n",
+                run, cfg.name, cfg_variant_name(cfg.variant), epoch,
+                a.users[0], nrated[0], top, unseen,
+                titled ? "" : " (no titles: no movie file in the data "
+                              "directory)");
+    else
+        fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): "
+                "top %d unseen items of %d users; %d without a training "
+                "rating skipped%s\n", run, cfg.name,
+                cfg_variant_name(cfg.variant), epoch, a.top, printed, skipped,
+                titled ? "" : " (no titles: no movie file in the data "
+                              "directory)");
+    rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
     goto out;
 fail:
     fprintf(stderr, "autorec recommend: %s\n", err);
@@ -436,6 +603,9 @@ out:
     mem_free(seen);
     mem_free(picks);
     mem_free(titles);
+    mem_free(dense);
+    mem_free(nrated);
+    mem_free(a.users);
     runner_free(&r);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "err.h"
 #include "grid.h"
+#include "query.h"
 #include "runner.h"
 
 #define DEFAULT_DB "runs/results.db"
@@ -28,7 +29,8 @@ static void on_signal(int sig) { g_stop = sig; }
 
 void run_usage(FILE *f) {
     fprintf(f,
-"usage: autorec run CONFIG [--db PATH] [--set KEY=VALUE]... [--quiet]\n"
+"usage: autorec run CONFIG [KEY=VALUE]... [--db PATH] [--set KEY=VALUE]...\n"
+"                  [--quiet] [--]\n"
 "\n"
 "Trains AutoRec (I-AutoRec, or U-AutoRec with model.variant: user) as described\n"
 "by the YAML file CONFIG and records the run and every epoch (train loss,\n"
@@ -37,7 +39,12 @@ void run_usage(FILE *f) {
 "options:\n"
 "  --db PATH         results database (default " DEFAULT_DB ", created if missing)\n"
 "  --set KEY=VALUE   override a config key, e.g. --set train.lr=0.001\n"
-"                    (repeatable; validated like the file)\n"
+"                    (repeatable; validated like the file); a bare\n"
+"                    KEY=VALUE argument is the same (autorec run CONFIG\n"
+"                    train.lr=0.001).  Relative paths inside CONFIG are\n"
+"                    relative to CONFIG's directory; those of overrides\n"
+"                    to the working directory\n"
+"  --                ends the options\n"
 "  --quiet           print only the final summary line\n"
 "  -h, --help        this help\n"
 "\n"
@@ -76,8 +83,14 @@ typedef struct {
 static int parse_args(int argc, char **argv, RunArgs *a) {
     memset(a, 0, sizeof *a);
     a->db_path = DEFAULT_DB;
+    int rest = 0, r;   /* rest: after "--", positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, MAX_SETS, "run"))) {
+            if (r < 0) return -1;
+            continue;
+        }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--quiet")) { a->quiet = 1; continue; }
         if (!strcmp(s, "--db") || !strcmp(s, "--set")) {
@@ -92,16 +105,8 @@ static int parse_args(int argc, char **argv, RunArgs *a) {
         }
         if (!strncmp(s, "--db=", 5)) { a->db_path = s + 5; continue; }
         if (!strncmp(s, "--set=", 6) && a->n_sets < MAX_SETS) { a->sets[a->n_sets++] = s + 6; continue; }
-        if (s[0] == '-') {
-            fprintf(stderr, "autorec run: unknown option '%s' (see autorec run --help)\n", s);
-            return -1;
-        }
-        if (a->config_path) {
-            fprintf(stderr, "autorec run: more than one config ('%s' and '%s')\n",
-                    a->config_path, s);
-            return -1;
-        }
-        a->config_path = s;
+        fprintf(stderr, "autorec run: unknown option '%s' (see autorec run --help)\n", s);
+        return -1;
     }
     if (!a->config_path) {
         fprintf(stderr, "autorec run: missing CONFIG (e.g. autorec run configs/seed.yaml)\n");
@@ -195,6 +200,7 @@ int run_main(int argc, char **argv) {
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */
     if (db_open(&db, args.db_path, err)) goto fail;
+    db_report_created(db, "run");
     DbRunInfo info;
     runner_info(&runner, &info);
     if (db_run_begin(db, &info, &run_id, err)) goto fail;

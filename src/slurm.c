@@ -38,6 +38,7 @@ void slurm_usage(FILE *f) {
 "usage: autorec slurm CONFIG [--partition P] [--max-parallel M] [--threads T]\n"
 "                     [--time HH:MM:SS] [--submit | --print] [--resume]\n"
 "                     [--db PATH] [--shards DIR] [--set KEY=VALUE]...\n"
+"                     [KEY=VALUE]... [--]\n"
 "\n"
 "Writes a Slurm batch script running the grid of CONFIG as a job array, one\n"
 "task per grid point (array index = grid point, 0-based).  Task i runs\n"
@@ -63,8 +64,9 @@ void slurm_usage(FILE *f) {
 "  --db PATH            results database (default " QUERY_DEFAULT_DB ")\n"
 "  --shards DIR         where the tasks write (default: shards/ beside the\n"
 "                       results database)\n"
-"  --set KEY=VALUE      override a base config key (repeatable; passed on\n"
-"                       to every task)\n"
+"  --set KEY=VALUE      override a config key (repeatable; also as a bare\n"
+"                       KEY=VALUE; grid.KEY=[V1,...] sets an axis, as in\n"
+"                       autorec grid; passed on to every task)\n"
 "\n"
 "Without --submit or --print the script is written to\n"
 "SHARDS/EXPERIMENT/job.sbatch; submit it with sbatch.  Watch the array with\n"
@@ -229,8 +231,14 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
     memset(a, 0, sizeof *a);
     a->db_path = QUERY_DEFAULT_DB;
     a->threads = 1;
+    int rest = 0;   /* after "--": positional only */
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
+                                      &a->n_sets, SLURM_MAX_SETS, "slurm"))) {
+            if (r < 0) return -1;
+            continue;
+        }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
         if (!strcmp(s, "--submit")) { a->submit = 1; continue; }
         if (!strcmp(s, "--print")) { a->print = 1; continue; }
@@ -260,17 +268,9 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
                 return -1;
             continue;
         }
-        if (s[0] == '-') {
-            fprintf(stderr, "autorec slurm: unknown option '%s' (see autorec "
-                            "slurm --help)\n", s);
-            return -1;
-        }
-        if (a->config_path) {
-            fprintf(stderr, "autorec slurm: more than one config ('%s' and "
-                            "'%s')\n", a->config_path, s);
-            return -1;
-        }
-        a->config_path = s;
+        fprintf(stderr, "autorec slurm: unknown option '%s' (see autorec "
+                        "slurm --help)\n", s);
+        return -1;
     }
     if (!a->config_path) {
         fprintf(stderr, "autorec slurm: missing CONFIG (e.g. autorec slurm "
@@ -526,6 +526,11 @@ int slurm_main(int argc, char **argv) {
                 strerror(errno));
         goto out;
     }
+    /* a relative config stays relative: the tasks run in this directory
+     * (--chdir), so the paths inside it resolve, and hash into the
+     * experiment id, exactly as here */
+    if (a.config_path[0] != '/')
+        snprintf(s.config, sizeof s.config, "%s", a.config_path);
     if (!getcwd(s.cwd, sizeof s.cwd)) {
         fprintf(stderr, "autorec slurm: cannot read the working directory: "
                         "%s\n", strerror(errno));
@@ -614,9 +619,9 @@ int slurm_main(int argc, char **argv) {
                           plan.yaml, (int64_t)plan.n,
                           (const char *const *)plan.hashes,
                           (const char *const *)plan.params};
-        if (db_open(&db, a.db_path, err) ||
-            db_experiment_register(db, &x, err))
-            goto fail;
+        if (db_open(&db, a.db_path, err)) goto fail;
+        db_report_created(db, "slurm");
+        if (db_experiment_register(db, &x, err)) goto fail;
     }
     snprintf(script, sizeof script, "%s/job.sbatch", s.dir);
     if (slurm_write(script, &a, &plan, &s, array, ntodo, cpus)) goto out;

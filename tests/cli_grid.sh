@@ -79,7 +79,12 @@ test_two_processes_share_a_grid() {
     [ "$(q "$db" "SELECT count(DISTINCT worker) FROM runs")" = 2 ] || fail "both processes should have run points"
     [ "$(q "$db" "SELECT max(attempts) FROM runs")" = 1 ] || fail "a point ran twice"
     grep -q "database is locked" "$T/err1" "$T/err2" && fail "database is locked"
-    [ ! -s "$T/err1" ] && [ ! -s "$T/err2" ] || fail "not quiet off a terminal: $(cat "$T/err1" "$T/err2")"
+    # off a terminal: plain lines only (the created database, the header,
+    # one line per point that settled), no escapes
+    grep -q $'\033' "$T/err1" "$T/err2" && fail "escapes off a terminal"
+    grep -v -e "created a new results database" -e "^grid [0-9a-z-]*: 12 points, " -e ": point [0-9]*/12 .* finished (run " \
+        "$T/err1" "$T/err2" && fail "unexpected stderr off a terminal: $(cat "$T/err1" "$T/err2")"
+    [ "$(cat "$T/err1" "$T/err2" | grep -c "created a new results database")" = 1 ] || fail "the database should be reported created once"
     grep -q "12 points: 12 finished" "$T/out1" && grep -q "12 points: 12 finished" "$T/out2" || fail "summaries: $(cat "$T/out1")"
     # the summary is sorted by best test RMSE
     awk '$1 ~ /^[0-9]+$/ && NF >= 9 { print $7 }' "$T/out1" | sort -c -g || fail "summary not sorted: $(cat "$T/out1")"

@@ -44,6 +44,7 @@ UPDATE runs SET selected_epoch = 3, selected_test_rmse = 0.92, selected_val_rmse
 UPDATE runs SET selected_epoch = 2, selected_test_rmse = 0.905, selected_val_rmse = 0.89 WHERE id = 3;
 UPDATE runs SET split_kind = 'random', l2 = 0, optimizer = 'adam' WHERE id <= 4;
 UPDATE runs SET l2 = 3 WHERE id = 2;
+UPDATE runs SET result_test_rmse = coalesce(refit_test_rmse, selected_test_rmse, final_test_rmse);
 INSERT INTO split_summaries VALUES ('kg-0123456789ab', 0, 'hidden=100', 'random', 2, 2, 0.93, 0.0141421356,
   0.8029393848, 1.0570606152, 0.92, 0.0141421356, 0.935, 0.0212132034, 0.7444, 1.1255, 12.7062, '1,2', '2025-01-01T10:00:07.000Z', NULL, NULL, NULL, NULL);
 PRAGMA wal_checkpoint(TRUNCATE);
@@ -59,19 +60,19 @@ $(cat "$T/diff")"
 test_ls() {
     $BIN ls --db "$DB" >"$T/out" 2>&1 || fail "ls failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
- 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3     0.9400  2      0.9500         0.9400  2           -  3.0s
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
- 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3     1.5000  1      1.5000              -  -           -  1.0s
- 5  seed                 -  failed       500  0.002  1e-05     7    2/25     1.1000  1      1.2000              -  -           -  2.0s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  result RMSE  best-epoch RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 1  kg-0123456789ab    1/4  finished     100  0.001  1e-05     0     3/3       0.9400           0.9400  2      0.9500         0.9400  2           -  3.0s
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3       0.9200           0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3       0.9050           0.9050  2      0.9100         0.9050  2           -  3.5s
+ 4  kg-0123456789ab    4/4  diverged     300  0.002  1e-05     0     1/3       1.5000           1.5000  1      1.5000              -  -           -  1.0s
+ 5  seed                 -  failed       500  0.002  1e-05     7    2/25       1.2000           1.1000  1      1.2000              -  -           -  2.0s
 OUT
     same ls "$T/want" "$T/out"
     $BIN ls --db "$DB" --status finished --where "hidden >= 300 or lr = 0.002" --sort -best_rmse >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-id  experiment       point  status    hidden     lr     wd  seed  epochs  best RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
- 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3     0.9200  3      0.9200         0.9200  3           -  3.0s
- 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3     0.9050  2      0.9100         0.9050  2           -  3.5s
+id  experiment       point  status    hidden     lr     wd  seed  epochs  result RMSE  best-epoch RMSE  @  final RMSE  selected RMSE  @  refit RMSE  time
+ 2  kg-0123456789ab    2/4  finished     100  0.002  1e-05     0     3/3       0.9200           0.9200  3      0.9200         0.9200  3           -  3.0s
+ 3  kg-0123456789ab    3/4  finished     300  0.001  1e-05     0     3/3       0.9050           0.9050  2      0.9100         0.9050  2           -  3.5s
 OUT
     same "ls --where --sort" "$T/want" "$T/out"
     [ "$($BIN ls --db "$DB" --status failed,diverged --sort=id | awk 'NR > 1 { print $1 }' | paste -sd,)" = 4,5 ] \
@@ -90,22 +91,22 @@ OUT
 test_best_pivot_and_groups() {
     $BIN best --db "$DB" --by hidden,lr >"$T/out" 2>&1 || fail "best --by failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-best test RMSE by hidden (rows) and lr (columns), * = best
+result test RMSE by hidden (rows) and lr (columns), * = best
 hidden \ lr    0.001    0.002
 100          0.9400   0.9200
 300          0.9050*       -
-overall best: run 3 (hidden=300 lr=0.001): best test RMSE 0.9050 at epoch 2
+overall best: run 3 (hidden=300 lr=0.001): result test RMSE 0.9050 at epoch 2
 OUT
     same "best pivot" "$T/want" "$T/out"
     $BIN best --db "$DB" --by model.hidden,train.lr --status all >"$T/out" 2>&1
-    grep -q "^model.hidden \\\\ train.lr " "$T/out" && grep -q "^500  *-   1.1000$" "$T/out" \
+    grep -q "^hidden \\\\ lr " "$T/out" && grep -q "^500  *-   1.2000$" "$T/out" \
         || fail "best --status all pivot: $(cat "$T/out")"
     $BIN best --db "$DB" --by hidden >"$T/out" 2>&1
     cat >"$T/want" <<'OUT'
-hidden  best test RMSE  run  epoch  runs
-   100          0.9200    2      3     2
-   300          0.9050    3      2     1
-overall best: run 3 (hidden=300): best test RMSE 0.9050 at epoch 2
+hidden  result test RMSE  run  epoch  runs
+   100            0.9200    2      3     2
+   300            0.9050    3      2     1
+overall best: run 3 (hidden=300): result test RMSE 0.9050 at epoch 2
 OUT
     same "best --by hidden" "$T/want" "$T/out"
     $BIN best --db "$DB" --experiment kg --metric final_test_rmse --top 2 >"$T/out" 2>&1
@@ -119,43 +120,116 @@ OUT
 test_compare() {
     $BIN compare 1 3 --db "$DB" >"$T/out" 2>&1 || fail "compare failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-            #1               #3
-experiment  kg-0123456789ab  kg-0123456789ab
-status      finished         finished
-hidden      100              300
-same: name=kg data_path=data/ml-100k data_format=ml-100k test_ratio=0.1 dropout=0.05 epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 seed=0 kernel=dense
+                    #1               #3
+experiment          kg-0123456789ab  kg-0123456789ab
+point               1/4              3/4
+status              finished         finished
+hidden              100              300
+epochs_done         3/3              3/3
+result_test_rmse    0.9400           0.9050
+best_test_rmse      0.9400           0.9050
+best_epoch          2                2
+final_test_rmse     0.9500           0.9100
+selected_epoch      2                2
+selected_test_rmse  0.9400           0.9050
+selected_val_rmse   0.9300           0.8900
+seconds             3.0s             3.5s
+same: name=kg data_path=data/ml-100k data_format=ml-100k split_kind=random test_ratio=0.1 validation_ratio=- split_seed=- split_index=- variant=- layers=- dropout=0.05 encoder=- decoder=- epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 l2=0 optimizer=adam schedule=- patience=- refit=- seed=0 kernel=dense clip=- cold_default=- data.split.train_file="" data.split.test_file="" data.split.repeats=1 train.step_epochs=10 train.gamma=0.1 train.lr_min=0 train.checkpoint=true
 
-epoch  #1 loss  #1 RMSE  #3 loss  #3 RMSE
-    1  300.500  1.1000   280.000  1.0000
-    2  100.250  0.9400*   90.000  0.9050*
-    3   50.125  0.9500    40.000  0.9100
- best       @2  0.9400*       @2  0.9050*
- last   50.125  0.9500    40.000  0.9100
+epoch   #1 loss  #1 test RMSE   #3 loss  #3 test RMSE
+    1  300.500        1.1000   280.000        1.0000
+    2  100.250        0.9400*   90.000        0.9050*
+    3   50.125        0.9500    40.000        0.9100
 OUT
     same compare "$T/want" "$T/out"
     $BIN compare 1 4 5 --db "$DB" >"$T/out" 2>&1 || fail "compare 3 runs failed"
-    grep -q "^    3  " "$T/out" && grep -q "^epochs" "$T/out" || fail "compare 1 4 5: $(cat "$T/out")"
+    grep -q "^    3  " "$T/out" && grep -q "^epochs_done" "$T/out" || fail "compare 1 4 5: $(cat "$T/out")"
     $BIN compare 1 99 --db "$DB" 2>"$T/err"; [ $? -eq 1 ] || fail "compare of a missing run should exit 1"
     grep -q "no run 99" "$T/err" || fail "missing run message: $(cat "$T/err")"
+}
+
+# Runs that differ only in a key the old fixed list of 12 did not know
+# (train.l2, model.activation.encoder, a config key without a column such
+# as train.gamma) show it as differing in compare and in the plot legend;
+# validation, MAE and refit epochs reach compare, export and plot.
+test_compare_every_key() {
+    local db="$T/keys.db"
+    cp "$DB" "$db"
+    sqlite3 -batch "$db" <<'SQL' || fail "could not build $db"
+INSERT INTO runs(id, name, status, config_yaml, started_at, hidden, lr, weight_decay, dropout, epochs, batch_size, seed,
+  data_path, data_format, test_ratio, kernel, l2, encoder, epochs_done, selected_epoch, selected_test_rmse, final_test_rmse)
+ SELECT 6, name, status, 'name: kg', started_at, hidden, lr, weight_decay, dropout, epochs, batch_size, seed,
+  data_path, data_format, test_ratio, kernel, 0, 'sigmoid', 2, 1, 1.0, 0.99 FROM runs WHERE id = 1;
+INSERT INTO runs(id, name, status, config_yaml, started_at, hidden, lr, weight_decay, dropout, epochs, batch_size, seed,
+  data_path, data_format, test_ratio, kernel, l2, encoder, epochs_done, selected_epoch, selected_test_rmse, final_test_rmse,
+  refit_epochs, refit_test_rmse)
+ SELECT 7, name, status, 'name: kg
+train:
+  gamma: 0.5', started_at, hidden, lr, weight_decay, dropout, epochs, batch_size, seed,
+  data_path, data_format, test_ratio, kernel, 0.01, 'relu', 2, 2, 0.97, 0.98, 1, 0.96 FROM runs WHERE id = 1;
+INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, test_mae, val_rmse, val_mae, train_seconds, eval_seconds) VALUES
+  (6, 1, 10, 1.0, 0.8, 0.95, 0.75, 1, 1), (6, 2, 9, 0.99, 0.79, 0.96, 0.76, 1, 1),
+  (7, 1, 10, 1.0, 0.8, 0.95, 0.75, 1, 1), (7, 2, 9, 0.97, 0.77, 0.94, 0.74, 1, 1);
+INSERT INTO refit_epochs(run_id, epoch, train_loss, test_rmse, test_mae, train_seconds, eval_seconds) VALUES
+  (7, 1, 8.5, 0.96, 0.76, 1, 1);
+SQL
+    $BIN compare 6 7 --db "$db" >"$T/out" 2>&1 || fail "compare 6 7 failed: $(cat "$T/out")"
+    grep -q "^l2  *0  *0.01$" "$T/out" || fail "compare lacks l2: $(cat "$T/out")"
+    grep -q "^encoder  *sigmoid  *relu$" "$T/out" || fail "compare lacks the encoder"
+    grep -q "^train.gamma  *0.1  *0.5$" "$T/out" || fail "compare lacks train.gamma (config key without a column)"
+    grep -q "^refit_test_rmse  *-  *0.9600$" "$T/out" || fail "compare lacks the refit RMSE"
+    grep -q "^epoch .*#6 test MAE  *#6 val RMSE  *#6 val MAE" "$T/out" || fail "compare lacks MAE/validation columns"
+    grep -q "^    1  .* 1.0000\*  *0.8000  *0.9500" "$T/out" || fail "compare: selected epoch of #6 not marked"
+    grep -q "^refit (train + validation):" "$T/out" && grep -q "^    1  .*0.9600  *0.7600" "$T/out" \
+        || fail "compare lacks the refit epochs"
+    grep -q "^same:.* hidden=100 " "$T/out" || fail "same: list"
+    # show: validation columns, '*' on the selected epoch (1), not the best test epoch (2)
+    $BIN show 6 --db "$db" >"$T/out" || fail "show 6 failed"
+    grep -q "^epoch  train loss  test RMSE  test MAE  val RMSE  val MAE  train s  eval s$" "$T/out" \
+        || fail "show lacks the validation columns: $(cat "$T/out")"
+    grep -q "^    1      10.000    1.0000\*    0.8000    0.9500" "$T/out" && grep -q "^    2       9.000    0.9900 " "$T/out" \
+        || fail "show does not mark the selected epoch: $(cat "$T/out")"
+    # export: every epoch value, refit epochs as phase refit
+    $BIN export --db "$db" --where "id >= 6" >"$T/k.csv" || fail "export failed"
+    head -1 "$T/k.csv" | grep -q ",phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,train_seconds,eval_seconds$" \
+        || fail "export heading: $(head -1 "$T/k.csv")"
+    grep -q ",train,2,9,0.97,0.77,0.94,0.74,1,1$" "$T/k.csv" || fail "export lacks validation/MAE values"
+    grep -q ",refit,1,8.5,0.96,0.76,,,1,1$" "$T/k.csv" || fail "export lacks the refit epoch: $(cat "$T/k.csv")"
+    [ "$(wc -l <"$T/k.csv")" = 6 ] || fail "export: expected 1 + 4 + 1 lines"
+    $BIN export --db "$db" --where "id = 7" --format json >"$T/k.json" || fail "export json failed"
+    [ "$(sqlite3 :memory: "SELECT json_extract(readfile('$T/k.json'), '\$[0].per_epoch[1].val_mae'),
+          json_extract(readfile('$T/k.json'), '\$[0].per_refit_epoch[0].test_mae'),
+          json_extract(readfile('$T/k.json'), '\$[0].l2'), json_extract(readfile('$T/k.json'), '\$[0].encoder')")" \
+        = "0.74|0.76|0.01|relu" ] || fail "export json: $(cat "$T/k.json")"
+    # plot: validation curves, legends naming l2/encoder/gamma
+    $BIN plot 6 7 --db "$db" --metric val_rmse,test_rmse,test_mae -o "$T/k.svg" >"$T/out" 2>&1 \
+        || fail "plot --metric failed: $(cat "$T/out")"
+    grep -q "#7 encoder=relu l2=0.01 train.gamma=0.5" "$T/k.svg" || fail "plot legend lacks what differs"
+    grep -q "val RMSE" "$T/k.svg" && grep -q "test MAE" "$T/k.svg" && grep -q "#7 refit" "$T/k.svg" \
+        || fail "plot lacks the validation/MAE panels or the refit curve"
+    $BIN plot 6 --db "$db" --metric accuracy -o "$T/k.svg" 2>"$T/err"; [ $? -eq 2 ] || fail "bad --metric should exit 2"
+    grep -q "not a per-epoch metric" "$T/err" || fail "bad --metric message: $(cat "$T/err")"
+    $BIN plot 1 3 --db "$db" --metric val_rmse -o "$T/k.svg" 2>"$T/err"; [ $? -eq 2 ] || fail "a metric no run has should exit 2"
+    grep -q "metric val_rmse: none of the 2 runs recorded it" "$T/err" || fail "missing metric message: $(cat "$T/err")"
 }
 
 test_show() {
     $BIN show 4 --db "$DB" >"$T/out" 2>&1 || fail "show failed: $(cat "$T/out")"
     for want in "^run 4  diverged  'kg'$" "^grid        kg-0123456789ab, point 4 of 4 (hidden=300 lr=0.002), attempt 1$" \
                 "^build       git abc, kernel dense, threads 1$" "^error       run 4 diverged at epoch 2$" \
-                "^config hash aaaaaaaaaaaaaaa3$" "^  name: kg$" "^    1     500.000    1.5000\*     0.75    0.25$"; do
+                "^config hash aaaaaaaaaaaaaaa3$" "^  name: kg$" "^    1     500.000    1.5000      0.75    0.25$"; do
         grep -q "$want" "$T/out" || fail "show lacks /$want/: $(cat "$T/out")"
     done
-    $BIN show 3 --db "$DB" | grep -q "^    2      90.000    0.9050\*" || fail "show: best epoch not marked"
+    $BIN show 3 --db "$DB" | grep -q "^    2      90.000    0.9050\*" || fail "show: selected epoch not marked"
     $BIN show x --db "$DB" 2>"$T/err"; [ $? -eq 2 ] || fail "show x should exit 2"
 }
 
 test_export() {
     $BIN export --db "$DB" >"$T/out.csv" || fail "export csv failed"
     [ "$(wc -l <"$T/out.csv")" = 13 ] || fail "csv: expected 1 + 12 epoch lines, got $(wc -l <"$T/out.csv")"
-    head -1 "$T/out.csv" | grep -q "^id,name,experiment,grid_point,.*,epoch,train_loss,test_rmse,train_seconds,eval_seconds$" \
+    head -1 "$T/out.csv" | grep -q "^id,experiment,point,grid_size,status,name,.*,phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,train_seconds,eval_seconds$" \
         || fail "csv heading: $(head -1 "$T/out.csv")"
-    grep -q "^3,kg,kg-0123456789ab,2,4,finished,300,0.001,1e-05,.*,2,90,0.905,0.9,0.25$" "$T/out.csv" || fail "csv row of run 3 epoch 2"
+    grep -q "^3,kg-0123456789ab,2,4,finished,kg,.*,300,.*,train,2,90,0.905,,,,0.9,0.25$" "$T/out.csv" || fail "csv row of run 3 epoch 2"
     $BIN export --db "$DB" --runs --status finished -o "$T/runs.csv" || fail "export --runs failed"
     [ "$(wc -l <"$T/runs.csv")" = 4 ] || fail "runs csv: $(cat "$T/runs.csv")"
     $BIN export --db "$DB" --format json -o "$T/out.json" || fail "export json failed"
@@ -212,6 +286,68 @@ test_best_selected_metrics() {
     grep -q "selected_val_rmse" "$T/err" || fail "bad --metric message: $(cat "$T/err")"
 }
 
+# best ranks by each run's honest result (result_test_rmse) by default; the
+# best test epoch stays available, labelled as picked on the test set; a
+# metric no selected run has is an error.
+test_honest_defaults() {
+    local db="$T/honest.db"
+    cp "$DB" "$db"
+    q "$db" "UPDATE runs SET best_test_rmse = 0.8 WHERE id = 1"
+    $BIN best --db "$db" >"$T/out" 2>&1 || fail "best failed: $(cat "$T/out")"
+    grep -qx "overall best: run 3: result test RMSE 0.9050 at epoch 2" "$T/out" || fail "best default: $(cat "$T/out")"
+    $BIN best --db "$db" --metric best_test_rmse >"$T/out" 2>&1 || fail "best --metric best_test_rmse failed"
+    grep -qx "overall best: run 1: best-epoch test RMSE (epoch picked on the test set) 0.8000 at epoch 2" "$T/out" \
+        || fail "best by test epoch: $(cat "$T/out")"
+    $BIN best --db "$db" --where "id = 5" --status all --metric selected_val_rmse >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "a metric no run has should exit 2"
+    grep -q "none of the 1 selected run has a selected_val_rmse" "$T/err" || fail "missing metric message: $(cat "$T/err")"
+    $BIN best --db "$db" --by hidden --format csv >"$T/out" 2>&1 || fail "best --format csv failed"
+    [ "$(head -2 "$T/out")" = "hidden,result_test_rmse,run,epoch,runs
+100,0.92,2,3,2" ] || fail "best csv: $(cat "$T/out")"
+    $BIN ls --db "$db" --columns id,l2,result_test_rmse --format json >"$T/out" 2>&1 || fail "ls --format json failed"
+    [ "$(sqlite3 :memory: "SELECT json_array_length(readfile('$T/out')), json_extract(readfile('$T/out'), '\$[1].l2'),
+          json_extract(readfile('$T/out'), '\$[2].result_test_rmse')")" = "5|3|0.905" ] || fail "ls json: $(cat "$T/out")"
+    $BIN ls --db "$db" --format csv --where "id = 2" >"$T/out" 2>&1 || fail "ls --format csv failed"
+    head -1 "$T/out" | grep -q "^id,experiment,point,.*,l2,.*,result_test_rmse," || fail "ls csv heading: $(head -1 "$T/out")"
+    grep -q "^2,kg-0123456789ab,1,4,finished,.*,0.92," "$T/out" || fail "ls csv row: $(cat "$T/out")"
+    $BIN ls --db "$db" --format yaml 2>/dev/null; [ $? -eq 2 ] || fail "--format yaml should exit 2"
+}
+
+# --experiment: one experiment at a time.  A name two experiments share
+# (the same grid config run twice with different epochs) is an error listing
+# them, unless --latest or --all-matching; a name or id that matches
+# nothing is an error (exit 2), in every query command.
+test_experiment_one_at_a_time() {
+    local db="$T/two-kg.db" c
+    cp "$DB" "$db"
+    sqlite3 -batch "$db" <<'SQL' || fail "could not build $db"
+INSERT INTO experiments VALUES ('kg-bbbbbbbbbbbb', 'kg', 2, 'model.hidden', 'name: kg', '2025-02-01T00:00:00.000Z');
+INSERT INTO grid_points VALUES ('kg-bbbbbbbbbbbb', 0, 'b0', 'hidden=100'), ('kg-bbbbbbbbbbbb', 1, 'b1', 'hidden=300');
+INSERT INTO runs(id, name, status, config_yaml, started_at, hidden, lr, experiment, grid_point, grid_size, epochs_done,
+  final_test_rmse, best_test_rmse, best_epoch, selected_epoch, selected_test_rmse, result_test_rmse)
+  VALUES (6, 'kg', 'finished', 'name: kg', '2025-02-01T01:00:00.000Z', 100, 0.001, 'kg-bbbbbbbbbbbb', 0, 2, 1,
+  0.99, 0.99, 1, 1, 0.99, 0.99);
+INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, train_seconds, eval_seconds) VALUES (6, 1, 1, 0.99, 1, 1);
+SQL
+    $BIN ls --db "$db" --experiment kg >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "an ambiguous name should exit 2"
+    [ ! -s "$T/out" ] || fail "an ambiguous name printed runs"
+    grep -q "experiment kg: 2 experiments have this name" "$T/err" \
+        && grep -q "^  kg-0123456789ab  created 2025-01-01T00:00:00.000Z  4 points  4 runs  config hash 0123456789ab$" "$T/err" \
+        && grep -q "^  kg-bbbbbbbbbbbb  created 2025-02-01T00:00:00.000Z  2 points  1 runs  config hash bbbbbbbbbbbb$" "$T/err" \
+        || fail "ambiguous message: $(cat "$T/err")"
+    [ "$($BIN ls --db "$db" --experiment kg --latest | awk 'NR > 1 { print $1 }' | paste -sd,)" = 6 ] || fail "--latest"
+    [ "$($BIN ls --db "$db" --experiment kg --all-matching | awk 'NR > 1 { print $1 }' | paste -sd,)" = 1,2,3,4,6 ] \
+        || fail "--all-matching"
+    [ "$($BIN ls --db "$db" --experiment kg-0123456789ab | awk 'NR > 1 { print $1 }' | paste -sd,)" = 1,2,3,4 ] || fail "by id"
+    for c in "ls" "best" "export" "summary" "plot -o $T/p.png"; do
+        $BIN $c --db "$db" --experiment kg-nope >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "$c --experiment kg-nope should exit 2"
+        grep -q "no experiment has this id or name" "$T/err" || fail "$c: no-match message: $(cat "$T/err")"
+        $BIN $c --db "$db" --experiment kg >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "$c --experiment kg should exit 2"
+    done
+    $BIN best --db "$db" --experiment kg --latest >"$T/out" 2>&1 || fail "best --latest failed: $(cat "$T/out")"
+    grep -qx "overall best: run 6: result test RMSE 0.9900 at epoch 1" "$T/out" || fail "best --latest: $(cat "$T/out")"
+}
+
 test_summary() {
     $BIN summary --db "$DB" >"$T/out" 2>&1 || fail "summary failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
@@ -220,8 +356,12 @@ kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0
 OUT
     same summary "$T/want" "$T/out"
     $BIN summary --db "$DB" --experiment kg >"$T/out" 2>&1 && same "summary --experiment" "$T/want" "$T/out"
-    $BIN summary --db "$DB" --experiment nope >"$T/out" 2>"$T/err" || fail "empty summary should succeed"
-    [ ! -s "$T/out" ] && grep -q "no split summaries for nope" "$T/err" || fail "empty summary message: $(cat "$T/err")"
+    $BIN summary --db "$DB" --experiment nope >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "summary of no experiment should exit 2"
+    [ ! -s "$T/out" ] && grep -q "experiment nope: no experiment has this id or name" "$T/err" \
+        || fail "no-experiment message: $(cat "$T/err")"
+    $BIN summary --db "$DB" --format json >"$T/out" 2>&1 || fail "summary --format json failed"
+    [ "$(sqlite3 :memory: "SELECT json_extract(readfile('$T/out'), '\$[0].selected_test_ci_lo'),
+          json_extract(readfile('$T/out'), '\$[0].n')")" = "0.8029393848|2" ] || fail "summary json: $(cat "$T/out")"
 }
 
 test_bad_databases() {
@@ -235,7 +375,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 5)" ;;
+            newer) want="newer autorec (schema 7 > 6)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do
@@ -260,7 +400,7 @@ INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.2
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
     grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2           -  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to schema 5"
+    [ "$(q "$db" 'PRAGMA user_version')" = 6 ] || fail "not migrated to schema 6"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

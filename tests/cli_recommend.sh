@@ -165,4 +165,38 @@ test_user_variant_learns() {
     awk -v r="$rmse" -v s="$sd" 'BEGIN { exit !(r < 0.95 * s) }' || fail "no signal learnt: $rmse vs sd $sd"
 }
 
+# --users and --all answer many users in one pass of the model, with the
+# same picks as one user at a time; --format csv and json.
+test_recommend_many_users() {
+    make_fixture
+    $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet >/dev/null || { fail "run failed"; return; }
+    local variant
+    for variant in item user; do
+        local db="$T/m-$variant/r.db"; mkdir -p "$T/m-$variant"
+        $BIN run "$T/rec.yaml" model.variant=$variant --db "$db" --quiet >/dev/null || { fail "$variant run failed"; continue; }
+        $BIN recommend --run 1 --users 3,7 --top 4 --db "$db" >"$T/many" 2>"$T/err" \
+            || { fail "--users failed: $(cat "$T/err")"; continue; }
+        [ "$(wc -l <"$T/many")" = 8 ] || fail "$variant --users 3,7: $(cat "$T/many")"
+        for u in 3 7; do
+            $BIN recommend --run 1 --user $u --top 4 --db "$db" 2>/dev/null | awk '{ print $2, $3 }' >"$T/one"
+            awk -v u=$u '$1 == u { print $3, $4 }' "$T/many" | diff -u "$T/one" - >"$T/d" \
+                || fail "$variant user $u: --users differs from --user: $(cat "$T/d")"
+        done
+    done
+    $BIN recommend --run 1 --all --top 2 --format csv --db "$T/r.db" >"$T/all.csv" 2>"$T/err" || fail "--all failed: $(cat "$T/err")"
+    local users
+    users=$(cut -f1 "$T/data/u1.base" | sort -u | wc -l)
+    [ "$(head -1 "$T/all.csv")" = "user,rank,item,score,title" ] || fail "csv heading: $(head -1 "$T/all.csv")"
+    [ "$(wc -l <"$T/all.csv")" = $((1 + 2 * users)) ] || fail "--all: $(wc -l <"$T/all.csv") lines for $users users"
+    grep -q "top 2 unseen items of $users users" "$T/err" || fail "--all summary: $(cat "$T/err")"
+    $BIN recommend --run 1 --users 3 --top 3 --format json --db "$T/r.db" >"$T/r.json" 2>/dev/null || fail "json failed"
+    [ "$(sqlite3 :memory: "SELECT json_valid(readfile('$T/r.json')), json_extract(readfile('$T/r.json'), '\$[0].user'),
+          json_array_length(json_extract(readfile('$T/r.json'), '\$[0].items'))")" = "1|3|3" ] || fail "json: $(cat "$T/r.json")"
+    [ "$(sqlite3 :memory: "SELECT json_extract(readfile('$T/r.json'), '\$[0].items[0].item')")" = \
+      "$($BIN recommend --run 1 --user 3 --top 1 --db "$T/r.db" 2>/dev/null | awk '{ print $2 }')" ] || fail "json item differs"
+    $BIN recommend --run 1 --users 3,x --db "$T/r.db" 2>"$T/err" >/dev/null; [ $? -eq 2 ] || fail "bad --users should exit 2"
+    $BIN recommend --run 1 --all --user 3 --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--all with --user should exit 2"
+    $BIN recommend --run 1 --user 3 --format xml --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--format xml should exit 2"
+}
+
 run_tests cli_recommend

@@ -233,12 +233,12 @@ static void test_newer_version_refused(void) {
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 6;", NULL, NULL, NULL) ==
+                               "PRAGMA user_version = 7;", NULL, NULL, NULL) ==
                    SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 6 > 5): "
+    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 7 > 6): "
                           "upgrade autorec or use another --db") != NULL,
               "%s", err);
     CHECK(strstr(err, path) == err);
@@ -526,12 +526,13 @@ static void test_migrate_v1(void) {
 }
 
 
-/* Removes schema 5's additions from the database h (the refit columns and
- * table; the split summaries' refit columns when split_summaries is
- * kept).  Returns an SQLite result code. */
+/* Removes schema 5's and 6's additions from the database h (the refit
+ * columns and table, result_test_rmse; the split summaries' refit columns
+ * when split_summaries is kept).  Returns an SQLite result code. */
 static int drop_v5(sqlite3 *h, int keep_summaries) {
     static const char *const cols[] = {"refit", "refit_epochs",
-                                       "refit_test_rmse", "refit_test_mae"};
+                                       "refit_test_rmse", "refit_test_mae",
+                                       "result_test_rmse"};
     int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
                              "DROP TABLE refit_epochs;", NULL, NULL, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
@@ -642,6 +643,21 @@ static void test_migrate_v3(void) {
     test_rm_tree(dir);
 }
 
+/* Creates the database path holding one finished run (fill_cfg) with the
+ * n epochs eps; *id gets its id.  Returns 0 or -1 with err. */
+static int one_finished_run(const char *path, const DbEpoch *eps, int n,
+                            int64_t *id, char *err) {
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int rc = db_open(&db, path, err) || db_run_begin(db, &info, id, err);
+    for (int e = 0; e < n && !rc; e++) rc = db_epoch_add(db, *id, &eps[e], err);
+    if (!rc) rc = db_run_end(db, *id, "finished", err);
+    db_close(db);
+    return rc ? -1 : 0;
+}
+
 /* A schema-4 database (a current one without schema 5's refit columns and
  * table) with a run and a split summary migrates in place: the run and the
  * summary are kept, their refit columns are NULL, refit runs can be
@@ -652,17 +668,13 @@ static void test_migrate_v4(void) {
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v4.db", dir);
-    Config c;
-    fill_cfg(&c);
-    DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
     const char *hashes[1] = {"h0"}, *params[1] = {"index=0"};
     DbExperiment x = {"e-4", "e", "data.split.index", "", 1, hashes, params};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0 &&
+    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0 &&
+              db_open(&db, path, err) == 0 &&
               db_experiment_register(db, &x, err) == 0, "%s", err);
     db_close(db);
     db = NULL;
@@ -687,6 +699,46 @@ static void test_migrate_v4(void) {
                           "refit_test_mean IS NULL AND n = 1") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 0);
     CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* A schema-5 database (a current one without runs.result_test_rmse) with
+ * a finished run migrates in place: the column is added and filled with
+ * the run's honest result (its selected epoch's test RMSE here, not its
+ * best epoch's), and a later refit sets it to the refit's test RMSE. */
+static void test_migrate_v5(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    Db *db = NULL;
+    int64_t id = 0;
+    const DbEpoch eps[2] = {{1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1},
+                            {2, 4.0, 0.85, 1.0, 1.0, 0.7, 1, 0.82, 0.6, 0}};
+    CHECK_MSG(one_finished_run(path, eps, 2, &id, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE result_test_rmse "
+                          "= 0.9 AND best_test_rmse = 0.85") == 1);
+    CHECK(sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary; "
+                          "ALTER TABLE runs DROP COLUMN result_test_rmse; "
+                          "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
+                          "result_test_rmse = 0.9") == 1);
+    sqlite3_close(h);
+    DbEpoch r1 = {1, 3.0, 0.8, 1.0, 1.0, 0.6, 0, 0, 0, 0};
+    CHECK_MSG(db && db_refit_epoch_add(db, id, &r1, err) == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE "
+                          "result_test_rmse = 0.8") == 1);
     sqlite3_close(h);
     test_rm_tree(dir);
 }
@@ -850,7 +902,7 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 5)") != NULL, "%s", err);
+    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 6)") != NULL, "%s", err);
     test_rm_tree(dir);
 }
 
@@ -861,6 +913,7 @@ void suite_db(void) {
     RUN(test_newer_version_refused);
     RUN(test_migrate_v3);
     RUN(test_migrate_v4);
+    RUN(test_migrate_v5);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);

@@ -62,17 +62,24 @@ static void test_where_accepts(void) {
     query_filter_free(&f);
 
     /* selection: status list, experiment, where; ANDed */
-    QSelect sel = {"finished,diverged", "grid-x", "hidden > 1"};
+    QSelect sel = {"finished,diverged", "grid-x", "hidden > 1", 0, 0};
     memset(&f, 0, sizeof f);
-    CHECK_MSG(query_filter_build(&f, &sel, err) == 0, "%s", err);
-    CHECK_MSG(!strcmp(f.sql, "status IN (?, ?) AND experiment IN (SELECT id "
-                             "FROM experiments WHERE id = ? OR name = ?) AND "
-                             "(hidden > ?)"), "%s", f.sql);
-    CHECK(f.nvalues == 5);
+    CHECK_MSG(query_filter_build(&f, &sel, err) == 0 &&
+              query_filter_add_experiment(&f, &sel, err) == 0, "%s", err);
+    CHECK_MSG(!strcmp(f.sql, "status IN (?, ?) AND (hidden > ?) AND "
+                             "experiment = ?"), "%s", f.sql);
+    CHECK(f.nvalues == 4);
     query_filter_free(&f);
-    QSelect all = {"all", NULL, NULL};
+    sel.all_matching = 1;
+    CHECK_MSG(query_filter_build(&f, &sel, err) == 0 &&
+              query_filter_add_experiment(&f, &sel, err) == 0, "%s", err);
+    CHECK_MSG(!strcmp(f.sql, "status IN (?, ?) AND (hidden > ?) AND "
+                             "experiment IN (SELECT id FROM experiments "
+                             "WHERE name = ?)"), "%s", f.sql);
+    query_filter_free(&f);
+    QSelect all = {"all", NULL, NULL, 0, 0};
     CHECK(query_filter_build(&f, &all, err) == 0 && f.len == 0);
-    QSelect bad = {"done", NULL, NULL};
+    QSelect bad = {"done", NULL, NULL, 0, 0};
     CHECK(query_filter_build(&f, &bad, err) == -1);
     CHECK_MSG(strstr(err, "'done' is not a status"), "%s", err);
     query_filter_free(&f);
