@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "query.h"
 #include "run.h"
+#include "search.h"
 
 #define GRID_DEFAULT_DB "runs/results.db"
 #define GRID_MAX_SETS 256
@@ -126,6 +127,7 @@ void grid_plan_free(GridPlan *p) {
 }
 
 int grid_plan_value(const GridPlan *p, size_t i, int a) {
+    if (p->grid.zip) return (int)i;   /* sampled trials: values[i] */
     for (int k = p->grid.naxes - 1; k > a; k--)
         i /= (size_t)p->grid.axes[k].nvalues;
     return (int)(i % (size_t)p->grid.axes[a].nvalues);
@@ -246,6 +248,38 @@ static int grid_add_split_axis(GridPlan *p, char *err) {
     return 0;
 }
 
+/* The search: section's checks, and for a sampled search the trials
+ * drawn in place of the grid (search_sample).  Returns 0 or -1 with err. */
+static int grid_search_setup(GridPlan *p, char *err) {
+    const Config *b = &p->base;
+    int splits = cfg_split_count(b);
+    for (int a = 0; a < p->grid.naxes; a++)
+        if (b->search_sampler == SAMPLER_GRID &&
+            p->grid.axes[a].dist != AXIS_LIST)
+            return err_set(err, "grid: %s is a distribution ({%s: ...}), "
+                           "which the full grid cannot enumerate: set "
+                           "search.sampler: random or sobol (and "
+                           "search.trials)", p->grid.axes[a].key,
+                           cfg_axis_dist_name(p->grid.axes[a].dist));
+    if (b->search_pruner != PRUNER_NONE && b->validation_ratio == 0)
+        return err_set(err, "search.pruner: %s compares validation RMSEs "
+                       "(never test RMSEs): set data.split."
+                       "validation_ratio (e.g. 0.1), or pruner: none",
+                       cfg_pruner_name(b->search_pruner));
+    if (b->search_pruner != PRUNER_NONE && splits > 1)
+        return err_set(err, "search.pruner: %s with %d splits per "
+                       "configuration is not supported: use "
+                       "data.split.repeats: 1 (kind random) for the search",
+                       cfg_pruner_name(b->search_pruner), splits);
+    if (b->search_sampler == SAMPLER_GRID) return 0;
+    if (splits > 1)
+        return err_set(err, "search.sampler: %s with %d splits per trial is "
+                       "not supported: use data.split.repeats: 1 (kind "
+                       "random) for the search",
+                       cfg_sampler_name(b->search_sampler), splits);
+    return search_sample(b, &p->grid, err);
+}
+
 int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     Config c;
     char why[ERR_MAX];
@@ -253,7 +287,7 @@ int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     p->base = *base;
     p->grid = *grid;
     memset(grid, 0, sizeof *grid);
-    if (grid_add_split_axis(p, err)) return -1;
+    if (grid_search_setup(p, err) || grid_add_split_axis(p, err)) return -1;
     p->n = cfg_grid_size(&p->grid);
     if (p->n == 0)
         return err_set(err, "the grid has more than %d points",

@@ -31,6 +31,8 @@ static double progress_monotonic(void) {
  * database error. */
 typedef struct {
     int n, finished, running, failed, interrupted, diverged, pending;
+    int pruned;                  /* search.pruner: settled as pruned */
+    long long epochs_spent, epochs_full;   /* sum of epochs_done, epochs */
     double seconds, mean_wall;   /* mean_wall < 0: no finished point */
 } GridCounts;
 
@@ -43,7 +45,8 @@ static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
         "SELECT n_points, finished, running, failed, interrupted, diverged, "
         "pending, seconds, (SELECT avg((julianday(finished_at) - "
         "julianday(started_at)) * 86400.0) FROM runs WHERE experiment = ?1 "
-        "AND status = 'finished') FROM grid_summary WHERE experiment = ?1",
+        "AND status = 'finished'), pruned, epochs_spent, epochs_full "
+        "FROM grid_summary WHERE experiment = ?1",
         -1, &st, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, experiment, -1,
                                                 SQLITE_STATIC);
@@ -59,6 +62,9 @@ static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
         c->seconds = sqlite3_column_double(st, 7);
         if (sqlite3_column_type(st, 8) != SQLITE_NULL)
             c->mean_wall = sqlite3_column_double(st, 8);
+        c->pruned = sqlite3_column_int(st, 9);
+        c->epochs_spent = sqlite3_column_int64(st, 10);
+        c->epochs_full = sqlite3_column_int64(st, 11);
         ret = 0;
     } else if (rc == SQLITE_DONE) {
         ret = 1;
@@ -132,7 +138,8 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
 
     /* ETA of the grid: the points left times the mean point time, over the
      * workers of this process */
-    int todo = c.n - c.finished - c.diverged - c.failed - c.running;
+    int todo = c.n - c.finished - c.diverged - c.pruned - c.failed -
+               c.running;
     if (todo < 0) todo = 0;
     left += todo;
     if (c.mean_wall >= 0) per = c.mean_wall;
@@ -140,7 +147,8 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
     snprintf(lines[0], LINE_MAX_CHARS,
              "grid %s: %d/%d done, %d running, %d failed, %d to run | "
              "%s elapsed, ETA %s",
-             p->experiment, c.finished + c.diverged, c.n, c.running, c.failed,
+             p->experiment, c.finished + c.diverged + c.pruned, c.n,
+             c.running, c.failed,
              todo, query_duration(elapsed, b1, sizeof b1),
              per >= 0 ? query_duration(left * per / par, b3, sizeof b3)
                       : "?");
@@ -179,7 +187,13 @@ int grid_counts_print(sqlite3 *h, const char *experiment,
             experiment, c.n, c.n == 1 ? "" : "s", c.finished, c.diverged,
             c.failed, c.interrupted, c.running, c.pending,
             query_duration(c.seconds, b, sizeof b));
-    *complete = c.finished + c.diverged == c.n;
+    if (c.pruned)
+        fprintf(out, "search %s: %d pruned; %lld epochs of the %lld a full "
+                     "run of these trials takes (%.0f%%)\n", experiment,
+                c.pruned, c.epochs_spent, c.epochs_full,
+                c.epochs_full ? 100.0 * (double)c.epochs_spent /
+                                    (double)c.epochs_full : 0.0);
+    *complete = c.finished + c.diverged + c.pruned == c.n;
     return 0;
 }
 
@@ -226,7 +240,8 @@ int grid_point_report(const GridPlan *p, const char *db_path, int64_t point,
             sqlite3_column_type(st, 7) != SQLITE_NULL ? ": " : "",
             sqlite3_column_type(st, 7) != SQLITE_NULL
                 ? (const char *)sqlite3_column_text(st, 7) : "");
-    if (s && (!strcmp(s, "finished") || !strcmp(s, "diverged")))
+    if (s && (!strcmp(s, "finished") || !strcmp(s, "diverged") ||
+              !strcmp(s, "pruned")))
         *status = EXIT_OK;
     else if (s && !strcmp(s, "interrupted"))
         *status = EXIT_SIGTERM;
