@@ -582,7 +582,7 @@ static void test_refit_interrupted(void) {
     RunOutcome out;
     memset(&out, 0, sizeof out);
     volatile sig_atomic_t stop = 0;
-    RunHooks hooks = {NULL, (void *)&stop, &stop, stop_after_refit_epoch};
+    RunHooks hooks = {NULL, (void *)&stop, &stop, stop_after_refit_epoch, NULL};
     CHECK_MSG(runner_prepare(&r, &c, err) == 0 && db_open(&db, dbpath, err)
               == 0, "%s", err);
     DbRunInfo info;
