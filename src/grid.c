@@ -107,7 +107,20 @@ static char *grid_canonical_yaml(const Config *c, int threads_axis, int full) {
 
 int grid_config_hash(const Config *c, int threads_axis,
                      char out[GRID_HASH_HEX], char *err) {
-    char *yaml = grid_canonical_yaml(c, threads_axis, 0);
+    /* a trial is what it trains: the search: keys (how it was drawn and
+     * pruned) belong to the experiment id, not to the point's hash */
+    Config k = *c, d;
+    cfg_defaults(&d);
+    k.search_sampler = d.search_sampler;
+    k.search_trials = d.search_trials;
+    k.search_seed = d.search_seed;
+    k.search_pruner = d.search_pruner;
+    k.search_warmup = d.search_warmup;
+    k.search_min_trials = d.search_min_trials;
+    k.search_min_epochs = d.search_min_epochs;
+    k.search_reduction = d.search_reduction;
+    k.search_rungs = d.search_rungs;
+    char *yaml = grid_canonical_yaml(&k, threads_axis, 0);
     if (!yaml) return err_set(err, "out of memory hashing a config");
     uint64_t h = grid_fnv1a64(yaml, strlen(yaml), GRID_FNV_OFFSET);
     snprintf(out, GRID_HASH_HEX, "%016llx", (unsigned long long)h);

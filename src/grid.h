@@ -7,7 +7,8 @@
  *   grid_progress.c  the live progress lines and the final summary table
  *
  * Identity: a point's config hash is FNV-1a 64 of the YAML of its
- * non-default keys (cfg_to_yaml_changed) with train.threads set to 0 unless
+ * non-default keys (cfg_to_yaml_changed) except search.* (a trial's hash
+ * is what it trains, whatever drew or prunes it) with train.threads set to 0 unless
  * train.threads is itself a grid axis: workers choose the thread count and
  * results do not depend on it, and keys added by later versions (at their
  * defaults) leave hashes unchanged.  The experiment id is the config name

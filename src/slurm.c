@@ -317,7 +317,7 @@ static int slurm_read_states(const GridPlan *p, const char *path, int done,
         return -1;
     }
     rc = sqlite3_prepare_v2(h,
-        "SELECT grid_point, status IN ('finished', 'diverged'), config_hash,"
+        "SELECT grid_point, status IN " DB_FINAL_STATUSES ", config_hash,"
         " status = 'running' AND coalesce(heartbeat_at, 0) > "
         "(julianday('now') - 2440587.5) * 86400.0 - ?3 FROM runs WHERE "
         "experiment = ?1 AND (?2 < 0 OR grid_point = ?2)", -1, &st, NULL);
