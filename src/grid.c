@@ -70,6 +70,10 @@ void grid_usage(FILE *f) {
 "  --point N            run only grid point N (0-based, as in the runs\n"
 "                       table's grid_point): what each task of `autorec\n"
 "                       slurm` runs; exit status from that point's run\n"
+"  --stop-at-epoch E    stop every run after epoch E, recorded as interrupted\n"
+"                       with the reason (rerunning resumes it from the\n"
+"                       start): one rung of the chain autorec slurm runs\n"
+"                       for search.pruner: asha\n"
 "  --stale-after S      a running point whose worker sent no heartbeat for S\n"
 "                       seconds is taken over (default %g; also\n"
 "                       AUTOREC_STALE_SECONDS)\n"
@@ -364,6 +368,7 @@ typedef struct {
     int dry_run;
     double stale;
     long long point;      /* --point N: N + 1; 0: every point */
+    int stop_epoch;       /* --stop-at-epoch E; 0: none */
 } GridArgs;
 
 /* Parses a positive integer option value.  Returns 0 or -1 (printed). */
@@ -423,6 +428,12 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
                           &pt))
                 return -1;
             a->point = (long long)pt + 1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--stop-at-epoch", &v, "grid"))) {
+            if (r < 0 || grid_int("--stop-at-epoch", v, 1000000,
+                                  &a->stop_epoch))
+                return -1;
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--threads", &v, "grid"))) {
@@ -680,7 +691,8 @@ int grid_main(int argc, char **argv) {
     unsigned tag = (unsigned)(((unsigned long)getpid() * 2654435761UL) ^
                               (unsigned long)(session_start * 1000)) & 0xffff;
     GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
-                         tag, getpid(), a.point ? a.point - 1 : 0, a.point};
+                         tag, getpid(), a.point ? a.point - 1 : 0, a.point,
+                         a.stop_epoch};
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -756,6 +768,8 @@ int grid_main(int argc, char **argv) {
         if (grid_point_report(&plan, a.db_path, a.point - 1, stdout, &st,
                               err))
             fprintf(stderr, "autorec grid: %s\n", err);
+        /* a run paused at --stop-at-epoch did what was asked */
+        if (a.stop_epoch && st == EXIT_SIGTERM && !g_stop) st = EXIT_OK;
         complete = st == EXIT_OK;
     } else if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
         fprintf(stderr, "autorec grid: %s\n", err);

@@ -92,6 +92,9 @@ typedef struct {
     unsigned tag;           /* of this grid command's worker ids */
     pid_t parent;
     int64_t first, end;     /* points [first, end) only; end 0: all */
+    int stop_epoch;         /* > 0: stop each run after this epoch, as
+                               interrupted (a rung of an autorec slurm
+                               chain: --stop-at-epoch) */
 } GridWorkerArgs;
 
 /* Runs one worker in the current (forked) process until no point is left

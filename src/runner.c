@@ -343,7 +343,11 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
         if (hooks && hooks->prune && e < r->cfg.epochs) {
             int pr = hooks->prune(hooks->ctx, &row, err);
-            if (pr) { status = pr > 0 ? RUN_PRUNED : RUN_FAILED; break; }
+            if (pr) {
+                status = pr == 1 ? RUN_PRUNED
+                         : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
+                break;
+            }
         }
         if (has_val && r->cfg.patience > 0 && since_best >= r->cfg.patience) {
             out->stopped_early = 1;

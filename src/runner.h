@@ -41,7 +41,9 @@ typedef struct {
     void (*on_refit_epoch)(void *ctx, const DbEpoch *e, int epochs);
     /* Called after each recorded epoch (may be NULL): returns 1 to stop
      * the run as pruned (its reason written into reason, ERR_MAX bytes),
-     * 0 to go on, -1 on a database error (reason says which).  A pruned
+     * 2 to stop it as interrupted (a pause: autorec grid --stop-at-epoch;
+     * reason says why), 0 to go on, -1 on a database error (reason says
+     * which).  A pruned
      * run keeps its epochs and selected epoch, has no refit, and writes
      * its checkpoint as a finished one does. */
     int (*prune)(void *ctx, const DbEpoch *e, char *reason);
