@@ -268,10 +268,24 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
     static const char *const heads[] = {"rank", "run", "point", "params",
                                         "status", "best RMSE", "@",
                                         "final RMSE", "epochs", "time"};
+    /* a search ranks its trials by validation: finished ones first, by
+     * selected validation RMSE, with the test RMSE at that epoch */
+    static const char *const search_heads[] = {
+        "rank", "run", "point", "params", "status", "val RMSE", "@",
+        "test RMSE", "epochs", "time"};
     static const int right[] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
-    for (int k = 0; k < 10; k++) qt_head(&t, k, heads[k], right[k]);
-    if (query_prepare(h,
-            "SELECT r.id, r.grid_point, p.params, r.status, r.best_test_rmse,"
+    int search = p->grid.zip || p->base.search_pruner != PRUNER_NONE;
+    for (int k = 0; k < 10; k++)
+        qt_head(&t, k, search ? search_heads[k] : heads[k], right[k]);
+    if (query_prepare(h, search
+            ? "SELECT r.id, r.grid_point, p.params, r.status, "
+              "r.selected_val_rmse, r.selected_epoch, r.selected_test_rmse, "
+              "r.epochs_done, r.epochs, r.seconds, r.error FROM runs r LEFT "
+              "JOIN grid_points p ON p.experiment = r.experiment AND p.point "
+              "= r.grid_point WHERE r.experiment = ?1 ORDER BY r.status != "
+              "'finished', r.selected_val_rmse IS NULL, r.selected_val_rmse, "
+              "r.grid_point"
+            : "SELECT r.id, r.grid_point, p.params, r.status, r.best_test_rmse,"
             " r.best_epoch, r.final_test_rmse, r.epochs_done, r.epochs,"
             " r.seconds, r.error FROM runs r LEFT JOIN grid_points p"
             " ON p.experiment = r.experiment AND p.point = r.grid_point"
@@ -315,7 +329,12 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                         (const char *)sqlite3_column_text(st, 3),
                         (const char *)sqlite3_column_text(st, 10));
     }
-    if (p->n_splits > 1) {
+    if (search) {
+        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        if (query_search_print(h, p->experiment, out, err) < 0) goto done;
+        fprintf(out, "next: autorec plot --search %s -o search.png%s%s\n",
+                p->experiment, dbopt, *dbopt ? db_path : "");
+    } else if (p->n_splits > 1) {
         const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
         fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",

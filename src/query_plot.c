@@ -28,6 +28,7 @@ void query_plot_usage(FILE *f) {
     fprintf(f,
 "usage: autorec plot [RUN...] [-o FILE] [--experiment E] [--where FILTER]\n"
 "                    [--status S] [--title TEXT] [--db PATH]\n"
+"       autorec plot --search EXPERIMENT [-o FILE] [--title TEXT] [--db PATH]\n"
 "\n"
 "Draws the learning curves of runs, as the reference notebook's animator:\n"
 "train loss (left) and test RMSE (right) against the epoch, one colour per\n"
@@ -39,6 +40,10 @@ void query_plot_usage(FILE *f) {
 "options:\n"
 "  -o FILE       output, .png (default curves.png) or .svg\n"
 "  --title TEXT  title above the two panels\n"
+"  --search E    a search's trials instead (autorec grid with search.*):\n"
+"                one panel per sampled parameter, validation RMSE of each\n"
+"                finished and pruned trial against its value, and a panel\n"
+"                of the validation curves coloured by status\n"
 "  --db PATH     results database (default " QUERY_DEFAULT_DB ")\n",
             PLOT_MAX_RUNS);
 }
@@ -56,8 +61,7 @@ static const char *const palette[] = {
     "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354",
     "#756bb1", "#636363"};
 
-/* Writes s as a single-quoted gnuplot string (' doubled). */
-static void gp_string(FILE *out, const char *s) {
+void query_gp_string(FILE *out, const char *s) {
     fputc('\'', out);
     for (; *s; s++) {
         if (*s == '\'') fputc('\'', out);
@@ -172,7 +176,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
               "  set terminal png size 1200,480 noenhanced\n"
               "}\n", out);
     fputs("set output ", out);
-    gp_string(out, path);
+    query_gp_string(out, path);
     fputc('\n', out);
     if (query_prepare(h, "SELECT epoch, train_loss, test_rmse FROM epochs "
                          "WHERE run_id = ?1 ORDER BY epoch", &st, err))
@@ -204,7 +208,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
     fputs("set multiplot layout 1,2", out);
     if (title) {
         fputs(" title ", out);
-        gp_string(out, title);
+        query_gp_string(out, title);
     }
     /* integer epoch tics, at most about 12 of them */
     static const int steps[] = {1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500,
@@ -229,7 +233,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                          "ps 0.6 lc rgb '%s' title ",
                     first ? "" : ", \\\n     ", r, panel ? 3 : 2,
                     palette[r % (int)(sizeof palette / sizeof *palette)]);
-            gp_string(out, runs[r].label);
+            query_gp_string(out, runs[r].label);
             first = 0;
         }
         fputc('\n', out);
@@ -241,9 +245,22 @@ done:
     return ret;
 }
 
-/* Runs gnuplot with the script on its stdin.  Returns 0 or -1 with err. */
-static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                    const char *path, const char *title, char *err) {
+typedef struct {
+    sqlite3 *h;
+    const PlotRun *runs;
+    int n, svg;
+    const char *path, *title;
+} PlotCtx;
+
+/* QPlotScriptFn of the learning curves. */
+static int plot_curves_script(void *ctx, FILE *out, char *err) {
+    const PlotCtx *c = ctx;
+    return plot_script(c->h, c->runs, c->n, c->svg, c->path, c->title, out,
+                       err) < 0 ? -1 : 0;
+}
+
+int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
+                  char *err) {
     const char *gnuplot = getenv("AUTOREC_GNUPLOT");
     int fd[2], status = 0, ret = -1;
     pid_t pid;
@@ -272,7 +289,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     if (!pipe_out) {
         close(fd[1]);
         err_set(err, "fdopen: %s", strerror(errno));
-    } else if (plot_script(h, runs, n, svg, path, title, pipe_out, err) >= 0) {
+    } else if (script(ctx, pipe_out, err) == 0) {
         ret = 0;
     }
     if (pipe_out) fclose(pipe_out);
@@ -289,8 +306,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     return 0;
 }
 
-/* Checks that path is a non-empty PNG or SVG file.  Returns 0 or -1. */
-static int plot_check(const char *path, int svg, char *err) {
+int query_plot_check(const char *path, int svg, char *err) {
     unsigned char head[512];
     FILE *f = fopen(path, "rb");
     size_t n = 0;
@@ -307,7 +323,7 @@ static int plot_check(const char *path, int svg, char *err) {
 
 int query_plot_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *path = "curves.png",
-               *title = NULL;
+               *title = NULL, *search = NULL;
     QSelect sel = {NULL, NULL, NULL};
     PlotRun *runs = NULL;
     QFilter f;
@@ -331,6 +347,7 @@ int query_plot_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "-o", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--output", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--title", &title, "plot")) ||
+            (r = query_opt(argc, argv, &i, "--search", &search, "plot")) ||
             (r = query_opt(argc, argv, &i, "--status", &sel.status, "plot")) ||
             (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
                            "plot")) ||
@@ -356,6 +373,20 @@ int query_plot_main(int argc, char **argv) {
         err_set(err, "-o %s: the file name must end in .png or .svg", path);
         goto fail;
     }
+    if (search) {   /* a search's trials (query_search.c) */
+        if (n || sel.experiment || sel.where || sel.status) {
+            err_set(err, "--search draws one search's trials: give no RUN "
+                         "ids, --experiment, --where or --status with it");
+            goto fail;
+        }
+        rc = EXIT_FAILED;
+        if (db_open_query(&h, db_path, err) ||
+            query_plot_search(h, search, svg, path, title, err))
+            goto fail;
+        printf("wrote %s: the trials of search %s\n", path, search);
+        rc = EXIT_OK;
+        goto out;
+    }
     if (query_filter_build(&f, &sel, err)) goto fail;
     if (n == 0 && f.len == 0) {
         err_set(err, "give RUN ids, or select runs with --experiment, "
@@ -370,9 +401,10 @@ int query_plot_main(int argc, char **argv) {
         err_set(err, "no runs match in %s", db_path);
         goto fail;
     }
+    PlotCtx pc = {h, runs, n, svg, path, title};
     if (plot_labels(h, runs, n, err) ||
-        plot_run(h, runs, n, svg, path, title, err) ||
-        plot_check(path, svg, err))
+        query_gnuplot(plot_curves_script, &pc, path, err) ||
+        query_plot_check(path, svg, err))
         goto fail;
     printf("wrote %s: learning curves of %d run%s\n", path, n,
            n == 1 ? "" : "s");

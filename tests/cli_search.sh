@@ -128,4 +128,37 @@ test_interrupted_search_resumes() {
     [ "$(q "$db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 }
 
+# summary, best and plot on a search: the best trial by validation (the
+# finished trial with the lowest selected validation RMSE, whatever the
+# test RMSEs), the epochs spent against every trial to the end, the plot
+test_query_tools_report_searches() {
+    make_data
+    local db="$T/q.db"
+    search_config "$T/q.yaml" 30 "sampler: sobol" "trials: 8" "seed: 1" "pruner: asha" "min_epochs: 2"
+    $BIN grid "$T/q.yaml" --db "$db" --threads 1 >"$T/out" 2>"$T/err" || fail "search failed: $(cat "$T/err")"
+    local x best spent full
+    x=$(q "$db" "SELECT id FROM experiments")
+    best=$(q "$db" "SELECT id FROM runs WHERE status = 'finished' ORDER BY selected_val_rmse LIMIT 1")
+    spent=$(q "$db" "SELECT sum(epochs_done) FROM runs"); full=$(q "$db" "SELECT sum(epochs) FROM runs")
+    # poison the test RMSEs: the best by validation must not move
+    sqlite3 "$db" "UPDATE runs SET selected_test_rmse = 100 - selected_val_rmse, best_test_rmse = 0"
+    $BIN summary --db "$db" >"$T/sum" 2>&1 || fail "summary failed: $(cat "$T/sum")"
+    grep -q "^search $x (train.lr,model.dropout,model.hidden): 8 trials: [0-9]* finished, [0-9]* pruned, 0 other" "$T/sum" || fail "summary: $(cat "$T/sum")"
+    grep -q "^  epochs: $spent spent, of the $full that training every trial" "$T/sum" || fail "summary epochs ($spent of $full): $(cat "$T/sum")"
+    grep -q "^  best by validation: run $best, " "$T/sum" || fail "summary best (run $best): $(cat "$T/sum")"
+    $BIN best --db "$db" --experiment "$x" --metric selected_val_rmse >"$T/best" 2>&1 || fail "best failed: $(cat "$T/best")"
+    grep -q "^overall best: run $best: " "$T/best" || fail "best: $(cat "$T/best")"
+    grep -q "^  best by validation: run $best, " "$T/best" || fail "best lacks the search report: $(cat "$T/best")"
+    grep -q "^   1 *$best " "$T/out" || fail "the grid summary does not rank run $best first: $(sed -n 3,5p "$T/out")"
+    if ! command -v "${AUTOREC_GNUPLOT:-gnuplot}" >/dev/null; then
+        echo "SKIP test_query_tools_report_searches (plot): gnuplot is not installed"
+        return
+    fi
+    $BIN plot --db "$db" --search "$x" -o "$T/s.png" >"$T/plot" 2>&1 || fail "plot --search failed: $(cat "$T/plot")"
+    [ "$(head -c 8 "$T/s.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail "not a PNG"
+    $BIN plot --db "$db" --search nosuch -o "$T/n.png" >/dev/null 2>"$T/err"; [ $? = 1 ] || fail "unknown search: expected exit 1"
+    grep -q "no such experiment" "$T/err" || fail "message: $(cat "$T/err")"
+    $BIN plot --db "$db" --search "$x" 3 -o "$T/n.png" >/dev/null 2>&1; [ $? = 2 ] || fail "--search with run ids: expected exit 2"
+}
+
 run_tests cli_search
