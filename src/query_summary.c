@@ -135,10 +135,10 @@ int query_summary_main(int argc, char **argv) {
     int searches = query_search_print(h, experiment, stdout, err);
     if (searches < 0) goto fail;
     if (r == 0 && searches == 0)
-        fprintf(stderr, "autorec summary: no split summaries and no "
-                        "searches%s%s in %s (run a config with "
-                        "data.split.repeats > 1 or kind folds, or a search: "
-                        "autorec grid with search.sampler or search.pruner)\n",
+        fprintf(stderr, "autorec summary: no split summaries%s%s in %s (run "
+                        "a config with data.split.repeats > 1 or kind "
+                        "folds) and no searches (autorec grid with "
+                        "search.sampler or search.pruner)\n",
                 experiment ? " for " : "", experiment ? experiment : "",
                 db_path);
     rc = EXIT_OK;
