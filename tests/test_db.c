@@ -662,6 +662,23 @@ static void test_migrate_v3(void) {
     test_rm_tree(dir);
 }
 
+/* Creates a current database at path holding one finished run of one
+ * epoch (test RMSE 0.9, validation RMSE 0.8, selected).  Returns 0 or -1
+ * with err. */
+static int db_with_one_run(const char *path, char *err) {
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    int rc = db_open(&db, path, err) || db_run_begin(db, &info, &id, err) ||
+             db_epoch_add(db, id, &ep, err) ||
+             db_run_end(db, id, "finished", err) ? -1 : 0;
+    db_close(db);
+    return rc;
+}
+
 /* A schema-4 database (a current one without schema 5's refit columns and
  * table) with a run and a split summary migrates in place: the run and the
  * summary are kept, their refit columns are NULL, refit runs can be
@@ -672,18 +689,11 @@ static void test_migrate_v4(void) {
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v4.db", dir);
-    Config c;
-    fill_cfg(&c);
-    DbRunInfo info = fill_info(&c);
     Db *db = NULL;
-    int64_t id = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
     const char *hashes[1] = {"h0"}, *params[1] = {"index=0"};
     DbExperiment x = {"e-4", "e", "data.split.index", "", 1, hashes, params};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0 &&
-              db_experiment_register(db, &x, err) == 0, "%s", err);
+    CHECK_MSG(db_with_one_run(path, err) == 0 && db_open(&db, path, err) == 0
+              && db_experiment_register(db, &x, err) == 0, "%s", err);
     db_close(db);
     db = NULL;
     sqlite3 *h = raw_open(path);
@@ -721,17 +731,7 @@ static void test_migrate_v5(void) {
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v5.db", dir);
-    Config c;
-    fill_cfg(&c);
-    DbRunInfo info = fill_info(&c);
-    Db *db = NULL;
-    int64_t id = 0, id2 = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0, "%s", err);
-    db_close(db);
-    db = NULL;
+    CHECK_MSG(db_with_one_run(path, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(drop_v6(h) == SQLITE_OK);
     CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
@@ -741,6 +741,12 @@ static void test_migrate_v5(void) {
     CHECK(sqlite3_exec(h, "UPDATE runs SET status = 'pruned'", NULL, NULL,
                        NULL) != SQLITE_OK);
     sqlite3_close(h);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id2 = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0 &&
               db_epoch_add(db, id2, &ep, err) == 0 &&
