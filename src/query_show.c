@@ -85,7 +85,7 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             " x.selected_test_ci_lo, x.selected_test_ci_hi,"
             " s.refit_epochs, s.refit_test_rmse, s.refit_test_mae,"
             " x.refit_test_mean, x.refit_test_sd, x.refit_test_ci_lo,"
-            " x.refit_test_ci_hi"
+            " x.refit_test_ci_hi, s.pruned_epoch, s.pruned_reason"
             " FROM run_summary s JOIN runs r ON r.id = s.id"
             " LEFT JOIN grid_points p ON p.experiment = s.experiment"
             "  AND p.point = s.grid_point"
@@ -159,6 +159,10 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     }
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
+    if (sqlite3_column_type(st, 44) != SQLITE_NULL)   /* search.pruner */
+        fprintf(out, "pruned      at epoch %d: %s\n", sqlite3_column_int(st, 44),
+                sqlite3_column_type(st, 45) != SQLITE_NULL
+                    ? (const char *)sqlite3_column_text(st, 45) : "-");
     int best_epoch = sqlite3_column_type(st, 18) == SQLITE_NULL
                          ? -1 : sqlite3_column_int(st, 18);
     fprintf(out, "\nresolved config:\n");
