@@ -143,7 +143,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
         info.blis_info = blis;
         int64_t id;
         RunOutcome out;
-        RunHooks hooks = {collect, s, NULL, NULL};
+        RunHooks hooks = {collect, s, NULL, NULL, NULL};
         if (db_run_begin(db, &info, &id, err)) { runner_free(&r); goto done; }
         RunStatus st = runner_train(&r, db, id, &hooks, &out, err);
         db_run_end(db, id, runner_status_name(st), err);

@@ -60,6 +60,16 @@ static const char *const schedule_names[] = {
 static const char *const variant_names[] = {[VARIANT_ITEM] = "item",
                                             [VARIANT_USER] = "user"};
 static const char *const bool_names[] = {"false", "true"};
+static const char *const sampler_names[] = {[SAMPLER_GRID] = "grid",
+                                            [SAMPLER_RANDOM] = "random",
+                                            [SAMPLER_SOBOL] = "sobol"};
+static const char *const pruner_names[] = {[PRUNER_NONE] = "none",
+                                           [PRUNER_MEDIAN] = "median",
+                                           [PRUNER_ASHA] = "asha"};
+static const char *const axis_dist_names[] = {
+    [AXIS_LIST] = "choice", [AXIS_UNIFORM] = "uniform",
+    [AXIS_LOG_UNIFORM] = "log_uniform", [AXIS_INT] = "int",
+    [AXIS_LOG_INT] = "log_int"};
 
 /* Enum fields are read and written as int (values 0..n-1 have the same
  * representation in int and unsigned int, whichever the compiler picks). */
@@ -69,6 +79,8 @@ _Static_assert(sizeof(KernelKind) == sizeof(int), "KernelKind is int-sized");
 _Static_assert(sizeof(OptimizerKind) == sizeof(int), "OptimizerKind is int-sized");
 _Static_assert(sizeof(ScheduleKind) == sizeof(int), "ScheduleKind is int-sized");
 _Static_assert(sizeof(ModelVariant) == sizeof(int), "ModelVariant is int-sized");
+_Static_assert(sizeof(SamplerKind) == sizeof(int), "SamplerKind is int-sized");
+_Static_assert(sizeof(PrunerKind) == sizeof(int), "PrunerKind is int-sized");
 _Static_assert(ULLONG_MAX == UINT64_MAX, "strtoull covers uint64_t exactly");
 
 /* T_PAIR: a ClipSpec, written `auto`, `none` or as a two-element list
@@ -196,6 +208,32 @@ static const KeyDesc keys[] = {
     {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
      .lo = 0, .hi = 10, .lo_open = 1, .flags = O_NONE, .example = "3",
      .help = "prediction for unseen items/users, none = the model's"},
+    {.key = "search.sampler", .type = T_ENUM, FIELD(search_sampler),
+     NAMES(sampler_names),
+     .help = "autorec grid: the grid's product, or random / sobol trials"},
+    {.key = "search.trials", .type = T_INT, FIELD(search_trials), .imin = 1,
+     .imax = CFG_GRID_MAX_POINTS, .example = "64",
+     .help = "trials drawn by the random or sobol sampler"},
+    {.key = "search.seed", .type = T_U64, FIELD(search_seed), .example = "0",
+     .help = "seed of the sampler"},
+    {.key = "search.pruner", .type = T_ENUM, FIELD(search_pruner),
+     NAMES(pruner_names),
+     .help = "stop unpromising trials early, by validation RMSE"},
+    {.key = "search.warmup_epochs", .type = T_INT, FIELD(search_warmup),
+     .imin = 0, .imax = 1000000, .example = "5",
+     .help = "median: never prune at or before this epoch"},
+    {.key = "search.min_trials", .type = T_INT, FIELD(search_min_trials),
+     .imin = 1, .imax = 1000000, .example = "5",
+     .help = "median: other trials needed at an epoch before pruning"},
+    {.key = "search.min_epochs", .type = T_INT, FIELD(search_min_epochs),
+     .imin = 1, .imax = 1000000, .example = "1",
+     .help = "asha: epoch of the first rung"},
+    {.key = "search.reduction_factor", .type = T_INT,
+     FIELD(search_reduction), .imin = 2, .imax = 1000, .example = "3",
+     .help = "asha: 1/eta of the trials at a rung go on"},
+    {.key = "search.rungs", .type = T_INT, FIELD(search_rungs), .imin = 0,
+     .imax = 64, .example = "4",
+     .help = "asha: rungs (min_epochs * eta^k), 0 = all below train.epochs"},
 };
 #define NKEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
@@ -829,6 +867,15 @@ void cfg_defaults(Config *cfg) {
     cfg->variant = VARIANT_ITEM;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
+    cfg->search_sampler = SAMPLER_GRID;
+    cfg->search_trials = 16;
+    cfg->search_seed = 0;
+    cfg->search_pruner = PRUNER_NONE;
+    cfg->search_warmup = 5;
+    cfg->search_min_trials = 5;
+    cfg->search_min_epochs = 1;
+    cfg->search_reduction = 3;
+    cfg->search_rungs = 0;
 }
 
 uint64_t cfg_split_seed(const Config *cfg) {
@@ -1090,6 +1137,21 @@ const char *cfg_optimizer_name(OptimizerKind k) {
 const char *cfg_schedule_name(ScheduleKind k) {
     int i = (int)k;
     return i >= 0 && i < 3 ? schedule_names[i] : "invalid";
+}
+
+const char *cfg_sampler_name(SamplerKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 3 ? sampler_names[i] : "invalid";
+}
+
+const char *cfg_pruner_name(PrunerKind k) {
+    int i = (int)k;
+    return i >= 0 && i < 3 ? pruner_names[i] : "invalid";
+}
+
+const char *cfg_axis_dist_name(AxisDist d) {
+    int i = (int)d;
+    return i >= 0 && i < 5 ? axis_dist_names[i] : "invalid";
 }
 
 /* ---------------------------------------------------------- YAML input -- */
@@ -1362,6 +1424,112 @@ static int parse_scalar(Loader *L, const yaml_event_t *ev, const KeyDesc *d) {
     return set_value(L->cfg, d, v, where, L->err);
 }
 
+/* Reads one number of a distribution's [lo, hi] for key d into *out: an
+ * integer for the int distributions.  Returns 0 or -1 with L->err. */
+static int read_dist_bound(Loader *L, const KeyDesc *d, AxisDist dist,
+                           double *out) {
+    yaml_event_t ev;
+    char *end;
+    if (next_event(L, &ev)) return -1;
+    int rc = -1;
+    if (ev.type != YAML_SCALAR_EVENT) {
+        load_error(L, ev.start_mark, "grid: %s: {%s: [lo, hi]} takes two "
+                   "numbers, got %s", d->key, cfg_axis_dist_name(dist),
+                   node_kind(&ev));
+        goto done;
+    }
+    const char *v = (const char *)ev.data.scalar.value;
+    errno = 0;
+    *out = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(*out) ||
+        ((dist == AXIS_INT || dist == AXIS_LOG_INT) &&
+         (*out != floor(*out) || fabs(*out) > 1e15))) {
+        load_error(L, ev.start_mark, "grid: %s: {%s: [lo, hi]}: \"%s\" is "
+                   "not %s", d->key, cfg_axis_dist_name(dist), v,
+                   dist == AXIS_INT || dist == AXIS_LOG_INT ? "an integer"
+                                                            : "a number");
+        goto done;
+    }
+    char where[ERR_MAX];
+    Config scratch = *L->cfg;
+    snprintf(where, sizeof where, "%s:%zu:%zu: grid", L->name,
+             ev.start_mark.line + 1, ev.start_mark.column + 1);
+    rc = set_value(&scratch, d, v, where, L->err);   /* a valid value */
+done:
+    yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Reads a distribution mapping of grid axis ax (key d; the MAPPING_START
+ * has been consumed): {uniform|log_uniform|int|log_int: [lo, hi]} (read
+ * through the MAPPING_END: returns 0), or {choice: (returns 1: the list
+ * and the MAPPING_END follow).  Returns -1 with L->err on error. */
+static int parse_grid_dist(Loader *L, const KeyDesc *d, GridAxis *ax) {
+    yaml_event_t ev;
+    if (next_event(L, &ev)) return -1;
+    int dist = -1, rc = -1;
+    if (ev.type == YAML_SCALAR_EVENT)
+        for (int k = 0; k < 5; k++)
+            if (!strcmp((const char *)ev.data.scalar.value,
+                        axis_dist_names[k]))
+                dist = k;
+    if (dist < 0) {
+        load_error(L, ev.start_mark, "grid: %s: expected a distribution: "
+                   "{choice: [...]}, {uniform: [lo, hi]}, {log_uniform: [lo, "
+                   "hi]}, {int: [lo, hi]} or {log_int: [lo, hi]}", d->key);
+        goto done;
+    }
+    ax->dist = (AxisDist)dist;
+    if (dist == AXIS_LIST) { rc = 1; goto done; }
+    int numeric = d->type == T_REAL || d->type == T_INT ||
+                  d->type == T_U64 || d->type == T_WIDTHS;
+    int integral = d->type != T_REAL;
+    if (!numeric || (integral && dist != AXIS_INT && dist != AXIS_LOG_INT)) {
+        load_error(L, ev.start_mark, "grid: %s: {%s: ...} does not fit this "
+                   "key (use %s)", d->key, axis_dist_names[dist],
+                   numeric ? "{int: [lo, hi]} or {log_int: [lo, hi]}"
+                           : "{choice: [...]}");
+        goto done;
+    }
+    yaml_mark_t m = ev.start_mark;
+    yaml_event_delete(&ev);
+    if (next_event(L, &ev)) return -1;
+    if (ev.type != YAML_SEQUENCE_START_EVENT) {
+        load_error(L, ev.start_mark, "grid: %s: expected {%s: [lo, hi]}",
+                   d->key, axis_dist_names[dist]);
+        goto done;
+    }
+    if (read_dist_bound(L, d, ax->dist, &ax->lo) ||
+        read_dist_bound(L, d, ax->dist, &ax->hi))
+        goto done;
+    yaml_event_delete(&ev);
+    if (next_event(L, &ev)) return -1;
+    if (ev.type != YAML_SEQUENCE_END_EVENT) {
+        load_error(L, ev.start_mark, "grid: %s: {%s: [lo, hi]} takes two "
+                   "numbers", d->key, axis_dist_names[dist]);
+        goto done;
+    }
+    if (!(ax->lo < ax->hi) ||
+        ((dist == AXIS_LOG_UNIFORM || dist == AXIS_LOG_INT) && ax->lo <= 0)) {
+        load_error(L, m, "grid: %s: {%s: [%g, %g]}: expected lo < hi%s",
+                   d->key, axis_dist_names[dist], ax->lo, ax->hi,
+                   dist == AXIS_LOG_UNIFORM || dist == AXIS_LOG_INT
+                       ? ", both > 0" : "");
+        goto done;
+    }
+    yaml_event_delete(&ev);
+    if (next_event(L, &ev)) return -1;
+    if (ev.type != YAML_MAPPING_END_EVENT) {
+        load_error(L, ev.start_mark, "grid: %s: a distribution has one key, "
+                   "e.g. {uniform: [0.1, 0.5]}", d->key);
+        goto done;
+    }
+    rc = 0;
+done:
+    yaml_event_delete(&ev);
+    return rc;
+}
+
 /* Reads one grid axis's value: a non-empty sequence of scalars, each
  * valid for key d.  Appends the axis to L->grid.  Returns 0 or -1. */
 static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
@@ -1369,16 +1537,27 @@ static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
     GridAxis *ax = &g->axes[g->naxes];
     char where[ERR_MAX];
     yaml_event_t ev;
-    int have = 0, rc = -1, cap = 0;
+    int have = 0, rc = -1, cap = 0, in_map = 0;
     memset(ax, 0, sizeof *ax);
     snprintf(ax->key, sizeof ax->key, "%s", d->key);
     g->naxes++;  /* the axis belongs to the grid from here on (freed with it) */
 
     if (next_event(L, &ev)) goto done;
     have = 1;
+    if (ev.type == YAML_MAPPING_START_EVENT) {
+        /* a distribution {name: [lo, hi]}, or {choice: [values]} */
+        yaml_event_delete(&ev);
+        have = 0;
+        int r = parse_grid_dist(L, d, ax);
+        if (r <= 0) return r;   /* a range distribution, read (or an error) */
+        in_map = 1;             /* choice: its list follows */
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+    }
     if (ev.type != YAML_SEQUENCE_START_EVENT) {
         load_error(L, ev.start_mark, "grid: %s: expected a list of values, "
-                   "e.g. [%s], got %s", d->key, d->example ? d->example : "...",
+                   "e.g. [%s], or a distribution such as {uniform: [lo, "
+                   "hi]}, got %s", d->key, d->example ? d->example : "...",
                    node_kind(&ev));
         goto done;
     }
@@ -1436,6 +1615,17 @@ static int parse_grid_axis(Loader *L, const KeyDesc *d, yaml_mark_t key_mark) {
         load_error(L, key_mark, "grid: %s: the list of values is empty (give "
                    "at least one value, or remove the key)", d->key);
         goto done;
+    }
+    if (in_map) {   /* the end of {choice: [...]} */
+        yaml_event_delete(&ev);
+        have = 0;
+        if (next_event(L, &ev)) goto done;
+        have = 1;
+        if (ev.type != YAML_MAPPING_END_EVENT) {
+            load_error(L, ev.start_mark, "grid: %s: a distribution has one "
+                       "key, e.g. {choice: [a, b]}", d->key);
+            goto done;
+        }
     }
     rc = 0;
 done:
@@ -1503,7 +1693,10 @@ static int parse_grid(Loader *L, yaml_mark_t m) {
                    "with a list of values)");
         goto done;
     }
-    if (cfg_grid_size(L->grid) == 0) {
+    int lists = 1;   /* a search's distributions have no size */
+    for (int i = 0; i < L->grid->naxes; i++)
+        if (L->grid->axes[i].dist != AXIS_LIST) lists = 0;
+    if (lists && cfg_grid_size(L->grid) == 0) {
         load_error(L, m, "grid: has more than %d points", CFG_GRID_MAX_POINTS);
         goto done;
     }
@@ -1910,6 +2103,7 @@ void cfg_grid_free(Grid *grid) {
 
 /* Returns the product of the axis lengths, or 0 above CFG_GRID_MAX_POINTS. */
 size_t cfg_grid_size(const Grid *grid) {
+    if (grid->zip) return grid->naxes ? (size_t)grid->axes[0].nvalues : 1;
     size_t n = 1;
     for (int i = 0; i < grid->naxes; i++) {
         n *= (size_t)grid->axes[i].nvalues;
@@ -1927,8 +2121,8 @@ int cfg_grid_point(const Config *base, const Grid *grid, size_t index,
     Config c = *base;
     for (int i = grid->naxes - 1; i >= 0; i--) {
         const GridAxis *ax = &grid->axes[i];
-        size_t j = index % (size_t)ax->nvalues;
-        index /= (size_t)ax->nvalues;
+        size_t j = grid->zip ? index : index % (size_t)ax->nvalues;
+        if (!grid->zip) index /= (size_t)ax->nvalues;
         if (cfg_set_key(&c, ax->key, ax->values[j], "grid", err)) return -1;
     }
     *out = c;

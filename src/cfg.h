@@ -26,6 +26,11 @@ typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
 /* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
 typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
+/* search.sampler: how `autorec grid` turns the grid: section into points:
+ * the cartesian product, or search.trials sampled trials (grid.h). */
+typedef enum { SAMPLER_GRID, SAMPLER_RANDOM, SAMPLER_SOBOL } SamplerKind;
+/* search.pruner: early stopping of unpromising trials (pruner.h). */
+typedef enum { PRUNER_NONE, PRUNER_MEDIAN, PRUNER_ASHA } PrunerKind;
 /* model.activation.* take the values of Activation (activation.h). */
 
 /* eval.clip: `none`, `auto` (the data set's rating range) or [lo, hi]. */
@@ -93,6 +98,18 @@ typedef struct {
                                         of epochs (needs validation_ratio) */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
+    /* search.*: read by `autorec grid` only (sampling and pruning) */
+    SamplerKind search_sampler;      /* search.sampler: grid | random | sobol */
+    int search_trials;               /* search.trials: sampled trials */
+    uint64_t search_seed;            /* search.seed: of the sampler */
+    PrunerKind search_pruner;        /* search.pruner: none | median | asha */
+    int search_warmup;               /* search.warmup_epochs: median: no
+                                        pruning at or before this epoch */
+    int search_min_trials;           /* search.min_trials: median: peers
+                                        needed at an epoch to prune */
+    int search_min_epochs;           /* search.min_epochs: asha: first rung */
+    int search_reduction;            /* search.reduction_factor: asha eta */
+    int search_rungs;                /* search.rungs: asha, 0 = all that fit */
 } Config;
 
 /* The seed of the data splits: data.split.seed, else train.seed, plus
@@ -114,15 +131,27 @@ int cfg_split_count(const Config *cfg);
 #define CFG_GRID_MAX_POINTS 1000000
 #define CFG_KEY_MAX 64
 
+/* A grid axis is a list of values, or (for search.sampler random or
+ * sobol) a distribution written as a mapping with one key:
+ *   train.lr: {log_uniform: [1e-4, 1e-2]}   model.hidden: {int: [100, 700]}
+ *   model.dropout: {uniform: [0.3, 0.7]}     train.epochs: {log_int: [50, 250]}
+ *   model.variant: {choice: [item, user]}   (the same as a plain list) */
+typedef enum { AXIS_LIST, AXIS_UNIFORM, AXIS_LOG_UNIFORM, AXIS_INT,
+               AXIS_LOG_INT } AxisDist;
+
 typedef struct {
     char key[CFG_KEY_MAX];  /* dotted key, e.g. "train.lr" */
     int nvalues;
     char **values;          /* nvalues strings, owned */
+    AxisDist dist;          /* AXIS_LIST: values; else [lo, hi] */
+    double lo, hi;          /* distribution bounds, lo < hi (> 0 for log) */
 } GridAxis;
 
 typedef struct {
     int naxes;              /* 0: no grid */
     GridAxis axes[CFG_GRID_MAX_AXES];
+    int zip;                /* 1: point i takes values[i] of every axis (the
+                               sampled trials of a search); 0: the product */
 } Grid;
 
 /* Fills cfg with the reference (d2l) defaults. */
@@ -209,5 +238,8 @@ const char *cfg_kernel_name(KernelKind k);
 const char *cfg_optimizer_name(OptimizerKind k);
 const char *cfg_schedule_name(ScheduleKind k);
 const char *cfg_variant_name(ModelVariant v);
+const char *cfg_sampler_name(SamplerKind k);
+const char *cfg_pruner_name(PrunerKind k);
+const char *cfg_axis_dist_name(AxisDist d);
 
 #endif

@@ -173,6 +173,8 @@ static const struct {
     int since;
 } db_result_columns[] = {
     {"result_test_rmse", "REAL", 6},
+    {"pruned_epoch", "INTEGER", 6},   /* search.pruner: the epoch it stopped */
+    {"pruned_reason", "TEXT", 6},     /* and why */
 };
 #define DB_NRESULT_COLUMNS \
     ((int)(sizeof db_result_columns / sizeof db_result_columns[0]))
@@ -374,6 +376,37 @@ static const char db_migrate_v5[] =
     "ALTER TABLE split_summaries ADD COLUMN refit_test_ci_lo REAL;\n"
     "ALTER TABLE split_summaries ADD COLUMN refit_test_ci_hi REAL;\n";
 
+/* Schema 5 -> 6 also lets search.pruner record status 'pruned': it joins
+ * the CHECK of runs.status (db_allow_pruned); pruned_epoch and
+ * pruned_reason are result columns (db_result_columns). */
+/* Adds 'pruned' to the CHECK constraint of runs.status, inside the
+ * caller's transaction.  SQLite cannot ALTER a constraint; widening a CHECK
+ * changes no stored row, so the table's SQL is edited in sqlite_master
+ * (writable_schema) and schema_version bumped, the procedure the SQLite
+ * documentation gives for such changes (lang_altertable.html).  Returns an
+ * SQLite result code (*msg may get SQLite's message). */
+static int db_query_int(sqlite3 *h, const char *sql, sqlite3_int64 *out);
+static int db_allow_pruned(Db *db, char **msg) {
+    sqlite3_int64 sv = 0;
+    char sql[96];
+    int rc = db_query_int(db->db, "PRAGMA schema_version", &sv);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db->db,
+                          "PRAGMA writable_schema = ON;\n"
+                          "UPDATE sqlite_master SET sql = replace(sql, "
+                          "'''interrupted'',''diverged'')', "
+                          "'''interrupted'',''diverged'',''pruned'')') "
+                          "WHERE type = 'table' AND name = 'runs';\n"
+                          "PRAGMA writable_schema = OFF;",
+                          NULL, NULL, msg);
+    if (rc == SQLITE_OK) {
+        snprintf(sql, sizeof sql, "PRAGMA schema_version = %lld",
+                 (long long)sv + 1);
+        rc = sqlite3_exec(db->db, sql, NULL, NULL, msg);
+    }
+    return rc;
+}
+
 /* The views, one definition for the current schema: views hold no data, so
  * rather than being migrated they are dropped and created again whenever the
  * schema version changes (in the same transaction). */
@@ -419,7 +452,13 @@ static const char db_views_tail[] =
     "  min(CASE WHEN r.status = 'finished' THEN r.refit_test_rmse END)\n"
     "    AS best_refit_test_rmse,\n"
     "  avg(CASE WHEN r.status = 'finished' THEN r.refit_test_rmse END)\n"
-    "    AS mean_refit_test_rmse\n"
+    "    AS mean_refit_test_rmse,\n"
+    "  coalesce(sum(r.status = 'pruned'), 0) AS pruned,\n"
+    "  coalesce(sum(r.epochs_done), 0) AS epochs_spent,\n"
+    "  coalesce(sum(r.epochs), 0) AS epochs_full,\n"
+    "  (SELECT b.id FROM runs b WHERE b.experiment = x.id\n"
+    "     AND b.status = 'finished' AND b.selected_val_rmse IS NOT NULL\n"
+    "   ORDER BY b.selected_val_rmse, b.id LIMIT 1) AS best_val_run\n"
     "FROM experiments x LEFT JOIN runs r ON r.experiment = x.id\n"
     "GROUP BY x.id;\n";
 
@@ -614,6 +653,7 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v5, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6)
         rc = sqlite3_exec(db->db, db_migrate_v6, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 6) rc = db_allow_pruned(db, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];
         char cols[1024];
@@ -771,7 +811,8 @@ int db_open(Db **out, const char *path, char *err) {
              "selected_epoch = NULL, selected_test_rmse = NULL, "
              "selected_val_rmse = NULL, checkpoint = NULL, "
              "refit_epochs = NULL, refit_test_rmse = NULL, "
-             "refit_test_mae = NULL, result_test_rmse = NULL "
+             "refit_test_mae = NULL, result_test_rmse = NULL, "
+             "pruned_epoch = NULL, pruned_reason = NULL "
              "WHERE experiment = ?18 AND grid_point = ?19", set, DB_NOW);
     if (db_prepare(db, sql[0], &db->run_insert, err) ||
         db_prepare(db,
@@ -797,7 +838,8 @@ int db_open(Db **out, const char *path, char *err) {
                    &db->run_update_epoch, err) ||
         db_prepare(db,
                    "UPDATE runs SET status = ?1, finished_at = " DB_NOW ", "
-                   "heartbeat_at = " DB_UNIXNOW ", error = ?3 "
+                   "heartbeat_at = " DB_UNIXNOW ", error = ?3, "
+                   "pruned_epoch = ?5, pruned_reason = ?6 "
                    "WHERE id = ?2 AND (?4 IS NULL OR worker IS ?4)",
                    &db->run_end, err) ||
         db_prepare(db, sql[1], &db->run_set_info, err) ||
@@ -824,7 +866,7 @@ int db_open(Db **out, const char *path, char *err) {
                    "SELECT p.point FROM grid_points p LEFT JOIN runs r "
                    "ON r.experiment = p.experiment AND r.grid_point = p.point "
                    "WHERE p.experiment = ?1 AND p.point >= ?2 AND NOT "
-                   "(coalesce(r.status IN ('finished', 'diverged'), 0) AND "
+                   "(coalesce(r.status IN " DB_FINAL_STATUSES ", 0) AND "
                    "r.config_hash IS p.config_hash) "
                    "ORDER BY p.point LIMIT 1",
                    &db->claim_settled, err) ||
@@ -839,7 +881,7 @@ int db_open(Db **out, const char *path, char *err) {
                    "< " DB_UNIXNOW " - ?3) "
                    "OR (r.status IN ('failed', 'interrupted') AND "
                    "coalesce(r.heartbeat_at, 0) < ?4) "
-                   "OR (r.status IN ('finished', 'diverged') AND "
+                   "OR (r.status IN " DB_FINAL_STATUSES " AND "
                    "r.config_hash IS NOT p.config_hash)) "
                    "ORDER BY p.point LIMIT 1",
                    &db->claim_pick, err) ||
@@ -1254,17 +1296,83 @@ void db_report_created(const Db *db, const char *cmd) {
             abs);
 }
 
+static int db_run_end_full(Db *db, int64_t run_id, const char *status,
+                           const char *message, int pruned_epoch,
+                           const char *reason, char *err);
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_end_msg(Db *db, int64_t run_id, const char *status,
+                   const char *message, char *err) {
+    return db_run_end_full(db, run_id, status, message, 0, NULL, err);
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_prune(Db *db, int64_t run_id, int epoch, const char *reason,
+                 char *err) {
+    return db_run_end_full(db, run_id, "pruned", NULL, epoch, reason, err);
+}
+
+/* See db.h.  Returns 0 or -1 with err; *vals owned by the caller. */
+int db_peer_val_best(Db *db, const char *experiment, int64_t run_id,
+                     int epoch, double **vals, int *n, char *err) {
+    sqlite3_stmt *st = NULL;
+    int cap = 0, rc;
+    *vals = NULL;
+    *n = 0;
+    rc = sqlite3_prepare_v2(db->db,
+                            "SELECT min(e.val_rmse) FROM epochs e JOIN runs r "
+                            "ON r.id = e.run_id WHERE r.experiment = ?1 AND "
+                            "r.id != ?2 AND e.epoch <= ?3 GROUP BY r.id "
+                            "HAVING max(e.epoch) = ?3 AND "
+                            "min(e.val_rmse) IS NOT NULL",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, experiment, -1,
+                                                SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 3, epoch);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            int ncap = cap ? cap * 2 : 64;
+            double *nv = mem_realloc(*vals, (size_t)ncap * sizeof *nv);
+            if (!nv) {
+                sqlite3_finalize(st);
+                mem_free(*vals);
+                *vals = NULL;
+                *n = 0;
+                return err_set(err, "%s: out of memory reading the "
+                               "validation RMSEs of experiment %s", db->path,
+                               experiment);
+            }
+            *vals = nv;
+            cap = ncap;
+        }
+        (*vals)[(*n)++] = sqlite3_column_double(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        mem_free(*vals);
+        *vals = NULL;
+        *n = 0;
+        return db_fail(db, rc, "read the other trials' validation RMSEs",
+                       err);
+    }
+    return 0;
+}
+
 /* See db.h.  status must be one of finished, failed, interrupted, diverged.
  * Returns 0 or -1 with err. */
 int db_run_end(Db *db, int64_t run_id, const char *status, char *err) {
     return db_run_end_msg(db, run_id, status, NULL, err);
 }
 
-/* See db.h.  Returns 0 or -1 with err. */
-int db_run_end_msg(Db *db, int64_t run_id, const char *status,
-                   const char *message, char *err) {
+/* Ends run_id with status, message (runs.error) and, for 'pruned', the
+ * epoch and reason (pruned_epoch 0: NULL).  Returns 0 or -1 with err. */
+static int db_run_end_full(Db *db, int64_t run_id, const char *status,
+                           const char *message, int pruned_epoch,
+                           const char *reason, char *err) {
     static const char *const ok[] = {"finished", "failed", "interrupted",
-                                     "diverged"};
+                                     "diverged", "pruned"};
     assert(db && status);
     sqlite3_stmt *st = db->run_end;
     int valid = 0, rc;
@@ -1272,13 +1380,18 @@ int db_run_end_msg(Db *db, int64_t run_id, const char *status,
         valid |= strcmp(status, ok[i]) == 0;
     if (!valid)
         return err_set(err, "cannot end run %lld in %s: status '%s' is not "
-                            "one of finished, failed, interrupted, diverged",
+                            "one of finished, failed, interrupted, "
+                            "diverged, pruned",
                        (long long)run_id, db->path, status);
     for (int attempt = 0;; attempt++) {
         rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
         if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
         if (rc == SQLITE_OK) rc = db_bind_text(st, 3, message);
         if (rc == SQLITE_OK) rc = db_bind_text(st, 4, db->worker);
+        if (rc == SQLITE_OK)
+            rc = pruned_epoch > 0 ? sqlite3_bind_int(st, 5, pruned_epoch)
+                                  : sqlite3_bind_null(st, 5);
+        if (rc == SQLITE_OK) rc = db_bind_text(st, 6, reason);
         if (rc == SQLITE_OK) {
             rc = db_step_retry(st);
         } else {

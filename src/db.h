@@ -23,7 +23,11 @@
  * (db_config_columns in db.c) and split_summaries; schema 5 (train.refit)
  * the refit_epochs table (run_id, epoch, train_loss, test_rmse, test_mae,
  * train_seconds, eval_seconds), runs.refit, refit_epochs, refit_test_rmse,
- * refit_test_mae, and the refit columns of split_summaries.
+ * refit_test_mae, and the refit columns of split_summaries; schema 6
+ * (search.pruner) status 'pruned' in the CHECK of runs.status, and
+ * runs.pruned_epoch (the epoch, a rung for asha, at which it was stopped)
+ * and runs.pruned_reason; the views get them, grid_summary a pruned count
+ * and epochs_spent / epochs_full (sum of epochs_done / of train.epochs).
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -36,6 +40,12 @@
 #include "cfg.h"
 
 #define DB_SCHEMA_VERSION 6
+
+/* The statuses that settle a grid point: it is not run again (unless its
+ * config hash is outdated), and a merge prefers them to any other.
+ * `pruned` (schema 6) is a search.pruner decision, a result like the
+ * others. */
+#define DB_FINAL_STATUSES "('finished', 'diverged', 'pruned')"
 
 typedef struct Db Db;
 struct sqlite3;
@@ -107,6 +117,19 @@ int db_run_end(Db *db, int64_t run_id, const char *status, char *err);
 /* As db_run_end, also storing message (may be NULL) in runs.error. */
 int db_run_end_msg(Db *db, int64_t run_id, const char *status,
                    const char *message, char *err);
+
+/* Ends run_id as 'pruned' at epoch (its last recorded one) with reason
+ * (search.pruner).  Returns 0 or -1 with err (as db_run_end). */
+int db_run_prune(Db *db, int64_t run_id, int epoch, const char *reason,
+                 char *err);
+
+/* The best validation RMSE up to `epoch` of every run of experiment other
+ * than run_id that has recorded epoch `epoch` (any status): what a pruner
+ * compares a trial with.  Reads only epochs.val_rmse, never a test
+ * column.  *vals (owned by the caller, mem_free; NULL when none) gets *n
+ * values.  Returns 0 or -1 with err. */
+int db_peer_val_best(Db *db, const char *experiment, int64_t run_id,
+                     int epoch, double **vals, int *n, char *err);
 
 /* Rewrites the descriptive columns of a run (config_yaml, host, threads,
  * kernel, git_commit, blis_info and the hyper-parameters) from info. */

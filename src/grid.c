@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "query.h"
 #include "run.h"
+#include "search.h"
 
 #define GRID_DEFAULT_DB "runs/results.db"
 #define GRID_MAX_SETS 256
@@ -54,10 +55,16 @@ void grid_usage(FILE *f) {
 "With data.split.repeats: K (or data.split.kind: folds, K = 5) each\n"
 "configuration runs its K splits: an implicit last axis data.split.index,\n"
 "and their mean, sd and 95%% t interval go to split_summaries.\n"
-"Running the same grid again resumes it: finished and diverged points are\n"
-"kept; missing, failed, interrupted and stale ones (a worker that stopped\n"
-"sending heartbeats) are run.  Several `autorec grid` processes may share\n"
-"one database: every point is claimed atomically, so none runs twice.\n"
+"A search samples instead (search.sampler: random | sobol, search.trials:\n"
+"N) from lists or distributions such as train.lr: {log_uniform: [1e-4,\n"
+"1e-2]}, model.hidden: {int: [100, 700]}; search.pruner: median | asha stops\n"
+"trials whose validation RMSE is not promising (status pruned).  See\n"
+"configs/search-ml100k.yaml and README, \"Searches\".\n"
+"Running the same grid again resumes it: finished, diverged and pruned\n"
+"points are kept; missing, failed, interrupted and stale ones (a worker\n"
+"that stopped sending heartbeats) are run.  Several `autorec grid`\n"
+"processes may share one database: every point is claimed atomically, so\n"
+"none runs twice.\n"
 "\n"
 "options:\n"
 "  --workers N          points trained at once (processes; default 1)\n"
@@ -76,6 +83,10 @@ void grid_usage(FILE *f) {
 "  --point N            run only grid point N (0-based, as in the runs\n"
 "                       table's grid_point): what each task of `autorec\n"
 "                       slurm` runs; exit status from that point's run\n"
+"  --stop-at-epoch E    stop every run after epoch E, recorded as interrupted\n"
+"                       with the reason (rerunning resumes it from the\n"
+"                       start): one rung of the chain autorec slurm runs\n"
+"                       for search.pruner: asha\n"
 "  --stale-after S      a running point whose worker sent no heartbeat for S\n"
 "                       seconds is taken over (default %g; also\n"
 "                       AUTOREC_STALE_SECONDS)\n"
@@ -117,7 +128,20 @@ static char *grid_canonical_yaml(const Config *c, int threads_axis, int full) {
 
 int grid_config_hash(const Config *c, int threads_axis,
                      char out[GRID_HASH_HEX], char *err) {
-    char *yaml = grid_canonical_yaml(c, threads_axis, 0);
+    /* a trial is what it trains: the search: keys (how it was drawn and
+     * pruned) belong to the experiment id, not to the point's hash */
+    Config k = *c, d;
+    cfg_defaults(&d);
+    k.search_sampler = d.search_sampler;
+    k.search_trials = d.search_trials;
+    k.search_seed = d.search_seed;
+    k.search_pruner = d.search_pruner;
+    k.search_warmup = d.search_warmup;
+    k.search_min_trials = d.search_min_trials;
+    k.search_min_epochs = d.search_min_epochs;
+    k.search_reduction = d.search_reduction;
+    k.search_rungs = d.search_rungs;
+    char *yaml = grid_canonical_yaml(&k, threads_axis, 0);
     if (!yaml) return err_set(err, "out of memory hashing a config");
     uint64_t h = grid_fnv1a64(yaml, strlen(yaml), GRID_FNV_OFFSET);
     snprintf(out, GRID_HASH_HEX, "%016llx", (unsigned long long)h);
@@ -137,6 +161,7 @@ void grid_plan_free(GridPlan *p) {
 }
 
 int grid_plan_value(const GridPlan *p, size_t i, int a) {
+    if (p->grid.zip) return (int)i;   /* sampled trials: values[i] */
     for (int k = p->grid.naxes - 1; k > a; k--)
         i /= (size_t)p->grid.axes[k].nvalues;
     return (int)(i % (size_t)p->grid.axes[a].nvalues);
@@ -257,6 +282,38 @@ static int grid_add_split_axis(GridPlan *p, char *err) {
     return 0;
 }
 
+/* The search: section's checks, and for a sampled search the trials
+ * drawn in place of the grid (search_sample).  Returns 0 or -1 with err. */
+static int grid_search_setup(GridPlan *p, char *err) {
+    const Config *b = &p->base;
+    int splits = cfg_split_count(b);
+    for (int a = 0; a < p->grid.naxes; a++)
+        if (b->search_sampler == SAMPLER_GRID &&
+            p->grid.axes[a].dist != AXIS_LIST)
+            return err_set(err, "grid: %s is a distribution ({%s: ...}), "
+                           "which the full grid cannot enumerate: set "
+                           "search.sampler: random or sobol (and "
+                           "search.trials)", p->grid.axes[a].key,
+                           cfg_axis_dist_name(p->grid.axes[a].dist));
+    if (b->search_pruner != PRUNER_NONE && b->validation_ratio == 0)
+        return err_set(err, "search.pruner: %s compares validation RMSEs "
+                       "(never test RMSEs): set data.split."
+                       "validation_ratio (e.g. 0.1), or pruner: none",
+                       cfg_pruner_name(b->search_pruner));
+    if (b->search_pruner != PRUNER_NONE && splits > 1)
+        return err_set(err, "search.pruner: %s with %d splits per "
+                       "configuration is not supported: use "
+                       "data.split.repeats: 1 (kind random) for the search",
+                       cfg_pruner_name(b->search_pruner), splits);
+    if (b->search_sampler == SAMPLER_GRID) return 0;
+    if (splits > 1)
+        return err_set(err, "search.sampler: %s with %d splits per trial is "
+                       "not supported: use data.split.repeats: 1 (kind "
+                       "random) for the search",
+                       cfg_sampler_name(b->search_sampler), splits);
+    return search_sample(b, &p->grid, err);
+}
+
 int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     Config c;
     char why[ERR_MAX];
@@ -264,7 +321,7 @@ int grid_plan_make(GridPlan *p, const Config *base, Grid *grid, char *err) {
     p->base = *base;
     p->grid = *grid;
     memset(grid, 0, sizeof *grid);
-    if (grid_add_split_axis(p, err)) return -1;
+    if (grid_search_setup(p, err) || grid_add_split_axis(p, err)) return -1;
     p->n = cfg_grid_size(&p->grid);
     if (p->n == 0)
         return err_set(err, "the grid has more than %d points",
@@ -328,6 +385,7 @@ typedef struct {
     int dry_run;
     double stale;
     long long point;      /* --point N: N + 1; 0: every point */
+    int stop_epoch;       /* --stop-at-epoch E; 0: none */
 } GridArgs;
 
 /* Parses a positive integer option value.  Returns 0 or -1 (printed). */
@@ -393,6 +451,12 @@ static int grid_parse(int argc, char **argv, GridArgs *a) {
                           &pt))
                 return -1;
             a->point = (long long)pt + 1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--stop-at-epoch", &v, "grid"))) {
+            if (r < 0 || grid_int("--stop-at-epoch", v, 1000000,
+                                  &a->stop_epoch))
+                return -1;
             continue;
         }
         if ((r = query_opt(argc, argv, &i, "--threads", &v, "grid"))) {
@@ -642,7 +706,8 @@ int grid_main(int argc, char **argv) {
     unsigned tag = (unsigned)(((unsigned long)getpid() * 2654435761UL) ^
                               (unsigned long)(session_start * 1000)) & 0xffff;
     GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
-                         tag, getpid(), a.point ? a.point - 1 : 0, a.point};
+                         tag, getpid(), a.point ? a.point - 1 : 0, a.point,
+                         a.stop_epoch};
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -730,6 +795,8 @@ int grid_main(int argc, char **argv) {
         if (grid_point_report(&plan, a.db_path, a.point - 1, stdout, &st,
                               err))
             fprintf(stderr, "autorec grid: %s\n", err);
+        /* a run paused at --stop-at-epoch did what was asked */
+        if (a.stop_epoch && st == EXIT_SIGTERM && !g_stop) st = EXIT_OK;
         complete = st == EXIT_OK;
     } else if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
         fprintf(stderr, "autorec grid: %s\n", err);

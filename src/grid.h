@@ -7,7 +7,8 @@
  *   grid_progress.c  the live progress lines and the final summary table
  *
  * Identity: a point's config hash is FNV-1a 64 of the YAML of its
- * non-default keys (cfg_to_yaml_changed) with train.threads set to 0 unless
+ * non-default keys (cfg_to_yaml_changed) except search.* (a trial's hash
+ * is what it trains, whatever drew or prunes it) with train.threads set to 0 unless
  * train.threads is itself a grid axis: workers choose the thread count and
  * results do not depend on it, and keys added by later versions (at their
  * defaults) leave hashes unchanged.  The experiment id is the config name
@@ -93,6 +94,9 @@ typedef struct {
     unsigned tag;           /* of this grid command's worker ids */
     pid_t parent;
     int64_t first, end;     /* points [first, end) only; end 0: all */
+    int stop_epoch;         /* > 0: stop each run after this epoch, as
+                               interrupted (a rung of an autorec slurm
+                               chain: --stop-at-epoch) */
 } GridWorkerArgs;
 
 /* Runs one worker in the current (forked) process until no point is left

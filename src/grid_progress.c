@@ -34,6 +34,8 @@ static double progress_monotonic(void) {
  * database error. */
 typedef struct {
     int n, finished, running, failed, interrupted, diverged, pending;
+    int pruned;                  /* search.pruner: settled as pruned */
+    long long epochs_spent, epochs_full;   /* sum of epochs_done, epochs */
     double seconds, mean_wall;   /* mean_wall < 0: no finished point */
 } GridCounts;
 
@@ -46,7 +48,8 @@ static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
         "SELECT n_points, finished, running, failed, interrupted, diverged, "
         "pending, seconds, (SELECT avg((julianday(finished_at) - "
         "julianday(started_at)) * 86400.0) FROM runs WHERE experiment = ?1 "
-        "AND status = 'finished') FROM grid_summary WHERE experiment = ?1",
+        "AND status = 'finished'), pruned, epochs_spent, epochs_full "
+        "FROM grid_summary WHERE experiment = ?1",
         -1, &st, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, experiment, -1,
                                                 SQLITE_STATIC);
@@ -62,6 +65,9 @@ static int grid_counts(sqlite3 *h, const char *experiment, GridCounts *c) {
         c->seconds = sqlite3_column_double(st, 7);
         if (sqlite3_column_type(st, 8) != SQLITE_NULL)
             c->mean_wall = sqlite3_column_double(st, 8);
+        c->pruned = sqlite3_column_int(st, 9);
+        c->epochs_spent = sqlite3_column_int64(st, 10);
+        c->epochs_full = sqlite3_column_int64(st, 11);
         ret = 0;
     } else if (rc == SQLITE_DONE) {
         ret = 1;
@@ -149,14 +155,16 @@ int grid_progress_draw(GridProgress *g, const GridPlan *p,
 
     /* ETA of the grid: the points left times the mean point time, over the
      * workers of this process */
-    int todo = c.n - c.finished - c.diverged - c.failed - c.running;
+    int todo = c.n - c.finished - c.diverged - c.pruned - c.failed -
+               c.running;
     if (todo < 0) todo = 0;
     left += todo;
     if (c.mean_wall >= 0) per = c.mean_wall;
     int par = g->workers > 0 ? g->workers : 1;
     snprintf(lines[0], LINE_MAX_CHARS,
              "%s: %d/%d done, %d running, %d failed, %d to run, %s, ETA %s",
-             p->experiment, c.finished + c.diverged, c.n, c.running, c.failed,
+             p->experiment, c.finished + c.diverged + c.pruned, c.n,
+             c.running, c.failed,
              todo, query_duration(elapsed, b1, sizeof b1),
              per >= 0 ? query_duration(left * per / par, b3, sizeof b3)
                       : "?");
@@ -262,7 +270,13 @@ int grid_counts_print(sqlite3 *h, const char *experiment,
             experiment, c.n, c.n == 1 ? "" : "s", c.finished, c.diverged,
             c.failed, c.interrupted, c.running, c.pending,
             query_duration(c.seconds, b, sizeof b));
-    *complete = c.finished + c.diverged == c.n;
+    if (c.pruned)
+        fprintf(out, "search %s: %d pruned; %lld epochs of the %lld a full "
+                     "run of these trials takes (%.0f%%)\n", experiment,
+                c.pruned, c.epochs_spent, c.epochs_full,
+                c.epochs_full ? 100.0 * (double)c.epochs_spent /
+                                    (double)c.epochs_full : 0.0);
+    *complete = c.finished + c.diverged + c.pruned == c.n;
     return 0;
 }
 
@@ -309,7 +323,8 @@ int grid_point_report(const GridPlan *p, const char *db_path, int64_t point,
             sqlite3_column_type(st, 7) != SQLITE_NULL ? ": " : "",
             sqlite3_column_type(st, 7) != SQLITE_NULL
                 ? (const char *)sqlite3_column_text(st, 7) : "");
-    if (s && (!strcmp(s, "finished") || !strcmp(s, "diverged")))
+    if (s && (!strcmp(s, "finished") || !strcmp(s, "diverged") ||
+              !strcmp(s, "pruned")))
         *status = EXIT_OK;
     else if (s && !strcmp(s, "interrupted"))
         *status = EXIT_SIGTERM;
@@ -337,15 +352,29 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                                         "status", "result RMSE",
                                         "best-epoch RMSE", "final RMSE",
                                         "epochs", "time"};
+    /* a search ranks its trials by validation: finished ones first, by
+     * selected validation RMSE, with the test RMSE at that epoch */
+    static const char *const search_heads[] = {
+        "rank", "run", "point", "params", "status", "val RMSE", "@",
+        "test RMSE", "epochs", "time"};
     static const int right[] = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
-    for (int k = 0; k < 10; k++) qt_head(&t, k, heads[k], right[k]);
-    if (query_prepare(h,
-            "SELECT r.id, r.grid_point, p.params, r.status,"
-            " r.result_test_rmse, r.best_test_rmse, r.final_test_rmse,"
-            " r.epochs_done, r.epochs, r.seconds, r.error FROM runs r"
-            " LEFT JOIN grid_points p ON p.experiment = r.experiment AND"
-            " p.point = r.grid_point WHERE r.experiment = ?1 ORDER BY"
-            " r.result_test_rmse IS NULL, r.result_test_rmse, r.grid_point",
+    int search = p->grid.zip || p->base.search_pruner != PRUNER_NONE;
+    for (int k = 0; k < 10; k++)
+        qt_head(&t, k, search ? search_heads[k] : heads[k], right[k]);
+    if (query_prepare(h, search
+            ? "SELECT r.id, r.grid_point, p.params, r.status, "
+              "r.selected_val_rmse, r.selected_epoch, r.selected_test_rmse, "
+              "r.epochs_done, r.epochs, r.seconds, r.error FROM runs r LEFT "
+              "JOIN grid_points p ON p.experiment = r.experiment AND p.point "
+              "= r.grid_point WHERE r.experiment = ?1 ORDER BY r.status != "
+              "'finished', r.selected_val_rmse IS NULL, r.selected_val_rmse, "
+              "r.grid_point"
+            : "SELECT r.id, r.grid_point, p.params, r.status,"
+              " r.result_test_rmse, r.best_test_rmse, r.final_test_rmse,"
+              " r.epochs_done, r.epochs, r.seconds, r.error FROM runs r"
+              " LEFT JOIN grid_points p ON p.experiment = r.experiment AND"
+              " p.point = r.grid_point WHERE r.experiment = ?1 ORDER BY"
+              " r.result_test_rmse IS NULL, r.result_test_rmse, r.grid_point",
             &st, err))
         goto done;
     rc = sqlite3_bind_text(st, 1, p->experiment, -1, SQLITE_STATIC);
@@ -357,7 +386,9 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         qt_set(&t, 3, "%s", query_col(st, 2, NULL, b, sizeof b));
         qt_set(&t, 4, "%s", query_col(st, 3, NULL, b, sizeof b));
         qt_set(&t, 5, "%s", query_col(st, 4, "%.4f", b, sizeof b));
-        qt_set(&t, 6, "%s", query_col(st, 5, "%.4f", b, sizeof b));
+        /* a search's column 6 is the selected epoch */
+        qt_set(&t, 6, "%s", query_col(st, 5, search ? NULL : "%.4f", b,
+                                      sizeof b));
         qt_set(&t, 7, "%s", query_col(st, 6, "%.4f", b, sizeof b));
         qt_set(&t, 8, "%d/%d", sqlite3_column_int(st, 7),
                sqlite3_column_int(st, 8));
@@ -385,7 +416,12 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                         (const char *)sqlite3_column_text(st, 3),
                         (const char *)sqlite3_column_text(st, 10));
     }
-    if (p->n_splits > 1) {
+    if (search) {
+        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        if (query_search_print(h, p->experiment, out, err) < 0) goto done;
+        fprintf(out, "next: autorec plot --search %s -o search.png%s%s\n",
+                p->experiment, dbopt, *dbopt ? db_path : "");
+    } else if (p->n_splits > 1) {
         const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
         fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",

@@ -28,6 +28,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "pruner.h"
 #include "run.h"
 #include "runner.h"
 #include "version.h"
@@ -99,6 +100,42 @@ static int describe_point(void *ctx, int64_t point, DbRunInfo *info,
     return 0;
 }
 
+/* ------------------------------------------------------------ pruning -- */
+
+typedef struct {
+    Db *db;
+    const char *experiment;
+    int64_t run_id;
+    PrunerSpec spec;
+    double best;            /* best validation RMSE so far (NaN: none) */
+    int stop_epoch;         /* > 0: pause after this epoch */
+} PruneCtx;
+
+/* RunHooks.prune: after epoch --stop-at-epoch, pauses the run (2); at
+ * the pruner's epochs, compares this trial's best
+ * validation RMSE with the other trials' at the same epoch (read from the
+ * database: validation columns only).  Returns 2 pause, 1 prune (reason),
+ * 0 go on, -1 database error (reason). */
+static int prune_hook(void *ctx, const DbEpoch *e, char *reason) {
+    PruneCtx *p = ctx;
+    double *peers;
+    int n;
+    if (e->has_val && !(e->val_rmse >= p->best)) p->best = e->val_rmse;
+    if (p->stop_epoch > 0 && e->epoch >= p->stop_epoch) {
+        snprintf(reason, ERR_MAX, "paused after epoch %d (--stop-at-epoch: "
+                 "a rung of the autorec slurm chain; the promotion step "
+                 "decides whether it goes on)", e->epoch);
+        return 2;
+    }
+    if (!pruner_checks(&p->spec, e->epoch) || p->best != p->best) return 0;
+    if (db_peer_val_best(p->db, p->experiment, p->run_id, e->epoch, &peers,
+                         &n, reason))
+        return -1;
+    int r = pruner_decide(&p->spec, e->epoch, p->best, peers, n, reason);
+    mem_free(peers);
+    return r;
+}
+
 /* Trains the claimed point (d->cfg) as run run_id and records how it
  * ended.  Errors of the point go into its row (runs.error), not to the
  * terminal.  Returns 0, or -1 when the database failed (err). */
@@ -120,12 +157,21 @@ static int run_point(Db *db, Describe *d, int64_t point, int64_t run_id,
         ret = -1;
         goto done;
     }
-    RunHooks hooks = {NULL, NULL, &g_wstop, NULL};
+    PruneCtx pc = {db, d->a->plan->experiment, run_id, {0}, 0.0 / 0.0,
+                   d->a->stop_epoch};
+    pruner_spec(&d->cfg, &pc.spec);
+    RunHooks hooks = {NULL, &pc, &g_wstop, NULL,
+                      pc.spec.kind != PRUNER_NONE || pc.stop_epoch > 0
+                          ? prune_hook : NULL};
     why[0] = '\0';
     st = runner_train(&r, db, run_id, &hooks, &out, why);
-    if (db_run_end_msg(db, run_id, runner_status_name(st),
-                       st == RUN_DIVERGED || st == RUN_FAILED ? why : NULL,
-                       err))
+    if (st == RUN_PRUNED) {
+        if (db_run_prune(db, run_id, out.epochs_done, why, err)) ret = -1;
+    } else if (db_run_end_msg(db, run_id, runner_status_name(st),
+                              st == RUN_DIVERGED || st == RUN_FAILED ||
+                                      (st == RUN_INTERRUPTED && why[0])
+                                  ? why : NULL,
+                              err))
         ret = -1;
     else if (st == RUN_FINISHED && d->a->plan->n_splits > 1 &&
              grid_split_summary(db, d->a->plan, (size_t)point, err))

@@ -137,7 +137,7 @@ static void merge_sql_free(MergeSql *m) {
 }
 
 /* A status that is a result: never replaced by a rerun's other status. */
-#define MERGE_FINAL(r) "(" r ".status IN ('finished', 'diverged'))"
+#define MERGE_FINAL(r) "(" r ".status IN " DB_FINAL_STATUSES ")"
 #define MERGE_RANK(r)                                                      \
     "(" MERGE_FINAL(r) ", " r ".started_at, " r ".epochs_done, "          \
     "coalesce(" r ".heartbeat_at, 0))"
@@ -473,7 +473,7 @@ static int merge_report(sqlite3 *h, const char *db_path, const char *x,
         "SELECT p.point, coalesce(r.status, 'not run'), r.error FROM "
         "grid_points p LEFT JOIN runs r ON r.experiment = p.experiment AND "
         "r.grid_point = p.point WHERE p.experiment = ?1 AND "
-        "coalesce(r.status, '') NOT IN ('finished', 'diverged') "
+        "coalesce(r.status, '') NOT IN " DB_FINAL_STATUSES " "
         "ORDER BY p.point", -1, &st, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, x, -1, SQLITE_STATIC);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {

@@ -74,7 +74,7 @@ static int qf_text(QFilter *f, const char *s, size_t n, char *err) {
 }
 
 static const char *const statuses[] = {"running", "finished", "failed",
-                                       "interrupted", "diverged"};
+                                       "interrupted", "diverged", "pruned"};
 
 int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
     assert(f && sel);
@@ -92,8 +92,8 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
             if (!ok)
                 return err_set(err, "--status: '%.*s' is not a status (use "
                                     "running, finished, failed, interrupted, "
-                                    "diverged, a comma-separated list, or "
-                                    "all)", (int)len, p);
+                                    "diverged, pruned, a comma-separated "
+                                    "list, or all)", (int)len, p);
             if (qf_append(f, n++ ? ", ?" : "?", err) ||
                 qf_text(f, p, len, err))
                 return -1;

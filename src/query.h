@@ -320,6 +320,39 @@ void query_plot_usage(FILE *f);
  * Returns the number of runs, or -1 with err. */
 int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
                        int single, FILE *out, char *err);
+/* Writes a gnuplot script (output file included) on out.  Returns 0 or -1
+ * with err. */
+typedef int (*QPlotScriptFn)(void *ctx, FILE *out, char *err);
+
+/* Runs gnuplot (AUTOREC_GNUPLOT, default gnuplot) with script's output on
+ * its stdin (fork + exec, no shell), drawing path.  Returns 0 or -1 with
+ * err (gnuplot missing or failed). */
+int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
+                  char *err);
+
+/* Checks that path is a non-empty PNG (svg 0) or SVG file.  Returns 0 or
+ * -1 with err. */
+int query_plot_check(const char *path, int svg, char *err);
+
+/* Writes s as a single-quoted gnuplot string (' doubled, newlines
+ * dropped). */
+void query_gp_string(FILE *out, const char *s);
+
+/* `autorec plot --search EXPERIMENT`: a search's trials, validation RMSE
+ * against each sampled parameter and validation curves, coloured by
+ * status (finished, pruned), into path (.png or .svg; query_search.c).
+ * Returns 0 or -1 with err. */
+int query_plot_search(sqlite3 *h, const char *experiment, int svg,
+                      const char *path, const char *title, char *err);
+
+/* Prints, for each search of experiment (an id or config name; NULL:
+ * all) - an experiment with pruned trials or a random / sobol sampler -
+ * its trials by status, the epochs spent against every trial trained to
+ * the end, and the best finished trial by validation RMSE with its test
+ * RMSE (query_search.c).  Returns the number of searches, or -1 with
+ * err. */
+int query_search_print(sqlite3 *h, const char *experiment, FILE *out,
+                       char *err);
 
 int query_summary_main(int argc, char **argv);
 void query_summary_usage(FILE *f);

@@ -19,6 +19,11 @@ void query_best_usage(FILE *f) {
 "                    [--where FILTER] [--status S] [--top N]\n"
 "                    [--format table|csv|json] [--db PATH]\n"
 "\n"
+"With --experiment naming a search (sampled trials or pruning: autorec\n"
+"grid with search.*), the search's report follows: trials by status, the\n"
+"epochs spent against every trial trained to the end, and the best finished\n"
+"trial by validation RMSE with its test RMSE.\n"
+"\n"
 "Without --by: the best run (--top N: the N best).  With --by one key (or\n"
 "three and more): the best run of each group.  With --by two keys: a pivot\n"
 "table of the best value, rows the first key, columns the second, '*' on the\n"
@@ -409,6 +414,10 @@ int query_best_main(int argc, char **argv) {
     }
     if (o.format == QFMT_TABLE &&
         best_overall(h, &f, &m, keys, nkeys, stdout, err) < 0)
+        goto fail;
+    /* a search: its trials, epochs spent and best trial by validation */
+    if (o.format == QFMT_TABLE && sel.experiment &&
+        query_search_print(h, sel.experiment, stdout, err) < 0)
         goto fail;
     rc = EXIT_OK;
     goto out;

@@ -94,6 +94,10 @@ static const QColumn columns[] = {
      QF_RMSE, QK_REAL, M, 16},
     {"refit_test_mae", NULL, "refit_test_mae", NULL, "refit MAE", QF_RMSE,
      QK_REAL, M, 0},
+    {"pruned_epoch", NULL, "pruned_epoch", NULL, "pruned at", QF_PLAIN,
+     QK_INT, M, 0},
+    {"pruned_reason", NULL, "pruned_reason", NULL, "pruned because",
+     QF_PLAIN, QK_TEXT, M, 0},
     {"seconds", NULL, "seconds", NULL, "time", QF_DURATION, QK_REAL, M, 17},
     /* information */
     {"wall_seconds", NULL, "wall_seconds", NULL, "wall", QF_DURATION,

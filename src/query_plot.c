@@ -28,6 +28,7 @@ void query_plot_usage(FILE *f) {
     fprintf(f,
 "usage: autorec plot [RUN...] [-o FILE] [--metric M[,M...]] [--experiment E]\n"
 "                    [--where FILTER] [--status S] [--title TEXT] [--db PATH]\n"
+"       autorec plot --search EXPERIMENT [-o FILE] [--title TEXT] [--db PATH]\n"
 "\n"
 "Draws the learning curves of runs, as the reference notebook's animator:\n"
 "one panel per metric (default train loss and test RMSE) against the\n"
@@ -44,6 +45,10 @@ void query_plot_usage(FILE *f) {
 "  --title TEXT  title above the panels\n"
 "  --metric M[,M...]  the panels: train_loss, test_rmse, test_mae, val_rmse,\n"
 "                val_mae (default train_loss,test_rmse)\n"
+"  --search E    a search's trials instead (autorec grid with search.*):\n"
+"                one panel per sampled parameter, validation RMSE of each\n"
+"                finished and pruned trial against its value, and a panel\n"
+"                of the validation curves coloured by status\n"
 "  --db PATH     results database (default " QUERY_DEFAULT_DB ")\n",
             PLOT_MAX_RUNS);
 }
@@ -60,8 +65,7 @@ static const char *const palette[] = {
     "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354",
     "#756bb1", "#636363"};
 
-/* Writes s as a single-quoted gnuplot string (' doubled). */
-static void gp_string(FILE *out, const char *s) {
+void query_gp_string(FILE *out, const char *s) {
     fputc('\'', out);
     for (; *s; s++) {
         if (*s == '\'') fputc('\'', out);
@@ -270,7 +274,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                 "  set terminal png size %d,480 noenhanced\n"
                 "}\n", width, width);
     fputs("set output ", out);
-    gp_string(out, path);
+    query_gp_string(out, path);
     fputc('\n', out);
     for (int r = 0; r < n; r++) {
         char name[32];
@@ -290,7 +294,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
     fprintf(out, "set multiplot layout 1,%d", pm->n);
     if (title) {
         fputs(" title ", out);
-        gp_string(out, title);
+        query_gp_string(out, title);
     }
     /* integer epoch tics, at most about 12 of them */
     static const int steps[] = {1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500,
@@ -315,7 +319,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                 fprintf(out, "%s$run%d using 1:%d with linespoints lw 2 pt 7 "
                              "ps 0.6 lc rgb '%s' title ",
                         first ? "" : ", \\\n     ", r, 2 + k, colour);
-                gp_string(out, runs[r].label);
+                query_gp_string(out, runs[r].label);
                 first = 0;
             }
             if (has_refit[r] && pm->m[k]->refit) {
@@ -325,7 +329,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                 fprintf(out, "%s$refit%d using 1:%d with linespoints lw 2 "
                              "dt 2 pt 6 ps 0.6 lc rgb '%s' title ",
                         first ? "" : ", \\\n     ", r, 2 + k, colour);
-                gp_string(out, label);
+                query_gp_string(out, label);
                 first = 0;
             }
         }
@@ -336,10 +340,23 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
     return with_data;
 }
 
-/* Runs gnuplot with the script on its stdin.  Returns 0 or -1 with err. */
-static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                    const char *path, const char *title,
-                    const PlotMetrics *pm, char *err) {
+typedef struct {
+    sqlite3 *h;
+    const PlotRun *runs;
+    int n, svg;
+    const char *path, *title;
+    const PlotMetrics *pm;
+} PlotCtx;
+
+/* QPlotScriptFn of the learning curves. */
+static int plot_curves_script(void *ctx, FILE *out, char *err) {
+    const PlotCtx *c = ctx;
+    return plot_script(c->h, c->runs, c->n, c->svg, c->path, c->title, c->pm,
+                       out, err) < 0 ? -1 : 0;
+}
+
+int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
+                  char *err) {
     const char *gnuplot = getenv("AUTOREC_GNUPLOT");
     int fd[2], status = 0, ret = -1;
     pid_t pid;
@@ -368,7 +385,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     if (!pipe_out) {
         close(fd[1]);
         err_set(err, "fdopen: %s", strerror(errno));
-    } else if (plot_script(h, runs, n, svg, path, title, pm, pipe_out, err) >= 0) {
+    } else if (script(ctx, pipe_out, err) == 0) {
         ret = 0;
     }
     if (pipe_out) fclose(pipe_out);
@@ -385,8 +402,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     return 0;
 }
 
-/* Checks that path is a non-empty PNG or SVG file.  Returns 0 or -1. */
-static int plot_check(const char *path, int svg, char *err) {
+int query_plot_check(const char *path, int svg, char *err) {
     unsigned char head[512];
     FILE *f = fopen(path, "rb");
     size_t n = 0;
@@ -403,7 +419,8 @@ static int plot_check(const char *path, int svg, char *err) {
 
 int query_plot_main(int argc, char **argv) {
     const char *db_path = QUERY_DEFAULT_DB, *path = "curves.png",
-               *title = NULL, *metric = "train_loss,test_rmse";
+               *title = NULL, *metric = "train_loss,test_rmse",
+               *search = NULL;
     PlotMetrics pm;
     QSelect sel = {NULL, NULL, NULL, 0, 0};
     PlotRun *runs = NULL;
@@ -429,6 +446,7 @@ int query_plot_main(int argc, char **argv) {
             (r = query_opt(argc, argv, &i, "--output", &path, "plot")) ||
             (r = query_opt(argc, argv, &i, "--title", &title, "plot")) ||
             (r = query_opt(argc, argv, &i, "--metric", &metric, "plot")) ||
+            (r = query_opt(argc, argv, &i, "--search", &search, "plot")) ||
             (r = query_opt_select(argc, argv, &i, &sel, "plot"))) {
             if (r < 0) goto out;
             continue;
@@ -450,6 +468,20 @@ int query_plot_main(int argc, char **argv) {
     else {
         err_set(err, "-o %s: the file name must end in .png or .svg", path);
         goto fail;
+    }
+    if (search) {   /* a search's trials (query_search.c) */
+        if (n || sel.experiment || sel.where || sel.status) {
+            err_set(err, "--search draws one search's trials: give no RUN "
+                         "ids, --experiment, --where or --status with it");
+            goto fail;
+        }
+        rc = EXIT_FAILED;
+        if (db_open_query(&h, db_path, err) ||
+            query_plot_search(h, search, svg, path, title, err))
+            goto fail;
+        printf("wrote %s: the trials of search %s\n", path, search);
+        rc = EXIT_OK;
+        goto out;
     }
     if (plot_metrics(metric, &pm, err) || query_filter_build(&f, &sel, err))
         goto fail;
@@ -474,9 +506,10 @@ int query_plot_main(int argc, char **argv) {
         if (r > 0) rc = EXIT_USAGE;
         goto fail;
     }
+    PlotCtx pc = {h, runs, n, svg, path, title, &pm};
     if (plot_labels(h, runs, n, err) ||
-        plot_run(h, runs, n, svg, path, title, &pm, err) ||
-        plot_check(path, svg, err))
+        query_gnuplot(plot_curves_script, &pc, path, err) ||
+        query_plot_check(path, svg, err))
         goto fail;
     printf("wrote %s: learning curves of %d run%s\n", path, n,
            n == 1 ? "" : "s");

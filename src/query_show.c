@@ -134,7 +134,7 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
             " x.selected_test_ci_lo, x.selected_test_ci_hi,"
             " s.refit_epochs, s.refit_test_rmse, s.refit_test_mae,"
             " x.refit_test_mean, x.refit_test_sd, x.refit_test_ci_lo,"
-            " x.refit_test_ci_hi"
+            " x.refit_test_ci_hi, s.pruned_epoch, s.pruned_reason"
             " FROM run_summary s JOIN runs r ON r.id = s.id"
             " LEFT JOIN grid_points p ON p.experiment = s.experiment"
             "  AND p.point = s.grid_point"
@@ -206,6 +206,10 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
                     query_col(st, 43, "%.4f", b[6], 128));
         fputc('\n', out);
     }
+    if (sqlite3_column_type(st, 44) != SQLITE_NULL)   /* search.pruner */
+        fprintf(out, "pruned      at epoch %s: %s\n",
+                query_col(st, 44, NULL, b[0], 128),
+                query_col(st, 45, NULL, b[1], 128));
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
     if (show_columns(h, id, out, err)) goto done;

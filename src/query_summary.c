@@ -24,6 +24,10 @@ void query_summary_usage(FILE *f) {
 "the mean and sd of the final test RMSE and, for train.refit runs, the\n"
 "refit test RMSE (the model retrained on train + validation for the\n"
 "selected number of epochs) as mean, sd and 95%% interval.\n"
+"Then, for each search (autorec grid with search.sampler random or sobol,\n"
+"or with pruned trials): its trials by status (finished, pruned, other),\n"
+"the epochs it spent against training every trial to its train.epochs, and\n"
+"the best finished trial by validation RMSE with its test RMSE there.\n"
 "\n"
 "options:\n"
 "  --experiment E   one experiment: its id, or its config name (a name\n"
@@ -140,9 +144,13 @@ int query_summary_main(int argc, char **argv) {
     }
     r = query_summary_print(h, experiment, fmt, stdout, err);
     if (r < 0) goto fail;
-    if (r == 0)
-        fprintf(stderr, "autorec summary: no split summaries%s%s in %s (run a "
-                        "config with data.split.repeats > 1 or kind folds)\n",
+    int searches = query_search_print(h, experiment, stdout, err);
+    if (searches < 0) goto fail;
+    if (r == 0 && searches == 0)
+        fprintf(stderr, "autorec summary: no split summaries%s%s in %s (run "
+                        "a config with data.split.repeats > 1 or kind "
+                        "folds) and no searches (autorec grid with "
+                        "search.sampler or search.pruner)\n",
                 experiment ? " for " : "", experiment ? experiment : "",
                 db_path);
     rc = EXIT_OK;

@@ -249,7 +249,7 @@ int run_main(int argc, char **argv) {
         fflush(stdout);
     }
     RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop,
-                      args.quiet ? NULL : print_refit_epoch};
+                      args.quiet ? NULL : print_refit_epoch, NULL};
     RunOutcome out;
     RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);
     char why[ERR_MAX] = "";  /* recorded in runs.error */

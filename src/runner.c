@@ -341,6 +341,14 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         }
         since_best = selected ? 0 : since_best + 1;
         if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
+        if (hooks && hooks->prune && e < r->cfg.epochs) {
+            int pr = hooks->prune(hooks->ctx, &row, err);
+            if (pr) {
+                status = pr == 1 ? RUN_PRUNED
+                         : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
+                break;
+            }
+        }
         if (has_val && r->cfg.patience > 0 && since_best >= r->cfg.patience) {
             out->stopped_early = 1;
             break;
@@ -357,7 +365,8 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         if (save_checkpoint(r, db, run_id, out->refit_epochs, NULL, out, err))
             status = RUN_FAILED;
     } else if (r->cfg.checkpoint && out->epochs_done > 0 &&
-        (status == RUN_FINISHED || (status == RUN_INTERRUPTED && r->selected)) &&
+        (status == RUN_FINISHED || status == RUN_PRUNED ||
+         (status == RUN_INTERRUPTED && r->selected)) &&
         (!has_val || r->selected) &&
         save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,
                         has_val ? r->selected : NULL, out, err))
@@ -371,6 +380,7 @@ const char *runner_status_name(RunStatus s) {
     case RUN_FINISHED: return "finished";
     case RUN_INTERRUPTED: return "interrupted";
     case RUN_DIVERGED: return "diverged";
+    case RUN_PRUNED: return "pruned";
     case RUN_FAILED: return "failed";
     }
     return "failed";

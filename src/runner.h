@@ -25,7 +25,9 @@ typedef enum {
     RUN_FINISHED,
     RUN_INTERRUPTED,  /* *stop was set */
     RUN_DIVERGED,     /* a non-finite loss or RMSE; err names the epoch */
-    RUN_FAILED        /* database error; err says which */
+    RUN_FAILED,       /* database error; err says which */
+    RUN_PRUNED        /* hooks->prune asked to stop (search.pruner); err
+                         holds its reason */
 } RunStatus;
 
 typedef struct {
@@ -37,6 +39,14 @@ typedef struct {
     /* Called after each recorded refit epoch (may be NULL); epochs is the
      * refit's length (the selected epoch). */
     void (*on_refit_epoch)(void *ctx, const DbEpoch *e, int epochs);
+    /* Called after each recorded epoch (may be NULL): returns 1 to stop
+     * the run as pruned (its reason written into reason, ERR_MAX bytes),
+     * 2 to stop it as interrupted (a pause: autorec grid --stop-at-epoch;
+     * reason says why), 0 to go on, -1 on a database error (reason says
+     * which).  A pruned
+     * run keeps its epochs and selected epoch, has no refit, and writes
+     * its checkpoint as a finished one does. */
+    int (*prune)(void *ctx, const DbEpoch *e, char *reason);
 } RunHooks;
 
 typedef struct {

@@ -11,6 +11,7 @@
  *
  * No global mutable state. */
 #include "slurm.h"
+#include "slurm_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -30,8 +31,6 @@
 #include "run.h"
 #include "version.h"
 
-#define SLURM_MAX_SETS 256
-#define SLURM_PATH_MAX 4096
 
 void slurm_usage(FILE *f) {
     fprintf(f,
@@ -67,6 +66,17 @@ void slurm_usage(FILE *f) {
 "  --set KEY=VALUE      override a config key (repeatable; also as a bare\n"
 "                       KEY=VALUE; grid.KEY=[V1,...] sets an axis, as in\n"
 "                       autorec grid; passed on to every task)\n"
+"  --stage K            search.pruner: asha only: the promotion step after\n"
+"                       stage K (what the chain's promotion jobs run)\n"
+"\n"
+"With search.pruner: asha the search runs as a chain of job arrays, one per\n"
+"rung (successive halving): stage 0 trains every trial to the first rung\n"
+"(--stop-at-epoch) into SHARDS/EXPERIMENT/stage-0; a promotion job, run\n"
+"after the array (--dependency=afterany), merges those shards, keeps the\n"
+"best 1/eta of the trials by validation RMSE at that rung (the others are\n"
+"recorded as pruned there) and submits stage 1 for them, and so on; the\n"
+"last stage trains the survivors to the end.  A promoted trial restarts\n"
+"from epoch 1 (shards cannot hand over optimizer state).\n"
 "\n"
 "Without --submit or --print the script is written to\n"
 "SHARDS/EXPERIMENT/job.sbatch; submit it with sbatch.  Watch the array with\n"
@@ -76,18 +86,6 @@ void slurm_usage(FILE *f) {
             GRID_DEFAULT_STALE);
 }
 
-typedef struct {
-    const char *config_path;
-    const char *db_path;
-    const char *shards;       /* NULL: beside the database */
-    const char *partition;
-    const char *time;
-    const char *sets[SLURM_MAX_SETS];
-    int n_sets;
-    int max_parallel;         /* 0: no limit */
-    int threads;
-    int submit, print, resume;
-} SlurmArgs;
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -117,7 +115,7 @@ int slurm_array_spec(const size_t *points, size_t n, int max_parallel,
 }
 
 /* Writes s single-quoted for the shell. */
-static void slurm_quote(FILE *f, const char *s) {
+void slurm_quote(FILE *f, const char *s) {
     fputc('\'', f);
     for (; *s; s++) {
         if (*s == '\'') fputs("'\\''", f);
@@ -161,7 +159,7 @@ static int slurm_name_ok(const char *s) {
 
 /* Makes path absolute (prefixing the working directory) into out (size
  * cap).  Returns 0 or -1 (printed). */
-static int slurm_absolute(const char *path, char *out, size_t cap) {
+int slurm_absolute(const char *path, char *out, size_t cap) {
     char cwd[SLURM_PATH_MAX];
     int n;
     if (path[0] == '/') {
@@ -198,8 +196,7 @@ static int slurm_path_ok(const char *what, const char *path) {
     return 0;
 }
 
-/* mkdir -p.  Returns 0 or -1 (printed). */
-static int slurm_mkdirs(const char *path) {
+int slurm_mkdirs(const char *path) {
     char buf[SLURM_PATH_MAX + 64];
     struct stat sb;
     if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) {
@@ -232,6 +229,7 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
     a->db_path = QUERY_DEFAULT_DB;
     a->threads = 1;
     int rest = 0;   /* after "--": positional only */
+    a->stage = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
@@ -259,6 +257,11 @@ static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
         if ((r = query_opt(argc, argv, &i, "--max-parallel", &v, "slurm"))) {
             if (r < 0 || query_int("slurm", "--max-parallel", v, 1, 1000000,
                                    &a->max_parallel))
+                return -1;
+            continue;
+        }
+        if ((r = query_opt(argc, argv, &i, "--stage", &v, "slurm"))) {
+            if (r < 0 || query_int("slurm", "--stage", v, 0, 64, &a->stage))
                 return -1;
             continue;
         }
@@ -317,7 +320,7 @@ static int slurm_read_states(const GridPlan *p, const char *path, int done,
         return -1;
     }
     rc = sqlite3_prepare_v2(h,
-        "SELECT grid_point, status IN ('finished', 'diverged'), config_hash,"
+        "SELECT grid_point, status IN " DB_FINAL_STATUSES ", config_hash,"
         " status = 'running' AND coalesce(heartbeat_at, 0) > "
         "(julianday('now') - 2440587.5) * 86400.0 - ?3 FROM runs WHERE "
         "experiment = ?1 AND (?2 < 0 OR grid_point = ?2)", -1, &st, NULL);
@@ -344,18 +347,9 @@ static int slurm_read_states(const GridPlan *p, const char *path, int done,
 
 /* ------------------------------------------------------------- script -- */
 
-typedef struct {
-    char exe[SLURM_PATH_MAX];      /* this autorec binary */
-    char config[SLURM_PATH_MAX];
-    char cwd[SLURM_PATH_MAX];
-    char db[SLURM_PATH_MAX];       /* results database, absolute */
-    char dir[SLURM_PATH_MAX];      /* SHARDS/EXPERIMENT */
-} SlurmPaths;
-
-/* Writes the batch script on f. */
-static void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
-                         const SlurmPaths *s, const char *array, size_t ntasks,
-                         int cpus) {
+void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
+                  const SlurmPaths *s, const char *array, size_t ntasks,
+                  int cpus) {
     char when[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -394,6 +388,7 @@ static void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
     fputs(" --point \"$point\" --threads \"$threads\" --db ", f);
     slurm_quote(f, s->dir);
     fputs("/\"$point\"/results.db", f);
+    if (s->stop_epoch > 0) fprintf(f, " --stop-at-epoch %d", s->stop_epoch);
     for (int i = 0; i < a->n_sets; i++) {
         fputs(" --set ", f);
         slurm_quote(f, a->sets[i]);
@@ -401,9 +396,8 @@ static void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
     fputc('\n', f);
 }
 
-/* Runs `sbatch --parsable script` and copies the job id into id.  Returns
- * 0 or -1 (printed; sbatch's own messages go to stderr). */
-static int slurm_submit(const char *script, char *id, size_t cap) {
+int slurm_submit(const char *script, const char *after, char *id,
+                 size_t cap) {
     int fd[2], status;
     char buf[256];
     size_t len = 0;
@@ -424,7 +418,14 @@ static int slurm_submit(const char *script, char *id, size_t cap) {
         dup2(fd[1], STDOUT_FILENO);
         close(fd[0]);
         close(fd[1]);
-        execlp("sbatch", "sbatch", "--parsable", script, (char *)NULL);
+        char dep[96];
+        snprintf(dep, sizeof dep, "--dependency=afterany:%s",
+                 after ? after : "");
+        if (after)
+            execlp("sbatch", "sbatch", "--parsable", dep, script,
+                   (char *)NULL);
+        else
+            execlp("sbatch", "sbatch", "--parsable", script, (char *)NULL);
         fprintf(stderr, "autorec slurm: cannot run sbatch: %s (is Slurm "
                         "installed and in PATH?)\n", strerror(errno));
         _exit(127);
@@ -459,11 +460,9 @@ static int slurm_submit(const char *script, char *id, size_t cap) {
     return 0;
 }
 
-/* Writes the script to path (a temporary file renamed into place).
- * Returns 0 or -1 (printed). */
-static int slurm_write(const char *path, const SlurmArgs *a,
-                       const GridPlan *p, const SlurmPaths *s,
-                       const char *array, size_t ntasks, int cpus) {
+int slurm_write(const char *path, const SlurmArgs *a, const GridPlan *p,
+                const SlurmPaths *s, const char *array, size_t ntasks,
+                int cpus, SlurmScriptFn fn) {
     char tmp[SLURM_PATH_MAX + 64];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
         fprintf(stderr, "autorec slurm: path too long: %s\n", path);
@@ -475,7 +474,7 @@ static int slurm_write(const char *path, const SlurmArgs *a,
                 strerror(errno));
         return -1;
     }
-    slurm_script(f, a, p, s, array, ntasks, cpus);
+    (fn ? fn : slurm_script)(f, a, p, s, array, ntasks, cpus);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || chmod(tmp, 0755) != 0 ||
         rename(tmp, path) != 0) {
@@ -548,6 +547,8 @@ int slurm_main(int argc, char **argv) {
         }
         while (strlen(shards) > 1 && shards[strlen(shards) - 1] == '/')
             shards[strlen(shards) - 1] = '\0';
+        snprintf(s.shards, sizeof s.shards, "%s", shards);
+        s.stop_epoch = 0;
         if ((size_t)snprintf(s.dir, sizeof s.dir, "%s/%s", shards,
                              plan.experiment) >= sizeof s.dir) {
             fprintf(stderr, "autorec slurm: --shards path too long\n");
@@ -557,6 +558,24 @@ int slurm_main(int argc, char **argv) {
     if (slurm_path_ok("the shard directory", s.dir) ||
         slurm_path_ok("the working directory", s.cwd))
         goto out;
+
+    if (plan.base.search_pruner == PRUNER_ASHA) {   /* a chain of arrays */
+        if (a.resume) {
+            fprintf(stderr, "autorec slurm: --resume does not apply to a "
+                            "search.pruner: asha chain: rerun the stage that "
+                            "failed with autorec slurm CONFIG --stage K "
+                            "--submit (see autorec slurm --help)\n");
+            goto out;
+        }
+        rc = slurm_chain(&a, &plan, &s, cpus);
+        goto out;
+    }
+    if (a.stage >= 0) {
+        fprintf(stderr, "autorec slurm: --stage is the promotion step of a "
+                        "search.pruner: asha chain; %s has pruner %s\n",
+                a.config_path, cfg_pruner_name(plan.base.search_pruner));
+        goto out;
+    }
 
     /* the points to submit */
     rc = EXIT_FAILED;
@@ -624,13 +643,14 @@ int slurm_main(int argc, char **argv) {
         if (db_experiment_register(db, &x, err)) goto fail;
     }
     snprintf(script, sizeof script, "%s/job.sbatch", s.dir);
-    if (slurm_write(script, &a, &plan, &s, array, ntodo, cpus)) goto out;
+    if (slurm_write(script, &a, &plan, &s, array, ntodo, cpus, NULL))
+        goto out;
     printf("wrote %s: grid %s, %zu task%s (--array=%s), %d CPU%s each\n",
            script, plan.experiment, ntodo, ntodo == 1 ? "" : "s", array, cpus,
            cpus == 1 ? "" : "s");
     if (a.submit) {
         char id[64];
-        if (slurm_submit(script, id, sizeof id)) goto out;
+        if (slurm_submit(script, NULL, id, sizeof id)) goto out;
         printf("submitted job array %s\n", id);
         printf("watch:  squeue -r -j %s\n", id);
     } else {

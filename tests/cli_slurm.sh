@@ -5,10 +5,11 @@
 # merge, --resume submitting exactly the missing points, columns merged by
 # name; and the whole flow on a real single-node Slurm cluster
 # (tests/slurm_cluster.sh: munged, slurmctld, slurmd in $T/cluster), a
-# 6-point grid as a job array, waited for with squeue.
+# 6-point grid as a job array, waited for with squeue; and a search with
+# search.pruner: asha as a chain of job arrays, one per rung.
 source "$(dirname "$0")/lib.sh"
 CLUSTER="$T/cluster"
-trap 'bash tests/slurm_cluster.sh stop "$CLUSTER" >/dev/null 2>&1; rm -rf "$T"' EXIT
+trap 'bash tests/slurm_cluster.sh stop "$CLUSTER" >/dev/null 2>&1; bash tests/slurm_cluster.sh stop "$CLUSTER-chain" >/dev/null 2>&1; rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 make_data
@@ -254,6 +255,53 @@ test_slurm_job_array_end_to_end() {
     $BIN slurm "$T/slow.yaml" --db "$T/sdb/results.db" --max-parallel 1 --resume --print 2>/dev/null | grep -qx '#SBATCH --array=0-5%1' || fail "resume after scancel"
     bash tests/slurm_cluster.sh stop "$CLUSTER"
     [ ! -e "$CLUSTER/slurmctld.pid" ] && [ ! -e "$CLUSTER/munged.pid" ] || fail "daemons not stopped"
+}
+
+# search.pruner: asha on real Slurm: a chain of job arrays, one per rung,
+# with a promotion job between them.  9 trials of 12 epochs, rungs at
+# epochs 1, 3, 9 (eta 3): 9 reach rung 0 and 3 go on, 1 of those 3 goes on
+# at rung 1 and at rung 2, and finishes.  The promoted trials are the
+# best by validation RMSE at each rung (a promoted trial restarts from
+# epoch 1 with the same seed, so its merged epochs hold those values).
+test_slurm_zz_asha_chain() {
+    local cl="$CLUSTER-chain"
+    if ! bash tests/slurm_cluster.sh start "$cl" >"$T/cluster2.out" 2>&1; then
+        fail "the Slurm cluster did not start:"; sed 's/^/      /' "$T/cluster2.out"; return
+    fi
+    export SLURM_CONF="$cl/slurm.conf"
+    sed -e "s/^  epochs: .*/  epochs: 12/" -e "s/^  threads: .*/  threads: 1/" \
+        -e "s/^    test_ratio: 0.1/    test_ratio: 0.1\n    validation_ratio: 0.2/" "$T/small.yaml" >"$T/chain.yaml"
+    cat >>"$T/chain.yaml" <<YAML
+search: {sampler: random, trials: 9, seed: 4, pruner: asha, min_epochs: 1, reduction_factor: 3}
+grid:
+  train.lr: {log_uniform: [0.0005, 0.05]}
+  model.hidden: {int: [4, 32]}
+YAML
+    local x db="$T/cdb/results.db"; x=$(exp_of "$T/chain.yaml")
+    $BIN slurm "$T/chain.yaml" --db "$db" --max-parallel 2 --threads 1 --time 00:05:00 --submit >"$T/out" 2>&1 \
+        || { fail "submission failed: $(cat "$T/out")"; bash tests/slurm_cluster.sh stop "$cl" >/dev/null; return; }
+    grep -q "stage 0 of 3 (to the rung), 9 tasks (--array=0-8%2)" "$T/out" || fail "stage 0: $(cat "$T/out")"
+    grep -q "^submitted job array [0-9]* (stage 0) and promotion job [0-9]* (after it)" "$T/out" || fail "no job ids: $(cat "$T/out")"
+    local settled=0
+    for _ in $(seq 900); do
+        settled=$(q "$db" "SELECT count(*) FROM runs WHERE experiment = '$x' AND status IN ('finished', 'pruned')" 2>/dev/null)
+        [ "${settled:-0}" = 9 ] && [ "$(squeue -h -r 2>/dev/null | wc -l)" = 0 ] && break
+        sleep 0.5
+    done
+    [ "$settled" = 9 ] || { fail "chain did not settle 9 trials (got $settled): $(q "$db" 'SELECT grid_point, status, epochs_done FROM runs') $(cat "$T"/cdb/shards/"$x"/stage-*/logs/promote.*.out 2>&1)"; }
+    [ "$(q "$db" "SELECT group_concat(n, ' ') FROM (SELECT pruned_epoch || ':' || count(*) AS n FROM runs WHERE status = 'pruned' GROUP BY pruned_epoch ORDER BY pruned_epoch)")" = "1:6 3:2" ] \
+        || fail "pruned per rung: $(q "$db" "SELECT grid_point, status, pruned_epoch FROM runs")"
+    [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished' AND epochs_done = 12")" = 1 ] || fail "no trial finished its 12 epochs"
+    [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'pruned' AND (epochs_done != pruned_epoch OR pruned_reason NOT LIKE 'asha rung %')")" = 0 ] \
+        || fail "pruned runs without their rung or reason"
+    # rung 0: the 3 lowest epoch-1 validation RMSEs are the 3 promoted trials
+    [ "$(q "$db" "SELECT group_concat(p) FROM (SELECT p FROM (SELECT r.grid_point AS p FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = 1 ORDER BY e.val_rmse LIMIT 3) ORDER BY p)")" \
+        = "$(q "$db" "SELECT group_concat(grid_point) FROM (SELECT grid_point FROM runs WHERE NOT (status = 'pruned' AND pruned_epoch = 1) ORDER BY grid_point)")" ] \
+        || fail "rung 0 did not promote the 3 best by validation"
+    [ "$(ls "$T"/cdb/shards/"$x"/stage-*/logs/promote.*.out | wc -l)" = 4 ] || fail "expected 4 promotion logs: $(ls "$T"/cdb/shards/"$x"/stage-*/logs)"
+    $BIN grid "$T/chain.yaml" --db "$db" >"$T/out" 2>&1 || fail "a local rerun after the chain failed: $(cat "$T/out")"
+    grep -q "9 points: 1 finished" "$T/out" || fail "a local rerun changed the chain's result: $(head -2 "$T/out")"
+    bash tests/slurm_cluster.sh stop "$cl"
 }
 
 run_tests cli_slurm

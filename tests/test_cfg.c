@@ -507,7 +507,7 @@ static void test_cfg_override_unknown_and_syntax(void) {
     CHECK_MSG(starts(err, "--set train.lrr=0.1: unknown key \"train.lrr\"; did "
                      "you mean train.lr, train.l2?"), "%s", err);
     CHECK_MSG(has(err, "valid keys: name, data.path,") &&
-              has(err, "train.kernel,") && has(err, "eval.cold_default)"),
+              has(err, "train.kernel,") && has(err, "eval.cold_default,") && has(err, "search.rungs)"),
               "%s", err);
     CHECK(cfg_set_override(&c, "lr=0.1", err) == -1);
     CHECK_MSG(has(err, "did you mean train.lr?"), "%s", err);

@@ -526,15 +526,36 @@ static void test_migrate_v1(void) {
 }
 
 
+/* Removes schema 6's additions from the database h: result_test_rmse and
+ * the pruned columns,
+ * and 'pruned' from the CHECK of runs.status (as schema 5 wrote it), and
+ * the views.  Returns an SQLite result code. */
+static int drop_v6(sqlite3 *h) {
+    sqlite3_int64 sv = test_sql_int(h, "PRAGMA schema_version");
+    char sql[96];
+    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                             "ALTER TABLE runs DROP COLUMN result_test_rmse;"
+                             "ALTER TABLE runs DROP COLUMN pruned_epoch;"
+                             "ALTER TABLE runs DROP COLUMN pruned_reason;"
+                             "PRAGMA writable_schema = ON;"
+                             "UPDATE sqlite_master SET sql = replace(sql, "
+                             "',''pruned'')', ')') WHERE name = 'runs';"
+                             "PRAGMA writable_schema = OFF;", NULL, NULL, NULL);
+    snprintf(sql, sizeof sql, "PRAGMA schema_version = %lld",
+             (long long)sv + 10);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    return rc;
+}
+
 /* Removes schema 5's and 6's additions from the database h (the refit
- * columns and table, result_test_rmse; the split summaries' refit columns
- * when split_summaries is kept).  Returns an SQLite result code. */
+ * columns and table; the split summaries' refit columns when
+ * split_summaries is kept).  Returns an SQLite result code. */
 static int drop_v5(sqlite3 *h, int keep_summaries) {
     static const char *const cols[] = {"refit", "refit_epochs",
-                                       "refit_test_rmse", "refit_test_mae",
-                                       "result_test_rmse"};
-    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
-                             "DROP TABLE refit_epochs;", NULL, NULL, NULL);
+                                       "refit_test_rmse", "refit_test_mae"};
+    int rc = drop_v6(h);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, "DROP TABLE refit_epochs;", NULL, NULL, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE runs DROP COLUMN %s", cols[i]);
@@ -721,9 +742,8 @@ static void test_migrate_v5(void) {
     sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE result_test_rmse "
                           "= 0.9 AND best_test_rmse = 0.85") == 1);
-    CHECK(sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary; "
-                          "ALTER TABLE runs DROP COLUMN result_test_rmse; "
-                          "CREATE VIEW run_summary AS SELECT id FROM runs;"
+    CHECK(drop_v6(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
                           "PRAGMA user_version = 5", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(h);
@@ -739,6 +759,57 @@ static void test_migrate_v5(void) {
     h = raw_open(path);
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE "
                           "result_test_rmse = 0.8") == 1);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* A schema-5 database (a current one without schema 6's pruned columns,
+ * and whose CHECK refuses status 'pruned') with a finished run migrates
+ * in place: the run is kept, the CHECK then takes 'pruned', and a run can
+ * be recorded as pruned with its epoch and reason. */
+static void test_migrate_v5_pruned(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    int64_t id1 = 0;
+    const DbEpoch ep1 = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    CHECK_MSG(one_finished_run(path, &ep1, 1, &id1, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(drop_v6(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    /* schema 5's CHECK refuses the status */
+    CHECK(sqlite3_exec(h, "UPDATE runs SET status = 'pruned'", NULL, NULL,
+                       NULL) != SQLITE_OK);
+    sqlite3_close(h);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id2 = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0 &&
+              db_epoch_add(db, id2, &ep, err) == 0 &&
+              db_run_prune(db, id2, 1, "asha rung 0", err) == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE status = "
+                          "'finished' AND pruned_epoch IS NULL AND "
+                          "selected_epoch = 1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE status = "
+                          "'pruned' AND pruned_epoch = 1 AND pruned_reason = "
+                          "'asha rung 0'") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE status = "
+                          "'pruned'") == 1);
+    /* the CHECK still refuses an unknown status */
+    CHECK(sqlite3_exec(h, "UPDATE runs SET status = 'bogus'", NULL, NULL,
+                       NULL) != SQLITE_OK);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
     sqlite3_close(h);
     test_rm_tree(dir);
 }
@@ -914,6 +985,7 @@ void suite_db(void) {
     RUN(test_migrate_v3);
     RUN(test_migrate_v4);
     RUN(test_migrate_v5);
+    RUN(test_migrate_v5_pruned);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);

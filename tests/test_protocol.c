@@ -396,7 +396,7 @@ static RunStatus pt_run(const Config *cfg, const char *dbpath, int poison,
     runner_info(&r, &info);
     CHECK(db_run_begin(db, &info, run_id, err) == 0);
     Hook h = {&r, poison};
-    RunHooks hooks = {poison_test, &h, NULL, NULL};
+    RunHooks hooks = {poison_test, &h, NULL, NULL, NULL};
     st = runner_train(&r, db, *run_id, &hooks, out, err);
     CHECK_MSG(st == RUN_FINISHED, "%s", err);
     CHECK(db_run_end(db, *run_id, runner_status_name(st), err) == 0);
@@ -582,7 +582,7 @@ static void test_refit_interrupted(void) {
     RunOutcome out;
     memset(&out, 0, sizeof out);
     volatile sig_atomic_t stop = 0;
-    RunHooks hooks = {NULL, (void *)&stop, &stop, stop_after_refit_epoch};
+    RunHooks hooks = {NULL, (void *)&stop, &stop, stop_after_refit_epoch, NULL};
     CHECK_MSG(runner_prepare(&r, &c, err) == 0 && db_open(&db, dbpath, err)
               == 0, "%s", err);
     DbRunInfo info;
