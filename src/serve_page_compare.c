@@ -195,13 +195,14 @@ int serve_page_compare(const ServeReq *req, ServeReply *rep) {
         return rc < 0 ? -1 : serve_error(rep, 404, 0, msg);
     }
     serve_page_begin(b, "Compare", NULL, 0);
-    sb_puts(b, "<h2>Results</h2><div class=\"scroll\"><table class=\"t kvt\" "
-               "id=\"results\">");
+    sb_puts(b, "<div class=\"side\"><section><h2>Results</h2><div "
+               "class=\"scroll\"><table class=\"t kvt\" id=\"results\">");
     run_heads(b, &l);
     sb_puts(b, "<tbody>\n");
     for (size_t k = 0; k < sizeof results / sizeof results[0]; k++) {
-        int i = col_of(&c, results[k].col);
-        if (i < 0) continue;
+        int i = col_of(&c, results[k].col), any = 0;
+        for (int r = 0; i >= 0 && r < c.nruns; r++) any |= *c.texts[r][i];
+        if (!any) continue;          /* e.g. refit RMSE when none refit */
         sb_puts(b, "<tr><th>");
         sb_html(b, results[k].label);
         sb_puts(b, "</th>");
@@ -215,8 +216,9 @@ int serve_page_compare(const ServeReq *req, ServeReply *rep) {
         }
         sb_puts(b, "</tr>\n");
     }
-    sb_puts(b, "</tbody></table></div>\n<h2>Differing parameters</h2>"
-               "<div class=\"scroll\"><table class=\"t kvt\" id=\"differ\">");
+    sb_puts(b, "</tbody></table></div></section>\n<section><h2>Differing "
+               "parameters</h2><div class=\"scroll\"><table class=\"t kvt\" "
+               "id=\"differ\">");
     run_heads(b, &l);
     sb_puts(b, "<tbody>\n");
     if (param_rows(b, &c, 1) == 0)
@@ -226,7 +228,8 @@ int serve_page_compare(const ServeReq *req, ServeReply *rep) {
                "</summary><div class=\"scroll\"><table class=\"t kvt\" "
                "id=\"same\"><tbody>\n");
     param_rows(b, &c, 0);
-    sb_puts(b, "</tbody></table></div></details>\n<h2>Curves</h2>\n"
+    sb_puts(b, "</tbody></table></div></details></section></div>\n"
+               "<h2>Curves</h2>\n"
                "<p class=\"hint\">Hover for values; drag to zoom, "
                "double-click to reset.</p><div class=\"charts\">");
     SBuf ids = {0};

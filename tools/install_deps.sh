@@ -4,6 +4,7 @@
 # command to run.  Quiet when everything is already installed.
 # Arguments name extra packages to ensure too (e.g. clang valgrind).
 set -euo pipefail
+# libmicrohttpd-dev and libjs-dygraphs: autorec serve; curl and chromium: its tests.
 pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time
       libmicrohttpd-dev libjs-dygraphs curl chromium "$@")
 missing=()

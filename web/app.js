@@ -139,7 +139,10 @@
         ctx.stroke();
         ctx.fillStyle = '#333';
         ctx.font = '12px sans-serif';
-        ctx.fillText('selected ' + selected, x + 4, area.y + 14);
+        var label = 'selected ' + selected;
+        var right = x + 8 + ctx.measureText(label).width > area.x + area.w;
+        ctx.textAlign = right ? 'right' : 'left';
+        ctx.fillText(label, right ? x - 4 : x + 4, area.y + 14);
         ctx.restore();
       };
     }
