@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,7 +22,23 @@ struct ServeServer {
     struct MHD_Daemon *d;
     sqlite3 *db;
     const char *db_path;
+    int loopback;       /* bound to 127.0.0.1 / ::1: Host is checked */
 };
+
+/* Is the request's Host header a loopback name (localhost, 127.0.0.1,
+ * [::1], any port)?  A page of another site that made its name resolve to
+ * 127.0.0.1 (DNS rebinding) sends its own name: refused. */
+static int serve_host_ok(struct MHD_Connection *c) {
+    static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (!h) return 1;                   /* HTTP/1.0 without Host */
+    size_t n = strlen(h);
+    const char *colon = strrchr(h, ':');
+    if (colon && !strchr(colon, ']')) n = (size_t)(colon - h);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncmp(h, names[i], n)) return 1;
+    return 0;
+}
 
 /* The security headers of every reply: no script, style or frame from
  * elsewhere, no inline script (the pages have none: an injected <script>
@@ -204,6 +221,11 @@ static enum MHD_Result serve_request(void *cls, struct MHD_Connection *c,
         }
         serve_error(&rep, 405, json, "the dashboard is read-only: only GET "
                     "and HEAD requests are answered");
+    } else if (s->loopback && !serve_host_ok(c)) {
+        serve_error(&rep, 403, json, "refused: this dashboard listens on "
+                    "the loopback address and answers only requests for "
+                    "localhost or 127.0.0.1 (start it with --host ADDR to "
+                    "serve other names)");
     } else if (serve_route(&rq, &rep)) {
         fprintf(stderr, "autorec serve: %s: %s\n", url, rep.err);
         sb_free(&rep.body);
@@ -260,6 +282,12 @@ int serve_http_start(ServeServer **out, const char *host, int port,
     }
     s->db = db;
     s->db_path = db_path;
+    if (ai->ai_family == AF_INET)
+        s->loopback = ((const unsigned char *)&((const struct sockaddr_in *)
+                          ai->ai_addr)->sin_addr)[0] == 127;
+    else if (ai->ai_family == AF_INET6)
+        s->loopback = IN6_IS_ADDR_LOOPBACK(
+            &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     errno = 0;

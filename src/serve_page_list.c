@@ -161,8 +161,12 @@ static void runs_form(SBuf *b, const ServeReq *req) {
                   status && !strcmp(status, statuses[i]) ? " selected" : "",
                   *statuses[i] ? statuses[i] : "any");
     }
-    sb_puts(b, "</select>");
-    static const char *const keep[] = {"experiment", "plain", "sort"};
+    sb_puts(b, "</select> <label for=\"sort\">sort</label> <input "
+               "id=\"sort\" name=\"sort\" size=\"14\" placeholder=\"-lr,hidden\" "
+               "value=\"");
+    sb_html(b, serve_arg(req, "sort"));
+    sb_puts(b, "\">");
+    static const char *const keep[] = {"experiment", "plain"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
         const char *v = serve_arg(req, keep[i]);
         if (!v || !*v) continue;

@@ -144,6 +144,10 @@ test_bad_parameters_400() {
     code=$(get "/grid?experiment=$EXP&x=seed"); [ "$code" = 400 ] || fail "grid non-axis: $code"
     code=$(get "/run/abc"); [ "$code" = 400 ] || fail "/run/abc: $code"
     code=$(get "/api/runs/abc"); [ "$code" = 400 ] || fail "/api/runs/abc: $code"
+    # DNS rebinding: another site's name resolved to 127.0.0.1
+    code=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Host: evil.example:8080' "$URL/api/runs"); [ "$code" = 403 ] || fail "foreign Host: $code"
+    json_get "$T/body" '$.error' | grep -q "answers only requests for localhost" || fail "foreign Host message: $(cat "$T/body")"
+    code=$(curl -s -o "$T/body" -w '%{http_code}' -H "Host: localhost:${URL##*:}" "$URL/api/runs"); [ "$code" = 200 ] || fail "Host localhost: $code"
     code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST -d 'x=1' "$URL/api/runs"); [ "$code" = 405 ] || fail "POST: $code"
 }
 
