@@ -180,6 +180,17 @@ typedef struct {
 int serve_run_select(const ServeReq *req, QFilter *f, ServePage *pg,
                      char *err);
 
+/* Counts the runs matching f into *total.  Returns 0 or -1 with err. */
+int serve_run_count(sqlite3 *db, const QFilter *f, sqlite3_int64 *total,
+                    char *err);
+/* Prepares SELECT cols (program text) FROM run_summary, filtered by f,
+ * ordered and paged by pg, into *st (owned by the caller), with every
+ * value bound; *rc gets the binds' result for query_step.  Returns 0 or -1
+ * with err. */
+int serve_run_page(sqlite3 *db, const char *cols, const QFilter *f,
+                   const ServePage *pg, sqlite3_stmt **st, int *rc,
+                   char *err);
+
 /* The SQL of one run (?1 its id): every run_summary column, config_yaml,
  * git_commit, blis_info, heartbeat (ISO text) and result_test_rmse.
  * Static. */

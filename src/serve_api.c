@@ -84,7 +84,7 @@ int serve_api_experiments(const ServeReq *req, ServeReply *rep) {
 int serve_api_runs(const ServeReq *req, ServeReply *rep) {
     QFilter f;
     ServePage pg;
-    char sql[QUERY_SQL_MAX + 2048], err[ERR_MAX];
+    char err[ERR_MAX];
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
     sqlite3_int64 total = 0;
@@ -94,29 +94,15 @@ int serve_api_runs(const ServeReq *req, ServeReply *rep) {
         query_filter_free(&f);
         return serve_error(rep, 400, 1, err);
     }
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM run_summary %s%s",
-             f.len ? "WHERE " : "", f.sql);
-    if (query_prepare(req->db, sql, &st, rep->err)) goto done;
-    rc = query_filter_bind(st, &f, 1);
-    if ((rc = query_step(st, rc)) != SQLITE_ROW) goto sqlfail;
-    total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    snprintf(sql, sizeof sql, "SELECT *, " SERVE_RESULT_SQL
-             " AS result_test_rmse FROM run_summary %s%s %s LIMIT ? OFFSET ?",
-             f.len ? "WHERE " : "", f.sql, pg.order);
-    if (query_prepare(req->db, sql, &st, rep->err)) goto done;
-    rc = query_filter_bind(st, &f, 1);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, f.nvalues + 1, pg.limit);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, f.nvalues + 2, pg.offset);
+    if (serve_run_count(req->db, &f, &total, rep->err) ||
+        serve_run_page(req->db, "*, " SERVE_RESULT_SQL " AS result_test_rmse",
+                       &f, &pg, &st, &rc, rep->err))
+        goto done;
     sb_printf(&rep->body, "{\"total\": %lld, \"limit\": %ld, \"offset\": %ld, "
               "\"runs\": ", (long long)total, pg.limit, pg.offset);
     if (serve_json_rows(&rep->body, req->db, st, rc, rep->err) < 0) goto done;
     sb_puts(&rep->body, "}\n");
     ret = json_done(rep);
-    goto done;
-sqlfail:
-    err_set(rep->err, "selecting runs failed: %s", sqlite3_errmsg(req->db));
 done:
     sqlite3_finalize(st);
     query_filter_free(&f);

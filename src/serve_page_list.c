@@ -182,7 +182,7 @@ int serve_page_runs(const ServeReq *req, ServeReply *rep) {
     SBuf *b = &rep->body;
     QFilter f;
     ServePage pg;
-    char sql[QUERY_SQL_MAX + 2048], err[ERR_MAX];
+    char err[ERR_MAX];
     sqlite3_stmt *st = NULL;
     sqlite3_int64 total = 0;
     int rc, n = 0, ret = -1;
@@ -205,26 +205,19 @@ int serve_page_runs(const ServeReq *req, ServeReply *rep) {
     serve_page_begin(b, exp && *exp ? exp : plain && *plain ? plain : "Runs",
                      "runs", 1);
     runs_form(b, req);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM run_summary %s%s",
-             f.len ? "WHERE " : "", f.sql);
-    if (query_prepare(req->db, sql, &st, rep->err)) goto done;
-    rc = query_filter_bind(st, &f, 1);
-    if ((rc = query_step(st, rc)) != SQLITE_ROW) goto sqlfail;
-    total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-
-    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-    for (int c = 0; c < NCOLS; c++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s",
-                                c ? ", " : "", run_cols[c].sql);
-    snprintf(sql + len, sizeof sql - len, " FROM run_summary %s%s %s "
-             "LIMIT ? OFFSET ?", f.len ? "WHERE " : "", f.sql, pg.order);
-    if (query_prepare(req->db, sql, &st, rep->err)) goto done;
-    rc = query_filter_bind(st, &f, 1);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, f.nvalues + 1, pg.limit);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, f.nvalues + 2, pg.offset);
-
+    SBuf cols = {0};
+    for (int c = 0; c < NCOLS; c++) {
+        if (c) sb_puts(&cols, ", ");
+        sb_puts(&cols, run_cols[c].sql);
+    }
+    if (cols.oom) {
+        err_set(rep->err, "out of memory");
+        goto done;
+    }
+    int failed = serve_run_count(req->db, &f, &total, rep->err) ||
+                 serve_run_page(req->db, cols.p, &f, &pg, &st, &rc, rep->err);
+    sb_free(&cols);
+    if (failed) goto done;
     sb_puts(b, "<form id=\"cmp\" method=\"get\" action=\"/compare\"></form>"
                "<div id=\"runs-part\" data-part=\"1\">");
     sb_printf(b, "<p class=\"sub\" id=\"count\">runs %ld&ndash;%lld of %lld"

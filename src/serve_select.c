@@ -105,3 +105,34 @@ const char *serve_epochs_sql(int refit) {
                    "val_mae, train_seconds, eval_seconds FROM epochs "
                    "WHERE run_id = ?1 ORDER BY epoch";
 }
+
+int serve_run_count(sqlite3 *db, const QFilter *f, sqlite3_int64 *total,
+                    char *err) {
+    char sql[QUERY_SQL_MAX + 128];
+    sqlite3_stmt *st = NULL;
+    int rc;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM run_summary %s%s",
+             f->len ? "WHERE " : "", f->sql);
+    if (query_prepare(db, sql, &st, err)) return -1;
+    rc = query_filter_bind(st, f, 1);
+    rc = query_step(st, rc);
+    if (rc == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+    else err_set(err, "counting runs failed: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int serve_run_page(sqlite3 *db, const char *cols, const QFilter *f,
+                   const ServePage *pg, sqlite3_stmt **st, int *rc,
+                   char *err) {
+    char sql[QUERY_SQL_MAX + 3072];
+    snprintf(sql, sizeof sql, "SELECT %s FROM run_summary %s%s %s LIMIT ? "
+             "OFFSET ?", cols, f->len ? "WHERE " : "", f->sql, pg->order);
+    if (query_prepare(db, sql, st, err)) return -1;
+    *rc = query_filter_bind(*st, f, 1);
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(*st, f->nvalues + 1, pg->limit);
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(*st, f->nvalues + 2, pg->offset);
+    return 0;
+}
