@@ -16,9 +16,9 @@ OPT     ?= -O2
 CFLAGS  += -std=c11 -Wall -Wextra $(OPT) $(ARCH) -fopenmp -fno-math-errno -g \
            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -isystem /usr/include/$(shell gcc -print-multiarch)/blis-openmp \
-           $(shell pkg-config --cflags yaml-0.1 sqlite3 2>/dev/null)
+           $(shell pkg-config --cflags yaml-0.1 sqlite3 libmicrohttpd 2>/dev/null)
 BLIS_A  ?= /usr/lib/$(shell gcc -print-multiarch)/blis-openmp/libblis.a
-LDLIBS  += $(BLIS_A) $(shell pkg-config --libs yaml-0.1 sqlite3 2>/dev/null || echo -lyaml -lsqlite3) -lm -lpthread
+LDLIBS  += $(BLIS_A) $(shell pkg-config --libs yaml-0.1 sqlite3 libmicrohttpd 2>/dev/null || echo -lyaml -lsqlite3 -lmicrohttpd) -lm -lpthread
 LDFLAGS += -fopenmp
 
 BUILD   := build
@@ -41,7 +41,7 @@ TEST_ENV := AUTOREC_SAN=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(UBSAN_OPTIONS)
 endif
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/web_assets.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
@@ -78,6 +78,14 @@ $(BUILD)/flags.txt: FORCE | $(BUILD)
 
 $(BUILD)/%.o: src/%.c $(BUILD)/flags.txt | $(BUILD)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The dashboard's own files (web/) are compiled into the binary, so
+# `autorec serve` works from any directory (tools/embed_web.sh).
+WEB_FILES := $(sort $(wildcard web/*))
+$(BUILD)/web_assets.c: $(WEB_FILES) tools/embed_web.sh | $(BUILD)
+	@bash tools/embed_web.sh $@ $(WEB_FILES)
+$(BUILD)/web_assets.o: $(BUILD)/web_assets.c $(BUILD)/flags.txt
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c $(BUILD)/flags.txt | $(BUILD)
 	$(CC) $(CFLAGS) -Isrc -I$(BUILD) -MMD -MP -c -o $@ $<

@@ -11,6 +11,7 @@
 #include "merge.h"
 #include "query.h"
 #include "recommend.h"
+#include "serve.h"
 #include "run.h"
 #include "slurm.h"
 #include "synth.h"
@@ -42,6 +43,7 @@ static const Command commands[] = {
     {"summary", "summary         mean, sd and 95% CI over the splits of repeats/folds experiments", query_summary_main, query_summary_usage},
     {"export", "export          runs and epochs as CSV or JSON (pandas, R)", query_export_main, query_export_usage},
     {"plot", "plot RUN...     learning curves into a PNG or SVG (gnuplot)", query_plot_main, query_plot_usage},
+    {"serve", "serve           a read-only web dashboard of the results (http://127.0.0.1:8080/)", serve_main, serve_usage},
     {"recommend", "recommend       top unseen items for a user from a run's checkpoint", recommend_main, recommend_usage},
     {"bench", "bench           time each kernel and thread count (make bench)", bench_main, bench_usage},
     {"synth", "synth -o DIR    write a synthetic data set (low-rank model + noise)", synth_main, synth_usage},

@@ -136,6 +136,14 @@ long query_count_runs(sqlite3 *h, const QFilter *f, char *err) {
     return n;
 }
 
+int query_filter_and(QFilter *f, const char *sql, const char *text,
+                     char *err) {
+    if (qf_append(f, f->len ? " AND (" : "(", err) || qf_append(f, sql, err) ||
+        qf_append(f, ")", err))
+        return -1;
+    return text ? qf_text(f, text, strlen(text), err) : 0;
+}
+
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first) {
     int rc = SQLITE_OK;
     for (int i = 0; i < f->nvalues && rc == SQLITE_OK; i++) {

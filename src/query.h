@@ -105,6 +105,12 @@ int query_where_parse(QFilter *f, const char *text, char *err);
  * Returns 0 or -1 with err.  Free with query_filter_free. */
 int query_filter_build(QFilter *f, const QSelect *sel, char *err);
 
+/* ANDs the fixed SQL fragment sql (program text, never user text: column
+ * names and at most one `?`) into f, with text (NULL: none) as the value
+ * of its placeholder.  Returns 0 or -1 with err. */
+int query_filter_and(QFilter *f, const char *sql, const char *text,
+                     char *err);
+
 /* Binds f's values to st from parameter index first on.  Returns an SQLite
  * result code. */
 int query_filter_bind(sqlite3_stmt *st, const QFilter *f, int first);

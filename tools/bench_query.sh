@@ -48,7 +48,8 @@ SELECT i + 1, 'bench', CASE WHEN i % 50 = 7 THEN 'failed' WHEN i % 97 = 3 THEN '
   $EPOCHS, 256, (i / 45) % 3, printf('bench-%012x', i / 100), i % 100, 100, printf('%016x', i),
   'host:1/0001', 0, 1, $EPOCHS, $EPOCHS * 0.1 FROM n;
 WITH RECURSIVE e(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM e WHERE k < $EPOCHS)
-INSERT INTO epochs SELECT r.id, e.k, 300.0 / e.k + r.id % 7, 0.9 + 0.5 / e.k + (r.id % 13) * 0.001 + abs(e.k - 60) * 0.0005,
+INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, train_seconds, eval_seconds)
+SELECT r.id, e.k, 300.0 / e.k + r.id % 7, 0.9 + 0.5 / e.k + (r.id % 13) * 0.001 + abs(e.k - 60) * 0.0005,
   0.08, 0.02 FROM runs r, e;
 UPDATE runs SET
   final_test_rmse = (SELECT test_rmse FROM epochs WHERE run_id = runs.id AND epoch = $EPOCHS),

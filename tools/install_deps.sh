@@ -4,8 +4,10 @@
 # command to run.  Quiet when everything is already installed.
 # Arguments name extra packages to ensure too (e.g. clang valgrind).
 set -euo pipefail
+# bsdutils: script(1), a terminal for the progress tests;
+# libmicrohttpd-dev and libjs-dygraphs: autorec serve; curl and chromium: its tests.
 pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time
-      bsdutils "$@")   # bsdutils: script(1), a terminal for the progress tests
+      bsdutils libmicrohttpd-dev libjs-dygraphs curl chromium "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

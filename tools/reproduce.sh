@@ -26,3 +26,4 @@ sqlite3 "$DB" "
                 count(*), avg(final_test_rmse),
                 sqrt(max(avg(final_test_rmse * final_test_rmse) - avg(final_test_rmse) * avg(final_test_rmse), 0)))
   FROM runs WHERE id > $first AND status = 'finished';"
+echo "see them in a browser: ./autorec serve --db $DB   (then open http://127.0.0.1:8080/)"
