@@ -1,12 +1,17 @@
 /* data.c - reading MovieLens rating files, id mapping and train/test split
  * (see data.h).
  *
- * Files are read in large chunks (no per-line allocation) and every line must
- * be a rating: nothing is skipped silently.  A malformed line is reported as
- * "path:LINE: what is wrong: "quoted line"".  Duplicate (user, item) pairs,
- * within one file or across the train and test files, are refused; they are
- * found by radix-sorting 62-bit (user, item) keys, so loading stays
- * O(n) even for ML-10M sized files.
+ * Every line must be a rating: nothing is skipped silently.  A file is read
+ * by the fast reader (data_scan.h: the whole file mapped, parsed in
+ * parallel) when it is a regular file of regular lines; otherwise, and to
+ * report any error, by the line parser below, which reads it in large
+ * chunks (no per-line allocation) and reports a malformed line as
+ * "path:LINE: what is wrong: "quoted line"".  Both give the same ratings.
+ * Parsed files go to the binary cache (data_cache.h, data.cache) and, in a
+ * grid worker, to an in-memory memo (data_memo.h).  Duplicate (user, item)
+ * pairs, within one file or across the train and test files, are refused;
+ * they are found by radix-sorting the keys user * (max item + 1) + item, so
+ * loading stays O(n) even for ML-10M sized files.
  *
  * Id mapping: ml-100k and ml-1m ids are 1-based and dense-ish, so the dense
  * index is id - 1 and the dimensions are the maximum ids (as the d2l
@@ -24,8 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <omp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "data_cache.h"
+#include "data_memo.h"
+#include "data_scan.h"
 #include "err.h"
 #include "mem.h"
 #include "rng.h"
@@ -372,10 +384,11 @@ static int data_read_lines(LineReader *r, const char *path, DataFormat fmt,
     return 0;
 }
 
-/* Reads every rating of the file at path (format fmt) and appends it to v
- * with raw ids.  Returns 0, or -1 with err naming the file (and line). */
-static int data_read_file(const char *path, DataFormat fmt, RatingVec *v,
-                          char *err) {
+/* The line parser: reads every rating of the file at path (format fmt) in
+ * chunks and appends it to v with raw ids.  Returns 0, or -1 with err
+ * naming the file (and line). */
+static int data_read_ref(const char *path, DataFormat fmt, RatingVec *v,
+                         char *err) {
     LineReader r = {0};
     int rc = -1;
     struct stat st;
@@ -401,6 +414,183 @@ done:
     if (r.f) fclose(r.f);
     mem_free(r.buf);
     return rc;
+}
+
+/* ---- fast reader, cache and memo ------------------------------------ */
+
+/* How data_read_file reads one file. */
+typedef struct {
+    int mode;         /* DATA_READ_* */
+    int cache;        /* data.cache */
+    int threads;      /* for parsing and hashing */
+    DataMemo *memo;   /* may be NULL */
+} DataReadOpts;
+
+/* Runs data_scan over the file image t[0..len) after its UTF-8 BOM and csv
+ * header (checked as the line parser checks them).  Returns what data_scan
+ * returns (DATA_SCAN_GIVE_UP also for a header the line parser must
+ * report). */
+static int data_scan_image(const char *t, size_t len, DataFormat fmt,
+                           int threads, Rating **r, size_t *n) {
+    char what[ERR_MAX];
+    size_t bom = 0;
+    if (len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) bom = 3;
+    const char *nl = memchr(t, '\n', len);
+    size_t first = nl ? (size_t)(nl - t) : len;   /* line 1, with the BOM */
+    if (first > DATA_LINE_MAX) return DATA_SCAN_GIVE_UP;
+    if (fmt == DATA_CSV) {
+        size_t hn = first - bom;
+        if (!nl) return DATA_SCAN_GIVE_UP;
+        if (hn > 0 && t[bom + hn - 1] == '\r') hn--;
+        if (data_check_csv_header(t + bom, hn, what)) return DATA_SCAN_GIVE_UP;
+        bom = first + 1;   /* skip the whole header line */
+    }
+    return data_scan(t + bom, len - bom, fmt, threads, DATA_LINE_MAX, r, n);
+}
+
+/* Reads the whole regular file open as fd (st its status) with the fast
+ * path: its cache entry when ro->cache and it is valid, else data_scan
+ * (then storing the entry).  Returns 0 with *r and *n (owned by the
+ * caller), DATA_SCAN_GIVE_UP when the line parser must read it (nothing
+ * set), or -1 with err. */
+static int data_read_fast(int fd, const struct stat *st, const char *path,
+                          DataFormat fmt, const DataReadOpts *ro, Rating **r,
+                          size_t *n, char *err) {
+    char dir[DATA_CACHE_PATH_MAX], entry[DATA_CACHE_PATH_MAX], why[ERR_MAX];
+    size_t size = (size_t)st->st_size;
+    int use_cache = ro->cache && ro->mode == DATA_READ_AUTO, rc;
+    DataCacheKey key;
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) return DATA_SCAN_GIVE_UP;
+    if (use_cache) {
+        key.fmt = fmt;
+        key.size = (uint64_t)size;
+        key.mtime_sec = (int64_t)st->st_mtim.tv_sec;
+        key.mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+        key.hash = data_hash(map, size, ro->threads);
+        if (data_cache_dir(dir, sizeof dir, why) ||
+            data_cache_entry(dir, path, fmt, entry, sizeof entry, why)) {
+            fprintf(stderr, "autorec: note: %s; %s is parsed without it\n",
+                    why, path);
+            use_cache = 0;
+        }
+    }
+    if (use_cache) {
+        rc = data_cache_load(entry, &key, ro->threads, r, n, why);
+        if (rc == DATA_CACHE_HIT) {
+            munmap(map, size);
+            return 0;
+        }
+        if (rc < 0) {
+            munmap(map, size);
+            return err_set(err, "%s: %s", path, why);
+        }
+        if (rc == DATA_CACHE_CORRUPT)
+            fprintf(stderr, "autorec: note: the ratings cache entry %s of %s "
+                    "cannot be trusted (%s): parsing the file again and "
+                    "replacing it\n", entry, path, why);
+    }
+    rc = data_scan_image(map, size, fmt, ro->threads, r, n);
+    munmap(map, size);
+    if (rc == DATA_SCAN_OOM) return err_set(err, "%s: out of memory", path);
+    if (rc == 0 && use_cache &&
+        data_cache_store(dir, entry, &key, *r, *n, ro->threads, why))
+        fprintf(stderr, "autorec: note: %s (the ratings of %s were parsed "
+                "and are used anyway)\n", why, path);
+    return rc;
+}
+
+/* Reads the raw ratings of the file at path (format fmt) as ro says into
+ * *r (owned by the caller, mem_free) and *n.  Returns 0, 1 when mode
+ * DATA_READ_SCAN gave up, or -1 with err naming the file (and line). */
+static int data_read_file(const char *path, DataFormat fmt,
+                          const DataReadOpts *ro, Rating **r, size_t *n,
+                          char *err) {
+    struct stat st;
+    RatingVec v = {0};
+    DataMemoKey mk;
+    int rc = DATA_SCAN_GIVE_UP, have_key = 0;
+    *r = NULL;
+    *n = 0;
+    int fd = ro->mode == DATA_READ_LINES ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX) {
+        memset(&mk, 0, sizeof mk);
+        mk.dev = (uint64_t)st.st_dev;
+        mk.ino = (uint64_t)st.st_ino;
+        mk.size = (uint64_t)st.st_size;
+        mk.mtime_sec = (int64_t)st.st_mtim.tv_sec;
+        mk.mtime_nsec = (int64_t)st.st_mtim.tv_nsec;
+        mk.fmt = fmt;
+        have_key = 1;
+        const Rating *m = data_memo_find(ro->memo, &mk, n);
+        if (m) {
+            close(fd);
+            if (!(*r = mem_alloc(*n * sizeof **r)))
+                return err_set(err, "%s: out of memory", path);
+            memcpy(*r, m, *n * sizeof **r);
+            return 0;
+        }
+        rc = data_read_fast(fd, &st, path, fmt, ro, r, n, err);
+    }
+    if (fd >= 0) close(fd);
+    if (rc == DATA_SCAN_GIVE_UP) {
+        if (ro->mode == DATA_READ_SCAN) return 1;
+        if (data_read_ref(path, fmt, &v, err)) {
+            mem_free(v.r);
+            return -1;
+        }
+        *r = v.r;
+        *n = v.n;
+        rc = 0;
+    }
+    if (rc == 0 && ro->memo && have_key && *n > 0)
+        (void)data_memo_put(ro->memo, &mk, *r, *n);   /* optional */
+    return rc;
+}
+
+/* Appends the n ratings r (owned, consumed) to v.  Returns 0 or -1 with
+ * err. */
+static int data_vec_take(RatingVec *v, Rating *r, size_t n, const char *path,
+                         char *err) {
+    if (v->n == 0) {
+        mem_free(v->r);
+        v->r = r;
+        v->n = v->cap = n;
+        return 0;
+    }
+    if (n > SIZE_MAX / sizeof(Rating) - v->n) {
+        mem_free(r);
+        return err_set(err, "%s: too many ratings", path);
+    }
+    Rating *nr = mem_realloc(v->r, (v->n + n) * sizeof(Rating));
+    if (!nr) {
+        mem_free(r);
+        return err_set(err, "%s: out of memory", path);
+    }
+    memcpy(nr + v->n, r, n * sizeof(Rating));
+    mem_free(r);
+    v->r = nr;
+    v->n += n;
+    v->cap = v->n;
+    return 0;
+}
+
+/* Reads the file at path as ro says and appends its ratings to v.
+ * Returns 0 or -1 with err. */
+static int data_read_into(const char *path, DataFormat fmt,
+                          const DataReadOpts *ro, RatingVec *v, char *err) {
+    Rating *r;
+    size_t n;
+    if (data_read_file(path, fmt, ro, &r, &n, err)) return -1;
+    return data_vec_take(v, r, n, path, err);
+}
+
+/* See data.h. */
+int data_read_raw(const char *path, DataFormat fmt, int mode, int threads,
+                  Rating **r, size_t *n, char *err) {
+    DataReadOpts ro = {mode, 0, threads, NULL};
+    return data_read_file(path, fmt, &ro, r, n, err);
 }
 
 /* ---- sorting and id mapping ------------------------------------------ */
@@ -460,8 +650,13 @@ static size_t data_origin_line(const Origin *o, size_t i, const char **path) {
 static int data_check_duplicates(const RatingVec *v, const Origin *o,
                                  uint64_t *keys, uint64_t *tmp, char *err) {
     size_t n = v->n, d = 0;
+    /* key = user * (max item + 1) + item: one per pair, and as few bits
+     * (radix passes) as the ids need */
+    uint64_t stride = 1;
     for (size_t i = 0; i < n; i++)
-        keys[i] = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+        if ((uint64_t)v->r[i].item >= stride) stride = (uint64_t)v->r[i].item + 1;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (uint64_t)v->r[i].user * stride + (uint64_t)v->r[i].item;
     uint64_t *s = data_radix_sort(keys, tmp, n);
     uint64_t *other = s == keys ? tmp : keys;
     for (size_t i = 1; i < n; i++)
@@ -470,7 +665,7 @@ static int data_check_duplicates(const RatingVec *v, const Origin *o,
     /* error path: find the duplicate whose second occurrence comes first */
     memset(other, 0, d * sizeof *other);          /* first index + 1 */
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+        uint64_t k = (uint64_t)v->r[i].user * stride + (uint64_t)v->r[i].item;
         ptrdiff_t j = data_bsearch(s, d, k);
         if (j < 0) continue;
         if (other[j] == 0) { other[j] = i + 1; continue; }
@@ -651,8 +846,12 @@ int data_check_folds(const Config *cfg, char *err) {
 }
 
 /* See data.h.  On failure *ds is left zeroed. */
-int data_load(const Config *cfg, Dataset *ds, char *err) {
+int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
+                   char *err) {
     RatingVec v = {0};
+    DataReadOpts ro = {DATA_READ_AUTO, cfg->data_cache,
+                       cfg->threads > 0 ? cfg->threads : omp_get_num_procs(),
+                       memo};
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
     int rc = -1;
@@ -686,19 +885,27 @@ int data_load(const Config *cfg, Dataset *ds, char *err) {
             snprintf(path[0], sizeof path[0], "%s", cfg->data_path);
         }
         strcpy(path[1], path[0]);
-        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[0], cfg->data_format, &ro, &v, err))
+            goto done;
         o.n_first = v.n;
     } else {
         if (data_split_files(cfg, path[0], path[1], err)) goto done;
-        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[0], cfg->data_format, &ro, &v, err))
+            goto done;
         o.n_first = v.n;
-        if (data_read_file(path[1], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[1], cfg->data_format, &ro, &v, err))
+            goto done;
     }
     rc = data_finish(cfg, cfg->split_kind, &v, &o, ds, err);
 done:
     mem_free(v.r);
     if (rc) data_free(ds);
     return rc;
+}
+
+/* See data.h. */
+int data_load(const Config *cfg, Dataset *ds, char *err) {
+    return data_load_memo(cfg, NULL, ds, err);
 }
 
 /* See data.h. */

@@ -39,6 +39,28 @@ typedef struct {
  * errors.  A split that leaves the train or test set empty is an error. */
 int data_load(const Config *cfg, Dataset *ds, char *err);
 
+struct DataMemo;
+/* As data_load, reading each file through memo (see data_memo.h; NULL: no
+ * memo), so a process that loads the same files for many runs parses them
+ * once. */
+int data_load_memo(const Config *cfg, struct DataMemo *memo, Dataset *ds,
+                   char *err);
+
+/* How data_read_raw reads a file. */
+enum {
+    DATA_READ_AUTO,   /* the fast reader, the line parser when it gives up */
+    DATA_READ_SCAN,   /* the fast reader only */
+    DATA_READ_LINES   /* the line parser only */
+};
+
+/* Reads the raw ratings of one file (ids as in the file, in file order) as
+ * mode says, with up to `threads` threads, without cache or memo (for tests
+ * comparing the readers).  Returns 0 with *r (owned by the caller,
+ * mem_free) and *n; 1 when DATA_READ_SCAN gave up; -1 with err naming the
+ * file and line (the line parser's messages). */
+int data_read_raw(const char *path, DataFormat fmt, int mode, int threads,
+                  Rating **r, size_t *n, char *err);
+
 /* As data_load for a random split (cfg's data.format, test_ratio and seed;
  * data.path is ignored), reading the ratings from the len bytes at text as
  * if they were the file `name` (used in messages).  For fuzzing and tests. */
