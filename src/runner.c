@@ -74,11 +74,16 @@ static int runner_refit_matrix(Runner *r, int by_user, char *err) {
 }
 
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
+    return runner_prepare_memo(r, cfg, NULL, err);
+}
+
+int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
+                        char *err) {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     r->threads = cfg->threads ? cfg->threads : omp_get_num_procs();
     omp_set_num_threads(r->threads);
-    if (data_load(cfg, &r->ds, err)) return -1;
+    if (data_load_memo(cfg, memo, &r->ds, err)) return -1;
     const Dataset *ds = &r->ds;
     const int by_user = cfg->variant == VARIANT_USER;
     if (runner_matrix(&r->train, ds->train, ds->n_train, ds, by_user, err) ||

@@ -87,6 +87,11 @@ typedef struct {
  * sizes too large, out of memory).  Free with runner_free, also on failure. */
 int runner_prepare(Runner *r, const Config *cfg, char *err);
 
+/* As runner_prepare, reading the ratings files through memo (data_memo.h;
+ * NULL: none), so a process preparing many runs parses each file once. */
+int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
+                        char *err);
+
 /* Frees what runner_prepare allocated; accepts a zeroed runner. */
 void runner_free(Runner *r);
 

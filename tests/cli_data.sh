@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Command-line tests of data loading: the ratings cache (data.cache, its
+# directory, corrupt entries) and a grid worker parsing each file once.
+source "$(dirname "$0")/lib.sh"
+make_data
+
+# one run of $T/small.yaml with the extra --set arguments; prints the final
+# test RMSE of the run recorded in database $1
+run_rmse() {
+    local db=$1; shift
+    $BIN run "$T/small.yaml" --db "$db" "$@" >"$T/out" 2>"$T/err" || { fail "run failed: $(cat "$T/err")"; return; }
+    q "$db" "SELECT printf('%.9f', final_test_rmse) FROM runs ORDER BY id DESC LIMIT 1"
+}
+
+test_cache_written_then_read_same_numbers() {
+    rm -rf "$AUTOREC_CACHE_DIR"
+    local a b c
+    a=$(run_rmse "$T/c1.db" --set data.cache=false)
+    [ ! -e "$AUTOREC_CACHE_DIR" ] || fail "data.cache=false created $AUTOREC_CACHE_DIR"
+    b=$(run_rmse "$T/c1.db")
+    [ "$(ls "$AUTOREC_CACHE_DIR" | grep -c '\.ratings$')" = 1 ] || fail "no cache entry: $(ls -la "$AUTOREC_CACHE_DIR")"
+    c=$(run_rmse "$T/c1.db")
+    [ -n "$a" ] && [ "$a" = "$b" ] && [ "$b" = "$c" ] || fail "RMSE differs: uncached $a, first $b, cached $c"
+    [ ! -s "$T/err" ] || fail "a cached run wrote to stderr: $(cat "$T/err")"
+}
+
+test_corrupt_entry_is_rebuilt() {
+    rm -rf "$AUTOREC_CACHE_DIR"
+    local a b entry
+    a=$(run_rmse "$T/c2.db")
+    entry=$(ls "$AUTOREC_CACHE_DIR"/*.ratings)
+    printf 'garbage' | dd of="$entry" bs=1 seek=200 conv=notrunc 2>/dev/null
+    b=$(run_rmse "$T/c2.db")
+    grep -q 'cannot be trusted' "$T/err" || fail "no note about the corrupt entry: $(cat "$T/err")"
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "RMSE differs after rebuilding: $a vs $b"
+    run_rmse "$T/c2.db" >/dev/null
+    [ ! -s "$T/err" ] || fail "the rebuilt entry is not trusted: $(cat "$T/err")"
+}
+
+# a grid of 3 points on one worker parses the ratings file once: with an
+# unusable cache directory every parse prints one note, so one note it is
+test_grid_worker_parses_once() {
+    : >"$T/notadir"
+    sed -e "s/^  epochs: .*/  epochs: 1/" "$T/small.yaml" >"$T/g.yaml"
+    printf 'grid:\n  train.seed: [0, 1, 2]\n' >>"$T/g.yaml"
+    AUTOREC_CACHE_DIR="$T/notadir" $BIN grid "$T/g.yaml" --db "$T/g.db" --workers 1 >"$T/out" 2>"$T/err" \
+        || fail "grid failed: $(cat "$T/err")"
+    [ "$(q "$T/g.db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 3 ] || fail "not 3 finished runs"
+    local notes
+    notes=$(grep -c 'parsed and are used anyway' "$T/err")
+    [ "$notes" = 1 ] || fail "expected 1 parse in the worker, saw $notes: $(cat "$T/err")"
+}
+
+run_tests cli_data
