@@ -845,6 +845,27 @@ int data_check_folds(const Config *cfg, char *err) {
     return 0;
 }
 
+/* See data.h. */
+int data_ratings_file(const Config *cfg, char *out, size_t size, char *err) {
+    struct stat st;
+    const char *def = data_default_file(cfg->data_format);
+    if (cfg->data_path[0] == '\0')
+        return err_set(err, "data.path is empty: set it to a ratings file or "
+                       "a directory holding one");
+    if (stat(cfg->data_path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (snprintf(out, size, "%s", cfg->data_path) >= (int)size)
+            return err_set(err, "data.path %s is too long", cfg->data_path);
+        return 0;
+    }
+    if (size < DATA_JOIN_MAX || data_join(out, cfg->data_path, def))
+        return err_set(err, "data.path %s is too long", cfg->data_path);
+    if (stat(out, &st) != 0)
+        return err_set(err, "cannot open %s: %s (data.path is a directory; "
+                       "format %s expects %s in it)", out, strerror(errno),
+                       cfg_format_name(cfg->data_format), def);
+    return 0;
+}
+
 /* See data.h.  On failure *ds is left zeroed. */
 int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
                    char *err) {
@@ -855,35 +876,13 @@ int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
     int rc = -1;
-    struct stat st;
 
     assert(cfg && ds);
     memset(ds, 0, sizeof *ds);
     o.header = cfg->data_format == DATA_CSV;
 
     if (cfg->split_kind == SPLIT_RANDOM) {
-        if (cfg->data_path[0] == '\0') {
-            err_set(err, "data.path is empty: set it to a ratings file or "
-                         "a directory holding one");
-            goto done;
-        }
-        if (stat(cfg->data_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (data_join(path[0], cfg->data_path,
-                          data_default_file(cfg->data_format))) {
-                err_set(err, "data.path %s is too long", cfg->data_path);
-                goto done;
-            }
-            if (stat(path[0], &st) != 0) {
-                err_set(err, "cannot open %s: %s (data.path is a directory; "
-                             "format %s expects %s in it)",
-                        path[0], strerror(errno),
-                        cfg_format_name(cfg->data_format),
-                        data_default_file(cfg->data_format));
-                goto done;
-            }
-        } else {
-            snprintf(path[0], sizeof path[0], "%s", cfg->data_path);
-        }
+        if (data_ratings_file(cfg, path[0], sizeof path[0], err)) goto done;
         strcpy(path[1], path[0]);
         if (data_read_into(path[0], cfg->data_format, &ro, &v, err))
             goto done;

@@ -39,6 +39,12 @@ typedef struct {
  * errors.  A split that leaves the train or test set empty is an error. */
 int data_load(const Config *cfg, Dataset *ds, char *err);
 
+/* Writes the ratings file of a random split into out (size bytes, at least
+ * 2 * CFG_PATH_MAX + 16): data.path, or the format's default file (u.data,
+ * ratings.dat, ratings.csv) inside it when it is a directory.  Returns 0,
+ * or -1 with err (empty or too long path, missing default file). */
+int data_ratings_file(const Config *cfg, char *out, size_t size, char *err);
+
 struct DataMemo;
 /* As data_load, reading each file through memo (see data_memo.h; NULL: no
  * memo), so a process that loads the same files for many runs parses them

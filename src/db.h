@@ -23,7 +23,9 @@
  * (db_config_columns in db.c) and split_summaries; schema 5 (train.refit)
  * the refit_epochs table (run_id, epoch, train_loss, test_rmse, test_mae,
  * train_seconds, eval_seconds), runs.refit, refit_epochs, refit_test_rmse,
- * refit_test_mae, and the refit columns of split_summaries.
+ * refit_test_mae, and the refit columns of split_summaries; schema 6
+ * runs.peak_rss_mb (the run's peak resident memory in MiB, data loading
+ * included; NULL until the run ends, see rss.h), also in run_summary.
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -35,7 +37,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 typedef struct Db Db;
 struct sqlite3;
@@ -90,6 +92,10 @@ int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
  * runs.checkpoint.  Returns 0 or -1 with err. */
 int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
                           char *err);
+
+/* Stores mb (negative: unknown, NULL) in runs.peak_rss_mb of run_id.
+ * Returns 0 or -1 with err. */
+int db_run_set_peak_rss(Db *db, int64_t run_id, double mb, char *err);
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);

@@ -55,6 +55,8 @@ typedef struct {
     int refit_epochs;               /* refit epochs finished, 0: none */
     double refit_test_rmse, refit_test_mae;   /* NaN when none */
     char checkpoint[CFG_PATH_MAX + 64];   /* "" when none was written */
+    double peak_rss_mb;   /* peak resident MiB since runner_prepare (also
+                             in runs.peak_rss_mb), negative when unknown */
 } RunOutcome;
 
 typedef struct {

@@ -51,4 +51,13 @@ test_grid_worker_parses_once() {
     [ "$notes" = 1 ] || fail "expected 1 parse in the worker, saw $notes: $(cat "$T/err")"
 }
 
+# every run records its peak resident memory (MiB): above the binary's own
+# few MiB, far below the machine's memory
+test_peak_rss_recorded() {
+    $BIN run "$T/small.yaml" --db "$T/rss.db" --quiet >/dev/null 2>"$T/err" || fail "run failed: $(cat "$T/err")"
+    local mb
+    mb=$(q "$T/rss.db" "SELECT peak_rss_mb FROM run_summary")
+    awk -v m="$mb" 'BEGIN { exit !(m > 2 && m < 4096) }' || fail "peak_rss_mb '$mb' not plausible"
+}
+
 run_tests cli_data

@@ -232,15 +232,17 @@ static void test_newer_version_refused(void) {
     if (!dir) return;
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
-    CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 6;", NULL, NULL, NULL) ==
-                   SQLITE_OK);
+    char sql[128], want[128];
+    snprintf(sql, sizeof sql, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
+             "PRAGMA user_version = %d;", DB_SCHEMA_VERSION + 1);
+    snprintf(want, sizeof want, "was written by a newer autorec (schema %d > "
+             "%d): upgrade autorec or use another --db", DB_SCHEMA_VERSION + 1,
+             DB_SCHEMA_VERSION);
+    CHECK(h && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 6 > 5): "
-                          "upgrade autorec or use another --db") != NULL,
-              "%s", err);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     CHECK(strstr(err, path) == err);
     h = raw_open(path);   /* still rollback-journal mode: untouched */
     char buf[32];
@@ -531,7 +533,8 @@ static void test_migrate_v1(void) {
  * kept).  Returns an SQLite result code. */
 static int drop_v5(sqlite3 *h, int keep_summaries) {
     static const char *const cols[] = {"refit", "refit_epochs",
-                                       "refit_test_rmse", "refit_test_mae"};
+                                       "refit_test_rmse", "refit_test_mae",
+                                       "peak_rss_mb" /* schema 6 */};
     int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
                              "DROP TABLE refit_epochs;", NULL, NULL, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof cols[0]; i++) {
@@ -686,6 +689,52 @@ static void test_migrate_v4(void) {
     CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries WHERE "
                           "refit_test_mean IS NULL AND n = 1") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 0);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* Schema 5 -> 6: runs.peak_rss_mb is added (NULL for old runs), appears in
+ * run_summary, and db_run_set_peak_rss fills it for a run (not for an
+ * unknown one). */
+static void test_migrate_v5_peak_rss(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0, id2 = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
+              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
+              db_run_end(db, id, "finished", err) == 0, "%s", err);
+    db_close(db);
+    db = NULL;
+    sqlite3 *h = raw_open(path);
+    CHECK(sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                          "ALTER TABLE runs DROP COLUMN peak_rss_mb;"
+                          "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') "
+                          "WHERE name = 'peak_rss_mb'") == 0);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_set_peak_rss(db, id2, 123.5, err) == 0, "%s", err);
+    CHECK(db && db_run_set_peak_rss(db, id2 + 100, 1.0, err) == -1);
+    CHECK_MSG(strstr(err, "no such run") != NULL, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
+                          "peak_rss_mb IS NULL AND selected_epoch = 1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
+                          "peak_rss_mb = 123.5") == 1);
     CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
     sqlite3_close(h);
     test_rm_tree(dir);
@@ -850,7 +899,9 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 5)") != NULL, "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "newer autorec (schema 9 > %d)", DB_SCHEMA_VERSION);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     test_rm_tree(dir);
 }
 
@@ -861,6 +912,7 @@ void suite_db(void) {
     RUN(test_newer_version_refused);
     RUN(test_migrate_v3);
     RUN(test_migrate_v4);
+    RUN(test_migrate_v5_peak_rss);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);
