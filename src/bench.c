@@ -26,6 +26,7 @@
 void bench_usage(FILE *f) {
     fprintf(f,
 "usage: autorec bench [--config FILE] [--db PATH] [--repeats N] [--set KEY=VALUE]...\n"
+"       autorec bench --load [--config FILE] [--repeats N] [--set KEY=VALUE]...\n"
 "\n"
 "Times the config (default configs/seed.yaml) with each kernel (naive: one\n"
 "epoch; dense, sparse: all epochs) on 1 thread and on all cores, and prints\n"
@@ -35,7 +36,12 @@ void bench_usage(FILE *f) {
 "a run named bench-KERNEL-Nt, so results can be compared across commits:\n"
 "  SELECT git_commit, kernel, threads, avg(train_seconds + eval_seconds)\n"
 "  FROM runs JOIN epochs ON epochs.run_id = runs.id\n"
-"  WHERE runs.name LIKE 'bench-%%' GROUP BY 1, 2, 3;\n");
+"  WHERE runs.name LIKE 'bench-%%' GROUP BY 1, 2, 3;\n"
+"The peak column is the largest peak resident memory (MiB) of the repeats.\n"
+"\n"
+"--load times reading the config's ratings file instead: the line parser,\n"
+"the fast reader, and a run's whole data load without and with the ratings\n"
+"cache (data.cache), each once per round, medians of N rounds (default 3).\n");
 }
 
 static double now_seconds(void) {
@@ -120,6 +126,7 @@ typedef struct {
     const char *kernel;
     int threads;
     double epoch_s, train_s, eval_s, wall_s, gflops;
+    double peak_mb;   /* largest peak resident MiB of the repeats */
     int epochs, repeats;
 } Result;
 
@@ -148,6 +155,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
         RunStatus st = runner_train(&r, db, id, &hooks, &out, err);
         db_run_end(db, id, runner_status_name(st), err);
         walls[k] = now_seconds() - t0;
+        if (out.peak_rss_mb > res->peak_mb) res->peak_mb = out.peak_rss_mb;
         epoch_flops(&r, &ftrain, &feval);
         res->kernel = r.kernel;
         runner_free(&r);
@@ -171,11 +179,12 @@ done:
 int bench_main(int argc, char **argv) {
     const char *config = "configs/seed.yaml", *db_path = "runs/results.db";
     const char *sets[64];
-    int nsets = 0, repeats = 3;
+    int nsets = 0, repeats = 3, load = 0;
     char err[ERR_MAX];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { bench_usage(stdout); return EXIT_OK; }
+        if (!strcmp(a, "--load")) { load = 1; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "autorec bench: %s needs a value (see autorec bench --help)\n", a);
             return EXIT_USAGE;
@@ -201,6 +210,7 @@ int bench_main(int argc, char **argv) {
     for (int i = 0; i < nsets; i++)
         if (cfg_set_override(&base, sets[i], err)) goto usage_err;
     if (cfg_validate(&base, err)) goto usage_err;
+    if (load) return bench_load(&base, repeats);
 
     const int ncores = omp_get_num_procs();
     char blis[256], peak_info[160];
@@ -210,8 +220,8 @@ int bench_main(int argc, char **argv) {
              "%.1f on %d", peak1, peakn, ncores);
     printf("autorec bench: %s (%s), %d cores\n%s\n%s\n\n", config, base.name, ncores,
            blis, peak_info);
-    printf("%-7s %7s %7s %10s %10s %10s %10s %9s %7s\n", "kernel", "threads", "epochs",
-           "s/epoch", "train s", "eval s", "wall s", "GFLOP/s", "% peak");
+    printf("%-7s %7s %7s %10s %10s %10s %10s %9s %7s %9s\n", "kernel", "threads", "epochs",
+           "s/epoch", "train s", "eval s", "wall s", "GFLOP/s", "% peak", "peak MiB");
 
     Db *db = NULL;
     if (db_open(&db, db_path, err)) {
@@ -236,9 +246,9 @@ int bench_main(int argc, char **argv) {
                 return EXIT_FAILED;
             }
             double peak = t ? peakn : peak1;
-            printf("%-7s %7d %7d %10.4f %10.4f %10.4f %10.3f %9.1f %6.1f%%\n", r->kernel,
-                   r->threads, r->epochs, r->epoch_s, r->train_s, r->eval_s, r->wall_s,
-                   r->gflops, 100.0 * r->gflops / peak);
+            printf("%-7s %7d %7d %10.4f %10.4f %10.4f %10.3f %9.1f %6.1f%% %9.0f\n",
+                   r->kernel, r->threads, r->epochs, r->epoch_s, r->train_s, r->eval_s,
+                   r->wall_s, r->gflops, 100.0 * r->gflops / peak, r->peak_mb);
             fflush(stdout);
         }
     }

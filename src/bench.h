@@ -4,7 +4,13 @@
 
 #include <stdio.h>
 
+#include "cfg.h"
+
 int bench_main(int argc, char **argv);
+
+/* `autorec bench --load`: times parsing and loading cfg's ratings file
+ * (random split), `repeats` rounds; prints medians.  Returns an exit code. */
+int bench_load(const Config *cfg, int repeats);
 void bench_usage(FILE *f);
 
 #endif

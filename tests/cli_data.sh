@@ -60,4 +60,18 @@ test_peak_rss_recorded() {
     awk -v m="$mb" 'BEGIN { exit !(m > 2 && m < 4096) }' || fail "peak_rss_mb '$mb' not plausible"
 }
 
+test_bench_load_and_peak_column() {
+    $BIN bench --load --config "$T/small.yaml" --repeats 1 >"$T/out" 2>"$T/err" || fail "bench --load failed: $(cat "$T/err")"
+    for v in "line parser" "fast reader" "data.cache: false" "from the cache"; do
+        awk -v v="$v" 'index($0, v) { found = 1; if (!($NF > 0)) bad = 1 } END { exit !(found && !bad) }' "$T/out" \
+            || fail "bench --load: no positive time for '$v': $(cat "$T/out")"
+    done
+    grep -q "ratings), " "$T/out" || fail "bench --load: no header: $(cat "$T/out")"
+    $BIN bench --config "$T/small.yaml" --repeats 1 --db "$T/bench.db" >"$T/out" 2>"$T/err" || fail "bench failed: $(cat "$T/err")"
+    grep -q 'peak MiB' "$T/out" || fail "bench: no peak MiB column: $(cat "$T/out")"
+    awk '$1 == "sparse" || $1 == "dense" || $1 == "naive" { n++; if (!($NF > 2)) bad = 1 } END { exit !(n >= 3 && !bad) }' "$T/out" \
+        || fail "bench: peak MiB not positive: $(cat "$T/out")"
+    [ "$(q "$T/bench.db" "SELECT count(*) FROM runs WHERE peak_rss_mb > 2")" -ge 3 ] || fail "bench runs without peak_rss_mb"
+}
+
 run_tests cli_data
