@@ -448,37 +448,53 @@ static int data_scan_image(const char *t, size_t len, DataFormat fmt,
     return data_scan(t + bom, len - bom, fmt, threads, DATA_LINE_MAX, r, n);
 }
 
+/* A ratings cache entry of one file: read, or to be written once the
+ * ratings passed the duplicate check (data_cache_note_store). */
+typedef struct {
+    int store;          /* 1: write the entry below */
+    int dup_free;       /* the ratings came from an entry flagged
+                           DATA_CACHE_DUP_FREE */
+    DataCacheKey key;
+    char dir[DATA_CACHE_PATH_MAX], entry[DATA_CACHE_PATH_MAX];
+    const char *path;   /* the ratings file (messages) */
+} DataCacheNote;
+
 /* Reads the whole regular file open as fd (st its status) with the fast
- * path: its cache entry when ro->cache and it is valid, else data_scan
- * (then storing the entry).  Returns 0 with *r and *n (owned by the
- * caller), DATA_SCAN_GIVE_UP when the line parser must read it (nothing
- * set), or -1 with err. */
+ * path: its cache entry when ro->cache and it is valid, else data_scan.
+ * On a miss, note is set up to store the entry later.  Returns 0 with *r
+ * and *n (owned by the caller), DATA_SCAN_GIVE_UP when the line parser must
+ * read it (nothing set), or -1 with err. */
 static int data_read_fast(int fd, const struct stat *st, const char *path,
-                          DataFormat fmt, const DataReadOpts *ro, Rating **r,
-                          size_t *n, char *err) {
-    char dir[DATA_CACHE_PATH_MAX], entry[DATA_CACHE_PATH_MAX], why[ERR_MAX];
+                          DataFormat fmt, const DataReadOpts *ro,
+                          DataCacheNote *note, Rating **r, size_t *n,
+                          char *err) {
+    char why[ERR_MAX];
     size_t size = (size_t)st->st_size;
     int use_cache = ro->cache && ro->mode == DATA_READ_AUTO, rc;
-    DataCacheKey key;
+    DataCacheKey *key = &note->key;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (map == MAP_FAILED) return DATA_SCAN_GIVE_UP;
+    note->path = path;
     if (use_cache) {
-        key.fmt = fmt;
-        key.size = (uint64_t)size;
-        key.mtime_sec = (int64_t)st->st_mtim.tv_sec;
-        key.mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
-        key.hash = data_hash(map, size, ro->threads);
-        if (data_cache_dir(dir, sizeof dir, why) ||
-            data_cache_entry(dir, path, fmt, entry, sizeof entry, why)) {
+        key->fmt = fmt;
+        key->size = (uint64_t)size;
+        key->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+        key->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+        key->hash = data_hash(map, size, ro->threads);
+        if (data_cache_dir(note->dir, sizeof note->dir, why) ||
+            data_cache_entry(note->dir, path, fmt, note->entry,
+                             sizeof note->entry, why)) {
             fprintf(stderr, "autorec: note: %s; %s is parsed without it\n",
                     why, path);
             use_cache = 0;
         }
     }
     if (use_cache) {
-        rc = data_cache_load(entry, &key, ro->threads, r, n, why);
+        unsigned flags;
+        rc = data_cache_load(note->entry, key, ro->threads, r, n, &flags, why);
         if (rc == DATA_CACHE_HIT) {
             munmap(map, size);
+            note->dup_free = (flags & DATA_CACHE_DUP_FREE) != 0;
             return 0;
         }
         if (rc < 0) {
@@ -488,24 +504,35 @@ static int data_read_fast(int fd, const struct stat *st, const char *path,
         if (rc == DATA_CACHE_CORRUPT)
             fprintf(stderr, "autorec: note: the ratings cache entry %s of %s "
                     "cannot be trusted (%s): parsing the file again and "
-                    "replacing it\n", entry, path, why);
+                    "replacing it\n", note->entry, path, why);
+        note->store = 1;
     }
     rc = data_scan_image(map, size, fmt, ro->threads, r, n);
     munmap(map, size);
     if (rc == DATA_SCAN_OOM) return err_set(err, "%s: out of memory", path);
-    if (rc == 0 && use_cache &&
-        data_cache_store(dir, entry, &key, *r, *n, ro->threads, why))
-        fprintf(stderr, "autorec: note: %s (the ratings of %s were parsed "
-                "and are used anyway)\n", why, path);
     return rc;
 }
 
+/* Writes the cache entry of note (when it is to be stored) holding the n
+ * raw ratings r, which passed the duplicate check.  A failure is only
+ * reported on stderr: the ratings are used anyway. */
+static void data_cache_note_store(const DataCacheNote *note, const Rating *r,
+                                  size_t n, int threads) {
+    char why[ERR_MAX];
+    if (!note->store || n == 0) return;
+    if (data_cache_store(note->dir, note->entry, &note->key,
+                         DATA_CACHE_DUP_FREE, r, n, threads, why))
+        fprintf(stderr, "autorec: note: %s (the ratings of %s were parsed "
+                "and are used anyway)\n", why, note->path);
+}
+
 /* Reads the raw ratings of the file at path (format fmt) as ro says into
- * *r (owned by the caller, mem_free) and *n.  Returns 0, 1 when mode
+ * *r (owned by the caller, mem_free) and *n; note (zeroed by the caller)
+ * records the file's cache entry.  Returns 0, 1 when mode
  * DATA_READ_SCAN gave up, or -1 with err naming the file (and line). */
 static int data_read_file(const char *path, DataFormat fmt,
-                          const DataReadOpts *ro, Rating **r, size_t *n,
-                          char *err) {
+                          const DataReadOpts *ro, DataCacheNote *note,
+                          Rating **r, size_t *n, char *err) {
     struct stat st;
     RatingVec v = {0};
     DataMemoKey mk;
@@ -531,7 +558,7 @@ static int data_read_file(const char *path, DataFormat fmt,
             memcpy(*r, m, *n * sizeof **r);
             return 0;
         }
-        rc = data_read_fast(fd, &st, path, fmt, ro, r, n, err);
+        rc = data_read_fast(fd, &st, path, fmt, ro, note, r, n, err);
     }
     if (fd >= 0) close(fd);
     if (rc == DATA_SCAN_GIVE_UP) {
@@ -576,13 +603,14 @@ static int data_vec_take(RatingVec *v, Rating *r, size_t n, const char *path,
     return 0;
 }
 
-/* Reads the file at path as ro says and appends its ratings to v.
- * Returns 0 or -1 with err. */
+/* Reads the file at path as ro says (its cache entry in note) and appends
+ * its ratings to v.  Returns 0 or -1 with err. */
 static int data_read_into(const char *path, DataFormat fmt,
-                          const DataReadOpts *ro, RatingVec *v, char *err) {
+                          const DataReadOpts *ro, DataCacheNote *note,
+                          RatingVec *v, char *err) {
     Rating *r;
     size_t n;
-    if (data_read_file(path, fmt, ro, &r, &n, err)) return -1;
+    if (data_read_file(path, fmt, ro, note, &r, &n, err)) return -1;
     return data_vec_take(v, r, n, path, err);
 }
 
@@ -590,7 +618,9 @@ static int data_read_into(const char *path, DataFormat fmt,
 int data_read_raw(const char *path, DataFormat fmt, int mode, int threads,
                   Rating **r, size_t *n, char *err) {
     DataReadOpts ro = {mode, 0, threads, NULL};
-    return data_read_file(path, fmt, &ro, r, n, err);
+    DataCacheNote note;
+    memset(&note, 0, sizeof note);
+    return data_read_file(path, fmt, &ro, &note, r, n, err);
 }
 
 /* ---- sorting and id mapping ------------------------------------------ */
@@ -799,7 +829,8 @@ static int data_resolve(const Config *cfg, const char *key, const char *name,
 }
 
 static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
-                       const Origin *op, Dataset *ds, char *err);
+                       const Origin *op, const DataCacheNote notes[2],
+                       int threads, Dataset *ds, char *err);
 
 /* Resolves the train and test files of a files or folds split (fold f =
  * data.split.index + 1 reads uF.base and uF.test) into train and test
@@ -876,26 +907,31 @@ int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
     int rc = -1;
+    DataCacheNote notes[2];
 
     assert(cfg && ds);
     memset(ds, 0, sizeof *ds);
+    memset(notes, 0, sizeof notes);
     o.header = cfg->data_format == DATA_CSV;
 
     if (cfg->split_kind == SPLIT_RANDOM) {
         if (data_ratings_file(cfg, path[0], sizeof path[0], err)) goto done;
         strcpy(path[1], path[0]);
-        if (data_read_into(path[0], cfg->data_format, &ro, &v, err))
+        if (data_read_into(path[0], cfg->data_format, &ro, &notes[0], &v,
+                           err))
             goto done;
         o.n_first = v.n;
     } else {
         if (data_split_files(cfg, path[0], path[1], err)) goto done;
-        if (data_read_into(path[0], cfg->data_format, &ro, &v, err))
+        if (data_read_into(path[0], cfg->data_format, &ro, &notes[0], &v,
+                           err))
             goto done;
         o.n_first = v.n;
-        if (data_read_into(path[1], cfg->data_format, &ro, &v, err))
+        if (data_read_into(path[1], cfg->data_format, &ro, &notes[1], &v,
+                           err))
             goto done;
     }
-    rc = data_finish(cfg, cfg->split_kind, &v, &o, ds, err);
+    rc = data_finish(cfg, cfg->split_kind, &v, &o, notes, ro.threads, ds, err);
 done:
     mem_free(v.r);
     if (rc) data_free(ds);
@@ -926,7 +962,7 @@ int data_parse_buffer(const Config *cfg, const char *text, size_t len,
     r.eof = 1;
     if (data_read_lines(&r, name, cfg->data_format, &v, err) == 0) {
         o.n_first = v.n;
-        rc = data_finish(cfg, SPLIT_RANDOM, &v, &o, ds, err);
+        rc = data_finish(cfg, SPLIT_RANDOM, &v, &o, NULL, 1, ds, err);
     }
     mem_free(r.buf);
     mem_free(v.r);
@@ -968,10 +1004,14 @@ static int data_carve_validation(const Config *cfg, Dataset *ds, char *err) {
 
 /* Checks the raw ratings v read from the files in o (duplicates, ids), maps
  * the ids to dense indices and splits v into *ds as `kind` says (for kind
- * files, v's first o->n_first ratings are the training set).  Returns 0, or
+ * files, v's first o->n_first ratings are the training set).  notes (NULL:
+ * none) are the files' cache entries: a random split's file read from an
+ * entry flagged duplicate-free is not checked again, and the entries to
+ * store are written once the check passed (with `threads`).  Returns 0, or
  * -1 with err (the caller frees v and *ds). */
 static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
-                       const Origin *op, Dataset *ds, char *err) {
+                       const Origin *op, const DataCacheNote notes[2],
+                       int threads, Dataset *ds, char *err) {
     RatingVec v = *vp;      /* ratings are rewritten in place (ids) */
     Origin o = *op;
     uint64_t *keys = NULL, *tmp = NULL;
@@ -984,7 +1024,14 @@ static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
         err_set(err, "out of memory for %zu ratings", v.n);
         goto done;
     }
-    if (data_check_duplicates(&v, &o, keys, tmp, err)) goto done;
+    if (!(kind == SPLIT_RANDOM && notes && notes[0].dup_free) &&
+        data_check_duplicates(&v, &o, keys, tmp, err))
+        goto done;
+    if (notes) {   /* each file alone is free of duplicates too */
+        data_cache_note_store(&notes[0], v.r, o.n_first, threads);
+        data_cache_note_store(&notes[1], v.r + o.n_first, v.n - o.n_first,
+                              threads);
+    }
     if (data_map_ids(&v, cfg->data_format, 1, &o, keys, tmp, &ds->user_ids,
                      &ds->num_users, err) ||
         data_map_ids(&v, cfg->data_format, 0, &o, keys, tmp, &ds->item_ids,

@@ -31,7 +31,7 @@
 
 enum {   /* the header words */
     H_MAGIC, H_VERSION, H_ORDER, H_RECORD, H_FORMAT, H_SIZE, H_MTIME_SEC,
-    H_MTIME_NSEC, H_HASH, H_COUNT, H_PAYLOAD, H_CHECK, DATA_CACHE_WORDS
+    H_MTIME_NSEC, H_HASH, H_COUNT, H_FLAGS, H_PAYLOAD, H_CHECK, DATA_CACHE_WORDS
 };
 
 /* ---- hashing --------------------------------------------------------- */
@@ -172,9 +172,10 @@ static int write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
-/* Fills the header h for n ratings r under key. */
+/* Fills the header h for n ratings r under key with flags. */
 static void cache_header(uint64_t h[DATA_CACHE_WORDS], const DataCacheKey *key,
-                         const Rating *r, size_t n, int threads) {
+                         unsigned flags, const Rating *r, size_t n,
+                         int threads) {
     h[H_MAGIC] = DATA_CACHE_MAGIC;
     h[H_VERSION] = DATA_CACHE_VERSION;
     h[H_ORDER] = DATA_CACHE_ORDER;
@@ -185,19 +186,21 @@ static void cache_header(uint64_t h[DATA_CACHE_WORDS], const DataCacheKey *key,
     h[H_MTIME_NSEC] = (uint64_t)key->mtime_nsec;
     h[H_HASH] = key->hash;
     h[H_COUNT] = n;
+    h[H_FLAGS] = flags;
     h[H_PAYLOAD] = data_hash(r, n * sizeof *r, threads);
     h[H_CHECK] = data_hash(h, H_CHECK * sizeof *h, 1);
 }
 
 /* See data_cache.h. */
 int data_cache_load(const char *path, const DataCacheKey *key, int threads,
-                    Rating **r, size_t *n, char *why) {
+                    Rating **r, size_t *n, unsigned *flags, char *why) {
     uint64_t h[DATA_CACHE_WORDS];
     struct stat st;
     Rating *buf = NULL;
     int rc = DATA_CACHE_CORRUPT;
     *r = NULL;
     *n = 0;
+    *flags = 0;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) return DATA_CACHE_MISS;
@@ -252,6 +255,7 @@ int data_cache_load(const char *path, const DataCacheKey *key, int threads,
     }
     *r = buf;
     *n = (size_t)count;
+    *flags = (unsigned)h[H_FLAGS];
     buf = NULL;
     rc = DATA_CACHE_HIT;
 done:
@@ -288,14 +292,14 @@ static int make_dirs(const char *dir, char *err) {
 
 /* See data_cache.h. */
 int data_cache_store(const char *dir, const char *path,
-                     const DataCacheKey *key, const Rating *r, size_t n,
-                     int threads, char *err) {
+                     const DataCacheKey *key, unsigned flags, const Rating *r,
+                     size_t n, int threads, char *err) {
     uint64_t h[DATA_CACHE_WORDS];
     char tmp[DATA_CACHE_PATH_MAX + 64];
     struct timespec ts;
     int fd = -1;
     if (make_dirs(dir, err)) return -1;
-    cache_header(h, key, r, n, threads);
+    cache_header(h, key, flags, r, n, threads);
     clock_gettime(CLOCK_REALTIME, &ts);
     for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx.%d", path, (long)getpid(),

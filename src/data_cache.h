@@ -61,22 +61,30 @@ int data_cache_dir(char *out, size_t size, char *err);
 int data_cache_entry(const char *dir, const char *src, DataFormat fmt,
                      char *out, size_t size, char *err);
 
+/* Flags of an entry. */
+enum {
+    DATA_CACHE_DUP_FREE = 1   /* no (user, item) pair appears twice in the
+                                 file (checked before the entry was written) */
+};
+
 /* Outcomes of data_cache_load. */
 enum { DATA_CACHE_HIT = 1, DATA_CACHE_MISS = 0, DATA_CACHE_CORRUPT = 2 };
 
-/* Reads the entry at path when it matches key.  Returns DATA_CACHE_HIT with
- * *r (owned by the caller, mem_free) and *n set; DATA_CACHE_MISS when there
- * is no entry or it is for another version of the file; DATA_CACHE_CORRUPT
- * (why says what is wrong) when it cannot be trusted; -1 with why when
- * memory runs out.  Never returns ratings that fail a check. */
+/* Reads the entry at path when it matches key.  Returns DATA_CACHE_HIT
+ * with *r (owned by the caller, mem_free), *n and *flags (DATA_CACHE_*)
+ * set; DATA_CACHE_MISS when there is no entry or it is for another version
+ * of the file; DATA_CACHE_CORRUPT (why says what is wrong) when it cannot
+ * be trusted; -1 with why when memory runs out.  Never returns ratings that
+ * fail a check. */
 int data_cache_load(const char *path, const DataCacheKey *key, int threads,
-                    Rating **r, size_t *n, char *why);
+                    Rating **r, size_t *n, unsigned *flags, char *why);
 
-/* Writes the n ratings r under key as the entry at path (directory dir,
- * created 0700 with its parents if missing), atomically (see the file
- * comment).  Returns 0, or -1 with err (nothing is left behind). */
+/* Writes the n ratings r under key with flags (DATA_CACHE_*) as the entry
+ * at path (directory dir, created 0700 with its parents if missing),
+ * atomically (see the file comment).  Returns 0, or -1 with err (nothing
+ * is left behind). */
 int data_cache_store(const char *dir, const char *path,
-                     const DataCacheKey *key, const Rating *r, size_t n,
-                     int threads, char *err);
+                     const DataCacheKey *key, unsigned flags, const Rating *r,
+                     size_t n, int threads, char *err);
 
 #endif

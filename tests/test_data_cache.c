@@ -152,14 +152,71 @@ static void test_cache_hit(void) {
     size_t n2 = 0;
     DataCacheKey k;
     char why[ERR_MAX];
+    unsigned flags = 0;
     CHECK(key_of(&s, &k) == 0);
-    CHECK(data_cache_load(s.entry, &k, 1, &r2, &n2, why) == DATA_CACHE_HIT);
+    CHECK(data_cache_load(s.entry, &k, 1, &r2, &n2, &flags, why) == DATA_CACHE_HIT);
     CHECK(n2 == n && r2 && memcmp(r2, t, n * sizeof *t) == 0);
+    CHECK(flags == DATA_CACHE_DUP_FREE);   /* written after the check */
     mem_free(r2);
     for (size_t i = 0; i < n; i++) t[i].rating = 5.0f - t[i].rating + 1.0f;
-    CHECK(data_cache_store(s.cache, s.entry, &k, t, n, 1, why) == 0);
+    CHECK(data_cache_store(s.cache, s.entry, &k, DATA_CACHE_DUP_FREE, t, n, 1, why) == 0);
     CHECK(load_matches(&s, t, n));   /* the entry, not the file */
     mem_free(t);
+    scratch_free(&s);
+}
+
+/* The duplicate check is skipped only for a random split's file read from
+ * an entry flagged duplicate-free: an entry without the flag is checked,
+ * and so are two files of a files split (a pair may be in both). */
+static void test_cache_duplicate_flag(void) {
+    Scratch s;
+    size_t n;
+    char why[ERR_MAX], err[ERR_MAX];
+    CHECK(scratch_new(&s, 0) == 0);
+    Rating *t = truth(&s, &n);
+    DataCacheKey k;
+    CHECK(t && key_of(&s, &k) == 0);
+    if (!t) { scratch_free(&s); return; }
+    t[1] = t[0];   /* a duplicate pair, in an entry without the flag */
+    CHECK(data_cache_store(s.cache, s.entry, &k, 0, t, n, 1, why) == 0);
+    Config c;
+    Dataset ds;
+    cache_cfg(&c, &s);
+    CHECK(data_load(&c, &ds, err) == -1);
+    CHECK_MSG(strstr(err, "duplicate rating") != NULL, "%s", err);
+    /* with the flag the entry is trusted as checked */
+    CHECK(data_cache_store(s.cache, s.entry, &k, DATA_CACHE_DUP_FREE, t, n, 1,
+                           why) == 0);
+    CHECK_MSG(data_load(&c, &ds, err) == 0, "%s", err);
+    data_free(&ds);
+    mem_free(t);
+    /* files split: each file is cached as duplicate-free, the pair shared
+     * by both is still found on every load */
+    char train[400], test[400];
+    snprintf(train, sizeof train, "%s/a.data", s.dir);
+    snprintf(test, sizeof test, "%s/b.data", s.dir);
+    FILE *f = fopen(train, "w"), *g = fopen(test, "w");
+    CHECK(f && g);
+    if (f) CHECK(fputs("1\t1\t5\t1\n1\t2\t4\t1\n", f) >= 0 && fclose(f) == 0);
+    if (g) CHECK(fputs("2\t1\t5\t1\n1\t2\t3\t1\n", g) >= 0 && fclose(g) == 0);
+    /* each file alone (a random split) is duplicate-free: both cached */
+    for (int k = 0; k < 2; k++) {
+        Config one = c;
+        char entry[DATA_CACHE_PATH_MAX];
+        struct stat st;
+        snprintf(one.data_path, sizeof one.data_path, "%s", k ? test : train);
+        if (data_load(&one, &ds, err) == 0) data_free(&ds);
+        CHECK(data_cache_entry(s.cache, one.data_path, DATA_ML100K, entry,
+                               sizeof entry, why) == 0 && stat(entry, &st) == 0);
+    }
+    c.split_kind = SPLIT_FILES;
+    snprintf(c.train_file, sizeof c.train_file, "%s", train);
+    snprintf(c.test_file, sizeof c.test_file, "%s", test);
+    for (int round = 0; round < 2; round++) {
+        CHECK(data_load(&c, &ds, err) == -1);
+        CHECK_MSG(strstr(err, "duplicate rating") && strstr(err, "b.data:2"),
+                  "round %d: %s", round, err);
+    }
     scratch_free(&s);
 }
 
@@ -189,13 +246,14 @@ static void test_cache_stale(void) {
     Rating *r = NULL;
     size_t nr = 0;
     char why[ERR_MAX];
+    unsigned flags = 0;
     CHECK(key_of(&s, &k) == 0);
-    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, why) == DATA_CACHE_HIT);
+    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, &flags, why) == DATA_CACHE_HIT);
     CHECK(r && t1 && nr == n1 && memcmp(r, t1, nr * sizeof *r) == 0);
     mem_free(r);
     /* only the mtime changed: a miss for the old key */
     k.mtime_nsec ^= 1;
-    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, why) == DATA_CACHE_MISS);
+    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, &flags, why) == DATA_CACHE_MISS);
     CHECK(r == NULL);
     mem_free(t1);
     scratch_free(&s);
@@ -227,6 +285,7 @@ static void test_cache_corrupt_and_truncated(void) {
                        size / 2, size - 1};
     DataCacheKey k;
     char why[ERR_MAX];
+    unsigned flags = 0;
     CHECK(key_of(&s, &k) == 0);
     for (size_t i = 0; t && i < 2 * sizeof at / sizeof at[0]; i++) {
         int cut = i >= sizeof at / sizeof at[0];
@@ -234,11 +293,11 @@ static void test_cache_corrupt_and_truncated(void) {
         CHECK(damage(s.entry, where, cut) == 0);
         Rating *r = NULL;
         size_t nr = 0;
-        int got = data_cache_load(s.entry, &k, 1, &r, &nr, why);
+        int got = data_cache_load(s.entry, &k, 1, &r, &nr, &flags, why);
         CHECK_MSG(got != DATA_CACHE_HIT && r == NULL,
                   "%s at %ld: trusted", cut ? "truncated" : "flipped", where);
         CHECK(load_matches(&s, t, n));
-        CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, why) == DATA_CACHE_HIT);
+        CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, &flags, why) == DATA_CACHE_HIT);
         mem_free(r);
     }
     /* garbage appended */
@@ -246,7 +305,7 @@ static void test_cache_corrupt_and_truncated(void) {
     CHECK(f && fputs("x", f) >= 0 && fclose(f) == 0);
     Rating *r = NULL;
     size_t nr = 0;
-    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, why) == DATA_CACHE_CORRUPT);
+    CHECK(data_cache_load(s.entry, &k, 1, &r, &nr, &flags, why) == DATA_CACHE_CORRUPT);
     CHECK(t && load_matches(&s, t, n));
     mem_free(t);
     scratch_free(&s);
@@ -378,6 +437,7 @@ static void test_memo_parses_once(void) {
 
 void suite_data_cache(void) {
     RUN(test_cache_hit);
+    RUN(test_cache_duplicate_flag);
     RUN(test_cache_stale);
     RUN(test_cache_corrupt_and_truncated);
     RUN(test_cache_concurrent_creation);
