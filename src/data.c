@@ -6,7 +6,8 @@
  * parallel) when it is a regular file of regular lines; otherwise, and to
  * report any error, by the line parser below, which reads it in large
  * chunks (no per-line allocation) and reports a malformed line as
- * "path:LINE: what is wrong: "quoted line"".  Both give the same ratings.
+ * "path:LINE:COLUMN: what is wrong: "quoted line"" (COLUMN: the 1-based
+ * byte of the bad field).  Both give the same ratings.
  * Parsed files go to the binary cache (data_cache.h, data.cache) and, in a
  * grid worker, to an in-memory memo (data_memo.h).  Duplicate (user, item)
  * pairs, within one file or across the train and test files, are refused;
@@ -301,14 +302,20 @@ static int data_check_timestamp(const char *b, const char *e, char *what) {
 }
 
 /* Parses one rating line s[0..n) of format fmt into *out (raw ids).
- * Returns 0, or -1 with what (ERR_MAX bytes) describing the problem. */
+ * Returns 0, or -1 with what (ERR_MAX bytes) describing the problem and
+ * *col the 1-based byte column it is at: the bad field's first byte; for a
+ * wrong field count, where the missing field would start (after the line)
+ * or the first extra field. */
 static int data_parse_line(const char *s, size_t n, DataFormat fmt,
-                           Rating *out, char *what) {
+                           Rating *out, char *what, size_t *col) {
     const char *b[4], *e[4];
+    *col = 1;
     if (n == 0) return err_set(what, "empty line (expected %s)", data_layout(fmt));
     size_t nf = data_split_fields(s, n, fmt, b, e);
     if (nf != 4) {
         const char *hint = "";
+        *col = nf < 4 ? n + 1
+                      : (size_t)(e[3] - s) + (fmt == DATA_ML1M ? 2 : 1) + 1;
         if (fmt != DATA_ML100K && memchr(s, '\t', n))
             hint = " (the line is TAB-separated: is the format ml-100k?)";
         else if (fmt != DATA_ML1M && nf == 1 && memchr(s, ':', n))
@@ -318,10 +325,14 @@ static int data_parse_line(const char *s, size_t n, DataFormat fmt,
         return err_set(what, "expected %s, found %zu field%s%s",
                        data_layout(fmt), nf, nf == 1 ? "" : "s", hint);
     }
-    if (data_parse_id(b[0], e[0], "user id", &out->user, what)) return -1;
-    if (data_parse_id(b[1], e[1], "item id", &out->item, what)) return -1;
-    if (data_parse_rating(b[2], e[2], &out->rating, what)) return -1;
-    return data_check_timestamp(b[3], e[3], what);
+    int bad = data_parse_id(b[0], e[0], "user id", &out->user, what) ? 0
+            : data_parse_id(b[1], e[1], "item id", &out->item, what) ? 1
+            : data_parse_rating(b[2], e[2], &out->rating, what)      ? 2
+            : data_check_timestamp(b[3], e[3], what)                 ? 3
+                                                                     : -1;
+    if (bad < 0) return 0;
+    *col = (size_t)(b[bad] - s) + 1;
+    return -1;
 }
 
 /* Checks the csv header line s[0..n).  Returns 0 or -1 with what filled. */
@@ -361,20 +372,23 @@ static int data_read_lines(LineReader *r, const char *path, DataFormat fmt,
                            path, line_no + 1, DATA_LINE_MAX);
         line_no++;
         if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';   /* CRLF */
+        size_t bom = 0;   /* bytes before s on the line (columns) */
         if (line_no == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             s += 3;                                     /* UTF-8 BOM */
             n -= 3;
+            bom = 3;
         }
         if (fmt == DATA_CSV && line_no == 1) {
             if (data_check_csv_header(s, n, what))
-                return err_set(err, "%s:1: %s: %s", path, what,
+                return err_set(err, "%s:1:%zu: %s: %s", path, bom + 1, what,
                                data_quote(s, n, quoted));
             continue;
         }
         Rating x;
-        if (data_parse_line(s, n, fmt, &x, what))
-            return err_set(err, "%s:%zu: %s: %s", path, line_no, what,
-                           data_quote(s, n, quoted));
+        size_t col;
+        if (data_parse_line(s, n, fmt, &x, what, &col))
+            return err_set(err, "%s:%zu:%zu: %s: %s", path, line_no,
+                           col + bom, what, data_quote(s, n, quoted));
         if (data_vec_push(v, x))
             return err_set(err, "%s:%zu: out of memory", path, line_no);
     }

@@ -35,7 +35,7 @@ typedef struct {
  * validation set with that probability (its own random stream of the same
  * seed, so the train/test split does not depend on the ratio).  On success fills *ds (free
  * with data_free) and returns 0; on failure returns -1 with err naming the
- * file and line.  Malformed lines and duplicate (user, item) pairs are
+ * file and line (and, for a malformed line, the column of the bad field).  Malformed lines and duplicate (user, item) pairs are
  * errors.  A split that leaves the train or test set empty is an error. */
 int data_load(const Config *cfg, Dataset *ds, char *err);
 
