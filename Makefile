@@ -123,7 +123,8 @@ endif
 
 # libFuzzer targets tests/fuzz/fuzz_*.c (clang; tools/fuzz.sh runs them).
 FUZZ_CC   ?= clang
-FUZZ_SRC  := src/cfg.c src/data.c src/err.c src/mem.c src/rng.c
+FUZZ_SRC  := src/cfg.c src/data.c src/data_scan.c src/data_cache.c src/data_memo.c \
+             src/err.c src/mem.c src/rng.c
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: fuzz fuzz-build valgrind
 fuzz-build: $(FUZZ_BINS)

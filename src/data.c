@@ -31,7 +31,6 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
-#include <omp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -431,6 +430,12 @@ done:
 }
 
 /* ---- fast reader, cache and memo ------------------------------------ */
+
+/* Returns the number of online cores (train.threads: 0), at least 1. */
+static int data_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
+}
 
 /* How data_read_file reads one file. */
 typedef struct {
@@ -916,7 +921,7 @@ int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
                    char *err) {
     RatingVec v = {0};
     DataReadOpts ro = {DATA_READ_AUTO, cfg->data_cache,
-                       cfg->threads > 0 ? cfg->threads : omp_get_num_procs(),
+                       cfg->threads > 0 ? cfg->threads : data_cores(),
                        memo};
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
