@@ -2,7 +2,8 @@
 #   make          build ./autorec
 #   make run      install deps, build, get ML-100K, train configs/seed.yaml (seeds 0..4)
 #   make test     install deps, build, run every test (final line: N passed, N failed)
-#   make bench    each kernel and thread count on the seed config (autorec bench)
+#   make bench    each kernel and thread count on the seed config (autorec bench),
+#                 then its data loading: parsed, uncached and cached (bench --load)
 #   make bench-query   query speed on a 10,000-run database
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
 #   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
@@ -99,6 +100,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory autorec data
 	./autorec bench
+	./autorec bench --load
 
 # Query speed on a generated 10,000 runs x 100 epochs database.
 bench-query: deps
