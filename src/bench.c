@@ -44,7 +44,8 @@ void bench_usage(FILE *f) {
 "cache (data.cache), each once per round, medians of N rounds (default 3).\n");
 }
 
-static double now_seconds(void) {
+/* See bench.h. */
+double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -55,7 +56,8 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n) {
+/* See bench.h. */
+double bench_median(double *v, int n) {
     if (n <= 0) return NAN;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -72,16 +74,16 @@ static double sgemm_peak(int threads) {
     for (size_t i = 0; i < nn * 3 * (size_t)threads; i++) buf[i] = (float)(i % 7) * 1e-3f;
     double t[5];
     for (int r = 0; r < 5; r++) {
-        double t0 = now_seconds();
+        double t0 = bench_now();
         #pragma omp parallel for num_threads(threads) schedule(static, 1)
         for (int k = 0; k < threads; k++) {
             float *a = buf + nn * 3 * (size_t)k;
             blas_sgemm(n, n, n, 1.0f, a, n, 1, a + nn, n, 1, 0.0f, a + 2 * nn, n, 1);
         }
-        t[r] = now_seconds() - t0;
+        t[r] = bench_now() - t0;
     }
     mem_free_aligned(buf);
-    return 2.0 * n * n * n * threads / median(t, 5) / 1e9;
+    return 2.0 * n * n * n * threads / bench_median(t, 5) / 1e9;
 }
 
 typedef struct {
@@ -141,7 +143,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
     if (!s) return err_set(err, "out of memory");
     for (int k = 0; k < repeats && k < 64; k++) {
         Runner r;
-        double t0 = now_seconds();
+        double t0 = bench_now();
         if (runner_prepare(&r, cfg, err)) { runner_free(&r); goto done; }
         DbRunInfo info;
         runner_info(&r, &info);
@@ -154,7 +156,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
         if (db_run_begin(db, &info, &id, err)) { runner_free(&r); goto done; }
         RunStatus st = runner_train(&r, db, id, &hooks, &out, err);
         db_run_end(db, id, runner_status_name(st), err);
-        walls[k] = now_seconds() - t0;
+        walls[k] = bench_now() - t0;
         if (out.peak_rss_mb > res->peak_mb) res->peak_mb = out.peak_rss_mb;
         epoch_flops(&r, &ftrain, &feval);
         res->kernel = r.kernel;
@@ -164,11 +166,11 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
     res->threads = cfg->threads;
     res->epochs = cfg->epochs;
     res->repeats = repeats;
-    double tr = median(s->train, s->n), ev = median(s->eval, s->n);
-    res->epoch_s = median(s->epoch, s->n);
+    double tr = bench_median(s->train, s->n), ev = bench_median(s->eval, s->n);
+    res->epoch_s = bench_median(s->epoch, s->n);
     res->train_s = tr;
     res->eval_s = ev;
-    res->wall_s = median(walls, repeats);
+    res->wall_s = bench_median(walls, repeats);
     res->gflops = (ftrain + feval) / (tr + ev) / 1e9;
     rc = 0;
 done:

@@ -7,11 +7,8 @@
  * measured in the same process. */
 #include "bench.h"
 
-#include <math.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "data.h"
 #include "err.h"
@@ -22,23 +19,6 @@
 #define BL_VARIANTS 4
 #define BL_MAX_ROUNDS 64
 
-static double bl_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int bl_cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Returns the median of v[0..n) (sorts v). */
-static double bl_median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, bl_cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Times variant k once on cfg's file (path): 0 the line parser (1 thread),
  * 1 the fast reader, 2 data_load with data.cache false, 3 with it true.
  * Returns the seconds, or a negative value with err; *n gets the ratings
@@ -48,7 +28,7 @@ static double bl_time(const Config *cfg, const char *path, int threads, int k,
     Rating *r = NULL;
     Dataset ds;
     Config c = *cfg;
-    double t0 = bl_now();
+    double t0 = bench_now();
     int rc;
     if (k < 2) {
         rc = data_read_raw(path, c.data_format,
@@ -61,7 +41,7 @@ static double bl_time(const Config *cfg, const char *path, int threads, int k,
         *n = ds.n_train + ds.n_test + ds.n_val;
         data_free(&ds);
     }
-    return rc ? -1.0 : bl_now() - t0;
+    return rc ? -1.0 : bench_now() - t0;
 }
 
 /* See bench.h. */
@@ -104,7 +84,7 @@ int bench_load(const Config *cfg, int repeats) {
     double med[BL_VARIANTS];
     printf("%-32s %10s %10s\n", "", "median s", "MB/s");
     for (int k = 0; k < BL_VARIANTS; k++) {
-        med[k] = bl_median(t[k], repeats);
+        med[k] = bench_median(t[k], repeats);
         printf("%-32s %10.4f %10.0f\n", names[k], med[k],
                st.st_size / 1e6 / med[k]);
     }

@@ -216,12 +216,19 @@ int data_cache_load(const char *path, const DataCacheKey *key, int threads,
                 (long long)st.st_size);
         goto done;
     }
-    if (h[H_MAGIC] != DATA_CACHE_MAGIC ||
-        h[H_CHECK] != data_hash(h, H_CHECK * sizeof *h, 1)) {
-        err_set(why, "its header is damaged (magic or checksum)");
+    if (h[H_MAGIC] != DATA_CACHE_MAGIC) {
+        err_set(why, "it is not a ratings cache entry (magic)");
         goto done;
     }
-    if (h[H_VERSION] != DATA_CACHE_VERSION || h[H_ORDER] != DATA_CACHE_ORDER ||
+    if (h[H_VERSION] != DATA_CACHE_VERSION) {   /* another layout: a miss */
+        rc = DATA_CACHE_MISS;
+        goto done;
+    }
+    if (h[H_CHECK] != data_hash(h, H_CHECK * sizeof *h, 1)) {
+        err_set(why, "its header does not match its checksum");
+        goto done;
+    }
+    if (h[H_ORDER] != DATA_CACHE_ORDER ||
         h[H_RECORD] != sizeof(Rating) || h[H_FORMAT] != (uint64_t)key->fmt ||
         h[H_SIZE] != key->size ||
         h[H_MTIME_SEC] != (uint64_t)key->mtime_sec ||
