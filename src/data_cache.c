@@ -22,6 +22,7 @@
 #include "mem.h"
 
 #define DATA_HASH_BLOCK ((size_t)4 << 20)
+#define DATA_HASH_BATCH 256   /* block hashes per parallel batch (1 GiB) */
 #define DATA_HASH_P1 0x9e3779b185ebca87ull
 #define DATA_HASH_P2 0xc2b2ae3d27d4eb4full
 #define DATA_HASH_P3 0x165667b19e3779f9ull
@@ -74,29 +75,23 @@ static uint64_t hash_block(const unsigned char *p, size_t n, uint64_t seed) {
     return hash_mix(h ^ (uint64_t)n);
 }
 
-/* See data_cache.h. */
+/* See data_cache.h.  Block hashes are computed DATA_HASH_BATCH at a time
+ * (in parallel) into a local array and folded in order: no allocation. */
 uint64_t data_hash(const void *p, size_t n, int threads) {
     const unsigned char *s = p;
     size_t nb = n / DATA_HASH_BLOCK + 1;   /* the last block may be short */
-    uint64_t h = DATA_HASH_P3 ^ (uint64_t)n;
-    uint64_t *bh = mem_alloc(nb * sizeof *bh);
-    if (!bh || threads < 2 || nb < 2) {    /* the same value, serially */
-        for (size_t k = 0; k < nb; k++) {
-            size_t off = k * DATA_HASH_BLOCK;
+    uint64_t h = DATA_HASH_P3 ^ (uint64_t)n, bh[DATA_HASH_BATCH];
+    if (threads < 1) threads = 1;
+    for (size_t first = 0; first < nb; first += DATA_HASH_BATCH) {
+        size_t m = nb - first < DATA_HASH_BATCH ? nb - first : DATA_HASH_BATCH;
+        #pragma omp parallel for num_threads(threads) schedule(static) if (m > 1 && threads > 1)
+        for (size_t k = 0; k < m; k++) {
+            size_t off = (first + k) * DATA_HASH_BLOCK;
             size_t len = n - off < DATA_HASH_BLOCK ? n - off : DATA_HASH_BLOCK;
-            h = hash_round(h, hash_block(s + off, len, k));
+            bh[k] = hash_block(s + off, len, first + k);
         }
-        mem_free(bh);
-        return hash_mix(h);
+        for (size_t k = 0; k < m; k++) h = hash_round(h, bh[k]);
     }
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t k = 0; k < nb; k++) {
-        size_t off = k * DATA_HASH_BLOCK;
-        size_t len = n - off < DATA_HASH_BLOCK ? n - off : DATA_HASH_BLOCK;
-        bh[k] = hash_block(s + off, len, k);
-    }
-    for (size_t k = 0; k < nb; k++) h = hash_round(h, bh[k]);
-    mem_free(bh);
     return hash_mix(h);
 }
 

@@ -235,7 +235,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 5)" ;;
+            newer) want="newer autorec (schema 7 > 6)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do
