@@ -558,7 +558,12 @@ static int data_read_file(const char *path, DataFormat fmt,
     int rc = DATA_SCAN_GIVE_UP, have_key = 0;
     *r = NULL;
     *n = 0;
-    int fd = ro->mode == DATA_READ_LINES ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    /* only a regular file is opened here: opening a FIFO would block, and
+     * closing it again would lose its writer */
+    int fd = ro->mode == DATA_READ_LINES || stat(path, &st) != 0 ||
+                     !S_ISREG(st.st_mode)
+                 ? -1
+                 : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX) {
         memset(&mk, 0, sizeof mk);
