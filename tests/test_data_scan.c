@@ -280,6 +280,80 @@ static void test_scan_ratings_exact(void) {
     test_rm_tree(dir);
 }
 
+/* Returns 1 when two loaded data sets are identical. */
+static int same_dataset(const Dataset *a, const Dataset *b) {
+    return a->n_train == b->n_train && a->n_test == b->n_test &&
+           a->num_users == b->num_users && a->num_items == b->num_items &&
+           same(a->train, b->train, a->n_train) &&
+           same(a->test, b->test, a->n_test) &&
+           memcmp(a->user_ids, b->user_ids, (size_t)a->num_users * 8) == 0 &&
+           memcmp(a->item_ids, b->item_ids, (size_t)a->num_items * 8) == 0;
+}
+
+/* A 2-3 MB csv file (several pieces for the fast reader, sparse ids for the
+ * csv map): 1, 2 and 3 threads load the same data set, and report the same
+ * duplicate. */
+static void test_thread_counts_agree(void) {
+    const char *dir = test_tmp_dir("psort");
+    CHECK(dir != NULL);
+    if (!dir) return;
+    size_t cap = 8u << 20, len = 0;
+    char *buf = mem_alloc(cap);
+    CHECK(buf != NULL);
+    if (!buf) { test_rm_tree(dir); return; }
+    len += (size_t)snprintf(buf, cap, "userId,movieId,rating,timestamp\n");
+    unsigned st = 3;
+    for (int u = 1; u <= 2000; u++)   /* sparse ids: the csv map sorts */
+        for (int k = 0; k < 60; k++)
+            len += (size_t)snprintf(buf + len, cap - len, "%d,%d,%.1f,1\n",
+                                    u * 7919, k * 1000 + 1 + (int)(test_urand(&st) * 999),
+                                    0.5 + (int)(test_urand(&st) * 10) * 0.5);
+    char path[512];
+    snprintf(path, sizeof path, "%s/r.csv", dir);
+    const char *p = put_file(dir, "r.csv", buf, len);
+    CHECK(p != NULL);
+    Dataset ds[3];
+    char err[3][ERR_MAX];
+    int rc[3];
+    for (int t = 0; t < 3; t++) {
+        Config c;
+        cfg_defaults(&c);
+        snprintf(c.data_path, sizeof c.data_path, "%s", path);
+        c.data_format = DATA_CSV;
+        c.data_cache = 0;
+        c.threads = t + 1;
+        rc[t] = data_load(&c, &ds[t], err[t]);
+    }
+    /* random item ids may repeat within a user: then all report it alike */
+    for (int t = 1; t < 3; t++) {
+        CHECK(rc[t] == rc[0]);
+        if (rc[0] == 0 && rc[t] == 0) CHECK(same_dataset(&ds[0], &ds[t]));
+        else CHECK_MSG(strcmp(err[0], err[t]) == 0, "%s vs %s", err[0], err[t]);
+    }
+    /* a certain duplicate (the last line again), found the same way on
+     * every thread count */
+    for (int t = 0; t < 3; t++) data_free(&ds[t]);
+    size_t last = len - 1;
+    while (last > 0 && buf[last - 1] != '\n') last--;
+    memmove(buf + len, buf + last, len - last);
+    len += len - last;
+    p = put_file(dir, "r.csv", buf, len);
+    for (int t = 0; t < 3; t++) {
+        Config c;
+        cfg_defaults(&c);
+        snprintf(c.data_path, sizeof c.data_path, "%s", path);
+        c.data_format = DATA_CSV;
+        c.data_cache = 0;
+        c.threads = t + 1;
+        rc[t] = data_load(&c, &ds[t], err[t]);
+        CHECK_MSG(rc[t] == -1 && strstr(err[t], "duplicate rating"), "%s", err[t]);
+        if (rc[t] == 0) data_free(&ds[t]);
+        CHECK(strcmp(err[t], err[0]) == 0);
+    }
+    mem_free(buf);
+    test_rm_tree(dir);
+}
+
 void suite_data_scan(void) {
     struct stat st;
     if (stat("data/ml-100k/u.data", &st) == 0 &&
@@ -292,4 +366,5 @@ void suite_data_scan(void) {
     RUN(test_scan_edge_cases);
     RUN(test_scan_random_agrees);
     RUN(test_scan_ratings_exact);
+    RUN(test_thread_counts_agree);
 }
