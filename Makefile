@@ -2,7 +2,8 @@
 #   make          build ./autorec
 #   make run      install deps, build, get ML-100K, train configs/seed.yaml (seeds 0..4)
 #   make test     install deps, build, run every test (final line: N passed, N failed)
-#   make bench    each kernel and thread count on the seed config (autorec bench)
+#   make bench    each kernel and thread count on the seed config (autorec bench),
+#                 then its data loading: parsed, uncached and cached (bench --load)
 #   make bench-query   query speed on a 10,000-run database
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
 #   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
@@ -107,6 +108,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory autorec data
 	./autorec bench
+	./autorec bench --load
 
 # Query speed on a generated 10,000 runs x 100 epochs database.
 bench-query: deps
@@ -131,7 +133,8 @@ endif
 
 # libFuzzer targets tests/fuzz/fuzz_*.c (clang; tools/fuzz.sh runs them).
 FUZZ_CC   ?= clang
-FUZZ_SRC  := src/cfg.c src/data.c src/err.c src/mem.c src/rng.c
+FUZZ_SRC  := src/cfg.c src/data.c src/data_scan.c src/data_cache.c src/data_memo.c \
+             src/err.c src/mem.c src/rng.c
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: fuzz fuzz-build valgrind
 fuzz-build: $(FUZZ_BINS)

@@ -26,6 +26,7 @@
 void bench_usage(FILE *f) {
     fprintf(f,
 "usage: autorec bench [--config FILE] [--db PATH] [--repeats N] [--set KEY=VALUE]...\n"
+"       autorec bench --load [--config FILE] [--repeats N] [--set KEY=VALUE]...\n"
 "\n"
 "Times the config (default configs/seed.yaml) with each kernel (naive: one\n"
 "epoch; dense, sparse: all epochs) on 1 thread and on all cores, and prints\n"
@@ -35,10 +36,16 @@ void bench_usage(FILE *f) {
 "a run named bench-KERNEL-Nt, so results can be compared across commits:\n"
 "  SELECT git_commit, kernel, threads, avg(train_seconds + eval_seconds)\n"
 "  FROM runs JOIN epochs ON epochs.run_id = runs.id\n"
-"  WHERE runs.name LIKE 'bench-%%' GROUP BY 1, 2, 3;\n");
+"  WHERE runs.name LIKE 'bench-%%' GROUP BY 1, 2, 3;\n"
+"The peak column is the largest peak resident memory (MiB) of the repeats.\n"
+"\n"
+"--load times reading the config's ratings file instead: the line parser,\n"
+"the fast reader, and a run's whole data load without and with the ratings\n"
+"cache (data.cache), each once per round, medians of N rounds (default 3).\n");
 }
 
-static double now_seconds(void) {
+/* See bench.h. */
+double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -49,7 +56,8 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n) {
+/* See bench.h. */
+double bench_median(double *v, int n) {
     if (n <= 0) return NAN;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -66,16 +74,16 @@ static double sgemm_peak(int threads) {
     for (size_t i = 0; i < nn * 3 * (size_t)threads; i++) buf[i] = (float)(i % 7) * 1e-3f;
     double t[5];
     for (int r = 0; r < 5; r++) {
-        double t0 = now_seconds();
+        double t0 = bench_now();
         #pragma omp parallel for num_threads(threads) schedule(static, 1)
         for (int k = 0; k < threads; k++) {
             float *a = buf + nn * 3 * (size_t)k;
             blas_sgemm(n, n, n, 1.0f, a, n, 1, a + nn, n, 1, 0.0f, a + 2 * nn, n, 1);
         }
-        t[r] = now_seconds() - t0;
+        t[r] = bench_now() - t0;
     }
     mem_free_aligned(buf);
-    return 2.0 * n * n * n * threads / median(t, 5) / 1e9;
+    return 2.0 * n * n * n * threads / bench_median(t, 5) / 1e9;
 }
 
 typedef struct {
@@ -120,6 +128,7 @@ typedef struct {
     const char *kernel;
     int threads;
     double epoch_s, train_s, eval_s, wall_s, gflops;
+    double peak_mb;   /* largest peak resident MiB of the repeats */
     int epochs, repeats;
 } Result;
 
@@ -134,7 +143,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
     if (!s) return err_set(err, "out of memory");
     for (int k = 0; k < repeats && k < 64; k++) {
         Runner r;
-        double t0 = now_seconds();
+        double t0 = bench_now();
         if (runner_prepare(&r, cfg, err)) { runner_free(&r); goto done; }
         DbRunInfo info;
         runner_info(&r, &info);
@@ -147,7 +156,8 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
         if (db_run_begin(db, &info, &id, err)) { runner_free(&r); goto done; }
         RunStatus st = runner_train(&r, db, id, &hooks, &out, err);
         db_run_end(db, id, runner_status_name(st), err);
-        walls[k] = now_seconds() - t0;
+        walls[k] = bench_now() - t0;
+        if (out.peak_rss_mb > res->peak_mb) res->peak_mb = out.peak_rss_mb;
         epoch_flops(&r, &ftrain, &feval);
         res->kernel = r.kernel;
         runner_free(&r);
@@ -156,11 +166,11 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
     res->threads = cfg->threads;
     res->epochs = cfg->epochs;
     res->repeats = repeats;
-    double tr = median(s->train, s->n), ev = median(s->eval, s->n);
-    res->epoch_s = median(s->epoch, s->n);
+    double tr = bench_median(s->train, s->n), ev = bench_median(s->eval, s->n);
+    res->epoch_s = bench_median(s->epoch, s->n);
     res->train_s = tr;
     res->eval_s = ev;
-    res->wall_s = median(walls, repeats);
+    res->wall_s = bench_median(walls, repeats);
     res->gflops = (ftrain + feval) / (tr + ev) / 1e9;
     rc = 0;
 done:
@@ -171,11 +181,12 @@ done:
 int bench_main(int argc, char **argv) {
     const char *config = "configs/seed.yaml", *db_path = "runs/results.db";
     const char *sets[64];
-    int nsets = 0, repeats = 3;
+    int nsets = 0, repeats = 3, load = 0;
     char err[ERR_MAX];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { bench_usage(stdout); return EXIT_OK; }
+        if (!strcmp(a, "--load")) { load = 1; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "autorec bench: %s needs a value (see autorec bench --help)\n", a);
             return EXIT_USAGE;
@@ -201,6 +212,7 @@ int bench_main(int argc, char **argv) {
     for (int i = 0; i < nsets; i++)
         if (cfg_set_override(&base, sets[i], err)) goto usage_err;
     if (cfg_validate(&base, err)) goto usage_err;
+    if (load) return bench_load(&base, repeats);
 
     const int ncores = omp_get_num_procs();
     char blis[256], peak_info[160];
@@ -210,8 +222,8 @@ int bench_main(int argc, char **argv) {
              "%.1f on %d", peak1, peakn, ncores);
     printf("autorec bench: %s (%s), %d cores\n%s\n%s\n\n", config, base.name, ncores,
            blis, peak_info);
-    printf("%-7s %7s %7s %10s %10s %10s %10s %9s %7s\n", "kernel", "threads", "epochs",
-           "s/epoch", "train s", "eval s", "wall s", "GFLOP/s", "% peak");
+    printf("%-7s %7s %7s %10s %10s %10s %10s %9s %7s %9s\n", "kernel", "threads", "epochs",
+           "s/epoch", "train s", "eval s", "wall s", "GFLOP/s", "% peak", "peak MiB");
 
     Db *db = NULL;
     if (db_open(&db, db_path, err)) {
@@ -237,9 +249,9 @@ int bench_main(int argc, char **argv) {
                 return EXIT_FAILED;
             }
             double peak = t ? peakn : peak1;
-            printf("%-7s %7d %7d %10.4f %10.4f %10.4f %10.3f %9.1f %6.1f%%\n", r->kernel,
-                   r->threads, r->epochs, r->epoch_s, r->train_s, r->eval_s, r->wall_s,
-                   r->gflops, 100.0 * r->gflops / peak);
+            printf("%-7s %7d %7d %10.4f %10.4f %10.4f %10.3f %9.1f %6.1f%% %9.0f\n",
+                   r->kernel, r->threads, r->epochs, r->epoch_s, r->train_s, r->eval_s,
+                   r->wall_s, r->gflops, 100.0 * r->gflops / peak, r->peak_mb);
             fflush(stdout);
         }
     }

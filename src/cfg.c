@@ -149,6 +149,9 @@ static const KeyDesc keys[] = {
     {.key = "data.split.index", .type = T_INT, FIELD(split_index),
      .imin = 0, .imax = CFG_MAX_REPEATS - 1, .example = "0",
      .help = "which split: repeat (seed + index) or fold (u<index+1>.*)"},
+    {.key = "data.cache", .type = T_ENUM, FIELD(data_cache),
+     NAMES(bool_names),
+     .help = "keep parsed ratings in a binary cache ($AUTOREC_CACHE_DIR)"},
     {.key = "model.hidden", .type = T_WIDTHS, FIELD(hidden), .imin = 1,
      .imax = 1000000, .example = "500",
      .help = "hidden units, or a list of widths (deep stack)"},
@@ -837,6 +840,7 @@ void cfg_defaults(Config *cfg) {
     snprintf(cfg->name, sizeof cfg->name, "%s", "seed");
     snprintf(cfg->data_path, sizeof cfg->data_path, "%s", "data/ml-100k");
     cfg->data_format = DATA_ML100K;
+    cfg->data_cache = 1;
     cfg->split_kind = SPLIT_RANDOM;
     cfg->test_ratio = 0.1;
     cfg->hidden = 500;

@@ -44,6 +44,9 @@ typedef struct {
     char data_path[CFG_PATH_MAX];    /* data.path: file, or directory holding
                                         the format's default ratings file */
     DataFormat data_format;          /* data.format */
+    int data_cache;                  /* data.cache: 1 = read and write the
+                                        parsed-ratings cache (the default,
+                                        see data_cache.h), 0 = always parse */
     SplitKind split_kind;            /* data.split.kind */
     double test_ratio;               /* data.split.test_ratio, in (0,1) */
     char train_file[CFG_PATH_MAX];   /* data.split.train_file (kind: files) */

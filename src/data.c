@@ -1,12 +1,18 @@
 /* data.c - reading MovieLens rating files, id mapping and train/test split
  * (see data.h).
  *
- * Files are read in large chunks (no per-line allocation) and every line must
- * be a rating: nothing is skipped silently.  A malformed line is reported as
- * "path:LINE: what is wrong: "quoted line"".  Duplicate (user, item) pairs,
- * within one file or across the train and test files, are refused; they are
- * found by radix-sorting 62-bit (user, item) keys, so loading stays
- * O(n) even for ML-10M sized files.
+ * Every line must be a rating: nothing is skipped silently.  A file is read
+ * by the fast reader (data_scan.h: the whole file mapped, parsed in
+ * parallel) when it is a regular file of regular lines; otherwise, and to
+ * report any error, by the line parser below, which reads it in large
+ * chunks (no per-line allocation) and reports a malformed line as
+ * "path:LINE:COLUMN: what is wrong: "quoted line"" (COLUMN: the 1-based
+ * byte of the bad field).  Both give the same ratings.
+ * Parsed files go to the binary cache (data_cache.h, data.cache) and, in a
+ * grid worker, to an in-memory memo (data_memo.h).  Duplicate (user, item)
+ * pairs, within one file or across the train and test files, are refused;
+ * they are found by radix-sorting the keys user * (max item + 1) + item, so
+ * loading stays O(n) even for ML-10M sized files.
  *
  * Id mapping: ml-100k and ml-1m ids are 1-based and dense-ish, so the dense
  * index is id - 1 and the dimensions are the maximum ids (as the d2l
@@ -24,8 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "data_cache.h"
+#include "data_memo.h"
+#include "data_scan.h"
 #include "err.h"
 #include "mem.h"
 #include "rng.h"
@@ -289,14 +301,20 @@ static int data_check_timestamp(const char *b, const char *e, char *what) {
 }
 
 /* Parses one rating line s[0..n) of format fmt into *out (raw ids).
- * Returns 0, or -1 with what (ERR_MAX bytes) describing the problem. */
+ * Returns 0, or -1 with what (ERR_MAX bytes) describing the problem and
+ * *col the 1-based byte column it is at: the bad field's first byte; for a
+ * wrong field count, where the missing field would start (after the line)
+ * or the first extra field. */
 static int data_parse_line(const char *s, size_t n, DataFormat fmt,
-                           Rating *out, char *what) {
+                           Rating *out, char *what, size_t *col) {
     const char *b[4], *e[4];
+    *col = 1;
     if (n == 0) return err_set(what, "empty line (expected %s)", data_layout(fmt));
     size_t nf = data_split_fields(s, n, fmt, b, e);
     if (nf != 4) {
         const char *hint = "";
+        *col = nf < 4 ? n + 1
+                      : (size_t)(e[3] - s) + (fmt == DATA_ML1M ? 2 : 1) + 1;
         if (fmt != DATA_ML100K && memchr(s, '\t', n))
             hint = " (the line is TAB-separated: is the format ml-100k?)";
         else if (fmt != DATA_ML1M && nf == 1 && memchr(s, ':', n))
@@ -306,10 +324,14 @@ static int data_parse_line(const char *s, size_t n, DataFormat fmt,
         return err_set(what, "expected %s, found %zu field%s%s",
                        data_layout(fmt), nf, nf == 1 ? "" : "s", hint);
     }
-    if (data_parse_id(b[0], e[0], "user id", &out->user, what)) return -1;
-    if (data_parse_id(b[1], e[1], "item id", &out->item, what)) return -1;
-    if (data_parse_rating(b[2], e[2], &out->rating, what)) return -1;
-    return data_check_timestamp(b[3], e[3], what);
+    int bad = data_parse_id(b[0], e[0], "user id", &out->user, what) ? 0
+            : data_parse_id(b[1], e[1], "item id", &out->item, what) ? 1
+            : data_parse_rating(b[2], e[2], &out->rating, what)      ? 2
+            : data_check_timestamp(b[3], e[3], what)                 ? 3
+                                                                     : -1;
+    if (bad < 0) return 0;
+    *col = (size_t)(b[bad] - s) + 1;
+    return -1;
 }
 
 /* Checks the csv header line s[0..n).  Returns 0 or -1 with what filled. */
@@ -349,20 +371,23 @@ static int data_read_lines(LineReader *r, const char *path, DataFormat fmt,
                            path, line_no + 1, DATA_LINE_MAX);
         line_no++;
         if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';   /* CRLF */
+        size_t bom = 0;   /* bytes before s on the line (columns) */
         if (line_no == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             s += 3;                                     /* UTF-8 BOM */
             n -= 3;
+            bom = 3;
         }
         if (fmt == DATA_CSV && line_no == 1) {
             if (data_check_csv_header(s, n, what))
-                return err_set(err, "%s:1: %s: %s", path, what,
+                return err_set(err, "%s:1:%zu: %s: %s", path, bom + 1, what,
                                data_quote(s, n, quoted));
             continue;
         }
         Rating x;
-        if (data_parse_line(s, n, fmt, &x, what))
-            return err_set(err, "%s:%zu: %s: %s", path, line_no, what,
-                           data_quote(s, n, quoted));
+        size_t col;
+        if (data_parse_line(s, n, fmt, &x, what, &col))
+            return err_set(err, "%s:%zu:%zu: %s: %s", path, line_no,
+                           col + bom, what, data_quote(s, n, quoted));
         if (data_vec_push(v, x))
             return err_set(err, "%s:%zu: out of memory", path, line_no);
     }
@@ -372,10 +397,11 @@ static int data_read_lines(LineReader *r, const char *path, DataFormat fmt,
     return 0;
 }
 
-/* Reads every rating of the file at path (format fmt) and appends it to v
- * with raw ids.  Returns 0, or -1 with err naming the file (and line). */
-static int data_read_file(const char *path, DataFormat fmt, RatingVec *v,
-                          char *err) {
+/* The line parser: reads every rating of the file at path (format fmt) in
+ * chunks and appends it to v with raw ids.  Returns 0, or -1 with err
+ * naming the file (and line). */
+static int data_read_ref(const char *path, DataFormat fmt, RatingVec *v,
+                         char *err) {
     LineReader r = {0};
     int rc = -1;
     struct stat st;
@@ -401,6 +427,224 @@ done:
     if (r.f) fclose(r.f);
     mem_free(r.buf);
     return rc;
+}
+
+/* ---- fast reader, cache and memo ------------------------------------ */
+
+/* Returns the number of online cores (train.threads: 0), at least 1. */
+static int data_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
+}
+
+/* How data_read_file reads one file. */
+typedef struct {
+    int mode;         /* DATA_READ_* */
+    int cache;        /* data.cache */
+    int threads;      /* for parsing and hashing */
+    DataMemo *memo;   /* may be NULL */
+} DataReadOpts;
+
+/* Runs data_scan over the file image t[0..len) after its UTF-8 BOM and csv
+ * header (checked as the line parser checks them).  Returns what data_scan
+ * returns (DATA_SCAN_GIVE_UP also for a header the line parser must
+ * report). */
+static int data_scan_image(const char *t, size_t len, DataFormat fmt,
+                           int threads, Rating **r, size_t *n) {
+    char what[ERR_MAX];
+    size_t bom = 0;
+    if (len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) bom = 3;
+    const char *nl = memchr(t, '\n', len);
+    size_t first = nl ? (size_t)(nl - t) : len;   /* line 1, with the BOM */
+    if (first > DATA_LINE_MAX) return DATA_SCAN_GIVE_UP;
+    if (fmt == DATA_CSV) {
+        size_t hn = first - bom;
+        if (!nl) return DATA_SCAN_GIVE_UP;
+        if (hn > 0 && t[bom + hn - 1] == '\r') hn--;
+        if (data_check_csv_header(t + bom, hn, what)) return DATA_SCAN_GIVE_UP;
+        bom = first + 1;   /* skip the whole header line */
+    }
+    return data_scan(t + bom, len - bom, fmt, threads, DATA_LINE_MAX, r, n);
+}
+
+/* A ratings cache entry of one file: read, or to be written once the
+ * ratings passed the duplicate check (data_cache_note_store). */
+typedef struct {
+    int store;          /* 1: write the entry below */
+    int dup_free;       /* the ratings came from an entry flagged
+                           DATA_CACHE_DUP_FREE */
+    DataCacheKey key;
+    char dir[DATA_CACHE_PATH_MAX], entry[DATA_CACHE_PATH_MAX];
+    const char *path;   /* the ratings file (messages) */
+} DataCacheNote;
+
+/* Reads the whole regular file open as fd (st its status) with the fast
+ * path: its cache entry when ro->cache and it is valid, else data_scan.
+ * On a miss, note is set up to store the entry later.  Returns 0 with *r
+ * and *n (owned by the caller), DATA_SCAN_GIVE_UP when the line parser must
+ * read it (nothing set), or -1 with err. */
+static int data_read_fast(int fd, const struct stat *st, const char *path,
+                          DataFormat fmt, const DataReadOpts *ro,
+                          DataCacheNote *note, Rating **r, size_t *n,
+                          char *err) {
+    char why[ERR_MAX];
+    size_t size = (size_t)st->st_size;
+    int use_cache = ro->cache && ro->mode == DATA_READ_AUTO, rc;
+    DataCacheKey *key = &note->key;
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) return DATA_SCAN_GIVE_UP;
+    note->path = path;
+    if (use_cache) {
+        key->fmt = fmt;
+        key->size = (uint64_t)size;
+        key->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+        key->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+        key->hash = data_hash(map, size, ro->threads);
+        if (data_cache_dir(note->dir, sizeof note->dir, why) ||
+            data_cache_entry(note->dir, path, fmt, note->entry,
+                             sizeof note->entry, why)) {
+            fprintf(stderr, "autorec: note: %s; %s is parsed without it\n",
+                    why, path);
+            use_cache = 0;
+        }
+    }
+    if (use_cache) {
+        unsigned flags;
+        rc = data_cache_load(note->entry, key, ro->threads, r, n, &flags, why);
+        if (rc == DATA_CACHE_HIT) {
+            munmap(map, size);
+            note->dup_free = (flags & DATA_CACHE_DUP_FREE) != 0;
+            return 0;
+        }
+        if (rc < 0) {
+            munmap(map, size);
+            return err_set(err, "%s: %s", path, why);
+        }
+        if (rc == DATA_CACHE_CORRUPT)
+            fprintf(stderr, "autorec: note: the ratings cache entry %s of %s "
+                    "cannot be trusted (%s): parsing the file again and "
+                    "replacing it\n", note->entry, path, why);
+        note->store = 1;
+    }
+    rc = data_scan_image(map, size, fmt, ro->threads, r, n);
+    munmap(map, size);
+    if (rc == DATA_SCAN_OOM) return err_set(err, "%s: out of memory", path);
+    return rc;
+}
+
+/* Writes the cache entry of note (when it is to be stored) holding the n
+ * raw ratings r, which passed the duplicate check.  A failure is only
+ * reported on stderr: the ratings are used anyway. */
+static void data_cache_note_store(const DataCacheNote *note, const Rating *r,
+                                  size_t n, int threads) {
+    char why[ERR_MAX];
+    if (!note->store || n == 0) return;
+    if (data_cache_store(note->dir, note->entry, &note->key,
+                         DATA_CACHE_DUP_FREE, r, n, threads, why))
+        fprintf(stderr, "autorec: note: %s (the ratings of %s were parsed "
+                "and are used anyway)\n", why, note->path);
+}
+
+/* Reads the raw ratings of the file at path (format fmt) as ro says into
+ * *r (owned by the caller, mem_free) and *n; note (zeroed by the caller)
+ * records the file's cache entry.  Returns 0, 1 when mode
+ * DATA_READ_SCAN gave up, or -1 with err naming the file (and line). */
+static int data_read_file(const char *path, DataFormat fmt,
+                          const DataReadOpts *ro, DataCacheNote *note,
+                          Rating **r, size_t *n, char *err) {
+    struct stat st;
+    RatingVec v = {0};
+    DataMemoKey mk;
+    int rc = DATA_SCAN_GIVE_UP, have_key = 0;
+    *r = NULL;
+    *n = 0;
+    /* only a regular file is opened here: opening a FIFO would block, and
+     * closing it again would lose its writer */
+    int fd = ro->mode == DATA_READ_LINES || stat(path, &st) != 0 ||
+                     !S_ISREG(st.st_mode)
+                 ? -1
+                 : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX) {
+        memset(&mk, 0, sizeof mk);
+        mk.dev = (uint64_t)st.st_dev;
+        mk.ino = (uint64_t)st.st_ino;
+        mk.size = (uint64_t)st.st_size;
+        mk.mtime_sec = (int64_t)st.st_mtim.tv_sec;
+        mk.mtime_nsec = (int64_t)st.st_mtim.tv_nsec;
+        mk.fmt = fmt;
+        have_key = 1;
+        const Rating *m = data_memo_find(ro->memo, &mk, n);
+        if (m) {
+            close(fd);
+            if (!(*r = mem_alloc(*n * sizeof **r)))
+                return err_set(err, "%s: out of memory", path);
+            memcpy(*r, m, *n * sizeof **r);
+            return 0;
+        }
+        rc = data_read_fast(fd, &st, path, fmt, ro, note, r, n, err);
+    }
+    if (fd >= 0) close(fd);
+    if (rc == DATA_SCAN_GIVE_UP) {
+        if (ro->mode == DATA_READ_SCAN) return 1;
+        if (data_read_ref(path, fmt, &v, err)) {
+            mem_free(v.r);
+            return -1;
+        }
+        *r = v.r;
+        *n = v.n;
+        rc = 0;
+    }
+    if (rc == 0 && ro->memo && have_key && *n > 0)
+        (void)data_memo_put(ro->memo, &mk, *r, *n);   /* optional */
+    return rc;
+}
+
+/* Appends the n ratings r (owned, consumed) to v.  Returns 0 or -1 with
+ * err. */
+static int data_vec_take(RatingVec *v, Rating *r, size_t n, const char *path,
+                         char *err) {
+    if (v->n == 0) {
+        mem_free(v->r);
+        v->r = r;
+        v->n = v->cap = n;
+        return 0;
+    }
+    if (n > SIZE_MAX / sizeof(Rating) - v->n) {
+        mem_free(r);
+        return err_set(err, "%s: too many ratings", path);
+    }
+    Rating *nr = mem_realloc(v->r, (v->n + n) * sizeof(Rating));
+    if (!nr) {
+        mem_free(r);
+        return err_set(err, "%s: out of memory", path);
+    }
+    memcpy(nr + v->n, r, n * sizeof(Rating));
+    mem_free(r);
+    v->r = nr;
+    v->n += n;
+    v->cap = v->n;
+    return 0;
+}
+
+/* Reads the file at path as ro says (its cache entry in note) and appends
+ * its ratings to v.  Returns 0 or -1 with err. */
+static int data_read_into(const char *path, DataFormat fmt,
+                          const DataReadOpts *ro, DataCacheNote *note,
+                          RatingVec *v, char *err) {
+    Rating *r;
+    size_t n;
+    if (data_read_file(path, fmt, ro, note, &r, &n, err)) return -1;
+    return data_vec_take(v, r, n, path, err);
+}
+
+/* See data.h. */
+int data_read_raw(const char *path, DataFormat fmt, int mode, int threads,
+                  Rating **r, size_t *n, char *err) {
+    DataReadOpts ro = {mode, 0, threads, NULL};
+    DataCacheNote note;
+    memset(&note, 0, sizeof note);
+    return data_read_file(path, fmt, &ro, &note, r, n, err);
 }
 
 /* ---- sorting and id mapping ------------------------------------------ */
@@ -460,8 +704,13 @@ static size_t data_origin_line(const Origin *o, size_t i, const char **path) {
 static int data_check_duplicates(const RatingVec *v, const Origin *o,
                                  uint64_t *keys, uint64_t *tmp, char *err) {
     size_t n = v->n, d = 0;
+    /* key = user * (max item + 1) + item: one per pair, and as few bits
+     * (radix passes) as the ids need */
+    uint64_t stride = 1;
     for (size_t i = 0; i < n; i++)
-        keys[i] = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+        if ((uint64_t)v->r[i].item >= stride) stride = (uint64_t)v->r[i].item + 1;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (uint64_t)v->r[i].user * stride + (uint64_t)v->r[i].item;
     uint64_t *s = data_radix_sort(keys, tmp, n);
     uint64_t *other = s == keys ? tmp : keys;
     for (size_t i = 1; i < n; i++)
@@ -470,7 +719,7 @@ static int data_check_duplicates(const RatingVec *v, const Origin *o,
     /* error path: find the duplicate whose second occurrence comes first */
     memset(other, 0, d * sizeof *other);          /* first index + 1 */
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = (uint64_t)v->r[i].user << 31 | (uint64_t)v->r[i].item;
+        uint64_t k = (uint64_t)v->r[i].user * stride + (uint64_t)v->r[i].item;
         ptrdiff_t j = data_bsearch(s, d, k);
         if (j < 0) continue;
         if (other[j] == 0) { other[j] = i + 1; continue; }
@@ -604,7 +853,8 @@ static int data_resolve(const Config *cfg, const char *key, const char *name,
 }
 
 static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
-                       const Origin *op, Dataset *ds, char *err);
+                       const Origin *op, const DataCacheNote notes[2],
+                       int threads, Dataset *ds, char *err);
 
 /* Resolves the train and test files of a files or folds split (fold f =
  * data.split.index + 1 reads uF.base and uF.test) into train and test
@@ -650,55 +900,71 @@ int data_check_folds(const Config *cfg, char *err) {
     return 0;
 }
 
+/* See data.h. */
+int data_ratings_file(const Config *cfg, char *out, size_t size, char *err) {
+    struct stat st;
+    const char *def = data_default_file(cfg->data_format);
+    if (cfg->data_path[0] == '\0')
+        return err_set(err, "data.path is empty: set it to a ratings file or "
+                       "a directory holding one");
+    if (stat(cfg->data_path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (snprintf(out, size, "%s", cfg->data_path) >= (int)size)
+            return err_set(err, "data.path %s is too long", cfg->data_path);
+        return 0;
+    }
+    if (size < DATA_JOIN_MAX || data_join(out, cfg->data_path, def))
+        return err_set(err, "data.path %s is too long", cfg->data_path);
+    if (stat(out, &st) != 0)
+        return err_set(err, "cannot open %s: %s (data.path is a directory; "
+                       "format %s expects %s in it)", out, strerror(errno),
+                       cfg_format_name(cfg->data_format), def);
+    return 0;
+}
+
 /* See data.h.  On failure *ds is left zeroed. */
-int data_load(const Config *cfg, Dataset *ds, char *err) {
+int data_load_memo(const Config *cfg, DataMemo *memo, Dataset *ds,
+                   char *err) {
     RatingVec v = {0};
+    DataReadOpts ro = {DATA_READ_AUTO, cfg->data_cache,
+                       cfg->threads > 0 ? cfg->threads : data_cores(),
+                       memo};
     char path[2][DATA_JOIN_MAX];
     Origin o = {{path[0], path[1]}, 0, 0};
     int rc = -1;
-    struct stat st;
+    DataCacheNote notes[2];
 
     assert(cfg && ds);
     memset(ds, 0, sizeof *ds);
+    memset(notes, 0, sizeof notes);
     o.header = cfg->data_format == DATA_CSV;
 
     if (cfg->split_kind == SPLIT_RANDOM) {
-        if (cfg->data_path[0] == '\0') {
-            err_set(err, "data.path is empty: set it to a ratings file or "
-                         "a directory holding one");
-            goto done;
-        }
-        if (stat(cfg->data_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (data_join(path[0], cfg->data_path,
-                          data_default_file(cfg->data_format))) {
-                err_set(err, "data.path %s is too long", cfg->data_path);
-                goto done;
-            }
-            if (stat(path[0], &st) != 0) {
-                err_set(err, "cannot open %s: %s (data.path is a directory; "
-                             "format %s expects %s in it)",
-                        path[0], strerror(errno),
-                        cfg_format_name(cfg->data_format),
-                        data_default_file(cfg->data_format));
-                goto done;
-            }
-        } else {
-            snprintf(path[0], sizeof path[0], "%s", cfg->data_path);
-        }
+        if (data_ratings_file(cfg, path[0], sizeof path[0], err)) goto done;
         strcpy(path[1], path[0]);
-        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[0], cfg->data_format, &ro, &notes[0], &v,
+                           err))
+            goto done;
         o.n_first = v.n;
     } else {
         if (data_split_files(cfg, path[0], path[1], err)) goto done;
-        if (data_read_file(path[0], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[0], cfg->data_format, &ro, &notes[0], &v,
+                           err))
+            goto done;
         o.n_first = v.n;
-        if (data_read_file(path[1], cfg->data_format, &v, err)) goto done;
+        if (data_read_into(path[1], cfg->data_format, &ro, &notes[1], &v,
+                           err))
+            goto done;
     }
-    rc = data_finish(cfg, cfg->split_kind, &v, &o, ds, err);
+    rc = data_finish(cfg, cfg->split_kind, &v, &o, notes, ro.threads, ds, err);
 done:
     mem_free(v.r);
     if (rc) data_free(ds);
     return rc;
+}
+
+/* See data.h. */
+int data_load(const Config *cfg, Dataset *ds, char *err) {
+    return data_load_memo(cfg, NULL, ds, err);
 }
 
 /* See data.h. */
@@ -720,7 +986,7 @@ int data_parse_buffer(const Config *cfg, const char *text, size_t len,
     r.eof = 1;
     if (data_read_lines(&r, name, cfg->data_format, &v, err) == 0) {
         o.n_first = v.n;
-        rc = data_finish(cfg, SPLIT_RANDOM, &v, &o, ds, err);
+        rc = data_finish(cfg, SPLIT_RANDOM, &v, &o, NULL, 1, ds, err);
     }
     mem_free(r.buf);
     mem_free(v.r);
@@ -762,10 +1028,14 @@ static int data_carve_validation(const Config *cfg, Dataset *ds, char *err) {
 
 /* Checks the raw ratings v read from the files in o (duplicates, ids), maps
  * the ids to dense indices and splits v into *ds as `kind` says (for kind
- * files, v's first o->n_first ratings are the training set).  Returns 0, or
+ * files, v's first o->n_first ratings are the training set).  notes (NULL:
+ * none) are the files' cache entries: a random split's file read from an
+ * entry flagged duplicate-free is not checked again, and the entries to
+ * store are written once the check passed (with `threads`).  Returns 0, or
  * -1 with err (the caller frees v and *ds). */
 static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
-                       const Origin *op, Dataset *ds, char *err) {
+                       const Origin *op, const DataCacheNote notes[2],
+                       int threads, Dataset *ds, char *err) {
     RatingVec v = *vp;      /* ratings are rewritten in place (ids) */
     Origin o = *op;
     uint64_t *keys = NULL, *tmp = NULL;
@@ -778,7 +1048,14 @@ static int data_finish(const Config *cfg, SplitKind kind, RatingVec *vp,
         err_set(err, "out of memory for %zu ratings", v.n);
         goto done;
     }
-    if (data_check_duplicates(&v, &o, keys, tmp, err)) goto done;
+    if (!(kind == SPLIT_RANDOM && notes && notes[0].dup_free) &&
+        data_check_duplicates(&v, &o, keys, tmp, err))
+        goto done;
+    if (notes) {   /* each file alone is free of duplicates too */
+        data_cache_note_store(&notes[0], v.r, o.n_first, threads);
+        data_cache_note_store(&notes[1], v.r + o.n_first, v.n - o.n_first,
+                              threads);
+    }
     if (data_map_ids(&v, cfg->data_format, 1, &o, keys, tmp, &ds->user_ids,
                      &ds->num_users, err) ||
         data_map_ids(&v, cfg->data_format, 0, &o, keys, tmp, &ds->item_ids,

@@ -35,9 +35,37 @@ typedef struct {
  * validation set with that probability (its own random stream of the same
  * seed, so the train/test split does not depend on the ratio).  On success fills *ds (free
  * with data_free) and returns 0; on failure returns -1 with err naming the
- * file and line.  Malformed lines and duplicate (user, item) pairs are
+ * file and line (and, for a malformed line, the column of the bad field).  Malformed lines and duplicate (user, item) pairs are
  * errors.  A split that leaves the train or test set empty is an error. */
 int data_load(const Config *cfg, Dataset *ds, char *err);
+
+/* Writes the ratings file of a random split into out (size bytes, at least
+ * 2 * CFG_PATH_MAX + 16): data.path, or the format's default file (u.data,
+ * ratings.dat, ratings.csv) inside it when it is a directory.  Returns 0,
+ * or -1 with err (empty or too long path, missing default file). */
+int data_ratings_file(const Config *cfg, char *out, size_t size, char *err);
+
+struct DataMemo;
+/* As data_load, reading each file through memo (see data_memo.h; NULL: no
+ * memo), so a process that loads the same files for many runs parses them
+ * once. */
+int data_load_memo(const Config *cfg, struct DataMemo *memo, Dataset *ds,
+                   char *err);
+
+/* How data_read_raw reads a file. */
+enum {
+    DATA_READ_AUTO,   /* the fast reader, the line parser when it gives up */
+    DATA_READ_SCAN,   /* the fast reader only */
+    DATA_READ_LINES   /* the line parser only */
+};
+
+/* Reads the raw ratings of one file (ids as in the file, in file order) as
+ * mode says, with up to `threads` threads, without cache or memo (for tests
+ * comparing the readers).  Returns 0 with *r (owned by the caller,
+ * mem_free) and *n; 1 when DATA_READ_SCAN gave up; -1 with err naming the
+ * file and line (the line parser's messages). */
+int data_read_raw(const char *path, DataFormat fmt, int mode, int threads,
+                  Rating **r, size_t *n, char *err);
 
 /* As data_load for a random split (cfg's data.format, test_ratio and seed;
  * data.path is ignored), reading the ratings from the len bytes at text as

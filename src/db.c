@@ -139,6 +139,13 @@ static int db_b_clip(sqlite3_stmt *s, int i, const Config *c) {
     return sqlite3_bind_text(s, i, b, -1, SQLITE_TRANSIENT);
 }
 
+/* runs.peak_rss_mb is an outcome, not a config value: NULL when the run
+ * starts (or a grid point restarts), set by db_run_set_peak_rss. */
+static int db_b_peak_rss(sqlite3_stmt *s, int i, const Config *c) {
+    (void)c;
+    return sqlite3_bind_null(s, i);
+}
+
 static const struct {
     const char *name, *type;
     int since;        /* schema version that added the column */
@@ -159,6 +166,7 @@ static const struct {
     {"encoder", "TEXT", 4, db_b_encoder},
     {"decoder", "TEXT", 4, db_b_decoder},
     {"refit", "INTEGER", 5, db_b_refit},
+    {"peak_rss_mb", "REAL", 6, db_b_peak_rss},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
@@ -1357,6 +1365,27 @@ int db_peer_val_best(Db *db, const char *experiment, int64_t run_id,
         return db_fail(db, rc, "read the other trials' validation RMSEs",
                        err);
     }
+    return 0;
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_run_set_peak_rss(Db *db, int64_t run_id, double mb, char *err) {
+    sqlite3_stmt *st = NULL;
+    assert(db);
+    int rc = sqlite3_prepare_v2(db->db,
+                                "UPDATE runs SET peak_rss_mb = ?1 WHERE id = ?2 "
+                                "AND (?3 IS NULL OR worker IS ?3)", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = mb >= 0 ? sqlite3_bind_double(st, 1, mb) : sqlite3_bind_null(st, 1);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
+    if (rc == SQLITE_OK) rc = db_bind_text(st, 3, db->worker);
+    if (rc == SQLITE_OK) rc = db_step_retry(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) return db_fail(db, rc, "record the peak memory", err);
+    if (sqlite3_changes(db->db) != 1)
+        return err_set(err, "cannot record the peak memory of run %lld in %s: "
+                       "no such run%s", (long long)run_id, db->path,
+                       db->worker ? " held by this worker" : "");
     return 0;
 }
 

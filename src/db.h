@@ -28,6 +28,8 @@
  * runs.pruned_epoch (the epoch, a rung for asha, at which it was stopped)
  * and runs.pruned_reason; the views get them, grid_summary a pruned count
  * and epochs_spent / epochs_full (sum of epochs_done / of train.epochs).
+ * runs.peak_rss_mb (the run's peak resident memory in MiB, data loading
+ * included; NULL until the run ends, see rss.h), also in run_summary.
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -100,6 +102,10 @@ int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err);
  * runs.checkpoint.  Returns 0 or -1 with err. */
 int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
                           char *err);
+
+/* Stores mb (negative: unknown, NULL) in runs.peak_rss_mb of run_id.
+ * Returns 0 or -1 with err. */
+int db_run_set_peak_rss(Db *db, int64_t run_id, double mb, char *err);
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);

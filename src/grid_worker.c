@@ -1,7 +1,8 @@
 /* grid_worker.c - one grid worker process (see grid.h).
  *
  * Loop: claim a point (db_grid_claim), prepare the runner with the point's
- * config and this worker's thread count, train it (every epoch recorded and
+ * config and this worker's thread count (the ratings files through the
+ * worker's memo: each parsed once per worker), train it (every epoch recorded and
  * stamped), record how it ended, repeat.  When nothing is claimable but
  * points are running elsewhere, wait: one of them may go stale and need a
  * taker.  A heartbeat thread with its own connection stamps the worker's
@@ -25,6 +26,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "data_memo.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
@@ -139,8 +141,8 @@ static int prune_hook(void *ctx, const DbEpoch *e, char *reason) {
 /* Trains the claimed point (d->cfg) as run run_id and records how it
  * ended.  Errors of the point go into its row (runs.error), not to the
  * terminal.  Returns 0, or -1 when the database failed (err). */
-static int run_point(Db *db, Describe *d, int64_t point, int64_t run_id,
-                     char *err) {
+static int run_point(Db *db, Describe *d, DataMemo *memo, int64_t point,
+                     int64_t run_id, char *err) {
     Runner r;
     RunOutcome out;
     DbRunInfo info;
@@ -148,7 +150,7 @@ static int run_point(Db *db, Describe *d, int64_t point, int64_t run_id,
     RunStatus st;
     int ret = 0;
 
-    if (runner_prepare(&r, &d->cfg, why)) {
+    if (runner_prepare_memo(&r, &d->cfg, memo, why)) {
         if (db_run_end_msg(db, run_id, "failed", why, err)) ret = -1;
         goto done;
     }
@@ -192,6 +194,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     Heartbeat hb;
     Describe d;
     DbClaim claim;
+    DataMemo *memo = NULL;
     char err[ERR_MAX], id[512];
     pthread_t thread;
     int hb_started = 0, rc = EXIT_OK;
@@ -249,6 +252,9 @@ int grid_worker_run(const GridWorkerArgs *a) {
 
     DbClaimReq req = {a->plan->experiment, a->stale_seconds, a->session_start,
                       a->first, a->end};
+    /* the worker's parsed ratings files: each is parsed once, not once per
+     * point (without memory for it, every point parses) */
+    memo = data_memo_new();
     while (!g_wstop) {
         int got = db_grid_claim(db, &req, describe_point, &d, &claim, err);
         if (got < 0) {
@@ -261,7 +267,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
             worker_sleep(poll);
             continue;
         }
-        if (run_point(db, &d, claim.point, claim.run_id, err)) {
+        if (run_point(db, &d, memo, claim.point, claim.run_id, err)) {
             /* taken over meanwhile, or the database failed: say so, go on */
             fprintf(stderr, "autorec grid: worker %s, point %lld: %s\n", id,
                     (long long)claim.point + 1, err);
@@ -279,6 +285,7 @@ out:
     }
     db_close(hb.db);
     db_close(db);
+    data_memo_free(memo);
     mem_free(d.yaml);
     if (g_wstop) return 128 + g_wstop;   /* 130, 143 or 129 */
     return rc;

@@ -16,6 +16,7 @@
 #include "checkpoint.h"
 #include "err.h"
 #include "mem.h"
+#include "rss.h"
 #include "version.h"
 
 static double now_seconds(void) {
@@ -74,11 +75,17 @@ static int runner_refit_matrix(Runner *r, int by_user, char *err) {
 }
 
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
+    return runner_prepare_memo(r, cfg, NULL, err);
+}
+
+int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
+                        char *err) {
     memset(r, 0, sizeof *r);
+    (void)rss_reset_peak();   /* this run's peak: loading included */
     r->cfg = *cfg;
     r->threads = cfg->threads ? cfg->threads : omp_get_num_procs();
     omp_set_num_threads(r->threads);
-    if (data_load(cfg, &r->ds, err)) return -1;
+    if (data_load_memo(cfg, memo, &r->ds, err)) return -1;
     const Dataset *ds = &r->ds;
     const int by_user = cfg->variant == VARIANT_USER;
     if (runner_matrix(&r->train, ds->train, ds->n_train, ds, by_user, err) ||
@@ -372,6 +379,15 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                         has_val ? r->selected : NULL, out, err))
         status = RUN_FAILED;
     out->seconds = now_seconds() - t_start;
+    out->peak_rss_mb = rss_peak_mb();
+    {
+        char why[ERR_MAX];   /* a lost run was reported above */
+        if (db_run_set_peak_rss(db, run_id, out->peak_rss_mb, why) &&
+            status == RUN_FINISHED) {
+            memcpy(err, why, sizeof why);
+            status = RUN_FAILED;
+        }
+    }
     return status;
 }
 

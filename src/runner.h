@@ -65,6 +65,8 @@ typedef struct {
     int refit_epochs;               /* refit epochs finished, 0: none */
     double refit_test_rmse, refit_test_mae;   /* NaN when none */
     char checkpoint[CFG_PATH_MAX + 64];   /* "" when none was written */
+    double peak_rss_mb;   /* peak resident MiB since runner_prepare (also
+                             in runs.peak_rss_mb), negative when unknown */
 } RunOutcome;
 
 typedef struct {
@@ -96,6 +98,11 @@ typedef struct {
  * cold pairs and clipping keep their meaning.  Returns 0, or -1 with err (bad data,
  * sizes too large, out of memory).  Free with runner_free, also on failure. */
 int runner_prepare(Runner *r, const Config *cfg, char *err);
+
+/* As runner_prepare, reading the ratings files through memo (data_memo.h;
+ * NULL: none), so a process preparing many runs parses each file once. */
+int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
+                        char *err);
 
 /* Frees what runner_prepare allocated; accepts a zeroed runner. */
 void runner_free(Runner *r);

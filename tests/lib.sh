@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=./autorec
 T=$(mktemp -d)
+export AUTOREC_CACHE_DIR="$T/cache"   # ratings cache: never ~/.cache
 trap 'rm -rf "$T"' EXIT
 pass=0; failed=0; current_ok=1
 

@@ -196,7 +196,7 @@ static void test_malformed_lines(void) {
         CHECK(p != NULL);
         if (!p) continue;
         char want_line[300];
-        snprintf(want_line, sizeof want_line, "%s:2: ", p);
+        snprintf(want_line, sizeof want_line, "%s:2:", p);
         Config c;
         cfg_random(&c, cases[i].f, p, 0.5, 1);
         Dataset ds;
@@ -207,6 +207,42 @@ static void test_malformed_lines(void) {
         CHECK_MSG(strstr(err, cases[i].want) != NULL, "case %zu: %s", i, err);
         CHECK_MSG(strchr(err, '\n') == NULL, "case %zu: newline in %s", i, err);
         CHECK(ds.train == NULL && ds.num_users == 0);
+        unlink(p);
+    }
+}
+
+/* A malformed line's message names file:line:column, the column being the
+ * 1-based byte where the bad field starts (after a BOM on line 1 too), or
+ * where a missing field would start, or the first extra field. */
+static void test_error_columns(void) {
+    static const struct { DataFormat f; const char *text, *want; } cases[] = {
+        {DATA_ML100K, "1\t1\t5\t1\nx\t2\t3\t4\n", ":2:1: user id 'x'"},
+        {DATA_ML100K, "1\t1\t5\t1\n1\t22x\t3\t4\n", ":2:3: item id '22x'"},
+        {DATA_ML100K, "1\t1\t5\t1\n1\t2\tfive\t4\n", ":2:5: rating 'five'"},
+        {DATA_ML100K, "1\t1\t5\t1\n1\t2\t3\t-4\n", ":2:7: timestamp '-4'"},
+        {DATA_ML100K, "1\t1\t5\t1\n1\t2\t3\n", ":2:6: expected 4"},
+        {DATA_ML100K, "1\t1\t5\t1\n1\t2\t3\t4\t5\n", ":2:9: expected 4"},
+        {DATA_ML100K, "1\t1\t5\t1\n\n", ":2:1: empty line"},
+        {DATA_ML1M, "1::1::5::1\n10::20::30::4\n", ":2:9: rating 30 is outside"},
+        {DATA_ML1M, "1::1::5::1::9\n", ":1:13: expected 4"},
+        {DATA_CSV, "userId,movieId,rating,timestamp\n1,2147483648,5,1\n",
+         ":2:3: item id 2147483648 is out of range"},
+        {DATA_CSV, "\xEF\xBB\xBFuserId,movieId,rating\n", ":1:4: expected the csv header"},
+        {DATA_ML100K, "\xEF\xBB\xBF" "1\t0\t5\t1\n", ":1:6: item id 0 is not positive"},
+    };
+    char err[ERR_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *p = test_write_temp(".txt", cases[i].text);
+        CHECK(p != NULL);
+        if (!p) continue;
+        char want[400];
+        snprintf(want, sizeof want, "%s%s", p, cases[i].want);
+        Config c;
+        Dataset ds;
+        cfg_random(&c, cases[i].f, p, 0.5, 1);
+        CHECK_MSG(data_load(&c, &ds, err) == -1, "case %zu accepted", i);
+        CHECK_MSG(strstr(err, want) == err, "case %zu: want '%s' in: %s", i,
+                  want, err);
         unlink(p);
     }
 }
@@ -243,7 +279,7 @@ static void test_csv_header(void) {
         CHECK(p != NULL);
         if (!p) continue;
         char want[300];
-        snprintf(want, sizeof want, "%s:1: expected the csv header", p);
+        snprintf(want, sizeof want, "%s:1:1: expected the csv header", p);
         Config c;
         Dataset ds;
         cfg_random(&c, DATA_CSV, p, 0.5, 1);
@@ -556,6 +592,7 @@ void suite_data(void) {
     RUN(test_csv_sparse_half_stars);
     RUN(test_crlf_and_no_final_newline);
     RUN(test_malformed_lines);
+    RUN(test_error_columns);
     RUN(test_quote_escaped_and_truncated);
     RUN(test_csv_header);
     RUN(test_duplicates);

@@ -232,15 +232,17 @@ static void test_newer_version_refused(void) {
     if (!dir) return;
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
-    CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 7;", NULL, NULL, NULL) ==
-                   SQLITE_OK);
+    char sql[128], want[128];
+    snprintf(sql, sizeof sql, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
+             "PRAGMA user_version = %d;", DB_SCHEMA_VERSION + 1);
+    snprintf(want, sizeof want, "was written by a newer autorec (schema %d > "
+             "%d): upgrade autorec or use another --db", DB_SCHEMA_VERSION + 1,
+             DB_SCHEMA_VERSION);
+    CHECK(h && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 7 > 6): "
-                          "upgrade autorec or use another --db") != NULL,
-              "%s", err);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     CHECK(strstr(err, path) == err);
     h = raw_open(path);   /* still rollback-journal mode: untouched */
     char buf[32];
@@ -526,8 +528,8 @@ static void test_migrate_v1(void) {
 }
 
 
-/* Removes schema 6's additions from the database h: result_test_rmse and
- * the pruned columns,
+/* Removes schema 6's additions from the database h: result_test_rmse,
+ * peak_rss_mb and the pruned columns,
  * and 'pruned' from the CHECK of runs.status (as schema 5 wrote it), and
  * the views.  Returns an SQLite result code. */
 static int drop_v6(sqlite3 *h) {
@@ -536,6 +538,7 @@ static int drop_v6(sqlite3 *h) {
     int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
                              "ALTER TABLE runs DROP COLUMN result_test_rmse;"
                              "ALTER TABLE runs DROP COLUMN pruned_epoch;"
+                             "ALTER TABLE runs DROP COLUMN peak_rss_mb;"
                              "ALTER TABLE runs DROP COLUMN pruned_reason;"
                              "PRAGMA writable_schema = ON;"
                              "UPDATE sqlite_master SET sql = replace(sql, "
@@ -814,6 +817,51 @@ static void test_migrate_v5_pruned(void) {
     test_rm_tree(dir);
 }
 
+/* Schema 5 -> 6: runs.peak_rss_mb is added (NULL for old runs), appears in
+ * run_summary, and db_run_set_peak_rss fills it for a run (not for an
+ * unknown one). */
+static void test_migrate_v5_peak_rss(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0, id2 = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
+              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
+              db_run_end(db, id, "finished", err) == 0, "%s", err);
+    db_close(db);
+    db = NULL;
+    sqlite3 *h = raw_open(path);
+    CHECK(drop_v6(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') "
+                          "WHERE name = 'peak_rss_mb'") == 0);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0, "%s", err);
+    CHECK_MSG(db && db_run_set_peak_rss(db, id2, 123.5, err) == 0, "%s", err);
+    CHECK(db && db_run_set_peak_rss(db, id2 + 100, 1.0, err) == -1);
+    CHECK_MSG(strstr(err, "no such run") != NULL, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
+                          "peak_rss_mb IS NULL AND selected_epoch = 1") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
+                          "peak_rss_mb = 123.5") == 1);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
 /* Refit epochs go to refit_epochs and set the run's refit columns, leave
  * its selected and final columns alone, refuse a non-finite RMSE and a
  * duplicate epoch and an unknown run. */
@@ -973,7 +1021,9 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 6)") != NULL, "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "newer autorec (schema 9 > %d)", DB_SCHEMA_VERSION);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     test_rm_tree(dir);
 }
 
@@ -986,6 +1036,7 @@ void suite_db(void) {
     RUN(test_migrate_v4);
     RUN(test_migrate_v5);
     RUN(test_migrate_v5_pruned);
+    RUN(test_migrate_v5_peak_rss);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,19 @@ SUITES(DECLARE)
 int main(int argc, char **argv) {
     /* optional filter: run only suites whose name contains argv[1] */
     const char *only = argc > 1 ? argv[1] : NULL;
+    /* the ratings cache of every load goes to a scratch directory, not to
+     * the user's ~/.cache (tests that need their own set it) */
+    char cache[256];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(cache, sizeof cache, "%s/autorec-unit-cache-XXXXXX", tmp);
+    if (!mkdtemp(cache)) {
+        fprintf(stderr, "unit: cannot create %s: %s\n", cache, strerror(errno));
+        return 1;
+    }
+    setenv("AUTOREC_CACHE_DIR", cache, 1);
 #define CALL(s) if (!only || strstr(#s, only)) suite_##s();
     SUITES(CALL)
+    test_rm_tree(cache);
     printf("unit: %d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed ? 1 : 0;
 }

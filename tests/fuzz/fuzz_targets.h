@@ -15,7 +15,11 @@
  *   fuzz_data_one  ratings parsers: byte 0 picks the format, byte 1 the test
  *                  ratio; the rest is the file.  On success every index is
  *                  in range, ratings lie in (0, 10], no (user, item) pair
- *                  repeats and the split covers the ratings.
+ *                  repeats and the split covers the ratings.  The fast
+ *                  reader (data_scan) agrees on the same bytes (ml-100k,
+ *                  ml-1m): what it accepts has no malformed line for the
+ *                  line parser, and the same count and sums of ids and
+ *                  ratings.
  *   fuzz_set_one   --set overrides, one per input line.
  *
  * No global mutable state. */
@@ -29,6 +33,7 @@
 
 #include "cfg.h"
 #include "data.h"
+#include "data_scan.h"
 #include "err.h"
 #include "mem.h"
 
@@ -172,6 +177,52 @@ static inline int fuzz_check_dataset(const Dataset *ds) {
     return bad;
 }
 
+/* Checks the fast reader against data_parse_buffer's outcome (rc, ds, err)
+ * on text[0..len) of format fmt (ml-100k or ml-1m, no BOM: data_scan
+ * parses neither a header nor a BOM).  Returns 0 or -1. */
+static inline int fuzz_scan_agrees(DataFormat fmt, const char *text,
+                                   size_t len, int rc, const Dataset *ds,
+                                   const char *err) {
+    Rating *r = NULL;
+    size_t n = 0;
+    if (fmt == DATA_CSV || (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0))
+        return 0;
+    int k = data_scan(text, len, fmt, 2, 65536, &r, &n);
+    if (k != 0) return 0;   /* gave up (or no memory): nothing to compare */
+    int bad = 0;
+    if (rc != 0) {
+        /* only checks after parsing may refuse what it accepted */
+        const char *p = strstr(err, "fuzz.data:");
+        size_t line, col;
+        if (p && sscanf(p, "fuzz.data:%zu:%zu:", &line, &col) == 2)
+            bad = fuzz_broken("data_scan accepted a malformed line", err);
+    } else {
+        /* integer sums (order-free): ids, and the ratings' float bits */
+        uint64_t su = 0, si = 0, sr = 0, tu = 0, ti = 0, tr = 0;
+        uint32_t bits;
+        for (size_t i = 0; i < n; i++) {
+            su += (uint64_t)r[i].user;
+            si += (uint64_t)r[i].item;
+            memcpy(&bits, &r[i].rating, sizeof bits);
+            sr += bits;
+        }
+        const Rating *side[2] = {ds->train, ds->test};
+        size_t cnt[2] = {ds->n_train, ds->n_test};
+        for (int s = 0; s < 2; s++)
+            for (size_t i = 0; i < cnt[s]; i++) {
+                tu += (uint64_t)side[s][i].user + 1;   /* index = id - 1 */
+                ti += (uint64_t)side[s][i].item + 1;
+                memcpy(&bits, &side[s][i].rating, sizeof bits);
+                tr += bits;
+            }
+        if (n != ds->n_train + ds->n_test + ds->n_val || su != tu ||
+            si != ti || sr != tr)
+            bad = fuzz_broken("data_scan and the line parser differ", "");
+    }
+    mem_free(r);
+    return bad;
+}
+
 static inline int fuzz_data_one(const uint8_t *data, size_t size) {
     static const double ratios[4] = {0.1, 0.5, 0.9, 0.999};
     Config c;
@@ -184,6 +235,11 @@ static inline int fuzz_data_one(const uint8_t *data, size_t size) {
     c.seed = data[1] / 4;
     int rc = data_parse_buffer(&c, (const char *)data + 2, size - 2,
                                "fuzz.data", &ds, err);
+    if (fuzz_scan_agrees(c.data_format, (const char *)data + 2, size - 2, rc,
+                         &ds, err)) {
+        data_free(&ds);
+        return -1;
+    }
     if (rc != 0) {
         if (rc != -1) return fuzz_broken("data_parse_buffer", "returned neither 0 nor -1");
         if (ds.train || ds.test || ds.user_ids || ds.item_ids)
