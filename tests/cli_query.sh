@@ -134,7 +134,7 @@ selected_epoch      2                2
 selected_test_rmse  0.9400           0.9050
 selected_val_rmse   0.9300           0.8900
 seconds             3.0s             3.5s
-same: name=kg data_path=data/ml-100k data_format=ml-100k split_kind=random test_ratio=0.1 validation_ratio=- split_seed=- split_index=- variant=- layers=- dropout=0.05 encoder=- decoder=- epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 l2=0 optimizer=adam schedule=- patience=- refit=- seed=0 kernel=dense clip=- cold_default=- data.split.train_file="" data.split.test_file="" data.split.repeats=1 train.step_epochs=10 train.gamma=0.1 train.lr_min=0 train.checkpoint=true search.sampler=grid search.trials=16 search.seed=0 search.pruner=none search.warmup_epochs=5 search.min_trials=5 search.min_epochs=1 search.reduction_factor=3 search.rungs=0
+same: name=kg data_path=data/ml-100k data_format=ml-100k split_kind=random test_ratio=0.1 validation_ratio=- split_seed=- split_index=- variant=- layers=- dropout=0.05 encoder=- decoder=- epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 l2=0 optimizer=adam schedule=- patience=- refit=- seed=0 kernel=dense clip=- cold_default=- data.split.train_file="" data.split.test_file="" data.split.repeats=1 data.cache=true train.step_epochs=10 train.gamma=0.1 train.lr_min=0 train.checkpoint=true search.sampler=grid search.trials=16 search.seed=0 search.pruner=none search.warmup_epochs=5 search.min_trials=5 search.min_epochs=1 search.reduction_factor=3 search.rungs=0
 
 epoch   #1 loss  #1 test RMSE   #3 loss  #3 test RMSE
     1  300.500        1.1000   280.000        1.0000
