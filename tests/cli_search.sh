@@ -74,8 +74,9 @@ test_asha_prunes_and_rerun_runs_nothing() {
     [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished' AND epochs_done != 30")" = 0 ] || fail "a finished trial stopped early"
     grep -q "search .*: $pruned pruned; " "$T/out" || fail "summary lacks the pruned line: $(head -3 "$T/out")"
     local pid; pid=$(q "$db" "SELECT id FROM runs WHERE status = 'pruned' LIMIT 1")
-    $BIN show "$pid" --db "$db" | grep -q "^pruned      at epoch $(q "$db" "SELECT pruned_epoch FROM runs WHERE id = $pid"): asha rung " \
-        || fail "show lacks the pruned line: $($BIN show "$pid" --db "$db" | head -12)"
+    $BIN show "$pid" --db "$db" > "$T/show" 2>&1    # a file: grep -q would close a pipe early
+    grep -q "^pruned      at epoch $(q "$db" "SELECT pruned_epoch FROM runs WHERE id = $pid"): asha rung " "$T/show" \
+        || fail "show lacks the pruned line: $(head -12 "$T/show")"
     [ "$($BIN ls --db "$db" --status pruned | tail -n +2 | wc -l)" = "$pruned" ] || fail "ls --status pruned"
     local before; before=$(q "$db" "SELECT group_concat(id || status || attempts || epochs_done) FROM runs")
     $BIN grid "$T/a.yaml" --db "$db" --workers 2 --threads 1 >"$T/out2" 2>&1 || fail "rerun failed"
