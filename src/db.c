@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "err.h"
 #include "mem.h"
 #include "stats.h"
@@ -185,6 +186,9 @@ static void db_config_sql(char *out, size_t n, int mode) {
 struct Db {
     sqlite3 *db;
     char *path;                 /* owned copy of the path, for messages */
+    int has_file;               /* 0: in memory or a URI, no identity */
+    dev_t dev;                  /* the file's identity when opened */
+    ino_t ino;
     sqlite3_stmt *run_insert;
     sqlite3_stmt *epoch_insert;
     sqlite3_stmt *run_update_epoch;
@@ -618,6 +622,21 @@ static int db_prepare(Db *db, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+/* Refuses, before anything opens it, a database path that exists and is
+ * not a regular file: a FIFO would block SQLite's open forever, a device
+ * or socket is not a database.  Returns 0 (also when path does not exist)
+ * or -1 with err. */
+static int db_check_regular(const char *path, char *err) {
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+    return err_set(err, "cannot open %s: it is %s, not a database file: pass "
+                   "--db PATH of a results database", path,
+                   S_ISDIR(st.st_mode) ? "a directory"
+                   : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                   : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                   : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+}
+
 /* Checks, before SQLite opens it, that the database file (or, when it does
  * not exist yet, its directory) is writable: SQLite would otherwise fall
  * back to read-only and report an unhelpful error about its journal.
@@ -671,7 +690,9 @@ int db_open(Db **out, const char *path, char *err) {
     *out = NULL;
     if (path[0] == '\0')
         return err_set(err, "the database path is empty: pass --db PATH");
-    if (db_make_parents(path, err) || db_check_writable(path, err)) return -1;
+    if (db_check_regular(path, err) || db_make_parents(path, err) ||
+        db_check_writable(path, err))
+        return -1;
     db = mem_calloc(1, sizeof *db);
     if (!db || !(db->path = mem_strdup(path))) {
         err_set(err, "%s: out of memory", path);
@@ -701,6 +722,15 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
+    db->has_file = strcmp(path, ":memory:") && strncmp(path, "file:", 5);
+    struct stat sb;
+    if (db->has_file && stat(path, &sb) != 0) {
+        err_set(err, "cannot open %s: it disappeared while being opened: %s",
+                path, strerror(errno));
+        goto fail;
+    }
+    db->dev = db->has_file ? sb.st_dev : 0;
+    db->ino = db->has_file ? sb.st_ino : 0;
 
     char names[1024], params[512], set[1536], sql[4][4096];
     db_config_sql(names, sizeof names, DB_COLS_NAMES);
@@ -1112,6 +1142,44 @@ static int db_bind_refit_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
     return rc;
 }
 
+int db_check_file(const Db *db, const char *what, char *err) {
+    struct stat sb;
+    if (!db->has_file) return 0;
+    if (stat(db->path, &sb) != 0)
+        return err_set(err, "cannot %s: the database %s was deleted or moved "
+                       "while this process wrote to it (%s): what it wrote "
+                       "since is in the removed file and lost; restore the "
+                       "file or run again", what, db->path, strerror(errno));
+    if (sb.st_dev != db->dev || sb.st_ino != db->ino)
+        return err_set(err, "cannot %s: the database %s was replaced by "
+                       "another file while this process wrote to it: what it "
+                       "wrote since is in the replaced file and lost; run "
+                       "again", what, db->path);
+    return 0;
+}
+
+int db_run_key_read(sqlite3 *h, int64_t run_id, uint64_t *key, char *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, "SELECT started_at, host, config_yaml "
+                                   "FROM runs WHERE id = ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *key = ckpt_run_key((const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1),
+                            (const char *)sqlite3_column_text(st, 2));
+    if (rc != SQLITE_ROW)
+        err_set(err, "cannot read the identity of run %lld in %s: %s",
+                (long long)run_id, sqlite3_db_filename(h, "main"),
+                rc == SQLITE_DONE ? "no such run" : sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err) {
+    return db_run_key_read(db->db, run_id, key, err);
+}
+
 /* Records epoch e of run_id in one transaction: the row (statement ins,
  * bound by bind_ins), then the run's columns (upd, bind_upd), which must
  * touch exactly the run (held by this worker).  `what` names the epoch in
@@ -1122,7 +1190,8 @@ static int db_epoch_write(Db *db, const char *what, int64_t run_id,
                           DbEpochBind bind_ins, sqlite3_stmt *upd,
                           DbEpochBind bind_upd, char *err) {
     int rc, ret = -1;
-    if (db_check_epoch(db, what, e, err)) return -1;
+    if (db_check_epoch(db, what, e, err) || db_check_file(db, what, err))
+        return -1;
     rc = db_begin(db);
     if (rc != SQLITE_OK) {
         db_fail(db, rc, what, err);
@@ -1188,6 +1257,7 @@ int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
 int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
                           char *err) {
     assert(db && path);
+    if (db_check_file(db, "record the checkpoint", err)) return -1;
     sqlite3_stmt *st = db->run_checkpoint;
     int rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
@@ -1228,6 +1298,7 @@ int db_run_end_msg(Db *db, int64_t run_id, const char *status,
         return err_set(err, "cannot end run %lld in %s: status '%s' is not "
                             "one of finished, failed, interrupted, diverged",
                        (long long)run_id, db->path, status);
+    if (db_check_file(db, "end the run", err)) return -1;
     for (int attempt = 0;; attempt++) {
         rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
         if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
@@ -1533,9 +1604,7 @@ int db_open_query(sqlite3 **out, const char *path, char *err) {
         return err_set(err, "cannot open %s: %s: pass --db PATH of a results "
                             "database (autorec run and autorec grid create "
                             "one)", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return err_set(err, "cannot open %s: it is a directory: pass --db "
-                            "PATH of a results database", path);
+    if (db_check_regular(path, err)) return -1;
     for (int pass = 0; pass < 2; pass++) {
         rc = sqlite3_open_v2(path, &probe.db, SQLITE_OPEN_READONLY, NULL);
         if (rc != SQLITE_OK) {

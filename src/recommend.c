@@ -230,14 +230,15 @@ static int predict_user(Runner *r, int u, float *score, unsigned char *seen,
     return nrated;
 }
 
-/* Loads the checkpoint at path into r's trainer after checking its shape
- * against the data.  Returns 0 or -1 with err saying what to do. */
-static int load_checkpoint(Runner *r, long long run, const char *path,
-                           int *epoch, char *err) {
+/* Loads the checkpoint at path into r's trainer after checking that it is
+ * run `run`'s (its identity, key) and its shape against the data.  Returns
+ * 0 or -1 with err saying what to do. */
+static int load_checkpoint(Runner *r, long long run, uint64_t key,
+                           const char *path, int *epoch, char *err) {
     Model loaded;
     char e2[ERR_MAX];
     Trainer *t = &r->trainer;
-    if (ckpt_load(&loaded, t->model.enc_transposed, epoch, path, e2))
+    if (ckpt_load_run(&loaded, t->model.enc_transposed, &key, epoch, path, e2))
         return err_set(err, "run %lld: %s; the checkpoint cannot be used: train "
                        "the run's config again (autorec show %lld prints it)",
                        run, e2, run);
@@ -353,7 +354,10 @@ int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
         err_set(err, "cannot rebuild the refit model of run %lld: %s", run, e2);
         goto done;
     }
-    if (load_checkpoint(r, run, ckpt, epoch, err)) goto done;
+    uint64_t key;
+    if (db_run_key_read(h, run_id, &key, err) ||
+        load_checkpoint(r, run, key, ckpt, epoch, err))
+        goto done;
     ret = 0;
 done:
     sqlite3_close(h);

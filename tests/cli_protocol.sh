@@ -16,8 +16,8 @@ test_protocol_run_records_selection() {
       "$(q "$db" "SELECT epochs_done FROM runs WHERE id = 1")" ] || fail "per-epoch validation metrics"
     [ "$(q "$db" "SELECT selected_val_rmse = (SELECT min(val_rmse) FROM epochs WHERE run_id = 1) FROM runs")" = 1 ] \
         || fail "selected epoch is not the best validation epoch"
-    [ -f "$T/p/checkpoints/1.ckpt" ] || fail "no checkpoint"
-    [ "$(q "$db" "SELECT checkpoint FROM run_summary WHERE id = 1")" = "$T/p/checkpoints/1.ckpt" ] || fail "checkpoint path"
+    [ -f "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "no checkpoint"
+    [ "$(q "$db" "SELECT checkpoint FROM run_summary WHERE id = 1")" = "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "checkpoint path"
     q "$db" "SELECT config_yaml FROM runs" | grep -q "clip: \[1, 5\]" || fail "clip not in the resolved config"
 }
 
@@ -33,7 +33,7 @@ test_default_run_selects_last_epoch() {
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "default run failed"
     [ "$(q "$db" "SELECT selected_epoch = epochs_done AND selected_test_rmse = final_test_rmse FROM runs")" = 1 ] \
         || fail "default selection is not the last epoch"
-    [ -f "$T/checkpoints/1.ckpt" ] || fail "no final checkpoint"
+    [ -f "$T/checkpoints/d.db/1.ckpt" ] || fail "no final checkpoint"
 }
 
 # mean, sample sd and t-interval bounds of the selected test RMSE of the
