@@ -18,6 +18,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "outfile.h"
 #include "query.h"
 #include "run.h"
 
@@ -150,11 +151,11 @@ done:
     return ret;
 }
 
-/* Writes the whole gnuplot script to out.  Returns the number of runs that
- * have epochs, or -1 with err. */
+/* Writes the whole gnuplot script to out; the picture goes to gnuplot's
+ * standard output.  Returns the number of runs that have epochs, or -1
+ * with err. */
 static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                       const char *path, const char *title, FILE *out,
-                       char *err) {
+                       const char *title, FILE *out, char *err) {
     sqlite3_stmt *st = NULL;
     int rc, ret = -1, with_data = 0, max_epoch = 1, step = 1;
     int has[PLOT_MAX_RUNS] = {0};
@@ -171,9 +172,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
               "} else {\n"
               "  set terminal png size 1200,480 noenhanced\n"
               "}\n", out);
-    fputs("set output ", out);
-    gp_string(out, path);
-    fputc('\n', out);
+    fputs("set output\n", out);   /* standard output: the file plot_run gave */
     if (query_prepare(h, "SELECT epoch, train_loss, test_rmse FROM epochs "
                          "WHERE run_id = ?1 ORDER BY epoch", &st, err))
         goto done;
@@ -241,9 +240,13 @@ done:
     return ret;
 }
 
-/* Runs gnuplot with the script on its stdin.  Returns 0 or -1 with err. */
+/* Runs gnuplot with the script on its stdin and its stdout on out_fd (the
+ * temporary of the picture: nothing reaches the terminal, even when
+ * gnuplot fails); its messages go to stderr.  path names the picture in
+ * messages.  Returns 0 or -1 with err. */
 static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                    const char *path, const char *title, char *err) {
+                    const char *path, int out_fd, const char *title,
+                    char *err) {
     const char *gnuplot = getenv("AUTOREC_GNUPLOT");
     int fd[2], status = 0, ret = -1;
     pid_t pid;
@@ -261,6 +264,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     }
     if (pid == 0) {   /* child: gnuplot reading the script from the pipe */
         dup2(fd[0], 0);
+        dup2(out_fd, 1);
         close(fd[0]);
         close(fd[1]);
         execlp(gnuplot, gnuplot, (char *)NULL);
@@ -272,7 +276,7 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     if (!pipe_out) {
         close(fd[1]);
         err_set(err, "fdopen: %s", strerror(errno));
-    } else if (plot_script(h, runs, n, svg, path, title, pipe_out, err) >= 0) {
+    } else if (plot_script(h, runs, n, svg, title, pipe_out, err) >= 0) {
         ret = 0;
     }
     if (pipe_out) fclose(pipe_out);
@@ -289,10 +293,11 @@ static int plot_run(sqlite3 *h, const PlotRun *runs, int n, int svg,
     return 0;
 }
 
-/* Checks that path is a non-empty PNG or SVG file.  Returns 0 or -1. */
-static int plot_check(const char *path, int svg, char *err) {
+/* Checks that file (the temporary of path) is a non-empty PNG or SVG
+ * file.  Returns 0 or -1. */
+static int plot_check(const char *file, const char *path, int svg, char *err) {
     unsigned char head[512];
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(file, "rb");
     size_t n = 0;
     if (f) {
         n = fread(head, 1, sizeof head - 1, f);
@@ -313,9 +318,11 @@ int query_plot_main(int argc, char **argv) {
     QFilter f;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
+    OutFile file;
     int n = 0, rc = EXIT_USAGE, r, svg;
 
     memset(&f, 0, sizeof f);
+    memset(&file, 0, sizeof file);
     runs = mem_calloc(PLOT_MAX_RUNS, sizeof *runs);
     if (!runs) {
         fprintf(stderr, "autorec plot: out of memory\n");
@@ -370,9 +377,13 @@ int query_plot_main(int argc, char **argv) {
         err_set(err, "no runs match in %s", db_path);
         goto fail;
     }
+    /* the picture goes to a new file beside path, renamed when gnuplot
+     * succeeded and it holds a PNG/SVG: an unwritable directory fails
+     * here, before gnuplot runs */
+    if (outfile_open(&file, path, 0666, db_path, err)) goto fail;
     if (plot_labels(h, runs, n, err) ||
-        plot_run(h, runs, n, svg, path, title, err) ||
-        plot_check(path, svg, err))
+        plot_run(h, runs, n, svg, path, fileno(file.f), title, err) ||
+        plot_check(file.tmp, path, svg, err) || outfile_commit(&file, err))
         goto fail;
     printf("wrote %s: learning curves of %d run%s\n", path, n,
            n == 1 ? "" : "s");
@@ -381,6 +392,7 @@ int query_plot_main(int argc, char **argv) {
 fail:
     fprintf(stderr, "autorec plot: %s\n", err);
 out:
+    outfile_abort(&file);
     query_filter_free(&f);
     sqlite3_close(h);
     mem_free(runs);

@@ -148,6 +148,8 @@ static int read_titles(const Config *cfg, const Dataset *ds, const Pick *picks,
     char dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
     data_dir(cfg, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;   /* only a regular file: a FIFO would block */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     char *line = NULL;
