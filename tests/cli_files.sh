@@ -23,6 +23,8 @@ test_query_tools_fail_when_stdout_cannot_be_written() {
         [ $rc -eq 1 ] || fail "$cmd > /dev/full: exit $rc, expected 1"
         grep -q "cannot write.*No space left on device" "$T/e" || fail "$cmd > /dev/full: message '$(cat "$T/e")'"
     done
+    $BIN version > /dev/full 2>"$T/e" && fail "version > /dev/full: exit 0"
+    grep -q "autorec version: cannot write" "$T/e" || fail "version > /dev/full: message '$(cat "$T/e")'"
     $BIN ls --db "$T/q.db" > "$T/o" 2>"$T/e" || fail "ls to a file failed: $(cat "$T/e")"
     grep -q finished "$T/o" || fail "ls printed: $(cat "$T/o")"
 }
