@@ -638,6 +638,25 @@ static int db_check_regular(const char *path, char *err) {
                    : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
 }
 
+/* Refuses a database path ending in -wal, -shm or -journal: SQLite keeps
+ * a database's companion files under those names, so opening the database
+ * X would take X-wal for its write-ahead log and delete it (with every
+ * result written into it).  Returns 0 or -1 with err. */
+static int db_check_name(const char *path, char *err) {
+    static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+    size_t n = strlen(path);
+    for (size_t k = 0; k < sizeof suffix / sizeof *suffix; k++) {
+        size_t m = strlen(suffix[k]);
+        if (n > m && !strcmp(path + n - m, suffix[k]))
+            return err_set(err, "cannot use %s as a database: names ending in "
+                           "%s are SQLite's own files of the database %.*s, "
+                           "and opening that database would take this file "
+                           "for its own and delete it: choose a name ending "
+                           "in .db", path, suffix[k], (int)(n - m), path);
+    }
+    return 0;
+}
+
 /* Checks, before SQLite opens it, that the database file (or, when it does
  * not exist yet, its directory) is writable: SQLite would otherwise fall
  * back to read-only and report an unhelpful error about its journal.
@@ -691,7 +710,8 @@ int db_open(Db **out, const char *path, char *err) {
     *out = NULL;
     if (path[0] == '\0')
         return err_set(err, "the database path is empty: pass --db PATH");
-    if (db_check_regular(path, err) || db_make_parents(path, err) ||
+    if (db_check_name(path, err) || db_check_regular(path, err) ||
+        db_make_parents(path, err) ||
         db_check_writable(path, err))
         return -1;
     db = mem_calloc(1, sizeof *db);

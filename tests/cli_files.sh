@@ -153,6 +153,22 @@ test_database_deleted_or_replaced_during_run() {
     [ "$(q "$T/del/r.db" 'SELECT count(*) FROM runs')" = 1 ] || fail "the replacing database was written to"
 }
 
+# A database named like SQLite's companion files of another (X.db-wal) is
+# refused: opening X.db would delete it and every result merged into it.
+test_database_named_like_a_wal_file_is_refused() {
+    mkdir -p "$T/w"
+    cp "$T/q.db" "$T/w/a.db"
+    local db
+    for db in a.db-wal a.db-shm a.db-journal; do
+        $BIN merge "$T/q.db" --into "$T/w/$db" >/dev/null 2>"$T/e"
+        [ $? -eq 1 ] || fail "merge --into $db: not refused"
+        grep -q "SQLite's own files of the database .*a.db" "$T/e" || fail "merge --into $db: message '$(cat "$T/e")'"
+        $BIN run "$T/small.yaml" --db "$T/w/$db" --quiet >/dev/null 2>&1 && fail "run --db $db: not refused"
+        [ ! -e "$T/w/$db" ] || fail "$db was created"
+    done
+    [ "$(q "$T/w/a.db" 'SELECT count(*) FROM runs')" = 1 ] || fail "a.db changed"
+}
+
 if [ "$(id -u)" = 0 ]; then
 # Query commands on a database on a read-only file system (a tmpfs
 # remounted read-only): they work and say so; run says it cannot write.
