@@ -624,11 +624,18 @@ static int db_prepare(Db *db, const char *sql, sqlite3_stmt **st, char *err) {
 }
 
 /* Refuses, before anything opens it, a database path that exists and is
- * not a regular file: a FIFO would block SQLite's open forever, a device
- * or socket is not a database.  Returns 0 (also when path does not exist)
- * or -1 with err. */
+ * not a regular file (a FIFO would block SQLite's open forever, a device
+ * or socket is not a database), and a dangling symbolic link (SQLite would
+ * create the file it points to).  Returns 0 (also when path does not
+ * exist) or -1 with err. */
 static int db_check_regular(const char *path, char *err) {
     struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) != 0 &&
+        errno == ENOENT)
+        return err_set(err, "cannot open %s: it is a symbolic link to a file "
+                       "that does not exist, and autorec never creates a "
+                       "file through a link: remove the link or pass the "
+                       "real path as --db", path);
     if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
     return err_set(err, "cannot open %s: it is %s, not a database file: pass "
                    "--db PATH of a results database", path,

@@ -125,6 +125,12 @@ test_fifo_as_database_or_data_is_refused() {
     [ $rc -eq 2 ] || fail "data.path FIFO: exit $rc, expected 2 (124: it blocked)"
     grep -q "FIFO" "$T/e" || fail "data.path FIFO: message '$(cat "$T/e")'"
     [ ! -e "$T/ff.db" ] || fail "the database was created"
+    # a dangling link: the file it points to is never created
+    ln -sf "$T/elsewhere.db" "$T/dangling.db"
+    $BIN run "$T/small.yaml" --db "$T/dangling.db" --quiet >/dev/null 2>"$T/e"
+    [ $? -eq 1 ] || fail "run --db dangling link: not refused"
+    grep -q "symbolic link to a file that does not exist" "$T/e" || fail "dangling: message '$(cat "$T/e")'"
+    [ ! -e "$T/elsewhere.db" ] || fail "a database was created through the link"
 }
 
 # A run whose database is deleted, or replaced, under it fails (exit 1)
