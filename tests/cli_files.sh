@@ -195,8 +195,24 @@ test_database_on_read_only_media() {
     grep -q "Read-only file system" "$T/e" || fail "run message: $(cat "$T/e")"
     umount "$T/ro"
 }
+
+# export -o onto a full file system: exit 1 saying so, the old file intact,
+# no temporary left (a 1 MiB tmpfs filled up).
+test_export_onto_a_full_disk_keeps_the_old_file() {
+    mkdir -p "$T/full"
+    mount -t tmpfs -o size=1m tmpfs "$T/full" || { fail "cannot mount a tmpfs"; return; }
+    printf 'old export\n' > "$T/full/out.csv"
+    dd if=/dev/zero of="$T/full/filler" bs=4k 2>/dev/null
+    $BIN export --db "$T/q.db" -o "$T/full/out.csv" >/dev/null 2>"$T/e"
+    [ $? -eq 1 ] || fail "export onto a full disk: exit not 1"
+    grep -q "No space left on device" "$T/e" || fail "message: $(cat "$T/e")"
+    [ "$(cat "$T/full/out.csv")" = "old export" ] || fail "the old file changed"
+    [ "$(ls -A "$T/full" | sort | tr '\n' ' ')" = "filler out.csv " ] || fail "left: $(ls -A "$T/full")"
+    umount "$T/full"
+}
 else
     echo "SKIP test_database_on_read_only_media: needs root (mount -t tmpfs, remount ro)"
+    echo "SKIP test_export_onto_a_full_disk_keeps_the_old_file: needs root (mount -t tmpfs)"
 fi
 
 run_tests cli_files
