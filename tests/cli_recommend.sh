@@ -191,6 +191,20 @@ test_two_databases_in_one_directory_keep_their_checkpoints() {
     cmp -s "$T/o" "$T/ra" || fail "restored checkpoint answers differently"
 }
 
+# A FIFO in place of u.item (the titles) is not opened: recommend answers
+# with ids only instead of blocking.
+test_titles_fifo_not_opened() {
+    make_fixture
+    $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet >/dev/null || { fail "run failed"; return; }
+    rm "$T/data/u.item"
+    mkfifo "$T/data/u.item"
+    timeout 60 $BIN recommend --run 1 --user 3 --top 3 --db "$T/r.db" > "$T/o" 2>"$T/e"
+    local rc=$?
+    rm -f "$T/data/u.item"   # make_fixture writes it again
+    [ $rc -eq 0 ] || fail "recommend with a FIFO u.item: exit $rc (124: it blocked): $(cat "$T/e")"
+    [ "$(wc -l < "$T/o")" = 3 ] || fail "output: $(cat "$T/o")"
+}
+
 # A checkpoint stays its run's after autorec merge copies the run (with a
 # new id) into another database.
 test_checkpoint_follows_merged_run() {
