@@ -4,7 +4,8 @@
 # command to run.  Quiet when everything is already installed.
 # Arguments name extra packages to ensure too (e.g. clang valgrind).
 set -euo pipefail
-pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time "$@")
+# mount: the read-only and full-disk tests of tests/cli_files.sh (as root)
+pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time mount "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
