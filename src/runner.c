@@ -156,6 +156,14 @@ double runner_lr_at(const Config *cfg, int e) {
     return cfg->lr;
 }
 
+/* Creates directory dir unless it exists.  Returns 0 or -1 with err. */
+static int make_dir(const char *dir, char *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return err_set(err, "cannot create the checkpoint directory %s: %s",
+                       dir, strerror(errno));
+    return 0;
+}
+
 /* Writes the checkpoint path of run_id into out and creates its
  * directories: <directory of the database>/checkpoints/<database file
  * name>/<run id>.ckpt, one directory per database, so that two databases
@@ -173,19 +181,13 @@ static int checkpoint_path(Db *db, int64_t run_id, char *out, size_t cap,
                   : snprintf(out, cap, "checkpoints");
     if (n < 0 || (size_t)n >= cap)
         return err_set(err, "the checkpoint directory of %s is too long", dbp);
-    for (int level = 0; level < 2; level++) {
-        if (level == 1) {
-            size_t len = (size_t)n;
-            n = snprintf(out + len, cap - len, "/%s", name);
-            if (n < 0 || (size_t)n >= cap - len)
-                return err_set(err, "the checkpoint directory of %s is too long",
-                               dbp);
-            n += (int)len;
-        }
-        if (mkdir(out, 0777) != 0 && errno != EEXIST)
-            return err_set(err, "cannot create the checkpoint directory %s: %s",
-                           out, strerror(errno));
-    }
+    if (make_dir(out, err)) return -1;
+    size_t dlen = (size_t)n;
+    n = snprintf(out + dlen, cap - dlen, "/%s", name);
+    if (n < 0 || (size_t)n >= cap - dlen)
+        return err_set(err, "the checkpoint directory of %s is too long", dbp);
+    n += (int)dlen;
+    if (make_dir(out, err)) return -1;
     size_t len = (size_t)n;
     n = snprintf(out + len, cap - len, "/%lld.ckpt", (long long)run_id);
     if (n < 0 || (size_t)n >= cap - len)
