@@ -1170,6 +1170,7 @@ static int db_bind_refit_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
     return rc;
 }
 
+/* See db.h.  Returns 0, or -1 with err. */
 int db_check_file(const Db *db, const char *what, char *err) {
     struct stat sb;
     if (!db->has_file) return 0;
@@ -1186,6 +1187,7 @@ int db_check_file(const Db *db, const char *what, char *err) {
     return 0;
 }
 
+/* See db.h.  Returns 0, or -1 with err. */
 int db_run_key_read(sqlite3 *h, int64_t run_id, uint64_t *key, char *err) {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(h, "SELECT started_at, host, config_yaml "
@@ -1204,6 +1206,7 @@ int db_run_key_read(sqlite3 *h, int64_t run_id, uint64_t *key, char *err) {
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* See db.h: db_run_key_read on db's connection. */
 int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err) {
     return db_run_key_read(db->db, run_id, key, err);
 }
