@@ -11,6 +11,7 @@
 #include "activation.h"
 #include "err.h"
 #include "mem.h"
+#include "outfile.h"
 
 static const unsigned char CKPT_MAGIC[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', 1};
 #define CKPT_HEADER 32  /* magic + version + users + hidden + epoch + nparams */
@@ -55,26 +56,33 @@ static int host_is_little_endian(void) {
     return b == 1;
 }
 
-int ckpt_save(const Model *model, int epoch, const char *path, char *err) {
+uint64_t ckpt_run_key(const char *started_at, const char *host,
+                      const char *config_yaml) {
+    const char *field[3] = {started_at, host, config_yaml};
+    uint64_t h = FNV_OFFSET;
+    for (int k = 0; k < 3; k++)   /* each field and its terminating NUL */
+        h = fnv1a(h, field[k] ? field[k] : "", strlen(field[k] ? field[k] : "") + 1);
+    return h;
+}
+
+int ckpt_save(const Model *model, int epoch, uint64_t run_key,
+              const char *path, char *err) {
     float *buf = mem_alloc(model->num_params * sizeof *buf);
     if (!buf) return err_set(err, "out of memory writing checkpoint %s", path);
     model_export(model, &model->params, buf);
-    int rc = ckpt_write(buf, model, epoch, path, err);
+    int rc = ckpt_write(buf, model, epoch, run_key, path, err);
     mem_free(buf);
     return rc;
 }
 
 int ckpt_write(const float *buf, const Model *shape, int epoch,
-               const char *path, char *err) {
-    char tmp[4096];
-    unsigned char head[CKPT_HEADER], tail[8], layers[CKPT_LAYERS_MAX];
-    FILE *f = NULL;
-    int rc = -1;
+               uint64_t run_key, const char *path, char *err) {
+    unsigned char head[CKPT_HEADER], tail[8], layers[CKPT_LAYERS_MAX], key[8];
+    OutFile out;
+    char e2[ERR_MAX];
     const int L = shape->num_layers;
     const size_t nparams = shape->num_params, nlayers = 4 * (3 + (size_t)L + 1);
     if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return err_set(err, "checkpoint path too long: %s", path);
     memcpy(head, CKPT_MAGIC, 8);
     put_u32(head + 8, CKPT_VERSION);
     put_u32(head + 12, (uint32_t)shape->num_users);
@@ -85,48 +93,46 @@ int ckpt_write(const float *buf, const Model *shape, int epoch,
     put_u32(layers + 4, (uint32_t)shape->act_encoder);
     put_u32(layers + 8, (uint32_t)shape->act_decoder);
     for (int l = 0; l <= L; l++) put_u32(layers + 12 + 4 * l, (uint32_t)shape->width[l]);
+    put_u64(key, run_key);
     uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
     h = fnv1a(h, layers, nlayers);
+    h = fnv1a(h, key, sizeof key);
     h = fnv1a(h, buf, nparams * sizeof *buf);
     put_u64(tail, h);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-        goto done;
-    }
+    if (outfile_open(&out, path, 0666, NULL, e2))
+        return err_set(err, "cannot write checkpoint: %s", e2);
+    FILE *f = out.f;
     if (fwrite(head, 1, sizeof head, f) != sizeof head ||
         fwrite(layers, 1, nlayers, f) != nlayers ||
+        fwrite(key, 1, sizeof key, f) != sizeof key ||
         fwrite(buf, sizeof *buf, nparams, f) != nparams ||
-        fwrite(tail, 1, sizeof tail, f) != sizeof tail || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-        goto done;
+        fwrite(tail, 1, sizeof tail, f) != sizeof tail) {
+        err_set(err, "cannot write checkpoint %s: %s", path, strerror(errno));
+        outfile_abort(&out);
+        return -1;
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        err_set(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto done;
-    }
-    rc = 0;
-done:
-    if (f) fclose(f);
-    if (rc) remove(tmp);
-    return rc;
+    if (outfile_commit(&out, e2))
+        return err_set(err, "cannot write checkpoint: %s", e2);
+    return 0;
 }
 
 int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
               char *err) {
-    unsigned char head[CKPT_HEADER], tail[8];
+    return ckpt_load_run(model, enc_transposed, NULL, epoch, path, err);
+}
+
+int ckpt_load_run(Model *model, int enc_transposed, const uint64_t *run_key,
+                  int *epoch, const char *path, char *err) {
+    unsigned char head[CKPT_HEADER], tail[8], key[8] = {0};
+    struct stat st;
     float *buf = NULL;
     FILE *f = NULL;
     int rc = -1;
     memset(model, 0, sizeof *model);
     if (!host_is_little_endian()) return err_set(err, "checkpoints need a little-endian host");
+    /* a FIFO or device would block or never end: only regular files */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return err_set(err, "checkpoint %s is not a regular file", path);
     f = fopen(path, "rb");
     if (!f) return err_set(err, "cannot open checkpoint %s: %s", path, strerror(errno));
     if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, CKPT_MAGIC, 8) != 0) {
@@ -181,10 +187,14 @@ int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
                 (unsigned long long)nparams);
         goto done;
     }
+    const size_t nkey = version >= 3 ? sizeof key : 0;
+    if (nkey && fread(key, 1, nkey, f) != nkey) {
+        err_set(err, "%s: truncated checkpoint (no run identity)", path);
+        goto done;
+    }
     /* the file size must match the header before anything is allocated */
-    struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size < CKPT_HEADER + nlayers + nparams * 4 + 8) {
+        (uint64_t)st.st_size < CKPT_HEADER + nlayers + nkey + nparams * 4 + 8) {
         err_set(err, "%s: truncated checkpoint (%lld bytes, expected %llu parameters "
                 "and a checksum)", path, (long long)st.st_size,
                 (unsigned long long)nparams);
@@ -207,9 +217,25 @@ int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
     }
     uint64_t h = fnv1a(FNV_OFFSET, head, sizeof head);
     h = fnv1a(h, layers, nlayers);
+    h = fnv1a(h, key, nkey);
     h = fnv1a(h, buf, (size_t)nparams * sizeof *buf);
     if (h != get_u64(tail)) {
         err_set(err, "%s: checksum mismatch: the checkpoint is corrupt", path);
+        goto done;
+    }
+    if (run_key && !nkey) {
+        err_set(err, "%s was written by an older autorec (checkpoint version "
+                "%u) and does not record which run it belongs to (two "
+                "databases in one directory shared checkpoints/ID.ckpt)", path,
+                version);
+        goto done;
+    }
+    if (run_key && get_u64(key) != *run_key) {
+        err_set(err, "%s belongs to another run (its run identity %016llx "
+                "is not this run's %016llx: another database in the same "
+                "directory, or an earlier attempt of this run, wrote it)",
+                path, (unsigned long long)get_u64(key),
+                (unsigned long long)*run_key);
         goto done;
     }
     if (model_create_layers(model, L, width, (size_t)-1, err)) goto done;

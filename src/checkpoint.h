@@ -12,30 +12,44 @@
  *   act_enc   u32      Activation of the hidden layers
  *   act_dec   u32      Activation of the output layer
  *   widths    u32[L+1] U, hidden widths..., U (widths[1] == hidden)
+ *   -- version 3 only:
+ *   run_key   u64      the identity of the run that wrote it (ckpt_run_key)
  *   --
  *   params    f32[nparams] canonical order (model_export): layer by layer,
  *                      w (out,in) then b
  *   checksum  u64      FNV-1a 64 of every byte before it
  * Version 1 files (no layer block) are the shallow sigmoid / identity model
- * U -> H -> U and still load.
- * Files are written to a temporary name and renamed, so a crash never leaves
- * a half-written checkpoint under the real name. */
+ * U -> H -> U and still load, but not as a run's checkpoint (ckpt_load_run):
+ * nothing in them says which database's run wrote them.
+ * Files are written through outfile.h (a new temporary beside the target,
+ * never following a link, renamed), so a crash never leaves a half-written
+ * checkpoint under the real name. */
 #ifndef AUTOREC_CHECKPOINT_H
 #define AUTOREC_CHECKPOINT_H
 
 #include "model.h"
 
-#define CKPT_VERSION 2
+#include <stdint.h>
 
-/* Writes the model's parameters to path atomically (path.tmp, fsync,
- * rename).  Returns 0, or -1 with err naming the file. */
-int ckpt_save(const Model *model, int epoch, const char *path, char *err);
+#define CKPT_VERSION 3
+
+/* The identity of a run as its checkpoint records it: a 64-bit hash of the
+ * run's started_at (milliseconds), host and config_yaml columns (NULL is
+ * hashed as "").  The same row copied by autorec merge keeps it; a run of
+ * another database, or a later attempt of the same grid point, does not. */
+uint64_t ckpt_run_key(const char *started_at, const char *host,
+                      const char *config_yaml);
+
+/* Writes the model's parameters, with run_key, to path atomically
+ * (outfile.h).  Returns 0, or -1 with err naming the file. */
+int ckpt_save(const Model *model, int epoch, uint64_t run_key,
+              const char *path, char *err);
 
 /* The same from parameters already in canonical order (model_export):
  * shape->num_params floats of a model with shape's layers and
  * activations. */
 int ckpt_write(const float *params, const Model *shape, int epoch,
-               const char *path, char *err);
+               uint64_t run_key, const char *path, char *err);
 
 /* Reads a checkpoint into a new model (model_create_layers + import, with
  * its activations; the encoder
@@ -45,5 +59,12 @@ int ckpt_write(const float *params, const Model *shape, int epoch,
  * Returns 0 (free with model_free) or -1 with err. */
 int ckpt_load(Model *model, int enc_transposed, int *epoch, const char *path,
               char *err);
+
+/* As ckpt_load, and when run_key is not NULL also refuses a file whose run
+ * identity is not *run_key, or that has none (versions 1 and 2): the
+ * checkpoint of a run must be that run's.  Also refuses a path that is not
+ * a regular file (a FIFO would block). */
+int ckpt_load_run(Model *model, int enc_transposed, const uint64_t *run_key,
+                  int *epoch, const char *path, char *err);
 
 #endif

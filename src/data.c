@@ -406,6 +406,14 @@ static int data_read_ref(const char *path, DataFormat fmt, RatingVec *v,
     int rc = -1;
     struct stat st;
 
+    /* a FIFO would block the open (and a device never end): refused
+     * before opening */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        err_set(err, "%s is %s, not a ratings file (check data.path / the "
+                "split files)", path, S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                : S_ISSOCK(st.st_mode) ? "a socket" : "a device or special file");
+        goto done;
+    }
     r.f = fopen(path, "rb");
     if (!r.f) {
         err_set(err, "cannot open %s: %s (check data.path / the split files)",

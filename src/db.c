@@ -27,10 +27,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "err.h"
 #include "mem.h"
 #include "stats.h"
@@ -219,6 +221,9 @@ struct Db {
     char *path;                 /* owned copy of the path, for messages */
     int created;                /* 1: db_open created its schema (a new or
                                    empty file) */
+    int has_file;               /* 0: in memory or a URI, no identity */
+    dev_t dev;                  /* the file's identity when opened */
+    ino_t ino;
     sqlite3_stmt *run_insert;
     sqlite3_stmt *epoch_insert;
     sqlite3_stmt *run_update_epoch;
@@ -698,6 +703,47 @@ static int db_prepare(Db *db, const char *sql, sqlite3_stmt **st, char *err) {
     return 0;
 }
 
+/* Refuses, before anything opens it, a database path that exists and is
+ * not a regular file (a FIFO would block SQLite's open forever, a device
+ * or socket is not a database), and a dangling symbolic link (SQLite would
+ * create the file it points to).  Returns 0 (also when path does not
+ * exist) or -1 with err. */
+static int db_check_regular(const char *path, char *err) {
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) != 0 &&
+        errno == ENOENT)
+        return err_set(err, "cannot open %s: it is a symbolic link to a file "
+                       "that does not exist, and autorec never creates a "
+                       "file through a link: remove the link or pass the "
+                       "real path as --db", path);
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+    return err_set(err, "cannot open %s: it is %s, not a database file: pass "
+                   "--db PATH of a results database", path,
+                   S_ISDIR(st.st_mode) ? "a directory"
+                   : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                   : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                   : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+}
+
+/* Refuses a database path ending in -wal, -shm or -journal: SQLite keeps
+ * a database's companion files under those names, so opening the database
+ * X would take X-wal for its write-ahead log and delete it (with every
+ * result written into it).  Returns 0 or -1 with err. */
+static int db_check_name(const char *path, char *err) {
+    static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+    size_t n = strlen(path);
+    for (size_t k = 0; k < sizeof suffix / sizeof *suffix; k++) {
+        size_t m = strlen(suffix[k]);
+        if (n > m && !strcmp(path + n - m, suffix[k]))
+            return err_set(err, "cannot use %s as a database: names ending in "
+                           "%s are SQLite's own files of the database %.*s, "
+                           "and opening that database would take this file "
+                           "for its own and delete it: choose a name ending "
+                           "in .db", path, suffix[k], (int)(n - m), path);
+    }
+    return 0;
+}
+
 /* Checks, before SQLite opens it, that the database file (or, when it does
  * not exist yet, its directory) is writable: SQLite would otherwise fall
  * back to read-only and report an unhelpful error about its journal.
@@ -751,7 +797,10 @@ int db_open(Db **out, const char *path, char *err) {
     *out = NULL;
     if (path[0] == '\0')
         return err_set(err, "the database path is empty: pass --db PATH");
-    if (db_make_parents(path, err) || db_check_writable(path, err)) return -1;
+    if (db_check_name(path, err) || db_check_regular(path, err) ||
+        db_make_parents(path, err) ||
+        db_check_writable(path, err))
+        return -1;
     db = mem_calloc(1, sizeof *db);
     if (!db || !(db->path = mem_strdup(path))) {
         err_set(err, "%s: out of memory", path);
@@ -781,6 +830,15 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     if (version < DB_SCHEMA_VERSION && db_upgrade(db, err)) goto fail;
+    db->has_file = strcmp(path, ":memory:") && strncmp(path, "file:", 5);
+    struct stat sb;
+    if (db->has_file && stat(path, &sb) != 0) {
+        err_set(err, "cannot open %s: it disappeared while being opened: %s",
+                path, strerror(errno));
+        goto fail;
+    }
+    db->dev = db->has_file ? sb.st_dev : 0;
+    db->ino = db->has_file ? sb.st_ino : 0;
 
     char names[1024], params[512], set[1536], sql[4][4096];
     db_config_sql(names, sizeof names, DB_COLS_NAMES);
@@ -1197,6 +1255,47 @@ static int db_bind_refit_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
     return rc;
 }
 
+/* See db.h.  Returns 0, or -1 with err. */
+int db_check_file(const Db *db, const char *what, char *err) {
+    struct stat sb;
+    if (!db->has_file) return 0;
+    if (stat(db->path, &sb) != 0)
+        return err_set(err, "cannot %s: the database %s was deleted or moved "
+                       "while this process wrote to it (%s): what it wrote "
+                       "since is in the removed file and lost; restore the "
+                       "file or run again", what, db->path, strerror(errno));
+    if (sb.st_dev != db->dev || sb.st_ino != db->ino)
+        return err_set(err, "cannot %s: the database %s was replaced by "
+                       "another file while this process wrote to it: what it "
+                       "wrote since is in the replaced file and lost; run "
+                       "again", what, db->path);
+    return 0;
+}
+
+/* See db.h.  Returns 0, or -1 with err. */
+int db_run_key_read(sqlite3 *h, int64_t run_id, uint64_t *key, char *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, "SELECT started_at, host, config_yaml "
+                                   "FROM runs WHERE id = ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *key = ckpt_run_key((const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1),
+                            (const char *)sqlite3_column_text(st, 2));
+    if (rc != SQLITE_ROW)
+        err_set(err, "cannot read the identity of run %lld in %s: %s",
+                (long long)run_id, sqlite3_db_filename(h, "main"),
+                rc == SQLITE_DONE ? "no such run" : sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* See db.h: db_run_key_read on db's connection. */
+int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err) {
+    return db_run_key_read(db->db, run_id, key, err);
+}
+
 /* Records epoch e of run_id in one transaction: the row (statement ins,
  * bound by bind_ins), then the run's columns (upd, bind_upd), which must
  * touch exactly the run (held by this worker).  `what` names the epoch in
@@ -1207,7 +1306,8 @@ static int db_epoch_write(Db *db, const char *what, int64_t run_id,
                           DbEpochBind bind_ins, sqlite3_stmt *upd,
                           DbEpochBind bind_upd, char *err) {
     int rc, ret = -1;
-    if (db_check_epoch(db, what, e, err)) return -1;
+    if (db_check_epoch(db, what, e, err) || db_check_file(db, what, err))
+        return -1;
     rc = db_begin(db);
     if (rc != SQLITE_OK) {
         db_fail(db, rc, what, err);
@@ -1273,6 +1373,7 @@ int db_refit_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
 int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
                           char *err) {
     assert(db && path);
+    if (db_check_file(db, "record the checkpoint", err)) return -1;
     sqlite3_stmt *st = db->run_checkpoint;
     int rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
@@ -1412,6 +1513,7 @@ static int db_run_end_full(Db *db, int64_t run_id, const char *status,
                             "one of finished, failed, interrupted, "
                             "diverged, pruned",
                        (long long)run_id, db->path, status);
+    if (db_check_file(db, "end the run", err)) return -1;
     for (int attempt = 0;; attempt++) {
         rc = sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
         if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, run_id);
@@ -1705,6 +1807,56 @@ double db_unix_now(void) {
 /* --------------------------------------------------------------- queries -- */
 
 /* See db.h.  Returns 0 with *out, or -1 with err and *out = NULL. */
+/* 1 when path lies on a file system mounted read-only. */
+static int db_on_read_only_media(const char *path) {
+    struct statvfs vs;
+    return statvfs(path, &vs) == 0 && (vs.f_flag & ST_RDONLY);
+}
+
+/* Writes into uri (cap bytes) "file:PATH?immutable=1" with PATH
+ * percent-encoded where URIs need it.  Returns 0 or -1 (too long). */
+static int db_immutable_uri(const char *path, char *uri, size_t cap) {
+    size_t o = (size_t)snprintf(uri, cap, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (o + 4 >= cap) return -1;
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f)
+            o += (size_t)snprintf(uri + o, cap - o, "%%%02X", *p);
+        else
+            uri[o++] = (char)*p;
+    }
+    if (o + 13 >= cap) return -1;
+    snprintf(uri + o, cap - o, "?immutable=1");
+    return 0;
+}
+
+/* On read-only media SQLite cannot create the -shm file a WAL database
+ * needs even for reading: such a database is opened immutable (nothing can
+ * change it there), saying so on stderr, unless an un-checkpointed -wal
+ * file holds results that immutable would ignore.  Returns 1 when
+ * *flags/uri were set for that, 0 for a normal open, -1 with err. */
+static int db_read_only_media(const char *path, char *uri, size_t cap,
+                              int *flags, char *err) {
+    char wal[4096], shm[4096];
+    struct stat st;
+    if (!db_on_read_only_media(path)) return 0;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    if (stat(wal, &st) == 0 && st.st_size > 0) {
+        if (access(shm, F_OK) == 0) return 0;  /* SQLite reads it read-only */
+        return err_set(err, "cannot read %s: it is on a read-only file system "
+                       "and %s holds results not yet in the database file "
+                       "(the writer did not close it): copy %s and its "
+                       "-wal file to writable storage and query the copy",
+                       path, wal, path);
+    }
+    if (db_immutable_uri(path, uri, cap))
+        return err_set(err, "cannot open %s: the path is too long", path);
+    *flags |= SQLITE_OPEN_URI;
+    fprintf(stderr, "autorec: note: %s is on a read-only file system: "
+            "opened read-only (immutable)\n", path);
+    return 1;
+}
+
 int db_open_query(sqlite3 **out, const char *path, char *err) {
     Db probe;
     struct stat st;
@@ -1721,11 +1873,13 @@ int db_open_query(sqlite3 **out, const char *path, char *err) {
         return err_set(err, "cannot open %s: %s: pass --db PATH of a results "
                             "database (autorec run and autorec grid create "
                             "one)", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return err_set(err, "cannot open %s: it is a directory: pass --db "
-                            "PATH of a results database", path);
+    if (db_check_regular(path, err)) return -1;
+    char uri[3 * 4096 + 32];
+    int flags = SQLITE_OPEN_READONLY;
+    int immutable = db_read_only_media(path, uri, sizeof uri, &flags, err);
+    if (immutable < 0) return -1;
     for (int pass = 0; pass < 2; pass++) {
-        rc = sqlite3_open_v2(path, &probe.db, SQLITE_OPEN_READONLY, NULL);
+        rc = sqlite3_open_v2(immutable ? uri : path, &probe.db, flags, NULL);
         if (rc != SQLITE_OK) {
             if (!probe.db) err_set(err, "cannot open %s: out of memory", path);
             else db_fail(&probe, rc, "open the database", err);

@@ -106,6 +106,20 @@ int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
 /* Stores mb (negative: unknown, NULL) in runs.peak_rss_mb of run_id.
  * Returns 0 or -1 with err. */
 int db_run_set_peak_rss(Db *db, int64_t run_id, double mb, char *err);
+/* Checks that db->path is still the file db_open opened (same device and
+ * inode): a database deleted, moved or replaced while a run writes would
+ * otherwise swallow its results.  db_epoch_add, db_refit_epoch_add,
+ * db_run_set_checkpoint and db_run_end call it first.  Returns 0, or -1
+ * with err saying that `what` failed and why. */
+int db_check_file(const Db *db, const char *what, char *err);
+
+/* The identity of run run_id that its checkpoint records (ckpt_run_key of
+ * its started_at, host and config_yaml), read through the connection h
+ * (db_open_query) or db.  Returns 0, or -1 with err (also for no such
+ * run). */
+int db_run_key_read(struct sqlite3 *h, int64_t run_id, uint64_t *key,
+                    char *err);
+int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err);
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);

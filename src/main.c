@@ -3,6 +3,7 @@
  * To add a command, write `int NAME_main(int argc, char **argv)` (argv[0] is
  * the command name, the return value the exit code) and a usage function in
  * its own file, and add one row to `commands` below. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,26 @@ static void usage(FILE *f) {
                "See README.md for the schema and examples.\n");
 }
 
+/* Flushes and closes stdout after command name ran: output that could not
+ * be written (a full disk, /dev/full, a closed pipe) must not end in exit
+ * status 0.  Returns rc, or EXIT_FAILED with a message when rc was 0 and
+ * stdout failed. */
+static int finish_stdout(const char *name, int rc) {
+    int bad = ferror(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0) bad = 1;
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad || rc != EXIT_OK) return rc;
+    fprintf(stderr, "autorec %s: cannot write the output (standard output): "
+            "%s: free space or write it elsewhere\n", name,
+            e ? strerror(e) : "write error");
+    return EXIT_FAILED;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -78,7 +99,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "--version")) return version_main(argc - 1, argv + 1);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
+        if (!strcmp(cmd, commands[i].name))
+            return finish_stdout(cmd, commands[i].main(argc - 1, argv + 1));
     fprintf(stderr, "autorec: unknown command '%s' (see autorec --help)\n", cmd);
     return EXIT_USAGE;
 }

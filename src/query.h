@@ -331,14 +331,19 @@ int query_export_write(sqlite3 *h, const QFilter *f, int json, int runs_only,
 typedef int (*QPlotScriptFn)(void *ctx, FILE *out, char *err);
 
 /* Runs gnuplot (AUTOREC_GNUPLOT, default gnuplot) with script's output on
- * its stdin (fork + exec, no shell), drawing path.  Returns 0 or -1 with
- * err (gnuplot missing or failed). */
+ * its stdin (fork + exec, no shell) and its stdout on out_fd, where the
+ * script's "set output" (no file name) sends the picture; its messages go
+ * to stderr.  path names the picture in messages.  Returns 0 or -1 with err
+ * (gnuplot missing or failed). */
 int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
-                  char *err);
+                  int out_fd, char *err);
 
-/* Checks that path is a non-empty PNG (svg 0) or SVG file.  Returns 0 or
- * -1 with err. */
-int query_plot_check(const char *path, int svg, char *err);
+/* Draws script's picture into path (.png, or .svg with svg 1) through a
+ * temporary beside it (outfile.h; never the database db_path or its
+ * -wal/-shm), renamed into place once gnuplot succeeded and the file holds
+ * a PNG/SVG.  Returns 0 or -1 with err; path is untouched on failure. */
+int query_plot_write(QPlotScriptFn script, void *ctx, const char *path,
+                     int svg, const char *db_path, char *err);
 
 /* Writes s as a single-quoted gnuplot string (' doubled, newlines
  * dropped). */
@@ -349,7 +354,8 @@ void query_gp_string(FILE *out, const char *s);
  * status (finished, pruned), into path (.png or .svg; query_search.c).
  * Returns 0 or -1 with err. */
 int query_plot_search(sqlite3 *h, const char *experiment, int svg,
-                      const char *path, const char *title, char *err);
+                      const char *path, const char *title,
+                      const char *db_path, char *err);
 
 /* Prints, for each search of experiment (an id or config name; NULL:
  * all) - an experiment with pruned trials or a random / sobol sampler -

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "outfile.h"
 #include "query.h"
 #include "run.h"
 
@@ -169,9 +170,11 @@ int query_export_main(int argc, char **argv) {
     char err[ERR_MAX];
     sqlite3 *h = NULL;
     FILE *out = stdout;
+    OutFile file;
     int rc = EXIT_USAGE, r, json, runs_only = 0;
 
     memset(&f, 0, sizeof f);
+    memset(&file, 0, sizeof file);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             query_export_usage(stdout);
@@ -203,20 +206,20 @@ int query_export_main(int argc, char **argv) {
     }
     if (query_filter_build(&f, &sel, err)) goto fail;
     rc = EXIT_FAILED;
+    /* -o: a new file beside the target, renamed when complete; never the
+     * database itself */
+    if (outpath && outfile_open(&file, outpath, 0666, db_path, err)) goto fail;
+    if (outpath) out = file.f;
     if (db_open_query(&h, db_path, err)) goto fail;
     if ((r = query_filter_experiment(h, &f, &sel, err)) != 0) {
         if (r > 0) rc = EXIT_USAGE;
         goto fail;
     }
-    if (outpath && !(out = fopen(outpath, "w"))) {
-        err_set(err, "cannot write %s: %s", outpath, strerror(errno));
-        goto fail;
-    }
     if (query_export_write(h, &f, json, runs_only, 0, out, err) < 0)
         goto fail;
-    if (fflush(out) != 0 || ferror(out)) {
-        err_set(err, "cannot write %s: %s", outpath ? outpath : "stdout",
-                strerror(errno));
+    if (outpath ? outfile_commit(&file, err) != 0
+                : fflush(out) != 0 || ferror(out)) {
+        if (!outpath) err_set(err, "cannot write stdout: %s", strerror(errno));
         goto fail;
     }
     rc = EXIT_OK;
@@ -224,11 +227,7 @@ int query_export_main(int argc, char **argv) {
 fail:
     fprintf(stderr, "autorec export: %s\n", err);
 out:
-    if (out && out != stdout && fclose(out) != 0 && rc == EXIT_OK) {
-        fprintf(stderr, "autorec export: cannot write %s: %s\n", outpath,
-                strerror(errno));
-        rc = EXIT_FAILED;
-    }
+    outfile_abort(&file);
     query_filter_free(&f);
     sqlite3_close(h);
     return rc;

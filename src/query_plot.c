@@ -18,6 +18,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "outfile.h"
 #include "query.h"
 #include "run.h"
 
@@ -253,11 +254,12 @@ static int plot_block(sqlite3 *h, const char *table, sqlite3_int64 id,
 }
 
 /* Writes the whole gnuplot script to out: one panel per metric of pm, one
- * colour per run, its refit epochs (train.refit) dashed in the same colour.
- * Returns the number of runs that have epochs, or -1 with err. */
+ * colour per run, its refit epochs (train.refit) dashed in the same colour;
+ * the picture goes to gnuplot's standard output (query_gnuplot).  Returns
+ * the number of runs that have epochs, or -1 with err. */
 static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
-                       const char *path, const char *title,
-                       const PlotMetrics *pm, FILE *out, char *err) {
+                       const char *title, const PlotMetrics *pm, FILE *out,
+                       char *err) {
     int with_data = 0, max_epoch = 1, step = 1;
     int has[PLOT_MAX_RUNS] = {0}, has_refit[PLOT_MAX_RUNS] = {0};
     const int width = 600 * (pm->n < 2 ? 2 : pm->n);
@@ -273,9 +275,7 @@ static int plot_script(sqlite3 *h, const PlotRun *runs, int n, int svg,
                 "} else {\n"
                 "  set terminal png size %d,480 noenhanced\n"
                 "}\n", width, width);
-    fputs("set output ", out);
-    query_gp_string(out, path);
-    fputc('\n', out);
+    fputs("set output\n", out);   /* standard output: query_gnuplot's file */
     for (int r = 0; r < n; r++) {
         char name[32];
         snprintf(name, sizeof name, "run%d", r);
@@ -344,19 +344,19 @@ typedef struct {
     sqlite3 *h;
     const PlotRun *runs;
     int n, svg;
-    const char *path, *title;
+    const char *title;
     const PlotMetrics *pm;
 } PlotCtx;
 
 /* QPlotScriptFn of the learning curves. */
 static int plot_curves_script(void *ctx, FILE *out, char *err) {
     const PlotCtx *c = ctx;
-    return plot_script(c->h, c->runs, c->n, c->svg, c->path, c->title, c->pm,
-                       out, err) < 0 ? -1 : 0;
+    return plot_script(c->h, c->runs, c->n, c->svg, c->title, c->pm, out,
+                       err) < 0 ? -1 : 0;
 }
 
 int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
-                  char *err) {
+                  int out_fd, char *err) {
     const char *gnuplot = getenv("AUTOREC_GNUPLOT");
     int fd[2], status = 0, ret = -1;
     pid_t pid;
@@ -374,6 +374,7 @@ int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
     }
     if (pid == 0) {   /* child: gnuplot reading the script from the pipe */
         dup2(fd[0], 0);
+        dup2(out_fd, 1);
         close(fd[0]);
         close(fd[1]);
         execlp(gnuplot, gnuplot, (char *)NULL);
@@ -402,9 +403,12 @@ int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
     return 0;
 }
 
-int query_plot_check(const char *path, int svg, char *err) {
+/* Checks that file (the temporary of path) is a non-empty PNG (svg 0) or
+ * SVG file.  Returns 0 or -1 with err. */
+static int plot_check(const char *file, const char *path, int svg,
+                      char *err) {
     unsigned char head[512];
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(file, "rb");
     size_t n = 0;
     if (f) {
         n = fread(head, 1, sizeof head - 1, f);
@@ -415,6 +419,21 @@ int query_plot_check(const char *path, int svg, char *err) {
     if (svg && strstr((const char *)head, "<svg")) return 0;
     return err_set(err, "gnuplot did not write a valid %s to %s",
                    svg ? "SVG" : "PNG", path);
+}
+
+int query_plot_write(QPlotScriptFn script, void *ctx, const char *path,
+                     int svg, const char *db_path, char *err) {
+    OutFile file;
+    /* the picture goes to a new file beside path, renamed when gnuplot
+     * succeeded and it holds a PNG/SVG: an unwritable directory fails
+     * here, before gnuplot runs, and nothing reaches the terminal */
+    if (outfile_open(&file, path, 0666, db_path, err)) return -1;
+    if (query_gnuplot(script, ctx, path, fileno(file.f), err) ||
+        plot_check(file.tmp, path, svg, err)) {
+        outfile_abort(&file);
+        return -1;
+    }
+    return outfile_commit(&file, err);
 }
 
 int query_plot_main(int argc, char **argv) {
@@ -477,7 +496,7 @@ int query_plot_main(int argc, char **argv) {
         }
         rc = EXIT_FAILED;
         if (db_open_query(&h, db_path, err) ||
-            query_plot_search(h, search, svg, path, title, err))
+            query_plot_search(h, search, svg, path, title, db_path, err))
             goto fail;
         printf("wrote %s: the trials of search %s\n", path, search);
         rc = EXIT_OK;
@@ -506,10 +525,9 @@ int query_plot_main(int argc, char **argv) {
         if (r > 0) rc = EXIT_USAGE;
         goto fail;
     }
-    PlotCtx pc = {h, runs, n, svg, path, title, &pm};
+    PlotCtx pc = {h, runs, n, svg, title, &pm};
     if (plot_labels(h, runs, n, err) ||
-        query_gnuplot(plot_curves_script, &pc, path, err) ||
-        query_plot_check(path, svg, err))
+        query_plot_write(plot_curves_script, &pc, path, svg, db_path, err))
         goto fail;
     printf("wrote %s: learning curves of %d run%s\n", path, n,
            n == 1 ? "" : "s");

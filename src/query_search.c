@@ -217,9 +217,8 @@ static int search_script(void *ctx, FILE *out, char *err) {
                      "'Sans,10' background rgb 'white'\n} else {\n"
                      "  set terminal png size %d,%d noenhanced\n}\n",
                 420 * cols, 360 * rows, 420 * cols, 360 * rows);
-    fputs("set output ", out);
-    query_gp_string(out, sp->path);
-    fprintf(out, "\nset multiplot layout %d,%d title ", rows, cols);
+    fputs("set output\n", out);   /* standard output: query_gnuplot's file */
+    fprintf(out, "set multiplot layout %d,%d title ", rows, cols);
     if (sp->title) {
         query_gp_string(out, sp->title);
     } else {
@@ -257,8 +256,8 @@ done:
 
 /* See query.h.  Returns 0 or -1 with err. */
 int query_plot_search(sqlite3 *h, const char *experiment, int svg,
-                      const char *path, const char *title, char *err) {
+                      const char *path, const char *title,
+                      const char *db_path, char *err) {
     SearchPlot sp = {h, experiment, path, title, svg};
-    if (query_gnuplot(search_script, &sp, path, err)) return -1;
-    return query_plot_check(path, svg, err);
+    return query_plot_write(search_script, &sp, path, svg, db_path, err);
 }

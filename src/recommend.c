@@ -170,6 +170,8 @@ static int read_titles(const Config *cfg, const Dataset *ds,
     char dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
     data_dir(cfg, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;   /* only a regular file: a FIFO would block */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     char *line = NULL;
@@ -263,14 +265,15 @@ done:
     return ret;
 }
 
-/* Loads the checkpoint at path into r's trainer after checking its shape
- * against the data.  Returns 0 or -1 with err saying what to do. */
-static int load_checkpoint(Runner *r, long long run, const char *path,
-                           int *epoch, char *err) {
+/* Loads the checkpoint at path into r's trainer after checking that it is
+ * run `run`'s (its identity, key) and its shape against the data.  Returns
+ * 0 or -1 with err saying what to do. */
+static int load_checkpoint(Runner *r, long long run, uint64_t key,
+                           const char *path, int *epoch, char *err) {
     Model loaded;
     char e2[ERR_MAX];
     Trainer *t = &r->trainer;
-    if (ckpt_load(&loaded, t->model.enc_transposed, epoch, path, e2))
+    if (ckpt_load_run(&loaded, t->model.enc_transposed, &key, epoch, path, e2))
         return err_set(err, "run %lld: %s; the checkpoint cannot be used: train "
                        "the run's config again (autorec show %lld prints it)",
                        run, e2, run);
@@ -449,7 +452,10 @@ int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
         err_set(err, "cannot rebuild the refit model of run %lld: %s", run, e2);
         goto done;
     }
-    if (load_checkpoint(r, run, ckpt, epoch, err)) goto done;
+    uint64_t key;
+    if (db_run_key_read(h, run_id, &key, err) ||
+        load_checkpoint(r, run, key, ckpt, epoch, err))
+        goto done;
     ret = 0;
 done:
     sqlite3_close(h);

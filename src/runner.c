@@ -163,24 +163,38 @@ double runner_lr_at(const Config *cfg, int e) {
     return cfg->lr;
 }
 
-/* Writes the checkpoint path of run_id (<directory of the database>/
- * checkpoints/<run id>.ckpt) into out and creates its directory.  Returns
- * 1 when written, 0 when the database has no directory (in memory), or -1
- * with err. */
+/* Creates directory dir unless it exists.  Returns 0 or -1 with err. */
+static int make_dir(const char *dir, char *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return err_set(err, "cannot create the checkpoint directory %s: %s",
+                       dir, strerror(errno));
+    return 0;
+}
+
+/* Writes the checkpoint path of run_id into out and creates its
+ * directories: <directory of the database>/checkpoints/<database file
+ * name>/<run id>.ckpt, one directory per database, so that two databases
+ * in one directory never share a file.  Returns 1 when written, 0 when the
+ * database has no directory (in memory), or -1 with err. */
 static int checkpoint_path(Db *db, int64_t run_id, char *out, size_t cap,
                            char *err) {
     const char *dbp = db_path(db);
     if (!dbp || !dbp[0] || !strcmp(dbp, ":memory:") || !strncmp(dbp, "file:", 5))
         return 0;
     const char *slash = strrchr(dbp, '/');
+    const char *name = slash ? slash + 1 : dbp;
     int dn = slash ? (int)(slash - dbp) : 0;
     int n = slash ? snprintf(out, cap, "%.*s/checkpoints", dn ? dn : 1, dbp)
                   : snprintf(out, cap, "checkpoints");
     if (n < 0 || (size_t)n >= cap)
         return err_set(err, "the checkpoint directory of %s is too long", dbp);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return err_set(err, "cannot create the checkpoint directory %s: %s",
-                       out, strerror(errno));
+    if (make_dir(out, err)) return -1;
+    size_t dlen = (size_t)n;
+    n = snprintf(out + dlen, cap - dlen, "/%s", name);
+    if (n < 0 || (size_t)n >= cap - dlen)
+        return err_set(err, "the checkpoint directory of %s is too long", dbp);
+    n += (int)dlen;
+    if (make_dir(out, err)) return -1;
     size_t len = (size_t)n;
     n = snprintf(out + len, cap - len, "/%lld.ckpt", (long long)run_id);
     if (n < 0 || (size_t)n >= cap - len)
@@ -190,18 +204,23 @@ static int checkpoint_path(Db *db, int64_t run_id, char *out, size_t cap,
 
 /* Writes the run's checkpoint once, at the end: the parameters of the
  * selected epoch e (r->selected, or the model itself when selected is NULL)
- * to out->checkpoint, and records the path in the database.  Returns 0 (also
- * when the database is in memory: nothing is saved), or -1 with err. */
+ * to out->checkpoint, bound to the run (ckpt_run_key of its row), and
+ * records the path in the database.  Returns 0 (also when the database is
+ * in memory: nothing is saved), or -1 with err. */
 static int save_checkpoint(Runner *r, Db *db, int64_t run_id, int e,
                            const float *selected, RunOutcome *out, char *err) {
+    uint64_t key = 0;
     int rc = checkpoint_path(db, run_id, out->checkpoint, sizeof out->checkpoint, err);
     if (rc <= 0) {
         out->checkpoint[0] = '\0';
         return rc;
     }
     const Model *m = &r->trainer.model;
-    if (selected ? ckpt_write(selected, m, e, out->checkpoint, err)
-                 : ckpt_save(m, e, out->checkpoint, err))
+    if (db_check_file(db, "write the checkpoint", err) ||
+        db_run_key(db, run_id, &key, err))
+        return -1;
+    if (selected ? ckpt_write(selected, m, e, key, out->checkpoint, err)
+                 : ckpt_save(m, e, key, out->checkpoint, err))
         return -1;
     return db_run_set_checkpoint(db, run_id, out->checkpoint, err);
 }

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "grid.h"
 #include "mem.h"
+#include "outfile.h"
 #include "query.h"
 #include "run.h"
 #include "version.h"
@@ -463,27 +464,14 @@ int slurm_submit(const char *script, const char *after, char *id,
 int slurm_write(const char *path, const SlurmArgs *a, const GridPlan *p,
                 const SlurmPaths *s, const char *array, size_t ntasks,
                 int cpus, SlurmScriptFn fn) {
-    char tmp[SLURM_PATH_MAX + 64];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        fprintf(stderr, "autorec slurm: path too long: %s\n", path);
-        return -1;
+    OutFile out;
+    char err[ERR_MAX];
+    if (outfile_open(&out, path, 0777, a->db_path, err) == 0) {
+        (fn ? fn : slurm_script)(out.f, a, p, s, array, ntasks, cpus);
+        if (outfile_commit(&out, err) == 0) return 0;
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "autorec slurm: cannot write %s: %s\n", tmp,
-                strerror(errno));
-        return -1;
-    }
-    (fn ? fn : slurm_script)(f, a, p, s, array, ntasks, cpus);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || chmod(tmp, 0755) != 0 ||
-        rename(tmp, path) != 0) {
-        fprintf(stderr, "autorec slurm: cannot write %s: %s\n", path,
-                strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    fprintf(stderr, "autorec slurm: %s\n", err);
+    return -1;
 }
 
 /* ------------------------------------------------------ the command -- */

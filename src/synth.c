@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "outfile.h"
 #include "rng.h"
 #include "run.h"
 
@@ -228,28 +229,33 @@ int synth_main(int argc, char **argv) {
         fprintf(stderr, "autorec synth: cannot create %s: %s\n", out_dir, strerror(errno));
         return EXIT_FAILED;
     }
+    OutFile out;
+    double oracle = 0;
     snprintf(path, sizeof path, "%s/ratings.dat", out_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "autorec synth: cannot write %s: %s\n", path, strerror(errno));
+    if (outfile_open(&out, path, 0666, NULL, err)) {
+        fprintf(stderr, "autorec synth: %s\n", err);
         return EXIT_FAILED;
     }
-    double oracle = 0;
-    int rc = synth_write(&sp, f, &oracle, err);
-    if (fclose(f) != 0 && rc == 0) rc = err_set(err, "synth: closing %s: %s", path, strerror(errno));
-    if (rc) {
+    if (synth_write(&sp, out.f, &oracle, err)) {
+        outfile_abort(&out);
         fprintf(stderr, "autorec %s\n", err);
-        remove(path);
+        return EXIT_FAILED;
+    }
+    if (outfile_commit(&out, err)) {
+        fprintf(stderr, "autorec synth: %s\n", err);
         return EXIT_FAILED;
     }
     snprintf(path, sizeof path, "%s/SYNTH.txt", out_dir);
-    f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "autorec synth: %d users x %d items, %lld ratings, rank %d, noise %g, "
+    if (outfile_open(&out, path, 0666, NULL, err) == 0) {
+        fprintf(out.f, "autorec synth: %d users x %d items, %lld ratings, rank %d, noise %g, "
                 "seed %llu\nformat: ml-1m (user::item::rating::timestamp)\n"
                 "oracle RMSE (noiseless model vs ratings): %.4f\n", sp.users, sp.items,
                 (long long)sp.ratings, sp.rank, sp.noise, (unsigned long long)sp.seed, oracle);
-        fclose(f);
+        if (outfile_commit(&out, err) == 0) err[0] = '\0';
+    }
+    if (err[0]) {
+        fprintf(stderr, "autorec synth: %s\n", err);
+        return EXIT_FAILED;
     }
     printf("wrote %s/ratings.dat: %d users x %d items, %lld ratings (rank %d, noise %g); "
            "oracle RMSE %.4f\n", out_dir, sp.users, sp.items, (long long)sp.ratings,

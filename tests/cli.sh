@@ -5,8 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 
 test_help() {
-    $BIN --help | grep -q "run CONFIG" || fail "autorec --help does not list run"
-    $BIN run --help | grep -q -- "--set KEY=VALUE" || fail "autorec run --help lacks --set"
+    $BIN --help | grep >/dev/null "run CONFIG" || fail "autorec --help does not list run"
+    $BIN run --help | grep >/dev/null -- "--set KEY=VALUE" || fail "autorec run --help lacks --set"
     $BIN frobnicate 2>"$T/err"; [ $? -eq 2 ] || fail "unknown command should exit 2"
     grep -q "unknown command 'frobnicate'" "$T/err" || fail "no message for unknown command"
 }

@@ -39,7 +39,7 @@ test_help_lists_commands() {
         grep -q "^  $c " "$T/out" || fail "autorec --help lacks $c"
         $BIN "$c" --help >/dev/null || fail "autorec $c --help failed"
     done
-    $BIN grid --help | grep -q -- "--workers N" || fail "grid --help lacks --workers"
+    $BIN grid --help | grep >/dev/null -- "--workers N" || fail "grid --help lacks --workers"
 }
 
 test_dry_run_lists_points() {
@@ -98,7 +98,7 @@ rerun_runs_nothing() {
     $BIN grid "$T/two.yaml" --db "$db" --workers 2 --threads 1 >"$T/out" 2>&1 || fail "rerun failed: $(cat "$T/out")"
     after=$(q "$db" "SELECT group_concat(id || started_at || attempts) FROM runs")
     [ "$before" = "$after" ] || fail "a rerun of a finished grid ran points"
-    $BIN grid "$T/two.yaml" --db "$db" --dry-run | grep -c "finished (run [0-9]*)$" | grep -qx 12 || fail "dry run should show 12 finished"
+    $BIN grid "$T/two.yaml" --db "$db" --dry-run | grep -c "finished (run [0-9]*)$" | grep >/dev/null -x 12 || fail "dry run should show 12 finished"
 }
 
 test_workers_in_parallel() {

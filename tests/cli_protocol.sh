@@ -16,8 +16,8 @@ test_protocol_run_records_selection() {
       "$(q "$db" "SELECT epochs_done FROM runs WHERE id = 1")" ] || fail "per-epoch validation metrics"
     [ "$(q "$db" "SELECT selected_val_rmse = (SELECT min(val_rmse) FROM epochs WHERE run_id = 1) FROM runs")" = 1 ] \
         || fail "selected epoch is not the best validation epoch"
-    [ -f "$T/p/checkpoints/1.ckpt" ] || fail "no checkpoint"
-    [ "$(q "$db" "SELECT checkpoint FROM run_summary WHERE id = 1")" = "$T/p/checkpoints/1.ckpt" ] || fail "checkpoint path"
+    [ -f "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "no checkpoint"
+    [ "$(q "$db" "SELECT checkpoint FROM run_summary WHERE id = 1")" = "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "checkpoint path"
     q "$db" "SELECT config_yaml FROM runs" | grep -q "clip: \[1, 5\]" || fail "clip not in the resolved config"
 }
 
@@ -33,7 +33,7 @@ test_default_run_selects_last_epoch() {
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "default run failed"
     [ "$(q "$db" "SELECT selected_epoch = epochs_done AND selected_test_rmse = final_test_rmse FROM runs")" = 1 ] \
         || fail "default selection is not the last epoch"
-    [ -f "$T/checkpoints/1.ckpt" ] || fail "no final checkpoint"
+    [ -f "$T/checkpoints/d.db/1.ckpt" ] || fail "no final checkpoint"
 }
 
 # mean, sample sd and t-interval bounds of the selected test RMSE of the
@@ -61,7 +61,7 @@ test_repeats_run_k_splits_and_summary() {
     grep -q "^split summaries" "$T/out" || fail "run did not print the summary: $(cat "$T/out")"
     $BIN summary --db "$db" >"$T/sum" || fail "summary command failed"
     grep -q "random     3/3" "$T/sum" || fail "summary output: $(cat "$T/sum")"
-    $BIN show 2 --db "$db" | grep -q "^split       random index 1 (split seed 4); over 3/3 splits: selected test RMSE" \
+    $BIN show 2 --db "$db" | grep >/dev/null "^split       random index 1 (split seed 4); over 3/3 splits: selected test RMSE" \
         || fail "show: $($BIN show 2 --db "$db" | head -12)"
     [ "$(q "$db" "SELECT group_concat(threads) FROM runs")" = "1,1,1" ] || fail "train.threads not kept"
     # the same command again resumes: nothing new
@@ -124,7 +124,7 @@ test_grid_with_repeats_multiplies_points() {
     [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'finished'")" = 4 ] || fail "not 4 runs"
     [ "$(q "$db" "SELECT group_concat(group_point || '=' || params || ':' || n, ',') FROM split_summaries")" = "0=hidden=8:2,2=hidden=12:2" ] \
         || fail "summaries: $(q "$db" "SELECT * FROM split_summaries")"
-    $BIN grid "$T/g.yaml" --db "$db" --set data.split.repeats=2 --dry-run | grep -q "4 points (model.hidden,data.split.index)" \
+    $BIN grid "$T/g.yaml" --db "$db" --set data.split.repeats=2 --dry-run | grep >/dev/null "4 points (model.hidden,data.split.index)" \
         || fail "dry run does not list the split axis"
 }
 
@@ -143,11 +143,11 @@ test_refit_run_records_and_reports() {
     [ "$(q "$db" "SELECT count(*) FROM refit_epochs WHERE run_id = 1")" = "$sel" ] || fail "refit epochs not recorded"
     [ "$(q "$db" "SELECT refit_epochs = selected_epoch AND refit = 1 AND refit_test_rmse = (SELECT test_rmse FROM refit_epochs WHERE epoch = $sel) FROM run_summary")" = 1 ] \
         || fail "refit columns"
-    $BIN ls --db "$db" | grep -q "refit RMSE" || fail "ls has no refit column"
+    $BIN ls --db "$db" | grep >/dev/null "refit RMSE" || fail "ls has no refit column"
     $BIN show 1 --db "$db" >"$T/show" || fail "show failed"
     grep -q "^refit       on train + validation for $sel epochs" "$T/show" || fail "show: no refit line"
     grep -q "^refit (train + validation):" "$T/show" || fail "show: no refit epochs"
-    $BIN best --metric refit_test_rmse --db "$db" | grep -q "overall best: run 1: refit test RMSE .* at epoch $sel" \
+    $BIN best --metric refit_test_rmse --db "$db" | grep >/dev/null "overall best: run 1: refit test RMSE .* at epoch $sel" \
         || fail "best --metric refit_test_rmse"
     $BIN recommend --run 1 --user 1 --top 2 --db "$db" >"$T/rec" 2>&1 || fail "recommend failed: $(cat "$T/rec")"
     grep -q "checkpoint of epoch $sel" "$T/rec" || fail "recommend: $(head -1 "$T/rec")"
@@ -156,7 +156,7 @@ test_refit_run_records_and_reports() {
         --set train.epochs=6 --set train.refit=true --set train.threads=1 >"$T/out" 2>&1 || fail "repeats refit: $(cat "$T/out")"
     [ "$(q "$g" "SELECT refit_test_mean = (SELECT avg(refit_test_rmse) FROM runs) AND refit_test_ci_lo < refit_test_ci_hi FROM split_summaries")" = 1 ] \
         || fail "refit split summary"
-    $BIN summary --db "$g" | head -1 | grep -q "refit RMSE" || fail "summary has no refit column"
+    $BIN summary --db "$g" | sed -n 1p | grep >/dev/null "refit RMSE" || fail "summary has no refit column"
     $BIN run "$T/small.yaml" --db "$T/refit/n.db" --set train.refit=true >/dev/null 2>"$T/err"
     [ $? -eq 2 ] || fail "refit without a validation split should exit 2"
     grep -q "train.refit: true needs a validation split" "$T/err" || fail "message: $(cat "$T/err")"

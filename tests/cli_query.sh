@@ -220,7 +220,7 @@ test_show() {
                 "^config hash aaaaaaaaaaaaaaa3$" "^  name: kg$" "^    1     500.000    1.5000      0.75    0.25$"; do
         grep -q "$want" "$T/out" || fail "show lacks /$want/: $(cat "$T/out")"
     done
-    $BIN show 3 --db "$DB" | grep -q "^    2      90.000    0.9050\*" || fail "show: selected epoch not marked"
+    $BIN show 3 --db "$DB" | grep >/dev/null "^    2      90.000    0.9050\*" || fail "show: selected epoch not marked"
     $BIN show x --db "$DB" 2>"$T/err"; [ $? -eq 2 ] || fail "show x should exit 2"
 }
 

@@ -96,7 +96,7 @@ test_recommend_errors() {
     head -c 100 "$T/ck.bak" > "$ck"
     expect 1 "train the run's config again" --run 1 --user 3 --db "$T/r.db"
     cp "$(q "$T/r.db" 'SELECT checkpoint FROM runs WHERE id = 2')" "$ck"
-    expect 1 "hidden 8, but the run's data and config give width 60 and hidden 16" --run 1 --user 3 --db "$T/r.db"
+    expect 1 "belongs to another run" --run 1 --user 3 --db "$T/r.db"
     cp "$T/ck.bak" "$ck"
     $BIN recommend --run 1 --user 3 --db "$T/r.db" >/dev/null 2>&1 || fail "restored checkpoint refused"
 }
@@ -105,7 +105,7 @@ test_checkpoint_false() {
     make_fixture
     $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet --set train.checkpoint=false >/dev/null || { fail "run failed"; return; }
     [ "$(q "$T/r.db" 'SELECT checkpoint IS NULL FROM runs WHERE id = 1')" = 1 ] || fail "checkpoint recorded"
-    [ ! -e "$T/checkpoints/1.ckpt" ] || fail "checkpoint file written"
+    [ ! -e "$T/checkpoints/r.db/1.ckpt" ] && [ ! -e "$T/checkpoints/1.ckpt" ] || fail "checkpoint file written"
     q "$T/r.db" 'SELECT config_yaml FROM runs' | grep -q "checkpoint: false" || fail "train.checkpoint not in config_yaml"
     $BIN recommend --run 1 --user 3 --db "$T/r.db" >/dev/null 2>"$T/e"
     [ $? -eq 1 ] || fail "recommend on a run without checkpoint did not exit 1"
@@ -197,6 +197,57 @@ test_recommend_many_users() {
     $BIN recommend --run 1 --users 3,x --db "$T/r.db" 2>"$T/err" >/dev/null; [ $? -eq 2 ] || fail "bad --users should exit 2"
     $BIN recommend --run 1 --all --user 3 --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--all with --user should exit 2"
     $BIN recommend --run 1 --user 3 --format xml --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--format xml should exit 2"
+}
+
+# The README's layout: two databases in one directory.  Each has a run 1;
+# their checkpoints must not share a file, and a checkpoint of the other
+# database's run 1 put in place of this one's is refused, never used.
+test_two_databases_in_one_directory_keep_their_checkpoints() {
+    make_fixture
+    mkdir -p "$T/two"
+    $BIN run "$T/rec.yaml" --db "$T/two/results.db" --quiet >/dev/null || { fail "run A failed"; return; }
+    $BIN run "$T/rec.yaml" --db "$T/two/lr-sweep.db" --quiet --set train.lr=0.05 >/dev/null || { fail "run B failed"; return; }
+    local a b
+    a=$(q "$T/two/results.db" 'SELECT checkpoint FROM runs WHERE id = 1')
+    b=$(q "$T/two/lr-sweep.db" 'SELECT checkpoint FROM runs WHERE id = 1')
+    [ "$a" != "$b" ] || fail "both databases' run 1 use $a"
+    [ "$a" = "$T/two/checkpoints/results.db/1.ckpt" ] || fail "checkpoint path of A: $a"
+    [ -f "$a" ] && [ -f "$b" ] || { fail "checkpoint files missing: $a $b"; return; }
+    $BIN recommend --run 1 --user 3 --db "$T/two/results.db" > "$T/ra" 2>"$T/e" || fail "recommend A: $(cat "$T/e")"
+    cp "$a" "$T/a.bak"
+    cp "$b" "$a"
+    $BIN recommend --run 1 --user 3 --db "$T/two/results.db" > "$T/o" 2>"$T/e"
+    [ $? -eq 1 ] || fail "the other database's checkpoint was used"
+    grep -q "belongs to another run" "$T/e" || fail "message: $(cat "$T/e")"
+    [ ! -s "$T/o" ] || fail "recommendations printed from the wrong model"
+    cp "$T/a.bak" "$a"
+    $BIN recommend --run 1 --user 3 --db "$T/two/results.db" > "$T/o" 2>"$T/e" || fail "restored: $(cat "$T/e")"
+    cmp -s "$T/o" "$T/ra" || fail "restored checkpoint answers differently"
+}
+
+# A FIFO in place of u.item (the titles) is not opened: recommend answers
+# with ids only instead of blocking.
+test_titles_fifo_not_opened() {
+    make_fixture
+    $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet >/dev/null || { fail "run failed"; return; }
+    rm "$T/data/u.item"
+    mkfifo "$T/data/u.item"
+    timeout 60 $BIN recommend --run 1 --user 3 --top 3 --db "$T/r.db" > "$T/o" 2>"$T/e"
+    local rc=$?
+    rm -f "$T/data/u.item"   # make_fixture writes it again
+    [ $rc -eq 0 ] || fail "recommend with a FIFO u.item: exit $rc (124: it blocked): $(cat "$T/e")"
+    [ "$(wc -l < "$T/o")" = 3 ] || fail "output: $(cat "$T/o")"
+}
+
+# A checkpoint stays its run's after autorec merge copies the run (with a
+# new id) into another database.
+test_checkpoint_follows_merged_run() {
+    make_fixture
+    $BIN run "$T/rec.yaml" --db "$T/m1/shard.db" --quiet --set train.lr=0.02 >/dev/null || { fail "run failed"; return; }
+    $BIN run "$T/rec.yaml" --db "$T/m2/main.db" --quiet >/dev/null || { fail "run 2 failed"; return; }
+    $BIN merge "$T/m1/shard.db" --into "$T/m2/main.db" >/dev/null 2>"$T/e" || { fail "merge: $(cat "$T/e")"; return; }
+    [ "$(q "$T/m2/main.db" 'SELECT count(*) FROM runs')" = 2 ] || fail "merge did not add the run"
+    $BIN recommend --run 2 --user 3 --db "$T/m2/main.db" >/dev/null 2>"$T/e" || fail "merged run's checkpoint refused: $(cat "$T/e")"
 }
 
 run_tests cli_recommend

@@ -153,7 +153,7 @@ test_interrupted_and_missing_points_visible() {
     grep -q "6 points: 0 finished, 0 diverged, 0 failed, 1 interrupted, 0 running, 5 not run" "$T/out" || fail "counts: $(cat "$T/out")"
     grep -q "^  point 1: interrupted" "$T/out" || fail "interrupted point: $(cat "$T/out")"
     grep -q "^  point 4: not run" "$T/out" || fail "missing point: $(cat "$T/out")"
-    $BIN slurm "$T/i.yaml" --db "$T/i.db" --shards "$T/is" --resume --print 2>/dev/null | grep -qx '#SBATCH --array=0-5' || fail "resume should submit every point"
+    $BIN slurm "$T/i.yaml" --db "$T/i.db" --shards "$T/is" --resume --print 2>/dev/null | grep >/dev/null -x '#SBATCH --array=0-5' || fail "resume should submit every point"
 }
 
 test_merge_copies_columns_by_name() {
@@ -252,7 +252,7 @@ test_slurm_job_array_end_to_end() {
     grep -q "^  point 0: interrupted" "$T/out" || fail "cancelled task: $(cat "$T/out")"
     [ "$(q "$T/sdb/results.db" "SELECT epochs_done > 0 AND epochs_done = (SELECT count(*) FROM epochs WHERE run_id = runs.id) FROM runs WHERE experiment = '$x'")" = 1 ] \
         || fail "the interrupted run lost its epochs"
-    $BIN slurm "$T/slow.yaml" --db "$T/sdb/results.db" --max-parallel 1 --resume --print 2>/dev/null | grep -qx '#SBATCH --array=0-5%1' || fail "resume after scancel"
+    $BIN slurm "$T/slow.yaml" --db "$T/sdb/results.db" --max-parallel 1 --resume --print 2>/dev/null | grep >/dev/null -x '#SBATCH --array=0-5%1' || fail "resume after scancel"
     bash tests/slurm_cluster.sh stop "$CLUSTER"
     [ ! -e "$CLUSTER/slurmctld.pid" ] && [ ! -e "$CLUSTER/munged.pid" ] || fail "daemons not stopped"
 }

@@ -1,6 +1,7 @@
 /* test_checkpoint.c - checkpoint round trips and corruption. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -22,7 +23,7 @@ static void test_ckpt_round_trip(void) {
     CHECK(model_create(&m, 13, 5, 1u << 30, err) == 0);
     m.enc_transposed = 1;
     model_init(&m, 42);
-    CHECK(ckpt_save(&m, 7, path, err) == 0);
+    CHECK(ckpt_save(&m, 7, 0, path, err) == 0);
     int epoch = 0;
     for (int layout = 0; layout < 2; layout++) {
         CHECK_MSG(ckpt_load(&back, layout, &epoch, path, err) == 0, "%s", err);
@@ -54,7 +55,7 @@ static void test_ckpt_deep_round_trip(void) {
     m.act_encoder = ACT_ELU;
     m.act_decoder = ACT_TANH;
     model_init(&m, 9);
-    CHECK(ckpt_save(&m, 4, path, err) == 0);
+    CHECK(ckpt_save(&m, 4, 0, path, err) == 0);
     int epoch = 0;
     CHECK_MSG(ckpt_load(&back, 0, &epoch, path, err) == 0, "%s", err);
     CHECK(epoch == 4 && back.num_layers == 4 && back.num_params == m.num_params);
@@ -105,6 +106,10 @@ static void test_ckpt_version1_loads(void) {
     model_export(&back, &back.params, b);
     CHECK(memcmp(b, file + 32, sizeof b) == 0);
     model_free(&back);
+    /* but not as a run's checkpoint: nothing says whose it is */
+    const uint64_t key = 1;
+    CHECK(ckpt_load_run(&back, 1, &key, NULL, path, err) == -1);
+    CHECK_MSG(strstr(err, "older autorec") && strstr(err, path), "%s", err);
     remove(path);
     model_free(&m);
 }
@@ -118,12 +123,13 @@ static void test_ckpt_corruption_refused(void) {
     temp_path(bad, sizeof bad);
     CHECK(model_create(&m, 9, 4, 1u << 30, err) == 0);
     model_init(&m, 1);
-    CHECK(ckpt_save(&m, 3, path, err) == 0);
+    CHECK(ckpt_save(&m, 3, 0, path, err) == 0);
     FILE *f = fopen(path, "rb");
     static unsigned char data[1 << 16];
     size_t n = fread(data, 1, sizeof data, f);
     fclose(f);
-    CHECK(n == 32 + 4 * (3 + 3) + m.num_params * 4 + 8);  /* version 2, 2 layers */
+    /* version 3, 2 layers, the run identity */
+    CHECK(n == 32 + 4 * (3 + 3) + 8 + m.num_params * 4 + 8);
     struct { const char *what; size_t len; int flip; const char *expect; } cases[] = {
         {"truncated", n - 5, -1, "truncated"},
         {"header only", 32, -1, "truncated"},
@@ -150,7 +156,7 @@ static void test_ckpt_corruption_refused(void) {
     }
     CHECK(ckpt_load(&back, 0, NULL, "/nonexistent/x.ckpt", err) == -1);
     CHECK(strstr(err, "cannot open"));
-    CHECK(ckpt_save(&m, 1, "/nonexistent/dir/x.ckpt", err) == -1);
+    CHECK(ckpt_save(&m, 1, 0, "/nonexistent/dir/x.ckpt", err) == -1);
     CHECK(strstr(err, "cannot write"));
     remove(path);
     remove(bad);
@@ -164,7 +170,7 @@ static void test_ckpt_alloc_failures(void) {
     temp_path(path, sizeof path);
     CHECK(model_create(&m, 6, 3, 1u << 30, err) == 0);
     model_init(&m, 2);
-    CHECK(ckpt_save(&m, 1, path, err) == 0);
+    CHECK(ckpt_save(&m, 1, 0, path, err) == 0);
     int ok = 0;
     for (long k = 1; k < 20 && !ok; k++) {
         mem_fail_at(k);
@@ -178,7 +184,71 @@ static void test_ckpt_alloc_failures(void) {
     model_free(&m);
 }
 
+/* A checkpoint records the run that wrote it and loads as that run's only:
+ * a run of another database (or another attempt) is refused. */
+static void test_ckpt_bound_to_its_run(void) {
+    Model m, back;
+    char err[ERR_MAX], path[512];
+    temp_path(path, sizeof path);
+    const uint64_t mine = ckpt_run_key("2026-01-01T10:00:00.123Z", "h", "x: 1");
+    const uint64_t other = ckpt_run_key("2026-01-01T10:00:00.124Z", "h", "x: 1");
+    CHECK(mine != other);
+    CHECK(ckpt_run_key(NULL, "h", "x") == ckpt_run_key("", "h", "x"));
+    CHECK(ckpt_run_key("a", "bc", "") != ckpt_run_key("ab", "c", ""));
+    CHECK(model_create(&m, 7, 3, 1u << 30, err) == 0);
+    model_init(&m, 3);
+    CHECK(ckpt_save(&m, 2, mine, path, err) == 0);
+    CHECK_MSG(ckpt_load_run(&back, 0, &mine, NULL, path, err) == 0, "%s", err);
+    model_free(&back);
+    CHECK(ckpt_load_run(&back, 0, &other, NULL, path, err) == -1);
+    CHECK_MSG(strstr(err, "belongs to another run") && strstr(err, path), "%s", err);
+    CHECK(back.mem == NULL);
+    CHECK(ckpt_load(&back, 0, NULL, path, err) == 0);  /* no run asked */
+    model_free(&back);
+    remove(path);
+    model_free(&m);
+}
+
+/* Writing never follows a link: not one planted at the old temporary name
+ * (path.tmp), nor one at the target itself (it is replaced, not written
+ * through); a FIFO is refused as a checkpoint to load. */
+static void test_ckpt_write_never_follows_links(void) {
+    Model m, back;
+    char err[ERR_MAX], path[512], tmp[600], victim[600];
+    temp_path(path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(victim, sizeof victim, "%s.victim", path);
+    FILE *f = fopen(victim, "w");
+    CHECK(f && fputs("precious\n", f) >= 0 && fclose(f) == 0);
+    CHECK(symlink(victim, tmp) == 0);
+    CHECK(model_create(&m, 5, 2, 1u << 30, err) == 0);
+    model_init(&m, 4);
+    CHECK_MSG(ckpt_save(&m, 1, 0, path, err) == 0, "%s", err);
+    char buf[64] = "";
+    f = fopen(victim, "r");
+    CHECK(f && fgets(buf, sizeof buf, f) && fclose(f) == 0);
+    CHECK_MSG(!strcmp(buf, "precious\n"), "the link at %s was followed", tmp);
+    remove(path);
+    CHECK(symlink(victim, path) == 0);
+    CHECK_MSG(ckpt_save(&m, 1, 0, path, err) == 0, "%s", err);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+    f = fopen(victim, "r");
+    CHECK(f && fgets(buf, sizeof buf, f) && fclose(f) == 0);
+    CHECK(!strcmp(buf, "precious\n"));
+    remove(path);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(ckpt_load(&back, 0, NULL, path, err) == -1);
+    CHECK_MSG(strstr(err, "not a regular file"), "%s", err);
+    remove(path);
+    remove(tmp);
+    remove(victim);
+    model_free(&m);
+}
+
 void suite_checkpoint(void) {
+    RUN(test_ckpt_bound_to_its_run);
+    RUN(test_ckpt_write_never_follows_links);
     RUN(test_ckpt_round_trip);
     RUN(test_ckpt_corruption_refused);
     RUN(test_ckpt_deep_round_trip);

@@ -85,6 +85,8 @@ static int64_t pt_int(const char *db, const char *sql) {
  * unlinked already), and dir. */
 static void pt_remove(const char *dir) {
     char p[512];
+    snprintf(p, sizeof p, "%s/checkpoints/r.db", dir);
+    rmdir(p);
     snprintf(p, sizeof p, "%s/checkpoints", dir);
     rmdir(p);
     const char *files[] = {"u.data", "r.db", "r.db-wal", "r.db-shm", NULL};
@@ -433,7 +435,7 @@ static void test_selection_never_reads_test(void) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = %lld AND "
                  "selected_epoch = %d AND selected_val_rmse IS NOT NULL AND "
                  "abs(selected_test_rmse - %.17g) < 1e-12 AND checkpoint LIKE "
-                 "'%%/checkpoints/%lld.ckpt'", (long long)ra, a.selected_epoch,
+                 "'%%/checkpoints/%%/%lld.ckpt'", (long long)ra, a.selected_epoch,
                  a.selected_test_rmse, (long long)ra);
         CHECK(pt_int(dbpath, sql) == 1);
         snprintf(sql, sizeof sql, "SELECT count(*) FROM epochs WHERE run_id = "
