@@ -6,7 +6,7 @@
 # summary of what these tests prove.
 #
 # Some tests need root (a tmpfs mount for a full or read-only filesystem);
-# without it they run a weaker form or say "skipped" and pass.
+# without it they run a weaker form or are reported SKIP (never as passed).
 source "$(dirname "$0")/lib.sh"
 
 MOUNTS=()
@@ -284,7 +284,7 @@ test_db_in_read_only_directory() {
     elif [ "$(id -u)" -ne 0 ]; then
         mkdir -p "$ro" && chmod 555 "$ro"
     else
-        echo "    skipped: root without permission to mount a read-only tmpfs"; return
+        skip "root without permission to mount a read-only tmpfs"; return
     fi
     run run "$T/small.yaml" --quiet --db "$ro/r.db"
     expect_exit 1 "database in a read-only directory"
@@ -407,7 +407,7 @@ test_db_locked_too_long_fails_clearly() {
 test_disk_full_keeps_finished_epochs() {
     local dir="$T/full"
     if ! mount_tmpfs "$dir" 300k; then
-        echo "    skipped: needs root to mount a tmpfs"; return
+        skip "needs root (and permission) to mount a 300 KB tmpfs"; return
     fi
     run run "$T/small.yaml" --quiet --db "$dir/r.db" --set train.epochs=1000000 --set model.hidden=4
     expect_exit 1 "disk full"

@@ -114,8 +114,8 @@ test_killed_worker_is_replaced() {
     local pid=$!
     wait_for_epoch "$db" || fail "no epoch within 60 s"
     local child
-    child=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
-    [ -n "$child" ] || fail "no worker process found"
+    child=$(child_pids "$pid" | head -1)
+    [ -n "$child" ] || { fail "no worker process found"; kill -9 "$pid"; wait "$pid"; return; }
     kill -9 "$child"
     wait "$pid"; local rc=$?
     [ $rc -eq 0 ] || fail "grid exit $rc: $(cat "$T/err")"
@@ -155,7 +155,8 @@ test_orphan_workers_stop() {
     local pid=$!
     wait_for_epoch "$db" || fail "no epoch within 60 s"
     local child
-    child=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
+    child=$(child_pids "$pid" | head -1)
+    [ -n "$child" ] || { fail "no worker process found"; kill -9 "$pid"; wait "$pid"; return; }
     kill -9 "$pid"
     wait "$pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
