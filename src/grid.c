@@ -8,7 +8,7 @@
  * budget, data path) is checked before the database is opened.  No SQLite
  * connection is ever open across a fork.
  *
- * Global mutable state: g_stop, set by the parent's SIGINT/SIGTERM/SIGHUP
+ * Global mutable state: stop_signal (stop.h), set by the parent's stop-signal
  * handler (a handler can only communicate through a global). */
 #include "grid.h"
 
@@ -30,14 +30,12 @@
 #include "mem.h"
 #include "query.h"
 #include "run.h"
+#include "stop.h"
 
 #define GRID_DEFAULT_DB "runs/results.db"
 #define GRID_MAX_SETS 256
 #define GRID_MAX_WORKERS 256
 
-static volatile sig_atomic_t g_stop;   /* the signal that asked to stop */
-
-static void grid_on_signal(int sig) { g_stop = sig; }
 
 void grid_usage(FILE *f) {
     fprintf(f,
@@ -523,21 +521,13 @@ static double grid_monotonic(void) {
 /* Forks one worker.  Returns its pid, or -1 (printed). */
 static pid_t grid_spawn(const GridWorkerArgs *wa) {
     sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
+    stop_signal_set(&block);
     /* the child installs its own handlers before it sees these signals */
     sigprocmask(SIG_BLOCK, &block, &old);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
+        stop_default();
         sigprocmask(SIG_SETMASK, &old, NULL);
         int code = grid_worker_run(wa);
         fflush(NULL);
@@ -635,13 +625,7 @@ int grid_main(int argc, char **argv) {
     GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
                          tag, getpid(), a.point ? a.point - 1 : 0, a.point};
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = grid_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);   /* the terminal went away */
+    stop_catch();   /* SIGINT, SIGTERM, SIGHUP, ...: stop and resume later */
 
     if (tty)
         fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
@@ -660,9 +644,9 @@ int grid_main(int argc, char **argv) {
     while (alive > 0) {
         int status;
         pid_t pid;
-        if (g_stop && !forwarded) {
+        if (stop_signal && !forwarded) {
             for (int w = 0; w < a.workers; w++)
-                if (pids[w] > 0) kill(pids[w], g_stop);
+                if (pids[w] > 0) kill(pids[w], stop_signal);
             forwarded = 1;
         }
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -671,7 +655,7 @@ int grid_main(int argc, char **argv) {
             if (w == a.workers) continue;
             pids[w] = -1;
             alive--;
-            if (WIFSIGNALED(status) && !g_stop) {
+            if (WIFSIGNALED(status) && !stop_signal) {
                 /* killed from outside (kill -9, OOM killer): release its
                  * point for takeover and start a replacement */
                 grid_progress_end(&prog);   /* no connection across fork */
@@ -689,13 +673,13 @@ int grid_main(int argc, char **argv) {
                                     "not starting another\n");
                 }
             } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-                       !(g_stop && WEXITSTATUS(status) == 128 + g_stop)) {
+                       !(stop_signal && WEXITSTATUS(status) == 128 + stop_signal)) {
                 failures++;
             }
         }
         if (pid < 0 && errno == ECHILD) break;
         double now = grid_monotonic();
-        if (tty && !g_stop && now - last_draw >= 0.5) {
+        if (tty && !stop_signal && now - last_draw >= 0.5) {
             grid_progress_draw(&prog, &plan, a.db_path);
             last_draw = now;
         }
@@ -714,12 +698,10 @@ int grid_main(int argc, char **argv) {
         fprintf(stderr, "autorec grid: %s\n", err);
         complete = 0;
     }
-    if (g_stop) {
+    if (stop_signal) {
         fprintf(stderr, "autorec grid: interrupted by %s; run the same command "
-                        "again to resume\n",
-                g_stop == SIGTERM ? "SIGTERM" : g_stop == SIGHUP ? "SIGHUP"
-                                                                 : "SIGINT");
-        rc = 128 + g_stop;   /* 130 SIGINT, 143 SIGTERM, 129 SIGHUP */
+                        "again to resume\n", stop_signal_name(stop_signal));
+        rc = 128 + stop_signal;   /* 130 SIGINT, 143 SIGTERM, 129 SIGHUP, ... */
     } else {
         rc = complete && !failures ? EXIT_OK : EXIT_FAILED;
     }

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "stop.h"
 #include "test.h"
 
 /* Opens path with plain SQLite for inspection; NULL on failure. */
@@ -232,15 +233,17 @@ static void test_newer_version_refused(void) {
     if (!dir) return;
     snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
-    CHECK(h && sqlite3_exec(h, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
-                               "PRAGMA user_version = 6;", NULL, NULL, NULL) ==
-                   SQLITE_OK);
+    char sql[128], want[128];
+    snprintf(sql, sizeof sql, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
+             "PRAGMA user_version = %d;", DB_SCHEMA_VERSION + 1);
+    CHECK(h && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     Db *db = NULL;
     CHECK(db_open(&db, path, err) == -1 && db == NULL);
-    CHECK_MSG(strstr(err, "was written by a newer autorec (schema 6 > 5): "
-                          "upgrade autorec or use another --db") != NULL,
-              "%s", err);
+    snprintf(want, sizeof want, "was written by a newer autorec (schema %d > "
+             "%d): upgrade autorec or use another --db", DB_SCHEMA_VERSION + 1,
+             DB_SCHEMA_VERSION);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
     CHECK(strstr(err, path) == err);
     h = raw_open(path);   /* still rollback-journal mode: untouched */
     char buf[32];
@@ -858,7 +861,105 @@ static void test_open_query_refusals(void) {
                      SQLITE_OK);
     sqlite3_close(raw);
     CHECK(db_open_query(&h, path, err) == -1);
-    CHECK_MSG(strstr(err, "newer autorec (schema 9 > 5)") != NULL, "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "newer autorec (schema 9 > %d)", DB_SCHEMA_VERSION);
+    CHECK_MSG(strstr(err, want) != NULL, "%s", err);
+    test_rm_tree(dir);
+}
+
+/* Schema 6: run_summary shows a running run whose heartbeat is older than
+ * DB_STALE_SECONDS (or missing) as 'stale', a fresh one as 'running', and
+ * leaves the row's own status alone; a schema-5 database gets the new view
+ * when opened.  db_heartbeat_run refreshes a running run only. */
+static void test_migrate_v5_stale_status(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t live = 0, dead = 0, done = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_run_begin(db, &info, &live, err) == 0 &&
+              db_run_begin(db, &info, &dead, err) == 0 &&
+              db_run_begin(db, &info, &done, err) == 0 &&
+              db_run_end(db, done, "finished", err) == 0, "%s", err);
+    db_close(db);
+    db = NULL;
+    sqlite3 *h = raw_open(path);
+    /* as schema 5 left it: the old view, a killed single run without a
+     * heartbeat, a finished run whose heartbeat is long past */
+    CHECK(sqlite3_exec(h, "DROP VIEW run_summary; CREATE VIEW run_summary AS "
+                          "SELECT id, status FROM runs; UPDATE runs SET "
+                          "heartbeat_at = NULL WHERE id = 2; UPDATE runs SET "
+                          "heartbeat_at = 0 WHERE id = 3; PRAGMA user_version "
+                          "= 5", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "running") == 0);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 2", buf,
+                        sizeof buf), "stale") == 0);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 3", buf,
+                        sizeof buf), "finished") == 0);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE status = "
+                          "'running'") == 2);
+    /* a heartbeat older than DB_STALE_SECONDS: stale; db_heartbeat_run
+     * makes it live again and does not touch the finished run */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE runs SET heartbeat_at = heartbeat_at - "
+             "%d WHERE id = 1", DB_STALE_SECONDS + 1);
+    CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "stale") == 0);
+    CHECK_MSG(db && db_heartbeat_run(db, live, err) == 0 &&
+              db_heartbeat_run(db, done, err) == 0, "%s", err);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "running") == 0);
+    CHECK(test_sql_int(h, "SELECT heartbeat_at FROM runs WHERE id = 3") == 0);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    db_close(db);
+    test_rm_tree(dir);
+}
+
+/* A write waiting for a lock held by another connection gives up once a
+ * stop signal is pending (stop_signal set), saying why, instead of waiting
+ * out the busy timeout and its retries (minutes). */
+static void test_lock_wait_ends_on_stop(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/lock.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE runs SET name = name",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 0, 0, 0, 0};
+    stop_signal = SIGTERM;
+    CHECK(db && db_epoch_add(db, id, &ep, err) == -1);
+    CHECK_MSG(strstr(err, "locked by another process and SIGTERM asked to "
+                          "stop") != NULL, "%s", err);
+    CHECK(db && db_run_end(db, id, "interrupted", err) == -1);
+    stop_signal = 0;
+    CHECK(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    /* the lock released: the same connection writes again */
+    CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0 &&
+              db_run_end(db, id, "interrupted", err) == 0, "%s", err);
+    db_close(db);
     test_rm_tree(dir);
 }
 
@@ -869,6 +970,8 @@ void suite_db(void) {
     RUN(test_newer_version_refused);
     RUN(test_migrate_v3);
     RUN(test_migrate_v4);
+    RUN(test_migrate_v5_stale_status);
+    RUN(test_lock_wait_ends_on_stop);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);
