@@ -75,8 +75,8 @@ void grid_usage(FILE *f) {
 "table, sorted by best test RMSE, is printed at the end.\n"
 "exit status: 0 every point finished or diverged, 1 some point failed or a\n"
 "worker could not reach the database, 2 bad usage, config or grid (nothing\n"
-"ran), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (rerun the same\n"
-"command to resume).\n",
+"ran), 128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP,\n"
+"... (rerun the same command to resume).\n",
             GRID_DEFAULT_STALE);
 }
 

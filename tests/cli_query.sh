@@ -260,7 +260,7 @@ INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.2
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
     grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2           -  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to schema 5"
+    [ "$(q "$db" 'PRAGMA user_version')" = "$SCHEMA" ] || fail "not migrated to schema $SCHEMA"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

@@ -8,6 +8,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=./autorec
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# the schema version a new or migrated database gets (src/db.h, found
+# through the real tests/ directory: the SAN=1 tree links only tests/)
+SCHEMA=$(sed -n 's/^#define DB_SCHEMA_VERSION \([0-9]*\).*/\1/p' \
+    "$(cd tests && pwd -P)/../src/db.h")
+[ -n "$SCHEMA" ] || { echo "tests/lib.sh: no DB_SCHEMA_VERSION in src/db.h"; exit 1; }
 pass=0; failed=0; skipped=0; current_ok=1; current_skip=
 
 fail() { echo "    $*"; current_ok=0; }
