@@ -330,6 +330,8 @@ fail:
             fprintf(stderr, "autorec: could not mark run %lld failed: %s\n",
                     (long long)run_id, err);
     }
+    /* a lock wait given up because of a signal: the signal's exit status */
+    if (rc == EXIT_FAILED && stop_signal) rc = 128 + stop_signal;
 out:
     heartbeat_stop(&hb);
     db_close(db);

@@ -38,29 +38,59 @@ void stop_signal_set(sigset_t *set) {
 #endif
 }
 
-/* Sets the action of every caught signal to handler, and of SIGPIPE and
- * SIGXFSZ to ignored (catching) or default (restoring). */
-static void stop_set_actions(void (*handler)(int), int catching) {
-    struct sigaction sa;
-    sigset_t set;
-    memset(&sa, 0, sizeof sa);
-    stop_signal_set(&set);
-    sa.sa_handler = handler;
-    sa.sa_mask = set;   /* one handler at a time */
-    for (int s = 1; s < NSIG; s++)
-        if (sigismember(&set, s) == 1) sigaction(s, &sa, NULL);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = catching ? SIG_IGN : SIG_DFL;
-    sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGXFSZ, &sa, NULL);
+/* The actions stop_catch replaced (index: signal number), restored by
+ * stop_default; saved_valid[s] when one was saved. */
+static struct sigaction saved[NSIG];
+static char saved_valid[NSIG];
+
+/* Sets sig's action to handler, saving the current one first.  A signal
+ * ignored when the process started (nohup ignores SIGHUP) stays ignored,
+ * except SIGINT and SIGTERM, which always stop a run (a shell ignores
+ * SIGINT in its background jobs, yet `kill -INT` is how they are
+ * stopped). */
+static void stop_take(int sig, const struct sigaction *sa) {
+    struct sigaction old;
+    if (sigaction(sig, NULL, &old) != 0) return;
+    if (!saved_valid[sig]) {
+        saved[sig] = old;
+        saved_valid[sig] = 1;
+    }
+    if (old.sa_handler == SIG_IGN && sa->sa_handler != SIG_IGN &&
+        sig != SIGINT && sig != SIGTERM)
+        return;
+    sigaction(sig, sa, NULL);
 }
 
 void stop_catch(void) {
+    struct sigaction sa;
+    sigset_t set;
     stop_signal = 0;
-    stop_set_actions(stop_on_signal, 1);
+    memset(&sa, 0, sizeof sa);
+    stop_signal_set(&set);
+    sa.sa_handler = stop_on_signal;
+    sa.sa_mask = set;   /* one handler at a time */
+    for (int s = 1; s < NSIG; s++)
+        if (sigismember(&set, s) == 1) stop_take(s, &sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    stop_take(SIGPIPE, &sa);
+    stop_take(SIGXFSZ, &sa);
 }
 
-void stop_default(void) { stop_set_actions(SIG_DFL, 0); }
+void stop_default(void) {
+    struct sigaction dfl;
+    sigset_t set;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    stop_signal_set(&set);
+    sigaddset(&set, SIGPIPE);
+    sigaddset(&set, SIGXFSZ);
+    for (int s = 1; s < NSIG; s++) {
+        if (sigismember(&set, s) != 1) continue;
+        sigaction(s, saved_valid[s] ? &saved[s] : &dfl, NULL);
+        saved_valid[s] = 0;
+    }
+}
 
 const char *stop_signal_name(int sig) {
     static char buf[32];

@@ -7,7 +7,10 @@
  * run is recorded as interrupted and the command exits with 128 + the
  * signal number.  SIGPIPE and SIGXFSZ are ignored, so a closed pipe and the
  * file-size limit become EPIPE / EFBIG write errors that the writer reports
- * as a failure.  Signals of a program fault (SIGSEGV, SIGBUS, SIGFPE,
+ * as a failure.  A signal already ignored when stop_catch() runs (nohup
+ * ignores SIGHUP) stays ignored, except SIGINT and SIGTERM, which always
+ * stop a run (shells ignore SIGINT in background jobs).  Signals of a
+ * program fault (SIGSEGV, SIGBUS, SIGFPE,
  * SIGILL, SIGABRT, SIGTRAP, SIGSYS) and SIGKILL are not caught: such a run
  * stays 'running' until its heartbeat goes stale (see db.h).
  *
@@ -26,8 +29,9 @@ extern volatile sig_atomic_t stop_signal;
  * resets stop_signal to 0. */
 void stop_catch(void);
 
-/* Restores the default action of every signal stop_catch() changed (for a
- * forked child before it installs its own). */
+/* Restores the actions stop_catch() replaced (the default action when it
+ * did not run), e.g. in a forked child before it installs its own: a
+ * signal the parent inherited as ignored stays ignored. */
 void stop_default(void);
 
 /* Fills *set with the signals stop_catch() catches (to block them in

@@ -17,21 +17,51 @@ long_run() {
     wait_for_epoch "$db" || fail "no epoch within 60 s: $(cat "$T/err")"
 }
 
+# stop_wait PID: waits for the run PID to end (60 s at most: a signal it
+# ignores must fail the test, not hang it); sets rc (-1 when it was still
+# running and had to be killed).
+stop_wait() {
+    local i
+    for i in $(seq 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -9 "$1"; wait "$1" 2>/dev/null; rc=-1
+        fail "process $1 still running 60 s after the signal"
+        return
+    fi
+    wait "$1"; rc=$?
+}
+
 # Every signal whose default action ends the process, sent to a training
 # run: the run is recorded as interrupted with its finished epochs, exit
 # 128 + the signal number, and the message names the signal.
 test_every_stop_signal_interrupts_the_run() {
     local sig n=0 rc num db
+    set -m   # job control: background runs do not inherit SIGQUIT ignored
     for sig in HUP INT QUIT TERM USR1 USR2 ALRM VTALRM PROF XCPU PWR IO RTMIN+3; do
         n=$((n + 1)); db="$T/sig$n.db"
         long_run "$db"
-        kill -s "$sig" "$pid"; wait "$pid"; rc=$?
+        kill -s "$sig" "$pid"; stop_wait "$pid"
         num=$(kill -l "$sig")
         [ "$rc" -eq $((128 + num)) ] || fail "SIG$sig: exit $rc, expected $((128 + num)): $(cat "$T/err")"
         grep -q "interrupted by SIG$sig after [0-9]* finished epochs" "$T/err" || fail "SIG$sig: message: $(cat "$T/err")"
         [ "$(q "$db" "SELECT status FROM runs")" = interrupted ] || fail "SIG$sig: status $(q "$db" 'SELECT status FROM runs')"
         [ "$(q "$db" "SELECT epochs_done = (SELECT count(*) FROM epochs) FROM runs")" = 1 ] || fail "SIG$sig: epochs lost"
     done
+    set +m
+}
+
+# Under nohup (SIGHUP ignored from the start) a hangup does not stop the
+# run: the SIGINT sent after it is the one that does (exit 130, not 129).
+test_nohup_keeps_sighup_ignored() {
+    local db="$T/nohup.db"
+    nohup $BIN run "$T/small.yaml" --quiet --db "$db" --set train.epochs=1000000 >/dev/null 2>"$T/err" &
+    pid=$!
+    wait_for_epoch "$db" || fail "no epoch within 60 s: $(cat "$T/err")"
+    kill -HUP "$pid"
+    kill -0 "$pid" 2>/dev/null || fail "SIGHUP ended a nohup run"
+    kill -INT "$pid"; stop_wait "$pid"
+    [ "$rc" -eq 130 ] || fail "exit $rc, expected 130 (SIGINT): $(cat "$T/err")"
+    grep -q "interrupted by SIGINT" "$T/err" || fail "message: $(cat "$T/err")"
 }
 
 # `autorec run ... | head -1`: the reader goes away; the run fails cleanly
@@ -121,13 +151,31 @@ test_sigterm_ends_a_lock_wait() {
     [ -e "$T/locked" ] || fail "could not take the lock: $(cat "$T/locker.err")"
     sleep 0.5   # the run now waits to record its next epoch
     local t0; t0=$(date +%s%N)
-    kill -TERM "$pid"; wait "$pid"; rc=$?
+    kill -TERM "$pid"; stop_wait "$pid"
     local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     kill -0 "$locker" 2>/dev/null || fail "the run ended only after the lock was released"
     touch "$T/unlock"; wait "$locker"
     [ "$rc" -eq 143 ] || fail "exit $rc, expected 143: $(cat "$T/err")"
     grep -q "locked by another process and SIGTERM asked to stop: gave up waiting" "$T/err" || fail "message: $(cat "$T/err")"
     echo "    (SIGTERM to exit while locked: $ms ms)"
+    # a lock that keeps even readers out while the run opens the database
+    # (no run recorded yet): the same, nothing written
+    rm -f "$T/locked" "$T/unlock"
+    { echo ".timeout 60000"; echo "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM runs;"
+      echo ".system touch $T/locked"
+      for _ in $(seq 600); do [ -e "$T/unlock" ] && break; sleep 0.1; done
+      echo "ROLLBACK;"; } 2>/dev/null | sqlite3 -bail "$db" >/dev/null 2>"$T/locker.err" &
+    locker=$!
+    for _ in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
+    $BIN run "$T/small.yaml" --quiet --db "$db" >/dev/null 2>"$T/err" &
+    pid=$!
+    sleep 0.5   # the run now waits to read the schema
+    kill -TERM "$pid"; stop_wait "$pid"
+    kill -0 "$locker" 2>/dev/null || fail "open: the run ended only after the lock was released"
+    touch "$T/unlock"; wait "$locker"
+    [ "$rc" -eq 143 ] || fail "open: exit $rc, expected 143: $(cat "$T/err")"
+    grep -q "locked by another process and SIGTERM asked to stop" "$T/err" || fail "open: message: $(cat "$T/err")"
+    [ "$(q "$db" "SELECT count(*) FROM runs")" = 1 ] || fail "open: a run was recorded"
 }
 
 # kill -9: the run stays 'running' in the table, and the query tools show
@@ -163,7 +211,7 @@ test_grid_forwards_other_signals() {
     $BIN grid "$T/gs.yaml" --db "$db" --threads 1 >/dev/null 2>"$T/err" &
     local gpid=$!
     wait_for_epoch "$db" || fail "no epoch within 60 s"
-    kill -s USR1 "$gpid"; wait "$gpid"; rc=$?
+    kill -s USR1 "$gpid"; stop_wait "$gpid"
     [ "$rc" -eq $((128 + $(kill -l USR1))) ] || fail "exit $rc: $(cat "$T/err")"
     grep -q "interrupted by SIGUSR1; run the same command again to resume" "$T/err" || fail "message: $(cat "$T/err")"
     [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'running'")" = 0 ] || fail "points left running: $(q "$db" 'SELECT grid_point, status FROM runs')"

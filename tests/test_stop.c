@@ -19,6 +19,8 @@ static void (*action_of(int sig))(int) {
 static void test_signals_are_caught(void) {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU,
                                SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        signal(sigs[i], SIG_DFL);   /* a background job inherits SIGQUIT ignored */
     stop_catch();
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         stop_signal = 0;
@@ -58,6 +60,25 @@ static void test_pipe_and_file_size_ignored(void) {
     CHECK(action_of(SIGHUP) == SIG_DFL && action_of(SIGTERM) == SIG_DFL);
 }
 
+/* A signal ignored before stop_catch (nohup: SIGHUP) stays ignored, and
+ * stop_default gives it back as it was; SIGINT ignored (a shell's
+ * background job) is caught all the same. */
+static void test_inherited_ignore_kept(void) {
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    stop_catch();
+    CHECK(action_of(SIGHUP) == SIG_IGN);
+    CHECK(raise(SIGHUP) == 0);
+    CHECK(stop_signal == 0);
+    CHECK(raise(SIGINT) == 0);
+    CHECK(stop_signal == SIGINT);
+    stop_default();
+    CHECK(action_of(SIGHUP) == SIG_IGN && action_of(SIGINT) == SIG_IGN);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    stop_signal = 0;
+}
+
 static void test_signal_names(void) {
     CHECK(strcmp(stop_signal_name(SIGTERM), "SIGTERM") == 0);
     CHECK(strcmp(stop_signal_name(SIGXCPU), "SIGXCPU") == 0);
@@ -68,5 +89,6 @@ static void test_signal_names(void) {
 void suite_stop(void) {
     RUN(test_signals_are_caught);
     RUN(test_pipe_and_file_size_ignored);
+    RUN(test_inherited_ignore_kept);
     RUN(test_signal_names);
 }
