@@ -134,45 +134,44 @@ test_thread_creation_failure_is_clean() {
     q "$T/tg.db" "SELECT error FROM runs" | grep -q "cannot start 2 threads" || fail "grid error: $(q "$T/tg.db" 'SELECT error FROM runs')"
 }
 
+# lock_until_released DB SQL: an sqlite3 process (pid in LOCKER) runs SQL
+# (which takes a lock) on DB and holds it until $T/unlock exists (60 s at
+# most); returns once the lock is taken.
+lock_until_released() {
+    rm -f "$T/locked" "$T/unlock"
+    { echo ".timeout 60000"; echo "$2"; echo ".system touch $T/locked"
+      for _ in $(seq 600); do [ -e "$T/unlock" ] && break; sleep 0.1; done
+      echo "ROLLBACK;"; } 2>/dev/null | sqlite3 -bail "$1" >/dev/null 2>"$T/locker.err" &
+    LOCKER=$!
+    for _ in $(seq 600); do [ -e "$T/locked" ] && return 0; sleep 0.05; done
+    fail "could not take the lock on $1: $(cat "$T/locker.err")"
+}
+
 # SIGTERM while an epoch write waits for a lock held by another process
 # (writes otherwise wait for minutes): the run stops while the lock is
 # still held, exit 143, and says why.
 test_sigterm_ends_a_lock_wait() {
     local db="$T/lock.db" rc
     long_run "$db"
-    rm -f "$T/locked" "$T/unlock"
-    # the lock is held until $T/unlock exists (at most 60 s)
-    { echo ".timeout 60000"; echo "BEGIN IMMEDIATE; UPDATE runs SET name = name;"
-      echo ".system touch $T/locked"
-      for _ in $(seq 600); do [ -e "$T/unlock" ] && break; sleep 0.1; done
-      echo "ROLLBACK;"; } 2>/dev/null | sqlite3 -bail "$db" >/dev/null 2>"$T/locker.err" &
-    local locker=$!
-    for _ in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
-    [ -e "$T/locked" ] || fail "could not take the lock: $(cat "$T/locker.err")"
+    lock_until_released "$db" "BEGIN IMMEDIATE; UPDATE runs SET name = name;"
     sleep 0.5   # the run now waits to record its next epoch
     local t0; t0=$(date +%s%N)
     kill -TERM "$pid"; stop_wait "$pid"
     local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-    kill -0 "$locker" 2>/dev/null || fail "the run ended only after the lock was released"
-    touch "$T/unlock"; wait "$locker"
+    kill -0 "$LOCKER" 2>/dev/null || fail "the run ended only after the lock was released"
+    touch "$T/unlock"; wait "$LOCKER"
     [ "$rc" -eq 143 ] || fail "exit $rc, expected 143: $(cat "$T/err")"
     grep -q "locked by another process and SIGTERM asked to stop: gave up waiting" "$T/err" || fail "message: $(cat "$T/err")"
     echo "    (SIGTERM to exit while locked: $ms ms)"
     # a lock that keeps even readers out while the run opens the database
     # (no run recorded yet): the same, nothing written
-    rm -f "$T/locked" "$T/unlock"
-    { echo ".timeout 60000"; echo "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM runs;"
-      echo ".system touch $T/locked"
-      for _ in $(seq 600); do [ -e "$T/unlock" ] && break; sleep 0.1; done
-      echo "ROLLBACK;"; } 2>/dev/null | sqlite3 -bail "$db" >/dev/null 2>"$T/locker.err" &
-    locker=$!
-    for _ in $(seq 600); do [ -e "$T/locked" ] && break; sleep 0.05; done
+    lock_until_released "$db" "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM runs;"
     $BIN run "$T/small.yaml" --quiet --db "$db" >/dev/null 2>"$T/err" &
     pid=$!
     sleep 0.5   # the run now waits to read the schema
     kill -TERM "$pid"; stop_wait "$pid"
-    kill -0 "$locker" 2>/dev/null || fail "open: the run ended only after the lock was released"
-    touch "$T/unlock"; wait "$locker"
+    kill -0 "$LOCKER" 2>/dev/null || fail "open: the run ended only after the lock was released"
+    touch "$T/unlock"; wait "$LOCKER"
     [ "$rc" -eq 143 ] || fail "open: exit $rc, expected 143: $(cat "$T/err")"
     grep -q "locked by another process and SIGTERM asked to stop" "$T/err" || fail "open: message: $(cat "$T/err")"
     [ "$(q "$db" "SELECT count(*) FROM runs")" = 1 ] || fail "open: a run was recorded"
