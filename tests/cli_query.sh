@@ -227,7 +227,7 @@ OUT
 test_bad_databases() {
     printf 'hello, I am a text file\n%.0s' $(seq 200) >"$T/notes.db"
     sqlite3 "$T/foreign.db" "CREATE TABLE customers(id, name)"
-    sqlite3 "$T/newer.db" "CREATE TABLE runs(x); CREATE TABLE epochs(y); PRAGMA user_version = 7"
+    sqlite3 "$T/newer.db" "CREATE TABLE runs(x); CREATE TABLE epochs(y); PRAGMA user_version = $((SCHEMA + 1))"
     : >"$T/empty.db"
     local f want
     for f in missing notes foreign newer empty; do
@@ -235,7 +235,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 7 > 5)" ;;
+            newer) want="newer autorec (schema $((SCHEMA + 1)) > $SCHEMA)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do

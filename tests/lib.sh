@@ -20,16 +20,24 @@ fail() { echo "    $*"; current_ok=0; }
 # tool); it is counted as skipped, never as passed.  The caller returns.
 skip() { current_skip=${*:-no reason given}; }
 
+# parent_pid PID: the parent process id of PID, read from /proc (empty
+# when PID does not exist).
+parent_pid() {
+    local rest
+    rest=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    rest=${rest##*) }
+    rest=${rest#* }
+    echo "${rest%% *}"
+}
+
 # child_pids PID: the process ids whose parent is PID, one per line in
 # ascending order (oldest first, as `ps --ppid` lists them), read from /proc
 # (no procps needed).
 child_pids() {
-    local f rest
+    local f
     for f in /proc/[0-9]*/stat; do
-        rest=$(cat "$f" 2>/dev/null) || continue
-        rest=${rest##*) }            # after "pid (comm) ": "state ppid ..."
-        rest=${rest#* }
-        [ "${rest%% *}" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+        f=${f#/proc/}; f=${f%/stat}
+        if [ "$(parent_pid "$f")" = "$1" ]; then echo "$f"; fi
     done | sort -n
 }
 q() { sqlite3 -batch -noheader "$1" "$2"; }
