@@ -111,14 +111,11 @@ static int runner_start_threads(int n, char *err) {
                        "%d failed: %s: lower train.threads or raise the memory "
                        "and process limits (ulimit -v, ulimit -u)", n, made + 2,
                        strerror(rc));
-    int team = 0;
-#pragma omp parallel num_threads(n)
-    {
-#pragma omp single
-        team = omp_get_num_threads();
-    }
-    (void)team;
-    g_threads_ready = n;
+    /* libgomp keeps the team's threads for the later parallel regions */
+    int started = 0;
+#pragma omp parallel num_threads(n) reduction(+ : started)
+    started = 1;
+    g_threads_ready = started > 1 ? started : 1;
     return 0;
 }
 
