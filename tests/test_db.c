@@ -869,8 +869,8 @@ static void test_open_query_refusals(void) {
 
 /* Schema 6: run_summary shows a running run whose heartbeat is older than
  * DB_STALE_SECONDS (or missing) as 'stale', a fresh one as 'running', and
- * leaves the row's own status alone; a schema-5 database gets the new view
- * when opened.  db_heartbeat_run refreshes a running run only. */
+ * leaves the row's own status alone; a database of the previous schema
+ * gets the new view when opened.  db_heartbeat_run refreshes a running run only. */
 static void test_migrate_v5_stale_status(void) {
     const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[64];
@@ -890,13 +890,15 @@ static void test_migrate_v5_stale_status(void) {
     db_close(db);
     db = NULL;
     sqlite3 *h = raw_open(path);
-    /* as schema 5 left it: the old view, a killed single run without a
-     * heartbeat, a finished run whose heartbeat is long past */
-    CHECK(sqlite3_exec(h, "DROP VIEW run_summary; CREATE VIEW run_summary AS "
-                          "SELECT id, status FROM runs; UPDATE runs SET "
-                          "heartbeat_at = NULL WHERE id = 2; UPDATE runs SET "
-                          "heartbeat_at = 0 WHERE id = 3; PRAGMA user_version "
-                          "= 5", NULL, NULL, NULL) == SQLITE_OK);
+    /* as the previous schema left it: the old view (status as stored), a
+     * killed single run without a heartbeat, a finished run whose
+     * heartbeat is long past */
+    char old[320];
+    snprintf(old, sizeof old, "DROP VIEW run_summary; CREATE VIEW run_summary "
+             "AS SELECT id, status FROM runs; UPDATE runs SET heartbeat_at = "
+             "NULL WHERE id = 2; UPDATE runs SET heartbeat_at = 0 WHERE id = "
+             "3; PRAGMA user_version = %d", DB_SCHEMA_VERSION - 1);
+    CHECK(sqlite3_exec(h, old, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     h = raw_open(path);
