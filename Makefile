@@ -1,7 +1,7 @@
 # autorec - build, test, data and benchmark entry points.
 #   make          build ./autorec
 #   make run      install deps, build, get ML-100K, train configs/seed.yaml (seeds 0..4)
-#   make test     install deps, build, run every test (final line: N passed, N failed)
+#   make test     install deps, build, run every test (final line: N passed, N failed, N skipped)
 #   make bench    each kernel and thread count on the seed config (autorec bench),
 #                 then its data loading: parsed, uncached and cached (bench --load)
 #   make bench-query   query speed on a 10,000-run database

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -36,14 +37,18 @@
 #include "err.h"
 #include "mem.h"
 #include "stats.h"
+#include "stop.h"
 
 #define DB_NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
-/* unix time in seconds, the clock of heartbeat_at */
-#define DB_UNIXNOW "((julianday('now') - 2440587.5) * 86400.0)"
 /* BEGIN IMMEDIATE and single writes are retried this many times after the
  * 10 s busy timeout expired, so a busy database means waiting, not failing */
 #define DB_BUSY_RETRIES 30
 #define DB_BUSY_TIMEOUT_MS 10000   /* busy timeout of every connection */
+/* Once a stop signal is pending (stop.h), a statement waits at most this
+ * long more for a lock: long enough to record an interruption when the
+ * other writer lets go soon, short enough that SIGTERM is acted on within a
+ * second (Slurm's grace period) however long the lock is held. */
+#define DB_STOP_GRACE_MS 400
 
 /* The binding order of DbRunInfo (db_bind_info): ?1 name, ?2 config_yaml,
  * ?3 host, ?4 threads, ?5 kernel, ?6 git_commit, ?7 blis_info, ?8
@@ -231,6 +236,9 @@ struct Db {
     sqlite3_stmt *run_set_info;
     sqlite3_stmt *run_checkpoint;
     sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *heartbeat_run;
+    int busy_waited_ms;         /* db_busy: waited for the current lock */
+    int busy_stop_ms;           /* busy_waited_ms when the stop was seen, or -1 */
     /* grids */
     char *worker;               /* owned; NULL unless db_set_worker */
     sqlite3_stmt *exp_insert, *point_upsert;
@@ -427,7 +435,8 @@ static const char db_views_head[] =
     "DROP VIEW IF EXISTS run_summary;\n"
     "DROP VIEW IF EXISTS grid_summary;\n"
     "CREATE VIEW run_summary AS\n"
-    "SELECT id, name, experiment, grid_point, grid_size, status,\n"
+    "SELECT id, name, experiment, grid_point, grid_size,\n"
+    "  " DB_STATUS_SQL " AS status,\n"
     "  hidden, lr, weight_decay, dropout, epochs, batch_size, seed,\n"
     "  test_ratio, data_path, data_format, kernel, threads,\n"
     "  epochs_done, best_epoch, best_test_rmse, final_test_rmse, seconds,\n"
@@ -533,9 +542,23 @@ static int db_fail(Db *db, int rc, const char *what, char *err) {
                             "the permissions of its directory",
                        db->path, e ? strerror(e) : sqlite3_errmsg(db->db));
     }
+    if ((prim == SQLITE_BUSY || prim == SQLITE_LOCKED) && stop_signal)
+        return err_set(err, "cannot %s in %s: the database is locked by "
+                            "another process and %s asked to stop: gave up "
+                            "waiting", what, db->path,
+                       stop_signal_name(stop_signal));
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
         return err_set(err, "cannot %s in %s: the database is locked by "
                             "another process: retry later", what, db->path);
+    struct rlimit fsize;
+    if ((prim == SQLITE_IOERR || prim == SQLITE_FULL) &&
+        getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY)
+        /* SQLite does not keep EFBIG: name the limit that likely caused it */
+        return err_set(err, "cannot %s in %s: %s; the file-size limit "
+                            "(ulimit -f) of %llu bytes may have been reached: "
+                            "raise it or free space", what, db->path,
+                       sqlite3_errmsg(db->db),
+                       (unsigned long long)fsize.rlim_cur);
     return err_set(err, "cannot %s in %s: %s", what, db->path,
                    sqlite3_errmsg(db->db));
 }
@@ -768,6 +791,28 @@ static int db_check_writable(const char *path, char *err) {
     return rc;
 }
 
+/* The busy handler of db_open's connections: waits for a lock in steps of
+ * at most 20 ms, up to DB_BUSY_TIMEOUT_MS, or DB_STOP_GRACE_MS once a stop
+ * signal is pending, so that a signal ends any wait within a second.
+ * Returns 1 to wait again, 0 to give up (SQLITE_BUSY). */
+static int db_busy(void *ctx, int count) {
+    Db *db = ctx;
+    if (count == 0) {
+        db->busy_waited_ms = 0;
+        db->busy_stop_ms = -1;
+    }
+    if (stop_signal) {
+        if (db->busy_stop_ms < 0) db->busy_stop_ms = db->busy_waited_ms;
+        if (db->busy_waited_ms - db->busy_stop_ms >= DB_STOP_GRACE_MS) return 0;
+    } else if (db->busy_waited_ms >= DB_BUSY_TIMEOUT_MS) {
+        return 0;
+    }
+    int ms = count < 5 ? 1 << count : 20;
+    sqlite3_sleep(ms);
+    db->busy_waited_ms += ms;
+    return 1;
+}
+
 /* See db.h.  Returns 0 and sets *out (owned by the caller, db_close), or -1
  * with err and *out = NULL. */
 /* Switches h to WAL mode with foreign keys and synchronous=NORMAL.  Changing
@@ -777,7 +822,10 @@ static int db_check_writable(const char *path, char *err) {
  * timeout.  Returns an SQLite result code. */
 static int db_configure(sqlite3 *h) {
     int rc = SQLITE_OK;
-    for (int waited_ms = 0; waited_ms < DB_BUSY_TIMEOUT_MS; waited_ms += 20) {
+    int limit_ms = DB_BUSY_TIMEOUT_MS;
+    for (int waited_ms = 0; waited_ms < limit_ms; waited_ms += 20) {
+        if (stop_signal && limit_ms > waited_ms + DB_STOP_GRACE_MS)
+            limit_ms = waited_ms + DB_STOP_GRACE_MS;
         rc = sqlite3_exec(h,
                           "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                           "PRAGMA synchronous=NORMAL;",
@@ -814,7 +862,7 @@ int db_open(Db **out, const char *path, char *err) {
         goto fail;
     }
     sqlite3_extended_result_codes(db->db, 1);
-    sqlite3_busy_timeout(db->db, DB_BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(db->db, db_busy, db);
 
     /* Inspect before changing anything (journal mode writes the header). */
     if (db_inspect(db, &version, err)) goto fail;
@@ -848,9 +896,10 @@ int db_open(Db **out, const char *path, char *err) {
              "INSERT INTO runs(name, status, config_yaml, started_at, "
              "host, threads, kernel, git_commit, blis_info, data_path, "
              "data_format, test_ratio, hidden, lr, weight_decay, "
-             "dropout, epochs, batch_size, seed%s) VALUES(?1, 'running', "
-             "?2, %s, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-             "?12, ?13, ?14, ?15, ?16, ?17%s)", names, DB_NOW, params);
+             "dropout, epochs, batch_size, seed, heartbeat_at%s) VALUES(?1, "
+             "'running', ?2, %s, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+             "?12, ?13, ?14, ?15, ?16, ?17, " DB_UNIXNOW "%s)", names, DB_NOW,
+             params);
     snprintf(sql[1], sizeof sql[1],
              "UPDATE runs SET " DB_INFO_SET "%s WHERE id = ?18 AND "
              "(?19 IS NULL OR worker IS ?19)", set);
@@ -979,6 +1028,10 @@ int db_open(Db **out, const char *path, char *err) {
                    "worker = ?1 AND status = 'running'",
                    &db->heartbeat, err) ||
         db_prepare(db,
+                   "UPDATE runs SET heartbeat_at = " DB_UNIXNOW " WHERE "
+                   "id = ?1 AND status = 'running'",
+                   &db->heartbeat_run, err) ||
+        db_prepare(db,
                    "UPDATE runs SET heartbeat_at = 0 WHERE worker = ?1 AND "
                    "status = 'running'",
                    &db->worker_lost, err) ||
@@ -1034,6 +1087,7 @@ void db_close(Db *db) {
     sqlite3_finalize(db->refit_insert);
     sqlite3_finalize(db->run_update_refit);
     sqlite3_finalize(db->heartbeat);
+    sqlite3_finalize(db->heartbeat_run);
     sqlite3_finalize(db->worker_lost);
     sqlite3_finalize(db->summary_runs);
     sqlite3_finalize(db->summary_put);
@@ -1104,13 +1158,15 @@ static int db_bind_info(sqlite3_stmt *st, const DbRunInfo *info) {
 }
 
 /* Steps a no-row statement whose parameters are bound, retrying while the
- * database stays busy past the busy timeout; then resets it and clears its
- * bindings.  Returns an SQLite result code (SQLITE_OK on success). */
+ * database stays busy past the busy timeout (not once a stop signal is
+ * pending: see db_busy); then resets it and clears its bindings.  Returns
+ * an SQLite result code (SQLITE_OK on success). */
 static int db_step_retry(sqlite3_stmt *st) {
     int rc;
     for (int i = 0;; i++) {
         rc = sqlite3_step(st);
-        if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES) break;
+        if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES || stop_signal)
+            break;
         sqlite3_reset(st);
     }
     sqlite3_reset(st);
@@ -1783,6 +1839,15 @@ int db_heartbeat(Db *db, const char *worker, char *err) {
     assert(db && worker);
     int rc = db_bind_text(db->heartbeat, 1, worker);
     if (rc == SQLITE_OK) rc = db_step_retry(db->heartbeat);
+    if (rc != SQLITE_OK) return db_fail(db, rc, "write a heartbeat", err);
+    return 0;
+}
+
+/* See db.h.  Returns 0 or -1 with err. */
+int db_heartbeat_run(Db *db, int64_t run_id, char *err) {
+    assert(db);
+    int rc = sqlite3_bind_int64(db->heartbeat_run, 1, run_id);
+    if (rc == SQLITE_OK) rc = db_step_retry(db->heartbeat_run);
     if (rc != SQLITE_OK) return db_fail(db, rc, "write a heartbeat", err);
     return 0;
 }

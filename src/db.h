@@ -49,6 +49,26 @@
  * others. */
 #define DB_FINAL_STATUSES "('finished', 'diverged', 'pruned')"
 
+/* Heartbeats and stale runs.  Every running run (single runs and grid
+ * points) has its heartbeat_at stamped at least every DB_HEARTBEAT_SECONDS
+ * by a thread of its process (src/heartbeat.h).  A run still 'running'
+ * whose heartbeat is older than DB_STALE_SECONDS lost its process (SIGKILL,
+ * the OOM killer, a node failure, a crash): run_summary, and so ls, show,
+ * best, compare, export and summary, show its status as 'stale'
+ * (DB_STATUS_SQL); `--status stale` selects such runs.  The row itself
+ * keeps 'running' (a grid takes the point over; schema 6 changed only the
+ * view). */
+#define DB_HEARTBEAT_SECONDS 5
+#define DB_STALE_SECONDS 30
+/* unix time in seconds in SQL, the clock of heartbeat_at */
+#define DB_UNIXNOW "((julianday('now') - 2440587.5) * 86400.0)"
+#define DB_STR_(x) #x
+#define DB_STR(x) DB_STR_(x)
+/* run_summary's status: 'stale' for a running run with a stale heartbeat */
+#define DB_STATUS_SQL                                                      \
+    "CASE WHEN status = 'running' AND coalesce(heartbeat_at, 0) < "        \
+    DB_UNIXNOW " - " DB_STR(DB_STALE_SECONDS) " THEN 'stale' ELSE status END"
+
 typedef struct Db Db;
 struct sqlite3;
 
@@ -229,6 +249,10 @@ int db_grid_claim(Db *db, DbClaimReq *req, DbDescribeFn describe, void *ctx,
 
 /* Heartbeat: stamps heartbeat_at = now on every running run of worker. */
 int db_heartbeat(Db *db, const char *worker, char *err);
+
+/* Heartbeat of one run: stamps heartbeat_at = now on run run_id while it
+ * is running.  Returns 0 or -1 with err. */
+int db_heartbeat_run(Db *db, int64_t run_id, char *err);
 
 /* Marks the running runs of a worker known to be dead as stale at once
  * (heartbeat_at = 0), so that the next claim takes them over.  Returns the

@@ -8,7 +8,7 @@
  * budget, data path) is checked before the database is opened.  No SQLite
  * connection is ever open across a fork.
  *
- * Global mutable state: g_stop, set by the parent's SIGINT/SIGTERM/SIGHUP
+ * Global mutable state: stop_signal (stop.h), set by the parent's stop-signal
  * handler (a handler can only communicate through a global). */
 #include "grid.h"
 
@@ -31,14 +31,12 @@
 #include "query.h"
 #include "run.h"
 #include "search.h"
+#include "stop.h"
 
 #define GRID_DEFAULT_DB "runs/results.db"
 #define GRID_MAX_SETS 256
 #define GRID_MAX_WORKERS 256
 
-static volatile sig_atomic_t g_stop;   /* the signal that asked to stop */
-
-static void grid_on_signal(int sig) { g_stop = sig; }
 
 void grid_usage(FILE *f) {
     fprintf(f,
@@ -99,8 +97,8 @@ void grid_usage(FILE *f) {
 "validation-selected, else last epoch), is printed at the end.\n"
 "exit status: 0 every point finished or diverged, 1 some point failed or a\n"
 "worker could not reach the database, 2 bad usage, config or grid (nothing\n"
-"ran), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (rerun the same\n"
-"command to resume).\n",
+"ran), 128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP,\n"
+"... (rerun the same command to resume).\n",
             GRID_DEFAULT_STALE, GRID_PROGRESS_EVERY);
 }
 
@@ -596,21 +594,13 @@ static double grid_monotonic(void) {
 /* Forks one worker.  Returns its pid, or -1 (printed). */
 static pid_t grid_spawn(const GridWorkerArgs *wa) {
     sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
+    stop_signal_set(&block);
     /* the child installs its own handlers before it sees these signals */
     sigprocmask(SIG_BLOCK, &block, &old);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
+        stop_default();
         sigprocmask(SIG_SETMASK, &old, NULL);
         int code = grid_worker_run(wa);
         fflush(NULL);
@@ -709,13 +699,7 @@ int grid_main(int argc, char **argv) {
                          tag, getpid(), a.point ? a.point - 1 : 0, a.point,
                          a.stop_epoch};
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = grid_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);   /* the terminal went away */
+    stop_catch();   /* SIGINT, SIGTERM, SIGHUP, ...: stop and resume later */
 
     if (!a.point)
         fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
@@ -741,9 +725,9 @@ int grid_main(int argc, char **argv) {
     while (alive > 0) {
         int status;
         pid_t pid;
-        if (g_stop && !forwarded) {
+        if (stop_signal && !forwarded) {
             for (int w = 0; w < a.workers; w++)
-                if (pids[w] > 0) kill(pids[w], g_stop);
+                if (pids[w] > 0) kill(pids[w], stop_signal);
             forwarded = 1;
         }
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -752,7 +736,7 @@ int grid_main(int argc, char **argv) {
             if (w == a.workers) continue;
             pids[w] = -1;
             alive--;
-            if (WIFSIGNALED(status) && !g_stop) {
+            if (WIFSIGNALED(status) && !stop_signal) {
                 /* killed from outside (kill -9, OOM killer): release its
                  * point for takeover and start a replacement */
                 grid_progress_end(&prog);   /* no connection across fork */
@@ -770,13 +754,13 @@ int grid_main(int argc, char **argv) {
                                     "not starting another\n");
                 }
             } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-                       !(g_stop && WEXITSTATUS(status) == 128 + g_stop)) {
+                       !(stop_signal && WEXITSTATUS(status) == 128 + stop_signal)) {
                 failures++;
             }
         }
         if (pid < 0 && errno == ECHILD) break;
         double now = grid_monotonic();
-        if (!g_stop && !a.point && now - last_draw >= 0.5) {
+        if (!stop_signal && !a.point && now - last_draw >= 0.5) {
             if (mode == GRID_PROGRESS_LIVE)
                 grid_progress_draw(&prog, &plan, a.db_path);
             else
@@ -796,18 +780,16 @@ int grid_main(int argc, char **argv) {
                               err))
             fprintf(stderr, "autorec grid: %s\n", err);
         /* a run paused at --stop-at-epoch did what was asked */
-        if (a.stop_epoch && st == EXIT_SIGTERM && !g_stop) st = EXIT_OK;
+        if (a.stop_epoch && st == EXIT_SIGTERM && !stop_signal) st = EXIT_OK;
         complete = st == EXIT_OK;
     } else if (grid_summary_print(&plan, a.db_path, stdout, &complete, err)) {
         fprintf(stderr, "autorec grid: %s\n", err);
         complete = 0;
     }
-    if (g_stop) {
+    if (stop_signal) {
         fprintf(stderr, "autorec grid: interrupted by %s; run the same command "
-                        "again to resume\n",
-                g_stop == SIGTERM ? "SIGTERM" : g_stop == SIGHUP ? "SIGHUP"
-                                                                 : "SIGINT");
-        rc = 128 + g_stop;   /* 130 SIGINT, 143 SIGTERM, 129 SIGHUP */
+                        "again to resume\n", stop_signal_name(stop_signal));
+        rc = 128 + stop_signal;   /* 130 SIGINT, 143 SIGTERM, 129 SIGHUP, ... */
     } else {
         rc = complete && !failures ? EXIT_OK : EXIT_FAILED;
     }

@@ -23,10 +23,11 @@
 #include <sys/types.h>
 
 #include "cfg.h"
+#include "db.h"
 
 #define GRID_EXPERIMENT_MAX (CFG_NAME_MAX + 16)
 #define GRID_HASH_HEX 17          /* 16 hex digits and NUL */
-#define GRID_DEFAULT_STALE 30.0   /* seconds without a heartbeat */
+#define GRID_DEFAULT_STALE ((double)DB_STALE_SECONDS) /* seconds without a heartbeat */
 #define GRID_PROGRESS_EVERY 30.0  /* plain progress: a status line at least
                                      this often (AUTOREC_PROGRESS_SECONDS) */
 

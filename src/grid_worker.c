@@ -7,16 +7,12 @@
  * points are running elsewhere, wait: one of them may go stale and need a
  * taker.  A heartbeat thread with its own connection stamps the worker's
  * running run every few seconds, so a long epoch or a slow data load never
- * looks stale.  On Linux the worker asks for SIGTERM when the grid process
- * dies, so orphans stop and mark their run interrupted.
- *
- * Global mutable state: g_wstop, set by the worker's SIGINT/SIGTERM/SIGHUP
- * handler
- * and read between batches, epochs and claims. */
+ * looks stale (heartbeat.h).  On Linux the worker asks for SIGTERM when the
+ * grid process dies, so orphans stop and mark their run interrupted.  The
+ * stop signals (stop.h) are read between batches, epochs and claims. */
 #include "grid.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,48 +25,13 @@
 #include "data_memo.h"
 #include "db.h"
 #include "err.h"
+#include "heartbeat.h"
 #include "mem.h"
 #include "pruner.h"
 #include "run.h"
 #include "runner.h"
+#include "stop.h"
 #include "version.h"
-
-static volatile sig_atomic_t g_wstop;   /* the signal that asked to stop */
-
-static void worker_on_signal(int sig) { g_wstop = sig; }
-
-/* ------------------------------------------------------- heartbeat -- */
-
-typedef struct {
-    Db *db;                 /* the thread's own connection */
-    const char *worker;
-    double interval;        /* seconds */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;               /* under mu */
-} Heartbeat;
-
-/* The heartbeat thread: stamps the worker's running run every interval
- * until stop.  A failed stamp is retried at the next beat. */
-static void *heartbeat_main(void *arg) {
-    Heartbeat *hb = arg;
-    char err[ERR_MAX];
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double t = ts.tv_sec + ts.tv_nsec * 1e-9 + hb->interval;
-        ts.tv_sec = (time_t)t;
-        ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-        pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
-        if (hb->stop) break;
-        pthread_mutex_unlock(&hb->mu);
-        (void)db_heartbeat(hb->db, hb->worker, err);
-        pthread_mutex_lock(&hb->mu);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
-}
 
 /* ------------------------------------------------------------ points -- */
 
@@ -162,7 +123,7 @@ static int run_point(Db *db, Describe *d, DataMemo *memo, int64_t point,
     PruneCtx pc = {db, d->a->plan->experiment, run_id, {0}, 0.0 / 0.0,
                    d->a->stop_epoch};
     pruner_spec(&d->cfg, &pc.spec);
-    RunHooks hooks = {NULL, &pc, &g_wstop, NULL,
+    RunHooks hooks = {NULL, &pc, &stop_signal, NULL,
                       pc.spec.kind != PRUNER_NONE || pc.stop_epoch > 0
                           ? prune_hook : NULL};
     why[0] = '\0';
@@ -196,8 +157,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     DbClaim claim;
     DataMemo *memo = NULL;
     char err[ERR_MAX], id[512];
-    pthread_t thread;
-    int hb_started = 0, rc = EXIT_OK;
+    int rc = EXIT_OK;
     double poll = a->stale_seconds / 4;
 
     if (poll < 0.2) poll = 0.2;
@@ -207,45 +167,19 @@ int grid_worker_run(const GridWorkerArgs *a) {
     d.a = a;
     if (gethostname(d.host, sizeof d.host - 1) != 0) strcpy(d.host, "unknown");
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = worker_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    stop_catch();
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
     if (getppid() != a->parent) return EXIT_SIGTERM;   /* orphaned at birth */
 
     grid_worker_id(id, sizeof id, getpid(), a->tag);
+    double interval = a->stale_seconds / 6;
+    if (interval > DB_HEARTBEAT_SECONDS) interval = DB_HEARTBEAT_SECONDS;
+    if (interval < 0.1) interval = 0.1;
     if (db_open(&db, a->db_path, err) || db_set_worker(db, id, err) ||
-        db_open(&hb.db, a->db_path, err)) {
+        heartbeat_start(&hb, a->db_path, id, 0, interval, err)) {
         fprintf(stderr, "autorec grid: worker %s: %s\n", id, err);
-        rc = EXIT_FAILED;
-        goto out;
-    }
-    hb.worker = id;
-    hb.interval = a->stale_seconds / 6;
-    if (hb.interval > 5) hb.interval = 5;
-    if (hb.interval < 0.1) hb.interval = 0.1;
-    pthread_mutex_init(&hb.mu, NULL);
-    pthread_cond_init(&hb.cv, NULL);
-    {
-        /* signals go to the main thread, which checks g_wstop */
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        sigaddset(&block, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &block, &old);
-        hb_started = pthread_create(&thread, NULL, heartbeat_main, &hb) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
-    if (!hb_started) {
-        fprintf(stderr, "autorec grid: worker %s: cannot start the heartbeat "
-                        "thread\n", id);
         rc = EXIT_FAILED;
         goto out;
     }
@@ -255,7 +189,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     /* the worker's parsed ratings files: each is parsed once, not once per
      * point (without memory for it, every point parses) */
     memo = data_memo_new();
-    while (!g_wstop) {
+    while (!stop_signal) {
         int got = db_grid_claim(db, &req, describe_point, &d, &claim, err);
         if (got < 0) {
             fprintf(stderr, "autorec grid: worker %s: %s\n", id, err);
@@ -274,19 +208,10 @@ int grid_worker_run(const GridWorkerArgs *a) {
         }
     }
 out:
-    if (hb_started) {
-        pthread_mutex_lock(&hb.mu);
-        hb.stop = 1;
-        pthread_cond_signal(&hb.cv);
-        pthread_mutex_unlock(&hb.mu);
-        pthread_join(thread, NULL);
-        pthread_mutex_destroy(&hb.mu);
-        pthread_cond_destroy(&hb.cv);
-    }
-    db_close(hb.db);
+    heartbeat_stop(&hb);
     db_close(db);
     data_memo_free(memo);
     mem_free(d.yaml);
-    if (g_wstop) return 128 + g_wstop;   /* 130, 143 or 129 */
+    if (stop_signal) return 128 + stop_signal;   /* 130, 143, 129, ... */
     return rc;
 }

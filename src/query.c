@@ -74,7 +74,8 @@ static int qf_text(QFilter *f, const char *s, size_t n, char *err) {
 }
 
 static const char *const statuses[] = {"running", "finished", "failed",
-                                       "interrupted", "diverged", "pruned"};
+                                       "interrupted", "diverged", "pruned",
+                                       "stale"};
 
 int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
     assert(f && sel);
@@ -92,7 +93,7 @@ int query_filter_build(QFilter *f, const QSelect *sel, char *err) {
             if (!ok)
                 return err_set(err, "--status: '%.*s' is not a status (use "
                                     "running, finished, failed, interrupted, "
-                                    "diverged, pruned, a comma-separated "
+                                    "diverged, pruned, stale, a comma-separated "
                                     "list, or all)", (int)len, p);
             if (qf_append(f, n++ ? ", ?" : "?", err) ||
                 qf_text(f, p, len, err))

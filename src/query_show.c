@@ -148,6 +148,11 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     }
     fprintf(out, "run %lld  %s  '%s'\n", (long long)id,
             query_col(st, 0, NULL, b[0], 128), query_col(st, 1, NULL, b[1], 128));
+    if (!strcmp(b[0], "stale"))
+        fprintf(out, "stale       recorded as running, but no heartbeat for over "
+                     "%d s: its process is gone (SIGKILL, OOM killer, node "
+                     "failure); a grid reruns the point, a single run can be "
+                     "run again\n", DB_STALE_SECONDS);
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
         fprintf(out, "grid        %s, point %lld of %s (%s), attempt %s\n",
                 query_col(st, 2, NULL, b[0], 128),

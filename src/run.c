@@ -3,11 +3,17 @@
  * Everything that user input can make fail (config, data, model size) is
  * checked before the database is opened, so a bad config never touches it.
  *
- * Global mutable state: g_stop, set by the SIGINT/SIGTERM handler and read
- * between batches and epochs.  A signal handler can only communicate through
- * a global, so this one is unavoidable. */
+ * Every signal that would end the process mid-run stops it instead (stop.h):
+ * the run is recorded as interrupted.  Progress lines that cannot be written
+ * (stdout a closed pipe: `autorec run ... | head`; a full or size-limited
+ * file) stop the run too, recorded as failed with the reason.
+ *
+ * Global mutable state: g_out_errno, the errno of the first failed write
+ * to stdout, set by the epoch printers (callbacks without a context of
+ * their own) and read when the run ends. */
 #include "run.h"
 
+#include <errno.h>
 #include <omp.h>
 #include <signal.h>
 #include <string.h>
@@ -18,14 +24,23 @@
 #include "err.h"
 #include "grid.h"
 #include "query.h"
+#include "heartbeat.h"
 #include "runner.h"
+#include "stop.h"
 
 #define DEFAULT_DB "runs/results.db"
 #define MAX_SETS 256
 
-static volatile sig_atomic_t g_stop; /* the signal number that asked to stop */
+static int g_out_errno; /* first failed write to stdout, 0 when none */
 
-static void on_signal(int sig) { g_stop = sig; }
+/* Flushes stdout; on the first failure records errno and asks the run to
+ * stop (as SIGPIPE would have, without killing the process). */
+static void flush_progress(void) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return;
+    if (!g_out_errno) g_out_errno = errno ? errno : EIO;
+    if (!stop_signal) stop_signal = SIGPIPE;
+}
 
 void run_usage(FILE *f) {
     fprintf(f,
@@ -66,8 +81,10 @@ void run_usage(FILE *f) {
 "worker (rerun to resume), and the mean, sd and 95%% t interval of the\n"
 "selected test RMSE go to split_summaries (see autorec summary).\n"
 "\n"
-"exit status: 0 finished, 1 failed or diverged, 2 bad usage, config or data,\n"
-"130/143 interrupted by SIGINT/SIGTERM (finished epochs are kept).\n");
+"exit status: 0 finished, 1 failed or diverged (also when the progress lines\n"
+"cannot be written: a closed pipe, a full disk), 2 bad usage, config or data,\n"
+"128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP, ...\n"
+"(finished epochs are kept; see README, \"Signals and stale runs\").\n");
 }
 
 typedef struct {
@@ -142,7 +159,7 @@ static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
         printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
                e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
                e->eval_seconds);
-    fflush(stdout);
+    flush_progress();
 }
 
 /* Prints one epoch line of the refit (train.refit). */
@@ -152,7 +169,7 @@ static void print_refit_epoch(void *ctx, const DbEpoch *e, int epochs) {
            "RMSE %.4f  MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
            e->train_loss, e->test_rmse, e->test_mae, e->train_seconds,
            e->eval_seconds);
-    fflush(stdout);
+    flush_progress();
 }
 
 /* A config with data.split.repeats > 1 or kind folds: its splits run as
@@ -184,10 +201,12 @@ int run_main(int argc, char **argv) {
     Config cfg;
     Runner runner;
     Db *db = NULL;
+    Heartbeat hb;
     char err[ERR_MAX];
     int64_t run_id = -1;
     int rc = EXIT_USAGE;
     memset(&runner, 0, sizeof runner);
+    memset(&hb, 0, sizeof hb);
 
     int pa = parse_args(argc, argv, &args);
     if (pa) {
@@ -199,18 +218,14 @@ int run_main(int argc, char **argv) {
     if (runner_prepare(&runner, &cfg, err)) goto fail;
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */
+    stop_catch();      /* a signal from here on stops the run, see stop.h */
     if (db_open(&db, args.db_path, err)) goto fail;
     db_report_created(db, "run");
     DbRunInfo info;
     runner_info(&runner, &info);
     if (db_run_begin(db, &info, &run_id, err)) goto fail;
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (heartbeat_start(&hb, args.db_path, NULL, run_id, DB_HEARTBEAT_SECONDS, err))
+        goto fail;
 
     const Dataset *ds = &runner.ds;
     if (!args.quiet) {
@@ -246,20 +261,36 @@ int run_main(int argc, char **argv) {
                    cfg.clip.mode == CLIP_NONE ? "off" : "on",
                    runner.trainer.proto.clip_lo, runner.trainer.proto.clip_hi,
                    cfg.cold_default > 0 ? "" : "none ", cfg.cold_default);
-        fflush(stdout);
+        flush_progress();
     }
-    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &g_stop,
+    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &stop_signal,
                       args.quiet ? NULL : print_refit_epoch, NULL};
     RunOutcome out;
     RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);
+    heartbeat_stop(&hb);
     char why[ERR_MAX] = "";  /* recorded in runs.error */
+    if (st == RUN_INTERRUPTED && g_out_errno) {
+        /* the progress lines could not be written: a failure, not a signal */
+        st = RUN_FAILED;
+        snprintf(err, ERR_MAX, "cannot write the progress of run %lld to "
+                 "standard output after %d epochs: %s (the reader of a pipe "
+                 "went away or the disk is full; use --quiet or redirect "
+                 "stdout to a file)", (long long)run_id, out.epochs_done,
+                 strerror(g_out_errno));
+    } else if (st == RUN_FAILED && stop_signal) {
+        /* a database wait given up because a signal asked to stop */
+        fprintf(stderr, "autorec: %s\n", err);
+        st = RUN_INTERRUPTED;
+    }
     if (st == RUN_DIVERGED || st == RUN_FAILED) {
         fprintf(stderr, "autorec: %s\n", err);
         snprintf(why, sizeof why, "%s", err);
     }
     if (db_run_end_msg(db, run_id, runner_status_name(st), why[0] ? why : NULL, err)) {
-        fprintf(stderr, "autorec: could not record the end of run %lld: %s\n",
-                (long long)run_id, err);
+        fprintf(stderr, "autorec: could not record the end of run %lld: %s (the "
+                "query tools show it as stale once its heartbeat is %d s old)\n",
+                (long long)run_id, err, DB_STALE_SECONDS);
+        if (st == RUN_INTERRUPTED) rc = 128 + stop_signal;
         goto out;
     }
     if (st == RUN_FINISHED && cfg.refit) {
@@ -283,9 +314,16 @@ int run_main(int argc, char **argv) {
         rc = EXIT_OK;
     } else if (st == RUN_INTERRUPTED) {
         fprintf(stderr, "autorec: run %lld interrupted by %s after %d finished epochs "
-                "(kept in %s)\n", (long long)run_id,
-                g_stop == SIGTERM ? "SIGTERM" : "SIGINT", out.epochs_done, args.db_path);
-        rc = g_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+                "(kept in %s)\n", (long long)run_id, stop_signal_name(stop_signal),
+                out.epochs_done, args.db_path);
+        rc = 128 + stop_signal;
+    }
+    errno = 0;
+    if (rc == EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "autorec: run %lld finished (recorded in %s) but its "
+                "summary could not be written to standard output: %s\n",
+                (long long)run_id, args.db_path, strerror(errno ? errno : EIO));
+        rc = EXIT_FAILED;
     }
     goto out;
 
@@ -298,7 +336,10 @@ fail:
             fprintf(stderr, "autorec: could not mark run %lld failed: %s\n",
                     (long long)run_id, err);
     }
+    /* a lock wait given up because of a signal: the signal's exit status */
+    if (rc == EXIT_FAILED && stop_signal) rc = 128 + stop_signal;
 out:
+    heartbeat_stop(&hb);
     db_close(db);
     runner_free(&runner);
     return rc;

@@ -1,10 +1,15 @@
-/* runner.c - one training run (see runner.h). */
+/* runner.c - one training run (see runner.h).
+ *
+ * Global mutable state: g_threads_ready, the largest OpenMP team this
+ * process has already started (runner_start_threads), so that a grid
+ * worker's later points do not probe again. */
 #include "runner.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -74,6 +79,47 @@ static int runner_refit_matrix(Runner *r, int by_user, char *err) {
     return rc;
 }
 
+static int g_threads_ready = 1;
+
+/* A probe thread: waits until the creator releases the mutex.  Returns
+ * NULL. */
+static void *runner_probe_main(void *arg) {
+    pthread_mutex_t *mu = arg;
+    pthread_mutex_lock(mu);
+    pthread_mutex_unlock(mu);
+    return NULL;
+}
+
+/* Starts the OpenMP team of n threads, after checking that n - 1 threads
+ * can exist at once (libgomp ends the process when it cannot create one,
+ * which would leave a run 'running'; under a memory limit, ulimit -v, each
+ * thread's stack may not fit).  Returns 0, or -1 with err. */
+static int runner_start_threads(int n, char *err) {
+    if (n <= g_threads_ready) return 0;
+    pthread_t *t = mem_calloc((size_t)n, sizeof *t);
+    if (!t) return err_set(err, "out of memory starting %d threads", n);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    int made = 0, rc = 0;
+    pthread_mutex_lock(&mu);
+    while (made < n - 1 &&
+           (rc = pthread_create(&t[made], NULL, runner_probe_main, &mu)) == 0)
+        made++;
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; i < made; i++) pthread_join(t[i], NULL);
+    mem_free(t);
+    if (rc != 0)
+        return err_set(err, "cannot start %d threads (train.threads): thread "
+                       "%d failed: %s: lower train.threads or raise the memory "
+                       "and process limits (ulimit -v, ulimit -u)", n, made + 2,
+                       strerror(rc));
+    /* libgomp keeps the team's threads for the later parallel regions */
+    int started = 0;
+#pragma omp parallel num_threads(n) reduction(+ : started)
+    started = 1;
+    g_threads_ready = started > 1 ? started : 1;
+    return 0;
+}
+
 int runner_prepare(Runner *r, const Config *cfg, char *err) {
     return runner_prepare_memo(r, cfg, NULL, err);
 }
@@ -85,6 +131,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     r->cfg = *cfg;
     r->threads = cfg->threads ? cfg->threads : omp_get_num_procs();
     omp_set_num_threads(r->threads);
+    if (runner_start_threads(r->threads, err)) return -1;
     if (data_load_memo(cfg, memo, &r->ds, err)) return -1;
     const Dataset *ds = &r->ds;
     const int by_user = cfg->variant == VARIANT_USER;

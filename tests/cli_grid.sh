@@ -118,15 +118,16 @@ test_killed_worker_is_replaced() {
     $BIN grid "$T/kill1.yaml" --db "$db" --threads 1 >"$T/out" 2>"$T/err" &
     local pid=$!
     wait_for_epoch "$db" || fail "no epoch within 60 s"
-    local child
-    child=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
-    [ -n "$child" ] || fail "no worker process found"
+    local child   # the worker running point 0 ("host:pid/tag"), a child of the grid
+    child=$(q "$db" "SELECT worker FROM runs WHERE grid_point = 0" | sed -n 's|^.*:\([0-9]*\)/.*$|\1|p')
+    [ -n "$child" ] && [ "$(parent_pid "$child")" = "$pid" ] \
+        || { fail "point 0's worker '$child' is not a child of the grid: $(child_pids "$pid")"; kill -9 "$pid"; wait "$pid"; return; }
     kill -9 "$child"
     wait "$pid"; local rc=$?
     [ $rc -eq 0 ] || fail "grid exit $rc: $(cat "$T/err")"
     grep -q "worker $child died (signal 9); its point is released for takeover" "$T/err" || fail "no death message: $(cat "$T/err")"
     all_finished_once "$db" 4
-    [ "$(q "$db" "SELECT attempts FROM runs WHERE grid_point = 0")" = 2 ] || fail "point 0 should have been taken over once"
+    [ "$(q "$db" "SELECT attempts FROM runs WHERE grid_point = 0")" = 2 ] || fail "point 0 should have been taken over once: $(q "$db" "SELECT grid_point, attempts, status, worker FROM runs") killed $child; $(cat "$T/err")"
 }
 
 # kill -9 the whole grid (parent and workers): the running point stays
@@ -160,7 +161,8 @@ test_orphan_workers_stop() {
     local pid=$!
     wait_for_epoch "$db" || fail "no epoch within 60 s"
     local child
-    child=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
+    child=$(child_pids "$pid" | head -1)
+    [ -n "$child" ] || { fail "no worker process found"; kill -9 "$pid"; wait "$pid"; return; }
     kill -9 "$pid"
     wait "$pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done

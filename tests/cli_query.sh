@@ -367,7 +367,7 @@ OUT
 test_bad_databases() {
     printf 'hello, I am a text file\n%.0s' $(seq 200) >"$T/notes.db"
     sqlite3 "$T/foreign.db" "CREATE TABLE customers(id, name)"
-    sqlite3 "$T/newer.db" "CREATE TABLE runs(x); CREATE TABLE epochs(y); PRAGMA user_version = 99"
+    sqlite3 "$T/newer.db" "CREATE TABLE runs(x); CREATE TABLE epochs(y); PRAGMA user_version = $((SCHEMA + 1))"
     : >"$T/empty.db"
     local f want
     for f in missing notes foreign newer empty; do
@@ -375,7 +375,7 @@ test_bad_databases() {
             missing) want="No such file or directory" ;;
             notes) want="is not an SQLite database" ;;
             foreign) want="not an autorec results database (it holds table 'customers'" ;;
-            newer) want="newer autorec (schema 99 > " ;;
+            newer) want="newer autorec (schema $((SCHEMA + 1)) > $SCHEMA)" ;;
             empty) want="holds no autorec results" ;;
         esac
         for cmd in "ls" "best" "show 1" "export" "compare 1" "plot 1 -o $T/x.png" "summary"; do
@@ -400,7 +400,7 @@ INSERT INTO epochs VALUES (1, 1, 50, 0.93, 1.5, 0.5), (1, 2, 40, 0.95, 1.25, 0.2
 SQL
     $BIN ls --db "$db" >"$T/out" 2>&1 || fail "ls on a v1 database failed: $(cat "$T/out")"
     grep -q "^ 1  old .* 2/2 .*0.9300  1      0.9500         0.9500  2           -  3.5s$" "$T/out" || fail "v1 run listed wrongly: $(cat "$T/out")"
-    [ "$(q "$db" 'PRAGMA user_version')" = 6 ] || fail "not migrated to schema 6"
+    [ "$(q "$db" 'PRAGMA user_version')" = "$SCHEMA" ] || fail "not migrated to schema $SCHEMA"
     $BIN run "$T/small.yaml" --db "$db" --quiet >/dev/null || fail "run on the migrated database failed"
     [ "$(q "$db" "SELECT count(*) FROM run_summary WHERE status = 'finished'")" = 2 ] || fail "runs after migration"
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole suite: the C unit tests (build/unit_tests) and the
 # command-line tests (every tests/cli*.sh).  Prints a final line
-# "N passed, N failed" and exits non-zero on any failure.
+# "N passed, N failed, N skipped" and exits non-zero on any failure (a
+# skipped test is one that could not run here: not a failure, not a pass).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 total_pass=0
 total_fail=0
-tally() {  # reads "...: N passed, N failed" from the given output file
+total_skip=0
+tally() {  # reads "...: N passed, N failed[, N skipped]" from the given output file
     local line
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
     if [ -z "$line" ]; then
@@ -15,6 +17,9 @@ tally() {  # reads "...: N passed, N failed" from the given output file
     fi
     total_pass=$((total_pass + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
     total_fail=$((total_fail + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+    if grep -qE '[0-9]+ skipped' <<<"$line"; then
+        total_skip=$((total_skip + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+    fi
 }
 
 out=$(mktemp)
@@ -36,5 +41,5 @@ for script in tests/cli*.sh; do
     tally "$out" "$script"
 done
 
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]

@@ -2,8 +2,10 @@
  *
  * A test is a `static void test_x(void)` that uses CHECK* macros; a suite is a
  * `void suite_x(void)` that calls RUN(test_x) for each test, and is listed in
- * tests/test_main.c.  Each test prints "ok   name" or "FAIL name" with the
- * failed checks; test_main prints "unit: N passed, N failed".
+ * tests/test_main.c.  Each test prints "ok   name", "FAIL name" with the
+ * failed checks, or "SKIP name: reason" when it called SKIP (it could not
+ * run here: counted apart, never as passed); test_main prints
+ * "unit: N passed, N failed, N skipped".
  *
  * Global mutable state: the counters below, owned by test_main.c. */
 #ifndef AUTOREC_TEST_H
@@ -18,7 +20,7 @@
 #include "db.h"
 
 extern int test_failed_checks; /* checks failed in the current test */
-extern int tests_passed, tests_failed;
+extern int tests_passed, tests_failed, tests_skipped;
 extern const char *test_fixture_dir; /* tests/fixtures */
 
 #define CHECK(cond)                                                        \
@@ -51,6 +53,15 @@ extern const char *test_fixture_dir; /* tests/fixtures */
             fprintf(stderr, "    %s:%d: %s = %.9g vs %s = %.9g\n",         \
                     __FILE__, __LINE__, #a, a_, #b, b_);                   \
         }                                                                  \
+    } while (0)
+
+/* Marks the current test skipped with the reason (printf format) and
+ * returns from it.  Checks failed before the SKIP still fail the test. */
+void test_skip(const char *fmt, ...);
+#define SKIP(...)                                                          \
+    do {                                                                   \
+        test_skip(__VA_ARGS__);                                            \
+        return;                                                            \
     } while (0)
 
 void test_run_one(const char *name, void (*fn)(void));

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "mem.h"
+#include "stop.h"
 #include "test.h"
 
 /* Opens path with plain SQLite for inspection; NULL on failure. */
@@ -371,21 +372,29 @@ static void test_nested_dirs_and_bad_paths(void) {
               "%s", err);
     CHECK(db_open(&db, "", err) == -1);
     db_close(NULL);
+    test_rm_tree(dir);
+}
 
-    /* permissions (meaningless as root, who may write anywhere) */
-    if (geteuid() != 0) {
-        snprintf(path, sizeof path, "%s/ro", dir);
-        CHECK(mkdir(path, 0500) == 0);
-        snprintf(path, sizeof path, "%s/ro/sub/x.db", dir);
-        CHECK(db_open(&db, path, err) == -1);
-        CHECK_MSG(strstr(err, "cannot create directory") != NULL &&
-                  strstr(err, "Permission denied") != NULL, "%s", err);
-        snprintf(path, sizeof path, "%s/ro/x.db", dir);
-        CHECK(db_open(&db, path, err) == -1);
-        CHECK_MSG(strstr(err, "cannot open") != NULL, "%s", err);
-        snprintf(path, sizeof path, "%s/ro", dir);
-        chmod(path, 0700);
-    }
+/* A database below a directory without write permission is refused with
+ * the reason.  (Meaningless as root, who may write anywhere: skipped.) */
+static void test_unwritable_directory(void) {
+    if (geteuid() == 0) SKIP("root may write in a mode-0500 directory");
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    Db *db = NULL;
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/ro", dir);
+    CHECK(mkdir(path, 0500) == 0);
+    snprintf(path, sizeof path, "%s/ro/sub/x.db", dir);
+    CHECK(db_open(&db, path, err) == -1);
+    CHECK_MSG(strstr(err, "cannot create directory") != NULL &&
+              strstr(err, "Permission denied") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/ro/x.db", dir);
+    CHECK(db_open(&db, path, err) == -1);
+    CHECK_MSG(strstr(err, "cannot open") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/ro", dir);
+    chmod(path, 0700);
     test_rm_tree(dir);
 }
 
@@ -1027,6 +1036,105 @@ static void test_open_query_refusals(void) {
     test_rm_tree(dir);
 }
 
+/* Schema 6: run_summary shows a running run whose heartbeat is older than
+ * DB_STALE_SECONDS (or missing) as 'stale', a fresh one as 'running', and
+ * leaves the row's own status alone; a database of the previous schema
+ * gets the new view when opened.  db_heartbeat_run refreshes a running run only. */
+static void test_migrate_v5_stale_status(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t live = 0, dead = 0, done = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_run_begin(db, &info, &live, err) == 0 &&
+              db_run_begin(db, &info, &dead, err) == 0 &&
+              db_run_begin(db, &info, &done, err) == 0 &&
+              db_run_end(db, done, "finished", err) == 0, "%s", err);
+    db_close(db);
+    db = NULL;
+    sqlite3 *h = raw_open(path);
+    /* as the previous schema left it: the old view (status as stored), a
+     * killed single run without a heartbeat, a finished run whose
+     * heartbeat is long past */
+    char old[320];
+    CHECK(drop_v6(h) == SQLITE_OK);
+    snprintf(old, sizeof old, "CREATE VIEW run_summary "
+             "AS SELECT id, status FROM runs; UPDATE runs SET heartbeat_at = "
+             "NULL WHERE id = 2; UPDATE runs SET heartbeat_at = 0 WHERE id = "
+             "3; PRAGMA user_version = %d", DB_SCHEMA_VERSION - 1);
+    CHECK(sqlite3_exec(h, old, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "running") == 0);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 2", buf,
+                        sizeof buf), "stale") == 0);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 3", buf,
+                        sizeof buf), "finished") == 0);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE status = "
+                          "'running'") == 2);
+    /* a heartbeat older than DB_STALE_SECONDS: stale; db_heartbeat_run
+     * makes it live again and does not touch the finished run */
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE runs SET heartbeat_at = heartbeat_at - "
+             "%d WHERE id = 1", DB_STALE_SECONDS + 1);
+    CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "stale") == 0);
+    CHECK_MSG(db && db_heartbeat_run(db, live, err) == 0 &&
+              db_heartbeat_run(db, done, err) == 0, "%s", err);
+    CHECK(strcmp(q_text(h, "SELECT status FROM run_summary WHERE id = 1", buf,
+                        sizeof buf), "running") == 0);
+    CHECK(test_sql_int(h, "SELECT heartbeat_at FROM runs WHERE id = 3") == 0);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    db_close(db);
+    test_rm_tree(dir);
+}
+
+/* A write waiting for a lock held by another connection gives up once a
+ * stop signal is pending (stop_signal set), saying why, instead of waiting
+ * out the busy timeout and its retries (minutes). */
+static void test_lock_wait_ends_on_stop(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/lock.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0;
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_run_begin(db, &info, &id, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE runs SET name = name",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 0, 0, 0, 0};
+    stop_signal = SIGTERM;
+    CHECK(db && db_epoch_add(db, id, &ep, err) == -1);
+    CHECK_MSG(strstr(err, "locked by another process and SIGTERM asked to "
+                          "stop") != NULL, "%s", err);
+    CHECK(db && db_run_end(db, id, "interrupted", err) == -1);
+    stop_signal = 0;
+    CHECK(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    /* the lock released: the same connection writes again */
+    CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0 &&
+              db_run_end(db, id, "interrupted", err) == 0, "%s", err);
+    db_close(db);
+    test_rm_tree(dir);
+}
+
 void suite_db(void) {
     RUN(test_open_creates_schema);
     RUN(test_round_trip);
@@ -1037,11 +1145,14 @@ void suite_db(void) {
     RUN(test_migrate_v5);
     RUN(test_migrate_v5_pruned);
     RUN(test_migrate_v5_peak_rss);
+    RUN(test_migrate_v5_stale_status);
+    RUN(test_lock_wait_ends_on_stop);
     RUN(test_refit_epochs);
     RUN(test_split_summary);
     RUN(test_foreign_db_refused);
     RUN(test_bad_epochs);
     RUN(test_nested_dirs_and_bad_paths);
+    RUN(test_unwritable_directory);
     RUN(test_two_connections);
     RUN(test_open_alloc_failures);
     RUN(test_migrate_v1);

@@ -7,19 +7,33 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 int test_failed_checks;
-int tests_passed, tests_failed;
+int tests_passed, tests_failed, tests_skipped;
 const char *test_fixture_dir = "tests/fixtures";
+static char skip_reason[256]; /* non-empty once the current test skipped */
+
+void test_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(skip_reason, sizeof skip_reason, fmt, ap);
+    va_end(ap);
+    if (!skip_reason[0]) snprintf(skip_reason, sizeof skip_reason, "no reason given");
+}
 
 void test_run_one(const char *name, void (*fn)(void)) {
     test_failed_checks = 0;
+    skip_reason[0] = '\0';
     fn();
-    if (test_failed_checks == 0) {
+    if (test_failed_checks == 0 && skip_reason[0]) {
+        tests_skipped++;
+        printf("SKIP %s: %s\n", name, skip_reason);
+    } else if (test_failed_checks == 0) {
         tests_passed++;
         printf("ok   %s\n", name);
     } else {
@@ -118,6 +132,7 @@ int main(int argc, char **argv) {
 #define CALL(s) if (!only || strstr(#s, only)) suite_##s();
     SUITES(CALL)
     test_rm_tree(cache);
-    printf("unit: %d passed, %d failed\n", tests_passed, tests_failed);
+    printf("unit: %d passed, %d failed, %d skipped\n", tests_passed,
+           tests_failed, tests_skipped);
     return tests_failed ? 1 : 0;
 }
