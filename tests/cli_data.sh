@@ -74,16 +74,4 @@ test_bench_load_and_peak_column() {
     [ "$(q "$T/bench.db" "SELECT count(*) FROM runs WHERE peak_rss_mb > 2")" -ge 3 ] || fail "bench runs without peak_rss_mb"
 }
 
-# a named pipe is not mapped: the line parser reads it, once, and the run
-# gets the same numbers as from the file
-test_fifo_is_read_like_the_file() {
-    local a b
-    a=$(run_rmse "$T/f.db" --set data.cache=false)
-    mkfifo "$T/pipe" || { fail "mkfifo"; return; }
-    cat "$T/data/u.data" >"$T/pipe" &
-    b=$(run_rmse "$T/f.db" --set "data.path=$T/pipe")
-    wait
-    [ -n "$a" ] && [ "$a" = "$b" ] || fail "RMSE from the pipe $b, from the file $a"
-}
-
 run_tests cli_data

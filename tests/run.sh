@@ -35,10 +35,21 @@ if [ "$unit_rc" -ne 0 ] && ! grep -qE '[0-9]+ passed, [1-9][0-9]* failed' "$out"
     total_fail=$((total_fail + 1))
 fi
 
+# A suite that hangs fails instead of holding CI to its limit: each script
+# gets SUITE_TIMEOUT seconds (default 1200; sanitizer builds run slower).
+suite_timeout=${SUITE_TIMEOUT:-1200}
 for script in tests/cli*.sh; do
     echo "== command-line tests: $script"
-    bash "$script" 2>&1 | tee "$out"
-    tally "$out" "$script"
+    start=$SECONDS
+    timeout --kill-after=30 "$suite_timeout" bash "$script" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "tests/run.sh: $script did not finish within ${suite_timeout}s (SUITE_TIMEOUT): killed"
+        total_fail=$((total_fail + 1))
+    else
+        tally "$out" "$script"
+    fi
+    echo "== $script: $((SECONDS - start))s"
 done
 
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
