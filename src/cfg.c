@@ -206,11 +206,24 @@ static const KeyDesc keys[] = {
      .help = "write the selected epoch's parameters (autorec recommend)"},
     {.key = "train.refit", .type = T_ENUM, FIELD(refit), NAMES(bool_names),
      .help = "retrain on train + validation for the selected epochs"},
+    {.key = "train.ema", .type = T_REAL, FIELD(ema), .lo = 0, .hi = 1,
+     .hi_open = 1, .flags = R_F32, .example = "0.9",
+     .help = "decay of an exponential moving average of the parameters, "
+             "evaluated beside them each epoch; 0 = off"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
      .help = "clip predictions: none, auto (rating range) or [lo, hi]"},
     {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
      .lo = 0, .hi = 10, .lo_open = 1, .flags = O_NONE, .example = "3",
      .help = "prediction for unseen items/users, none = the model's"},
+    {.key = "eval.top_k", .type = T_INT, FIELD(top_k), .imin = 0,
+     .imax = 100000, .example = "10",
+     .help = "ranking metrics @K over the test set at the end; 0 = off"},
+    {.key = "eval.relevant_min", .type = T_REAL, FIELD(relevant_min),
+     .lo = 0, .hi = 10, .lo_open = 1, .example = "4",
+     .help = "a test rating at least this is relevant (ranking metrics)"},
+    {.key = "eval.top_k_every", .type = T_INT, FIELD(top_k_every),
+     .imin = 0, .imax = 1000000, .example = "10",
+     .help = "also rank every N epochs (raw weights); 0 = only at the end"},
     {.key = "search.sampler", .type = T_ENUM, FIELD(search_sampler),
      NAMES(sampler_names),
      .help = "autorec grid: the grid's product, or random / sobol trials"},
@@ -871,6 +884,10 @@ void cfg_defaults(Config *cfg) {
     cfg->variant = VARIANT_ITEM;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
+    cfg->ema = 0;           /* off */
+    cfg->top_k = 10;
+    cfg->relevant_min = 4;
+    cfg->top_k_every = 0;
     cfg->search_sampler = SAMPLER_GRID;
     cfg->search_trials = 16;
     cfg->search_seed = 0;
@@ -1109,6 +1126,10 @@ int cfg_validate(const Config *cfg, char *err) {
                        "choose the number of epochs: set "
                        "data.split.validation_ratio (e.g. 0.1), or refit: "
                        "false");
+    if (cfg->top_k_every > 0 && cfg->top_k == 0)
+        return err_set(err, "eval.top_k_every: %d needs ranking metrics: set "
+                       "eval.top_k (e.g. 10), or top_k_every: 0",
+                       cfg->top_k_every);
     if (cfg->schedule == SCHED_COSINE && cfg->lr_min > cfg->lr)
         return err_set(err, "train.lr_min: %g is above train.lr %g (the "
                        "cosine schedule decays from lr to lr_min)",

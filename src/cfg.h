@@ -99,8 +99,17 @@ typedef struct {
                                         train a fresh model on train +
                                         validation for the selected number
                                         of epochs (needs validation_ratio) */
+    double ema;                      /* train.ema in [0,1): decay of the
+                                        exponential moving average of the
+                                        parameters (avg.h), 0 = off */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
+    int top_k;                       /* eval.top_k: ranking metrics @K over
+                                        the test set (topn.h), 0 = off */
+    double relevant_min;             /* eval.relevant_min: a test rating at
+                                        least this is relevant */
+    int top_k_every;                 /* eval.top_k_every: also every N
+                                        epochs, 0 = only at the end */
     /* search.*: read by `autorec grid` only (sampling and pruning) */
     SamplerKind search_sampler;      /* search.sampler: grid | random | sobol */
     int search_trials;               /* search.trials: sampled trials */

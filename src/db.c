@@ -153,6 +153,17 @@ static int db_b_peak_rss(sqlite3_stmt *s, int i, const Config *c) {
     return sqlite3_bind_null(s, i);
 }
 
+/* schema 7: train.ema, eval.top_k, eval.relevant_min */
+static int db_b_ema(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->ema);
+}
+static int db_b_top_k(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_int(s, i, c->top_k);
+}
+static int db_b_relevant_min(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->relevant_min);
+}
+
 static const struct {
     const char *name, *type;
     int since;        /* schema version that added the column */
@@ -174,6 +185,9 @@ static const struct {
     {"decoder", "TEXT", 4, db_b_decoder},
     {"refit", "INTEGER", 5, db_b_refit},
     {"peak_rss_mb", "REAL", 6, db_b_peak_rss},
+    {"ema", "REAL", 7, db_b_ema},
+    {"top_k", "INTEGER", 7, db_b_top_k},
+    {"relevant_min", "REAL", 7, db_b_relevant_min},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
@@ -190,6 +204,19 @@ static const struct {
     {"result_test_rmse", "REAL", 6},
     {"pruned_epoch", "INTEGER", 6},   /* search.pruner: the epoch it stopped */
     {"pruned_reason", "TEXT", 6},     /* and why */
+    /* schema 7: which weights the selection chose with train.ema ('raw' or
+     * 'ema'; NULL without ema), the ranking metrics of the run's result
+     * model (eval.top_k; topn.h), and ensembles (ensemble.h): member_key
+     * marks a member run (what it trained, for reuse), ensemble_size an
+     * ensemble run (its members are in ensemble_members) */
+    {"selected_weights", "TEXT", 7},
+    {"precision_at_k", "REAL", 7},
+    {"recall_at_k", "REAL", 7},
+    {"ndcg_at_k", "REAL", 7},
+    {"hit_rate_at_k", "REAL", 7},
+    {"topn_users", "INTEGER", 7},
+    {"member_key", "TEXT", 7},
+    {"ensemble_size", "INTEGER", 7},
 };
 #define DB_NRESULT_COLUMNS \
     ((int)(sizeof db_result_columns / sizeof db_result_columns[0]))
@@ -197,6 +224,36 @@ static const struct {
     "coalesce(refit_test_rmse, selected_test_rmse, final_test_rmse)"
 static const char db_migrate_v6[] =
     "UPDATE runs SET result_test_rmse = " DB_RESULT_EXPR ";\n";
+
+/* Schema 6 -> 7: per epoch, the moving average's validation and test RMSE
+ * (train.ema) and the ranking metrics when eval.top_k_every asks; the
+ * members of ensemble runs with their fitted weights; the predictions a
+ * member run stores for blending (float32 arrays in the order of the
+ * split's validation and test ratings: val and test of the selected model,
+ * refit of the refit model; pairs_key hashes the (user, item) pairs they
+ * follow). */
+static const char db_migrate_v7[] =
+    "ALTER TABLE epochs ADD COLUMN ema_val_rmse REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN ema_test_rmse REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN precision_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN recall_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN ndcg_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN hit_rate_at_k REAL;\n"
+    "CREATE TABLE ensemble_members(\n"
+    "  ensemble_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  position INTEGER NOT NULL CHECK(position >= 1),\n"
+    "  member_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  weight REAL NOT NULL,\n"
+    "  label TEXT NOT NULL,\n"
+    "  PRIMARY KEY(ensemble_run, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX ensemble_members_member ON ensemble_members(member_run);\n"
+    "CREATE TABLE run_predictions(\n"
+    "  run_id INTEGER PRIMARY KEY REFERENCES runs(id),\n"
+    "  pairs_key TEXT NOT NULL,\n"
+    "  val BLOB, test BLOB, refit BLOB\n"
+    ");\n"
+    "CREATE INDEX runs_member_key ON runs(member_key);\n";
 
 /* How db_config_sql lists the config columns. */
 enum { DB_COLS_NAMES, DB_COLS_PARAMS, DB_COLS_SET, DB_COLS_VIEW };
@@ -689,6 +746,11 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v5, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6)
         rc = sqlite3_exec(db->db, db_migrate_v6, NULL, NULL, &msg);
+    /* before db_allow_pruned (after its schema edit, an allocation failure
+     * in these ALTERs was reported as "no such table: epochs" in
+     * test_oom_db_layer instead of as out of memory) */
+    if (rc == SQLITE_OK && version < 7)
+        rc = sqlite3_exec(db->db, db_migrate_v7, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6) rc = db_allow_pruned(db, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];
@@ -927,13 +989,19 @@ int db_open(Db **out, const char *path, char *err) {
              "selected_val_rmse = NULL, checkpoint = NULL, "
              "refit_epochs = NULL, refit_test_rmse = NULL, "
              "refit_test_mae = NULL, result_test_rmse = NULL, "
-             "pruned_epoch = NULL, pruned_reason = NULL "
+             "pruned_epoch = NULL, pruned_reason = NULL, "
+             "selected_weights = NULL, precision_at_k = NULL, "
+             "recall_at_k = NULL, ndcg_at_k = NULL, hit_rate_at_k = NULL, "
+             "topn_users = NULL, member_key = NULL, ensemble_size = NULL "
              "WHERE experiment = ?18 AND grid_point = ?19", set, DB_NOW);
     if (db_prepare(db, sql[0], &db->run_insert, err) ||
         db_prepare(db,
                    "INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, "
-                   "train_seconds, eval_seconds, test_mae, val_rmse, val_mae) "
-                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   "train_seconds, eval_seconds, test_mae, val_rmse, val_mae, "
+                   "ema_val_rmse, ema_test_rmse, precision_at_k, "
+                   "recall_at_k, ndcg_at_k, hit_rate_at_k) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                   "?12, ?13, ?14, ?15)",
                    &db->epoch_insert, err) ||
         db_prepare(db,
                    "UPDATE runs SET final_test_rmse = ?1, "
@@ -944,10 +1012,12 @@ int db_open(Db **out, const char *path, char *err) {
                    "epochs_done = epochs_done + 1, seconds = seconds + ?4, "
                    "heartbeat_at = " DB_UNIXNOW ", "
                    "selected_epoch = CASE WHEN ?6 THEN ?2 ELSE selected_epoch "
-                   "END, selected_test_rmse = CASE WHEN ?6 THEN ?1 ELSE "
+                   "END, selected_test_rmse = CASE WHEN ?6 THEN ?8 ELSE "
                    "selected_test_rmse END, selected_val_rmse = CASE WHEN ?6 "
-                   "THEN ?7 ELSE selected_val_rmse END, result_test_rmse = "
-                   "coalesce(refit_test_rmse, CASE WHEN ?6 THEN ?1 ELSE "
+                   "THEN ?7 ELSE selected_val_rmse END, selected_weights = "
+                   "CASE WHEN ?6 THEN ?9 ELSE selected_weights END, "
+                   "result_test_rmse = "
+                   "coalesce(refit_test_rmse, CASE WHEN ?6 THEN ?8 ELSE "
                    "selected_test_rmse END, ?1) "
                    "WHERE id = ?3 AND (?5 IS NULL OR worker IS ?5)",
                    &db->run_update_epoch, err) ||
@@ -1248,7 +1318,8 @@ typedef int (*DbEpochBind)(const Db *db, sqlite3_stmt *st, int64_t run_id,
                            const DbEpoch *e);
 
 /* epochs row: ?1 run, ?2 epoch, ?3 loss, ?4 test RMSE, ?5 train s, ?6 eval
- * s, ?7 test MAE, ?8 validation RMSE, ?9 validation MAE */
+ * s, ?7 test MAE, ?8 validation RMSE, ?9 validation MAE, ?10 and ?11 the
+ * moving average's validation and test RMSE, ?12..?15 ranking metrics */
 static int db_bind_epoch_row(const Db *db, sqlite3_stmt *st, int64_t run_id,
                              const DbEpoch *e) {
     (void)db;
@@ -1263,11 +1334,18 @@ static int db_bind_epoch_row(const Db *db, sqlite3_stmt *st, int64_t run_id,
         rc = sqlite3_bind_double(st, 8, e->val_rmse);
     if (rc == SQLITE_OK && e->has_val)
         rc = sqlite3_bind_double(st, 9, e->val_mae);
+    if (rc == SQLITE_OK && e->has_ema && e->has_val)
+        rc = db_bind_finite(st, 10, e->ema_val_rmse);
+    if (rc == SQLITE_OK && e->has_ema)
+        rc = db_bind_finite(st, 11, e->ema_test_rmse);
+    for (int k = 0; rc == SQLITE_OK && e->has_topn && k < 4; k++)
+        rc = db_bind_finite(st, 12 + k, e->topn[k]);
     return rc;
 }
 
 /* run_update_epoch: ?1 test RMSE, ?2 epoch, ?3 run, ?4 seconds, ?5 worker,
- * ?6 selected, ?7 validation RMSE */
+ * ?6 selected, ?7 validation RMSE and ?8 test RMSE of the selected weights
+ * (the moving average's when e->selected_ema), ?9 'raw'/'ema' (train.ema) */
 static int db_bind_epoch_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
                              const DbEpoch *e) {
     int rc = sqlite3_bind_double(st, 1, e->test_rmse);
@@ -1278,7 +1356,13 @@ static int db_bind_epoch_run(const Db *db, sqlite3_stmt *st, int64_t run_id,
     if (rc == SQLITE_OK) rc = db_bind_text(st, 5, db->worker);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 6, e->selected != 0);
     if (rc == SQLITE_OK && e->has_val)
-        rc = sqlite3_bind_double(st, 7, e->val_rmse);
+        rc = sqlite3_bind_double(st, 7, e->selected_ema ? e->ema_val_rmse
+                                                        : e->val_rmse);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_double(st, 8, e->selected_ema ? e->ema_test_rmse
+                                                        : e->test_rmse);
+    if (rc == SQLITE_OK && e->has_ema)
+        rc = db_bind_name(st, 9, e->selected_ema ? "ema" : "raw");
     return rc;
 }
 
@@ -1449,6 +1533,10 @@ int db_run_set_checkpoint(Db *db, int64_t run_id, const char *path,
 }
 
 const char *db_path(const Db *db) { return db->path; }
+
+struct sqlite3 *db_handle(Db *db) { return db->db; }
+
+const char *db_worker_id(const Db *db) { return db->worker; }
 
 void db_report_created(const Db *db, const char *cmd) {
     char abs[4096];

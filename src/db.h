@@ -30,6 +30,13 @@
  * and epochs_spent / epochs_full (sum of epochs_done / of train.epochs).
  * runs.peak_rss_mb (the run's peak resident memory in MiB, data loading
  * included; NULL until the run ends, see rss.h), also in run_summary.
+ * Schema 7 (weight averaging, ranking metrics, ensembles): config columns
+ * ema, top_k, relevant_min; result columns selected_weights,
+ * precision_at_k, recall_at_k, ndcg_at_k, hit_rate_at_k, topn_users,
+ * member_key, ensemble_size; epochs.ema_val_rmse, ema_test_rmse and the
+ * four ranking metrics; tables ensemble_members(ensemble_run, position,
+ * member_run, weight, label) and run_predictions(run_id, pairs_key, val,
+ * test, refit) (db_results.h).
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -41,7 +48,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 /* The statuses that settle a grid point: it is not run again (unless its
  * config hash is outdated), and a merge prefers them to any other.
@@ -94,6 +101,14 @@ typedef struct {
     int selected;             /* 1: this epoch becomes the run's selected
                                  epoch (selected_epoch, selected_test_rmse,
                                  selected_val_rmse) */
+    /* train.ema: the moving average's RMSE beside the raw weights' */
+    int has_ema;              /* 1: ema_* are recorded */
+    double ema_val_rmse, ema_test_rmse;
+    int selected_ema;         /* with selected: the average was chosen, so
+                                 the run's selected RMSEs are ema_* */
+    /* eval.top_k_every: ranking metrics of this epoch's raw weights */
+    int has_topn;             /* 1: topn[] is recorded */
+    double topn[4];           /* precision, recall, NDCG, hit rate @K */
 } DbEpoch;
 
 /* Opens (creating if needed) the database at path, creating its parent
@@ -143,6 +158,11 @@ int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err);
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);
+
+/* The connection of db (owned by db), for the statements of
+ * db_results.c; and the worker id of db_set_worker (NULL: none). */
+struct sqlite3 *db_handle(Db *db);
+const char *db_worker_id(const Db *db);
 
 /* When db_open created db's schema (a new or empty file), prints to stderr
  * "autorec CMD: created a new results database PATH (ABSOLUTE PATH) ...",

@@ -150,7 +150,14 @@ fail:
  * and a '*' when the epoch is the selected one so far. */
 static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
     (void)ctx;
-    if (e->has_val)
+    if (e->has_val && e->has_ema)   /* train.ema: the average beside */
+        printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s ema %.4f%s "
+               "test RMSE %.4f  ema %.4f  train %.2fs  eval %.2fs\n",
+               e->epoch, epochs, e->train_loss, e->val_rmse,
+               e->selected && !e->selected_ema ? "*" : " ", e->ema_val_rmse,
+               e->selected_ema ? "*" : " ", e->test_rmse, e->ema_test_rmse,
+               e->train_seconds, e->eval_seconds);
+    else if (e->has_val)
         printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s test RMSE %.4f  "
                "MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
                e->train_loss, e->val_rmse, e->selected ? "*" : " ",
