@@ -1188,6 +1188,8 @@ typedef struct {
     size_t len;
     Config *cfg;               /* scratch copy being filled */
     Grid *grid;                /* scratch grid, or NULL: grid: refused */
+    int ensemble;              /* 1: a top-level ensemble: section is
+                                  skipped (ensemble.c reads it), 0: refused */
     char *err;
 } Loader;
 
@@ -1298,6 +1300,24 @@ static int is_null(const yaml_event_t *ev) {
 
 static int parse_mapping(Loader *L, const char *prefix);
 static int parse_grid(Loader *L, yaml_mark_t m);
+
+/* Consumes one node (a scalar, or a sequence or mapping with everything in
+ * it).  Returns 0 or -1 with L->err set. */
+static int skip_node(Loader *L) {
+    int depth = 0;
+    do {
+        yaml_event_t ev;
+        if (next_event(L, &ev)) return -1;
+        if (ev.type == YAML_SEQUENCE_START_EVENT ||
+            ev.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+                 ev.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        yaml_event_delete(&ev);
+    } while (depth > 0);
+    return 0;
+}
 
 /* Applies the value event ev of section `path` (plen bytes of a dotted key,
  * e.g. "data.split"): it must start a mapping.  Returns 0 or -1. */
@@ -1756,6 +1776,19 @@ static int parse_mapping(Loader *L, const char *prefix) {
         size_t kn = ev.data.scalar.length;
         const KeyDesc *d = NULL;
         int is_map = 0;
+        if (plen == 0 && kn == 8 && !memcmp(k, "ensemble", 8)) {
+            yaml_mark_t em = ev.start_mark;
+            yaml_event_delete(&ev);
+            have = 0;
+            if (!L->ensemble) {
+                load_error(L, em, "ensemble: is read only by `autorec run` "
+                           "(it trains the members and blends them: run "
+                           "autorec run %s)", L->name);
+                goto done;
+            }
+            if (skip_node(L)) goto done;
+            continue;
+        }
         if (plen == 0 && kn == 4 && !memcmp(k, "grid", 4)) {
             yaml_mark_t gm = ev.start_mark;
             yaml_event_delete(&ev);
@@ -1891,14 +1924,14 @@ done:
 
 /* Loads len bytes of YAML text on top of cfg; cfg is only changed when the
  * whole document is valid.  Returns 0 or -1 with err. */
-static int load_text(Config *cfg, Grid *grid, const char *text, size_t len,
-                     const char *name, char *err) {
+static int load_text(Config *cfg, Grid *grid, int ensemble, const char *text,
+                     size_t len, const char *name, char *err) {
     Config tmp = *cfg;
     Grid gtmp;
     memset(&gtmp, 0, sizeof gtmp);
     Loader L = {.name = name, .text = (const unsigned char *)text,
                 .len = len, .cfg = &tmp, .grid = grid ? &gtmp : NULL,
-                .err = err};
+                .ensemble = ensemble, .err = err};
     int rc;
     if (len > CFG_FILE_MAX)
         return err_set(err, "%s: config is %zu bytes, over the %d-byte "
@@ -1923,20 +1956,22 @@ static int load_text(Config *cfg, Grid *grid, const char *text, size_t len,
 int cfg_load_string(Config *cfg, const char *yaml, const char *name,
                     char *err) {
     assert(cfg && yaml);
-    return load_text(cfg, NULL, yaml, strlen(yaml), name ? name : "<string>", err);
+    /* a stored config (runs.config_yaml) of an ensemble run carries its
+     * ensemble: section: skipped, it is not part of a run's Config */
+    return load_text(cfg, NULL, 1, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
 int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
                          const char *name, char *err) {
     assert(cfg && grid && yaml);
-    return load_text(cfg, grid, yaml, strlen(yaml), name ? name : "<string>", err);
+    return load_text(cfg, grid, 0, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
 /* See cfg.h: len bytes that may hold NUL bytes, as read from a file. */
 int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
                     const char *name, char *err) {
     assert(cfg && (text || len == 0));
-    return load_text(cfg, grid, text ? text : "", len,
+    return load_text(cfg, grid, 0, text ? text : "", len,
                      name ? name : "<buffer>", err);
 }
 
@@ -2038,8 +2073,10 @@ static int resolve_config_paths(Config *cfg, const Config *saved, Grid *grid,
     return 0;
 }
 
-/* As cfg_load_file; grid may be NULL (then grid: is refused). */
-int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
+/* As cfg_load_file; grid may be NULL (then grid: is refused); ensemble: 1
+ * skips a top-level ensemble: section, 0 refuses it. */
+static int load_file(Config *cfg, Grid *grid, int ensemble, const char *path,
+                     char *err) {
     FILE *f = NULL;
     char *buf = NULL;
     size_t len = 0, cap;
@@ -2102,7 +2139,7 @@ int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
     Config saved = *cfg;
     for (size_t k = 0; k < NPATH_KEYS; k++)
         ((char *)cfg + path_keys[k].off)[0] = '\0';
-    rc = load_text(cfg, grid, buf, len, path, err);
+    rc = load_text(cfg, grid, ensemble, buf, len, path, err);
     if (rc == 0 && resolve_config_paths(cfg, &saved, grid, path, err)) {
         cfg_grid_free(grid);
         rc = -1;
@@ -2112,6 +2149,14 @@ done:
     mem_free(buf);
     if (f) fclose(f);
     return rc;
+}
+
+int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
+    return load_file(cfg, grid, 0, path, err);
+}
+
+int cfg_load_file_ensemble(Config *cfg, const char *path, char *err) {
+    return load_file(cfg, NULL, 1, path, err);
 }
 
 /* ---------------------------------------------------------------- grid -- */

@@ -21,6 +21,7 @@
 #include "activation.h"
 #include "cfg.h"
 #include "db.h"
+#include "ensemble.h"
 #include "err.h"
 #include "grid.h"
 #include "query.h"
@@ -220,6 +221,9 @@ int run_main(int argc, char **argv) {
         if (pa > 0) run_usage(stdout);
         return pa > 0 ? EXIT_OK : EXIT_USAGE;
     }
+    if (ens_detect(args.config_path))   /* an ensemble: ensemble.h */
+        return ens_run_main(args.config_path, args.db_path, args.sets,
+                            args.n_sets, args.quiet);
     if (load_config(&args, &cfg)) return EXIT_USAGE;
     if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;
