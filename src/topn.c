@@ -39,6 +39,16 @@ static inline int worse(float sa, int32_t ia, float sb, int32_t ib) {
     return sa < sb || (sa == sb && ia > ib);
 }
 
+/* Exchanges entries a and b of s/it. */
+static inline void swap_entries(float *s, int32_t *it, int a, int b) {
+    float ts = s[a];
+    int32_t ti = it[a];
+    s[a] = s[b];
+    it[a] = it[b];
+    s[b] = ts;
+    it[b] = ti;
+}
+
 /* Restores the heap property (worst entry at the root) of the n entries of
  * s/it from position at downwards. */
 static void sift_down(float *s, int32_t *it, int n, int at) {
@@ -47,12 +57,7 @@ static void sift_down(float *s, int32_t *it, int n, int at) {
         if (c < n && worse(s[c], it[c], s[w], it[w])) w = c;
         if (c + 1 < n && worse(s[c + 1], it[c + 1], s[w], it[w])) w = c + 1;
         if (w == at) return;
-        float ts = s[at];
-        int32_t ti = it[at];
-        s[at] = s[w];
-        it[at] = it[w];
-        s[w] = ts;
-        it[w] = ti;
+        swap_entries(s, it, at, w);
         at = w;
     }
 }
@@ -69,12 +74,7 @@ void topn_push(TopnLists *l, int user, int32_t item, float score) {
         while (at > 0) {
             int up = (at - 1) / 2;
             if (!worse(s[at], it[at], s[up], it[up])) break;
-            float ts = s[at];
-            int32_t ti = it[at];
-            s[at] = s[up];
-            it[at] = it[up];
-            s[up] = ts;
-            it[up] = ti;
+            swap_entries(s, it, at, up);
             at = up;
         }
         return;
@@ -92,12 +92,7 @@ void topn_lists_sort(TopnLists *l) {
         /* heap sort: the worst goes to the end each time, leaving the
          * list best first */
         for (int n = l->count[u]; n > 1; n--) {
-            float ts = s[0];
-            int32_t ti = it[0];
-            s[0] = s[n - 1];
-            it[0] = it[n - 1];
-            s[n - 1] = ts;
-            it[n - 1] = ti;
+            swap_entries(s, it, 0, n - 1);
             sift_down(s, it, n - 1, 0);
         }
     }

@@ -918,11 +918,7 @@ static void test_migrate_v6(void) {
     Db *db = NULL;
     int64_t id = 0, id2 = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
-    CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
-              == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
-              db_run_end(db, id, "finished", err) == 0, "%s", err);
-    db_close(db);
-    db = NULL;
+    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(drop_v7(h) == SQLITE_OK);
     CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"

@@ -489,6 +489,24 @@ static void test_selection_never_reads_test(void) {
     pt_remove(dir);
 }
 
+/* The checkpoint of refit run ra (outcome a), rebuilt from the database
+ * alone: the refit model on train + validation, of a's refit epochs, that
+ * reproduces its test RMSE. */
+static void check_refit_checkpoint(const char *dbpath, int64_t ra,
+                                   const RunOutcome *a) {
+    char err[ERR_MAX];
+    Runner r;
+    int ep = 0;
+    CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
+    CHECK(ep == a->refit_epochs);
+    CHECK(r.trainer.train == &r.refit_train &&
+          r.refit_train.nnz == r.train.nnz + r.val.nnz);
+    EvalMetrics te;
+    trainer_evaluate(&r.trainer, &r.test, &te);
+    CHECK_CLOSE(te.rmse, a->refit_test_rmse, 1e-12, 0);
+    runner_free(&r);
+}
+
 /* train.ema: every epoch records the moving average's validation and test
  * RMSE beside the raw weights'; the selection takes the lower validation
  * RMSE of the two (the run's selected_weights says which), reading the
@@ -529,13 +547,7 @@ static int ema_runs(const char *dir, const char *dbpath, int k, double lr) {
              a.selected_ema ? "ema" : "raw", (long long)ra, (long long)ra,
              a.selected_epoch);
     CHECK_MSG(pt_int(dbpath, sql) == 1, "kernel %s", kernels[k]);
-    Runner r;
-    int ep = 0;
-    CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
-    EvalMetrics te;
-    trainer_evaluate(&r.trainer, &r.test, &te);
-    CHECK_CLOSE(te.rmse, a.refit_test_rmse, 1e-12, 0);
-    runner_free(&r);
+    check_refit_checkpoint(dbpath, ra, &a);
     unlink(a.checkpoint);
     unlink(b.checkpoint);
     return a.selected_ema;
@@ -608,16 +620,7 @@ static void test_refit(void) {
                  "train_loss > 0", (long long)ra);
         CHECK(pt_int(dbpath, sql) == a.refit_epochs);
         /* the checkpoint is the refit model, on train + validation */
-        Runner r;
-        int ep = 0;
-        CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
-        CHECK(ep == a.refit_epochs);
-        CHECK(r.trainer.train == &r.refit_train &&
-              r.refit_train.nnz == r.train.nnz + r.val.nnz);
-        EvalMetrics te;
-        trainer_evaluate(&r.trainer, &r.test, &te);
-        CHECK_CLOSE(te.rmse, a.refit_test_rmse, 1e-12, 0);
-        runner_free(&r);
+        check_refit_checkpoint(dbpath, ra, &a);
         unlink(a.checkpoint);
         unlink(b.checkpoint);
         unlink(n.checkpoint);
