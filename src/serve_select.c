@@ -54,11 +54,20 @@ int serve_run_select(const ServeReq *req, QFilter *f, ServePage *pg,
                  SERVE_RESULT_SQL ") %s, id", *sort == '-' ? "DESC" : "ASC");
     else if (query_order_build(pg->order, sizeof pg->order, sort, err))
         return -1;
+    return serve_page_args(req, pg, err);
+}
+
+int serve_page_args(const ServeReq *req, ServePage *pg, char *err) {
     if (arg_long(req, "limit", SERVE_PAGE_ROWS, 1, SERVE_MAX_ROWS, &pg->limit,
                  err) ||
         arg_long(req, "offset", 0, 0, 1000000000L, &pg->offset, err))
         return -1;
     return 0;
+}
+
+const char *serve_experiments_count_sql(void) {
+    return "SELECT (SELECT count(*) FROM experiments) + "
+           "(SELECT count(DISTINCT name) FROM runs WHERE experiment IS NULL)";
 }
 
 const char *serve_experiments_sql(void) {
