@@ -152,33 +152,36 @@ static void test_schema_without_tmpdir_fails_cleanly(void) {
     free(md);
 }
 
-/* Markdown cells: | always escaped, < > * only outside code spans. */
-static void test_md_cell_escapes(void) {
+/* Checks that write(f) writes exactly want. */
+static void check_written(void (*write)(FILE *f), const char *want) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     CHECK(f != NULL);
     if (!f) return;
-    help_md_cell(f, "a|b <x> *y* `c|<d>*`");
+    write(f);
     fclose(f);
-    CHECK_MSG(strcmp(buf, "a\\|b &lt;x&gt; \\*y\\* `c\\|<d>*`") == 0, "%s", buf);
+    CHECK_MSG(strcmp(buf, want) == 0, "wrote \"%s\", want \"%s\"", buf, want);
     free(buf);
+}
+
+static void write_cell(FILE *f) { help_md_cell(f, "a|b <x> *y* `c|<d>*`"); }
+
+static void write_wrapped(FILE *f) {
+    fputs("key ", f);
+    help_wrap(f, "one two three four five six seven eight nine ten", 4, 2, 16);
+}
+
+/* Markdown cells: | always escaped, < > * only outside code spans. */
+static void test_md_cell_escapes(void) {
+    check_written(write_cell, "a\\|b &lt;x&gt; \\*y\\* `c\\|<d>*`");
 }
 
 /* Wrapping: no line longer than the width (unless one word is), every word
  * kept in order, continuation lines indented. */
 static void test_wrap_keeps_words_within_width(void) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs("key ", f);
-    help_wrap(f, "one two three four five six seven eight nine ten", 4, 2, 16);
-    fclose(f);
-    CHECK_MSG(strcmp(buf, "key one two\n  three four\n  five six seven\n"
-                          "  eight nine ten\n") == 0, "%s", buf);
-    free(buf);
+    check_written(write_wrapped, "key one two\n  three four\n  five six seven\n"
+                                 "  eight nine ten\n");
 }
 
 void suite_help(void) {
