@@ -5,8 +5,11 @@
  * on failure with a message (naming the database path and saying what to
  * do) in the caller's err buffer.  Opening refuses, before changing anything
  * in the file, files that are not SQLite, SQLite databases that are not
- * autorec's, and databases written by a newer schema version; a schema-1
- * database is migrated to schema 2 in one transaction.
+ * autorec's, and databases written by a newer schema version; a database
+ * of any older schema (1 to DB_SCHEMA_VERSION - 1) is migrated to the
+ * current one in one transaction (db_upgrade, one step per version).  The
+ * schema a new database gets is printed by `autorec help schema`
+ * (docs/schema.md, generated).
  *
  * Grid support: a grid's points are rows of grid_points; db_grid_claim picks
  * and takes one point inside a BEGIN IMMEDIATE transaction, so concurrent
@@ -667,8 +670,9 @@ static int db_add_columns(Db *db, int version, char **msg) {
 }
 
 /* Brings the schema to DB_SCHEMA_VERSION in one transaction: creates it in
- * an empty file, or migrates schema 1, unless another process did so
- * meanwhile (the version is re-read under the write lock).  Returns 0 or -1
+ * an empty file (schema 1, then every step), or applies the steps after an
+ * older file's version, unless another process did so meanwhile (the
+ * version is re-read under the write lock).  Returns 0 or -1
  * with err; on failure nothing is changed. */
 static int db_upgrade(Db *db, char *err) {
     sqlite3_int64 version = 0;

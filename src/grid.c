@@ -57,7 +57,7 @@ void grid_usage(FILE *f) {
 "N) from lists or distributions such as train.lr: {log_uniform: [1e-4,\n"
 "1e-2]}, model.hidden: {int: [100, 700]}; search.pruner: median | asha stops\n"
 "trials whose validation RMSE is not promising (status pruned).  See\n"
-"configs/search-ml100k.yaml and README, \"Searches\".\n"
+"configs/search-ml100k.yaml and docs/search.md.\n"
 "Running the same grid again resumes it: finished, diverged and pruned\n"
 "points are kept; missing, failed, interrupted and stale ones (a worker\n"
 "that stopped sending heartbeats) are run.  Several `autorec grid`\n"

@@ -9,6 +9,7 @@
 
 #include "bench.h"
 #include "grid.h"
+#include "help.h"
 #include "merge.h"
 #include "query.h"
 #include "recommend.h"
@@ -57,9 +58,10 @@ static void usage(FILE *f) {
                "usage: autorec COMMAND [options]    (autorec COMMAND --help for more)\n\n"
                "commands:\n", AUTOREC_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %s\n", commands[i].synopsis);
-    fprintf(f, "\nResults go to runs/results.db (choose with --db); query them with sqlite3,\n"
+    fprintf(f, "  help TOPIC      config: every config key; schema: the results database\n"
+               "\nResults go to runs/results.db (choose with --db); query them with sqlite3,\n"
                "e.g. sqlite3 runs/results.db 'SELECT id, name, final_test_rmse FROM runs'.\n"
-               "See README.md for the schema and examples.\n");
+               "The tables: autorec help schema; examples: docs/results-db.md.\n");
 }
 
 /* Flushes and closes stdout after command name ran: output that could not
@@ -89,6 +91,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        if (argc > 2 && help_is_topic(argv[2]))
+            return finish_stdout("help", help_main(argc - 1, argv + 1));
         for (size_t i = 0; argc > 2 && i < NCOMMANDS; i++)
             if (!strcmp(argv[2], commands[i].name) && commands[i].usage) {
                 commands[i].usage(stdout);

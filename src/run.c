@@ -25,6 +25,7 @@
 #include "grid.h"
 #include "query.h"
 #include "heartbeat.h"
+#include "help.h"
 #include "runner.h"
 #include "stop.h"
 
@@ -63,18 +64,6 @@ void run_usage(FILE *f) {
 "  --quiet           print only the final summary line\n"
 "  -h, --help        this help\n"
 "\n"
-"config keys (dotted paths; see configs/seed.yaml):\n"
-"  name, data.path, data.format (ml-100k|ml-1m|csv), data.split.kind\n"
-"  (random|files|folds), data.split.test_ratio, data.split.train_file,\n"
-"  data.split.test_file, model.hidden (or a list, e.g. [500, 250, 500]),\n"
-"  model.dropout, model.activation.encoder, model.activation.decoder\n"
-"  (sigmoid|identity|relu|elu|tanh), train.epochs,\n"
-"  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
-"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
-"  data.split.repeats, data.split.index, the protocol keys,\n"
-"  model.variant (item|user), train.checkpoint (true|false),\n"
-"  train.refit (true|false); see README.md\n"
-"\n"
 "With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
 "data.split.kind: folds (u1.base/u1.test ... u5.base/u5.test beside\n"
 "data.path) the splits run as one experiment, like `autorec grid` with one\n"
@@ -84,7 +73,11 @@ void run_usage(FILE *f) {
 "exit status: 0 finished, 1 failed or diverged (also when the progress lines\n"
 "cannot be written: a closed pipe, a full disk), 2 bad usage, config or data,\n"
 "128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP, ...\n"
-"(finished epochs are kept; see README, \"Signals and stale runs\").\n");
+"(finished epochs are kept; see docs/failures.md, \"Signals and stale runs\").\n"
+"\n"
+"config keys (dotted paths, the defaults reproduce configs/seed.yaml; what\n"
+"each accepts: autorec help config, docs/config-keys.md):\n");
+    help_config_keys(f);
 }
 
 typedef struct {

@@ -199,7 +199,7 @@ test_recommend_many_users() {
     $BIN recommend --run 1 --user 3 --format xml --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--format xml should exit 2"
 }
 
-# The README's layout: two databases in one directory.  Each has a run 1;
+# The checkpoint layout of docs/protocol.md: two databases in one directory.  Each has a run 1;
 # their checkpoints must not share a file, and a checkpoint of the other
 # database's run 1 put in place of this one's is refused, never used.
 test_two_databases_in_one_directory_keep_their_checkpoints() {
