@@ -87,16 +87,22 @@ grid_conf() {
 # Progress off a terminal: plain lines to stderr, one per settled point, no
 # escapes; on a terminal the live block, workers labelled by slot, within
 # 80 columns; TERM=dumb and NO_COLOR get the plain lines.
-test_grid_progress_everywhere() {
+test_grid_progress_off_a_terminal() {
     grid_conf 2
     $BIN grid "$T/p.yaml" --db "$T/pr.db" --workers 2 --threads 1 "grid.model.hidden=[8,12,16]" >"$T/out" 2>"$T/err" \
         || { fail "grid failed: $(cat "$T/err")"; return; }
     [ "$(grep -c "^g-[0-9a-f]*: point [123]/3 hidden=[0-9]* lr=0.01 finished (run [0-9]*): result RMSE [0-9.]*, 2 epochs in .*; [123]/3 done, ETA " "$T/err")" = 3 ] \
         || fail "one plain line per point expected: $(cat "$T/err")"
     grep -q $'\033' "$T/err" && fail "escapes off a terminal"
+}
+
+# ... and on a terminal (a pseudo-terminal from script(1)).
+test_grid_progress_on_a_terminal() {
     if ! command -v script >/dev/null 2>&1; then
-        echo "SKIP test_grid_progress_everywhere (terminal part): script(1) is not installed"
-        return
+        skip "script(1) is not installed (tools/install_deps.sh installs bsdutils)"; return
+    fi
+    if ! script -qec true /dev/null >"$T/ptycheck" 2>&1; then
+        skip "no pseudo-terminal here ($(head -c 200 "$T/ptycheck")): /dev/pts not mounted?"; return
     fi
     grid_conf 3000
     TERM=xterm script -qec "stty cols 200; $ABS_BIN grid $T/p.yaml --db $T/pt.db --workers 2 --threads 1" /dev/null >"$T/pty" 2>&1
