@@ -24,18 +24,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "data.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 #include "search.h"
 #include "stop.h"
 
-#define GRID_DEFAULT_DB "runs/results.db"
-#define GRID_MAX_SETS 256
 #define GRID_MAX_WORKERS 256
+/* the range of --stale-after, AUTOREC_STALE_SECONDS and
+ * AUTOREC_PROGRESS_SECONDS */
+#define GRID_SECONDS_MIN 0.5
+#define GRID_SECONDS_MAX 86400.0
 
 
 void grid_usage(FILE *f) {
@@ -70,7 +72,7 @@ void grid_usage(FILE *f) {
 "                       N x T may not exceed the cores\n"
 "  --dry-run            list the points (and their state in the database)\n"
 "                       without running anything\n"
-"  --db PATH            results database (default " GRID_DEFAULT_DB ")\n"
+"  --db PATH            results database (default " CLI_DEFAULT_DB ")\n"
 "  --set KEY=VALUE      override a base config key (repeatable; also as a\n"
 "                       bare KEY=VALUE argument).  On a key that is a grid\n"
 "                       axis it replaces the axis by that one value;\n"
@@ -374,109 +376,50 @@ void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag) {
 /* ------------------------------------------------------ the command -- */
 
 typedef struct {
-    const char *config_path;
+    CliConfig in;         /* CONFIG and its overrides */
     const char *db_path;
-    const char *sets[GRID_MAX_SETS];
-    int n_sets;
     int workers;
     int threads;          /* 0: cores / workers */
     int dry_run;
     double stale;
-    long long point;      /* --point N: N + 1; 0: every point */
+    long long point;      /* --point N: N; -1: every point */
     int stop_epoch;       /* --stop-at-epoch E; 0: none */
 } GridArgs;
-
-/* Parses a positive integer option value.  Returns 0 or -1 (printed). */
-static int grid_int(const char *opt, const char *s, int max, int *out) {
-    return query_int("grid", opt, s, 1, max, out);
-}
-
-/* Parses a staleness threshold in seconds.  Returns 0 or -1 (printed). */
-static int grid_seconds(const char *what, const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !(v >= 0.5 && v <= 86400)) {
-        fprintf(stderr, "autorec grid: %s: '%s' is not a number of seconds "
-                        "in 0.5..86400\n", what, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 /* Parses the command line; returns -1 (printed) on bad usage, 1 for --help,
  * 0 otherwise. */
 static int grid_parse(int argc, char **argv, GridArgs *a) {
-    const char *v;
     int r;
     memset(a, 0, sizeof *a);
-    a->db_path = GRID_DEFAULT_DB;
+    a->db_path = CLI_DEFAULT_DB;
     a->workers = 1;
+    a->point = -1;
     a->stale = GRID_DEFAULT_STALE;
-    const char *env = getenv("AUTOREC_STALE_SECONDS");
-    if (env && *env && grid_seconds("AUTOREC_STALE_SECONDS", env, &a->stale))
+    if (cli_env_seconds("grid", "AUTOREC_STALE_SECONDS", GRID_SECONDS_MIN,
+                        GRID_SECONDS_MAX, &a->stale))
         return -1;
-    int rest = 0;   /* after "--": positional only */
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
-                                      &a->n_sets, GRID_MAX_SETS, "grid"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
-        if (!strcmp(s, "--dry-run")) { a->dry_run = 1; continue; }
-        if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "grid"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if ((r = query_opt_set(argc, argv, &i, a->sets, &a->n_sets, GRID_MAX_SETS,
-                               "grid"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--workers", &v, "grid"))) {
-            if (r < 0 || grid_int("--workers", v, GRID_MAX_WORKERS,
-                                  &a->workers))
-                return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--point", &v, "grid"))) {
-            int pt;
-            if (r < 0 ||
-                query_int("grid", "--point", v, 0, CFG_GRID_MAX_POINTS - 1,
-                          &pt))
-                return -1;
-            a->point = (long long)pt + 1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--stop-at-epoch", &v, "grid"))) {
-            if (r < 0 || grid_int("--stop-at-epoch", v, 1000000,
-                                  &a->stop_epoch))
-                return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--threads", &v, "grid"))) {
-            if (r < 0 || grid_int("--threads", v, 4096, &a->threads))
-                return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--stale-after", &v, "grid"))) {
-            if (r < 0 || grid_seconds("--stale-after", v, &a->stale))
-                return -1;
-            continue;
-        }
-        fprintf(stderr, "autorec grid: unknown option '%s' (see autorec "
-                        "grid --help)\n", s);
-        return -1;
-    }
-    if (a->point) a->workers = 1;   /* one point: one worker */
-    if (!a->config_path) {
-        fprintf(stderr, "autorec grid: missing CONFIG (e.g. autorec grid "
-                        "configs/grid-ml100k.yaml)\n");
-        return -1;
-    }
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &a->db_path},
+        {.name = "--set", .kind = CLI_SET, .dest = &a->in},
+        {.name = "--dry-run", .kind = CLI_FLAG, .dest = &a->dry_run},
+        {.name = "--workers", .kind = CLI_INT, .dest = &a->workers, .min = 1,
+         .max = GRID_MAX_WORKERS},
+        {.name = "--threads", .kind = CLI_INT, .dest = &a->threads, .min = 1,
+         .max = 4096},
+        {.name = "--point", .kind = CLI_LLONG, .dest = &a->point, .min = 0,
+         .max = CFG_GRID_MAX_POINTS - 1},
+        {.name = "--stop-at-epoch", .kind = CLI_INT, .dest = &a->stop_epoch,
+         .min = 1, .max = 1000000},
+        {.name = "--stale-after", .kind = CLI_SECONDS, .dest = &a->stale,
+         .lo = GRID_SECONDS_MIN, .hi = GRID_SECONDS_MAX},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "grid", .usage = grid_usage, .opts = opts,
+                    .config = &a->in,
+                    .missing = "CONFIG (e.g. autorec grid "
+                               "configs/grid-ml100k.yaml)"};
+    if ((r = cli_parse(&spec, argc, argv))) return r;
+    if (a->point >= 0) a->workers = 1;   /* one point: one worker */
     return 0;
 }
 
@@ -640,14 +583,12 @@ int grid_main(int argc, char **argv) {
     memset(&plan, 0, sizeof plan);
     memset(&prog, 0, sizeof prog);
     int pa = grid_parse(argc, argv, &a);
-    if (pa) {
-        if (pa > 0) grid_usage(stdout);
-        return pa > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    if (grid_load(a.config_path, a.sets, a.n_sets, &plan)) goto out;
-    if (a.point > (long long)plan.n) {
+    if (pa) return cli_parse_status(pa);
+    const int one = a.point >= 0;   /* --point: that point only */
+    if (grid_load(a.in.config, a.in.sets, a.in.n_sets, &plan)) goto out;
+    if (a.point >= (long long)plan.n) {
         fprintf(stderr, "autorec grid: --point %lld: the grid has %zu "
-                        "points (0..%zu)\n", a.point - 1, plan.n, plan.n - 1);
+                        "points (0..%zu)\n", a.point, plan.n, plan.n - 1);
         goto out;
     }
 
@@ -696,12 +637,12 @@ int grid_main(int argc, char **argv) {
     unsigned tag = (unsigned)(((unsigned long)getpid() * 2654435761UL) ^
                               (unsigned long)(session_start * 1000)) & 0xffff;
     GridWorkerArgs wa = {&plan, a.db_path, threads, a.stale, session_start,
-                         tag, getpid(), a.point ? a.point - 1 : 0, a.point,
+                         tag, getpid(), one ? a.point : 0, one ? a.point + 1 : 0,
                          a.stop_epoch};
 
-    stop_catch();   /* SIGINT, SIGTERM, SIGHUP, ...: stop and resume later */
+    cli_signals(CLI_SIGNALS_STOP);   /* stop, and resume later */
 
-    if (!a.point)
+    if (!one)
         fprintf(stderr, "grid %s: %zu points, %d worker%s x %d thread%s, "
                         "results in %s\n", plan.experiment, plan.n, a.workers,
                 a.workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
@@ -711,9 +652,8 @@ int grid_main(int argc, char **argv) {
     prog.pids = pids;
     prog.since = session_start;
     prog.every = GRID_PROGRESS_EVERY;
-    const char *every = getenv("AUTOREC_PROGRESS_SECONDS");
-    if (every && *every &&
-        grid_seconds("AUTOREC_PROGRESS_SECONDS", every, &prog.every))
+    if (cli_env_seconds("grid", "AUTOREC_PROGRESS_SECONDS", GRID_SECONDS_MIN,
+                        GRID_SECONDS_MAX, &prog.every))
         goto out;
     for (int w = 0; w < a.workers; w++) {
         pids[w] = grid_spawn(&wa);
@@ -760,7 +700,7 @@ int grid_main(int argc, char **argv) {
         }
         if (pid < 0 && errno == ECHILD) break;
         double now = grid_monotonic();
-        if (!stop_signal && !a.point && now - last_draw >= 0.5) {
+        if (!stop_signal && !one && now - last_draw >= 0.5) {
             if (mode == GRID_PROGRESS_LIVE)
                 grid_progress_draw(&prog, &plan, a.db_path);
             else
@@ -770,13 +710,13 @@ int grid_main(int argc, char **argv) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (mode == GRID_PROGRESS_PLAIN && !a.point)   /* the last points */
+    if (mode == GRID_PROGRESS_PLAIN && !one)   /* the last points */
         grid_progress_lines(&prog, &plan, a.db_path);
     grid_progress_end(&prog);
 
-    if (a.point) {   /* one point: its line, its status as exit code */
+    if (one) {   /* one point: its line, its status as exit code */
         int st = EXIT_FAILED;
-        if (grid_point_report(&plan, a.db_path, a.point - 1, stdout, &st,
+        if (grid_point_report(&plan, a.db_path, a.point, stdout, &st,
                               err))
             fprintf(stderr, "autorec grid: %s\n", err);
         /* a run paused at --stop-at-epoch did what was asked */

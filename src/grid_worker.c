@@ -22,13 +22,13 @@
 #include <sys/prctl.h>
 #endif
 
+#include "cli.h"
 #include "data_memo.h"
 #include "db.h"
 #include "err.h"
 #include "heartbeat.h"
 #include "mem.h"
 #include "pruner.h"
-#include "run.h"
 #include "runner.h"
 #include "stop.h"
 #include "version.h"
@@ -167,7 +167,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     d.a = a;
     if (gethostname(d.host, sizeof d.host - 1) != 0) strcpy(d.host, "unknown");
 
-    stop_catch();
+    cli_signals(CLI_SIGNALS_STOP);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "grid.h"
 #include "merge.h"
 #include "query.h"
@@ -57,8 +58,8 @@ static void usage(FILE *f) {
                "usage: autorec COMMAND [options]    (autorec COMMAND --help for more)\n\n"
                "commands:\n", AUTOREC_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %s\n", commands[i].synopsis);
-    fprintf(f, "\nResults go to runs/results.db (choose with --db); query them with sqlite3,\n"
-               "e.g. sqlite3 runs/results.db 'SELECT id, name, final_test_rmse FROM runs'.\n"
+    fprintf(f, "\nResults go to " CLI_DEFAULT_DB " (choose with --db); query them with sqlite3,\n"
+               "e.g. sqlite3 " CLI_DEFAULT_DB " 'SELECT id, name, final_test_rmse FROM runs'.\n"
                "See README.md for the schema and examples.\n");
 }
 
