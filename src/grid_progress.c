@@ -1,10 +1,10 @@
 /* grid_progress.c - the live progress block and the final summary of a
- * grid (see grid.h).  Both read the database, through a read-only
+ * grid (see grid_progress.h).  Both read the database, through a read-only
  * connection: the workers write everything there, including the points that
  * workers of other `autorec grid` processes run.
  *
  * No global mutable state. */
-#include "grid.h"
+#include "grid_progress.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
 #include "cli.h"
 #include "db.h"
 #include "err.h"
-#include "grid.h"
+#include "grid_progress.h"
 #include "mem.h"
 #include "query.h"
 

@@ -150,27 +150,29 @@ static void print_refit_epoch(void *ctx, const DbEpoch *e, int epochs) {
 }
 
 /* A config with data.split.repeats > 1 or kind folds: its splits run as
- * an experiment through the grid machinery (one worker, resumable; the
- * summary rows go to split_summaries).  Returns the exit code. */
+ * an experiment of one configuration through grid_run (one worker,
+ * resumable; the summary rows go to split_summaries).  Returns the exit
+ * code. */
 static int run_splits(const RunArgs *a, const Config *cfg) {
-    char *argv[8 + 2 * CLI_MAX_SETS], threads[16];
-    int n = 0;
-    argv[n++] = "grid";
-    argv[n++] = (char *)a->in.config;
-    argv[n++] = "--db";
-    argv[n++] = (char *)a->db_path;
-    for (int i = 0; i < a->in.n_sets; i++) {
-        argv[n++] = "--set";
-        argv[n++] = (char *)a->in.sets[i];
-    }
-    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs()) {
-        /* train.threads is kept (grids otherwise give cores / workers) */
-        snprintf(threads, sizeof threads, "%d", cfg->threads);
-        argv[n++] = "--threads";
-        argv[n++] = threads;
-    }
-    argv[n] = NULL;
-    return grid_main(n, argv);
+    GridPlan plan;
+    GridOptions o;
+    Grid none;
+    char err[ERR_MAX];
+    int rc = EXIT_USAGE;
+    memset(&none, 0, sizeof none);
+    memset(&plan, 0, sizeof plan);
+    if (grid_options_init(&o)) return EXIT_USAGE;
+    o.db_path = a->db_path;
+    /* train.threads is kept (grids otherwise give cores / workers) */
+    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs())
+        o.threads = cfg->threads;
+    if (grid_plan_make(&plan, cfg, &none, err) ||
+        grid_plan_check_data(&plan, err))
+        fprintf(stderr, "autorec: %s\n", err);
+    else
+        rc = grid_run(&plan, &o);
+    grid_plan_free(&plan);
+    return rc;
 }
 
 int run_main(int argc, char **argv) {

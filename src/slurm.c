@@ -26,7 +26,7 @@
 #include "cli.h"
 #include "db.h"
 #include "err.h"
-#include "grid.h"
+#include "grid_plan.h"
 #include "mem.h"
 #include "outfile.h"
 #include "query.h"
@@ -84,7 +84,7 @@ void slurm_usage(FILE *f) {
 "squeue -r -u $USER.\n"
 "exit status: 0 written (or submitted, or nothing left to resume), 1 sbatch\n"
 "or the database failed, 2 bad usage, config or grid (nothing written).\n",
-            GRID_DEFAULT_STALE);
+            (double)DB_STALE_SECONDS);
 }
 
 
@@ -298,7 +298,7 @@ static int slurm_read_states(const GridPlan *p, const char *path, int done,
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->experiment, -1,
                                                 SQLITE_STATIC);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, only);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, GRID_DEFAULT_STALE);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, DB_STALE_SECONDS);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         sqlite3_int64 i = sqlite3_column_int64(st, 0);
         const char *hash = (const char *)sqlite3_column_text(st, 2);
@@ -459,13 +459,14 @@ int slurm_main(int argc, char **argv) {
     memset(&plan, 0, sizeof plan);
     int pa = slurm_parse(argc, argv, &a);
     if (pa) return cli_parse_status(pa);
-    if (grid_load(a.in.config, a.in.sets, a.in.n_sets, &plan)) goto out;
-    cpus = a.threads;
-    for (size_t i = 0; plan.threads_axis && i < plan.n; i++) {
-        Config c;
-        if (grid_plan_point(&plan, i, a.threads, &c, err)) goto fail;
-        if (c.threads > cpus) cpus = c.threads;
+    if (grid_load(a.in.config, a.in.sets, a.in.n_sets, &plan, err)) {
+        fprintf(stderr, "autorec: %s\n", err);
+        goto out;
     }
+    /* CPUs per task: --threads, or more for a train.threads axis value */
+    if ((cpus = grid_plan_threads(&plan, a.threads, a.threads, err)) < 0)
+        goto fail;
+    if (cpus < a.threads) cpus = a.threads;
 
     /* absolute paths: the tasks run elsewhere */
     ssize_t n = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);

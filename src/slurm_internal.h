@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "grid.h"
+#include "grid_plan.h"
 
 #define SLURM_PATH_MAX 4096
 
