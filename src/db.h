@@ -279,7 +279,7 @@ int db_split_summary_update(Db *db, const char *experiment,
 /* Opens an existing results database read-only for the query commands.
  * Refuses, with a message naming path, a missing file, a directory, a file
  * that is not SQLite, an SQLite database that is not autorec's and one from
- * a newer schema.  A schema-1 database is first migrated (which needs write
+ * a newer schema.  An older schema is first migrated (which needs write
  * access once).  On success *out is owned by the caller (sqlite3_close). */
 int db_open_query(struct sqlite3 **out, const char *path, char *err);
 
