@@ -27,7 +27,7 @@ typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
 /* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
 typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
 /* search.sampler: how `autorec grid` turns the grid: section into points:
- * the cartesian product, or search.trials sampled trials (grid.h). */
+ * the cartesian product, or search.trials sampled trials (grid_plan.h). */
 typedef enum { SAMPLER_GRID, SAMPLER_RANDOM, SAMPLER_SOBOL } SamplerKind;
 /* search.pruner: early stopping of unpromising trials (pruner.h). */
 typedef enum { PRUNER_NONE, PRUNER_MEDIAN, PRUNER_ASHA } PrunerKind;

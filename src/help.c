@@ -9,7 +9,7 @@
 
 #include "err.h"
 #include "outfile.h"
-#include "run.h"
+#include "cli.h"
 
 typedef int (*HelpWriter)(FILE *f, int markdown, char *err);
 
@@ -21,13 +21,6 @@ static const struct {
     {"schema", help_schema},
 };
 #define NTOPICS (sizeof topics / sizeof topics[0])
-
-/* Returns 1 for a topic of `autorec help`, else 0. */
-int help_is_topic(const char *name) {
-    for (size_t i = 0; i < NTOPICS; i++)
-        if (strcmp(name, topics[i].name) == 0) return 1;
-    return 0;
-}
 
 /* Prints the usage of `autorec help` to f. */
 void help_usage(FILE *f) {
@@ -56,40 +49,42 @@ void help_usage(FILE *f) {
 "2 bad usage.\n");
 }
 
+/* CliSpec positional callback: takes the topic (ctx: the HelpWriter
+ * slot), once.  Returns 0, or -1 with the message printed. */
+static int help_topic_arg(void *ctx, const char *arg) {
+    HelpWriter *write = ctx;
+    if (*write) {
+        fprintf(stderr, "autorec help: one topic at a time ('%s' is a second "
+                "one; see autorec help --help)\n", arg);
+        return -1;
+    }
+    for (size_t i = 0; i < NTOPICS; i++)
+        if (strcmp(arg, topics[i].name) == 0) *write = topics[i].write;
+    if (!*write) {
+        fprintf(stderr, "autorec help: unknown topic '%s' (topics: config, "
+                "schema; or a command name, see autorec --help)\n", arg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Writes the topic's reference to stdout or -o FILE.  Returns the exit
  * code. */
 int help_main(int argc, char **argv) {
     char err[ERR_MAX];
     const char *out = NULL;
-    int markdown = 0;
+    int markdown = 0, r;
     HelpWriter write = NULL;
-    if (argc < 2) {
-        help_usage(stderr);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < NTOPICS; i++)
-        if (strcmp(argv[1], topics[i].name) == 0) write = topics[i].write;
-    if (!write) {
-        fprintf(stderr, "autorec help: unknown topic '%s' (topics: config, "
-                "schema; or a command name, see autorec --help)\n", argv[1]);
-        return EXIT_USAGE;
-    }
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--markdown")) {
-            markdown = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            help_usage(stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else {
-            fprintf(stderr, "autorec help %s: %s '%s' (see autorec help "
-                    "%s --help)\n", argv[1], strcmp(argv[i], "-o")
-                    ? "unknown option" : "missing file name after", argv[i],
-                    argv[1]);
-            return EXIT_USAGE;
-        }
-    }
+    const CliOpt opts[] = {
+        {.name = "--markdown", .kind = CLI_FLAG, .dest = &markdown},
+        {.name = "--output", .alias = "-o", .kind = CLI_TEXT, .dest = &out},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "help", .usage = help_usage, .opts = opts,
+                    .positional = help_topic_arg, .ctx = &write,
+                    .missing = "TOPIC (config or schema, e.g. autorec help "
+                               "config --markdown)"};
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (!out) {
         if (write(stdout, markdown, err)) goto fail;
         return EXIT_OK;
@@ -103,6 +98,6 @@ int help_main(int argc, char **argv) {
     if (outfile_commit(&o, err)) goto fail;
     return EXIT_OK;
 fail:
-    fprintf(stderr, "autorec help %s: %s\n", argv[1], err);
+    fprintf(stderr, "autorec help: %s\n", err);
     return EXIT_FAILED;
 }

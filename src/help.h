@@ -14,10 +14,6 @@
 
 #include <stdio.h>
 
-/* Returns 1 when name is a topic of `autorec help` (config, schema), 0
- * otherwise (it may be a command: `autorec help run`). */
-int help_is_topic(const char *name);
-
 /* Runs `autorec help TOPIC [options]`; argv[0] is "help", argv[1] the
  * topic.  Returns the process exit code. */
 int help_main(int argc, char **argv);

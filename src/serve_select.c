@@ -1,10 +1,9 @@
 /* serve_select.c - what the dashboard selects: runs from a request's
  * parameters (the --where language, never SQL text), and the experiments
  * list (see serve.h). */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "err.h"
 #include "serve.h"
 
@@ -19,17 +18,15 @@ static const char *arg_or_null(const ServeReq *req, const char *key) {
 static int arg_long(const ServeReq *req, const char *key, long dflt,
                     long min, long max, long *out, char *err) {
     const char *s = arg_or_null(req, key);
-    char *end;
+    long long v;
     if (!s) {
         *out = dflt;
         return 0;
     }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
+    if (cli_int_value(s, min, max, &v))
         return err_set(err, "%s: '%.40s' is not an integer in %ld..%ld", key,
                        s, min, max);
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 

@@ -98,6 +98,13 @@ test_help_errors() {
     [ $? -eq 1 ] || fail "-o into a missing directory should exit 1"
     $BIN help schema --markdown -o "$T/schema.md" || fail "-o failed"
     cmp -s "$T/schema.md" "$ROOT/docs/schema.md" || fail "-o wrote something else than docs/schema.md"
+    $BIN help nosuchtopic >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "an unknown topic should exit 2"
+    grep -q "unknown topic 'nosuchtopic'" "$T/err" || fail "unknown topic message: $(cat "$T/err")"
+    $BIN help config schema >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "two topics should exit 2"
+    $BIN help ls >"$T/out" 2>"$T/err" || fail "help ls failed"
+    grep -q '^usage: autorec ls' "$T/out" || fail "help ls is not ls's usage: $(head -2 "$T/out")"
 }
 
 # Every relative link points to an existing file, and an #anchor to a

@@ -88,7 +88,7 @@ test_recommend_errors() {
     expect 1 "no run 99 in" --run 99 --user 3 --db "$T/r.db"
     expect 1 "user 999 is not in run 1's data" --run 1 --user 999 --db "$T/r.db"
     expect 2 "missing --user" --run 1 --db "$T/r.db"
-    expect 2 "expected a count" --run 1 --user 3 --top 0 --db "$T/r.db"
+    expect 2 "--top: '0' is not an integer in 1..1000000" --run 1 --user 3 --top 0 --db "$T/r.db"
     expect 1 "not an autorec\|missing\|cannot\|No such" --run 1 --user 3 --db "$T/nope.db"
     cp "$ck" "$T/ck.bak"
     rm "$ck"

@@ -206,9 +206,11 @@ test_starts_local_only() {
     [ ! -e "$T/none.db" ] || fail "serve created a missing database"
 }
 
+# Every stop signal (src/stop.h) ends it cleanly: SIGINT and SIGTERM, and
+# SIGHUP (a closed terminal) too.
 test_stops_cleanly_on_sigint_and_sigterm() {
     local pid rc
-    for sig in INT TERM; do
+    for sig in INT TERM HUP; do
         rm -f "$T/s.out"
         $BIN serve --db "$DB" --port 0 >"$T/s.out" 2>&1 &
         pid=$!
