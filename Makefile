@@ -6,6 +6,7 @@
 #                 then its data loading: parsed, uncached and cached (bench --load)
 #   make bench-query   query speed on a 10,000-run database
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
+#   make docs     regenerate docs/config-keys.md and docs/schema.md from the code
 #   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
 #   make fuzz     libFuzzer targets, FUZZ_SECONDS (60) each;  make valgrind
 
@@ -47,7 +48,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: all deps data run test bench bench-query clean
+.PHONY: all deps data docs run test bench bench-query clean
 all: $(BIN)
 
 deps:
@@ -96,6 +97,11 @@ $(BUILD):
 
 data:
 	@bash tools/get_data.sh
+
+# The references generated from the code (autorec help config|schema
+# --markdown); tests/cli_docs.sh fails when they are out of date.
+docs: $(BIN)
+	@bash tools/gen_docs.sh --bin ./$(BIN)
 
 run: deps
 	@$(MAKE) --no-print-directory autorec data

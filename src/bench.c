@@ -15,10 +15,10 @@
 
 #include "blas.h"
 #include "cfg.h"
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
-#include "run.h"
 #include "runner.h"
 
 #define MAX_SAMPLES 4096
@@ -32,7 +32,7 @@ void bench_usage(FILE *f) {
 "epoch; dense, sparse: all epochs) on 1 thread and on all cores, and prints\n"
 "seconds per epoch, whole-run wall seconds and GFLOP/s (medians over N\n"
 "repeats, default 3), the speed-ups, and the measured peak of bli_sgemm.\n"
-"Each measured run is recorded in the database (default runs/results.db) as\n"
+"Each measured run is recorded in the database (default " CLI_DEFAULT_DB ") as\n"
 "a run named bench-KERNEL-Nt, so results can be compared across commits:\n"
 "  SELECT git_commit, kernel, threads, avg(train_seconds + eval_seconds)\n"
 "  FROM runs JOIN epochs ON epochs.run_id = runs.id\n"
@@ -179,38 +179,28 @@ done:
 }
 
 int bench_main(int argc, char **argv) {
-    const char *config = "configs/seed.yaml", *db_path = "runs/results.db";
-    const char *sets[64];
-    int nsets = 0, repeats = 3, load = 0;
+    const char *db_path = CLI_DEFAULT_DB;
+    CliConfig in = {.config = "configs/seed.yaml"};
+    int repeats = 3, load = 0, r;
     char err[ERR_MAX];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { bench_usage(stdout); return EXIT_OK; }
-        if (!strcmp(a, "--load")) { load = 1; continue; }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "autorec bench: %s needs a value (see autorec bench --help)\n", a);
-            return EXIT_USAGE;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--config")) config = v;
-        else if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "--set") && nsets < 64) sets[nsets++] = v;
-        else if (!strcmp(a, "--repeats")) {
-            repeats = atoi(v);
-            if (repeats < 1 || repeats > 64) {
-                fprintf(stderr, "autorec bench: --repeats %s: expected 1..64\n", v);
-                return EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "autorec bench: unknown option '%s'\n", a);
-            return EXIT_USAGE;
-        }
-    }
+    const CliOpt opts[] = {
+        {.name = "--config", .kind = CLI_TEXT, .dest = &in.config},
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--set", .kind = CLI_SET, .dest = &in},
+        {.name = "--repeats", .kind = CLI_INT, .dest = &repeats, .min = 1,
+         .max = 64},
+        {.name = "--load", .kind = CLI_FLAG, .dest = &load},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "bench", .usage = bench_usage, .opts = opts};
+
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
+    const char *config = in.config;
     Config base;
     cfg_defaults(&base);
     if (cfg_load_file(&base, config, err)) goto usage_err;
-    for (int i = 0; i < nsets; i++)
-        if (cfg_set_override(&base, sets[i], err)) goto usage_err;
+    for (int i = 0; i < in.n_sets; i++)
+        if (cfg_set_override(&base, in.sets[i], err)) goto usage_err;
     if (cfg_validate(&base, err)) goto usage_err;
     if (load) return bench_load(&base, repeats);
 

@@ -10,11 +10,11 @@
 #include <omp.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "data.h"
 #include "err.h"
 #include "mem.h"
 #include "rss.h"
-#include "run.h"
 
 #define BL_VARIANTS 4
 #define BL_MAX_ROUNDS 64

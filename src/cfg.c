@@ -2,10 +2,12 @@
  * and YAML output (see cfg.h).
  *
  * Every key of the schema is described once, in the `keys` table below: its
- * dotted path, type, Config field, range, an example and help text.
+ * dotted path, type, Config field, range, an example, help text and details.
  * cfg_set_key parses and range-checks a value through that table; the YAML
  * loader derives the nested mappings (data:, data.split:, model:, train:)
- * from the dotted paths; cfg_to_yaml and cfg_validate walk the same table.
+ * from the dotted paths; cfg_to_yaml and cfg_validate walk the same table,
+ * and so does cfg_key_info, from which `autorec help config` and `autorec
+ * run --help` print the key reference.
  *
  * The YAML loader is strict: one document, a mapping at the top, only known
  * keys, each at most once, scalars where values are expected and mappings
@@ -36,7 +38,7 @@
 #define CFG_FILE_MAX (1024 * 1024) /* largest config accepted, in bytes */
 #define KEY_MAX 64                 /* longer than any dotted key */
 #define QUOTE_MAX 96               /* quoted values in messages */
-#define DESC_MAX 160               /* "expected ..." texts */
+#define DESC_MAX CFG_DESC_MAX      /* "expected ..." texts */
 /* Largest T_U64 value: SQLite stores integers as signed 64-bit. */
 #define CFG_U64_MAX ((uint64_t)INT64_MAX)
 
@@ -110,7 +112,11 @@ typedef struct {
     const char *const *names; /* T_ENUM: spellings indexed by value */
     int nnames;
     const char *example;      /* a valid value (not for T_ENUM) */
-    const char *help;         /* what the key means */
+    const char *help;         /* what the key means, one line (also the
+                                 comment of the key in cfg_to_yaml) */
+    const char *details;      /* more, for the reference (autorec help
+                                 config, docs/config-keys.md); Markdown
+                                 code spans allowed; NULL when none */
 } KeyDesc;
 
 #define FIELD(f) .off = offsetof(Config, f), .size = sizeof(((Config *)0)->f)
@@ -119,76 +125,131 @@ typedef struct {
 /* Keys of one mapping must be contiguous (cfg_to_yaml relies on it). */
 static const KeyDesc keys[] = {
     {.key = "name", .type = T_STR, FIELD(name), .flags = S_NONEMPTY | S_NAME,
-     .example = "seed", .help = "run name, recorded with the results"},
+     .example = "seed", .help = "run name, recorded with the results",
+     .details = "the prefix of a grid's experiment id (NAME-<12 hex digits>)"},
     {.key = "data.path", .type = T_STR, FIELD(data_path),
      .flags = S_NONEMPTY, .example = "data/ml-100k",
-     .help = "ratings file, or directory holding the format's default file"},
+     .help = "ratings file, or directory holding the format's default file",
+     .details = "the default files are `u.data` (ml-100k), `ratings.dat` "
+                "(ml-1m) and `ratings.csv` (csv); a relative path in a config "
+                "file is relative to the config file's directory, one given "
+                "with `--set` or `KEY=VALUE` to the working directory; the run "
+                "records the resolved path"},
     {.key = "data.format", .type = T_ENUM, FIELD(data_format),
-     NAMES(format_names), .help = "ratings file format"},
+     NAMES(format_names), .help = "ratings file format",
+     .details = "`ml-100k`: tab-separated `user item rating timestamp`; "
+                "`ml-1m`: `::`-separated; `csv`: a `userId,movieId,rating,...` "
+                "header, ids mapped to dense indices in sorted order (ml-100k "
+                "and ml-1m ids index the matrix directly, `id - 1`)"},
     {.key = "data.split.kind", .type = T_ENUM, FIELD(split_kind),
      NAMES(split_names),
-     .help = "random split, given train/test files, or ML-100K folds u1..u5"},
+     .help = "random split, given train/test files, or ML-100K folds u1..u5",
+     .details = "`folds` is ML-100K's 5-fold cross-validation: "
+                "`u1.base`/`u1.test` ... `u5.base`/`u5.test` beside `data.path` "
+                "(in it when it is a directory), one run per fold"},
     {.key = "data.split.test_ratio", .type = T_REAL, FIELD(test_ratio),
      .lo = 0, .hi = 1, .lo_open = 1, .hi_open = 1, .example = "0.1",
-     .help = "fraction of ratings held out for testing (kind: random)"},
+     .help = "fraction of ratings held out for testing (kind: random)",
+     .details = "each rating goes to the test set with this probability"},
     {.key = "data.split.train_file", .type = T_STR, FIELD(train_file),
-     .example = "data/ml-100k/u1.base",
-     .help = "training ratings (kind: files)"},
+     .example = "u1.base",
+     .help = "training ratings (kind: files)",
+     .details = "relative to `data.path`'s directory (to `data.path` itself "
+                "when it is a directory)"},
     {.key = "data.split.test_file", .type = T_STR, FIELD(test_file),
-     .example = "data/ml-100k/u1.test", .help = "test ratings (kind: files)"},
+     .example = "u1.test", .help = "test ratings (kind: files)",
+     .details = "relative to `data.path`'s directory, as "
+                "`data.split.train_file`"},
     {.key = "data.split.validation_ratio", .type = T_REAL,
      FIELD(validation_ratio), .lo = 0, .hi = 1, .hi_open = 1,
      .example = "0.1",
-     .help = "fraction of training ratings held out for model selection"},
+     .help = "fraction of training ratings held out for model selection",
+     .details = "after the train/test split, each training rating moves to the "
+                "validation set with this probability (the test set does not "
+                "change); model selection, early stopping and pruning read it, "
+                "never the test set"},
     {.key = "data.split.seed", .type = T_U64, FIELD(split_seed),
      .flags = O_NONE, .example = "0",
-     .help = "seed of the splits, none = train.seed"},
+     .help = "seed of the splits, none = train.seed",
+     .details = "both the train/test and the validation split use it; with it "
+                "fixed, `train.seed` varies only the model"},
     {.key = "data.split.repeats", .type = T_INT, FIELD(split_repeats),
      .imin = 1, .imax = CFG_MAX_REPEATS, .example = "5",
-     .help = "random splits run as one experiment (kind: random)"},
+     .help = "random splits run as one experiment (kind: random)",
+     .details = "K splits with split seeds seed + 0 ... K-1, summarised by "
+                "their mean, sd and 95% interval"},
     {.key = "data.split.index", .type = T_INT, FIELD(split_index),
      .imin = 0, .imax = CFG_MAX_REPEATS - 1, .example = "0",
-     .help = "which split: repeat (seed + index) or fold (u<index+1>.*)"},
+     .help = "which split: repeat (seed + index) or fold (u<index+1>.*)",
+     .details = "kind folds: 0-4; set by autorec for each split, or by you "
+                "(with `repeats: 1`) to re-run one split"},
     {.key = "data.cache", .type = T_ENUM, FIELD(data_cache),
      NAMES(bool_names),
-     .help = "keep parsed ratings in a binary cache ($AUTOREC_CACHE_DIR)"},
+     .help = "keep parsed ratings in a binary cache ($AUTOREC_CACHE_DIR)",
+     .details = "the cache directory is `$AUTOREC_CACHE_DIR`, else "
+                "`$XDG_CACHE_HOME/autorec`, else `~/.cache/autorec`; `false` "
+                "parses every time and writes nothing"},
     {.key = "model.hidden", .type = T_WIDTHS, FIELD(hidden), .imin = 1,
      .imax = 1000000, .example = "500",
-     .help = "hidden units, or a list of widths (deep stack)"},
+     .help = "hidden units, or a list of widths (deep stack)",
+     .details = "a list such as `[500, 250, 500]` is a deep stack users -> 500 "
+                "-> 250 -> 500 -> users; a grid axis over it takes integers "
+                "only"},
     {.key = "model.dropout", .type = T_REAL, FIELD(dropout), .lo = 0,
      .hi = 1, .hi_open = 1, .flags = R_F32, .example = "0.05",
-     .help = "dropout probability after each hidden layer"},
+     .help = "dropout probability after each hidden layer",
+     .details = "inverted dropout, applied after the activation"},
     {.key = "model.activation.encoder", .type = T_ENUM, FIELD(act_encoder),
      NAMES(activation_names), .help = "activation of every hidden layer"},
     {.key = "model.activation.decoder", .type = T_ENUM, FIELD(act_decoder),
      NAMES(activation_names), .help = "activation of the output layer"},
     {.key = "model.variant", .type = T_ENUM, FIELD(variant),
      NAMES(variant_names),
-     .help = "item: rows are items (I-AutoRec); user: rows are users (U-AutoRec)"},
+     .help = "item: rows are items (I-AutoRec); user: rows are users (U-AutoRec)",
+     .details = "`item` is the reference: each item's rating vector over the "
+                "users is reconstructed; `user`: each user's vector over the "
+                "items"},
     {.key = "train.epochs", .type = T_INT, FIELD(epochs), .imin = 1,
      .imax = 1000000, .example = "25", .help = "passes over the training set"},
     {.key = "train.batch_size", .type = T_INT, FIELD(batch_size), .imin = 1,
-     .imax = 10000000, .example = "256", .help = "rows per minibatch"},
+     .imax = 10000000, .example = "256", .help = "rows per minibatch",
+     .details = "at most the number of rows (items; users with `model.variant: "
+                "user`); the last incomplete batch is dropped"},
     {.key = "train.lr", .type = T_REAL, FIELD(lr), .lo = 0, .hi = 10,
      .lo_open = 1, .flags = R_F32, .example = "0.002",
      .help = "Adam learning rate"},
     {.key = "train.weight_decay", .type = T_REAL, FIELD(weight_decay),
      .lo = 0, .hi = INFINITY, .flags = R_F32, .example = "1e-5",
-     .help = "Adam weight decay (coupled L2, as torch.optim.Adam)"},
+     .help = "Adam weight decay (coupled L2, as torch.optim.Adam)",
+     .details = "`grad += wd * param` on every parameter, biases included; "
+                "`train.optimizer: adamw` decouples it"},
     {.key = "train.seed", .type = T_U64, FIELD(seed), .example = "0",
-     .help = "random seed (initialisation, split, shuffling)"},
+     .help = "random seed (initialisation, split, shuffling)",
+     .details = "also dropout; drives the splits too unless `data.split.seed` "
+                "is set"},
     {.key = "train.threads", .type = T_INT, FIELD(threads), .imin = 0,
-     .imax = 4096, .example = "0", .help = "worker threads, 0 = all cores"},
+     .imax = 4096, .example = "0", .help = "worker threads, 0 = all cores",
+     .details = "OpenMP threads; results are bit-identical for any thread count"},
     {.key = "train.kernel", .type = T_ENUM, FIELD(kernel),
-     NAMES(kernel_names), .help = "compute kernel (auto picks one)"},
+     NAMES(kernel_names), .help = "compute kernel (auto picks one)",
+     .details = "`auto` picks `sparse` when under 25% of the training matrix is "
+                "observed (ML-100K: 6%), else `dense`; `naive` is the slow "
+                "reference"},
     {.key = "train.l2", .type = T_REAL, FIELD(l2), .lo = 0, .hi = INFINITY,
      .flags = R_F32, .example = "0.001",
-     .help = "L2 penalty on the weight matrices (not biases)"},
+     .help = "L2 penalty on the weight matrices (not biases)",
+     .details = "`l2 * (|W_enc|^2 + |W_dec|^2)` (every weight matrix of a deep "
+                "stack) added to each minibatch's summed squared error; the "
+                "loss is a sum over the batch, so useful values are around 1"},
     {.key = "train.optimizer", .type = T_ENUM, FIELD(optimizer),
      NAMES(optimizer_names),
-     .help = "adam (coupled weight decay) or adamw (decoupled)"},
+     .help = "adam (coupled weight decay) or adamw (decoupled)",
+     .details = "`adamw`: `train.weight_decay` decoupled (`p -= lr * wd * p`, "
+                "as torch.optim.AdamW)"},
     {.key = "train.schedule", .type = T_ENUM, FIELD(schedule),
-     NAMES(schedule_names), .help = "learning-rate schedule"},
+     NAMES(schedule_names), .help = "learning-rate schedule",
+     .details = "`step`: `lr * gamma^floor((epoch-1)/step_epochs)`; `cosine`: "
+                "from `train.lr` to `train.lr_min` over `train.epochs`"},
     {.key = "train.step_epochs", .type = T_INT, FIELD(step_epochs),
      .imin = 1, .imax = 1000000, .example = "10",
      .help = "step schedule: epochs between decays"},
@@ -200,24 +261,43 @@ static const KeyDesc keys[] = {
      .help = "cosine schedule: final learning rate"},
     {.key = "train.patience", .type = T_INT, FIELD(patience), .imin = 0,
      .imax = 1000000, .example = "10",
-     .help = "early stopping: epochs without validation gain, 0 = off"},
+     .help = "early stopping: epochs without validation gain, 0 = off",
+     .details = "needs a validation split; the status stays `finished` and "
+                "`epochs_done` says how far it went"},
     {.key = "train.checkpoint", .type = T_ENUM, FIELD(checkpoint),
      NAMES(bool_names),
-     .help = "write the selected epoch's parameters (autorec recommend)"},
+     .help = "write the selected epoch's parameters (autorec recommend)",
+     .details = "written to `checkpoints/<database file name>/<run id>.ckpt` "
+                "beside the database; `false` writes no file"},
     {.key = "train.refit", .type = T_ENUM, FIELD(refit), NAMES(bool_names),
-     .help = "retrain on train + validation for the selected epochs"},
+     .help = "retrain on train + validation for the selected epochs",
+     .details = "the epoch count comes from validation, and the refit model's "
+                "test RMSE becomes the run's result; needs "
+                "`data.split.validation_ratio` > 0"},
     {.key = "train.ema", .type = T_REAL, FIELD(ema), .lo = 0, .hi = 1,
      .hi_open = 1, .flags = R_F32, .example = "0.9",
      .help = "decay of an exponential moving average of the parameters, "
-             "evaluated beside them each epoch; 0 = off"},
+             "evaluated beside them each epoch; 0 = off",
+     .details = "after every step ema = D * ema + (1 - D) * params; each "
+                "epoch records the average's validation and test RMSE "
+                "(epochs.ema_*), and the selection takes the average when its "
+                "validation RMSE is lower (runs.selected_weights)"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
-     .help = "clip predictions: none, auto (rating range) or [lo, hi]"},
+     .help = "clip predictions: none, auto (rating range) or [lo, hi]",
+     .details = "applies to every evaluated prediction, validation and test "
+                "alike"},
     {.key = "eval.cold_default", .type = T_REAL, FIELD(cold_default),
      .lo = 0, .hi = 10, .lo_open = 1, .flags = O_NONE, .example = "3",
-     .help = "prediction for unseen items/users, none = the model's"},
+     .help = "prediction for unseen items/users, none = the model's",
+     .details = "applies to validation and test pairs whose item or user has no "
+                "training rating"},
     {.key = "eval.top_k", .type = T_INT, FIELD(top_k), .imin = 0,
      .imax = 100000, .example = "10",
-     .help = "ranking metrics @K over the test set at the end; 0 = off"},
+     .help = "ranking metrics @K over the test set at the end; 0 = off",
+     .details = "Precision, Recall, NDCG and hit rate @K of the result model "
+                "(runs.precision_at_k ...): candidates are the items without a "
+                "training or validation rating of the user, scores the "
+                "unclipped outputs"},
     {.key = "eval.relevant_min", .type = T_REAL, FIELD(relevant_min),
      .lo = 0, .hi = 10, .lo_open = 1, .example = "4",
      .help = "a test rating at least this is relevant (ranking metrics)"},
@@ -234,7 +314,9 @@ static const KeyDesc keys[] = {
      .help = "seed of the sampler"},
     {.key = "search.pruner", .type = T_ENUM, FIELD(search_pruner),
      NAMES(pruner_names),
-     .help = "stop unpromising trials early, by validation RMSE"},
+     .help = "stop unpromising trials early, by validation RMSE",
+     .details = "needs `data.split.validation_ratio` > 0; the test columns are "
+                "never read"},
     {.key = "search.warmup_epochs", .type = T_INT, FIELD(search_warmup),
      .imin = 0, .imax = 1000000, .example = "5",
      .help = "median: never prune at or before this epoch"},
@@ -2279,6 +2361,69 @@ static int key_equal(const KeyDesc *d, const Config *a, const Config *b) {
     return memcmp(fa, fb, d->size) == 0;
 }
 
+/* Writes the value of key d in cfg as YAML (what cfg_to_yaml writes after
+ * "key: "). */
+static void emit_value(Out *o, const KeyDesc *d, const Config *cfg) {
+    const char *field = (const char *)cfg + d->off;
+    switch (d->type) {
+    case T_STR:
+        assert(memchr(field, '\0', d->size));
+        out_quoted(o, field);
+        break;
+    case T_INT: {
+        int v;
+        memcpy(&v, field, sizeof v);
+        out_printf(o, "%d", v);
+        break;
+    }
+    case T_WIDTHS:
+        if (cfg->hidden_more == 0) {
+            out_printf(o, "%d", cfg->hidden);
+        } else {
+            out_printf(o, "[%d", cfg->hidden);
+            for (int l = 0; l < cfg->hidden_more; l++)
+                out_printf(o, ", %d", cfg->hidden_rest[l]);
+            out_printf(o, "]");
+        }
+        break;
+    case T_U64: {
+        uint64_t v;
+        memcpy(&v, field, sizeof v);
+        if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
+        else out_printf(o, "%llu", (unsigned long long)(v - !!(d->flags & O_NONE)));
+        break;
+    }
+    case T_REAL: {
+        double v;
+        memcpy(&v, field, sizeof v);
+        if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
+        else out_real(o, v);
+        break;
+    }
+    case T_PAIR: {
+        ClipSpec c;
+        memcpy(&c, field, sizeof c);
+        if (c.mode == CLIP_RANGE) {
+            out_printf(o, "[");
+            out_real(o, c.lo);
+            out_printf(o, ", ");
+            out_real(o, c.hi);
+            out_printf(o, "]");
+        } else {
+            out_printf(o, "%s", c.mode == CLIP_AUTO ? "auto" : "none");
+        }
+        break;
+    }
+    case T_ENUM: {
+        int v;
+        memcpy(&v, field, sizeof v);
+        assert(v >= 0 && v < d->nnames);
+        out_printf(o, "%s", v >= 0 && v < d->nnames ? d->names[v] : "?");
+        break;
+    }
+    }
+}
+
 /* Writes cfg as nested YAML, one line per key, help as comments.  With
  * base (may be NULL), only the keys whose value differs from base's, and no
  * comments. */
@@ -2287,7 +2432,7 @@ static void emit_yaml(const Config *cfg, const Config *base, int flat,
     const char *prev = NULL;
     for (int i = 0; i < NKEYS; i++) {
         const KeyDesc *d = &keys[i];
-        const char *k = d->key, *field = (const char *)cfg + d->off;
+        const char *k = d->key;
         int depth = 0;
         size_t start = 0;
         if (base && key_equal(d, cfg, base)) continue;
@@ -2303,63 +2448,7 @@ static void emit_yaml(const Config *cfg, const Config *base, int flat,
         }
         size_t line = o->len;
         out_printf(o, "%*s%s: ", depth * 2, "", k + start);
-        switch (d->type) {
-        case T_STR:
-            assert(memchr(field, '\0', d->size));
-            out_quoted(o, field);
-            break;
-        case T_INT: {
-            int v;
-            memcpy(&v, field, sizeof v);
-            out_printf(o, "%d", v);
-            break;
-        }
-        case T_WIDTHS:
-            if (cfg->hidden_more == 0) {
-                out_printf(o, "%d", cfg->hidden);
-            } else {
-                out_printf(o, "[%d", cfg->hidden);
-                for (int l = 0; l < cfg->hidden_more; l++)
-                    out_printf(o, ", %d", cfg->hidden_rest[l]);
-                out_printf(o, "]");
-            }
-            break;
-        case T_U64: {
-            uint64_t v;
-            memcpy(&v, field, sizeof v);
-            if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
-            else out_printf(o, "%llu", (unsigned long long)(v - !!(d->flags & O_NONE)));
-            break;
-        }
-        case T_REAL: {
-            double v;
-            memcpy(&v, field, sizeof v);
-            if ((d->flags & O_NONE) && v == 0) out_printf(o, "none");
-            else out_real(o, v);
-            break;
-        }
-        case T_PAIR: {
-            ClipSpec c;
-            memcpy(&c, field, sizeof c);
-            if (c.mode == CLIP_RANGE) {
-                out_printf(o, "[");
-                out_real(o, c.lo);
-                out_printf(o, ", ");
-                out_real(o, c.hi);
-                out_printf(o, "]");
-            } else {
-                out_printf(o, "%s", c.mode == CLIP_AUTO ? "auto" : "none");
-            }
-            break;
-        }
-        case T_ENUM: {
-            int v;
-            memcpy(&v, field, sizeof v);
-            assert(v >= 0 && v < d->nnames);
-            out_printf(o, "%s", v >= 0 && v < d->nnames ? d->names[v] : "?");
-            break;
-        }
-        }
+        emit_value(o, d, cfg);
         size_t w = o->len - line;
         if (base || flat)
             out_printf(o, "\n");
@@ -2408,4 +2497,42 @@ char *cfg_to_yaml_changed(const Config *cfg) {
 const char *cfg_variant_name(ModelVariant v) {
     int i = (int)v;
     return i >= 0 && i < 2 ? variant_names[i] : "invalid";
+}
+
+/* ------------------------------------------------------ key reference -- */
+
+int cfg_key_count(void) { return NKEYS; }
+
+/* Returns 0, or -1 with err (i out of range, or a default that does not
+ * fit); out is caller-owned and its strings static or inside it. */
+int cfg_key_info(int i, CfgKeyInfo *out, char *err) {
+    assert(out);
+    if (i < 0 || i >= NKEYS)
+        return err_set(err, "config key %d does not exist (the table has "
+                       "keys 0..%d)", i, NKEYS - 1);
+    const KeyDesc *d = &keys[i];
+    KeyDesc bare = *d;
+    Config defaults;
+    cfg_defaults(&defaults);
+    memset(out, 0, sizeof *out);
+    out->key = d->key;
+    out->help = d->help;
+    out->details = d->details ? d->details : "";
+    out->example = d->example ? d->example : "";
+    bare.example = NULL;   /* the example has a column of its own */
+    describe(&bare, out->accepts, sizeof out->accepts);
+    if (d->flags & R_F32) {
+        size_t n = strlen(out->accepts);
+        snprintf(out->accepts + n, sizeof out->accepts - n,
+                 " (also in single precision)");
+    }
+    Out o = {NULL, 0, 0};
+    emit_value(&o, d, &defaults);   /* measure */
+    if (o.len >= sizeof out->default_value)
+        return err_set(err, "the default of config key %s is longer than %zu "
+                       "bytes: raise CFG_VALUE_MAX in cfg.h", d->key,
+                       sizeof out->default_value - 1);
+    o = (Out){out->default_value, 0, sizeof out->default_value};
+    emit_value(&o, d, &defaults);
+    return 0;
 }

@@ -27,7 +27,7 @@ typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
 /* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
 typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
 /* search.sampler: how `autorec grid` turns the grid: section into points:
- * the cartesian product, or search.trials sampled trials (grid.h). */
+ * the cartesian product, or search.trials sampled trials (grid_plan.h). */
 typedef enum { SAMPLER_GRID, SAMPLER_RANDOM, SAMPLER_SOBOL } SamplerKind;
 /* search.pruner: early stopping of unpromising trials (pruner.h). */
 typedef enum { PRUNER_NONE, PRUNER_MEDIAN, PRUNER_ASHA } PrunerKind;
@@ -250,6 +250,28 @@ char *cfg_to_yaml_changed(const Config *cfg);
  * comments), in the order of cfg_to_yaml: what compare diffs.  Returns a
  * string owned by the caller (mem_free), or NULL on OOM. */
 char *cfg_to_flat(const Config *cfg);
+
+/* The key reference: one entry of the key table, as `autorec help config`
+ * and `autorec run --help` print it. */
+#define CFG_DESC_MAX 160   /* "an integer in 1..1000000 ..." texts */
+#define CFG_VALUE_MAX 64   /* a default value as YAML */
+typedef struct {
+    const char *key;                /* dotted path, e.g. "train.lr" */
+    const char *help;               /* what it means, one line */
+    const char *details;            /* more (Markdown code spans), or "" */
+    const char *example;            /* a valid value, or "" (a list of
+                                       names: accepts names them all) */
+    char accepts[CFG_DESC_MAX];     /* e.g. "an integer in 1..1000000" */
+    char default_value[CFG_VALUE_MAX]; /* as cfg_to_yaml writes it */
+} CfgKeyInfo;
+
+/* The number of config keys. */
+int cfg_key_count(void);
+
+/* Fills *out (caller-owned; its pointers are static strings) with key i,
+ * 0 <= i < cfg_key_count(), in the order cfg_to_yaml writes them.  Returns
+ * 0, or -1 with err (i out of range). */
+int cfg_key_info(int i, CfgKeyInfo *out, char *err);
 
 const char *cfg_format_name(DataFormat f);
 const char *cfg_split_name(SplitKind k);

@@ -1,42 +1,12 @@
 /* db.h - the SQLite results database: types and prototypes.
  *
- * Schema DB_SCHEMA_VERSION (PRAGMA user_version), WAL mode, busy timeout;
- * schema 2 was:
- *   runs(id, name, status, config_yaml, started_at, finished_at, host,
- *        threads, kernel, git_commit, blis_info, data_path, data_format,
- *        test_ratio, hidden, lr, weight_decay, dropout, epochs, batch_size,
- *        seed, final_test_rmse, best_test_rmse, best_epoch,
- *        -- added by schema 2:
- *        experiment, grid_point, grid_size, config_hash, worker,
- *        heartbeat_at, attempts, epochs_done, seconds, error)
- *   epochs(run_id, epoch, train_loss, test_rmse, train_seconds,
- *          eval_seconds, PRIMARY KEY(run_id, epoch))
- *   experiments(id, name, n_points, axes, config_yaml, created_at)
- *   grid_points(experiment, point, config_hash, params)
- *   views run_summary (one row per run) and grid_summary (one per experiment)
- * Schema 3 adds runs.selected_epoch, selected_test_rmse, selected_val_rmse,
- * checkpoint and epochs.test_mae, val_rmse, val_mae (the paper's protocol:
- * model selection on a validation split), and the selected columns to both
- * views.  Older databases are migrated in place, in one transaction, when
- * opened (runs from before schema 3 had no validation split: their selected
- * epoch is their last one).  Schema 4 adds the config columns of runs
- * (db_config_columns in db.c) and split_summaries; schema 5 (train.refit)
- * the refit_epochs table (run_id, epoch, train_loss, test_rmse, test_mae,
- * train_seconds, eval_seconds), runs.refit, refit_epochs, refit_test_rmse,
- * refit_test_mae, and the refit columns of split_summaries; schema 6
- * (search.pruner) status 'pruned' in the CHECK of runs.status, and
- * runs.pruned_epoch (the epoch, a rung for asha, at which it was stopped)
- * and runs.pruned_reason; the views get them, grid_summary a pruned count
- * and epochs_spent / epochs_full (sum of epochs_done / of train.epochs).
- * runs.peak_rss_mb (the run's peak resident memory in MiB, data loading
- * included; NULL until the run ends, see rss.h), also in run_summary.
- * Schema 7 (weight averaging, ranking metrics, ensembles): config columns
- * ema, top_k, relevant_min; result columns selected_weights,
- * precision_at_k, recall_at_k, ndcg_at_k, hit_rate_at_k, topn_users,
- * member_key, ensemble_size; epochs.ema_val_rmse, ema_test_rmse and the
- * four ranking metrics; tables ensemble_members(ensemble_run, position,
- * member_run, weight, label) and run_predictions(run_id, pairs_key, val,
- * test, refit) (db_results.h).
+ * Schema DB_SCHEMA_VERSION (PRAGMA user_version), WAL mode, busy timeout.
+ * The tables, views and indexes of a new database are printed by `autorec
+ * help schema` (docs/schema.md, generated from a database db_open creates);
+ * what each version added is written once, beside its migration step in
+ * db.c (db_schema, db_migrate_v2 ... db_migrate_v7, and the `since` of the
+ * column tables).  An older database is migrated in place, in one
+ * transaction, when opened.
  * Each epoch is written in its own transaction together with the run's
  * final/best/epochs_done/seconds columns, so a crash never leaves half an
  * epoch.  A grid point has at most one run row (UNIQUE(experiment,
@@ -159,10 +129,6 @@ int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err);
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);
 
-/* The connection of db (owned by db), for the statements of
- * db_results.c; and the worker id of db_set_worker (NULL: none). */
-struct sqlite3 *db_handle(Db *db);
-const char *db_worker_id(const Db *db);
 
 /* When db_open created db's schema (a new or empty file), prints to stderr
  * "autorec CMD: created a new results database PATH (ABSOLUTE PATH) ...",
@@ -299,7 +265,7 @@ int db_split_summary_update(Db *db, const char *experiment,
 /* Opens an existing results database read-only for the query commands.
  * Refuses, with a message naming path, a missing file, a directory, a file
  * that is not SQLite, an SQLite database that is not autorec's and one from
- * a newer schema.  A schema-1 database is first migrated (which needs write
+ * a newer schema.  An older schema is first migrated (which needs write
  * access once).  On success *out is owned by the caller (sqlite3_close). */
 int db_open_query(struct sqlite3 **out, const char *path, char *err);
 

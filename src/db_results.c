@@ -3,35 +3,23 @@
  * call: each is written once per run.  No global state. */
 #include "db_results.h"
 
+#include "db_internal.h"
+
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
 #include "err.h"
 #include "mem.h"
-#include "stop.h"
-
-#define DBR_BUSY_RETRIES 30   /* as db.c: after the 10 s busy timeout */
 
 /* Fills err with what failed in db and rolls back an open transaction.
  * Returns -1. */
 static int dbr_fail(Db *db, const char *what, char *err) {
-    sqlite3 *h = db_handle(db);
+    sqlite3 *h = db->db;
     err_set(err, "cannot %s in %s: %s (check the file and the disk, then "
             "run again)", what, db_path(db), sqlite3_errmsg(h));
     if (!sqlite3_get_autocommit(h)) sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
     return -1;
-}
-
-/* BEGIN IMMEDIATE, retried while the database stays busy (not once a stop
- * signal is pending).  Returns an SQLite result code. */
-static int dbr_begin(sqlite3 *h) {
-    int rc = SQLITE_OK;
-    for (int i = 0; i <= DBR_BUSY_RETRIES; i++) {
-        rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if ((rc & 0xff) != SQLITE_BUSY || stop_signal) break;
-    }
-    return rc;
 }
 
 /* Binds v to parameter i, NULL when it is not finite.  Returns an SQLite
@@ -52,8 +40,8 @@ static int dbr_bind_floats(sqlite3_stmt *st, int i, const float *a, size_t n) {
 static sqlite3_stmt *dbr_prepare(Db *db, const char *sql, int64_t run_id,
                                  const char *what, char *err) {
     sqlite3_stmt *st = NULL;
-    sqlite3 *h = db_handle(db);
-    const char *worker = db_worker_id(db);
+    sqlite3 *h = db->db;
+    const char *worker = db->worker;
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK ||
         (sqlite3_bind_parameter_count(st) >= 2 &&
@@ -73,12 +61,12 @@ static int dbr_step(Db *db, sqlite3_stmt *st, int one_row, int64_t run_id,
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return dbr_fail(db, what, err);
-    if (one_row && sqlite3_changes(db_handle(db)) != 1) {
+    if (one_row && sqlite3_changes(db->db) != 1) {
         err_set(err, "cannot %s in %s: run %lld is not there%s", what,
                 db_path(db), (long long)run_id,
-                db_worker_id(db) ? " or no longer held by this worker (taken "
+                db->worker ? " or no longer held by this worker (taken "
                                    "over as stale)" : "");
-        sqlite3 *h = db_handle(db);
+        sqlite3 *h = db->db;
         if (!sqlite3_get_autocommit(h))
             sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
         return -1;
@@ -88,7 +76,7 @@ static int dbr_step(Db *db, sqlite3_stmt *st, int one_row, int64_t run_id,
 
 /* Commits.  Returns 0 or -1 with err. */
 static int dbr_commit(Db *db, const char *what, char *err) {
-    if (sqlite3_exec(db_handle(db), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         return dbr_fail(db, what, err);
     return 0;
 }
@@ -117,9 +105,8 @@ int db_member_store(Db *db, int64_t run_id, const char *member_key,
                     const float *test, const float *refit, size_t n_test,
                     char *err) {
     const char *what = "record the ensemble member's predictions";
-    sqlite3 *h = db_handle(db);
     if (db_check_file(db, what, err)) return -1;
-    if (dbr_begin(h) != SQLITE_OK) return dbr_fail(db, what, err);
+    if (db_begin(db) != SQLITE_OK) return dbr_fail(db, what, err);
     sqlite3_stmt *st = dbr_prepare(db,
         "UPDATE runs SET member_key = ?3, result_test_rmse = NULL "
         "WHERE id = ?1 AND (?2 IS NULL OR worker IS ?2)", run_id, what, err);
@@ -168,7 +155,7 @@ void db_member_preds_free(DbMemberPreds *p) {
 int db_member_find(Db *db, const char *member_key, const char *pairs_key,
                    size_t n_val, size_t n_test, DbMemberPreds *out,
                    char *err) {
-    sqlite3 *h = db_handle(db);
+    sqlite3 *h = db->db;
     sqlite3_stmt *st = NULL;
     int ret = 0;
     memset(out, 0, sizeof *out);
@@ -215,9 +202,8 @@ int db_member_find(Db *db, const char *member_key, const char *pairs_key,
 int db_ensemble_record(Db *db, int64_t run_id, const DbEnsembleMember *m,
                        int n, const DbEnsembleResult *res, char *err) {
     const char *what = "record the ensemble";
-    sqlite3 *h = db_handle(db);
     if (db_check_file(db, what, err)) return -1;
-    if (dbr_begin(h) != SQLITE_OK) return dbr_fail(db, what, err);
+    if (db_begin(db) != SQLITE_OK) return dbr_fail(db, what, err);
     sqlite3_stmt *st = dbr_prepare(db, "DELETE FROM ensemble_members WHERE "
                                    "ensemble_run = ?1", run_id, what, err);
     if (!st || dbr_step(db, st, 0, run_id, what, err)) return -1;

@@ -107,7 +107,7 @@ double ens_blend_rmse(const float *x, const float *y, size_t n, int k,
 /* autorec run of an ensemble config (run.c hands it over when ens_detect
  * says so): trains or reuses the members of every split, fits and records
  * the ensembles.  quiet: only the final lines.  Returns the exit code
- * (run.h: 0, 1, 2, 128 + signal). */
+ * (cli.h: 0, 1, 2, 128 + signal). */
 int ens_run_main(const char *config_path, const char *db_path,
                  const char *const *sets, int n_sets, int quiet);
 

@@ -24,13 +24,14 @@
 #include "data_memo.h"
 #include "db.h"
 #include "db_results.h"
+#include "cli.h"
 #include "err.h"
 #include "grid.h"
+#include "grid_worker.h"
 #include "heartbeat.h"
 #include "mem.h"
 #include "predict.h"
 #include "query.h"
-#include "run.h"
 #include "runner.h"
 #include "stop.h"
 #include "topn.h"
@@ -548,7 +549,7 @@ int ens_run_main(const char *config_path, const char *db_path,
     c.splits = cfg_split_count(&s->base);
     if (gethostname(c.host, sizeof c.host - 1) != 0) strcpy(c.host, "unknown");
     rc = EXIT_FAILED;
-    stop_catch();
+    cli_signals(CLI_SIGNALS_STOP);
     c.memo = data_memo_new();
     if (db_open(&c.db, db_path, err)) {
         fprintf(stderr, "autorec: %s\n", err);

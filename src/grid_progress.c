@@ -1,10 +1,10 @@
 /* grid_progress.c - the live progress block and the final summary of a
- * grid (see grid.h).  Both read the database, through a read-only
+ * grid (see grid_progress.h).  Both read the database, through a read-only
  * connection: the workers write everything there, including the points that
  * workers of other `autorec grid` processes run.
  *
  * No global mutable state. */
-#include "grid.h"
+#include "grid_progress.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 
 #define PROGRESS_MAX_LINES 24
 #define LINE_MAX_CHARS 512
@@ -417,12 +417,12 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
                         (const char *)sqlite3_column_text(st, 10));
     }
     if (search) {
-        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        const char *dbopt = strcmp(db_path, CLI_DEFAULT_DB) ? " --db " : "";
         if (query_search_print(h, p->experiment, out, err) < 0) goto done;
         fprintf(out, "next: autorec plot --search %s -o search.png%s%s\n",
                 p->experiment, dbopt, *dbopt ? db_path : "");
     } else if (p->n_splits > 1) {
-        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        const char *dbopt = strcmp(db_path, CLI_DEFAULT_DB) ? " --db " : "";
         fprintf(out, "split summaries (selected and refit test RMSE over the %d splits "
                      "of each configuration; 95%% CI: Student t):\n",
                 p->n_splits);
@@ -430,7 +430,7 @@ int grid_summary_print(const GridPlan *p, const char *db_path, FILE *out,
         fprintf(out, "next: autorec summary --experiment %s%s%s\n",
                 p->experiment, dbopt, *dbopt ? db_path : "");
     } else if (p->grid.naxes >= 1) {
-        const char *dbopt = strcmp(db_path, QUERY_DEFAULT_DB) ? " --db " : "";
+        const char *dbopt = strcmp(db_path, CLI_DEFAULT_DB) ? " --db " : "";
         fprintf(out, "next: autorec best --experiment %s --by ", p->experiment);
         for (int a = 0; a < p->grid.naxes && a < 2; a++) {
             const char *key = p->grid.axes[a].key, *dot = strrchr(key, '.');

@@ -1,4 +1,4 @@
-/* grid_worker.c - one grid worker process (see grid.h).
+/* grid_worker.c - one grid worker process (see grid_worker.h).
  *
  * Loop: claim a point (db_grid_claim), prepare the runner with the point's
  * config and this worker's thread count (the ratings files through the
@@ -10,7 +10,7 @@
  * looks stale (heartbeat.h).  On Linux the worker asks for SIGTERM when the
  * grid process dies, so orphans stop and mark their run interrupted.  The
  * stop signals (stop.h) are read between batches, epochs and claims. */
-#include "grid.h"
+#include "grid_worker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,13 +22,13 @@
 #include <sys/prctl.h>
 #endif
 
+#include "cli.h"
 #include "data_memo.h"
 #include "db.h"
 #include "err.h"
 #include "heartbeat.h"
 #include "mem.h"
 #include "pruner.h"
-#include "run.h"
 #include "runner.h"
 #include "stop.h"
 #include "version.h"
@@ -167,7 +167,7 @@ int grid_worker_run(const GridWorkerArgs *a) {
     d.a = a;
     if (gethostname(d.host, sizeof d.host - 1) != 0) strcpy(d.host, "unknown");
 
-    stop_catch();
+    cli_signals(CLI_SIGNALS_STOP);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
@@ -214,4 +214,11 @@ out:
     mem_free(d.yaml);
     if (stop_signal) return 128 + stop_signal;   /* 130, 143, 129, ... */
     return rc;
+}
+
+void grid_worker_id(char *out, size_t n, pid_t pid, unsigned tag) {
+    char host[256];
+    if (gethostname(host, sizeof host - 1) != 0) strcpy(host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, n, "%s:%ld/%04x", host, (long)pid, tag & 0xffff);
 }

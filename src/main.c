@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "grid.h"
+#include "help.h"
 #include "merge.h"
 #include "query.h"
 #include "recommend.h"
@@ -57,9 +59,10 @@ static void usage(FILE *f) {
                "usage: autorec COMMAND [options]    (autorec COMMAND --help for more)\n\n"
                "commands:\n", AUTOREC_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %s\n", commands[i].synopsis);
-    fprintf(f, "\nResults go to runs/results.db (choose with --db); query them with sqlite3,\n"
-               "e.g. sqlite3 runs/results.db 'SELECT id, name, final_test_rmse FROM runs'.\n"
-               "See README.md for the schema and examples.\n");
+    fprintf(f, "  help TOPIC      config: every config key; schema: the results database\n"
+               "\nResults go to " CLI_DEFAULT_DB " (choose with --db); query them with sqlite3,\n"
+               "e.g. sqlite3 " CLI_DEFAULT_DB " 'SELECT id, name, final_test_rmse FROM runs'.\n"
+               "The tables: autorec help schema; examples: docs/results-db.md.\n");
 }
 
 /* Flushes and closes stdout after command name ran: output that could not
@@ -88,14 +91,19 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        for (size_t i = 0; argc > 2 && i < NCOMMANDS; i++)
+    if (!strcmp(cmd, "help") && argc > 2) {
+        /* help COMMAND: its usage; else a topic (help_main refuses an
+         * unknown one) */
+        for (size_t i = 0; i < NCOMMANDS; i++)
             if (!strcmp(argv[2], commands[i].name) && commands[i].usage) {
                 commands[i].usage(stdout);
-                return EXIT_OK;
+                return finish_stdout("help", EXIT_OK);
             }
+        return finish_stdout("help", help_main(argc - 1, argv + 1));
+    }
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return EXIT_OK;
+        return finish_stdout("help", EXIT_OK);
     }
     if (!strcmp(cmd, "--version")) return version_main(argc - 1, argv + 1);
     for (size_t i = 0; i < NCOMMANDS; i++)

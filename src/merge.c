@@ -18,12 +18,12 @@
 #include <sys/stat.h>
 
 #include "cfg.h"
+#include "cli.h"
 #include "db.h"
 #include "err.h"
-#include "grid.h"
+#include "grid_progress.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 
 #define MERGE_MAX_DEPTH 8
 
@@ -32,7 +32,7 @@ void merge_usage(FILE *f) {
 "usage: autorec merge SHARD... [--into DB]\n"
 "\n"
 "Merges shard databases (written by the tasks of `autorec slurm`, one per\n"
-"grid point) into the results database DB (default " QUERY_DEFAULT_DB ").\n"
+"grid point) into the results database DB (default " CLI_DEFAULT_DB ").\n"
 "A SHARD that is a directory stands for every *.db file below it, e.g.\n"
 "  autorec merge runs/shards/grid-ml100k-ac970901434c\n"
 "Each shard is merged in one transaction.  Merging is idempotent: a grid\n"
@@ -496,42 +496,53 @@ static int merge_report(sqlite3 *h, const char *db_path, const char *x,
     return 0;
 }
 
+/* The SHARD arguments of merge: ctx is a MergeArgs. */
+typedef struct {
+    const char **paths;   /* argc of them, owned */
+    int n;
+} MergeArgs;
+
+/* CliSpec positional callback: appends shard path arg.  Returns 0. */
+static int merge_arg(void *ctx, const char *arg) {
+    MergeArgs *m = ctx;
+    m->paths[m->n++] = arg;
+    return 0;
+}
+
 int merge_main(int argc, char **argv) {
-    const char *into = QUERY_DEFAULT_DB;
+    const char *into = CLI_DEFAULT_DB;
+    MergeArgs args = {mem_calloc((size_t)argc, sizeof *args.paths), 0};
+    int r;
+    const CliOpt opts[] = {
+        {.name = "--into", .alias = "--db", .kind = CLI_TEXT, .dest = &into},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "merge", .usage = merge_usage, .opts = opts,
+                    .positional = merge_arg, .ctx = &args,
+                    .missing = "SHARD (e.g. autorec merge "
+                               "runs/shards/EXPERIMENT)"};
+
+    if (!args.paths) {
+        fprintf(stderr, "autorec merge: out of memory\n");
+        return EXIT_FAILED;
+    }
+    r = cli_parse(&spec, argc, argv);
+    r = r ? cli_parse_status(r) : merge_run(args.paths, args.n, into);
+    mem_free(args.paths);
+    return r;
+}
+
+int merge_run(const char *const *paths, int npaths, const char *into) {
     MergeList shards = {NULL, 0, 0}, exps = {NULL, 0, 0};
     MergeStats total = {0, 0, 0, 0};
     Db *db = NULL;
     sqlite3 *h = NULL;
     char err[ERR_MAX];
     struct stat tsb;
-    int rc = EXIT_USAGE, r, nfailed = 0, nargs = 0, nmerged = 0;
+    int rc = EXIT_USAGE, nfailed = 0, nmerged = 0;
 
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            merge_usage(stdout);
-            rc = EXIT_OK;
-            goto out;
-        }
-        if ((r = query_opt(argc, argv, &i, "--into", &v, "merge")) ||
-            (r = query_opt(argc, argv, &i, "--db", &v, "merge"))) {
-            if (r < 0) goto out;
-            into = v;
-            continue;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "autorec merge: unknown option '%s' (see autorec "
-                            "merge --help)\n", argv[i]);
-            goto out;
-        }
-        nargs++;
-        if (merge_expand(&shards, argv[i], 0)) goto out;
-    }
-    if (!nargs) {
-        fprintf(stderr, "autorec merge: missing SHARD (e.g. autorec merge "
-                        "runs/shards/EXPERIMENT)\n");
-        goto out;
-    }
+    for (int i = 0; i < npaths; i++)
+        if (merge_expand(&shards, paths[i], 0)) goto out;
     rc = EXIT_FAILED;
     if (db_open(&db, into, err)) goto fail;   /* creates or migrates it */
     db_report_created(db, "merge");

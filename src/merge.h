@@ -43,6 +43,14 @@ int merge_shard(struct sqlite3 *target, const char *shard_path,
 /* `autorec merge SHARD... [--into DB]`; argv[0] is "merge".  Returns the
  * exit code. */
 int merge_main(int argc, char **argv);
+
+/* Merges the npaths shards (a file, or a directory standing for every *.db
+ * file below it) into the results database into (created or migrated),
+ * printing each shard's counts and each experiment's state on stdout.
+ * Returns the exit code: 0 every shard merged, 1 a shard or the database
+ * failed (the other shards are merged), 2 a shard path is missing or
+ * unreadable (nothing merged). */
+int merge_run(const char *const *paths, int npaths, const char *into);
 void merge_usage(FILE *f);
 
 #endif

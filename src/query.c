@@ -6,7 +6,7 @@
 #include "query.h"
 
 #include <assert.h>
-#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,14 +341,31 @@ const char *query_duration(double s, char *buf, size_t n) {
 }
 
 int query_run_id(const char *s, sqlite3_int64 *id, char *err) {
-    const char *p = s[0] == '#' ? s + 1 : s;
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (!*p || *end || errno || v < 1)
+    long long v;
+    if (cli_int_value(s[0] == '#' ? s + 1 : s, 1, LLONG_MAX, &v))
         return err_set(err, "'%s' is not a run id (a positive integer, as "
                             "listed by autorec ls)", s);
     *id = v;
+    return 0;
+}
+
+int query_run_arg(void *ctx, const char *arg) {
+    QRunArgs *r = ctx;
+    char err[ERR_MAX];
+    if (r->n == r->max && r->max == 1) {
+        fprintf(stderr, "autorec %s: unexpected argument '%s' (see autorec "
+                        "%s --help)\n", r->cmd, arg, r->cmd);
+        return -1;
+    }
+    if (r->n == r->max) {
+        fprintf(stderr, "autorec %s: more than %d runs\n", r->cmd, r->max);
+        return -1;
+    }
+    if (query_run_id(arg, &r->ids[r->n], err)) {
+        fprintf(stderr, "autorec %s: %s\n", r->cmd, err);
+        return -1;
+    }
+    r->n++;
     return 0;
 }
 
@@ -389,91 +406,4 @@ int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err) {
     }
     return err_set(err, "cannot read run %lld: %s", (long long)id,
                    sqlite3_errmsg(h));
-}
-
-int query_opt(int argc, char **argv, int *i, const char *name,
-              const char **val, const char *cmd) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0) return 0;
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "autorec %s: %s needs a value (see autorec %s "
-                        "--help)\n", cmd, name, cmd);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}
-
-int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
-                  int max, const char *cmd) {
-    const char *v;
-    int r = query_opt(argc, argv, i, "--set", &v, cmd);
-    if (r <= 0) return r;
-    if (*n >= max) {
-        fprintf(stderr, "autorec %s: more than %d --set\n", cmd, max);
-        return -1;
-    }
-    sets[(*n)++] = v;
-    return 1;
-}
-
-int query_is_assignment(const char *s) {
-    size_t kn = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                          "0123456789_.");
-    return kn > 0 && s[kn] == '=';
-}
-
-int query_positional(const char *s, const char **config, const char **sets,
-                     int *n, int max, const char *cmd) {
-    if (query_is_assignment(s)) {
-        if (*n >= max) {
-            fprintf(stderr, "autorec %s: more than %d overrides\n", cmd, max);
-            return -1;
-        }
-        sets[(*n)++] = s;
-        return 0;
-    }
-    if (*config) {
-        fprintf(stderr, "autorec %s: more than one config ('%s' and '%s'); "
-                        "overrides are KEY=VALUE, e.g. train.lr=0.001\n",
-                cmd, *config, s);
-        return -1;
-    }
-    *config = s;
-    return 0;
-}
-
-int query_opt_positional(const char *s, int *rest, const char **config,
-                         const char **sets, int *n, int max, const char *cmd) {
-    if (!*rest && !strcmp(s, "--")) {
-        *rest = 1;
-        return 1;
-    }
-    if (!*rest && s[0] == '-') return 0;
-    return query_positional(s, config, sets, n, max, cmd) ? -1 : 1;
-}
-
-int query_int(const char *cmd, const char *opt, const char *s, int min,
-              int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max) {
-        fprintf(stderr, "autorec %s: %s: '%s' is not an integer in %d..%d\n",
-                cmd, opt, s, min, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-int query_opt_db(int argc, char **argv, int *i, const char **db,
-                 const char *cmd) {
-    return query_opt(argc, argv, i, "--db", db, cmd);
 }

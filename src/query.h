@@ -13,9 +13,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "query_columns.h"
-
-#define QUERY_DEFAULT_DB "runs/results.db"
 
 /* ------------------------------------------------------------- keys -- */
 
@@ -65,11 +64,11 @@ typedef struct {
     int latest;              /* --latest: the newest experiment of a name */
 } QSelect;
 
-/* Consumes the selection options of argv[*i] (--status, --experiment,
- * --where, --all-matching, --latest) into sel.  Returns 1 when it was one,
- * 0 when not, -1 (message printed, naming cmd) on a missing value. */
-int query_opt_select(int argc, char **argv, int *i, QSelect *sel,
-                     const char *cmd);
+/* The selection options (--status, --experiment, --where, --all-matching,
+ * --latest) as a cli.h table writing into sel: QUERY_SELECT_OPTS entries
+ * into opts, the last one ending the table. */
+#define QUERY_SELECT_OPTS 6
+void query_select_opts(QSelect *sel, CliOpt opts[QUERY_SELECT_OPTS]);
 
 /* Resolves sel->experiment (an id, or a config name) in h's experiments:
  * writes into id (size n) the id, or for a name the newest experiment of
@@ -169,6 +168,14 @@ int query_format_parse(const char *s, QFormatKind *out, const char *cmd);
  * keys (numbers as numbers, "-" as null).  Returns 0 or -1 (OOM). */
 int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out);
 
+/* Ends a table t whose rows were read from st, rc the result of the last
+ * step: when the read ended (SQLITE_DONE), prints t as fmt if it has rows
+ * (or always, when `always` is set).  st and t stay the caller's.  Returns
+ * the number of rows, or -1 with err ("cannot WHAT: ..." for a failed read,
+ * or out of memory). */
+int qt_print_read(const QTable *t, sqlite3_stmt *st, int rc, QFormatKind fmt,
+                  int always, FILE *out, const char *what, char *err);
+
 /* Steps st (bound; rc the result of the binds) and writes every row as
  * CSV (a heading of its column names) or a JSON array of objects (fmt not
  * QFMT_TABLE), raw values.  Returns the number of rows, or -1 when a step
@@ -206,6 +213,18 @@ const char *query_duration(double s, char *buf, size_t n);
 /* Parses a run id ("14" or "#14").  Returns 0 or -1 with err. */
 int query_run_id(const char *s, sqlite3_int64 *id, char *err);
 
+/* The RUN arguments of show, compare and plot. */
+typedef struct {
+    const char *cmd;          /* for messages */
+    sqlite3_int64 *ids;       /* max of them, the caller's */
+    int n, max;
+} QRunArgs;
+
+/* A CliSpec positional callback: appends run id arg to the QRunArgs ctx.
+ * Returns 0, or -1 with the message printed (not a run id, more than max
+ * runs). */
+int query_run_arg(void *ctx, const char *arg);
+
 /* Steps st unless rc (the result of the previous bind or step) is an
  * error: loops read `while ((rc = query_step(st, rc)) == SQLITE_ROW)`.
  * Returns the SQLite result code. */
@@ -224,49 +243,6 @@ int query_epoch_stmt(sqlite3 *h, const char *table, sqlite3_stmt **st,
  * run id) and steps it.  Returns 0 at the row, 1 when there is no such run
  * ("no run N in PATH (see autorec ls)" in err), or -1 with err. */
 int query_run_row(sqlite3 *h, sqlite3_stmt *st, sqlite3_int64 id, char *err);
-
-/* Common options of the query commands: --db PATH (or --db=PATH). If argv[*i]
- * is one, consumes it (and its value) and returns 1; returns -1 (message
- * printed, naming cmd) when its value is missing; 0 otherwise. */
-int query_opt_db(int argc, char **argv, int *i, const char **db,
-                 const char *cmd);
-
-/* Takes the value of option argv[*i] (the next argument, or after '=' in
- * --opt=value) into *val.  Returns 1 when argv[*i] is the option `name`, 0
- * when it is not, -1 (message printed) when its value is missing. */
-int query_opt(int argc, char **argv, int *i, const char *name,
-              const char **val, const char *cmd);
-
-/* A repeatable `--set key=value`: when argv[*i] is --set, appends its value
- * to sets (n of them so far, at most max).  Returns 1 when it was --set, 0
- * when not, -1 (message printed, naming cmd) on a missing value or too
- * many. */
-int query_opt_set(int argc, char **argv, int *i, const char **sets, int *n,
-                  int max, const char *cmd);
-
-/* Whether s is a "key=value" override (a key of letters, digits, '_' and
- * '.' before the '='), as typed positionally (Hydra style). */
-int query_is_assignment(const char *s);
-
-/* A positional argument s of run, grid or slurm: a key=value override
- * (appended to sets, n so far, at most max, like --set) or the CONFIG
- * (*config, which must still be NULL).  Returns 0, or -1 with the message
- * printed, naming cmd. */
-int query_positional(const char *s, const char **config, const char **sets,
-                     int *n, int max, const char *cmd);
-
-/* The positional part of the command line of run, grid and slurm: "--"
- * (sets *rest: what follows is positional only), or, when *rest or s does
- * not start with '-', query_positional.  Returns 1 when s was consumed, 0
- * when it is an option, -1 (printed) on an error. */
-int query_opt_positional(const char *s, int *rest, const char **config,
-                         const char **sets, int *n, int max, const char *cmd);
-
-/* Parses option opt's value s as an integer in min..max into *out.
- * Returns 0, or -1 with "autorec CMD: OPT: 'S' is not an integer in
- * MIN..MAX" printed. */
-int query_int(const char *cmd, const char *opt, const char *s, int min,
-              int max, int *out);
 
 /* ------------------------------------------- runs side by side (params) -- */
 
@@ -333,8 +309,9 @@ typedef int (*QPlotScriptFn)(void *ctx, FILE *out, char *err);
 /* Runs gnuplot (AUTOREC_GNUPLOT, default gnuplot) with script's output on
  * its stdin (fork + exec, no shell) and its stdout on out_fd, where the
  * script's "set output" (no file name) sends the picture; its messages go
- * to stderr.  path names the picture in messages.  Returns 0 or -1 with err
- * (gnuplot missing or failed). */
+ * to stderr.  path names the picture in messages.  SIGPIPE must be ignored
+ * (cli_signals(CLI_SIGNALS_PIPE)): gnuplot may exit before it read the
+ * whole script.  Returns 0 or -1 with err (gnuplot missing or failed). */
 int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
                   int out_fd, char *err);
 

@@ -1,14 +1,15 @@
 /* query_best.c - `autorec best`: the best run, per group, or as a pivot
  * table of two grid keys. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 
 #define BEST_MAX_KEYS 8
 #define CELL_MAX 64
@@ -45,7 +46,7 @@ void query_best_usage(FILE *f) {
 "  --experiment E   runs of one experiment (id or config name; add\n"
 "                   --latest or --all-matching for a shared name, as ls)\n"
 "  --where FILTER   e.g. \"seed = 0 and hidden >= 300\"\n"
-"  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
+"  --db PATH        results database (default " CLI_DEFAULT_DB ")\n");
 }
 
 typedef struct {
@@ -154,7 +155,7 @@ static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
     char sql[QUERY_SQL_MAX + 1024], b[CELL_MAX], group[512] = "";
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1;
+    int rc, ret = -1;
     size_t len = 0, glen = 0;
 
     qt_init(&t, nkeys + 4);
@@ -188,17 +189,8 @@ static int best_groups(sqlite3 *h, const QFilter *f, const Metric *m,
         qt_set(&t, nkeys + 1, "%s", query_col(st, nkeys + 1, NULL, b, sizeof b));
         qt_set(&t, nkeys + 2, "%s", query_col(st, nkeys + 2, NULL, b, sizeof b));
         qt_set(&t, nkeys + 3, "%s", query_col(st, nkeys + 3, NULL, b, sizeof b));
-        n++;
     }
-    if (rc != SQLITE_DONE) {
-        err_set(err, "cannot query the best runs: %s", sqlite3_errmsg(h));
-        goto done;
-    }
-    if (n && qt_print_format(&t, fmt, out)) {
-        err_set(err, "out of memory printing the table");
-        goto done;
-    }
-    ret = n;
+    ret = qt_print_read(&t, st, rc, fmt, 0, out, "query the best runs", err);
 done:
     sqlite3_finalize(st);
     qt_free(&t);
@@ -330,8 +322,8 @@ done:
 }
 
 int query_best_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *metric = NULL, *by = NULL,
-               *top_s = NULL, *format = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *metric = NULL, *by = NULL,
+               *format = NULL;
     QLsOutput o = {NULL, QFMT_TABLE};
     QSelect sel = {"finished", NULL, NULL, 0, 0};
     const QKey *keys[BEST_MAX_KEYS];
@@ -340,37 +332,24 @@ int query_best_main(int argc, char **argv) {
     char err[ERR_MAX], order[256];
     sqlite3 *h = NULL;
     int rc = EXIT_USAGE, r, nkeys = 0;
-    long top = 1;
+    long long top = 1;
+    CliOpt select[QUERY_SELECT_OPTS];
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--metric", .kind = CLI_TEXT, .dest = &metric},
+        {.name = "--by", .kind = CLI_TEXT, .dest = &by},
+        {.name = "--top", .kind = CLI_LLONG, .dest = &top, .min = 1,
+         .max = LLONG_MAX},
+        {.name = "--format", .kind = CLI_TEXT, .dest = &format},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "best", .usage = query_best_usage, .opts = opts,
+                    .more = select};
 
     memset(&f, 0, sizeof f);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_best_usage(stdout);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "best")) ||
-            (r = query_opt(argc, argv, &i, "--metric", &metric, "best")) ||
-            (r = query_opt(argc, argv, &i, "--by", &by, "best")) ||
-            (r = query_opt(argc, argv, &i, "--top", &top_s, "best")) ||
-            (r = query_opt(argc, argv, &i, "--format", &format, "best")) ||
-            (r = query_opt_select(argc, argv, &i, &sel, "best"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        fprintf(stderr, "autorec best: unknown argument '%s' (see autorec "
-                        "best --help)\n", argv[i]);
-        return EXIT_USAGE;
-    }
+    query_select_opts(&sel, select);
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (query_format_parse(format, &o.format, "best")) return EXIT_USAGE;
-    if (top_s) {
-        char *end;
-        top = strtol(top_s, &end, 10);
-        if (!*top_s || *end || top < 1) {
-            fprintf(stderr, "autorec best: --top: '%s' is not a positive "
-                            "count\n", top_s);
-            return EXIT_USAGE;
-        }
-    }
     if (best_metric(metric, &m, err)) goto fail;
     if (by && (nkeys = query_keys_parse(by, "--by", keys, BEST_MAX_KEYS,
                                          err)) < 0)

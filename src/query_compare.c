@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 
 #define COMPARE_MAX_RUNS 16
 
@@ -25,7 +25,7 @@ void query_compare_usage(FILE *f) {
 "runs.  At most %d runs.\n"
 "\n"
 "options:\n"
-"  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n",
+"  --db PATH   results database (default " CLI_DEFAULT_DB ")\n",
             COMPARE_MAX_RUNS);
 }
 
@@ -219,44 +219,30 @@ static int print_epochs(const Cmp *c, int nruns, int refit, FILE *out) {
 }
 
 int query_compare_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB;
+    const char *db_path = CLI_DEFAULT_DB;
     Cmp runs[COMPARE_MAX_RUNS];
     QRunValues vals[COMPARE_MAX_RUNS];
     char err[ERR_MAX];
     sqlite3 *h = NULL;
-    int nruns = 0, nvals = 0, rc = EXIT_USAGE, r;
+    int nruns = 0, nvals = 0, rc = EXIT_FAILED, r;
+    sqlite3_int64 ids[COMPARE_MAX_RUNS];
+    QRunArgs args = {"compare", ids, 0, COMPARE_MAX_RUNS};
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "compare", .usage = query_compare_usage,
+                    .opts = opts, .positional = query_run_arg, .ctx = &args,
+                    .missing = "RUN (ids from autorec ls), e.g. autorec "
+                               "compare 3 7"};
 
     memset(runs, 0, sizeof runs);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_compare_usage(stdout);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "compare"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "autorec compare: unknown option '%s' (see "
-                            "autorec compare --help)\n", argv[i]);
-            return EXIT_USAGE;
-        }
-        if (nruns == COMPARE_MAX_RUNS) {
-            fprintf(stderr, "autorec compare: more than %d runs\n",
-                    COMPARE_MAX_RUNS);
-            return EXIT_USAGE;
-        }
-        if (query_run_id(argv[i], &runs[nruns].id, err)) goto fail;
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
+    for (nruns = 0; nruns < args.n; nruns++) {
+        runs[nruns].id = ids[nruns];
         snprintf(runs[nruns].label, sizeof runs[nruns].label, "#%lld",
-                 (long long)runs[nruns].id);
-        nruns++;
+                 (long long)ids[nruns]);
     }
-    if (nruns < 1) {
-        fprintf(stderr, "autorec compare: give at least one RUN (ids from "
-                        "autorec ls), e.g. autorec compare 3 7\n");
-        return EXIT_USAGE;
-    }
-    rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
     for (int k = 0; k < nruns; k++) {
         int sel = -1;

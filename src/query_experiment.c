@@ -11,24 +11,18 @@
 
 #include "err.h"
 #include "query.h"
-#include "run.h"
 
-int query_opt_select(int argc, char **argv, int *i, QSelect *sel,
-                     const char *cmd) {
-    int r;
-    if (!strcmp(argv[*i], "--all-matching")) {
-        sel->all_matching = 1;
-        return 1;
-    }
-    if (!strcmp(argv[*i], "--latest")) {
-        sel->latest = 1;
-        return 1;
-    }
-    if ((r = query_opt(argc, argv, i, "--status", &sel->status, cmd)) ||
-        (r = query_opt(argc, argv, i, "--experiment", &sel->experiment, cmd)) ||
-        (r = query_opt(argc, argv, i, "--where", &sel->where, cmd)))
-        return r;
-    return 0;
+void query_select_opts(QSelect *sel, CliOpt opts[QUERY_SELECT_OPTS]) {
+    const CliOpt table[QUERY_SELECT_OPTS] = {
+        {.name = "--status", .kind = CLI_TEXT, .dest = &sel->status},
+        {.name = "--experiment", .kind = CLI_TEXT, .dest = &sel->experiment},
+        {.name = "--where", .kind = CLI_TEXT, .dest = &sel->where},
+        {.name = "--all-matching", .kind = CLI_FLAG,
+         .dest = &sel->all_matching},
+        {.name = "--latest", .kind = CLI_FLAG, .dest = &sel->latest},
+        {.name = NULL},
+    };
+    memcpy(opts, table, sizeof table);
 }
 
 /* Appends to err (ERR_MAX) one line per experiment named name: id,

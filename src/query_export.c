@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "outfile.h"
 #include "query.h"
-#include "run.h"
 
 void query_export_usage(FILE *f) {
     fprintf(f,
@@ -32,7 +32,7 @@ void query_export_usage(FILE *f) {
 "  -o FILE          write to FILE instead of stdout\n"
 "  --status, --experiment, --latest, --all-matching, --where\n"
 "                   select runs as autorec ls does\n"
-"  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
+"  --db PATH        results database (default " CLI_DEFAULT_DB ")\n");
 }
 
 /* Builds "SELECT <every column of the table> FROM run_summary" into sql
@@ -164,7 +164,7 @@ done:
 }
 
 int query_export_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *format = "csv", *outpath = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *format = "csv", *outpath = NULL;
     QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFilter f;
     char err[ERR_MAX];
@@ -172,27 +172,22 @@ int query_export_main(int argc, char **argv) {
     FILE *out = stdout;
     OutFile file;
     int rc = EXIT_USAGE, r, json, runs_only = 0;
+    CliOpt select[QUERY_SELECT_OPTS];
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--format", .kind = CLI_TEXT, .dest = &format},
+        {.name = "--output", .alias = "-o", .kind = CLI_TEXT,
+         .dest = &outpath},
+        {.name = "--runs", .kind = CLI_FLAG, .dest = &runs_only},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "export", .usage = query_export_usage,
+                    .opts = opts, .more = select};
 
     memset(&f, 0, sizeof f);
     memset(&file, 0, sizeof file);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_export_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--runs")) { runs_only = 1; continue; }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "export")) ||
-            (r = query_opt(argc, argv, &i, "--format", &format, "export")) ||
-            (r = query_opt(argc, argv, &i, "-o", &outpath, "export")) ||
-            (r = query_opt(argc, argv, &i, "--output", &outpath, "export")) ||
-            (r = query_opt_select(argc, argv, &i, &sel, "export"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        fprintf(stderr, "autorec export: unknown argument '%s' (see autorec "
-                        "export --help)\n", argv[i]);
-        return EXIT_USAGE;
-    }
+    query_select_opts(&sel, select);
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (strcmp(format, "csv") && strcmp(format, "json")) {
         fprintf(stderr, "autorec export: --format: '%s' is not csv or json\n",
                 format);

@@ -129,6 +129,16 @@ int qt_print_format(const QTable *t, QFormatKind fmt, FILE *out) {
     return 0;
 }
 
+int qt_print_read(const QTable *t, sqlite3_stmt *st, int rc, QFormatKind fmt,
+                  int always, FILE *out, const char *what, char *err) {
+    if (rc != SQLITE_DONE)
+        return err_set(err, "cannot %s: %s", what,
+                       sqlite3_errmsg(sqlite3_db_handle(st)));
+    if ((t->nrows > 0 || always) && qt_print_format(t, fmt, out))
+        return err_set(err, "out of memory printing the table");
+    return (int)t->nrows;
+}
+
 int query_stmt_print(sqlite3_stmt *st, int rc, QFormatKind fmt, FILE *out) {
     int ncols = sqlite3_column_count(st), n = 0;
     if (fmt == QFMT_CSV) {

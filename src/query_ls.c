@@ -1,13 +1,13 @@
 /* query_ls.c - `autorec ls`: one line per run, filtered and sorted. */
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "query.h"
-#include "run.h"
 
 void query_ls_usage(FILE *f) {
     fprintf(f,
@@ -21,7 +21,7 @@ void query_ls_usage(FILE *f) {
 "epoch, final, selected and refit test RMSE, time in epochs.\n"
 "\n"
 "options:\n"
-"  --db PATH          results database (default " QUERY_DEFAULT_DB ")\n"
+"  --db PATH          results database (default " CLI_DEFAULT_DB ")\n"
 "  --status S         running, finished, failed, interrupted, diverged, a\n"
 "                     comma-separated list of them, or all (default);\n"
 "                     stale: still 'running' but without a heartbeat for\n"
@@ -74,7 +74,7 @@ int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
     char *sql = NULL, b[256];
     sqlite3_stmt *st = NULL;
     QTable t;
-    int rc, n = 0, ret = -1, nc;
+    int rc, ret = -1, nc;
     size_t cap, len;
 
     memset(&t, 0, sizeof t);
@@ -106,17 +106,9 @@ int query_ls_print(sqlite3 *h, const QFilter *f, const char *order_sql,
                                     ? qcol_text(cols[c], st, c, b, sizeof b)
                                     : query_col(st, c, QUERY_EXACT, b,
                                                 sizeof b));
-        n++;
     }
-    if (rc != SQLITE_DONE) {
-        err_set(err, "cannot list runs: %s", sqlite3_errmsg(h));
-        goto done;
-    }
-    if ((n > 0 || fmt != QFMT_TABLE) && qt_print_format(&t, fmt, out)) {
-        err_set(err, "out of memory printing the table");
-        goto done;
-    }
-    ret = n;
+    ret = qt_print_read(&t, st, rc, fmt, fmt != QFMT_TABLE, out, "list runs",
+                        err);
 done:
     sqlite3_finalize(st);
     qt_free(&t);
@@ -125,45 +117,31 @@ done:
 }
 
 int query_ls_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *sort = NULL, *limit_s = NULL,
-               *format = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *sort = NULL, *format = NULL;
     QLsOutput o = {NULL, QFMT_TABLE};
     QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFilter f;
     char err[ERR_MAX], order[1024];
     sqlite3 *h = NULL;
-    long limit = -1;
+    long long limit = -1;
     int rc = EXIT_USAGE, r;
+    CliOpt select[QUERY_SELECT_OPTS];
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--sort", .kind = CLI_TEXT, .dest = &sort},
+        {.name = "--limit", .kind = CLI_LLONG, .dest = &limit, .min = 0,
+         .max = LLONG_MAX},
+        {.name = "--columns", .kind = CLI_TEXT, .dest = &o.columns},
+        {.name = "--format", .kind = CLI_TEXT, .dest = &format},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "ls", .usage = query_ls_usage, .opts = opts,
+                    .more = select};
 
     memset(&f, 0, sizeof f);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_ls_usage(stdout);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "ls")) ||
-            (r = query_opt_select(argc, argv, &i, &sel, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--sort", &sort, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--limit", &limit_s, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--columns", &o.columns, "ls")) ||
-            (r = query_opt(argc, argv, &i, "--format", &format, "ls"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        fprintf(stderr, "autorec ls: unknown argument '%s' (see autorec ls "
-                        "--help)\n", argv[i]);
-        return EXIT_USAGE;
-    }
+    query_select_opts(&sel, select);
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (query_format_parse(format, &o.format, "ls")) return EXIT_USAGE;
-    if (limit_s) {
-        char *end;
-        limit = strtol(limit_s, &end, 10);
-        if (!*limit_s || *end || limit < 0) {
-            fprintf(stderr, "autorec ls: --limit: '%s' is not a count\n",
-                    limit_s);
-            return EXIT_USAGE;
-        }
-    }
     if (query_filter_build(&f, &sel, err) ||
         query_order_build(order, sizeof order, sort, err))
         goto fail;

@@ -5,7 +5,6 @@
  * through a pipe (fork + execvp, no shell).  Text from the database (run
  * names) only appears inside single-quoted gnuplot strings, escaped. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "outfile.h"
 #include "query.h"
-#include "run.h"
 
 #define PLOT_MAX_RUNS 20
 #define LABEL_MAX 256
@@ -50,7 +49,7 @@ void query_plot_usage(FILE *f) {
 "                one panel per sampled parameter, validation RMSE of each\n"
 "                finished and pruned trial against its value, and a panel\n"
 "                of the validation curves coloured by status\n"
-"  --db PATH     results database (default " QUERY_DEFAULT_DB ")\n",
+"  --db PATH     results database (default " CLI_DEFAULT_DB ")\n",
             PLOT_MAX_RUNS);
 }
 
@@ -361,7 +360,6 @@ int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
     int fd[2], status = 0, ret = -1;
     pid_t pid;
     FILE *pipe_out = NULL;
-    void (*old_pipe)(int);
 
     if (!gnuplot || !*gnuplot) gnuplot = "gnuplot";
     if (pipe(fd) != 0) return err_set(err, "pipe: %s", strerror(errno));
@@ -381,7 +379,6 @@ int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
         _exit(127);
     }
     close(fd[0]);
-    old_pipe = signal(SIGPIPE, SIG_IGN);   /* gnuplot may exit early */
     pipe_out = fdopen(fd[1], "w");
     if (!pipe_out) {
         close(fd[1]);
@@ -391,7 +388,6 @@ int query_gnuplot(QPlotScriptFn script, void *ctx, const char *path,
     }
     if (pipe_out) fclose(pipe_out);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    signal(SIGPIPE, old_pipe);
     if (ret != 0) return -1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
         return err_set(err, "cannot run %s: install gnuplot (Debian: apt-get "
@@ -437,7 +433,7 @@ int query_plot_write(QPlotScriptFn script, void *ctx, const char *path,
 }
 
 int query_plot_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *path = "curves.png",
+    const char *db_path = CLI_DEFAULT_DB, *path = "curves.png",
                *title = NULL, *metric = "train_loss,test_rmse",
                *search = NULL;
     PlotMetrics pm;
@@ -446,41 +442,32 @@ int query_plot_main(int argc, char **argv) {
     QFilter f;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
+    sqlite3_int64 ids[PLOT_MAX_RUNS];
     int n = 0, rc = EXIT_USAGE, r, svg;
+    QRunArgs args = {"plot", ids, 0, PLOT_MAX_RUNS};
+    CliOpt select[QUERY_SELECT_OPTS];
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--output", .alias = "-o", .kind = CLI_TEXT, .dest = &path},
+        {.name = "--title", .kind = CLI_TEXT, .dest = &title},
+        {.name = "--metric", .kind = CLI_TEXT, .dest = &metric},
+        {.name = "--search", .kind = CLI_TEXT, .dest = &search},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "plot", .usage = query_plot_usage, .opts = opts,
+                    .more = select, .positional = query_run_arg,
+                    .ctx = &args};
 
     memset(&f, 0, sizeof f);
+    query_select_opts(&sel, select);
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
+    cli_signals(CLI_SIGNALS_PIPE);   /* gnuplot may stop reading early */
     runs = mem_calloc(PLOT_MAX_RUNS, sizeof *runs);
     if (!runs) {
         fprintf(stderr, "autorec plot: out of memory\n");
         return EXIT_FAILED;
     }
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_plot_usage(stdout);
-            mem_free(runs);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "plot")) ||
-            (r = query_opt(argc, argv, &i, "-o", &path, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--output", &path, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--title", &title, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--metric", &metric, "plot")) ||
-            (r = query_opt(argc, argv, &i, "--search", &search, "plot")) ||
-            (r = query_opt_select(argc, argv, &i, &sel, "plot"))) {
-            if (r < 0) goto out;
-            continue;
-        }
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "autorec plot: unknown option '%s' (see autorec "
-                            "plot --help)\n", argv[i]);
-            goto out;
-        }
-        if (n == PLOT_MAX_RUNS) {
-            fprintf(stderr, "autorec plot: more than %d runs\n", PLOT_MAX_RUNS);
-            goto out;
-        }
-        if (query_run_id(argv[i], &runs[n++].id, err)) goto fail;
-    }
+    for (n = 0; n < args.n; n++) runs[n].id = ids[n];
     size_t plen = strlen(path);
     if (plen > 4 && !strcasecmp(path + plen - 4, ".svg")) svg = 1;
     else if (plen > 4 && !strcasecmp(path + plen - 4, ".png")) svg = 0;

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "query.h"
-#include "run.h"
 
 void query_show_usage(FILE *f) {
     fprintf(f,
@@ -24,7 +24,7 @@ void query_show_usage(FILE *f) {
 "              parameter and metric), json (one object: every column, the\n"
 "              epochs in per_epoch and per_refit_epoch) or csv (one row per\n"
 "              epoch, as autorec export)\n"
-"  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
+"  --db PATH   results database (default " CLI_DEFAULT_DB ")\n");
 }
 
 /* Prints the rows of run id in table (epochs or refit_epochs) as a table:
@@ -33,10 +33,10 @@ void query_show_usage(FILE *f) {
  * mark (-1: none).  Returns the number of epochs, or -1 with err. */
 static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
                        int mark, FILE *out, char *err) {
-    char b[48];
+    char b[48], what[96];
     sqlite3_stmt *st = NULL;
     QTable t;
-    int nc, rc, n = 0, ret = -1, used[16], nused = 0;
+    int nc, rc, ret = -1, used[16], nused = 0;
     const QEpochColumn *ec = qcol_epoch_columns(&nc);
     const int refit = !strcmp(table, "refit_epochs");
 
@@ -76,18 +76,10 @@ static int show_epochs(sqlite3 *h, const char *table, sqlite3_int64 id,
             qt_set(&t, 1 + k, "%s%s", b,
                    !strcmp(c->name, "test_rmse") ? (star ? "*" : " ") : "");
         }
-        n++;
     }
-    if (rc != SQLITE_DONE) {
-        err_set(err, "cannot read the %s of run %lld: %s", table,
-                (long long)id, sqlite3_errmsg(h));
-        goto done;
-    }
-    if (n && qt_print(&t, out)) {
-        err_set(err, "out of memory printing the epochs");
-        goto done;
-    }
-    ret = n;
+    snprintf(what, sizeof what, "read the %s of run %lld", table,
+             (long long)id);
+    ret = qt_print_read(&t, st, rc, QFMT_TABLE, 0, out, what, err);
 done:
     sqlite3_finalize(st);
     qt_free(&t);
@@ -287,37 +279,24 @@ done:
 }
 
 int query_show_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *run = NULL, *format = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *format = NULL;
     QFormatKind fmt;
     char err[ERR_MAX];
     sqlite3 *h = NULL;
     sqlite3_int64 id;
-    int rc = EXIT_USAGE, r;
+    int rc = EXIT_FAILED, r;
+    QRunArgs run = {"show", &id, 0, 1};
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--format", .kind = CLI_TEXT, .dest = &format},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "show", .usage = query_show_usage, .opts = opts,
+                    .positional = query_run_arg, .ctx = &run,
+                    .missing = "RUN (an id from autorec ls)"};
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_show_usage(stdout);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "show")) ||
-            (r = query_opt(argc, argv, &i, "--format", &format, "show"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        if (argv[i][0] == '-' || run) {
-            fprintf(stderr, "autorec show: unexpected argument '%s' (see "
-                            "autorec show --help)\n", argv[i]);
-            return EXIT_USAGE;
-        }
-        run = argv[i];
-    }
-    if (!run) {
-        fprintf(stderr, "autorec show: missing RUN (an id from autorec ls)\n");
-        return EXIT_USAGE;
-    }
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (query_format_parse(format, &fmt, "show")) return EXIT_USAGE;
-    if (query_run_id(run, &id, err)) goto fail;
-    rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;
     if (fmt == QFMT_TABLE) {
         if (show_run(h, id, stdout, err)) goto fail;

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "query.h"
-#include "run.h"
 
 void query_summary_usage(FILE *f) {
     fprintf(f,
@@ -34,7 +34,7 @@ void query_summary_usage(FILE *f) {
 "                   several experiments share: add --latest for the newest\n"
 "                   or --all-matching for all; no match: exit 2)\n"
 "  --format F       table (default), csv or json (every column, raw)\n"
-"  --db PATH        results database (default " QUERY_DEFAULT_DB ")\n");
+"  --db PATH        results database (default " CLI_DEFAULT_DB ")\n");
 }
 
 /* See query.h.  The columns come from qcol_summary_columns: the text table
@@ -43,7 +43,7 @@ void query_summary_usage(FILE *f) {
  * rows printed, or -1 with err. */
 int query_summary_print(sqlite3 *h, const char *experiment,
                         QFormatKind fmt, FILE *out, char *err) {
-    int nall, nc = 0, rc, n = 0, ret = -1;
+    int nall, nc = 0, rc, ret = -1;
     const QColumn *all = qcol_summary_columns(&nall), *cols[QT_MAX_COLS];
     char sql[8192], b[256];
     size_t len;
@@ -82,17 +82,9 @@ int query_summary_print(sqlite3 *h, const char *experiment,
         qt_row(&t);
         for (int c = 0; c < nc; c++)
             qt_set(&t, c, "%s", qcol_text(cols[c], st, c, b, sizeof b));
-        n++;
     }
-    if (rc != SQLITE_DONE) {
-        err_set(err, "cannot read the split summaries: %s", sqlite3_errmsg(h));
-        goto done;
-    }
-    if (n > 0 && qt_print(&t, out)) {
-        err_set(err, "out of memory printing the table");
-        goto done;
-    }
-    ret = n;
+    ret = qt_print_read(&t, st, rc, QFMT_TABLE, 0, out,
+                        "read the split summaries", err);
 done:
     sqlite3_finalize(st);
     qt_free(&t);
@@ -100,37 +92,26 @@ done:
 }
 
 int query_summary_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *format = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *format = NULL;
     QSelect sel = {NULL, NULL, NULL, 0, 0};
     QFormatKind fmt;
     char err[ERR_MAX], id[256];
     sqlite3 *h = NULL;
     int rc = EXIT_USAGE, r;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            query_summary_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--all-matching")) {
-            sel.all_matching = 1;
-            continue;
-        }
-        if (!strcmp(argv[i], "--latest")) {
-            sel.latest = 1;
-            continue;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "summary")) ||
-            (r = query_opt(argc, argv, &i, "--format", &format, "summary")) ||
-            (r = query_opt(argc, argv, &i, "--experiment", &sel.experiment,
-                           "summary"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        fprintf(stderr, "autorec summary: unknown argument '%s' (see autorec "
-                        "summary --help)\n", argv[i]);
-        return EXIT_USAGE;
-    }
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--format", .kind = CLI_TEXT, .dest = &format},
+        {.name = "--experiment", .kind = CLI_TEXT, .dest = &sel.experiment},
+        {.name = "--all-matching", .kind = CLI_FLAG,
+         .dest = &sel.all_matching},
+        {.name = "--latest", .kind = CLI_FLAG, .dest = &sel.latest},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "summary", .usage = query_summary_usage,
+                    .opts = opts};
+
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (query_format_parse(format, &fmt, "summary")) return EXIT_USAGE;
     rc = EXIT_FAILED;
     if (db_open_query(&h, db_path, err)) goto fail;

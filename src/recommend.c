@@ -3,17 +3,18 @@
 #include "recommend.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "cli.h"
 #include "err.h"
 #include "mem.h"
 #include "predict.h"
 #include "query.h"
-#include "run.h"
 #include "runner.h"
 
 #define TITLE_MAX 512
@@ -44,7 +45,7 @@ void recommend_usage(FILE *f) {
 "              json (an array of {user, training_ratings, items: [{rank,\n"
 "              item, score, title}]})\n"
 "  --top N     how many items (default 10)\n"
-"  --db PATH   results database (default " QUERY_DEFAULT_DB ")\n");
+"  --db PATH   results database (default " CLI_DEFAULT_DB ")\n");
 }
 
 typedef struct {
@@ -240,104 +241,99 @@ typedef struct {
     RecFormat format;
 } RecArgs;
 
+/* Appends raw user id x to a.  Returns 0 or -1 (printed). */
+static int add_user(RecArgs *a, long long x) {
+    if (a->n_users == REC_MAX_USERS) {
+        fprintf(stderr, "autorec recommend: more than %d users (use "
+                        "--all)\n", REC_MAX_USERS);
+        return -1;
+    }
+    if (a->n_users % 64 == 0) {
+        long long *u = mem_realloc(a->users, (size_t)(a->n_users + 64) *
+                                                 sizeof *u);
+        if (!u) {
+            fprintf(stderr, "autorec recommend: out of memory\n");
+            return -1;
+        }
+        a->users = u;
+    }
+    a->users[a->n_users++] = x;
+    return 0;
+}
+
 /* Appends the raw user ids of list ("1,2,3") to a.  Returns 0 or -1
  * (printed). */
 static int parse_users(RecArgs *a, const char *list) {
     for (const char *p = list;;) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(p, &end, 10);
-        if (errno || end == p || x < 0 || (*end && *end != ',')) {
+        char id[32];
+        size_t n = strcspn(p, ",");
+        long long x;
+        if (n >= sizeof id) n = sizeof id - 1;   /* too long: refused below */
+        memcpy(id, p, n);
+        id[n] = '\0';
+        if (cli_int_value(id, 0, LLONG_MAX, &x) || (p[n] && p[n] != ',')) {
             fprintf(stderr, "autorec recommend: --users '%s': expected user "
                             "ids (integers >= 0) separated by commas, e.g. "
                             "--users 1,2,3\n", list);
             return -1;
         }
-        if (a->n_users == REC_MAX_USERS) {
-            fprintf(stderr, "autorec recommend: more than %d users (use "
-                            "--all)\n", REC_MAX_USERS);
-            return -1;
-        }
-        if (a->n_users % 64 == 0) {
-            long long *u = mem_realloc(a->users, (size_t)(a->n_users + 64) *
-                                                     sizeof *u);
-            if (!u) {
-                fprintf(stderr, "autorec recommend: out of memory\n");
-                return -1;
-            }
-            a->users = u;
-        }
-        a->users[a->n_users++] = x;
-        if (!*end) return 0;
-        p = end + 1;
+        if (add_user(a, x)) return -1;
+        if (!p[n]) return 0;
+        p += n + 1;
     }
 }
 
-/* Parses the command line.  Returns 0, 1 for --help, -1 (message printed). */
-static int parse_args(int argc, char **argv, RecArgs *a) {
+/* Takes the value v of option opt (--run, --format, --user, --users) into
+ * the RecArgs ctx.  Returns 0 or -1 (printed). */
+static int rec_option(void *ctx, const char *opt, const char *v) {
+    RecArgs *a = ctx;
     char err[ERR_MAX];
-    int have_run = 0, r;
-    const char *v;
-    memset(a, 0, sizeof *a);
-    a->db_path = QUERY_DEFAULT_DB;
-    a->top = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) return 1;
-        if (!strcmp(o, "--all")) { a->all = 1; continue; }
-        if ((r = query_opt_db(argc, argv, &i, &a->db_path, "recommend"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--format", &v, "recommend"))) {
-            if (r < 0) return -1;
-            if (!strcmp(v, "text") || !strcmp(v, "table")) a->format = REC_TEXT;
-            else if (!strcmp(v, "csv")) a->format = REC_CSV;
-            else if (!strcmp(v, "json")) a->format = REC_JSON;
-            else {
-                fprintf(stderr, "autorec recommend: --format: '%s' is not "
-                                "text, csv or json\n", v);
-                return -1;
-            }
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--users", &v, "recommend"))) {
-            if (r < 0 || parse_users(a, v)) return -1;
-            continue;
-        }
-        if ((strcmp(o, "--run") && strcmp(o, "--user") && strcmp(o, "--top")) ||
-            i + 1 >= argc) {
-            fprintf(stderr, "autorec recommend: %s '%s' (see autorec recommend "
-                            "--help)\n", i + 1 >= argc && o[0] == '-' ?
-                            "missing value after" : "unexpected argument", o);
-            return -1;
-        }
-        v = argv[++i];
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (!strcmp(o, "--run")) {
-            if (query_run_id(v, &a->run, err)) {
-                fprintf(stderr, "autorec recommend: %s\n", err);
-                return -1;
-            }
-            have_run = 1;
-        } else if (errno || *end || end == v ||
-                   (!strcmp(o, "--top") && (x < 1 || x > 1000000)) ||
-                   (!strcmp(o, "--user") && x < 0)) {
-            fprintf(stderr, "autorec recommend: %s '%s': expected %s\n", o, v,
-                    !strcmp(o, "--top") ? "a count from 1 to 1000000"
-                                        : "a user id (an integer >= 0)");
-            return -1;
-        } else if (!strcmp(o, "--top")) {
-            a->top = (int)x;
-        } else if (parse_users(a, v)) {
-            return -1;
-        }
+    long long x;
+    if (!strcmp(opt, "--run")) {
+        if (query_run_id(v, &a->run, err) == 0) return 0;
+        fprintf(stderr, "autorec recommend: %s\n", err);
+        return -1;
     }
-    if (!have_run || (!a->n_users && !a->all)) {
+    if (!strcmp(opt, "--format")) {
+        if (!strcmp(v, "text") || !strcmp(v, "table")) a->format = REC_TEXT;
+        else if (!strcmp(v, "csv")) a->format = REC_CSV;
+        else if (!strcmp(v, "json")) a->format = REC_JSON;
+        else {
+            fprintf(stderr, "autorec recommend: --format: '%s' is not text, "
+                            "csv or json\n", v);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(opt, "--users")) return parse_users(a, v);
+    if (cli_int("recommend", opt, v, 0, LLONG_MAX, &x)) return -1;
+    return add_user(a, x);
+}
+
+/* Parses the command line.  Returns 0, 1 for --help, -1 (message
+ * printed). */
+static int parse_args(int argc, char **argv, RecArgs *a) {
+    int r;
+    memset(a, 0, sizeof *a);
+    a->db_path = CLI_DEFAULT_DB;
+    a->top = 10;
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &a->db_path},
+        {.name = "--run", .kind = CLI_CALL, .call = rec_option},
+        {.name = "--user", .kind = CLI_CALL, .call = rec_option},
+        {.name = "--users", .kind = CLI_CALL, .call = rec_option},
+        {.name = "--all", .kind = CLI_FLAG, .dest = &a->all},
+        {.name = "--top", .kind = CLI_INT, .dest = &a->top, .min = 1,
+         .max = 1000000},
+        {.name = "--format", .kind = CLI_CALL, .call = rec_option},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "recommend", .usage = recommend_usage,
+                    .opts = opts, .ctx = a};
+    if ((r = cli_parse(&spec, argc, argv))) return r;
+    if (!a->run || (!a->n_users && !a->all)) {
         fprintf(stderr, "autorec recommend: missing %s (see autorec recommend "
-                        "--help)\n", have_run ? "--user U (or --users LIST, "
+                        "--help)\n", a->run ? "--user U (or --users LIST, "
                         "--all)" : "--run ID");
         return -1;
     }
@@ -446,8 +442,7 @@ int recommend_main(int argc, char **argv) {
     int pr = parse_args(argc, argv, &a);
     if (pr) {
         mem_free(a.users);
-        if (pr > 0) recommend_usage(stdout);
-        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+        return cli_parse_status(pr);
     }
     const long long run = (long long)a.run;
     const int multi = a.all || a.n_users > 1;

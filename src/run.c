@@ -20,17 +20,17 @@
 
 #include "activation.h"
 #include "cfg.h"
+#include "cli.h"
 #include "db.h"
 #include "ensemble.h"
 #include "err.h"
 #include "grid.h"
-#include "query.h"
 #include "heartbeat.h"
+#include "help.h"
+#include "query.h"
 #include "runner.h"
 #include "stop.h"
 
-#define DEFAULT_DB "runs/results.db"
-#define MAX_SETS 256
 
 static int g_out_errno; /* first failed write to stdout, 0 when none */
 
@@ -53,7 +53,7 @@ void run_usage(FILE *f) {
 "test RMSE, seconds) in the results database.\n"
 "\n"
 "options:\n"
-"  --db PATH         results database (default " DEFAULT_DB ", created if missing)\n"
+"  --db PATH         results database (default " CLI_DEFAULT_DB ", created if missing)\n"
 "  --set KEY=VALUE   override a config key, e.g. --set train.lr=0.001\n"
 "                    (repeatable; validated like the file); a bare\n"
 "                    KEY=VALUE argument is the same (autorec run CONFIG\n"
@@ -64,18 +64,6 @@ void run_usage(FILE *f) {
 "  --quiet           print only the final summary line\n"
 "  -h, --help        this help\n"
 "\n"
-"config keys (dotted paths; see configs/seed.yaml):\n"
-"  name, data.path, data.format (ml-100k|ml-1m|csv), data.split.kind\n"
-"  (random|files|folds), data.split.test_ratio, data.split.train_file,\n"
-"  data.split.test_file, model.hidden (or a list, e.g. [500, 250, 500]),\n"
-"  model.dropout, model.activation.encoder, model.activation.decoder\n"
-"  (sigmoid|identity|relu|elu|tanh), train.epochs,\n"
-"  train.batch_size, train.lr, train.weight_decay, train.seed,\n"
-"  train.threads (0 = all cores), train.kernel (auto|dense|sparse|naive),\n"
-"  data.split.repeats, data.split.index, the protocol keys,\n"
-"  model.variant (item|user), train.checkpoint (true|false),\n"
-"  train.refit (true|false); see README.md\n"
-"\n"
 "With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
 "data.split.kind: folds (u1.base/u1.test ... u5.base/u5.test beside\n"
 "data.path) the splits run as one experiment, like `autorec grid` with one\n"
@@ -85,61 +73,43 @@ void run_usage(FILE *f) {
 "exit status: 0 finished, 1 failed or diverged (also when the progress lines\n"
 "cannot be written: a closed pipe, a full disk), 2 bad usage, config or data,\n"
 "128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP, ...\n"
-"(finished epochs are kept; see README, \"Signals and stale runs\").\n");
+"(finished epochs are kept; see docs/failures.md, \"Signals and stale runs\").\n"
+"\n"
+"config keys (dotted paths, the defaults reproduce configs/seed.yaml; what\n"
+"each accepts: autorec help config, docs/config-keys.md):\n");
+    help_config_keys(f);
 }
 
 typedef struct {
-    const char *config_path;
+    CliConfig in;           /* CONFIG and its overrides */
     const char *db_path;
-    const char *sets[MAX_SETS];
-    int n_sets;
     int quiet;
 } RunArgs;
 
 /* Parses the command line; returns -1 (message printed) on bad usage, 1 for
- * --help, 0 otherwise. */
+ * --help (printed), 0 otherwise. */
 static int parse_args(int argc, char **argv, RunArgs *a) {
     memset(a, 0, sizeof *a);
-    a->db_path = DEFAULT_DB;
-    int rest = 0, r;   /* rest: after "--", positional only */
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
-                                      &a->n_sets, MAX_SETS, "run"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
-        if (!strcmp(s, "--quiet")) { a->quiet = 1; continue; }
-        if (!strcmp(s, "--db") || !strcmp(s, "--set")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "autorec run: %s needs a value (see autorec run --help)\n", s);
-                return -1;
-            }
-            if (s[2] == 'd') a->db_path = argv[++i];
-            else if (a->n_sets < MAX_SETS) a->sets[a->n_sets++] = argv[++i];
-            else { fprintf(stderr, "autorec run: more than %d --set\n", MAX_SETS); return -1; }
-            continue;
-        }
-        if (!strncmp(s, "--db=", 5)) { a->db_path = s + 5; continue; }
-        if (!strncmp(s, "--set=", 6) && a->n_sets < MAX_SETS) { a->sets[a->n_sets++] = s + 6; continue; }
-        fprintf(stderr, "autorec run: unknown option '%s' (see autorec run --help)\n", s);
-        return -1;
-    }
-    if (!a->config_path) {
-        fprintf(stderr, "autorec run: missing CONFIG (e.g. autorec run configs/seed.yaml)\n");
-        return -1;
-    }
-    return 0;
+    a->db_path = CLI_DEFAULT_DB;
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &a->db_path},
+        {.name = "--set", .kind = CLI_SET, .dest = &a->in},
+        {.name = "--quiet", .kind = CLI_FLAG, .dest = &a->quiet},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "run", .usage = run_usage, .opts = opts,
+                    .config = &a->in,
+                    .missing = "CONFIG (e.g. autorec run configs/seed.yaml)"};
+    return cli_parse(&spec, argc, argv);
 }
 
 /* Loads, overrides and validates the config.  Returns 0 or -1 (printed). */
 static int load_config(const RunArgs *a, Config *cfg) {
     char err[ERR_MAX];
     cfg_defaults(cfg);
-    if (cfg_load_file(cfg, a->config_path, err)) goto fail;
-    for (int i = 0; i < a->n_sets; i++)
-        if (cfg_set_override(cfg, a->sets[i], err)) goto fail;
+    if (cfg_load_file(cfg, a->in.config, err)) goto fail;
+    for (int i = 0; i < a->in.n_sets; i++)
+        if (cfg_set_override(cfg, a->in.sets[i], err)) goto fail;
     if (cfg_validate(cfg, err)) goto fail;
     return 0;
 fail:
@@ -181,27 +151,29 @@ static void print_refit_epoch(void *ctx, const DbEpoch *e, int epochs) {
 }
 
 /* A config with data.split.repeats > 1 or kind folds: its splits run as
- * an experiment through the grid machinery (one worker, resumable; the
- * summary rows go to split_summaries).  Returns the exit code. */
+ * an experiment of one configuration through grid_run (one worker,
+ * resumable; the summary rows go to split_summaries).  Returns the exit
+ * code. */
 static int run_splits(const RunArgs *a, const Config *cfg) {
-    char *argv[8 + 2 * MAX_SETS], threads[16];
-    int n = 0;
-    argv[n++] = "grid";
-    argv[n++] = (char *)a->config_path;
-    argv[n++] = "--db";
-    argv[n++] = (char *)a->db_path;
-    for (int i = 0; i < a->n_sets; i++) {
-        argv[n++] = "--set";
-        argv[n++] = (char *)a->sets[i];
-    }
-    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs()) {
-        /* train.threads is kept (grids otherwise give cores / workers) */
-        snprintf(threads, sizeof threads, "%d", cfg->threads);
-        argv[n++] = "--threads";
-        argv[n++] = threads;
-    }
-    argv[n] = NULL;
-    return grid_main(n, argv);
+    GridPlan plan;
+    GridOptions o;
+    Grid none;
+    char err[ERR_MAX];
+    int rc = EXIT_USAGE;
+    memset(&none, 0, sizeof none);
+    memset(&plan, 0, sizeof plan);
+    if (grid_options_init(&o)) return EXIT_USAGE;
+    o.db_path = a->db_path;
+    /* train.threads is kept (grids otherwise give cores / workers) */
+    if (cfg->threads > 0 && cfg->threads <= omp_get_num_procs())
+        o.threads = cfg->threads;
+    if (grid_plan_make(&plan, cfg, &none, err) ||
+        grid_plan_check_data(&plan, err))
+        fprintf(stderr, "autorec: %s\n", err);
+    else
+        rc = grid_run(&plan, &o);
+    grid_plan_free(&plan);
+    return rc;
 }
 
 int run_main(int argc, char **argv) {
@@ -217,19 +189,16 @@ int run_main(int argc, char **argv) {
     memset(&hb, 0, sizeof hb);
 
     int pa = parse_args(argc, argv, &args);
-    if (pa) {
-        if (pa > 0) run_usage(stdout);
-        return pa > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    if (ens_detect(args.config_path))   /* an ensemble: ensemble.h */
-        return ens_run_main(args.config_path, args.db_path, args.sets,
-                            args.n_sets, args.quiet);
+    if (pa) return cli_parse_status(pa);
+    if (ens_detect(args.in.config))   /* an ensemble: ensemble.h */
+        return ens_run_main(args.in.config, args.db_path, args.in.sets,
+                            args.in.n_sets, args.quiet);
     if (load_config(&args, &cfg)) return EXIT_USAGE;
     if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;
 
     rc = EXIT_FAILED;  /* from here on failures are runtime failures */
-    stop_catch();      /* a signal from here on stops the run, see stop.h */
+    cli_signals(CLI_SIGNALS_STOP);   /* a signal from here on stops the run */
     if (db_open(&db, args.db_path, err)) goto fail;
     db_report_created(db, "run");
     DbRunInfo info;

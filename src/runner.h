@@ -19,7 +19,7 @@
 #include "train.h"
 
 /* train.kernel: auto picks the sparse kernels below this fraction of observed
- * training entries (measured crossover: see README, "Speed"). */
+ * training entries (measured crossover: see docs/performance.md, "Speed"). */
 #define RUNNER_SPARSE_DENSITY 0.25
 
 typedef enum {

@@ -1,14 +1,15 @@
 /* serve.c - `autorec serve`: the command line, start-up and a clean stop
- * on SIGINT/SIGTERM (see serve.h). */
+ * on SIGINT, SIGTERM or any other stop signal (stop.h; see serve.h). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
-#include "run.h"
 #include "serve.h"
+#include "stop.h"
 
 void serve_usage(FILE *f) {
     fprintf(f,
@@ -22,7 +23,7 @@ void serve_usage(FILE *f) {
 "Ctrl-C (SIGINT) or SIGTERM.\n"
 "\n"
 "options:\n"
-"  --db PATH     results database (default " QUERY_DEFAULT_DB ")\n"
+"  --db PATH     results database (default " CLI_DEFAULT_DB ")\n"
 "  --port N      TCP port (default %d; 0: any free port, printed)\n"
 "  --host ADDR   address to listen on (default " SERVE_DEFAULT_HOST
 ": this\n"
@@ -31,31 +32,22 @@ void serve_usage(FILE *f) {
 }
 
 int serve_main(int argc, char **argv) {
-    const char *db_path = QUERY_DEFAULT_DB, *host = SERVE_DEFAULT_HOST;
-    const char *port_s = NULL;
+    const char *db_path = CLI_DEFAULT_DB, *host = SERVE_DEFAULT_HOST;
     char err[ERR_MAX];
-    int port = SERVE_DEFAULT_PORT, bound = 0, r, sig = 0;
+    int port = SERVE_DEFAULT_PORT, bound = 0, r;
     sqlite3 *h = NULL;
     ServeServer *srv = NULL;
-    sigset_t stop;
+    sigset_t stop, old;
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &db_path},
+        {.name = "--port", .kind = CLI_INT, .dest = &port, .min = 0,
+         .max = 65535},
+        {.name = "--host", .kind = CLI_TEXT, .dest = &host},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "serve", .usage = serve_usage, .opts = opts};
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            serve_usage(stdout);
-            return EXIT_OK;
-        }
-        if ((r = query_opt_db(argc, argv, &i, &db_path, "serve")) ||
-            (r = query_opt(argc, argv, &i, "--port", &port_s, "serve")) ||
-            (r = query_opt(argc, argv, &i, "--host", &host, "serve"))) {
-            if (r < 0) return EXIT_USAGE;
-            continue;
-        }
-        fprintf(stderr, "autorec serve: unknown argument '%s' (see autorec "
-                        "serve --help)\n", argv[i]);
-        return EXIT_USAGE;
-    }
-    if (port_s && query_int("serve", "--port", port_s, 0, 65535, &port))
-        return EXIT_USAGE;
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
     if (!*host) {
         fprintf(stderr, "autorec serve: --host is empty: pass an address "
                         "such as 127.0.0.1\n");
@@ -65,13 +57,11 @@ int serve_main(int argc, char **argv) {
         fprintf(stderr, "autorec serve: %s\n", err);
         return EXIT_FAILED;
     }
-    /* SIGINT and SIGTERM are taken by sigwait below: blocked in every
-     * thread (the server's thread inherits this mask). */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* a stop signal sets stop_signal; it is blocked in every thread (the
+     * server's threads inherit this mask) but taken by sigsuspend below */
+    cli_signals(CLI_SIGNALS_STOP);
+    stop_signal_set(&stop);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     if (serve_http_start(&srv, host, port, h, db_path, &bound, err)) {
         fprintf(stderr, "autorec serve: %s\n", err);
         sqlite3_close(h);
@@ -90,10 +80,9 @@ int serve_main(int argc, char **argv) {
                host);
     printf("autorec serve: Ctrl-C stops\n");
     fflush(stdout);
-    while (sigwait(&stop, &sig) != 0) {}
+    while (!stop_signal) sigsuspend(&old);
     serve_http_stop(srv);
     sqlite3_close(h);
-    printf("autorec serve: stopped (%s)\n", sig == SIGINT ? "SIGINT"
-                                                          : "SIGTERM");
+    printf("autorec serve: stopped (%s)\n", stop_signal_name(stop_signal));
     return EXIT_OK;
 }

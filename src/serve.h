@@ -179,6 +179,15 @@ typedef struct {
 int serve_run_select(const ServeReq *req, QFilter *f, ServePage *pg,
                      char *err);
 
+/* The page of a request (?limit= 1..SERVE_MAX_ROWS, default
+ * SERVE_PAGE_ROWS; ?offset=) into pg->limit and pg->offset.  Returns 0, or
+ * -1 with err (a message for a 400 reply). */
+int serve_page_args(const ServeReq *req, ServePage *pg, char *err);
+
+/* The SQL counting the rows of serve_experiments_sql (no parameters).
+ * Static. */
+const char *serve_experiments_count_sql(void);
+
 /* Counts the runs matching f into *total.  Returns 0 or -1 with err. */
 int serve_run_count(sqlite3 *db, const QFilter *f, sqlite3_int64 *total,
                     char *err);

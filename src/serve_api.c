@@ -1,4 +1,4 @@
-/* serve_api.c - the dashboard's JSON API (documented in the README):
+/* serve_api.c - the dashboard's JSON API (documented in docs/dashboard.md):
  *   /api/experiments          experiments with counts and best result
  *   /api/runs?...             a page of runs (filters as --where)
  *   /api/runs/ID              one run, with its config

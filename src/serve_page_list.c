@@ -66,11 +66,55 @@ static void link_sep(SBuf *b, const ServeReq *req, const char *except) {
     sb_free(&probe);
 }
 
+/* Appends the "experiments a-b of n" line with previous/next links of the
+ * experiments page pg (limit kept in the links when the request gave one). */
+static void experiments_pager(SBuf *b, const ServeReq *req,
+                              const ServePage *pg, sqlite3_int64 total) {
+    const char *limit = serve_arg(req, "limit");
+    char keep[48] = "";
+    if (limit && *limit) snprintf(keep, sizeof keep, "limit=%ld&amp;",
+                                  pg->limit);
+    sb_printf(b, "<p class=\"sub\" id=\"count\">experiments %lld&ndash;%lld "
+              "of %lld", total ? (long long)pg->offset + 1 : 0LL,
+              (long long)(pg->offset + pg->limit < total
+                              ? pg->offset + pg->limit : total),
+              (long long)total);
+    if (pg->offset > 0)
+        sb_printf(b, " &middot; <a rel=\"prev\" href=\"/?%soffset=%ld\">"
+                  "previous</a>", keep,
+                  pg->offset > pg->limit ? pg->offset - pg->limit : 0);
+    if (pg->offset + pg->limit < total)
+        sb_printf(b, " &middot; <a rel=\"next\" href=\"/?%soffset=%ld\">"
+                  "next</a>", keep, pg->offset + pg->limit);
+    sb_puts(b, "</p>\n");
+}
+
 int serve_page_experiments(const ServeReq *req, ServeReply *rep) {
     SBuf *b = &rep->body;
     sqlite3_stmt *st = NULL;
+    sqlite3_int64 total = 0;
+    ServePage pg;
+    char err[ERR_MAX];
     int rc, n = 0;
 
+    if (serve_page_args(req, &pg, err)) {
+        rep->status = 400;
+        serve_page_begin(b, "Experiments", "experiments", 0);
+        sb_puts(b, "<p class=\"error\" id=\"error\">");
+        sb_html(b, err);
+        sb_puts(b, "</p>\n");
+        serve_page_end(b);
+        return b->oom ? err_set(rep->err, "out of memory") : 0;
+    }
+    if (query_prepare(req->db, serve_experiments_count_sql(), &st, rep->err))
+        return -1;
+    rc = query_step(st, SQLITE_OK);
+    if (rc == SQLITE_ROW) total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_ROW)
+        return err_set(rep->err, "counting the experiments of %s failed: %s",
+                       req->db_path, sqlite3_errmsg(req->db));
     serve_page_begin(b, "Experiments", "experiments", 1);
     sb_puts(b, "<p class=\"sub\">");
     sb_html(b, req->db_path);
@@ -79,10 +123,12 @@ int serve_page_experiments(const ServeReq *req, ServeReply *rep) {
                "final epoch's</p>\n");
     if (query_prepare(req->db, serve_experiments_sql(), &st, rep->err))
         return -1;
-    rc = sqlite3_bind_int64(st, 1, SERVE_MAX_ROWS);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, 0);
-    sb_puts(b, "<div class=\"scroll\"><table class=\"t\" id=\"experiments\" "
-               "data-part=\"1\"><thead><tr><th>experiment</th><th>axes</th>"
+    rc = sqlite3_bind_int64(st, 1, pg.limit);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, pg.offset);
+    sb_puts(b, "<div data-part=\"1\" id=\"experiments-part\">");
+    experiments_pager(b, req, &pg, total);
+    sb_puts(b, "<div class=\"scroll\"><table class=\"t\" id=\"experiments\">"
+               "<thead><tr><th>experiment</th><th>axes</th>"
                "<th class=\"r\">size</th><th class=\"r\">finished</th>"
                "<th class=\"r\">running</th><th class=\"r\">failed</th>"
                "<th class=\"r\">best result</th><th>best run</th>"
@@ -133,8 +179,8 @@ int serve_page_experiments(const ServeReq *req, ServeReply *rep) {
     if (rc != SQLITE_DONE)
         return err_set(rep->err, "listing the experiments of %s failed: %s",
                        req->db_path, sqlite3_errmsg(req->db));
-    sb_puts(b, "</tbody></table></div>\n");
-    if (n == 0)
+    sb_puts(b, "</tbody></table></div></div>\n");
+    if (n == 0 && total == 0)
         sb_puts(b, "<p class=\"empty\">No runs yet: <code>autorec run "
                    "CONFIG</code> or <code>autorec grid CONFIG</code> "
                    "records them here.</p>\n");

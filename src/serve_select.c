@@ -1,10 +1,9 @@
 /* serve_select.c - what the dashboard selects: runs from a request's
  * parameters (the --where language, never SQL text), and the experiments
  * list (see serve.h). */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "err.h"
 #include "serve.h"
 
@@ -19,17 +18,15 @@ static const char *arg_or_null(const ServeReq *req, const char *key) {
 static int arg_long(const ServeReq *req, const char *key, long dflt,
                     long min, long max, long *out, char *err) {
     const char *s = arg_or_null(req, key);
-    char *end;
+    long long v;
     if (!s) {
         *out = dflt;
         return 0;
     }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
+    if (cli_int_value(s, min, max, &v))
         return err_set(err, "%s: '%.40s' is not an integer in %ld..%ld", key,
                        s, min, max);
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
@@ -54,11 +51,20 @@ int serve_run_select(const ServeReq *req, QFilter *f, ServePage *pg,
                  SERVE_RESULT_SQL ") %s, id", *sort == '-' ? "DESC" : "ASC");
     else if (query_order_build(pg->order, sizeof pg->order, sort, err))
         return -1;
+    return serve_page_args(req, pg, err);
+}
+
+int serve_page_args(const ServeReq *req, ServePage *pg, char *err) {
     if (arg_long(req, "limit", SERVE_PAGE_ROWS, 1, SERVE_MAX_ROWS, &pg->limit,
                  err) ||
         arg_long(req, "offset", 0, 0, 1000000000L, &pg->offset, err))
         return -1;
     return 0;
+}
+
+const char *serve_experiments_count_sql(void) {
+    return "SELECT (SELECT count(*) FROM experiments) + "
+           "(SELECT count(DISTINCT name) FROM runs WHERE experiment IS NULL)";
 }
 
 const char *serve_experiments_sql(void) {

@@ -23,13 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
-#include "grid.h"
+#include "grid_plan.h"
 #include "mem.h"
 #include "outfile.h"
 #include "query.h"
-#include "run.h"
 #include "version.h"
 
 
@@ -61,7 +61,7 @@ void slurm_usage(FILE *f) {
 "  --resume             only the points without a finished or diverged run\n"
 "                       in the results database or in their shard (points\n"
 "                       still running, heartbeat under %gs old, are left)\n"
-"  --db PATH            results database (default " QUERY_DEFAULT_DB ")\n"
+"  --db PATH            results database (default " CLI_DEFAULT_DB ")\n"
 "  --shards DIR         where the tasks write (default: shards/ beside the\n"
 "                       results database)\n"
 "  --set KEY=VALUE      override a config key (repeatable; also as a bare\n"
@@ -84,7 +84,7 @@ void slurm_usage(FILE *f) {
 "squeue -r -u $USER.\n"
 "exit status: 0 written (or submitted, or nothing left to resume), 1 sbatch\n"
 "or the database failed, 2 bad usage, config or grid (nothing written).\n",
-            GRID_DEFAULT_STALE);
+            (double)DB_STALE_SECONDS);
 }
 
 
@@ -224,63 +224,33 @@ fail:
 
 /* Parses the command line; -1 (printed) on bad usage, 1 for --help. */
 static int slurm_parse(int argc, char **argv, SlurmArgs *a) {
-    const char *v;
     int r;
     memset(a, 0, sizeof *a);
-    a->db_path = QUERY_DEFAULT_DB;
+    a->db_path = CLI_DEFAULT_DB;
     a->threads = 1;
-    int rest = 0;   /* after "--": positional only */
     a->stage = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if ((r = query_opt_positional(s, &rest, &a->config_path, a->sets,
-                                      &a->n_sets, SLURM_MAX_SETS, "slurm"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) return 1;
-        if (!strcmp(s, "--submit")) { a->submit = 1; continue; }
-        if (!strcmp(s, "--print")) { a->print = 1; continue; }
-        if (!strcmp(s, "--resume")) { a->resume = 1; continue; }
-        if ((r = query_opt(argc, argv, &i, "--db", &a->db_path, "slurm")) ||
-            (r = query_opt(argc, argv, &i, "--shards", &a->shards, "slurm")) ||
-            (r = query_opt(argc, argv, &i, "--time", &a->time, "slurm")) ||
-            (r = query_opt(argc, argv, &i, "--partition", &a->partition,
-                           "slurm"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if ((r = query_opt_set(argc, argv, &i, a->sets, &a->n_sets, SLURM_MAX_SETS,
-                               "slurm"))) {
-            if (r < 0) return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--max-parallel", &v, "slurm"))) {
-            if (r < 0 || query_int("slurm", "--max-parallel", v, 1, 1000000,
-                                   &a->max_parallel))
-                return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--stage", &v, "slurm"))) {
-            if (r < 0 || query_int("slurm", "--stage", v, 0, 64, &a->stage))
-                return -1;
-            continue;
-        }
-        if ((r = query_opt(argc, argv, &i, "--threads", &v, "slurm"))) {
-            if (r < 0 || query_int("slurm", "--threads", v, 1, 4096,
-                                   &a->threads))
-                return -1;
-            continue;
-        }
-        fprintf(stderr, "autorec slurm: unknown option '%s' (see autorec "
-                        "slurm --help)\n", s);
-        return -1;
-    }
-    if (!a->config_path) {
-        fprintf(stderr, "autorec slurm: missing CONFIG (e.g. autorec slurm "
-                        "configs/grid-ml100k.yaml --submit)\n");
-        return -1;
-    }
+    const CliOpt opts[] = {
+        {.name = "--db", .kind = CLI_TEXT, .dest = &a->db_path},
+        {.name = "--shards", .kind = CLI_TEXT, .dest = &a->shards},
+        {.name = "--time", .kind = CLI_TEXT, .dest = &a->time},
+        {.name = "--partition", .kind = CLI_TEXT, .dest = &a->partition},
+        {.name = "--set", .kind = CLI_SET, .dest = &a->in},
+        {.name = "--submit", .kind = CLI_FLAG, .dest = &a->submit},
+        {.name = "--print", .kind = CLI_FLAG, .dest = &a->print},
+        {.name = "--resume", .kind = CLI_FLAG, .dest = &a->resume},
+        {.name = "--max-parallel", .kind = CLI_INT, .dest = &a->max_parallel,
+         .min = 1, .max = 1000000},
+        {.name = "--stage", .kind = CLI_INT, .dest = &a->stage, .min = 0,
+         .max = 64},
+        {.name = "--threads", .kind = CLI_INT, .dest = &a->threads, .min = 1,
+         .max = 4096},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "slurm", .usage = slurm_usage, .opts = opts,
+                    .config = &a->in,
+                    .missing = "CONFIG (e.g. autorec slurm "
+                               "configs/grid-ml100k.yaml --submit)"};
+    if ((r = cli_parse(&spec, argc, argv))) return r;
     if (a->submit && a->print) {
         fprintf(stderr, "autorec slurm: --submit and --print exclude each "
                         "other\n");
@@ -328,7 +298,7 @@ static int slurm_read_states(const GridPlan *p, const char *path, int done,
     if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->experiment, -1,
                                                 SQLITE_STATIC);
     if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, only);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, GRID_DEFAULT_STALE);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, DB_STALE_SECONDS);
     while ((rc = query_step(st, rc)) == SQLITE_ROW) {
         sqlite3_int64 i = sqlite3_column_int64(st, 0);
         const char *hash = (const char *)sqlite3_column_text(st, 2);
@@ -390,9 +360,9 @@ void slurm_script(FILE *f, const SlurmArgs *a, const GridPlan *p,
     slurm_quote(f, s->dir);
     fputs("/\"$point\"/results.db", f);
     if (s->stop_epoch > 0) fprintf(f, " --stop-at-epoch %d", s->stop_epoch);
-    for (int i = 0; i < a->n_sets; i++) {
+    for (int i = 0; i < a->in.n_sets; i++) {
         fputs(" --set ", f);
-        slurm_quote(f, a->sets[i]);
+        slurm_quote(f, a->in.sets[i]);
     }
     fputc('\n', f);
 }
@@ -488,17 +458,15 @@ int slurm_main(int argc, char **argv) {
 
     memset(&plan, 0, sizeof plan);
     int pa = slurm_parse(argc, argv, &a);
-    if (pa) {
-        if (pa > 0) slurm_usage(stdout);
-        return pa > 0 ? EXIT_OK : EXIT_USAGE;
+    if (pa) return cli_parse_status(pa);
+    if (grid_load(a.in.config, a.in.sets, a.in.n_sets, &plan, err)) {
+        fprintf(stderr, "autorec: %s\n", err);
+        goto out;
     }
-    if (grid_load(a.config_path, a.sets, a.n_sets, &plan)) goto out;
-    cpus = a.threads;
-    for (size_t i = 0; plan.threads_axis && i < plan.n; i++) {
-        Config c;
-        if (grid_plan_point(&plan, i, a.threads, &c, err)) goto fail;
-        if (c.threads > cpus) cpus = c.threads;
-    }
+    /* CPUs per task: --threads, or more for a train.threads axis value */
+    if ((cpus = grid_plan_threads(&plan, a.threads, a.threads, err)) < 0)
+        goto fail;
+    if (cpus < a.threads) cpus = a.threads;
 
     /* absolute paths: the tasks run elsewhere */
     ssize_t n = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);
@@ -508,16 +476,16 @@ int slurm_main(int argc, char **argv) {
         goto out;
     }
     s.exe[n] = '\0';
-    if (!realpath(a.config_path, s.config)) {
-        fprintf(stderr, "autorec slurm: %s: %s\n", a.config_path,
+    if (!realpath(a.in.config, s.config)) {
+        fprintf(stderr, "autorec slurm: %s: %s\n", a.in.config,
                 strerror(errno));
         goto out;
     }
     /* a relative config stays relative: the tasks run in this directory
      * (--chdir), so the paths inside it resolve, and hash into the
      * experiment id, exactly as here */
-    if (a.config_path[0] != '/')
-        snprintf(s.config, sizeof s.config, "%s", a.config_path);
+    if (a.in.config[0] != '/')
+        snprintf(s.config, sizeof s.config, "%s", a.in.config);
     if (!getcwd(s.cwd, sizeof s.cwd)) {
         fprintf(stderr, "autorec slurm: cannot read the working directory: "
                         "%s\n", strerror(errno));
@@ -561,7 +529,7 @@ int slurm_main(int argc, char **argv) {
     if (a.stage >= 0) {
         fprintf(stderr, "autorec slurm: --stage is the promotion step of a "
                         "search.pruner: asha chain; %s has pruner %s\n",
-                a.config_path, cfg_pruner_name(plan.base.search_pruner));
+                a.in.config, cfg_pruner_name(plan.base.search_pruner));
         goto out;
     }
 

@@ -23,13 +23,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "mem.h"
 #include "merge.h"
 #include "pruner.h"
 #include "query.h"
-#include "run.h"
 #include "slurm.h"
 
 #define CHAIN_MAX_RUNGS 64
@@ -85,9 +85,9 @@ static void chain_promote_script(FILE *f, const SlurmArgs *a,
     if (a->max_parallel) fprintf(f, " --max-parallel %d", a->max_parallel);
     if (a->partition) fprintf(f, " --partition %s", a->partition);
     if (a->time) fprintf(f, " --time %s", a->time);
-    for (int i = 0; i < a->n_sets; i++) {
+    for (int i = 0; i < a->in.n_sets; i++) {
         fputs(" --set ", f);
-        slurm_quote(f, a->sets[i]);
+        slurm_quote(f, a->in.sets[i]);
     }
     fputc('\n', f);
 }
@@ -226,9 +226,8 @@ static int chain_promote(const SlurmArgs *a, const GridPlan *p,
     }
     if (chain_stage_dir(p, s, k, 0)) return EXIT_FAILED;
     {   /* merge the stage's shards */
-        char *margv[] = {"merge", s->dir, "--into", (char *)a->db_path};
-        int mr = merge_main(4, margv);
-        if (mr == EXIT_USAGE) return EXIT_FAILED;
+        const char *dir = s->dir;
+        if (merge_run(&dir, 1, a->db_path) == EXIT_USAGE) return EXIT_FAILED;
     }
     if (k == nrungs) {   /* the last stage: nothing left to promote */
         printf("search %s: the last stage is merged\n", p->experiment);

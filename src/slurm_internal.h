@@ -6,19 +6,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "grid.h"
+#include "cli.h"
+#include "grid_plan.h"
 
-#define SLURM_MAX_SETS 256
 #define SLURM_PATH_MAX 4096
 
 typedef struct {
-    const char *config_path;
+    CliConfig in;             /* CONFIG and its overrides */
     const char *db_path;
     const char *shards;       /* NULL: beside the database */
     const char *partition;
     const char *time;
-    const char *sets[SLURM_MAX_SETS];
-    int n_sets;
     int max_parallel;         /* 0: no limit */
     int threads;
     int submit, print, resume;

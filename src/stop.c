@@ -71,6 +71,12 @@ void stop_catch(void) {
     sa.sa_mask = set;   /* one handler at a time */
     for (int s = 1; s < NSIG; s++)
         if (sigismember(&set, s) == 1) stop_take(s, &sa);
+    stop_ignore_pipes();
+}
+
+void stop_ignore_pipes(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
     stop_take(SIGPIPE, &sa);

@@ -29,6 +29,11 @@ extern volatile sig_atomic_t stop_signal;
  * resets stop_signal to 0. */
 void stop_catch(void);
 
+/* Ignores SIGPIPE and SIGXFSZ only (part of stop_catch): a closed pipe or
+ * the file-size limit becomes a write error (EPIPE, EFBIG) the writer
+ * reports; stop_default() restores them. */
+void stop_ignore_pipes(void);
+
 /* Restores the actions stop_catch() replaced (the default action when it
  * did not run), e.g. in a forked child before it installs its own: a
  * signal the parent inherited as ignored stays ignored. */

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "err.h"
 #include "mem.h"
 #include "outfile.h"
 #include "rng.h"
-#include "run.h"
 
 /* Shapes of the public data sets the generator imitates. */
 static const struct {
@@ -163,53 +163,34 @@ done:
     return rc;
 }
 
-/* Parses an integer option value; returns 0 or -1 (message printed). */
-static int parse_int(const char *opt, const char *v, long long lo, long long hi,
-                     long long *out) {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        fprintf(stderr, "autorec synth: %s %s: expected an integer in %lld..%lld\n",
-                opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 int synth_main(int argc, char **argv) {
     SynthSpec sp = {0, 0, 0, 10, 0.6, 0};
     const char *out_dir = NULL, *shape = NULL;
     char err[ERR_MAX], path[4096];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { synth_usage(stdout); return EXIT_OK; }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "autorec synth: %s needs a value (see autorec synth --help)\n", a);
-            return EXIT_USAGE;
-        }
-        const char *v = argv[++i];
-        long long x;
-        if (!strcmp(a, "-o")) out_dir = v;
-        else if (!strcmp(a, "--shape")) shape = v;
-        else if (!strcmp(a, "--users")) { if (parse_int(a, v, 1, 100000000, &x)) return EXIT_USAGE; sp.users = (int)x; }
-        else if (!strcmp(a, "--items")) { if (parse_int(a, v, 1, 100000000, &x)) return EXIT_USAGE; sp.items = (int)x; }
-        else if (!strcmp(a, "--ratings")) { if (parse_int(a, v, 1, 10000000000LL, &x)) return EXIT_USAGE; sp.ratings = x; }
-        else if (!strcmp(a, "--rank")) { if (parse_int(a, v, 1, 1000, &x)) return EXIT_USAGE; sp.rank = (int)x; }
-        else if (!strcmp(a, "--seed")) { if (parse_int(a, v, 0, INT64_MAX, &x)) return EXIT_USAGE; sp.seed = (uint64_t)x; }
-        else if (!strcmp(a, "--noise")) {
-            char *end;
-            sp.noise = strtod(v, &end);
-            if (end == v || *end || !(sp.noise >= 0 && sp.noise <= 10)) {
-                fprintf(stderr, "autorec synth: --noise %s: expected a real in [0, 10]\n", v);
-                return EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "autorec synth: unknown option '%s' (see autorec synth --help)\n", a);
-            return EXIT_USAGE;
-        }
-    }
+    long long ratings = 0, seed = 0;
+    int r;
+    const CliOpt opts[] = {
+        {.name = "-o", .kind = CLI_TEXT, .dest = &out_dir},
+        {.name = "--shape", .kind = CLI_TEXT, .dest = &shape},
+        {.name = "--users", .kind = CLI_INT, .dest = &sp.users, .min = 1,
+         .max = 100000000},
+        {.name = "--items", .kind = CLI_INT, .dest = &sp.items, .min = 1,
+         .max = 100000000},
+        {.name = "--ratings", .kind = CLI_LLONG, .dest = &ratings, .min = 1,
+         .max = 10000000000LL},
+        {.name = "--rank", .kind = CLI_INT, .dest = &sp.rank, .min = 1,
+         .max = 1000},
+        {.name = "--seed", .kind = CLI_LLONG, .dest = &seed, .min = 0,
+         .max = INT64_MAX},
+        {.name = "--noise", .kind = CLI_REAL, .dest = &sp.noise, .lo = 0,
+         .hi = 10},
+        {.name = NULL},
+    };
+    CliSpec spec = {.cmd = "synth", .usage = synth_usage, .opts = opts};
+
+    if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
+    sp.ratings = ratings;
+    sp.seed = (uint64_t)seed;
     if (shape) {
         size_t k = 0;
         while (k < NSHAPES && strcmp(shapes[k].name, shape)) k++;

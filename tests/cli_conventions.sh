@@ -87,16 +87,22 @@ grid_conf() {
 # Progress off a terminal: plain lines to stderr, one per settled point, no
 # escapes; on a terminal the live block, workers labelled by slot, within
 # 80 columns; TERM=dumb and NO_COLOR get the plain lines.
-test_grid_progress_everywhere() {
+test_grid_progress_off_a_terminal() {
     grid_conf 2
     $BIN grid "$T/p.yaml" --db "$T/pr.db" --workers 2 --threads 1 "grid.model.hidden=[8,12,16]" >"$T/out" 2>"$T/err" \
         || { fail "grid failed: $(cat "$T/err")"; return; }
     [ "$(grep -c "^g-[0-9a-f]*: point [123]/3 hidden=[0-9]* lr=0.01 finished (run [0-9]*): result RMSE [0-9.]*, 2 epochs in .*; [123]/3 done, ETA " "$T/err")" = 3 ] \
         || fail "one plain line per point expected: $(cat "$T/err")"
     grep -q $'\033' "$T/err" && fail "escapes off a terminal"
+}
+
+# ... and on a terminal (a pseudo-terminal from script(1)).
+test_grid_progress_on_a_terminal() {
     if ! command -v script >/dev/null 2>&1; then
-        echo "SKIP test_grid_progress_everywhere (terminal part): script(1) is not installed"
-        return
+        skip "script(1) is not installed (tools/install_deps.sh installs bsdutils)"; return
+    fi
+    if ! script -qec true /dev/null >"$T/ptycheck" 2>&1; then
+        skip "no pseudo-terminal here ($(head -c 200 "$T/ptycheck")): /dev/pts not mounted?"; return
     fi
     grid_conf 3000
     TERM=xterm script -qec "stty cols 200; $ABS_BIN grid $T/p.yaml --db $T/pt.db --workers 2 --threads 1" /dev/null >"$T/pty" 2>&1
@@ -112,6 +118,41 @@ test_grid_progress_everywhere() {
         grep -q $'\033' "$T/pty" && fail "$env: escapes on the terminal"
         grep -q ": point 1/2 hidden=8 lr=0.01 finished" "$T/pty" || fail "$env: no plain lines: $(cat "$T/pty")"
     done
+}
+
+# Every command parses its command line the same way (src/cli.c): -h and
+# --help print its usage on stdout with status 0, an unknown option or a
+# missing value is status 2 with a message naming the command and the
+# option, a value is given as --opt VALUE or --opt=VALUE, and "--" ends the
+# options.
+test_every_command_parses_alike() {
+    local c
+    for c in run grid slurm merge ls show compare best summary export plot serve recommend bench synth; do
+        $BIN "$c" --help >"$T/out" 2>"$T/err"; [ $? -eq 0 ] || fail "$c --help: exit status"
+        grep -q "^usage: autorec $c" "$T/out" || fail "$c --help: no usage on stdout"
+        [ -s "$T/err" ] && fail "$c --help wrote to stderr: $(cat "$T/err")"
+        $BIN "$c" -h >"$T/out2" 2>/dev/null && cmp -s "$T/out" "$T/out2" || fail "$c -h differs from --help"
+        $BIN "$c" --no-such-option >"$T/out" 2>"$T/err"; [ $? -eq 2 ] || fail "$c --no-such-option: exit status"
+        grep -qx "autorec $c: unknown option '--no-such-option' (see autorec $c --help)" "$T/err" \
+            || fail "$c: unknown option message: $(cat "$T/err")"
+    done
+    for c in ls best export summary; do
+        $BIN "$c" --db >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "$c --db without a value: exit status"
+        grep -qx "autorec $c: --db needs a value (see autorec $c --help)" "$T/err" || fail "$c: $(cat "$T/err")"
+    done
+    $BIN run "$T/conf/rel.yaml" --db "$T/e.db" --quiet >/dev/null 2>&1 || { fail "run failed"; return; }
+    $BIN ls --db="$T/e.db" --limit=1 --format=csv --columns=id,hidden >"$T/out" 2>"$T/err" || fail "ls --opt=value: $(cat "$T/err")"
+    [ "$(cat "$T/out")" = "$(printf 'id,hidden\n1,8')" ] || fail "ls --opt=value output: $(cat "$T/out")"
+    $BIN show --db "$T/e.db" -- 1 >"$T/out" 2>"$T/err" || fail "show -- 1: $(cat "$T/err")"
+    grep -q "^run 1 " "$T/out" || fail "show -- 1 output: $(head -3 "$T/out")"
+    $BIN ls --db "$T/e.db" --limit -1 >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "ls --limit -1: exit status"
+    grep -qx "autorec ls: --limit: '-1' is not an integer >= 0" "$T/err" || fail "--limit message: $(cat "$T/err")"
+    $BIN grid "$T/conf/g.yaml" --workers 0 >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "grid --workers 0: exit status"
+    grep -qx "autorec grid: --workers: '0' is not an integer in 1..256" "$T/err" || fail "--workers message: $(cat "$T/err")"
+    AUTOREC_STALE_SECONDS=0.1 $BIN grid "$T/conf/g.yaml" --dry-run >/dev/null 2>"$T/err"; [ $? -eq 2 ] \
+        || fail "AUTOREC_STALE_SECONDS=0.1: exit status"
+    grep -qx "autorec grid: AUTOREC_STALE_SECONDS: '0.1' is not a number of seconds in 0.5..86400" "$T/err" \
+        || fail "AUTOREC_STALE_SECONDS message: $(cat "$T/err")"
 }
 
 run_tests cli_conventions

@@ -2,7 +2,7 @@
 # Command-line fault tests: hostile configs and data, broken, locked, full
 # and read-only databases, divergence, and processes really killed with
 # SIGKILL.  Each checks the exit code, the message and what is (or is not)
-# in the results database.  The README's "Failure behaviour" table is the
+# in the results database.  The "Failure behaviour" table of docs/failures.md is the
 # summary of what these tests prove.
 #
 # Some tests need root (a tmpfs mount for a full or read-only filesystem);

@@ -4,7 +4,7 @@
 # full stdout, the file-size limit, a failed thread creation under a memory
 # limit, SIGTERM while a write waits for a lock, and SIGKILL (the run shows
 # as 'stale' once its heartbeat is old).  None may leave a run 'running'
-# with a live-looking heartbeat.  README: "Signals and stale runs".
+# with a live-looking heartbeat.  docs/failures.md: "Signals and stale runs".
 source "$(dirname "$0")/lib.sh"
 make_data
 

@@ -88,7 +88,7 @@ test_recommend_errors() {
     expect 1 "no run 99 in" --run 99 --user 3 --db "$T/r.db"
     expect 1 "user 999 is not in run 1's data" --run 1 --user 999 --db "$T/r.db"
     expect 2 "missing --user" --run 1 --db "$T/r.db"
-    expect 2 "expected a count" --run 1 --user 3 --top 0 --db "$T/r.db"
+    expect 2 "--top: '0' is not an integer in 1..1000000" --run 1 --user 3 --top 0 --db "$T/r.db"
     expect 1 "not an autorec\|missing\|cannot\|No such" --run 1 --user 3 --db "$T/nope.db"
     cp "$ck" "$T/ck.bak"
     rm "$ck"
@@ -199,7 +199,7 @@ test_recommend_many_users() {
     $BIN recommend --run 1 --user 3 --format xml --db "$T/r.db" 2>/dev/null >/dev/null; [ $? -eq 2 ] || fail "--format xml should exit 2"
 }
 
-# The README's layout: two databases in one directory.  Each has a run 1;
+# The checkpoint layout of docs/protocol.md: two databases in one directory.  Each has a run 1;
 # their checkpoints must not share a file, and a checkpoint of the other
 # database's run 1 put in place of this one's is refused, never used.
 test_two_databases_in_one_directory_keep_their_checkpoints() {

@@ -177,6 +177,26 @@ test_pagination_and_sort_links() {
     grep -qF 'rel="prev"' "$T/body" || fail "no previous link"
 }
 
+# the experiments page is paged like the runs page: a 10,000-experiment
+# database is never rendered whole
+test_experiments_page_is_paged() {
+    local total
+    total=$(q "$DB" "SELECT (SELECT count(*) FROM experiments) + (SELECT count(DISTINCT name) FROM runs WHERE experiment IS NULL)")
+    [ "$total" -ge 2 ] || { fail "fixture has $total experiments, need 2"; return; }
+    get "/?limit=1" >/dev/null
+    grep -q "experiments 1&ndash;1 of $total" "$T/body" || fail "count line: $(grep -o 'id="count">[^<]*' "$T/body")"
+    [ "$(grep -c '<tr><td><a href="/runs?' "$T/body")" = 1 ] || fail "limit=1 shows $(grep -c '<tr><td><a href="/runs?' "$T/body") rows"
+    grep -qF 'rel="next" href="/?limit=1&amp;offset=1"' "$T/body" || fail "next link: $(grep -o 'rel="next"[^>]*' "$T/body")"
+    grep -qF 'rel="prev"' "$T/body" && fail "first page has a previous link"
+    get "/?limit=1&offset=$((total - 1))" >/dev/null
+    grep -q "experiments $total&ndash;$total of $total" "$T/body" || fail "last page count: $(grep -o 'id="count">[^<]*' "$T/body")"
+    grep -qF 'rel="next"' "$T/body" && fail "last page has a next link"
+    grep -qF 'rel="prev"' "$T/body" || fail "last page has no previous link"
+    local code
+    code=$(get "/?limit=0"); [ "$code" = 400 ] || fail "/?limit=0: HTTP $code"
+    grep -q "limit: &#39;0&#39; is not an integer in 1..1000" "$T/body" || fail "/?limit=0 message: $(grep -o 'id="error">[^<]*' "$T/body")"
+}
+
 test_starts_local_only() {
     grep -q '^autorec serve: listening on 127.0.0.1 only' "$SERVE_OUT" || fail "no local-only notice: $(cat "$SERVE_OUT")"
     [[ "$URL" == http://127.0.0.1:* ]] || fail "URL $URL"
@@ -186,9 +206,11 @@ test_starts_local_only() {
     [ ! -e "$T/none.db" ] || fail "serve created a missing database"
 }
 
+# Every stop signal (src/stop.h) ends it cleanly: SIGINT and SIGTERM, and
+# SIGHUP (a closed terminal) too.
 test_stops_cleanly_on_sigint_and_sigterm() {
     local pid rc
-    for sig in INT TERM; do
+    for sig in INT TERM HUP; do
         rm -f "$T/s.out"
         $BIN serve --db "$DB" --port 0 >"$T/s.out" 2>&1 &
         pid=$!

@@ -1,10 +1,12 @@
 /* test.h - the unit-test harness.
  *
- * A test is a `static void test_x(void)` that uses CHECK* macros; a suite is a
- * `void suite_x(void)` that calls RUN(test_x) for each test, and is listed in
- * tests/test_main.c.  Each test prints "ok   name", "FAIL name" with the
- * failed checks, or "SKIP name: reason" when it called SKIP (it could not
- * run here: counted apart, never as passed); test_main prints
+ * A test is a `static void test_x(void)` that uses CHECK* macros; a suite is
+ * a `void suite_NAME(void)` in tests/test_NAME.c that calls RUN(test_x) for
+ * each test.  Suites are registered by the Makefile, which lists every
+ * tests/test_*.c in build/suites.h for test_main.c: nothing to add by hand.
+ * Each test prints "ok   name", "FAIL name" with the failed checks, or
+ * "SKIP name: reason" when it called SKIP (it could not run here: counted
+ * apart, never as passed); test_main prints
  * "unit: N passed, N failed, N skipped".
  *
  * Global mutable state: the counters below, owned by test_main.c. */

@@ -1,7 +1,7 @@
 /* test_faults.c - hostile inputs and faults at the library level: every
  * allocation failing in turn (config loading, data loading, the database
  * layer with SQLite's own allocations routed through mem.c, and a whole run),
- * divergence, and the inputs the README's "Failure behaviour" table lists.
+ * divergence, and the inputs the "Failure behaviour" table of docs/failures.md lists.
  * The command-line side (exit codes, kills, locks, full disks) is in
  * tests/cli_faults.sh.
  *

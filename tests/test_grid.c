@@ -1,5 +1,6 @@
-/* test_grid.c - tests of grid.c (expansion, hashes, experiment ids) and of
- * the claim logic of db.c (two connections interleaving, as two workers). */
+/* test_grid.c - tests of grid_plan.c (expansion, hashes, experiment ids,
+ * the thread budget, the data check) and of the claim logic of db.c (two
+ * connections interleaving, as two workers). */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -327,7 +328,54 @@ out:
     test_rm_tree(dir);
 }
 
+/* The thread budget: a point's threads are the worker's unless
+ * train.threads is an axis; then the largest value counts, 0 (every core)
+ * as `all`. */
+static void test_grid_plan_threads(void) {
+    GridPlan p;
+    char err[ERR_MAX], yaml[1024];
+    CHECK_MSG(make_plan(&p, grid_yaml, err) == 0, "%s", err);
+    CHECK(grid_plan_threads(&p, 3, 64, err) == 3);
+    grid_plan_free(&p);
+    snprintf(yaml, sizeof yaml, "%s  train.threads: [1, 3, 2]\n", grid_yaml);
+    CHECK_MSG(make_plan(&p, yaml, err) == 0, "%s", err);
+    CHECK(p.threads_axis == 1);
+    CHECK(grid_plan_threads(&p, 1, 64, err) == 3);
+    CHECK(grid_plan_threads(&p, 8, 64, err) == 3);   /* the axis decides */
+    grid_plan_free(&p);
+    snprintf(yaml, sizeof yaml, "%s  train.threads: [1, 0]\n", grid_yaml);
+    CHECK_MSG(make_plan(&p, yaml, err) == 0, "%s", err);
+    CHECK(grid_plan_threads(&p, 1, 64, err) == 64);
+    CHECK(grid_plan_threads(&p, 1, 2, err) == 2);
+    grid_plan_free(&p);
+}
+
+/* The data check names the first point whose data.path is missing, and
+ * passes when every path exists. */
+static void test_grid_plan_check_data(void) {
+    GridPlan p;
+    char err[ERR_MAX], yaml[1024];
+    const char *dir = test_tmp_dir("plandata");
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(yaml, sizeof yaml, "%s  data.path: [%s, %s/none]\n", grid_yaml,
+             dir, dir);
+    CHECK_MSG(make_plan(&p, yaml, err) == 0, "%s", err);
+    CHECK(grid_plan_check_data(&p, err) == -1);
+    CHECK_MSG(strstr(err, "data.path: '") && strstr(err, "/none' (grid point "
+                                                         "2 of 24)"),
+              "%s", err);
+    grid_plan_free(&p);
+    snprintf(yaml, sizeof yaml, "%s  data.path: [%s]\n", grid_yaml, dir);
+    CHECK_MSG(make_plan(&p, yaml, err) == 0, "%s", err);
+    CHECK_MSG(grid_plan_check_data(&p, err) == 0, "%s", err);
+    grid_plan_free(&p);
+    test_rm_tree(dir);
+}
+
 void suite_grid(void) {
+    RUN(test_grid_plan_threads);
+    RUN(test_grid_plan_check_data);
     RUN(test_grid_expansion);
     RUN(test_grid_hash_stability);
     RUN(test_grid_invalid_points);

@@ -2,9 +2,12 @@
  * specification, merge_shard's replacement rule and idempotence, and a merge
  * under allocation failures (all or nothing of a shard). */
 #include <math.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "db.h"
@@ -178,7 +181,48 @@ static void test_merge_alloc_failures(void) {
     test_rm_tree(dir);
 }
 
+/* merge_run (what autorec merge and the Slurm chain's promotion step
+ * run): a directory stands for its shards; a missing shard is a usage
+ * error that creates nothing. */
+static void test_merge_run(void) {
+    const char *tmp = test_tmp_dir("mergerun");
+    char dir[512], s1[600], s2[600], target[600], missing[600];
+    CHECK(tmp != NULL);
+    if (!tmp) return;
+    snprintf(dir, sizeof dir, "%s/shards", tmp);
+    snprintf(s1, sizeof s1, "%s/1.db", dir);
+    snprintf(s2, sizeof s2, "%s/2.db", dir);
+    snprintf(target, sizeof target, "%s/results.db", tmp);
+    snprintf(missing, sizeof missing, "%s/none.db", tmp);
+    CHECK(mkdir(dir, 0777) == 0);
+    CHECK(make_shard(s1, 1, 2, "finished") == 0);
+    CHECK(make_shard(s2, 2, 3, "finished") == 0);
+    const char *bad[] = {dir, missing};
+    const char *good[] = {dir};
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    int bad_rc = merge_run(bad, 2, target);
+    struct stat sb;
+    int created = stat(target, &sb) == 0;
+    int good_rc = merge_run(good, 1, target);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(null);
+    CHECK(bad_rc == 2 && !created);
+    CHECK(good_rc == 0);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(target, &h) == SQLITE_OK);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE status = "
+                          "'finished'") == 2);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs") == 5);
+    sqlite3_close(h);
+    test_rm_tree(tmp);
+}
+
 void suite_slurm(void) {
+    RUN(test_merge_run);
     RUN(test_array_spec);
     RUN(test_merge_rule);
     RUN(test_merge_alloc_failures);

@@ -55,6 +55,8 @@ UPDATE runs SET
   final_test_rmse = (SELECT test_rmse FROM epochs WHERE run_id = runs.id AND epoch = $EPOCHS),
   best_test_rmse = (SELECT min(test_rmse) FROM epochs WHERE run_id = runs.id),
   best_epoch = (SELECT epoch FROM epochs WHERE run_id = runs.id ORDER BY test_rmse, epoch LIMIT 1);
+-- no validation split: the honest result is the final epoch's (db.c's rule)
+UPDATE runs SET result_test_rmse = final_test_rmse;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
@@ -96,3 +98,28 @@ bench "sqlite3: 10 best of run_summary" sqlite3 "$DB" \
     "SELECT id, hidden, lr, best_test_rmse FROM run_summary WHERE status = 'finished' ORDER BY best_test_rmse LIMIT 10"
 bench "sqlite3: mean best RMSE per (hidden, lr)" sqlite3 "$DB" \
     "SELECT hidden, lr, avg(best_test_rmse) FROM run_summary WHERE status = 'finished' GROUP BY hidden, lr"
+
+# The dashboard's pages on the same database (curl wall time, the server
+# already running; the request's full answer read)
+if command -v curl >/dev/null; then
+    $BIN serve --db "$DB" --port 0 >"$W/serve.out" 2>"$W/serve.err" &
+    SERVE=$!
+    URL=
+    for _ in $(seq 100); do
+        URL=$(grep -o 'http://[^ ]*/' "$W/serve.out" 2>/dev/null | head -n 1 || true)
+        [ -n "$URL" ] && break
+        sleep 0.1
+    done
+    if [ -n "$URL" ]; then
+        URL=${URL%/}
+        for p in / "/?offset=50" /runs "/runs?where=hidden%20%3E%3D%20300%20and%20lr%20%3C%200.005&sort=-result" \
+                 "/runs?experiment=$EXP" /run/5000 "/compare?ids=1,2,5000" "/grid?experiment=$EXP" \
+                 /api/experiments "/api/runs?limit=1000" /api/runs/5000/epochs; do
+            bench "autorec serve: GET $p" curl -sf -o /dev/null "$URL$p"
+        done
+    else
+        echo "bench_query: autorec serve did not start: $(cat "$W/serve.err")" >&2
+    fi
+    kill -TERM "$SERVE" 2>/dev/null
+    wait "$SERVE" 2>/dev/null || true
+fi
