@@ -274,6 +274,14 @@ static const KeyDesc keys[] = {
      .details = "the epoch count comes from validation, and the refit model's "
                 "test RMSE becomes the run's result; needs "
                 "`data.split.validation_ratio` > 0"},
+    {.key = "train.ema", .type = T_REAL, FIELD(ema), .lo = 0, .hi = 1,
+     .hi_open = 1, .flags = R_F32, .example = "0.9",
+     .help = "decay of an exponential moving average of the parameters, "
+             "evaluated beside them each epoch; 0 = off",
+     .details = "after every step ema = D * ema + (1 - D) * params; each "
+                "epoch records the average's validation and test RMSE "
+                "(epochs.ema_*), and the selection takes the average when its "
+                "validation RMSE is lower (runs.selected_weights)"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
      .help = "clip predictions: none, auto (rating range) or [lo, hi]",
      .details = "applies to every evaluated prediction, validation and test "
@@ -283,6 +291,19 @@ static const KeyDesc keys[] = {
      .help = "prediction for unseen items/users, none = the model's",
      .details = "applies to validation and test pairs whose item or user has no "
                 "training rating"},
+    {.key = "eval.top_k", .type = T_INT, FIELD(top_k), .imin = 0,
+     .imax = 100000, .example = "10",
+     .help = "ranking metrics @K over the test set at the end; 0 = off",
+     .details = "Precision, Recall, NDCG and hit rate @K of the result model "
+                "(runs.precision_at_k ...): candidates are the items without a "
+                "training or validation rating of the user, scores the "
+                "unclipped outputs"},
+    {.key = "eval.relevant_min", .type = T_REAL, FIELD(relevant_min),
+     .lo = 0, .hi = 10, .lo_open = 1, .example = "4",
+     .help = "a test rating at least this is relevant (ranking metrics)"},
+    {.key = "eval.top_k_every", .type = T_INT, FIELD(top_k_every),
+     .imin = 0, .imax = 1000000, .example = "10",
+     .help = "also rank every N epochs (raw weights); 0 = only at the end"},
     {.key = "search.sampler", .type = T_ENUM, FIELD(search_sampler),
      NAMES(sampler_names),
      .help = "autorec grid: the grid's product, or random / sobol trials"},
@@ -945,6 +966,10 @@ void cfg_defaults(Config *cfg) {
     cfg->variant = VARIANT_ITEM;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
+    cfg->ema = 0;           /* off */
+    cfg->top_k = 10;
+    cfg->relevant_min = 4;
+    cfg->top_k_every = 0;
     cfg->search_sampler = SAMPLER_GRID;
     cfg->search_trials = 16;
     cfg->search_seed = 0;
@@ -1183,6 +1208,10 @@ int cfg_validate(const Config *cfg, char *err) {
                        "choose the number of epochs: set "
                        "data.split.validation_ratio (e.g. 0.1), or refit: "
                        "false");
+    if (cfg->top_k_every > 0 && cfg->top_k == 0)
+        return err_set(err, "eval.top_k_every: %d needs ranking metrics: set "
+                       "eval.top_k (e.g. 10), or top_k_every: 0",
+                       cfg->top_k_every);
     if (cfg->schedule == SCHED_COSINE && cfg->lr_min > cfg->lr)
         return err_set(err, "train.lr_min: %g is above train.lr %g (the "
                        "cosine schedule decays from lr to lr_min)",
@@ -1241,6 +1270,8 @@ typedef struct {
     size_t len;
     Config *cfg;               /* scratch copy being filled */
     Grid *grid;                /* scratch grid, or NULL: grid: refused */
+    int ensemble;              /* 1: a top-level ensemble: section is
+                                  skipped (ensemble.c reads it), 0: refused */
     char *err;
 } Loader;
 
@@ -1351,6 +1382,24 @@ static int is_null(const yaml_event_t *ev) {
 
 static int parse_mapping(Loader *L, const char *prefix);
 static int parse_grid(Loader *L, yaml_mark_t m);
+
+/* Consumes one node (a scalar, or a sequence or mapping with everything in
+ * it).  Returns 0 or -1 with L->err set. */
+static int skip_node(Loader *L) {
+    int depth = 0;
+    do {
+        yaml_event_t ev;
+        if (next_event(L, &ev)) return -1;
+        if (ev.type == YAML_SEQUENCE_START_EVENT ||
+            ev.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+                 ev.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        yaml_event_delete(&ev);
+    } while (depth > 0);
+    return 0;
+}
 
 /* Applies the value event ev of section `path` (plen bytes of a dotted key,
  * e.g. "data.split"): it must start a mapping.  Returns 0 or -1. */
@@ -1809,6 +1858,19 @@ static int parse_mapping(Loader *L, const char *prefix) {
         size_t kn = ev.data.scalar.length;
         const KeyDesc *d = NULL;
         int is_map = 0;
+        if (plen == 0 && kn == 8 && !memcmp(k, "ensemble", 8)) {
+            yaml_mark_t em = ev.start_mark;
+            yaml_event_delete(&ev);
+            have = 0;
+            if (!L->ensemble) {
+                load_error(L, em, "ensemble: is read only by `autorec run` "
+                           "(it trains the members and blends them: run "
+                           "autorec run %s)", L->name);
+                goto done;
+            }
+            if (skip_node(L)) goto done;
+            continue;
+        }
         if (plen == 0 && kn == 4 && !memcmp(k, "grid", 4)) {
             yaml_mark_t gm = ev.start_mark;
             yaml_event_delete(&ev);
@@ -1944,14 +2006,14 @@ done:
 
 /* Loads len bytes of YAML text on top of cfg; cfg is only changed when the
  * whole document is valid.  Returns 0 or -1 with err. */
-static int load_text(Config *cfg, Grid *grid, const char *text, size_t len,
-                     const char *name, char *err) {
+static int load_text(Config *cfg, Grid *grid, int ensemble, const char *text,
+                     size_t len, const char *name, char *err) {
     Config tmp = *cfg;
     Grid gtmp;
     memset(&gtmp, 0, sizeof gtmp);
     Loader L = {.name = name, .text = (const unsigned char *)text,
                 .len = len, .cfg = &tmp, .grid = grid ? &gtmp : NULL,
-                .err = err};
+                .ensemble = ensemble, .err = err};
     int rc;
     if (len > CFG_FILE_MAX)
         return err_set(err, "%s: config is %zu bytes, over the %d-byte "
@@ -1976,20 +2038,22 @@ static int load_text(Config *cfg, Grid *grid, const char *text, size_t len,
 int cfg_load_string(Config *cfg, const char *yaml, const char *name,
                     char *err) {
     assert(cfg && yaml);
-    return load_text(cfg, NULL, yaml, strlen(yaml), name ? name : "<string>", err);
+    /* a stored config (runs.config_yaml) of an ensemble run carries its
+     * ensemble: section: skipped, it is not part of a run's Config */
+    return load_text(cfg, NULL, 1, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
 int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
                          const char *name, char *err) {
     assert(cfg && grid && yaml);
-    return load_text(cfg, grid, yaml, strlen(yaml), name ? name : "<string>", err);
+    return load_text(cfg, grid, 0, yaml, strlen(yaml), name ? name : "<string>", err);
 }
 
 /* See cfg.h: len bytes that may hold NUL bytes, as read from a file. */
 int cfg_load_buffer(Config *cfg, Grid *grid, const char *text, size_t len,
                     const char *name, char *err) {
     assert(cfg && (text || len == 0));
-    return load_text(cfg, grid, text ? text : "", len,
+    return load_text(cfg, grid, 0, text ? text : "", len,
                      name ? name : "<buffer>", err);
 }
 
@@ -2091,8 +2155,10 @@ static int resolve_config_paths(Config *cfg, const Config *saved, Grid *grid,
     return 0;
 }
 
-/* As cfg_load_file; grid may be NULL (then grid: is refused). */
-int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
+/* As cfg_load_file; grid may be NULL (then grid: is refused); ensemble: 1
+ * skips a top-level ensemble: section, 0 refuses it. */
+static int load_file(Config *cfg, Grid *grid, int ensemble, const char *path,
+                     char *err) {
     FILE *f = NULL;
     char *buf = NULL;
     size_t len = 0, cap;
@@ -2155,7 +2221,7 @@ int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
     Config saved = *cfg;
     for (size_t k = 0; k < NPATH_KEYS; k++)
         ((char *)cfg + path_keys[k].off)[0] = '\0';
-    rc = load_text(cfg, grid, buf, len, path, err);
+    rc = load_text(cfg, grid, ensemble, buf, len, path, err);
     if (rc == 0 && resolve_config_paths(cfg, &saved, grid, path, err)) {
         cfg_grid_free(grid);
         rc = -1;
@@ -2165,6 +2231,14 @@ done:
     mem_free(buf);
     if (f) fclose(f);
     return rc;
+}
+
+int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err) {
+    return load_file(cfg, grid, 0, path, err);
+}
+
+int cfg_load_file_ensemble(Config *cfg, const char *path, char *err) {
+    return load_file(cfg, NULL, 1, path, err);
 }
 
 /* ---------------------------------------------------------------- grid -- */

@@ -99,8 +99,17 @@ typedef struct {
                                         train a fresh model on train +
                                         validation for the selected number
                                         of epochs (needs validation_ratio) */
+    double ema;                      /* train.ema in [0,1): decay of the
+                                        exponential moving average of the
+                                        parameters (avg.h), 0 = off */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
+    int top_k;                       /* eval.top_k: ranking metrics @K over
+                                        the test set (topn.h), 0 = off */
+    double relevant_min;             /* eval.relevant_min: a test rating at
+                                        least this is relevant */
+    int top_k_every;                 /* eval.top_k_every: also every N
+                                        epochs, 0 = only at the end */
     /* search.*: read by `autorec grid` only (sampling and pruning) */
     SamplerKind search_sampler;      /* search.sampler: grid | random | sobol */
     int search_trials;               /* search.trials: sampled trials */
@@ -174,7 +183,9 @@ int cfg_set_override(Config *cfg, const char *assignment, char *err);
  * "path:line:column: message" (1-based).  Returns 0 or -1 with err. */
 int cfg_load_file(Config *cfg, const char *path, char *err);
 
-/* Same, from an in-memory YAML document; `name` is used in messages. */
+/* Same, from an in-memory YAML document; `name` is used in messages.  A
+ * top-level `ensemble:` section (the stored config of an ensemble run) is
+ * skipped. */
 int cfg_load_string(Config *cfg, const char *yaml, const char *name,
                     char *err);
 
@@ -187,6 +198,11 @@ int cfg_load_string(Config *cfg, const char *yaml, const char *name,
 int cfg_load_file_grid(Config *cfg, Grid *grid, const char *path, char *err);
 int cfg_load_string_grid(Config *cfg, Grid *grid, const char *yaml,
                          const char *name, char *err);
+
+/* As cfg_load_file, skipping a top-level `ensemble:` section (its members
+ * are read by ensemble.h); the plain loaders refuse the section.  Returns
+ * 0 or -1 with err; cfg is unchanged on error. */
+int cfg_load_file_ensemble(Config *cfg, const char *path, char *err);
 
 /* Parses len bytes of YAML exactly as cfg_load_file_grid parses a file's
  * contents (the text need not be NUL-terminated and may contain NUL bytes;

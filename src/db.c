@@ -206,6 +206,17 @@ static int db_b_peak_rss(sqlite3_stmt *s, int i, const Config *c) {
     return sqlite3_bind_null(s, i);
 }
 
+/* schema 7: train.ema, eval.top_k, eval.relevant_min */
+static int db_b_ema(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->ema);
+}
+static int db_b_top_k(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_int(s, i, c->top_k);
+}
+static int db_b_relevant_min(sqlite3_stmt *s, int i, const Config *c) {
+    return sqlite3_bind_double(s, i, c->relevant_min);
+}
+
 static const struct {
     const char *name, *type;
     int since;        /* schema version that added the column */
@@ -227,6 +238,9 @@ static const struct {
     {"decoder", "TEXT", 4, db_b_decoder},
     {"refit", "INTEGER", 5, db_b_refit},
     {"peak_rss_mb", "REAL", 6, db_b_peak_rss},
+    {"ema", "REAL", 7, db_b_ema},
+    {"top_k", "INTEGER", 7, db_b_top_k},
+    {"relevant_min", "REAL", 7, db_b_relevant_min},
 };
 #define DB_NCONFIG_COLUMNS \
     ((int)(sizeof db_config_columns / sizeof db_config_columns[0]))
@@ -243,6 +257,19 @@ static const struct {
     {"result_test_rmse", "REAL", 6},
     {"pruned_epoch", "INTEGER", 6},   /* search.pruner: the epoch it stopped */
     {"pruned_reason", "TEXT", 6},     /* and why */
+    /* schema 7: which weights the selection chose with train.ema ('raw' or
+     * 'ema'; NULL without ema), the ranking metrics of the run's result
+     * model (eval.top_k; topn.h), and ensembles (ensemble.h): member_key
+     * marks a member run (what it trained, for reuse), ensemble_size an
+     * ensemble run (its members are in ensemble_members) */
+    {"selected_weights", "TEXT", 7},
+    {"precision_at_k", "REAL", 7},
+    {"recall_at_k", "REAL", 7},
+    {"ndcg_at_k", "REAL", 7},
+    {"hit_rate_at_k", "REAL", 7},
+    {"topn_users", "INTEGER", 7},
+    {"member_key", "TEXT", 7},
+    {"ensemble_size", "INTEGER", 7},
 };
 #define DB_NRESULT_COLUMNS \
     ((int)(sizeof db_result_columns / sizeof db_result_columns[0]))
@@ -250,6 +277,36 @@ static const struct {
     "coalesce(refit_test_rmse, selected_test_rmse, final_test_rmse)"
 static const char db_migrate_v6[] =
     "UPDATE runs SET result_test_rmse = " DB_RESULT_EXPR ";\n";
+
+/* Schema 6 -> 7: per epoch, the moving average's validation and test RMSE
+ * (train.ema) and the ranking metrics when eval.top_k_every asks; the
+ * members of ensemble runs with their fitted weights; the predictions a
+ * member run stores for blending (float32 arrays in the order of the
+ * split's validation and test ratings: val and test of the selected model,
+ * refit of the refit model; pairs_key hashes the (user, item) pairs they
+ * follow).  The runs columns are in the column tables above. */
+static const char db_migrate_v7[] =
+    "ALTER TABLE epochs ADD COLUMN ema_val_rmse REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN ema_test_rmse REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN precision_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN recall_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN ndcg_at_k REAL;\n"
+    "ALTER TABLE epochs ADD COLUMN hit_rate_at_k REAL;\n"
+    "CREATE TABLE ensemble_members(\n"
+    "  ensemble_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  position INTEGER NOT NULL CHECK(position >= 1),\n"
+    "  member_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  weight REAL NOT NULL,\n"
+    "  label TEXT NOT NULL,\n"
+    "  PRIMARY KEY(ensemble_run, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX ensemble_members_member ON ensemble_members(member_run);\n"
+    "CREATE TABLE run_predictions(\n"
+    "  run_id INTEGER PRIMARY KEY REFERENCES runs(id),\n"
+    "  pairs_key TEXT NOT NULL,\n"
+    "  val BLOB, test BLOB, refit BLOB\n"
+    ");\n"
+    "CREATE INDEX runs_member_key ON runs(member_key);\n";
 
 /* See db_internal.h. */
 void db_columns_sql(char *out, size_t n, int mode) {
@@ -739,6 +796,11 @@ static int db_upgrade(Db *db, char *err) {
         rc = sqlite3_exec(db->db, db_migrate_v5, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6)
         rc = sqlite3_exec(db->db, db_migrate_v6, NULL, NULL, &msg);
+    /* before db_allow_pruned (after its schema edit, an allocation failure
+     * in these ALTERs was reported as "no such table: epochs" in
+     * test_oom_db_layer instead of as out of memory) */
+    if (rc == SQLITE_OK && version < 7)
+        rc = sqlite3_exec(db->db, db_migrate_v7, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6) rc = db_allow_pruned(db, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];

@@ -4,7 +4,7 @@
  * The tables, views and indexes of a new database are printed by `autorec
  * help schema` (docs/schema.md, generated from a database db_open creates);
  * what each version added is written once, beside its migration step in
- * db.c (db_schema, db_migrate_v2 ... db_migrate_v6, and the `since` of the
+ * db.c (db_schema, db_migrate_v2 ... db_migrate_v7, and the `since` of the
  * column tables).  An older database is migrated in place, in one
  * transaction, when opened.
  * Each epoch is written in its own transaction together with the run's
@@ -18,7 +18,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 /* The statuses that settle a grid point: it is not run again (unless its
  * config hash is outdated), and a merge prefers them to any other.
@@ -71,6 +71,14 @@ typedef struct {
     int selected;             /* 1: this epoch becomes the run's selected
                                  epoch (selected_epoch, selected_test_rmse,
                                  selected_val_rmse) */
+    /* train.ema: the moving average's RMSE beside the raw weights' */
+    int has_ema;              /* 1: ema_* are recorded */
+    double ema_val_rmse, ema_test_rmse;
+    int selected_ema;         /* with selected: the average was chosen, so
+                                 the run's selected RMSEs are ema_* */
+    /* eval.top_k_every: ranking metrics of this epoch's raw weights */
+    int has_topn;             /* 1: topn[] is recorded */
+    double topn[4];           /* precision, recall, NDCG, hit rate @K */
 } DbEpoch;
 
 /* Opens (creating if needed) the database at path, creating its parent
@@ -120,6 +128,7 @@ int db_run_key(Db *db, int64_t run_id, uint64_t *key, char *err);
 
 /* The path the database was opened with (owned by db). */
 const char *db_path(const Db *db);
+
 
 /* When db_open created db's schema (a new or empty file), prints to stderr
  * "autorec CMD: created a new results database PATH (ABSOLUTE PATH) ...",

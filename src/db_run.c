@@ -183,7 +183,7 @@ static void db_epoch_row_args(DbArg *a, int64_t run_id, const DbEpoch *e) {
  * (nothing of the epoch is stored then).  Non-finite values are refused. */
 int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     char what[96];
-    DbArg row[DB_EPOCH_ROW_ARGS + 2];
+    DbArg row[DB_EPOCH_ROW_ARGS + 8];
     assert(db && e);
     snprintf(what, sizeof what, "record epoch %d of run %lld", e->epoch,
              (long long)run_id);
@@ -193,6 +193,20 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
     row[DB_EPOCH_ROW_ARGS + 1] = e->has_val
                                      ? db_arg_real(":val_mae", e->val_mae)
                                      : db_arg_null(":val_mae");
+    /* train.ema: the moving average's RMSE; eval.top_k_every: ranking */
+    row[DB_EPOCH_ROW_ARGS + 2] =
+        e->has_ema && e->has_val ? db_arg_finite(":ema_val_rmse", e->ema_val_rmse)
+                                 : db_arg_null(":ema_val_rmse");
+    row[DB_EPOCH_ROW_ARGS + 3] =
+        e->has_ema ? db_arg_finite(":ema_test_rmse", e->ema_test_rmse)
+                   : db_arg_null(":ema_test_rmse");
+    static const char *const topn[4] = {":precision_at_k", ":recall_at_k",
+                                        ":ndcg_at_k", ":hit_rate_at_k"};
+    for (int k = 0; k < 4; k++)
+        row[DB_EPOCH_ROW_ARGS + 4 + k] = e->has_topn
+                                             ? db_arg_finite(topn[k], e->topn[k])
+                                             : db_arg_null(topn[k]);
+    const int ema = e->selected_ema;   /* the chosen weights' RMSEs */
     DbArg run[] = {
         db_arg_real(":test_rmse", e->test_rmse),
         db_arg_int(":epoch", e->epoch),
@@ -200,8 +214,13 @@ int db_epoch_add(Db *db, int64_t run_id, const DbEpoch *e, char *err) {
         db_arg_real(":seconds", e->train_seconds + e->eval_seconds),
         db_arg_text(":worker", db->worker),
         db_arg_int(":selected", e->selected != 0),
-        e->has_val ? db_arg_real(":val_rmse", e->val_rmse)
-                   : db_arg_null(":val_rmse"),
+        db_arg_real(":selected_test_rmse", ema ? e->ema_test_rmse
+                                               : e->test_rmse),
+        e->has_val ? db_arg_real(":selected_val_rmse", ema ? e->ema_val_rmse
+                                                           : e->val_rmse)
+                   : db_arg_null(":selected_val_rmse"),
+        db_arg_text(":selected_weights", !e->has_ema ? NULL
+                                         : ema ? "ema" : "raw"),
     };
     return db_epoch_write(db, what, run_id, e, DB_ST_EPOCH_INSERT, row,
                           DB_NARGS(row), DB_ST_RUN_UPDATE_EPOCH, run,

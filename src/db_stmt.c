@@ -24,7 +24,10 @@
     "selected_epoch = NULL, selected_test_rmse = NULL, "                  \
     "selected_val_rmse = NULL, checkpoint = NULL, refit_epochs = NULL, "  \
     "refit_test_rmse = NULL, refit_test_mae = NULL, "                     \
-    "result_test_rmse = NULL, pruned_epoch = NULL, pruned_reason = NULL"
+    "result_test_rmse = NULL, pruned_epoch = NULL, pruned_reason = NULL, " \
+    "selected_weights = NULL, precision_at_k = NULL, recall_at_k = NULL, " \
+    "ndcg_at_k = NULL, hit_rate_at_k = NULL, topn_users = NULL, "         \
+    "member_key = NULL, ensemble_size = NULL"
 
 /* A running run held by this worker (:worker NULL: any run) */
 #define DB_HELD "(:worker IS NULL OR worker IS :worker)"
@@ -43,10 +46,16 @@ static const char *const db_statements[DB_NSTMT] = {
         "UPDATE runs SET {set} WHERE id = :run AND " DB_HELD,
     [DB_ST_EPOCH_INSERT] =
         "INSERT INTO epochs(run_id, epoch, train_loss, test_rmse, "
-        "train_seconds, eval_seconds, test_mae, val_rmse, val_mae) "
+        "train_seconds, eval_seconds, test_mae, val_rmse, val_mae, "
+        "ema_val_rmse, ema_test_rmse, precision_at_k, recall_at_k, "
+        "ndcg_at_k, hit_rate_at_k) "
         "VALUES(:run, :epoch, :train_loss, :test_rmse, :train_seconds, "
-        ":eval_seconds, :test_mae, :val_rmse, :val_mae)",
-    /* :selected: this epoch becomes the run's selected one */
+        ":eval_seconds, :test_mae, :val_rmse, :val_mae, :ema_val_rmse, "
+        ":ema_test_rmse, :precision_at_k, :recall_at_k, :ndcg_at_k, "
+        ":hit_rate_at_k)",
+    /* :selected: this epoch becomes the run's selected one, with the
+     * RMSEs of the weights chosen (the moving average's with train.ema
+     * when it won: :selected_weights 'ema') */
     [DB_ST_RUN_UPDATE_EPOCH] =
         "UPDATE runs SET final_test_rmse = :test_rmse, "
         "best_epoch = CASE WHEN best_test_rmse IS NULL OR :test_rmse < "
@@ -57,10 +66,12 @@ static const char *const db_statements[DB_NSTMT] = {
         "heartbeat_at = " DB_UNIXNOW ", "
         "selected_epoch = CASE WHEN :selected THEN :epoch ELSE "
         "selected_epoch END, selected_test_rmse = CASE WHEN :selected THEN "
-        ":test_rmse ELSE selected_test_rmse END, selected_val_rmse = CASE "
-        "WHEN :selected THEN :val_rmse ELSE selected_val_rmse END, "
+        ":selected_test_rmse ELSE selected_test_rmse END, selected_val_rmse "
+        "= CASE WHEN :selected THEN :selected_val_rmse ELSE "
+        "selected_val_rmse END, selected_weights = CASE WHEN :selected THEN "
+        ":selected_weights ELSE selected_weights END, "
         "result_test_rmse = coalesce(refit_test_rmse, CASE WHEN :selected "
-        "THEN :test_rmse ELSE selected_test_rmse END, :test_rmse) "
+        "THEN :selected_test_rmse ELSE selected_test_rmse END, :test_rmse) "
         "WHERE id = :run AND " DB_HELD,
     [DB_ST_REFIT_INSERT] =
         "INSERT INTO refit_epochs(run_id, epoch, train_loss, test_rmse, "

@@ -66,12 +66,16 @@ static const QColumn columns[] = {
     {"patience", "train.patience", "patience", NULL, "patience", QF_PLAIN,
      QK_INT, P, 0},
     {"refit", "train.refit", "refit", NULL, "refit", QF_PLAIN, QK_INT, P, 0},
+    {"ema", "train.ema", "ema", NULL, "ema", QF_PLAIN, QK_REAL, P, 0},
     {"seed", "train.seed", "seed", NULL, "seed", QF_PLAIN, QK_INT, P, 8},
     {"kernel", "train.kernel", "kernel", NULL, "kernel", QF_PLAIN, QK_TEXT,
      P, 0},
     {"clip", "eval.clip", "clip", NULL, "clip", QF_PLAIN, QK_TEXT, P, 0},
     {"cold_default", "eval.cold_default", "cold_default", NULL,
      "cold default", QF_PLAIN, QK_REAL, P, 0},
+    {"top_k", "eval.top_k", "top_k", NULL, "K", QF_PLAIN, QK_INT, P, 0},
+    {"relevant_min", "eval.relevant_min", "relevant_min", NULL, "relevant",
+     QF_PLAIN, QK_REAL, P, 0},
     /* metrics */
     {"epochs_done", NULL, "epochs_done", "epochs_done || '/' || epochs",
      "epochs", QF_PLAIN, QK_INT, M, 9},
@@ -94,6 +98,21 @@ static const QColumn columns[] = {
      QF_RMSE, QK_REAL, M, 16},
     {"refit_test_mae", NULL, "refit_test_mae", NULL, "refit MAE", QF_RMSE,
      QK_REAL, M, 0},
+    {"selected_weights", NULL, "selected_weights", NULL, "weights",
+     QF_PLAIN, QK_TEXT, M, 0},
+    {"precision_at_k", NULL, "precision_at_k", NULL, "P@K", QF_RMSE,
+     QK_REAL, M, 0},
+    {"recall_at_k", NULL, "recall_at_k", NULL, "R@K", QF_RMSE, QK_REAL, M,
+     0},
+    {"ndcg_at_k", NULL, "ndcg_at_k", NULL, "NDCG@K", QF_RMSE, QK_REAL, M, 0},
+    {"hit_rate_at_k", NULL, "hit_rate_at_k", NULL, "HR@K", QF_RMSE, QK_REAL,
+     M, 0},
+    {"topn_users", NULL, "topn_users", NULL, "ranked users", QF_PLAIN,
+     QK_INT, M, 0},
+    {"ensemble_size", NULL, "ensemble_size", NULL, "members", QF_PLAIN,
+     QK_INT, M, 0},
+    {"member_key", NULL, "member_key", NULL, "member of", QF_PLAIN, QK_TEXT,
+     I, 0},
     {"pruned_epoch", NULL, "pruned_epoch", NULL, "pruned at", QF_PLAIN,
      QK_INT, M, 0},
     {"pruned_reason", NULL, "pruned_reason", NULL, "pruned because",
@@ -131,6 +150,9 @@ static const struct {
     {"selected", "selected_test_rmse"}, {"val_rmse", "selected_val_rmse"},
     {"index", "split_index"},      {"refit_rmse", "refit_test_rmse"},
     {"result", "result_test_rmse"}, {"result_rmse", "result_test_rmse"},
+    {"ndcg", "ndcg_at_k"},         {"precision", "precision_at_k"},
+    {"recall", "recall_at_k"},     {"hit_rate", "hit_rate_at_k"},
+    {"members", "ensemble_size"},
 };
 
 static const QColumn *extra_columns;
@@ -221,6 +243,13 @@ int qcol_all(const QColumn **out, int max) {
     "CASE WHEN " lo " IS NOT NULL THEN '[' || printf('%.4f', " lo ") || "  \
     "', ' || printf('%.4f', " hi ") || ']' END"
 
+/* the mean of a runs column over the finished runs of a summary's group
+ * (grid points group_point .. group_point + splits - 1) */
+#define SUMMARY_MEAN(col)                                                  \
+    "(SELECT avg(r." col ") FROM runs r WHERE r.experiment = s.experiment " \
+    "AND r.grid_point >= s.group_point AND r.grid_point < s.group_point + " \
+    "s.splits AND r.status = 'finished')"
+
 static const QColumn summary_columns[] = {
     {"experiment", NULL, "s.experiment", NULL, "experiment", QF_PLAIN,
      QK_TEXT, I, 1},
@@ -259,6 +288,19 @@ static const QColumn summary_columns[] = {
     {"refit_test_ci", NULL, NULL,
      CI("s.refit_test_ci_lo", "s.refit_test_ci_hi"), "95% CI", QF_PLAIN,
      QK_TEXT, M, 13},
+    /* over the configuration's finished runs (the split summary's runs):
+     * the result (runs.result_test_rmse: refit, else selected; an
+     * ensemble's blend) and the ranking metrics */
+    {"result_test_mean", NULL, SUMMARY_MEAN("result_test_rmse"), NULL,
+     "result RMSE", QF_RMSE, QK_REAL, M, 14},
+    {"ndcg_mean", NULL, SUMMARY_MEAN("ndcg_at_k"), NULL, "NDCG@K", QF_RMSE,
+     QK_REAL, M, 15},
+    {"precision_mean", NULL, SUMMARY_MEAN("precision_at_k"), NULL, "P@K",
+     QF_RMSE, QK_REAL, M, 0},
+    {"recall_mean", NULL, SUMMARY_MEAN("recall_at_k"), NULL, "R@K", QF_RMSE,
+     QK_REAL, M, 0},
+    {"hit_rate_mean", NULL, SUMMARY_MEAN("hit_rate_at_k"), NULL, "HR@K",
+     QF_RMSE, QK_REAL, M, 0},
     {"runs", NULL, "s.runs", NULL, "runs", QF_PLAIN, QK_TEXT, I, 0},
 };
 
@@ -275,6 +317,12 @@ static const QEpochColumn epoch_columns[] = {
     {"test_mae", "test MAE", "%.4f", 1, 1},
     {"val_rmse", "val RMSE", "%.4f", 0, 1},
     {"val_mae", "val MAE", "%.4f", 0, 1},
+    {"ema_val_rmse", "EMA val RMSE", "%.4f", 0, 1},
+    {"ema_test_rmse", "EMA test RMSE", "%.4f", 0, 1},
+    {"precision_at_k", "P@K", "%.4f", 0, 1},
+    {"recall_at_k", "R@K", "%.4f", 0, 1},
+    {"ndcg_at_k", "NDCG@K", "%.4f", 0, 1},
+    {"hit_rate_at_k", "HR@K", "%.4f", 0, 1},
     {"train_seconds", "train s", "%.2f", 1, 0},
     {"eval_seconds", "eval s", "%.2f", 1, 0},
 };

@@ -108,6 +108,45 @@ static int show_columns(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     return 0;
 }
 
+/* An ensemble run: its members with their weights (ensemble_members) and
+ * their own figures; nothing for other runs.  Returns 0 or -1 with err. */
+static int show_ensemble(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
+    sqlite3_stmt *st = NULL;
+    char b[4][64];
+    int rc, n = 0;
+    if (sqlite3_prepare_v2(h, "SELECT e.position, e.member_run, e.weight, "
+            "r.selected_test_rmse, r.refit_test_rmse, r.status, e.label "
+            "FROM ensemble_members e LEFT JOIN run_summary r ON r.id = "
+            "e.member_run WHERE e.ensemble_run = ?1 ORDER BY e.position",
+            -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);   /* a database before schema 7 */
+        return 0;
+    }
+    rc = sqlite3_bind_int64(st, 1, id);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        if (n++ == 0)
+            fprintf(out, "ensemble    members, weights fitted on the "
+                         "validation split (result: %s):\n",
+                    "the blend of the refit models when they refit, else "
+                    "of the selected ones");
+        fprintf(out, "  m%-3d run %-6s weight %s  selected RMSE %s  refit "
+                     "RMSE %s  %s  %s\n", sqlite3_column_int(st, 0),
+                query_col(st, 1, NULL, b[0], sizeof b[0]),
+                query_col(st, 2, "%.4f", b[1], sizeof b[1]),
+                query_col(st, 3, "%.4f", b[2], sizeof b[2]),
+                query_col(st, 4, "%.4f", b[3], sizeof b[3]),
+                sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5)
+                                           : "deleted",
+                sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6)
+                                           : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return err_set(err, "cannot read the members of run %lld: %s",
+                       (long long)id, sqlite3_errmsg(h));
+    return 0;
+}
+
 /* Prints run id.  Returns 0, 1 when there is no such run (err set), or -1
  * with err. */
 static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
@@ -209,7 +248,8 @@ static int show_run(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
                 query_col(st, 45, NULL, b[1], 128));
     if (sqlite3_column_type(st, 22) != SQLITE_NULL)
         fprintf(out, "error       %s\n", sqlite3_column_text(st, 22));
-    if (show_columns(h, id, out, err)) goto done;
+    if (show_ensemble(h, id, out, err) || show_columns(h, id, out, err))
+        goto done;
     int selected = sqlite3_column_type(st, 25) == SQLITE_NULL
                        ? -1 : sqlite3_column_int(st, 25);
     fprintf(out, "\nresolved config:\n");

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "err.h"
 #include "mem.h"
+#include "predict.h"
 #include "query.h"
 #include "runner.h"
 
@@ -198,72 +199,6 @@ static int read_titles(const Config *cfg, const Dataset *ds,
     free(line);  /* getline's buffer comes from malloc */
     fclose(f);
     return 1;
-}
-
-/* Predicts every item for the nu dense users us: score[j * I + i] is user
- * us[j]'s prediction for item i; seen[j * I + i] is 1 when us[j] rated i in
- * training; nrated[j] counts us[j]'s training ratings.  Item variant: the
- * items' rows are reconstructed in blocks (one pass for every user); user
- * variant: the users' rows in blocks.  Returns 0 or -1 with err (out of
- * memory). */
-static int predict_users(Runner *r, const int *us, int nu, float *score,
-                         unsigned char *seen, int *nrated, char *err) {
-    Trainer *t = &r->trainer;
-    const Csr *m = t->train;   /* train, or train + validation (refit) */
-    const int I = r->ds.num_items, B = t->opt.batch_size, U = t->num_users;
-    const int user_variant = r->cfg.variant == VARIANT_USER;
-    const int width = user_variant ? I : U;
-    int32_t *rows = mem_alloc((size_t)B * sizeof *rows);
-    float *block = mem_alloc((size_t)B * (size_t)width * sizeof *block);
-    int *slot = mem_alloc((size_t)U * sizeof *slot);   /* user -> j, or -1 */
-    int ret = -1;
-    if (!rows || !block || !slot) {
-        err_set(err, "out of memory for a block of %d predictions of %d "
-                "values", B, width);
-        goto done;
-    }
-    for (int u = 0; u < U; u++) slot[u] = -1;
-    for (int j = 0; j < nu; j++) {
-        slot[us[j]] = j;
-        nrated[j] = 0;
-    }
-    if (user_variant) {
-        for (int j = 0; j < nu; j++)
-            for (int64_t e = m->ptr[us[j]]; e < m->ptr[us[j] + 1]; e++) {
-                seen[(size_t)j * I + (size_t)m->col[e]] = 1;
-                nrated[j]++;
-            }
-        for (int j0 = 0; j0 < nu; j0 += B) {
-            const int n = nu - j0 < B ? nu - j0 : B;
-            for (int k = 0; k < n; k++) rows[k] = us[j0 + k];
-            trainer_predict_rows(t, rows, n, block);
-            memcpy(score + (size_t)j0 * I, block,
-                   (size_t)n * (size_t)I * sizeof *score);
-        }
-    } else {
-        for (int i = 0; i < I; i++)
-            for (int64_t e = m->ptr[i]; e < m->ptr[i + 1]; e++) {
-                int j = slot[m->col[e]];
-                if (j < 0) continue;
-                seen[(size_t)j * I + (size_t)i] = 1;
-                nrated[j]++;
-            }
-        for (int i0 = 0; i0 < I; i0 += B) {
-            const int n = I - i0 < B ? I - i0 : B;
-            for (int k = 0; k < n; k++) rows[k] = i0 + k;
-            trainer_predict_rows(t, rows, n, block);
-            for (int k = 0; k < n; k++)
-                for (int j = 0; j < nu; j++)
-                    score[(size_t)j * I + (size_t)(i0 + k)] =
-                        block[(size_t)k * U + (size_t)us[j]];
-        }
-    }
-    ret = 0;
-done:
-    mem_free(rows);
-    mem_free(block);
-    mem_free(slot);
-    return ret;
 }
 
 /* Loads the checkpoint at path into r's trainer after checking that it is
@@ -501,9 +436,9 @@ int recommend_main(int argc, char **argv) {
     Pick *picks = NULL;
     int *dense = NULL, *nrated = NULL;
     char (*titles)[TITLE_MAX] = NULL;
-    Runner r;
-    int rc = EXIT_USAGE, epoch = 0;
-    memset(&r, 0, sizeof r);
+    Predictor p;
+    int rc = EXIT_USAGE;
+    memset(&p, 0, sizeof p);
     int pr = parse_args(argc, argv, &a);
     if (pr) {
         mem_free(a.users);
@@ -512,9 +447,16 @@ int recommend_main(int argc, char **argv) {
     const long long run = (long long)a.run;
     const int multi = a.all || a.n_users > 1;
     rc = EXIT_FAILED;
-    if (recommend_load(&r, a.db_path, a.run, &epoch, err)) goto fail;
-    const Config cfg = r.cfg;
-    const Dataset *ds = &r.ds;
+    if (predict_open(&p, a.db_path, a.run, err)) goto fail;
+    const Config cfg = p.r[0].cfg;   /* an ensemble's: its first member's */
+    const Dataset *ds = &p.r[0].ds;
+    char what[160];
+    if (p.ensemble)
+        snprintf(what, sizeof what, "ensemble of %d runs, checkpoints of "
+                 "their result models", p.n);
+    else
+        snprintf(what, sizeof what, "%s variant, checkpoint of epoch %d",
+                 cfg_variant_name(cfg.variant), p.epoch);
     const int I = ds->num_items;
     const int nu = a.all ? ds->num_users : a.n_users;
     dense = mem_alloc((size_t)nu * sizeof *dense);
@@ -550,7 +492,7 @@ int recommend_main(int argc, char **argv) {
     for (int j0 = 0; j0 < nu; j0 += chunk) {
         const int n = nu - j0 < chunk ? nu - j0 : chunk;
         memset(seen, 0, (size_t)n * (size_t)I);
-        if (predict_users(&r, dense + j0, n, score, seen, nrated, err))
+        if (predict_users(&p, dense + j0, n, score, seen, nrated, 0, err))
             goto fail;
         for (int j = 0; j < n; j++) {
             const long long user = (long long)ds->user_ids[dense[j0 + j]];
@@ -582,17 +524,17 @@ int recommend_main(int argc, char **argv) {
     if (a.format == REC_JSON) puts(printed ? "\n]" : "[]");
     if (a.format == REC_CSV && !printed) puts("user,rank,item,score,title");
     if (!multi)
-        fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): "
+        fprintf(stderr, "run %lld '%s' (%s): "
                 "user %lld, %d training ratings; top %d of %d unseen items%s\n",
-                run, cfg.name, cfg_variant_name(cfg.variant), epoch,
+                run, p.name, what,
                 a.users[0], nrated[0], top, unseen,
                 titled ? "" : " (no titles: no movie file in the data "
                               "directory)");
     else
-        fprintf(stderr, "run %lld '%s' (%s variant, checkpoint of epoch %d): "
+        fprintf(stderr, "run %lld '%s' (%s): "
                 "top %d unseen items of %d users; %d without a training "
-                "rating skipped%s\n", run, cfg.name,
-                cfg_variant_name(cfg.variant), epoch, a.top, printed, skipped,
+                "rating skipped%s\n", run, p.name,
+                what, a.top, printed, skipped,
                 titled ? "" : " (no titles: no movie file in the data "
                               "directory)");
     rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
@@ -607,6 +549,6 @@ out:
     mem_free(dense);
     mem_free(nrated);
     mem_free(a.users);
-    runner_free(&r);
+    predict_close(&p);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "db.h"
+#include "ensemble.h"
 #include "err.h"
 #include "grid.h"
 #include "heartbeat.h"
@@ -120,7 +121,14 @@ fail:
  * and a '*' when the epoch is the selected one so far. */
 static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
     (void)ctx;
-    if (e->has_val)
+    if (e->has_val && e->has_ema)   /* train.ema: the average beside */
+        printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s ema %.4f%s "
+               "test RMSE %.4f  ema %.4f  train %.2fs  eval %.2fs\n",
+               e->epoch, epochs, e->train_loss, e->val_rmse,
+               e->selected && !e->selected_ema ? "*" : " ", e->ema_val_rmse,
+               e->selected_ema ? "*" : " ", e->test_rmse, e->ema_test_rmse,
+               e->train_seconds, e->eval_seconds);
+    else if (e->has_val)
         printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s test RMSE %.4f  "
                "MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
                e->train_loss, e->val_rmse, e->selected ? "*" : " ",
@@ -182,6 +190,9 @@ int run_main(int argc, char **argv) {
 
     int pa = parse_args(argc, argv, &args);
     if (pa) return cli_parse_status(pa);
+    if (ens_detect(args.in.config))   /* an ensemble: ensemble.h */
+        return ens_run_main(args.in.config, args.db_path, args.in.sets,
+                            args.in.n_sets, args.quiet);
     if (load_config(&args, &cfg)) return EXIT_USAGE;
     if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;

@@ -19,6 +19,7 @@
 
 #include "blas.h"
 #include "checkpoint.h"
+#include "db_results.h"
 #include "err.h"
 #include "mem.h"
 #include "rss.h"
@@ -183,6 +184,10 @@ void runner_free(Runner *r) {
     csr_free(&r->refit_train);
     mem_free(r->config_yaml);
     mem_free(r->selected);
+    avg_free(&r->avg);
+    mem_free(r->pred_val);
+    mem_free(r->pred_test);
+    mem_free(r->pred_refit);
     data_free(&r->ds);
     memset(r, 0, sizeof *r);
 }
@@ -272,9 +277,10 @@ static int save_checkpoint(Runner *r, Db *db, int64_t run_id, int e,
     return db_run_set_checkpoint(db, run_id, out->checkpoint, err);
 }
 
-/* Keeps a copy of the current parameters as the selected ones (in memory:
- * written once at the end).  Returns 0 or -1 with err. */
-static int keep_selected(Runner *r, char *err) {
+/* Keeps a copy of the current parameters (the moving average's with
+ * use_ema) as the selected ones (in memory: written once at the end).
+ * Returns 0 or -1 with err. */
+static int keep_selected(Runner *r, int use_ema, char *err) {
     const Model *m = &r->trainer.model;
     if (!r->selected) {
         r->selected = mem_alloc(m->num_params * sizeof *r->selected);
@@ -282,8 +288,16 @@ static int keep_selected(Runner *r, char *err) {
             return err_set(err, "out of memory keeping the selected epoch's parameters "
                            "(%.3g MB)", m->num_params * 4.0 / 1e6);
     }
-    model_export(m, &m->params, r->selected);
+    model_export(m, use_ema ? &r->avg.tensors : &m->params, r->selected);
     return 0;
+}
+
+/* Evaluates the moving average's weights at m into *out (NaN metrics when
+ * m is NULL or empty). */
+static void evaluate_avg(Runner *r, const Csr *m, EvalMetrics *out) {
+    avg_swap(&r->avg, &r->trainer.model);
+    trainer_evaluate(&r->trainer, m, out);
+    avg_swap(&r->avg, &r->trainer.model);
 }
 
 /* Creates in *t a fresh trainer on r->refit_train, as r->trainer was
@@ -320,8 +334,17 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
     const int epochs = out->selected_epoch;
     RunStatus status = RUN_FINISHED;
     Trainer t;
+    WeightAvg avg;   /* train.ema: the refit's own moving average */
+    memset(&avg, 0, sizeof avg);
     assert(epochs > 0);
     if (refit_trainer(r, &t, err)) return RUN_FAILED;
+    if (r->cfg.ema > 0) {
+        if (avg_create(&avg, &t.model, (float)r->cfg.ema, err)) {
+            trainer_free(&t);
+            return RUN_FAILED;
+        }
+        t.avg = &avg;
+    }
     for (int e = 1; e <= epochs; e++) {
         t.opt.lr = (float)runner_lr_at(&r->cfg, e);
         double t0 = now_seconds(), loss = NAN;
@@ -329,7 +352,10 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
         EvalMetrics te;
+        /* the weights the selection chose: the average's when it won */
+        if (out->selected_ema) avg_swap(&avg, &t.model);
         trainer_evaluate(&t, &r->test, &te);
+        if (out->selected_ema) avg_swap(&avg, &t.model);
         double t2 = now_seconds();
         if (!isfinite(loss) || !isfinite(te.rmse)) {
             err_set(err, "run %lld diverged at refit epoch %d of %d (train "
@@ -339,8 +365,9 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
             status = RUN_DIVERGED;
             break;
         }
-        DbEpoch row = {e, loss, te.rmse, t1 - t0, t2 - t1, te.mae, 0, NAN,
-                       NAN, 0};
+        DbEpoch row = {.epoch = e, .train_loss = loss, .test_rmse = te.rmse,
+                       .train_seconds = t1 - t0, .eval_seconds = t2 - t1,
+                       .test_mae = te.mae, .val_rmse = NAN, .val_mae = NAN};
         if (db_refit_epoch_add(db, run_id, &row, err)) {
             status = RUN_FAILED;
             break;
@@ -351,6 +378,9 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         if (hooks && hooks->on_refit_epoch)
             hooks->on_refit_epoch(hooks->ctx, &row, epochs);
     }
+    if (status == RUN_FINISHED && out->selected_ema) avg_assign(&avg, &t.model);
+    t.avg = NULL;
+    avg_free(&avg);
     if (status == RUN_FINISHED) {
         trainer_free(&r->trainer);
         r->trainer = t;
@@ -360,10 +390,47 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
     return status;
 }
 
+/* Ranks with the current trainer model and records the metrics in *m
+ * (eval.top_k_every).  Returns 0 or -1 with err. */
+static int epoch_topn(Runner *r, DbEpoch *row, char *err) {
+    TopnMetrics m;
+    if (runner_topn(r, &m, err)) return -1;
+    row->has_topn = 1;
+    row->topn[0] = m.precision;
+    row->topn[1] = m.recall;
+    row->topn[2] = m.ndcg;
+    row->topn[3] = m.hit_rate;
+    return 0;
+}
+
+/* r->capture: the predictions of the current trainer model at the
+ * validation and test ratings into *val and *test (new arrays; val NULL
+ * when test_only).  Returns 0 or -1 with err. */
+static int capture_predictions(Runner *r, int test_only, float **val,
+                               float **test, char *err) {
+    const Dataset *ds = &r->ds;
+    const int by_user = r->cfg.variant == VARIANT_USER;
+    if (!test_only) {
+        *val = mem_alloc((ds->n_val ? ds->n_val : 1) * sizeof **val);
+        if (!*val || runner_predict_ratings(&r->trainer, by_user, ds->val,
+                                            ds->n_val, *val, err))
+            return *val ? -1 : err_set(err, "out of memory for %zu "
+                                       "predictions", ds->n_val);
+    }
+    *test = mem_alloc((ds->n_test ? ds->n_test : 1) * sizeof **test);
+    if (!*test)
+        return err_set(err, "out of memory for %zu predictions", ds->n_test);
+    return runner_predict_ratings(&r->trainer, by_user, ds->test, ds->n_test,
+                                  *test, err);
+}
+
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err) {
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
-    const int has_val = r->val.nnz > 0;
+    const int has_val = r->val.nnz > 0, ema = r->cfg.ema > 0;
+    /* the selected epoch's parameters are kept for the checkpoint, the
+     * ranking metrics and the predictions of an ensemble member */
+    const int keep = r->cfg.checkpoint || r->cfg.top_k > 0 || r->capture;
     memset(out, 0, sizeof *out);
     out->final_rmse = out->best_rmse = NAN;
     out->selected_test_rmse = out->selected_val_rmse = NAN;
@@ -371,6 +438,12 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
     int since_best = 0;
+    if (ema) {
+        avg_free(&r->avg);
+        if (avg_create(&r->avg, &r->trainer.model, (float)r->cfg.ema, err))
+            return RUN_FAILED;
+        r->trainer.avg = &r->avg;
+    }
     for (int e = 1; e <= r->cfg.epochs; e++) {
         r->trainer.opt.lr = (float)runner_lr_at(&r->cfg, e);
         double t0 = now_seconds(), loss = NAN;
@@ -378,13 +451,18 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
         EvalMetrics te, va = {NAN, NAN, 0, 0};
+        EvalMetrics ta = {NAN, NAN, 0, 0}, vaa = {NAN, NAN, 0, 0};
         /* selection reads the validation split only; the test metrics are
          * recorded, never compared */
         if (has_val) trainer_evaluate(&r->trainer, &r->val, &va);
         trainer_evaluate(&r->trainer, &r->test, &te);
+        if (ema) {   /* the moving average beside the raw weights */
+            if (has_val) evaluate_avg(r, &r->val, &vaa);
+            evaluate_avg(r, &r->test, &ta);
+        }
         double rmse = te.rmse;
-        double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va.rmse))) {
+        if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va.rmse)) ||
+            (ema && (!isfinite(ta.rmse) || (has_val && !isfinite(vaa.rmse))))) {
             if (has_val)
                 err_set(err, "run %lld diverged at epoch %d (train loss %g, "
                         "validation RMSE %g, test RMSE %g): lower train.lr or "
@@ -396,21 +474,37 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
             status = RUN_DIVERGED;
             break;
         }
-        int selected = has_val ? !(va.rmse >= out->selected_val_rmse) : 1;
-        if (selected && has_val && r->cfg.checkpoint && keep_selected(r, err)) {
+        /* the candidates of an epoch: the raw weights and, with train.ema,
+         * the average (chosen only when its validation RMSE is lower) */
+        const int use_ema = ema && has_val && vaa.rmse < va.rmse;
+        const double cand_val = use_ema ? vaa.rmse : va.rmse;
+        int selected = has_val ? !(cand_val >= out->selected_val_rmse) : 1;
+        if (selected && has_val && keep && keep_selected(r, use_ema, err)) {
             status = RUN_FAILED;
             break;
         }
-        DbEpoch row = {e, loss, rmse, t1 - t0, t2 - t1, te.mae, has_val,
-                       va.rmse, va.mae, selected};
+        DbEpoch row = {.epoch = e, .train_loss = loss, .test_rmse = rmse,
+                       .train_seconds = t1 - t0, .test_mae = te.mae,
+                       .has_val = has_val, .val_rmse = va.rmse,
+                       .val_mae = va.mae, .selected = selected,
+                       .has_ema = ema, .ema_val_rmse = vaa.rmse,
+                       .ema_test_rmse = ta.rmse,
+                       .selected_ema = selected && use_ema};
+        if (r->cfg.top_k_every > 0 && e % r->cfg.top_k_every == 0 &&
+            epoch_topn(r, &row, err)) {
+            status = RUN_FAILED;
+            break;
+        }
+        row.eval_seconds = now_seconds() - t1;
         if (db_epoch_add(db, run_id, &row, err)) { status = RUN_FAILED; break; }
         out->epochs_done = e;
         out->final_rmse = rmse;
         if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
         if (selected) {
             out->selected_epoch = e;
-            out->selected_test_rmse = rmse;
-            out->selected_val_rmse = va.rmse;
+            out->selected_test_rmse = use_ema ? ta.rmse : rmse;
+            out->selected_val_rmse = cand_val;
+            out->selected_ema = use_ema;
         }
         since_best = selected ? 0 : since_best + 1;
         if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
@@ -427,8 +521,22 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
             break;
         }
     }
+    r->trainer.avg = NULL;
+    /* a finished run's result model goes into the trainer: the selected
+     * epoch's parameters (with a validation split; else the last epoch's,
+     * already there), before the refit replaces it */
+    if (status == RUN_FINISHED && has_val && r->selected)
+        model_import(&r->trainer.model, &r->trainer.model.params, r->selected);
+    if (status == RUN_FINISHED && r->capture &&
+        capture_predictions(r, 0, &r->pred_val, &r->pred_test, err))
+        status = RUN_FAILED;
     if (status == RUN_FINISHED && r->cfg.refit && out->selected_epoch > 0)
         status = runner_refit(r, db, run_id, hooks, out, err);
+    if (status == RUN_FINISHED && r->capture && r->cfg.refit) {
+        float *unused = NULL;
+        if (capture_predictions(r, 1, &unused, &r->pred_refit, err))
+            status = RUN_FAILED;
+    }
     /* the checkpoint: the refit model when the refit finished; else the
      * selected epoch's: for a finished run; for an interrupted one only
      * with a validation split (its selected epoch was copied whole; without
@@ -444,6 +552,14 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,
                         has_val ? r->selected : NULL, out, err))
         status = RUN_FAILED;
+    /* the ranking metrics of the result model (the trainer holds it) */
+    if (status == RUN_FINISHED && r->cfg.top_k > 0) {
+        if (runner_topn(r, &out->topn, err) ||
+            db_run_set_topn(db, run_id, &out->topn, err))
+            status = RUN_FAILED;
+        else
+            out->has_topn = 1;
+    }
     out->seconds = now_seconds() - t_start;
     out->peak_rss_mb = rss_peak_mb();
     {

@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "data.h"
 #include "db.h"
+#include "topn.h"
 #include "train.h"
 
 /* train.kernel: auto picks the sparse kernels below this fraction of observed
@@ -60,6 +61,8 @@ typedef struct {
     int selected_epoch;             /* 0: none yet */
     double selected_test_rmse, selected_val_rmse;   /* NaN when none */
     int stopped_early;              /* train.patience ran out */
+    int selected_ema;               /* train.ema: the selection chose the
+                                       moving average's weights */
     /* train.refit: the fresh model trained on train + validation for
      * selected_epoch epochs (refit_epochs == selected_epoch when done) */
     int refit_epochs;               /* refit epochs finished, 0: none */
@@ -67,6 +70,8 @@ typedef struct {
     char checkpoint[CFG_PATH_MAX + 64];   /* "" when none was written */
     double peak_rss_mb;   /* peak resident MiB since runner_prepare (also
                              in runs.peak_rss_mb), negative when unknown */
+    int has_topn;         /* eval.top_k: topn holds the result model's */
+    TopnMetrics topn;
 } RunOutcome;
 
 typedef struct {
@@ -88,6 +93,14 @@ typedef struct {
     float *selected;       /* parameters of the selected epoch (canonical
                               order), kept in memory until the checkpoint is
                               written at the end of the run */
+    WeightAvg avg;         /* train.ema: the moving average of the trainer's
+                              parameters (zeroed when off) */
+    int capture;           /* set by the caller before runner_train: keep
+                              the predictions below (ensemble members) */
+    float *pred_val;       /* capture: the selected model's predictions at
+                              ds.val and ds.test (their order), and the */
+    float *pred_test;      /* refit model's at ds.test (train.refit), once */
+    float *pred_refit;     /* a run finished; NULL otherwise (owned) */
 } Runner;
 
 /* Loads the data named by cfg and creates the trainer, setting the OpenMP
@@ -132,6 +145,20 @@ void runner_info(const Runner *r, DbRunInfo *info);
  * status; *out gets what was done; err is set for DIVERGED and FAILED. */
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err);
+
+/* The evaluated predictions (clipped and cold-defaulted as evaluation
+ * does: trainer_predict_rows) of trainer t at the n ratings rt (dense
+ * user and item indices; by_user: t's rows are users) into out (n floats,
+ * caller-owned), computed in blocks of batch_size rows.  Returns 0 or -1
+ * with err (out of memory). */
+int runner_predict_ratings(Trainer *t, int by_user, const Rating *rt,
+                           size_t n, float *out, char *err);
+
+/* The ranking metrics (topn.h) of r's current trainer model over r's test
+ * ratings: K = eval.top_k, relevant from eval.relevant_min, candidates the
+ * items without a training or validation rating of the user, scores the
+ * unclipped outputs.  Returns 0 or -1 with err (out of memory). */
+int runner_topn(Runner *r, TopnMetrics *out, char *err);
 
 /* Replaces r->trainer by a fresh one on r->refit_train (train +
  * validation), the shape and input of a finished refit's model, for loading

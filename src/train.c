@@ -246,6 +246,7 @@ double trainer_step(Trainer *t, const int32_t *items, int n) {
     AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
                         t->proto.l2, t->proto.decoupled};
     model_adam_step(&t->model, &adam);
+    if (t->avg) avg_update(t->avg, &t->model);
     return loss;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "activation.h"
+#include "avg.h"
 #include "csr.h"
 #include "kernels.h"
 #include "kernels_sparse.h"
@@ -84,6 +85,8 @@ typedef struct {
     SparseBatch batch;
     float *dy_entries;     /* (batch.max_nnz) loss gradient per entry */
     Rng shuffle;
+    WeightAvg *avg;        /* borrowed, may be NULL: updated after every
+                              optimiser step (train.ema) */
 } Trainer;
 
 /* Bytes a trainer would allocate for these sizes (model, moments, buffers
@@ -112,7 +115,8 @@ void trainer_free(Trainer *t);
 const char *trainer_kernel_name(const Trainer *t);
 
 /* One optimisation step on the n items listed (n <= batch_size): forward,
- * backward, Adam or AdamW (which leaves the gradients zeroed).  Returns the
+ * backward, Adam or AdamW (which leaves the gradients zeroed), then the
+ * moving average t->avg, when set, moves towards the new parameters.  Returns the
  * summed loss before the update, plus proto.l2 * sum_l |W_l|^2
  * when proto.l2 > 0 (the penalised objective; biases excluded). */
 double trainer_step(Trainer *t, const int32_t *items, int n);

@@ -134,7 +134,7 @@ selected_epoch      2                2
 selected_test_rmse  0.9400           0.9050
 selected_val_rmse   0.9300           0.8900
 seconds             3.0s             3.5s
-same: name=kg data_path=data/ml-100k data_format=ml-100k split_kind=random test_ratio=0.1 validation_ratio=- split_seed=- split_index=- variant=- layers=- dropout=0.05 encoder=- decoder=- epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 l2=0 optimizer=adam schedule=- patience=- refit=- seed=0 kernel=dense clip=- cold_default=- data.split.train_file="" data.split.test_file="" data.split.repeats=1 data.cache=true train.step_epochs=10 train.gamma=0.1 train.lr_min=0 train.checkpoint=true search.sampler=grid search.trials=16 search.seed=0 search.pruner=none search.warmup_epochs=5 search.min_trials=5 search.min_epochs=1 search.reduction_factor=3 search.rungs=0
+same: name=kg data_path=data/ml-100k data_format=ml-100k split_kind=random test_ratio=0.1 validation_ratio=- split_seed=- split_index=- variant=- layers=- dropout=0.05 encoder=- decoder=- epochs=3 batch_size=256 lr=0.001 weight_decay=1e-05 l2=0 optimizer=adam schedule=- patience=- refit=- ema=- seed=0 kernel=dense clip=- cold_default=- top_k=- relevant_min=- data.split.train_file="" data.split.test_file="" data.split.repeats=1 data.cache=true train.step_epochs=10 train.gamma=0.1 train.lr_min=0 train.checkpoint=true eval.top_k_every=0 search.sampler=grid search.trials=16 search.seed=0 search.pruner=none search.warmup_epochs=5 search.min_trials=5 search.min_epochs=1 search.reduction_factor=3 search.rungs=0
 
 epoch   #1 loss  #1 test RMSE   #3 loss  #3 test RMSE
     1  300.500        1.1000   280.000        1.0000
@@ -191,10 +191,10 @@ SQL
         || fail "show does not mark the selected epoch: $(cat "$T/out")"
     # export: every epoch value, refit epochs as phase refit
     $BIN export --db "$db" --where "id >= 6" >"$T/k.csv" || fail "export failed"
-    head -1 "$T/k.csv" | grep -q ",phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,train_seconds,eval_seconds$" \
+    head -1 "$T/k.csv" | grep -q ",phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,ema_val_rmse,ema_test_rmse,precision_at_k,recall_at_k,ndcg_at_k,hit_rate_at_k,train_seconds,eval_seconds$" \
         || fail "export heading: $(head -1 "$T/k.csv")"
-    grep -q ",train,2,9,0.97,0.77,0.94,0.74,1,1$" "$T/k.csv" || fail "export lacks validation/MAE values"
-    grep -q ",refit,1,8.5,0.96,0.76,,,1,1$" "$T/k.csv" || fail "export lacks the refit epoch: $(cat "$T/k.csv")"
+    grep -q ",train,2,9,0.97,0.77,0.94,0.74,,,,,,,1,1$" "$T/k.csv" || fail "export lacks validation/MAE values"
+    grep -q ",refit,1,8.5,0.96,0.76,,,,,,,,,1,1$" "$T/k.csv" || fail "export lacks the refit epoch: $(cat "$T/k.csv")"
     [ "$(wc -l <"$T/k.csv")" = 6 ] || fail "export: expected 1 + 4 + 1 lines"
     $BIN export --db "$db" --where "id = 7" --format json >"$T/k.json" || fail "export json failed"
     [ "$(sqlite3 :memory: "SELECT json_extract(readfile('$T/k.json'), '\$[0].per_epoch[1].val_mae'),
@@ -227,9 +227,9 @@ test_show() {
 test_export() {
     $BIN export --db "$DB" >"$T/out.csv" || fail "export csv failed"
     [ "$(wc -l <"$T/out.csv")" = 13 ] || fail "csv: expected 1 + 12 epoch lines, got $(wc -l <"$T/out.csv")"
-    head -1 "$T/out.csv" | grep -q "^id,experiment,point,grid_size,status,name,.*,phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,train_seconds,eval_seconds$" \
+    head -1 "$T/out.csv" | grep -q "^id,experiment,point,grid_size,status,name,.*,phase,epoch,train_loss,test_rmse,test_mae,val_rmse,val_mae,ema_val_rmse,ema_test_rmse,precision_at_k,recall_at_k,ndcg_at_k,hit_rate_at_k,train_seconds,eval_seconds$" \
         || fail "csv heading: $(head -1 "$T/out.csv")"
-    grep -q "^3,kg-0123456789ab,2,4,finished,kg,.*,300,.*,train,2,90,0.905,,,,0.9,0.25$" "$T/out.csv" || fail "csv row of run 3 epoch 2"
+    grep -q "^3,kg-0123456789ab,2,4,finished,kg,.*,300,.*,train,2,90,0.905,,,,,,,,,,0.9,0.25$" "$T/out.csv" || fail "csv row of run 3 epoch 2"
     $BIN export --db "$DB" --runs --status finished -o "$T/runs.csv" || fail "export --runs failed"
     [ "$(wc -l <"$T/runs.csv")" = 4 ] || fail "runs csv: $(cat "$T/runs.csv")"
     $BIN export --db "$DB" --format json -o "$T/out.json" || fail "export json failed"
@@ -351,8 +351,8 @@ SQL
 test_summary() {
     $BIN summary --db "$DB" >"$T/out" 2>&1 || fail "summary failed: $(cat "$T/out")"
     cat >"$T/want" <<'OUT'
-experiment       params      kind    splits  selected RMSE      sd  95% CI            val RMSE  final RMSE      sd  refit RMSE  sd  95% CI
-kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0571]    0.9200      0.9350  0.0212           -   -  -
+experiment       params      kind    splits  selected RMSE      sd  95% CI            val RMSE  final RMSE      sd  refit RMSE  sd  95% CI  result RMSE  NDCG@K
+kg-0123456789ab  hidden=100  random     2/2         0.9300  0.0141  [0.8029, 1.0571]    0.9200      0.9350  0.0212           -   -  -            0.9300       -
 OUT
     same summary "$T/want" "$T/out"
     $BIN summary --db "$DB" --experiment kg >"$T/out" 2>&1 && same "summary --experiment" "$T/want" "$T/out"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "db_results.h"
 #include "err.h"
 #include "mem.h"
 #include "stop.h"
@@ -130,7 +131,7 @@ static void test_round_trip(void) {
     CHECK(id == 1);
     const double rmse[4] = {1.10, 0.95, 0.90, 0.97};   /* improve, worsen */
     for (int e = 0; e < 4; e++) {
-        DbEpoch ep = {e + 1, 100.0 - e, rmse[e], 1.5, 0.25, NAN, 0, 0, 0, 0};
+        DbEpoch ep = {e + 1, 100.0 - e, rmse[e], 1.5, 0.25, NAN, 0, 0, 0, 0, .has_ema = 0};
         CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     }
     sqlite3 *h = raw_open(path);
@@ -184,7 +185,7 @@ static void test_round_trip(void) {
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
     CHECK(id == 3);
-    DbEpoch ep = {1, 5.0, 2.0, 1.0, 1.0, NAN, 0, 0, 0, 0};
+    DbEpoch ep = {1, 5.0, 2.0, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_end(db, id, "diverged", err) == 0, "%s", err);
     db_close(db);
@@ -292,7 +293,7 @@ static void test_bad_epochs(void) {
     if (!db) return;
     CHECK_MSG(db_run_begin(db, &info, &id, err) == 0, "%s", err);
 
-    DbEpoch ep = {1, 10.0, NAN, 1.0, 1.0, NAN, 0, 0, 0, 0};
+    DbEpoch ep = {1, 10.0, NAN, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK(db_epoch_add(db, id, &ep, err) == -1);
     CHECK_MSG(strstr(err, "not finite") != NULL && strstr(err, path) != NULL,
               "%s", err);
@@ -308,17 +309,17 @@ static void test_bad_epochs(void) {
 
     ep.epoch = 1;
     CHECK_MSG(db_epoch_add(db, id, &ep, err) == 0, "%s", err);
-    DbEpoch dup = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0};   /* same epoch, better rmse */
+    DbEpoch dup = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};   /* same epoch, better rmse */
     err[0] = '\0';
     CHECK(db_epoch_add(db, id, &dup, err) == -1);
     CHECK_MSG(strstr(err, "already recorded") != NULL &&
               strstr(err, "epoch 1 of run 1") != NULL, "%s", err);
     /* unknown run */
-    DbEpoch other = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0};
+    DbEpoch other = {1, 3.0, 0.5, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK(db_epoch_add(db, 999, &other, err) == -1);
     CHECK_MSG(strstr(err, "no run 999") != NULL, "%s", err);
     /* the connection is usable afterwards (no transaction left open) */
-    DbEpoch ep2 = {2, 9.0, 0.95, 1.0, 1.0, NAN, 0, 0, 0, 0};
+    DbEpoch ep2 = {2, 9.0, 0.95, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK_MSG(db_epoch_add(db, id, &ep2, err) == 0, "%s", err);
     CHECK(db_run_end(db, id, "running", err) == -1);
     CHECK_MSG(strstr(err, "status 'running'") != NULL, "%s", err);
@@ -416,7 +417,7 @@ static void test_two_connections(void) {
     CHECK(db_run_begin(b, &info, &ib, err) == 0);
     CHECK(ia != ib);
     for (int e = 1; e <= 3; e++) {
-        DbEpoch ep = {e, 1.0, 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0};
+        DbEpoch ep = {e, 1.0, 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0, .has_ema = 0};
         CHECK_MSG(db_epoch_add(a, ia, &ep, err) == 0, "%s", err);
         CHECK_MSG(db_epoch_add(b, ib, &ep, err) == 0, "%s", err);
     }
@@ -521,7 +522,7 @@ static void test_migrate_v1(void) {
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id, err) == 0, "%s", err);
     CHECK(id == 3);
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, NAN, 0, 0, 0, 0};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK_MSG(db && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_end_msg(db, id, "failed", "boom", err) == 0, "%s",
               err);
@@ -537,15 +538,45 @@ static void test_migrate_v1(void) {
 }
 
 
-/* Removes schema 6's additions from the database h: result_test_rmse,
- * peak_rss_mb and the pruned columns,
+/* Removes schema 7's additions from the database h: the config columns
+ * ema, top_k and relevant_min, the result columns of weight averaging,
+ * ranking metrics and ensembles, the epochs columns, the ensemble tables,
+ * and the views.  Returns an SQLite result code. */
+static int drop_v7(sqlite3 *h) {
+    static const char *const cols[] = {"ema", "top_k", "relevant_min",
+        "selected_weights", "precision_at_k", "recall_at_k", "ndcg_at_k",
+        "hit_rate_at_k", "topn_users", "member_key", "ensemble_size"};
+    static const char *const ecols[] = {"ema_val_rmse", "ema_test_rmse",
+        "precision_at_k", "recall_at_k", "ndcg_at_k", "hit_rate_at_k"};
+    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                             "DROP INDEX runs_member_key;"
+                             "DROP TABLE ensemble_members;"
+                             "DROP TABLE run_predictions;", NULL, NULL, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof *cols; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE runs DROP COLUMN %s", cols[i]);
+        rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    }
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof ecols / sizeof *ecols;
+         i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE epochs DROP COLUMN %s",
+                 ecols[i]);
+        rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Removes schema 6's (and 7's) additions from the database h:
+ * result_test_rmse, peak_rss_mb and the pruned columns,
  * and 'pruned' from the CHECK of runs.status (as schema 5 wrote it), and
  * the views.  Returns an SQLite result code. */
 static int drop_v6(sqlite3 *h) {
     sqlite3_int64 sv = test_sql_int(h, "PRAGMA schema_version");
     char sql[96];
-    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
-                             "ALTER TABLE runs DROP COLUMN result_test_rmse;"
+    int rc = drop_v7(h);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, "ALTER TABLE runs DROP COLUMN result_test_rmse;"
                              "ALTER TABLE runs DROP COLUMN pruned_epoch;"
                              "ALTER TABLE runs DROP COLUMN peak_rss_mb;"
                              "ALTER TABLE runs DROP COLUMN pruned_reason;"
@@ -594,7 +625,7 @@ static int make_v3(const char *path) {
     DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     if (db_open(&db, path, err) || db_run_begin(db, &info, &id, err) ||
         db_epoch_add(db, id, &ep, err) || db_run_end(db, id, "finished", err)) {
         db_close(db);
@@ -703,7 +734,7 @@ static void test_migrate_v4(void) {
     snprintf(path, sizeof path, "%s/v4.db", dir);
     Db *db = NULL;
     int64_t id = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     const char *hashes[1] = {"h0"}, *params[1] = {"index=0"};
     DbExperiment x = {"e-4", "e", "data.split.index", "", 1, hashes, params};
     CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0 &&
@@ -748,8 +779,8 @@ static void test_migrate_v5(void) {
     snprintf(path, sizeof path, "%s/v5.db", dir);
     Db *db = NULL;
     int64_t id = 0;
-    const DbEpoch eps[2] = {{1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1},
-                            {2, 4.0, 0.85, 1.0, 1.0, 0.7, 1, 0.82, 0.6, 0}};
+    const DbEpoch eps[2] = {{1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0},
+                            {2, 4.0, 0.85, 1.0, 1.0, 0.7, 1, 0.82, 0.6, 0, .has_ema = 0}};
     CHECK_MSG(one_finished_run(path, eps, 2, &id, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE result_test_rmse "
@@ -765,7 +796,7 @@ static void test_migrate_v5(void) {
     CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
                           "result_test_rmse = 0.9") == 1);
     sqlite3_close(h);
-    DbEpoch r1 = {1, 3.0, 0.8, 1.0, 1.0, 0.6, 0, 0, 0, 0};
+    DbEpoch r1 = {1, 3.0, 0.8, 1.0, 1.0, 0.6, 0, 0, 0, 0, .has_ema = 0};
     CHECK_MSG(db && db_refit_epoch_add(db, id, &r1, err) == 0, "%s", err);
     db_close(db);
     h = raw_open(path);
@@ -786,7 +817,7 @@ static void test_migrate_v5_pruned(void) {
     if (!dir) return;
     snprintf(path, sizeof path, "%s/v5.db", dir);
     int64_t id1 = 0;
-    const DbEpoch ep1 = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    const DbEpoch ep1 = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     CHECK_MSG(one_finished_run(path, &ep1, 1, &id1, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(drop_v6(h) == SQLITE_OK);
@@ -802,7 +833,7 @@ static void test_migrate_v5_pruned(void) {
     DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id2 = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0 &&
               db_epoch_add(db, id2, &ep, err) == 0 &&
@@ -840,7 +871,7 @@ static void test_migrate_v5_peak_rss(void) {
     DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0, id2 = 0;
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
               == 0 && db_epoch_add(db, id, &ep, err) == 0 &&
               db_run_end(db, id, "finished", err) == 0, "%s", err);
@@ -871,6 +902,124 @@ static void test_migrate_v5_peak_rss(void) {
     test_rm_tree(dir);
 }
 
+/* Schema 6 -> 7: a database without the weight-averaging, ranking and
+ * ensemble columns and tables gets them (NULL for its runs), and an epoch
+ * with the moving average's RMSE chosen by validation sets the run's
+ * selected columns to the average's figures. */
+static void test_migrate_v6(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX], buf[64];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/v6.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0, id2 = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
+    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(drop_v7(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
+                          "PRAGMA user_version = 6", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    DbEpoch avg = {.epoch = 1, .train_loss = 5.0, .test_rmse = 0.9,
+                   .train_seconds = 1, .eval_seconds = 1, .test_mae = 0.7,
+                   .has_val = 1, .val_rmse = 0.8, .val_mae = 0.6,
+                   .selected = 1, .has_ema = 1, .ema_val_rmse = 0.75,
+                   .ema_test_rmse = 0.85, .selected_ema = 1};
+    CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0 &&
+              db_epoch_add(db, id2, &avg, err) == 0, "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id = 1 AND "
+                          "selected_weights IS NULL AND ema IS NULL AND "
+                          "ndcg_at_k IS NULL AND member_key IS NULL") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id = 2 AND "
+                          "selected_weights = 'ema' AND selected_val_rmse = "
+                          "0.75 AND selected_test_rmse = 0.85 AND "
+                          "result_test_rmse = 0.85 AND final_test_rmse = 0.9 "
+                          "AND top_k = 0") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE run_id = 2 AND "
+                          "ema_val_rmse = 0.75 AND ema_test_rmse = 0.85 AND "
+                          "val_rmse = 0.8 AND test_rmse = 0.9") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE run_id = 1 AND "
+                          "ema_test_rmse IS NULL") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_members") == 0);
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
+/* The schema-7 results: ranking metrics, a member's predictions found by
+ * its key and the shape of its split (not another shape, not an
+ * unfinished run), an ensemble's members replaced when recorded again. */
+static void test_member_and_ensemble_rows(void) {
+    const char *dir = test_tmp_dir("dbtest");
+    char path[512], err[ERR_MAX];
+    CHECK(dir != NULL);
+    if (!dir) return;
+    snprintf(path, sizeof path, "%s/e.db", dir);
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t m1 = 0, m2 = 0, ens = 0;
+    const float val[3] = {3.5f, 4.0f, 2.0f}, test[2] = {1.5f, 5.0f},
+                refit[2] = {2.5f, 4.5f};
+    DbEpoch ep = {.epoch = 1, .train_loss = 5.0, .test_rmse = 0.9,
+                  .has_val = 1, .val_rmse = 0.8, .val_mae = 0.6,
+                  .selected = 1};
+    TopnMetrics tm = {0.25, 0.5, 0.375, 1.0, 12, 10};
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_run_begin(db, &info, &m1, err) == 0 &&
+              db_epoch_add(db, m1, &ep, err) == 0 &&
+              db_run_set_topn(db, m1, &tm, err) == 0 &&
+              db_member_store(db, m1, "key-a", "pairs-1", val, 3, test, refit,
+                              2, err) == 0 &&
+              db_run_end(db, m1, "finished", err) == 0 &&
+              db_run_begin(db, &info, &m2, err) == 0 &&
+              db_member_store(db, m2, "key-a", "pairs-1", val, 3, test, NULL,
+                              2, err) == 0, "%s", err);
+    DbMemberPreds p;
+    /* m2 is still running: the finished m1 is found, with its arrays */
+    CHECK(db && db_member_find(db, "key-a", "pairs-1", 3, 2, &p, err) == 1);
+    CHECK(p.run_id == m1 && p.val && p.val[1] == 4.0f && p.test &&
+          p.test[1] == 5.0f && p.refit && p.refit[0] == 2.5f);
+    db_member_preds_free(&p);
+    CHECK(db && db_member_find(db, "key-a", "pairs-2", 3, 2, &p, err) == 0);
+    CHECK(db && db_member_find(db, "key-a", "pairs-1", 4, 2, &p, err) == 0);
+    CHECK(db && db_member_find(db, "key-b", "pairs-1", 3, 2, &p, err) == 0);
+    DbEnsembleMember mem[2] = {{m1, 0.75, "m1"}, {m2, 0.25, "m2"}};
+    DbEnsembleResult res = {0.8, 0.85, NAN, 0.85};
+    CHECK_MSG(db && db_run_begin(db, &info, &ens, err) == 0 &&
+              db_ensemble_record(db, ens, mem, 2, &res, err) == 0 &&
+              db_ensemble_record(db, ens, mem, 1, &res, err) == 0, "%s", err);
+    db_close(db);
+    sqlite3 *h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE id = 1 AND "
+                          "member_key = 'key-a' AND result_test_rmse IS NULL "
+                          "AND selected_test_rmse = 0.9 AND ndcg_at_k = 0.375 "
+                          "AND topn_users = 12") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_members") == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE ensemble_size = 1 "
+                          "AND result_test_rmse = 0.85 AND refit_test_rmse IS "
+                          "NULL AND selected_val_rmse = 0.8") == 1);
+    int64_t *ids = NULL;
+    double *w = NULL;
+    CHECK(db_ensemble_members(h, ens, &ids, &w, err) == 1 && ids &&
+          ids[0] == m1 && w[0] == 0.75);
+    mem_free(ids);
+    mem_free(w);
+    CHECK(db_ensemble_members(h, m1, &ids, &w, err) == 0 && !ids);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
+
 /* Refit epochs go to refit_epochs and set the run's refit columns, leave
  * its selected and final columns alone, refuse a non-finite RMSE and a
  * duplicate epoch and an unknown run. */
@@ -887,9 +1036,9 @@ static void test_refit_epochs(void) {
     DbRunInfo info = fill_info(&c);
     Db *db = NULL;
     int64_t id = 0;
-    DbEpoch ep = {1, 5.0, 0.95, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1};
-    DbEpoch r1 = {1, 6.0, 0.93, 1.5, 0.5, 0.72, 0, NAN, NAN, 0};
-    DbEpoch r2 = {2, 4.0, 0.91, 1.5, 0.5, 0.71, 0, NAN, NAN, 0};
+    DbEpoch ep = {1, 5.0, 0.95, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
+    DbEpoch r1 = {1, 6.0, 0.93, 1.5, 0.5, 0.72, 0, NAN, NAN, 0, .has_ema = 0};
+    DbEpoch r2 = {2, 4.0, 0.91, 1.5, 0.5, 0.71, 0, NAN, NAN, 0, .has_ema = 0};
     CHECK_MSG(db_open(&db, path, err) == 0 && db_run_begin(db, &info, &id, err)
               == 0 && db_epoch_add(db, id, &ep, err) == 0, "%s", err);
     CHECK_MSG(db && db_refit_epoch_add(db, id, &r1, err) == 0 &&
@@ -1067,7 +1216,7 @@ static void test_migrate_v5_stale_status(void) {
     snprintf(old, sizeof old, "CREATE VIEW run_summary "
              "AS SELECT id, status FROM runs; UPDATE runs SET heartbeat_at = "
              "NULL WHERE id = 2; UPDATE runs SET heartbeat_at = 0 WHERE id = "
-             "3; PRAGMA user_version = %d", DB_SCHEMA_VERSION - 1);
+             "3; PRAGMA user_version = %d", 5);
     CHECK(sqlite3_exec(h, old, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
@@ -1119,7 +1268,7 @@ static void test_lock_wait_ends_on_stop(void) {
     sqlite3 *h = raw_open(path);
     CHECK(sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE runs SET name = name",
                        NULL, NULL, NULL) == SQLITE_OK);
-    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 0, 0, 0, 0};
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 0, 0, 0, 0, .has_ema = 0};
     stop_signal = SIGTERM;
     CHECK(db && db_epoch_add(db, id, &ep, err) == -1);
     CHECK_MSG(strstr(err, "locked by another process and SIGTERM asked to "
@@ -1146,6 +1295,8 @@ void suite_db(void) {
     RUN(test_migrate_v5_pruned);
     RUN(test_migrate_v5_peak_rss);
     RUN(test_migrate_v5_stale_status);
+    RUN(test_migrate_v6);
+    RUN(test_member_and_ensemble_rows);
     RUN(test_lock_wait_ends_on_stop);
     RUN(test_refit_epochs);
     RUN(test_split_summary);

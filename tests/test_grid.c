@@ -207,11 +207,11 @@ static void test_claim_interleaved(void) {
                           "'t', 'e', 2)", NULL, NULL, NULL) != SQLITE_OK);
 
     /* epochs; then point 0 finishes, 1 fails, 2 is finished, 3 diverges */
-    DbEpoch ep = {1, 10, 1.0, 0.1, 0.1, NAN, 0, 0, 0, 0};
+    DbEpoch ep = {1, 10, 1.0, 0.1, 0.1, NAN, 0, 0, 0, 0, .has_ema = 0};
     CHECK_MSG(db_epoch_add(a, run[0], &ep, err) == 0, "%s", err);
     CHECK_MSG(db_epoch_add(b, run[1], &ep, err) == 0, "%s", err);
     /* a worker cannot write into another worker's run */
-    CHECK(db_epoch_add(a, run[1], &(DbEpoch){2, 1, 1, 0, 0, NAN, 0, 0, 0, 0}, err) == -1);
+    CHECK(db_epoch_add(a, run[1], &(DbEpoch){2, 1, 1, 0, 0, NAN, 0, 0, 0, 0, .has_ema = 0}, err) == -1);
     CHECK_MSG(strstr(err, "no longer holds the run"), "%s", err);
     CHECK(db_run_end(a, run[0], "finished", err) == 0);
     CHECK(db_run_end_msg(b, run[1], "failed", "bad data", err) == 0);

@@ -489,6 +489,91 @@ static void test_selection_never_reads_test(void) {
     pt_remove(dir);
 }
 
+/* The checkpoint of refit run ra (outcome a), rebuilt from the database
+ * alone: the refit model on train + validation, of a's refit epochs, that
+ * reproduces its test RMSE. */
+static void check_refit_checkpoint(const char *dbpath, int64_t ra,
+                                   const RunOutcome *a) {
+    char err[ERR_MAX];
+    Runner r;
+    int ep = 0;
+    CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
+    CHECK(ep == a->refit_epochs);
+    CHECK(r.trainer.train == &r.refit_train &&
+          r.refit_train.nnz == r.train.nnz + r.val.nnz);
+    EvalMetrics te;
+    trainer_evaluate(&r.trainer, &r.test, &te);
+    CHECK_CLOSE(te.rmse, a->refit_test_rmse, 1e-12, 0);
+    runner_free(&r);
+}
+
+/* train.ema: every epoch records the moving average's validation and test
+ * RMSE beside the raw weights'; the selection takes the lower validation
+ * RMSE of the two (the run's selected_weights says which), reading the
+ * validation split only: with the test ratings poisoned after epoch 1 the
+ * selected epoch, its validation RMSE and the chosen weights do not move,
+ * nor does the refit's length.  The refit averages its own weights, and
+ * its checkpoint holds the weights the selection chose (it reproduces the
+ * refit's test RMSE).  Returns how many of the runs chose the average. */
+static int ema_runs(const char *dir, const char *dbpath, int k, double lr) {
+    static const char *kernels[] = {"dense", "sparse"};
+    char err[ERR_MAX], sql[640];
+    Config c;
+    pt_protocol_cfg(&c, dir, 30);
+    c.ema = 0.8;
+    c.lr = lr;
+    c.dropout = 0.3;
+    c.refit = 1;
+    CHECK(cfg_set_key(&c, "train.kernel", kernels[k], NULL, err) == 0);
+    RunOutcome a, b;
+    int64_t ra = 0, rb = 0;
+    CHECK(pt_run(&c, dbpath, 0, &a, &ra) == RUN_FINISHED);
+    CHECK(pt_run(&c, dbpath, 1, &b, &rb) == RUN_FINISHED);
+    CHECK(a.selected_epoch >= 1 && a.selected_epoch == b.selected_epoch);
+    CHECK(a.selected_val_rmse == b.selected_val_rmse);
+    CHECK(a.selected_ema == b.selected_ema);
+    CHECK(a.refit_epochs == b.refit_epochs && b.refit_test_rmse > 1000);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM epochs WHERE run_id = %lld "
+             "AND ema_val_rmse > 0 AND ema_test_rmse > 0 AND val_rmse > 0",
+             (long long)ra);
+    CHECK(pt_int(dbpath, sql) == a.epochs_done);
+    /* the selected RMSE is the lowest of both columns over the epochs */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = %lld AND "
+             "selected_weights = '%s' AND selected_val_rmse = (SELECT "
+             "min(min(val_rmse, ema_val_rmse)) FROM epochs WHERE run_id = "
+             "%lld) AND selected_test_rmse = (SELECT CASE WHEN "
+             "ema_val_rmse < val_rmse THEN ema_test_rmse ELSE test_rmse END "
+             "FROM epochs WHERE run_id = %lld AND epoch = %d)", (long long)ra,
+             a.selected_ema ? "ema" : "raw", (long long)ra, (long long)ra,
+             a.selected_epoch);
+    CHECK_MSG(pt_int(dbpath, sql) == 1, "kernel %s", kernels[k]);
+    check_refit_checkpoint(dbpath, ra, &a);
+    unlink(a.checkpoint);
+    unlink(b.checkpoint);
+    return a.selected_ema;
+}
+
+static void test_ema_selection_never_reads_test(void) {
+    const char *dir = pt_dir();
+    char dbpath[512];
+    CHECK(dir && pt_ratings(dir, 40, 60) == 0);
+    if (!dir) return;
+    snprintf(dbpath, sizeof dbpath, "%s/r.db", dir);
+    int chose_ema = 0, chose_raw = 0;
+    for (int k = 0; k < 2; k++) {
+        const double lrs[2] = {0.003, 0.3};   /* smooth, and noisy steps */
+        for (int l = 0; l < 2; l++) {
+            int e = ema_runs(dir, dbpath, k, lrs[l]);
+            chose_ema += e;
+            chose_raw += !e;
+        }
+    }
+    /* both outcomes occur, so both paths were checked */
+    CHECK_MSG(chose_ema > 0 && chose_raw > 0, "average chosen %d times, raw "
+              "weights %d times", chose_ema, chose_raw);
+    pt_remove(dir);
+}
+
 /* train.refit: after the selection run, a fresh model trained on train +
  * validation for the selected number of epochs.  It is exactly the run
  * without a validation split stopped at that epoch (same seed, schedule and
@@ -535,16 +620,7 @@ static void test_refit(void) {
                  "train_loss > 0", (long long)ra);
         CHECK(pt_int(dbpath, sql) == a.refit_epochs);
         /* the checkpoint is the refit model, on train + validation */
-        Runner r;
-        int ep = 0;
-        CHECK_MSG(recommend_load(&r, dbpath, ra, &ep, err) == 0, "%s", err);
-        CHECK(ep == a.refit_epochs);
-        CHECK(r.trainer.train == &r.refit_train &&
-              r.refit_train.nnz == r.train.nnz + r.val.nnz);
-        EvalMetrics te;
-        trainer_evaluate(&r.trainer, &r.test, &te);
-        CHECK_CLOSE(te.rmse, a.refit_test_rmse, 1e-12, 0);
-        runner_free(&r);
+        check_refit_checkpoint(dbpath, ra, &a);
         unlink(a.checkpoint);
         unlink(b.checkpoint);
         unlink(n.checkpoint);
@@ -620,5 +696,6 @@ void suite_protocol(void) {
     RUN(test_lr_schedules);
     RUN(test_selection_never_reads_test);
     RUN(test_refit);
+    RUN(test_ema_selection_never_reads_test);
     RUN(test_refit_interrupted);
 }

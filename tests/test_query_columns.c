@@ -60,8 +60,8 @@ static int make_db(const char *path) {
         char *yaml = cfg_to_yaml(&c);
         DbRunInfo info = {&c, yaml, "h", 1, "dense", "abc", "blis"};
         int64_t id = 0;
-        DbEpoch e1 = {1, 5.0, 1.0 - 0.1 * r, 1, 1, 0.8, 0, 0, 0, 1};
-        DbEpoch e2 = {2, 4.0, 0.95 - 0.1 * r, 1, 1, 0.7, 0, 0, 0, 1};
+        DbEpoch e1 = {1, 5.0, 1.0 - 0.1 * r, 1, 1, 0.8, 0, 0, 0, 1, .has_ema = 0};
+        DbEpoch e2 = {2, 4.0, 0.95 - 0.1 * r, 1, 1, 0.7, 0, 0, 0, 1, .has_ema = 0};
         rc = !yaml || db_run_begin(db, &info, &id, err) ||
              db_epoch_add(db, id, &e1, err) || db_epoch_add(db, id, &e2, err) ||
              db_run_end(db, id, "finished", err);

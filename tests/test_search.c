@@ -302,7 +302,7 @@ static void test_pruner_ignores_test_metrics(void) {
         CHECK(db_run_begin(db, &info, &ids[r], err) == 0);
         for (int e = 1; e <= r + 2; e++) {
             double v = 1 + r / 10.0 + 1.0 / e;
-            DbEpoch ep = {e, 1.0, 3 - v, 0.1, 0.1, 1.0, 1, v, v, 1};
+            DbEpoch ep = {e, 1.0, 3 - v, 0.1, 0.1, 1.0, 1, v, v, 1, .has_ema = 0};
             CHECK_MSG(db_epoch_add(db, ids[r], &ep, err) == 0, "%s", err);
         }
     }

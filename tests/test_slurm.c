@@ -49,7 +49,7 @@ static int make_shard(const char *path, int point, int epochs,
         db_grid_claim(db, &r, test_describe, &d, &c, err) != DB_CLAIM_GOT)
         goto done;
     for (int e = 1; e <= epochs; e++) {
-        DbEpoch ep = {e, 10.0 / e, 1.0 + 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0};
+        DbEpoch ep = {e, 10.0 / e, 1.0 + 1.0 / e, 0.1, 0.1, NAN, 0, 0, 0, 0, .has_ema = 0};
         if (db_epoch_add(db, c.run_id, &ep, err)) goto done;
     }
     if (status && db_run_end(db, c.run_id, status, err)) goto done;

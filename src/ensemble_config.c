@@ -1,0 +1,507 @@
+/* ensemble_config.c - the `ensemble:` section of a config: its members and
+ * how their predictions are weighted (see ensemble.h).  The base config
+ * around the section is read by cfg.c (cfg_load_file_ensemble); this file
+ * reads the section itself with libyaml, applying each member's keys
+ * through cfg_set_key, so a member is validated like any config.  No global
+ * state. */
+#include "ensemble.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "err.h"
+#include "grid.h"
+#include "mem.h"
+
+#define ENS_FILE_MAX (1024 * 1024)   /* as cfg.c */
+
+static const char *const weights_names[] = {"simplex", "nnls", "mean"};
+
+const char *ens_weights_name(EnsWeights w) {
+    return (int)w >= 0 && (int)w < 3 ? weights_names[w] : "invalid";
+}
+
+/* Reads the file at path (at most ENS_FILE_MAX bytes) into *buf (owned by
+ * the caller, mem_free) and *len.  Returns 0, or -1 with err. */
+static int read_file(const char *path, char **buf, size_t *len, char *err) {
+    FILE *f = fopen(path, "rb");
+    *buf = NULL;
+    *len = 0;
+    if (!f) return err_set(err, "%s: cannot open config file: %s", path,
+                           strerror(errno));
+    char *b = mem_alloc(ENS_FILE_MAX + 1);
+    if (!b) {
+        fclose(f);
+        return err_set(err, "%s: out of memory reading the config", path);
+    }
+    size_t n = fread(b, 1, ENS_FILE_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > ENS_FILE_MAX) {
+        mem_free(b);
+        return err_set(err, "%s: %s", path, bad ? "cannot read the config "
+                       "file" : "config file over the 1 MiB limit");
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+typedef struct {
+    yaml_parser_t p;
+    const char *path;
+    char *err;
+} EnsParser;
+
+/* Next event into *ev.  Returns 0 (caller deletes *ev), or -1 with err
+ * naming the position (nothing to delete). */
+static int next(EnsParser *E, yaml_event_t *ev) {
+    if (yaml_parser_parse(&E->p, ev)) return 0;
+    return err_set(E->err, "%s:%zu:%zu: %s", E->path,
+                   E->p.problem_mark.line + 1, E->p.problem_mark.column + 1,
+                   E->p.problem ? E->p.problem : "invalid YAML");
+}
+
+/* Consumes the rest of a node whose first event was ev (already
+ * consumed).  Returns 0 or -1 with err. */
+static int skip_rest(EnsParser *E, const yaml_event_t *first) {
+    int depth = first->type == YAML_MAPPING_START_EVENT ||
+                first->type == YAML_SEQUENCE_START_EVENT;
+    while (depth > 0) {
+        yaml_event_t ev;
+        if (next(E, &ev)) return -1;
+        if (ev.type == YAML_MAPPING_START_EVENT ||
+            ev.type == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_MAPPING_END_EVENT ||
+                 ev.type == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        yaml_event_delete(&ev);
+    }
+    return 0;
+}
+
+/* Positions E just after the top-level `ensemble` key (its value comes
+ * next).  Returns 1 found, 0 not there, -1 with err. */
+static int find_section(EnsParser *E, yaml_mark_t *at) {
+    yaml_event_t ev;
+    int depth = 0;
+    for (;;) {
+        if (next(E, &ev)) return -1;
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        if (t == YAML_MAPPING_START_EVENT && depth == 0) {
+            depth = 1;
+            yaml_event_delete(&ev);
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_SCALAR_EVENT) return 0;
+    }
+    for (;;) {   /* key, value pairs of the top-level mapping */
+        if (next(E, &ev)) return -1;
+        if (ev.type != YAML_SCALAR_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        int hit = !strcmp((const char *)ev.data.scalar.value, "ensemble");
+        *at = ev.start_mark;
+        yaml_event_delete(&ev);
+        if (hit) return 1;
+        if (next(E, &ev)) return -1;
+        int rc = skip_rest(E, &ev);
+        yaml_event_delete(&ev);
+        if (rc) return -1;
+    }
+}
+
+int ens_detect(const char *path) {
+    char *buf, err[ERR_MAX];
+    size_t len;
+    yaml_mark_t at;
+    if (read_file(path, &buf, &len, err)) return 0;
+    EnsParser E = {.path = path, .err = err};
+    int found = 0;
+    if (yaml_parser_initialize(&E.p)) {
+        yaml_parser_set_input_string(&E.p, (const unsigned char *)buf, len);
+        found = find_section(&E, &at) == 1;
+        yaml_parser_delete(&E.p);
+    }
+    mem_free(buf);
+    return found;
+}
+
+/* Appends s to the text (*t, *n used, *cap) growing it.  Returns 0 or -1
+ * (out of memory). */
+static int text_add(char **t, size_t *n, size_t *cap, const char *s) {
+    size_t k = strlen(s);
+    if (*n + k + 1 > *cap) {
+        size_t c = (*n + k + 1) * 2;
+        char *b = mem_realloc(*t, c);
+        if (!b) return -1;
+        *t = b;
+        *cap = c;
+    }
+    memcpy(*t + *n, s, k + 1);
+    *n += k;
+    return 0;
+}
+
+/* Writes v into out (cap bytes) as a YAML flow scalar: as it is when it is
+ * plain ([A-Za-z0-9._+-] and a list of those), else double-quoted. */
+static void flow_scalar(const char *v, char *out, size_t cap) {
+    int plain = *v != '\0';
+    for (const char *c = v; *c && plain; c++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789._+-[], ", *c) != NULL;
+    if (plain) {
+        snprintf(out, cap, "%s", v);
+        return;
+    }
+    size_t o = 0;
+    out[o++] = '"';
+    for (const char *c = v; *c && o + 3 < cap; c++) {
+        if (*c == '"' || *c == '\\') out[o++] = '\\';
+        out[o++] = *c;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+/* Reads one member's value: a mapping of dotted keys to values (a scalar,
+ * or a list of scalars written "[a, b]") applied to *m, or a scalar: a
+ * config file (relative to the ensemble config's directory) loaded over
+ * *m.  ev is the member's first event (consumed).  Appends the member as
+ * written to *desc and a short label ("hidden=1000 seed=1") to label.
+ * Returns 0 or -1 with err. */
+static int read_member(EnsParser *E, const yaml_event_t *first, int index,
+                       Config *m, char *desc, size_t desc_cap, char *label,
+                       size_t label_cap, char *err) {
+    char where[CFG_PATH_MAX + 96];
+    snprintf(where, sizeof where, "%s:%zu:%zu: ensemble.members[%d]", E->path,
+             first->start_mark.line + 1, first->start_mark.column + 1, index);
+    if (first->type == YAML_SCALAR_EVENT) {   /* a config file */
+        const char *f = (const char *)first->data.scalar.value;
+        char path[2 * CFG_PATH_MAX];
+        const char *slash = strrchr(E->path, '/');
+        if (f[0] == '/' || !slash)
+            snprintf(path, sizeof path, "%s", f);
+        else
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - E->path),
+                     E->path, f);
+        char e2[ERR_MAX];
+        if (cfg_load_file(m, path, e2))
+            return err_set(err, "%s: %s", where, e2);
+        char q[CFG_PATH_MAX + 8];
+        flow_scalar(path, q, sizeof q);
+        snprintf(desc, desc_cap, "%s", q);
+        const char *base = strrchr(path, '/');
+        snprintf(label, label_cap, "%.*s", (int)label_cap - 1,
+                 base ? base + 1 : path);
+        return 0;
+    }
+    if (first->type != YAML_MAPPING_START_EVENT)
+        return err_set(err, "%s: expected a mapping of config keys (e.g. "
+                       "{model.hidden: 1000}) or a config file name", where);
+    size_t dl = (size_t)snprintf(desc, desc_cap, "{"), ll = 0;
+    label[0] = '\0';
+    for (int pairs = 0;; pairs++) {
+        yaml_event_t k, v;
+        if (next(E, &k)) return -1;
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            break;
+        }
+        if (k.type != YAML_SCALAR_EVENT) {
+            yaml_event_delete(&k);
+            return err_set(err, "%s: keys must be dotted config keys such as "
+                           "model.hidden", where);
+        }
+        char key[CFG_KEY_MAX], value[1024];
+        snprintf(key, sizeof key, "%s", (const char *)k.data.scalar.value);
+        snprintf(where, sizeof where, "%s:%zu:%zu: ensemble.members[%d]",
+                 E->path, k.start_mark.line + 1, k.start_mark.column + 1,
+                 index);
+        yaml_event_delete(&k);
+        if (!strncmp(key, "data.", 5) || !strcmp(key, "name"))
+            return err_set(err, "%s: %s: the members share the ensemble's "
+                           "name and split (data.*): set it at the top of the "
+                           "config, not in a member", where, key);
+        if (next(E, &v)) return -1;
+        if (v.type == YAML_SCALAR_EVENT) {
+            snprintf(value, sizeof value, "%s", (const char *)v.data.scalar.value);
+        } else if (v.type == YAML_SEQUENCE_START_EVENT) {   /* [a, b] */
+            size_t o = (size_t)snprintf(value, sizeof value, "[");
+            for (int j = 0;; j++) {
+                yaml_event_t it;
+                if (next(E, &it)) {
+                    yaml_event_delete(&v);
+                    return -1;
+                }
+                int end = it.type == YAML_SEQUENCE_END_EVENT;
+                int ok = end || it.type == YAML_SCALAR_EVENT;
+                if (ok && !end && o < sizeof value)
+                    o += (size_t)snprintf(value + o, sizeof value - o, "%s%s",
+                                          j ? ", " : "",
+                                          (const char *)it.data.scalar.value);
+                yaml_event_delete(&it);
+                if (!ok) {
+                    yaml_event_delete(&v);
+                    return err_set(err, "%s: %s: list items must be single "
+                                   "values", where, key);
+                }
+                if (end) break;
+            }
+            if (o < sizeof value) snprintf(value + o, sizeof value - o, "]");
+        } else {
+            yaml_event_delete(&v);
+            return err_set(err, "%s: %s: expected a value (keys are dotted: "
+                           "write {model.hidden: 1000}, not a nested "
+                           "mapping)", where, key);
+        }
+        yaml_event_delete(&v);
+        if (cfg_set_key(m, key, value, where, err)) return -1;
+        char q[1100];
+        flow_scalar(value, q, sizeof q);
+        if (dl < desc_cap)
+            dl += (size_t)snprintf(desc + dl, desc_cap - dl, "%s%s: %s",
+                                   pairs ? ", " : "", key, q);
+        const char *shortk = strrchr(key, '.');
+        if (ll < label_cap)
+            ll += (size_t)snprintf(label + ll, label_cap - ll, "%s%s=%s",
+                                   ll ? " " : "", shortk ? shortk + 1 : key,
+                                   value);
+    }
+    if (dl < desc_cap) snprintf(desc + dl, desc_cap - dl, "}");
+    if (!label[0]) snprintf(label, label_cap, "base");
+    return 0;
+}
+
+/* Forces member m onto the base's split and names it NAME.mI; refuses a
+ * data key that differs (a config file member may set them).  Returns 0
+ * or -1 with err. */
+static int member_split(const EnsembleSpec *s, Config *m, int i,
+                        const char *path, char *err) {
+    const Config *b = &s->base;
+    if (strcmp(m->data_path, b->data_path) || m->data_format != b->data_format ||
+        m->split_kind != b->split_kind || m->test_ratio != b->test_ratio ||
+        strcmp(m->train_file, b->train_file) ||
+        strcmp(m->test_file, b->test_file) ||
+        m->validation_ratio != b->validation_ratio ||
+        m->split_seed != b->split_seed)
+        return err_set(err, "%s: ensemble.members[%d]: its data.* keys differ "
+                       "from the ensemble's: every member trains on the same "
+                       "split (remove them from the member's file)", path, i);
+    /* the split seed stays the base's when a member sets train.seed */
+    m->split_seed = b->split_seed ? b->split_seed : b->seed + 1;
+    m->split_repeats = b->split_repeats;
+    m->split_index = 0;
+    char name[CFG_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s.m%d", b->name, i + 1);
+    if (strlen(name) >= sizeof m->name)
+        return err_set(err, "%s: name %s is too long for its members' names "
+                       "(NAME.m%d): shorten it", path, b->name, i + 1);
+    memcpy(m->name, name, strlen(name) + 1);
+    return cfg_validate(m, err);
+}
+
+/* Applies the command-line overrides: ensemble.weights=V, the others to
+ * the base.  Returns 0 or -1 with err. */
+static int apply_sets(EnsembleSpec *s, const char *const *sets, int n,
+                      char *err) {
+    for (int i = 0; i < n; i++) {
+        if (strncmp(sets[i], "ensemble.", 9)) {
+            if (cfg_set_override(&s->base, sets[i], err)) return -1;
+            continue;
+        }
+        const char *v = strchr(sets[i], '=');
+        if (strncmp(sets[i], "ensemble.weights=", 17) || !v)
+            return err_set(err, "--set %s: the only ensemble key that --set "
+                           "takes is ensemble.weights (simplex, nnls or "
+                           "mean)", sets[i]);
+        int k = 0;
+        while (k < 3 && strcmp(v + 1, weights_names[k])) k++;
+        if (k == 3)
+            return err_set(err, "--set %s: ensemble.weights is simplex, nnls "
+                           "or mean", sets[i]);
+        s->weights = (EnsWeights)k;
+    }
+    return 0;
+}
+
+/* Reads the section's mapping (weights, members) into s.  Returns 0 or -1
+ * with err. */
+static int read_section(EnsembleSpec *s, EnsParser *E, yaml_mark_t at,
+                        EnsWeights *weights, int *have_weights, char **members,
+                        char *err) {
+    yaml_event_t ev;
+    size_t tn = 0, tcap = 0;
+    if (next(E, &ev)) return -1;
+    int is_map = ev.type == YAML_MAPPING_START_EVENT;
+    yaml_event_delete(&ev);
+    if (!is_map)
+        return err_set(err, "%s:%zu:%zu: ensemble: expected a mapping with "
+                       "members: (a list) and weights:", E->path, at.line + 1,
+                       at.column + 1);
+    for (;;) {
+        if (next(E, &ev)) return -1;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        char key[32];
+        yaml_mark_t km = ev.start_mark;
+        snprintf(key, sizeof key, "%s", ev.type == YAML_SCALAR_EVENT ?
+                 (const char *)ev.data.scalar.value : "?");
+        yaml_event_delete(&ev);
+        if (next(E, &ev)) return -1;
+        if (!strcmp(key, "weights") && ev.type == YAML_SCALAR_EVENT) {
+            int k = 0;
+            while (k < 3 && strcmp((const char *)ev.data.scalar.value,
+                                   weights_names[k]))
+                k++;
+            yaml_event_delete(&ev);
+            if (k == 3)
+                return err_set(err, "%s:%zu:%zu: ensemble.weights: expected "
+                               "simplex, nnls or mean", E->path, km.line + 1,
+                               km.column + 1);
+            *weights = (EnsWeights)k;
+            *have_weights = 1;
+            continue;
+        }
+        if (strcmp(key, "members") || ev.type != YAML_SEQUENCE_START_EVENT) {
+            yaml_event_delete(&ev);
+            return err_set(err, "%s:%zu:%zu: ensemble: unknown key or value "
+                           "'%s' (the section takes members: a list of "
+                           "member configs, and weights: simplex, nnls or "
+                           "mean)", E->path, km.line + 1, km.column + 1, key);
+        }
+        yaml_event_delete(&ev);
+        for (;;) {
+            if (next(E, &ev)) return -1;
+            if (ev.type == YAML_SEQUENCE_END_EVENT) {
+                yaml_event_delete(&ev);
+                break;
+            }
+            if (s->n == ENS_MAX_MEMBERS) {
+                yaml_event_delete(&ev);
+                return err_set(err, "%s:%zu:%zu: ensemble.members: more than "
+                               "%d members", E->path, km.line + 1,
+                               km.column + 1, ENS_MAX_MEMBERS);
+            }
+            char desc[2048], label[ENS_LABEL_MAX];
+            Config *m = &s->member[s->n];
+            *m = s->base;
+            int rc = read_member(E, &ev, s->n + 1, m, desc, sizeof desc, label,
+                                 sizeof label, err);
+            yaml_event_delete(&ev);
+            if (rc || member_split(s, m, s->n, E->path, err)) return -1;
+            snprintf(s->label[s->n], ENS_LABEL_MAX, "m%d %s", s->n + 1, label);
+            if (text_add(members, &tn, &tcap, "    - ") ||
+                text_add(members, &tn, &tcap, desc) ||
+                text_add(members, &tn, &tcap, "\n"))
+                return err_set(err, "out of memory reading the ensemble");
+            s->n++;
+        }
+    }
+    if (s->n == 0)
+        return err_set(err, "%s:%zu:%zu: ensemble: no members (list them under "
+                       "members:, e.g. - {} for the config itself)", E->path,
+                       at.line + 1, at.column + 1);
+    return 0;
+}
+
+void ens_spec_free(EnsembleSpec *s) {
+    if (!s) return;
+    mem_free(s->text);
+    s->text = NULL;
+}
+
+int ens_load(EnsembleSpec *s, const char *path, const char *const *sets,
+             int n_sets, char *err) {
+    char *buf = NULL, *members = NULL;
+    size_t len;
+    yaml_mark_t at = {0, 0, 0};
+    EnsWeights weights = ENS_SIMPLEX;
+    int have_weights = 0, ret = -1, parser = 0;
+    EnsParser E = {.path = path, .err = err};
+    memset(s, 0, sizeof *s);
+    cfg_defaults(&s->base);
+    if (cfg_load_file_ensemble(&s->base, path, err)) return -1;
+    s->weights = ENS_SIMPLEX;
+    if (apply_sets(s, sets, n_sets, err) || cfg_validate(&s->base, err))
+        return -1;
+    EnsWeights from_sets = s->weights;
+    int set_weights = 0;
+    for (int i = 0; i < n_sets; i++)
+        set_weights |= !strncmp(sets[i], "ensemble.weights=", 17);
+    s->base.split_index = 0;
+    if (read_file(path, &buf, &len, err)) goto done;
+    if (!yaml_parser_initialize(&E.p)) {
+        err_set(err, "%s: out of memory starting the YAML parser", path);
+        goto done;
+    }
+    parser = 1;
+    yaml_parser_set_input_string(&E.p, (const unsigned char *)buf, len);
+    int found = find_section(&E, &at);
+    if (found <= 0) {
+        if (found == 0)
+            err_set(err, "%s: no top-level ensemble: section", path);
+        goto done;
+    }
+    if (read_section(s, &E, at, &weights, &have_weights, &members, err))
+        goto done;
+    s->weights = set_weights ? from_sets : weights;
+    if (s->weights != ENS_MEAN && s->base.validation_ratio == 0) {
+        err_set(err, "%s: ensemble.weights: %s fits the weights on the "
+                "validation split: set data.split.validation_ratio (e.g. "
+                "0.1), or weights: mean", path, ens_weights_name(s->weights));
+        goto done;
+    }
+    /* the section as it resolved: part of the ensemble run's config */
+    size_t tl = strlen(members ? members : "") + 64;
+    s->text = mem_alloc(tl);
+    if (!s->text) {
+        err_set(err, "out of memory reading the ensemble");
+        goto done;
+    }
+    snprintf(s->text, tl, "ensemble:\n  weights: %s\n  members:\n%s",
+             ens_weights_name(s->weights), members ? members : "");
+    ret = 0;
+done:
+    if (parser) yaml_parser_delete(&E.p);
+    mem_free(buf);
+    mem_free(members);
+    if (ret) ens_spec_free(s);
+    return ret;
+}
+
+int ens_member_key(const Config *c, char out[24], char *err) {
+    Config k = *c;
+    char h[GRID_HASH_HEX];
+    snprintf(k.name, sizeof k.name, "member");
+    k.split_repeats = 1;   /* the split is the seed and the index */
+    if (grid_config_hash(&k, 0, h, err)) return -1;
+    snprintf(out, 24, "m%s", h);
+    return 0;
+}
+
+void ens_pairs_key(const Dataset *ds, char out[24]) {
+    uint64_t h = GRID_FNV_OFFSET;
+    const size_t n[2] = {ds->n_val, ds->n_test};
+    const Rating *r[2] = {ds->val, ds->test};
+    for (int s = 0; s < 2; s++) {
+        h = grid_fnv1a64(&n[s], sizeof n[s], h);
+        for (size_t i = 0; i < n[s]; i++) {
+            h = grid_fnv1a64(&r[s][i].user, sizeof r[s][i].user, h);
+            h = grid_fnv1a64(&r[s][i].item, sizeof r[s][i].item, h);
+        }
+    }
+    snprintf(out, 24, "%016llx", (unsigned long long)h);
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Command-line tests of weight averaging (train.ema), ranking metrics
+# (eval.top_k) and ensembles (an ensemble: section) on the small synthetic
+# data set of lib.sh, split into u1.base / u1.test.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# $T/data: make_data's ratings split into u1.base / u1.test by (u + i) % 7,
+# a copy $T/bad with the test ratings replaced (poisoned: 1 <-> 5, 2 <-> 4)
+# and $T/ens.yaml: three members (the base, another width and seed, the
+# user variant) with a validation split and a refit.
+make_ens() {
+    make_data
+    awk -F'\t' '($1 + $2) % 7 == 0' "$T/data/u.data" > "$T/data/u1.test"
+    awk -F'\t' '($1 + $2) % 7 != 0' "$T/data/u.data" > "$T/data/u1.base"
+    mkdir -p "$T/bad"
+    cp "$T/data/u1.base" "$T/bad/u1.base"
+    awk -F'\t' -v OFS='\t' '{ $3 = 6 - $3; print }' "$T/data/u1.test" > "$T/bad/u1.test"
+    cp "$T/data/u.data" "$T/bad/u.data"
+    cat > "$T/ens.yaml" <<YAML
+name: ens
+data:
+  path: $T/data
+  split: {kind: files, train_file: u1.base, test_file: u1.test, validation_ratio: 0.2}
+model: {hidden: 12, dropout: 0.1}
+train: {epochs: 6, batch_size: 16, lr: 0.01, weight_decay: 0, seed: 3, threads: 1, refit: true}
+eval: {clip: [1, 5], top_k: 5}
+ensemble:
+  weights: simplex
+  members:
+    - {}
+    - {model.hidden: 20, train.seed: 4}
+    - {model.variant: user, train.batch_size: 8}
+YAML
+}
+
+test_ensemble_run() {
+    make_ens
+    $BIN run "$T/ens.yaml" --db "$T/e.db" > "$T/out" 2>"$T/err" || { fail "run failed: $(cat "$T/err")"; return; }
+    grep -q "^ensemble run 1: weights (simplex, fitted on validation) m1 " "$T/out" || fail "no ensemble line: $(cat "$T/out")"
+    [ "$(q "$T/e.db" "SELECT count(*) FROM runs WHERE member_key IS NOT NULL AND status = 'finished' AND result_test_rmse IS NULL AND selected_test_rmse > 0 AND refit_test_rmse > 0")" = 3 ] \
+        || fail "members: $(q "$T/e.db" 'SELECT id, name, member_key, result_test_rmse FROM runs')"
+    [ "$(q "$T/e.db" "SELECT count(*) FROM runs WHERE id = 1 AND ensemble_size = 3 AND result_test_rmse = refit_test_rmse AND selected_val_rmse > 0 AND ndcg_at_k >= 0 AND topn_users > 0")" = 1 ] \
+        || fail "ensemble row: $(q "$T/e.db" 'SELECT * FROM runs WHERE id = 1')"
+    [ "$(q "$T/e.db" "SELECT count(*), round(sum(weight), 9), min(weight) >= 0 FROM ensemble_members WHERE ensemble_run = 1")" = "3|1.0|1" ] \
+        || fail "weights: $(q "$T/e.db" 'SELECT * FROM ensemble_members')"
+    # the blend: the weighted sum of the members' stored test predictions
+    # (refit models), clipped to [1, 5], against u1.test
+    local rmse
+    rmse=$(q "$T/e.db" "SELECT result_test_rmse FROM runs WHERE id = 1")
+    [ -n "$rmse" ] || fail "no result"
+    $BIN show 1 --db "$T/e.db" > "$T/show" || fail "show failed"
+    grep -q "^ensemble    members" "$T/show" && grep -q "^  m3   run 4 .* m3 variant=user batch_size=8$" "$T/show" \
+        || fail "show lacks the members: $(cat "$T/show")"
+    $BIN ls --db "$T/e.db" --columns id,name,members,result --format csv > "$T/ls" || fail "ls failed"
+    grep -q "^1,ens,3,[0-9.]*$" "$T/ls" && grep -q "^2,ens.m1,,$" "$T/ls" || fail "ls: $(cat "$T/ls")"
+    $BIN recommend --run 1 --user 3 --top 4 --db "$T/e.db" > "$T/rec" 2>"$T/rerr" \
+        || fail "recommend of the ensemble failed: $(cat "$T/rerr")"
+    [ "$(wc -l < "$T/rec")" = 4 ] && grep -q "ensemble of 3 runs" "$T/rerr" || fail "recommend: $(cat "$T/rec" "$T/rerr")"
+    # again: the members are reused, a second ensemble run with the same figures
+    $BIN run "$T/ens.yaml" --db "$T/e.db" > "$T/out2" 2>&1 || fail "rerun failed: $(cat "$T/out2")"
+    [ "$(grep -c "reused" "$T/out2")" = 3 ] || fail "members not reused: $(cat "$T/out2")"
+    [ "$(q "$T/e.db" "SELECT count(*) FROM runs")" = 5 ] || fail "rerun trained again"
+    [ "$(q "$T/e.db" "SELECT count(DISTINCT result_test_rmse) FROM runs WHERE ensemble_size = 3")" = 1 ] \
+        || fail "the rerun blends differently"
+}
+
+# Selection never reads the test set: the same ensemble on the same
+# training file with the test ratings poisoned chooses the same epochs and
+# weights (every member's and the ensemble's), with other test RMSEs.
+test_ensemble_weights_never_read_test() {
+    make_ens
+    sed "s|path: $T/data|path: $T/bad|" "$T/ens.yaml" > "$T/bad.yaml"
+    printf '    - {train.ema: 0.5}\n' >> "$T/ens.yaml"
+    printf '    - {train.ema: 0.5}\n' >> "$T/bad.yaml"
+    $BIN run "$T/ens.yaml" --db "$T/a.db" --quiet > /dev/null 2>&1 || { fail "clean run failed"; return; }
+    $BIN run "$T/bad.yaml" --db "$T/b.db" --quiet > /dev/null 2>&1 || { fail "poisoned run failed"; return; }
+    local sel="SELECT group_concat(coalesce(selected_epoch, '-') || '/' || coalesce(selected_val_rmse, '-') || '/' || coalesce(selected_weights, '-') || '/' || coalesce(refit_epochs, '-'), ' ') FROM runs ORDER BY id"
+    [ "$(q "$T/a.db" "$sel")" = "$(q "$T/b.db" "$sel")" ] \
+        || fail "selection moved with the test ratings: $(q "$T/a.db" "$sel") vs $(q "$T/b.db" "$sel")"
+    local w="SELECT group_concat(weight, ' ') FROM ensemble_members ORDER BY position"
+    [ "$(q "$T/a.db" "$w")" = "$(q "$T/b.db" "$w")" ] || fail "weights moved: $(q "$T/a.db" "$w") vs $(q "$T/b.db" "$w")"
+    [ "$(q "$T/a.db" "SELECT result_test_rmse FROM runs WHERE id = 1")" != "$(q "$T/b.db" "SELECT result_test_rmse FROM runs WHERE id = 1")" ] \
+        || fail "the poisoned test set gave the same test RMSE"
+    [ "$(q "$T/a.db" "SELECT count(*) FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.ema = 0.5 AND e.ema_val_rmse > 0 AND e.ema_test_rmse > 0")" = 6 ] \
+        || fail "the ema member lacks the average's RMSE per epoch"
+}
+
+test_ensemble_splits_and_summary() {
+    make_ens
+    sed -e 's/kind: files, train_file: u1.base, test_file: u1.test,/kind: random, repeats: 2,/' \
+        "$T/ens.yaml" > "$T/rep.yaml"
+    $BIN run "$T/rep.yaml" --db "$T/r.db" > "$T/out" 2>&1 || { fail "run failed: $(cat "$T/out")"; return; }
+    [ "$(q "$T/r.db" "SELECT count(*) FROM runs WHERE ensemble_size = 3 AND experiment IS NOT NULL AND split_index IN (0, 1)")" = 2 ] \
+        || fail "two ensemble runs expected: $(q "$T/r.db" 'SELECT id, name, experiment, grid_point, ensemble_size FROM runs')"
+    [ "$(q "$T/r.db" "SELECT count(*) FROM runs WHERE member_key IS NOT NULL")" = 6 ] || fail "six members expected"
+    # the reported figure is the mean of result_test_rmse over the finished runs
+    [ "$(q "$T/r.db" "SELECT printf('%.6f', avg(result_test_rmse)) FROM runs WHERE status = 'finished'")" = \
+      "$(q "$T/r.db" "SELECT printf('%.6f', refit_test_mean) FROM split_summaries")" ] \
+        || fail "summary mean differs from the mean of result_test_rmse"
+    $BIN summary --db "$T/r.db" > "$T/sum" || fail "summary failed"
+    grep -q "^ens-[0-9a-f]*  .* 2/2 .*result RMSE\|^ens-" "$T/sum" && grep -q "NDCG@K" "$T/sum" || fail "summary: $(cat "$T/sum")"
+    # a rerun resumes: nothing left to do
+    $BIN run "$T/rep.yaml" --db "$T/r.db" > "$T/out2" 2>&1 || fail "rerun failed"
+    [ "$(q "$T/r.db" "SELECT count(*) FROM runs")" = 8 ] || fail "rerun added runs"
+}
+
+test_ensemble_errors() {
+    make_ens
+    sed 's/    - {model.hidden: 20, train.seed: 4}/    - {data.split.validation_ratio: 0.3}/' "$T/ens.yaml" > "$T/x.yaml"
+    $BIN run "$T/x.yaml" --db "$T/x.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "a member's data key: not exit 2"
+    grep -q "ensemble.members\[2\]: data.split.validation_ratio: the members share" "$T/err" || fail "message: $(cat "$T/err")"
+    sed 's/    - {model.hidden: 20, train.seed: 4}/    - {model.hiden: 20}/' "$T/ens.yaml" > "$T/x.yaml"
+    $BIN run "$T/x.yaml" --db "$T/x.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "unknown key: not exit 2"
+    grep -q "x.yaml:[0-9]*:[0-9]*: ensemble.members\[2\]" "$T/err" || fail "unknown key message: $(cat "$T/err")"
+    sed 's/validation_ratio: 0.2/validation_ratio: 0/; s/refit: true/refit: false/' "$T/ens.yaml" > "$T/x.yaml"
+    $BIN run "$T/x.yaml" --db "$T/x.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "no validation: not exit 2"
+    grep -q "fits the weights on the validation split" "$T/err" || fail "no-validation message: $(cat "$T/err")"
+    $BIN grid "$T/ens.yaml" --db "$T/x.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "grid of an ensemble: not exit 2"
+    grep -q "ensemble: is read only by \`autorec run\`" "$T/err" || fail "grid message: $(cat "$T/err")"
+    [ ! -e "$T/x.db" ] || fail "a refused config created the database"
+    $BIN run "$T/ens.yaml" --db "$T/x.db" --set ensemble.weights=median > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "bad weights: not exit 2"
+}
+
+# A plain run records the ranking metrics of its result model, and per
+# epoch with eval.top_k_every; train.ema adds the average's RMSE per epoch.
+test_ranking_and_ema_columns() {
+    make_ens
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/one.yaml" --db "$T/o.db" --set eval.top_k_every=2 --set train.ema=0.7 > "$T/out" 2>&1 \
+        || { fail "run failed: $(cat "$T/out")"; return; }
+    grep -q "^epoch   1/6 .* val RMSE [0-9.]*.\? ema [0-9.]*" "$T/out" || fail "no ema in the epoch lines: $(cat "$T/out")"
+    [ "$(q "$T/o.db" "SELECT count(*) FROM epochs WHERE ndcg_at_k IS NOT NULL AND precision_at_k BETWEEN 0 AND 1 AND hit_rate_at_k BETWEEN 0 AND 1")" = 3 ] \
+        || fail "per-epoch ranking: $(q "$T/o.db" 'SELECT epoch, ndcg_at_k FROM epochs')"
+    [ "$(q "$T/o.db" "SELECT count(*) FROM runs WHERE top_k = 5 AND relevant_min = 4 AND ndcg_at_k BETWEEN 0 AND 1 AND recall_at_k BETWEEN 0 AND 1 AND topn_users > 0 AND selected_weights IN ('raw', 'ema')")" = 1 ] \
+        || fail "run ranking columns: $(q "$T/o.db" 'SELECT * FROM run_summary')"
+    $BIN show 1 --db "$T/o.db" > "$T/show" || fail "show failed"
+    grep -q "EMA val RMSE  EMA test RMSE" "$T/show" && grep -q "NDCG@K" "$T/show" || fail "show: $(cat "$T/show")"
+    $BIN ls --db "$T/o.db" --where "ndcg_at_k > 0 and ema = 0.7" --columns id,ndcg,precision,recall,hit_rate > "$T/ls" \
+        || fail "ls --where on the new columns failed"
+    [ "$(wc -l < "$T/ls")" = 2 ] || fail "ls: $(cat "$T/ls")"
+}
+
+run_tests cli_ensemble
