@@ -22,6 +22,7 @@
 #include "err.h"
 #include "mem.h"
 #include "rss.h"
+#include "runner_glocal.h"
 #include "version.h"
 
 static double now_seconds(void) {
@@ -29,6 +30,8 @@ static double now_seconds(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+double runner_now(void) { return now_seconds(); }
 
 /* 80% of physical memory (a bound for model sizes), or 8 GB if unknown. */
 static size_t memory_budget(void) {
@@ -153,7 +156,8 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     for (int l = 0; l < cfg->hidden_more; l++) arch.width[l + 1] = cfg->hidden_rest[l];
     r->opt = opt;
     r->arch = arch;
-    if (trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
+    if (cfg->variant == VARIANT_GLOCAL ? runner_glocal_prepare(r, err)
+        : trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
         return -1;
     TrainProtocol *p = &r->trainer.proto;
     p->l2 = (float)cfg->l2;
@@ -163,7 +167,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     p->clip_hi = (float)(cfg->clip.mode == CLIP_AUTO ? ds->max_rating : cfg->clip.hi);
     p->cold = cfg->cold_default > 0;
     p->cold_value = p->cold ? (float)cfg->cold_default : 0.0f;
-    r->kernel = trainer_kernel_name(&r->trainer);
+    r->kernel = r->glocal ? "dense" : trainer_kernel_name(&r->trainer);
     r->config_yaml = cfg_to_yaml(cfg);
     if (!r->config_yaml) return err_set(err, "out of memory writing the resolved config");
     if (gethostname(r->host, sizeof r->host - 1) != 0) strcpy(r->host, "unknown");
@@ -176,6 +180,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
 
 void runner_free(Runner *r) {
     if (!r) return;
+    runner_glocal_free(r);
     trainer_free(&r->trainer);
     csr_free(&r->train);
     csr_free(&r->test);
@@ -307,6 +312,32 @@ int runner_use_refit(Runner *r, char *err) {
     return 0;
 }
 
+int runner_refit_epoch_done(Db *db, int64_t run_id, const RunHooks *hooks,
+                            const RunnerEpoch *ep, RunOutcome *out,
+                            RunStatus *status, char *err) {
+    const EvalMetrics *te = &ep->test;
+    if (!isfinite(ep->loss) || !isfinite(te->rmse)) {
+        err_set(err, "run %lld diverged at refit epoch %d of %d (train "
+                "loss %g, test RMSE %g): lower train.lr or set "
+                "train.refit: false", (long long)run_id, ep->epoch, ep->epochs,
+                ep->loss, te->rmse);
+        *status = RUN_DIVERGED;
+        return 1;
+    }
+    DbEpoch row = {ep->epoch, ep->loss, te->rmse, ep->train_seconds,
+                   ep->eval_seconds, te->mae, 0, NAN, NAN, 0};
+    if (db_refit_epoch_add(db, run_id, &row, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    out->refit_epochs = ep->epoch;
+    out->refit_test_rmse = te->rmse;
+    out->refit_test_mae = te->mae;
+    if (hooks && hooks->on_refit_epoch)
+        hooks->on_refit_epoch(hooks->ctx, &row, ep->epochs);
+    return 0;
+}
+
 /* train.refit: trains a fresh trainer (r->opt, r->arch: the same
  * initialisation and shuffling seed) on r->refit_train for
  * out->selected_epoch epochs under the same learning-rate schedule,
@@ -328,28 +359,12 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         int stopped = trainer_epoch(&t, stop, &loss);
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
-        EvalMetrics te;
-        trainer_evaluate(&t, &r->test, &te);
-        double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(te.rmse)) {
-            err_set(err, "run %lld diverged at refit epoch %d of %d (train "
-                    "loss %g, test RMSE %g): lower train.lr or set "
-                    "train.refit: false", (long long)run_id, e, epochs, loss,
-                    te.rmse);
-            status = RUN_DIVERGED;
+        RunnerEpoch ep = {e, epochs, loss, t1 - t0, 0, {NAN, NAN, 0, 0},
+                          {NAN, NAN, 0, 0}};
+        trainer_evaluate(&t, &r->test, &ep.test);
+        ep.eval_seconds = now_seconds() - t1;
+        if (runner_refit_epoch_done(db, run_id, hooks, &ep, out, &status, err))
             break;
-        }
-        DbEpoch row = {e, loss, te.rmse, t1 - t0, t2 - t1, te.mae, 0, NAN,
-                       NAN, 0};
-        if (db_refit_epoch_add(db, run_id, &row, err)) {
-            status = RUN_FAILED;
-            break;
-        }
-        out->refit_epochs = e;
-        out->refit_test_rmse = te.rmse;
-        out->refit_test_mae = te.mae;
-        if (hooks && hooks->on_refit_epoch)
-            hooks->on_refit_epoch(hooks->ctx, &row, epochs);
     }
     if (status == RUN_FINISHED) {
         trainer_free(&r->trainer);
@@ -360,14 +375,88 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
     return status;
 }
 
-RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
-                       RunOutcome *out, char *err) {
-    const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
-    const int has_val = r->val.nnz > 0;
+int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
+                      const RunHooks *hooks, const RunnerEpoch *ep,
+                      int patience_on, int *since_best, RunOutcome *out,
+                      RunStatus *status, char *err) {
+    const int has_val = r->val.nnz > 0, e = ep->epoch;
+    const double loss = ep->loss, rmse = ep->test.rmse;
+    const EvalMetrics *va = &ep->val;
+    if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va->rmse))) {
+        if (has_val)
+            err_set(err, "run %lld diverged at epoch %d (train loss %g, "
+                    "validation RMSE %g, test RMSE %g): lower train.lr or "
+                    "check the data", (long long)run_id, e, loss, va->rmse,
+                    rmse);
+        else
+            err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
+                    "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
+        *status = RUN_DIVERGED;
+        return 1;
+    }
+    /* selection reads the validation split only; the test metrics are
+     * recorded, never compared */
+    int selected = has_val ? !(va->rmse >= out->selected_val_rmse) : 1;
+    if (selected && has_val && r->cfg.checkpoint && keep_selected(r, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    DbEpoch row = {e, loss, rmse, ep->train_seconds, ep->eval_seconds,
+                   ep->test.mae, has_val, va->rmse, va->mae, selected};
+    if (db_epoch_add(db, run_id, &row, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    out->epochs_done = e;
+    out->final_rmse = rmse;
+    if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
+    if (selected) {
+        out->selected_epoch = e;
+        out->selected_test_rmse = rmse;
+        out->selected_val_rmse = va->rmse;
+    }
+    *since_best = selected ? 0 : *since_best + 1;
+    if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, ep->epochs);
+    if (hooks && hooks->prune && e < ep->epochs) {
+        int pr = hooks->prune(hooks->ctx, &row, err);
+        if (pr) {
+            *status = pr == 1 ? RUN_PRUNED : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
+            return 1;
+        }
+    }
+    if (patience_on && has_val && r->cfg.patience > 0 &&
+        *since_best >= r->cfg.patience) {
+        out->stopped_early = 1;
+        return 1;
+    }
+    return 0;
+}
+
+RunStatus runner_record_peak_rss(Db *db, int64_t run_id, RunStatus status,
+                                 RunOutcome *out, char *err) {
+    char why[ERR_MAX];   /* a lost run was reported above */
+    out->peak_rss_mb = rss_peak_mb();
+    if (db_run_set_peak_rss(db, run_id, out->peak_rss_mb, why) &&
+        status == RUN_FINISHED) {
+        memcpy(err, why, sizeof why);
+        status = RUN_FAILED;
+    }
+    return status;
+}
+
+void runner_outcome_init(RunOutcome *out) {
     memset(out, 0, sizeof *out);
     out->final_rmse = out->best_rmse = NAN;
     out->selected_test_rmse = out->selected_val_rmse = NAN;
     out->refit_test_rmse = out->refit_test_mae = NAN;
+}
+
+RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
+                       RunOutcome *out, char *err) {
+    if (r->glocal) return runner_glocal_train(r, db, run_id, hooks, out, err);
+    const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
+    const int has_val = r->val.nnz > 0;
+    runner_outcome_init(out);
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
     int since_best = 0;
@@ -377,55 +466,14 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         int stopped = trainer_epoch(&r->trainer, stop, &loss);
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
-        EvalMetrics te, va = {NAN, NAN, 0, 0};
-        /* selection reads the validation split only; the test metrics are
-         * recorded, never compared */
-        if (has_val) trainer_evaluate(&r->trainer, &r->val, &va);
-        trainer_evaluate(&r->trainer, &r->test, &te);
-        double rmse = te.rmse;
-        double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va.rmse))) {
-            if (has_val)
-                err_set(err, "run %lld diverged at epoch %d (train loss %g, "
-                        "validation RMSE %g, test RMSE %g): lower train.lr or "
-                        "check the data", (long long)run_id, e, loss, va.rmse,
-                        rmse);
-            else
-                err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
-                        "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
-            status = RUN_DIVERGED;
+        RunnerEpoch ep = {e, r->cfg.epochs, loss, t1 - t0, 0,
+                          {NAN, NAN, 0, 0}, {NAN, NAN, 0, 0}};
+        if (has_val) trainer_evaluate(&r->trainer, &r->val, &ep.val);
+        trainer_evaluate(&r->trainer, &r->test, &ep.test);
+        ep.eval_seconds = now_seconds() - t1;
+        if (runner_epoch_done(r, db, run_id, hooks, &ep, 1, &since_best, out,
+                              &status, err))
             break;
-        }
-        int selected = has_val ? !(va.rmse >= out->selected_val_rmse) : 1;
-        if (selected && has_val && r->cfg.checkpoint && keep_selected(r, err)) {
-            status = RUN_FAILED;
-            break;
-        }
-        DbEpoch row = {e, loss, rmse, t1 - t0, t2 - t1, te.mae, has_val,
-                       va.rmse, va.mae, selected};
-        if (db_epoch_add(db, run_id, &row, err)) { status = RUN_FAILED; break; }
-        out->epochs_done = e;
-        out->final_rmse = rmse;
-        if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
-        if (selected) {
-            out->selected_epoch = e;
-            out->selected_test_rmse = rmse;
-            out->selected_val_rmse = va.rmse;
-        }
-        since_best = selected ? 0 : since_best + 1;
-        if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
-        if (hooks && hooks->prune && e < r->cfg.epochs) {
-            int pr = hooks->prune(hooks->ctx, &row, err);
-            if (pr) {
-                status = pr == 1 ? RUN_PRUNED
-                         : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
-                break;
-            }
-        }
-        if (has_val && r->cfg.patience > 0 && since_best >= r->cfg.patience) {
-            out->stopped_early = 1;
-            break;
-        }
     }
     if (status == RUN_FINISHED && r->cfg.refit && out->selected_epoch > 0)
         status = runner_refit(r, db, run_id, hooks, out, err);
@@ -445,16 +493,7 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                         has_val ? r->selected : NULL, out, err))
         status = RUN_FAILED;
     out->seconds = now_seconds() - t_start;
-    out->peak_rss_mb = rss_peak_mb();
-    {
-        char why[ERR_MAX];   /* a lost run was reported above */
-        if (db_run_set_peak_rss(db, run_id, out->peak_rss_mb, why) &&
-            status == RUN_FINISHED) {
-            memcpy(err, why, sizeof why);
-            status = RUN_FAILED;
-        }
-    }
-    return status;
+    return runner_record_peak_rss(db, run_id, status, out, err);
 }
 
 const char *runner_status_name(RunStatus s) {

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "err.h"
 #include "glocal.h"
 #include "glocal_layer.h"
 #include "lbfgs.h"
+#include "mem.h"
 #include "test.h"
 
 /* ------------------------------------------------------------ layer -- */
@@ -304,6 +306,70 @@ static void test_lbfgs_trains_model(void) {
     glocal_free(&g);
 }
 
+/* ------------------------------------------------------------ config -- */
+
+/* model.variant glocal and the model.glocal.* keys: defaults (the paper's
+ * ML-100K setting), YAML and --set, the resolved YAML round trip, range
+ * errors naming the key and position, and the cross-key rules. */
+static void test_cfg_glocal_keys(void) {
+    Config c, back;
+    char err[ERR_MAX];
+    cfg_defaults(&c);
+    CHECK(c.glocal_dim == 5 && c.glocal_sparsity == 0.006 &&
+          c.glocal_kernel_size == 3 && c.glocal_dot_scale == 1 &&
+          c.glocal_pretrain_epochs == 30 && c.glocal_pretrain_iters == 5 &&
+          c.glocal_finetune_iters == 5);
+    const char *yaml =
+        "model:\n  variant: glocal\n  hidden: [40, 30]\n  glocal:\n"
+        "    dim: 3\n    sparsity: 0.01\n    kernel_size: 5\n"
+        "    dot_scale: 0.5\n    pretrain_epochs: 7\n    pretrain_iters: 4\n"
+        "    finetune_iters: 6\n"
+        "train: {epochs: 9, l2: 20, checkpoint: false}\n";
+    CHECK_MSG(cfg_load_string(&c, yaml, "g.yaml", err) == 0, "%s", err);
+    CHECK(c.variant == VARIANT_GLOCAL && c.glocal_dim == 3 &&
+          c.glocal_sparsity == 0.01 && c.glocal_kernel_size == 5 &&
+          c.glocal_dot_scale == 0.5 && c.glocal_pretrain_epochs == 7 &&
+          c.glocal_pretrain_iters == 4 && c.glocal_finetune_iters == 6);
+    CHECK_MSG(cfg_validate(&c, err) == 0, "%s", err);
+    CHECK(strcmp(cfg_variant_name(c.variant), "glocal") == 0);
+    char *y = cfg_to_yaml(&c);
+    CHECK(y && strstr(y, "variant: glocal") && strstr(y, "pretrain_epochs: 7"));
+    cfg_defaults(&back);
+    CHECK_MSG(y && cfg_load_string(&back, y, "resolved", err) == 0, "%s", err);
+    CHECK(memcmp(&c, &back, sizeof c) == 0);
+    mem_free(y);
+    y = cfg_to_yaml_changed(&c);
+    CHECK(y && strstr(y, "dot_scale: 0.5"));
+    mem_free(y);
+    CHECK(cfg_set_override(&c, "model.glocal.dot_scale=2", err) == 0 &&
+          c.glocal_dot_scale == 2);
+    /* range errors name the key (and the file position) */
+    CHECK(cfg_set_override(&c, "model.glocal.dim=65", err) == -1 &&
+          strstr(err, "model.glocal.dim"));
+    CHECK(cfg_set_override(&c, "model.glocal.dot_scale=0", err) == -1 &&
+          strstr(err, "model.glocal.dot_scale"));
+    CHECK(cfg_set_override(&c, "model.glocal.sparsity=-1", err) == -1);
+    CHECK(cfg_load_string(&c, "model:\n  glocal:\n    kernel_size: 16\n",
+                          "k.yaml", err) == -1);
+    CHECK_MSG(strstr(err, "k.yaml:3:18:") == err, "%s", err);
+    CHECK(cfg_load_string(&c, "model: {glocal: {size: 3}}\n", "u.yaml", err) == -1);
+    CHECK_MSG(strstr(err, "unknown key \"size\" in model.glocal") != NULL, "%s", err);
+    /* cross-key rules, checked only with variant glocal */
+    CHECK(cfg_set_override(&c, "model.glocal.kernel_size=4", err) == 0);
+    CHECK(cfg_validate(&c, err) == -1 && strstr(err, "is even"));
+    c.glocal_kernel_size = 3;
+    c.glocal_pretrain_epochs = 10;
+    CHECK(cfg_validate(&c, err) == -1 && strstr(err, "more than train.epochs 9"));
+    c.glocal_pretrain_epochs = 9;   /* pretraining only: allowed */
+    CHECK_MSG(cfg_validate(&c, err) == 0, "%s", err);
+    c.checkpoint = 1;
+    CHECK(cfg_validate(&c, err) == -1 &&
+          strstr(err, "set train.checkpoint: false"));
+    c.variant = VARIANT_ITEM;   /* the keys are not read by other variants */
+    c.glocal_kernel_size = 4;
+    CHECK_MSG(cfg_validate(&c, err) == 0, "%s", err);
+}
+
 void suite_glocal(void) {
     RUN(test_layer_matches_naive);
     RUN(test_gradient_pretrain);
@@ -312,4 +378,5 @@ void suite_glocal(void) {
     RUN(test_init);
     RUN(test_lbfgs_rosenbrock);
     RUN(test_lbfgs_trains_model);
+    RUN(test_cfg_glocal_keys);
 }
