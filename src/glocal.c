@@ -43,23 +43,25 @@ static int glocal_widest(const Glocal *g) {
     return w;
 }
 
+/* A model shape without storage: g's arch, sizes and layout only. */
+static void glocal_shape_only(Glocal *g, const GlocalArch *a, int rows,
+                              int cols) {
+    memset(g, 0, sizeof *g);
+    g->arch = *a;
+    g->rows = rows;
+    g->cols = cols;
+    glocal_layout(g);
+}
+
 size_t glocal_param_count(const GlocalArch *a, int rows, int cols) {
     Glocal g;
-    memset(&g, 0, sizeof g);
-    g.arch = *a;
-    g.rows = rows;
-    g.cols = cols;
-    glocal_layout(&g);
+    glocal_shape_only(&g, a, rows, cols);
     return g.num_params;
 }
 
 double glocal_bytes_needed(const GlocalArch *a, int rows, int cols) {
     Glocal g;
-    memset(&g, 0, sizeof g);
-    g.arch = *a;
-    g.rows = rows;
-    g.cols = cols;
-    glocal_layout(&g);
+    glocal_shape_only(&g, a, rows, cols);
     double floats = (double)g.num_params + (double)rows * cols +
                     2.0 * rows * (double)glocal_widest(&g);
     for (int l = 0; l < g.num_layers; l++)
@@ -125,11 +127,8 @@ int glocal_create(Glocal *g, const GlocalArch *a, const float *x, int rows,
                        "than the %.3g GB allowed: use a smaller data set or "
                        "smaller model.hidden", rows, cols, need / 1e9,
                        max_bytes / 1e9);
-    g->arch = *a;
-    g->rows = rows;
-    g->cols = cols;
+    glocal_shape_only(g, a, rows, cols);
     g->x = x;
-    glocal_layout(g);
     const size_t R = (size_t)rows, K2 = (size_t)a->ksize * a->ksize;
     const size_t widest = (size_t)glocal_widest(g);
     int ok = (g->params = mem_alloc_aligned(g->num_params * sizeof(float))) &&
@@ -261,23 +260,30 @@ static void glocal_global_kernel(Glocal *g, const float *theta,
     }
 }
 
-/* g->xc = relu(K * X): "same" 2-D cross-correlation with zero padding,
- * K[a][b] weighting X[i + a - c][j + b - c], c = ksize / 2. */
-static void glocal_convolve(Glocal *g) {
+/* win[a * ksize + b] = X[i + a - c][j + b - c], c = ksize / 2, 0 outside
+ * the matrix: the window the global kernel weighs at (i, j). */
+static void glocal_window(const Glocal *g, int i, int j, float *win) {
     const int R = g->rows, C = g->cols, ks = g->arch.ksize, c = ks / 2;
+    for (int a = 0; a < ks; a++) {
+        const int ii = i + a - c;
+        for (int b = 0; b < ks; b++) {
+            const int jj = j + b - c;
+            win[a * ks + b] = ii >= 0 && ii < R && jj >= 0 && jj < C
+                              ? g->x[(size_t)ii * C + jj] : 0.0f;
+        }
+    }
+}
+
+/* g->xc = relu(K * X): "same" 2-D cross-correlation with zero padding
+ * (glocal_window). */
+static void glocal_convolve(Glocal *g) {
+    const int R = g->rows, C = g->cols, K2 = g->arch.ksize * g->arch.ksize;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++) {
-            float s = 0.0f;
-            for (int a = 0; a < ks; a++) {
-                const int ii = i + a - c;
-                if (ii < 0 || ii >= R) continue;
-                for (int b = 0; b < ks; b++) {
-                    const int jj = j + b - c;
-                    if (jj >= 0 && jj < C)
-                        s += g->gk[a * ks + b] * g->x[(size_t)ii * C + jj];
-                }
-            }
+            float win[GLOCAL_MAX_KSIZE * GLOCAL_MAX_KSIZE], s = 0.0f;
+            glocal_window(g, i, j, win);
+            for (int t = 0; t < K2; t++) s += g->gk[t] * win[t];
             g->xc[(size_t)i * C + j] = s > 0.0f ? s : 0.0f;
         }
 }
@@ -288,25 +294,18 @@ static void glocal_convolve(Glocal *g) {
  * dm_i / cols on every entry of row i). */
 static void glocal_global_backward(Glocal *g, const float *theta, float *grad,
                                    const float *dxc, float *dp0) {
-    const int R = g->rows, C = g->cols, ks = g->arch.ksize, c = ks / 2;
-    const int K2 = ks * ks;
+    const int R = g->rows, C = g->cols, K2 = g->arch.ksize * g->arch.ksize;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < R; i++) {
         double dk[GLOCAL_MAX_KSIZE * GLOCAL_MAX_KSIZE] = {0};
         for (int j = 0; j < C; j++) {
             const float d = dxc[(size_t)i * C + j];
             if (d == 0.0f || g->xc[(size_t)i * C + j] <= 0.0f) continue;
-            for (int a = 0; a < ks; a++) {
-                const int ii = i + a - c;
-                if (ii < 0 || ii >= R) continue;
-                for (int b = 0; b < ks; b++) {
-                    const int jj = j + b - c;
-                    if (jj >= 0 && jj < C)
-                        dk[a * ks + b] += (double)d * g->x[(size_t)ii * C + jj];
-                }
-            }
+            float win[GLOCAL_MAX_KSIZE * GLOCAL_MAX_KSIZE];
+            glocal_window(g, i, j, win);
+            for (int t = 0; t < K2; t++) dk[t] += (double)d * win[t];
         }
-        memcpy(g->dk_rows + (size_t)i * K2, dk, (size_t)K2 * sizeof(double));
+    memcpy(g->dk_rows + (size_t)i * K2, dk, (size_t)K2 * sizeof(double));
     }
     double dk[GLOCAL_MAX_KSIZE * GLOCAL_MAX_KSIZE] = {0};
     for (int i = 0; i < R; i++)

@@ -43,18 +43,27 @@ static void par_sgemm(int m, int n, int k, const float *a, int rsa, int csa,
     }
 }
 
+enum { COL_BLOCK = 64 };   /* columns summed together (contiguous reads) */
+
+/* acc[j - j0] = sum over the rows of m (rows, n) of column j, for j0 <= j
+ * < j1 (at most COL_BLOCK columns), rows added in order. */
+static void column_block_sums(const float *m, int rows, int n, int j0, int j1,
+                              double *acc) {
+    for (int j = j0; j < j1; j++) acc[j - j0] = 0.0;
+    for (int r = 0; r < rows; r++) {
+        const float *row = m + (size_t)r * n;
+        for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
+    }
+}
+
 /* out[j] += sum over the rows of m (rows, n) of column j, for j < n;
- * columns split over the team in blocks, rows summed in order. */
+ * blocks of columns split over the team. */
 static void add_column_sums(const float *m, int rows, int n, float *out) {
-    enum { BLOCK = 64 };
 #pragma omp parallel for schedule(static)
-    for (int j0 = 0; j0 < n; j0 += BLOCK) {
-        const int j1 = j0 + BLOCK < n ? j0 + BLOCK : n;
-        double acc[BLOCK] = {0};
-        for (int r = 0; r < rows; r++) {
-            const float *row = m + (size_t)r * n;
-            for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
-        }
+    for (int j0 = 0; j0 < n; j0 += COL_BLOCK) {
+        const int j1 = j0 + COL_BLOCK < n ? j0 + COL_BLOCK : n;
+        double acc[COL_BLOCK];
+        column_block_sums(m, rows, n, j0, j1, acc);
         for (int j = j0; j < j1; j++) out[j] += (float)acc[j - j0];
     }
 }
@@ -145,15 +154,11 @@ void glocal_layer_param_grads(const GlocalShape *s, const GlocalParams *p,
     }
     /* g->v: dv_j = 2 (sum_i G_ij u_i - v_j sum_i G_ij) */
     par_sgemm(n_out, dim, n_in, gk, 1, n_out, p->u, dim, 1, 0.0f, g->v, dim);
-    enum { BLOCK = 64 };
 #pragma omp parallel for schedule(static)
-    for (int j0 = 0; j0 < n_out; j0 += BLOCK) {
-        const int j1 = j0 + BLOCK < n_out ? j0 + BLOCK : n_out;
-        double c[BLOCK] = {0};
-        for (int i = 0; i < n_in; i++) {
-            const float *gi = gk + (size_t)i * n_out;
-            for (int j = j0; j < j1; j++) c[j - j0] += gi[j];
-        }
+    for (int j0 = 0; j0 < n_out; j0 += COL_BLOCK) {
+        const int j1 = j0 + COL_BLOCK < n_out ? j0 + COL_BLOCK : n_out;
+        double c[COL_BLOCK];
+        column_block_sums(gk, n_in, n_out, j0, j1, c);
         for (int j = j0; j < j1; j++) {
             const float *vj = p->v + (size_t)j * dim;
             float *gvj = g->v + (size_t)j * dim;
