@@ -287,11 +287,14 @@ int run_main(int argc, char **argv) {
                    activation_name((Activation)cfg.act_encoder),
                    activation_name((Activation)cfg.act_decoder), m->num_params);
         }
+        const int glocal = cfg.variant == VARIANT_GLOCAL;
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
-            printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "
-                   "cold default %s%.3g\n", cfg.l2, cfg_optimizer_name(cfg.optimizer),
-                   cfg_schedule_name(cfg.schedule), cfg.patience,
+            printf("protocol: l2 %g, %s%s%s, patience %d, clip %s [%g, %g], "
+                   "cold default %s%.3g\n", cfg.l2,
+                   glocal ? "L-BFGS" : cfg_optimizer_name(cfg.optimizer),
+                   glocal ? "" : ", schedule ",
+                   glocal ? "" : cfg_schedule_name(cfg.schedule), cfg.patience,
                    cfg.clip.mode == CLIP_NONE ? "off" : "on",
                    runner.trainer.proto.clip_lo, runner.trainer.proto.clip_hi,
                    cfg.cold_default > 0 ? "" : "none ", cfg.cold_default);
