@@ -65,4 +65,17 @@ test_glocal_keys_are_grid_axes() {
     [ "$(q "$db" "SELECT count(DISTINCT final_test_rmse) FROM runs")" = 2 ] || fail "the sparsity axis changed nothing"
 }
 
+test_glocal_interrupted_keeps_epochs() {
+    local db="$T/int/r.db"
+    $BIN run "$T/glocal.yaml" --db "$db" --set train.epochs=1000000 --quiet >/dev/null 2>&1 &
+    local pid=$!
+    wait_for_epoch "$db" 3 || fail "no epoch recorded"
+    kill -INT $pid
+    wait $pid
+    local rc=$?
+    [ $rc -eq 130 ] || fail "interrupted glocal run exit $rc"
+    [ "$(q "$db" "SELECT status || ' ' || (epochs_done = (SELECT count(*) FROM epochs)) FROM runs")" = "interrupted 1" ] \
+        || fail "run row: $(q "$db" "SELECT status, epochs_done FROM runs")"
+}
+
 run_tests cli_glocal
