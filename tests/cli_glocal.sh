@@ -42,7 +42,7 @@ test_glocal_run_records_both_stages() {
         || fail "recommend message: $(cat "$T/err")"
 }
 
-test_glocal_needs_checkpoint_false() {
+test_glocal_bad_configs_exit_2() {
     $BIN run "$T/glocal.yaml" --db "$T/ck.db" --set train.checkpoint=true >"$T/out" 2>"$T/err"
     [ $? -eq 2 ] || fail "train.checkpoint: true with glocal should exit 2"
     grep -q "set train.checkpoint: false" "$T/err" || fail "message: $(cat "$T/err")"
@@ -52,6 +52,9 @@ test_glocal_needs_checkpoint_false() {
     $BIN run "$T/glocal.yaml" --db "$T/ck.db" --set model.glocal.dim=0 >"$T/out" 2>"$T/err"
     [ $? -eq 2 ] || fail "dim 0 should exit 2"
     grep -q "model.glocal.dim" "$T/err" || fail "message: $(cat "$T/err")"
+    $BIN run "$T/glocal.yaml" --db "$T/ck.db" --set 'model.hidden=[1000000,1000000]' >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "a model larger than memory should exit 2"
+    grep -q "model.variant glocal on 80 items x 60 users needs about .* GB" "$T/err" || fail "message: $(cat "$T/err")"
     [ ! -e "$T/ck.db" ] || fail "database created"
 }
 
