@@ -55,6 +55,9 @@ test_glocal_bad_configs_exit_2() {
     $BIN run "$T/glocal.yaml" --db "$T/ck.db" --set 'model.hidden=[1000000,1000000]' >"$T/out" 2>"$T/err"
     [ $? -eq 2 ] || fail "a model larger than memory should exit 2"
     grep -q "model.variant glocal on 80 items x 60 users needs about .* GB" "$T/err" || fail "message: $(cat "$T/err")"
+    $BIN bench --config "$T/glocal.yaml" --db "$T/ck.db" --repeats 1 >"$T/out" 2>"$T/err"
+    [ $? -eq 2 ] || fail "bench of a glocal config should exit 2"
+    grep -q "bench times AutoRec's kernels" "$T/err" || fail "bench message: $(cat "$T/err")"
     [ ! -e "$T/ck.db" ] || fail "database created"
 }
 
