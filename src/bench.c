@@ -203,6 +203,13 @@ int bench_main(int argc, char **argv) {
         if (cfg_set_override(&base, in.sets[i], err)) goto usage_err;
     if (cfg_validate(&base, err)) goto usage_err;
     if (load) return bench_load(&base, repeats);
+    if (base.variant == VARIANT_GLOCAL) {
+        fprintf(stderr, "autorec bench: %s has model.variant glocal: bench times "
+                "AutoRec's kernels (naive, dense, sparse), which GLocal-K does not "
+                "use; time it with autorec run (each epoch's seconds are "
+                "recorded), or bench --load for its data loading\n", config);
+        return EXIT_USAGE;
+    }
 
     const int ncores = omp_get_num_procs();
     char blis[256], peak_info[160];

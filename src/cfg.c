@@ -60,7 +60,8 @@ static const char *const activation_names[] = {
 static const char *const schedule_names[] = {
     [SCHED_NONE] = "none", [SCHED_STEP] = "step", [SCHED_COSINE] = "cosine"};
 static const char *const variant_names[] = {[VARIANT_ITEM] = "item",
-                                            [VARIANT_USER] = "user"};
+                                            [VARIANT_USER] = "user",
+                                            [VARIANT_GLOCAL] = "glocal"};
 static const char *const bool_names[] = {"false", "true"};
 static const char *const sampler_names[] = {[SAMPLER_GRID] = "grid",
                                             [SAMPLER_RANDOM] = "random",
@@ -205,10 +206,35 @@ static const KeyDesc keys[] = {
      NAMES(activation_names), .help = "activation of the output layer"},
     {.key = "model.variant", .type = T_ENUM, FIELD(variant),
      NAMES(variant_names),
-     .help = "item: rows are items (I-AutoRec); user: rows are users (U-AutoRec)",
+     .help = "item: rows are items (I-AutoRec); user: rows are users "
+             "(U-AutoRec); glocal: GLocal-K (kernelised layers, L-BFGS)",
      .details = "`item` is the reference: each item's rating vector over the "
                 "users is reconstructed; `user`: each user's vector over the "
-                "items"},
+                "items; `glocal`: GLocal-K's kernelised item-based network, "
+                "pretrained then fine-tuned with a global convolution kernel "
+                "(docs/glocal.md)"},
+    {.key = "model.glocal.dim", .type = T_INT, FIELD(glocal_dim), .imin = 1,
+     .imax = 64, .example = "5",
+     .help = "glocal: embedding dimension of the local kernel"},
+    {.key = "model.glocal.sparsity", .type = T_REAL, FIELD(glocal_sparsity),
+     .lo = 0, .hi = INFINITY, .flags = R_F32, .example = "0.006",
+     .help = "glocal: penalty on the local kernel, sparsity * sum khat^2"},
+    {.key = "model.glocal.kernel_size", .type = T_INT,
+     FIELD(glocal_kernel_size), .imin = 1, .imax = 15, .example = "3",
+     .help = "glocal: size of the global convolution kernel (odd)"},
+    {.key = "model.glocal.dot_scale", .type = T_REAL, FIELD(glocal_dot_scale),
+     .lo = 0, .hi = 1000, .lo_open = 1, .flags = R_F32, .example = "1",
+     .help = "glocal: scale of the global kernel's dot product"},
+    {.key = "model.glocal.pretrain_epochs", .type = T_INT,
+     FIELD(glocal_pretrain_epochs), .imin = 1, .imax = 1000000,
+     .example = "30",
+     .help = "glocal: epochs of pretraining; the rest of train.epochs fine-tune"},
+    {.key = "model.glocal.pretrain_iters", .type = T_INT,
+     FIELD(glocal_pretrain_iters), .imin = 1, .imax = 100000, .example = "5",
+     .help = "glocal: L-BFGS iterations per pretraining epoch"},
+    {.key = "model.glocal.finetune_iters", .type = T_INT,
+     FIELD(glocal_finetune_iters), .imin = 1, .imax = 100000, .example = "5",
+     .help = "glocal: L-BFGS iterations per fine-tuning epoch"},
     {.key = "train.epochs", .type = T_INT, FIELD(epochs), .imin = 1,
      .imax = 1000000, .example = "25", .help = "passes over the training set"},
     {.key = "train.batch_size", .type = T_INT, FIELD(batch_size), .imin = 1,
@@ -964,6 +990,13 @@ void cfg_defaults(Config *cfg) {
     cfg->checkpoint = 1;
     cfg->refit = 0;
     cfg->variant = VARIANT_ITEM;
+    cfg->glocal_dim = 5;             /* GLocal-K's ML-100K setting */
+    cfg->glocal_sparsity = 0.006;
+    cfg->glocal_kernel_size = 3;
+    cfg->glocal_dot_scale = 1;
+    cfg->glocal_pretrain_epochs = 30;
+    cfg->glocal_pretrain_iters = 5;
+    cfg->glocal_finetune_iters = 5;
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
     cfg->ema = 0;           /* off */
@@ -1212,6 +1245,28 @@ int cfg_validate(const Config *cfg, char *err) {
         return err_set(err, "eval.top_k_every: %d needs ranking metrics: set "
                        "eval.top_k (e.g. 10), or top_k_every: 0",
                        cfg->top_k_every);
+    if (cfg->variant == VARIANT_GLOCAL) {
+        if (cfg->glocal_kernel_size % 2 == 0)
+            return err_set(err, "model.glocal.kernel_size: %d is even (the "
+                           "global kernel is centred on each entry: use an "
+                           "odd size such as 3)", cfg->glocal_kernel_size);
+        if (cfg->glocal_pretrain_epochs > cfg->epochs)
+            return err_set(err, "model.glocal.pretrain_epochs: %d is more "
+                           "than train.epochs %d (train.epochs counts both "
+                           "stages: pretraining, then fine-tuning; set "
+                           "train.epochs to at least %d)",
+                           cfg->glocal_pretrain_epochs, cfg->epochs,
+                           cfg->glocal_pretrain_epochs);
+        if (cfg->ema > 0)
+            return err_set(err, "train.ema: %g is not supported by "
+                           "model.variant glocal (L-BFGS epochs, no moving "
+                           "average): set train.ema: 0", cfg->ema);
+        if (cfg->checkpoint)
+            return err_set(err, "train.checkpoint: true is not supported by "
+                           "model.variant glocal (its parameters have no "
+                           "checkpoint format, and autorec recommend cannot "
+                           "rebuild it): set train.checkpoint: false");
+    }
     if (cfg->schedule == SCHED_COSINE && cfg->lr_min > cfg->lr)
         return err_set(err, "train.lr_min: %g is above train.lr %g (the "
                        "cosine schedule decays from lr to lr_min)",
@@ -2496,7 +2551,7 @@ char *cfg_to_yaml_changed(const Config *cfg) {
 
 const char *cfg_variant_name(ModelVariant v) {
     int i = (int)v;
-    return i >= 0 && i < 2 ? variant_names[i] : "invalid";
+    return i >= 0 && i < 3 ? variant_names[i] : "invalid";
 }
 
 /* ------------------------------------------------------ key reference -- */

@@ -24,8 +24,10 @@ typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKi
 typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
 typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
-/* model.variant: I-AutoRec (rows are items) or U-AutoRec (rows are users). */
-typedef enum { VARIANT_ITEM, VARIANT_USER } ModelVariant;
+/* model.variant: I-AutoRec (rows are items), U-AutoRec (rows are users),
+ * or GLocal-K (rows are items; kernelised layers and a global kernel
+ * stage, trained with L-BFGS: glocal.h, runner_glocal.c). */
+typedef enum { VARIANT_ITEM, VARIANT_USER, VARIANT_GLOCAL } ModelVariant;
 /* search.sampler: how `autorec grid` turns the grid: section into points:
  * the cartesian product, or search.trials sampled trials (grid_plan.h). */
 typedef enum { SAMPLER_GRID, SAMPLER_RANDOM, SAMPLER_SOBOL } SamplerKind;
@@ -65,7 +67,23 @@ typedef struct {
                                         hidden layer; default sigmoid */
     int act_decoder;                 /* model.activation.decoder: the output
                                         layer; default identity */
-    ModelVariant variant;            /* model.variant: item | user */
+    ModelVariant variant;            /* model.variant: item | user | glocal */
+    /* model.glocal.*: read with variant glocal only (GLocal-K) */
+    int glocal_dim;                  /* model.glocal.dim: embedding dimension
+                                        of the local kernel, 1..64 */
+    double glocal_sparsity;          /* model.glocal.sparsity >= 0: weight of
+                                        sum khat^2 (train.l2 weighs sum W^2) */
+    int glocal_kernel_size;          /* model.glocal.kernel_size: the global
+                                        kernel's size, odd, 1..15 */
+    double glocal_dot_scale;         /* model.glocal.dot_scale > 0 */
+    int glocal_pretrain_epochs;      /* model.glocal.pretrain_epochs: the
+                                        first epochs train the local kernel
+                                        network; the rest (up to train.epochs)
+                                        fine-tune with the global kernel */
+    int glocal_pretrain_iters;       /* model.glocal.pretrain_iters: L-BFGS
+                                        iterations per pretraining epoch */
+    int glocal_finetune_iters;       /* model.glocal.finetune_iters: ... per
+                                        fine-tuning epoch */
     int epochs;                      /* train.epochs >= 1 */
     int batch_size;                  /* train.batch_size >= 1 */
     double lr;                       /* train.lr > 0 */

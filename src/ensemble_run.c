@@ -92,6 +92,12 @@ static int member_train(EnsCtx *c, int m, int split, const char *key,
     memset(&hb, 0, sizeof hb);
     mc.split_index = split;
     *st = RUN_FAILED;
+    if (mc.variant == VARIANT_GLOCAL) {
+        err_set(why, "member %s has model.variant glocal: GLocal-K runs do "
+                "not yet record the predictions an ensemble needs (use item "
+                "or user members)", c->s->label[m]);
+        return 0;
+    }
     if (runner_prepare_memo(&r, &mc, c->memo, why)) {
         ret = 0;   /* a failed member, not a database failure */
         goto done;

@@ -359,7 +359,12 @@ int recommend_load(Runner *r, const char *db_path, int64_t run_id, int *epoch,
     cfg_defaults(&cfg);
     if (cfg_load_string(&cfg, yaml, "runs.config_yaml", err)) goto done;
     if (!ckpt) {
-        if (!cfg.checkpoint)
+        if (cfg.variant == VARIANT_GLOCAL)
+            err_set(err, "run %lld is a GLocal-K run (model.variant glocal), "
+                    "which writes no checkpoint: autorec recommend cannot "
+                    "rebuild it; recommend from an item or user variant run",
+                    run);
+        else if (!cfg.checkpoint)
             err_set(err, "run %lld has no checkpoint: it was trained with "
                     "train.checkpoint: false; train its config again with "
                     "--set train.checkpoint=true to get one", run);

@@ -29,6 +29,7 @@
 #include "help.h"
 #include "query.h"
 #include "runner.h"
+#include "runner_glocal.h"
 #include "stop.h"
 
 
@@ -48,7 +49,8 @@ void run_usage(FILE *f) {
 "usage: autorec run CONFIG [KEY=VALUE]... [--db PATH] [--set KEY=VALUE]...\n"
 "                  [--quiet] [--]\n"
 "\n"
-"Trains AutoRec (I-AutoRec, or U-AutoRec with model.variant: user) as described\n"
+"Trains AutoRec (I-AutoRec; U-AutoRec with model.variant: user; GLocal-K with\n"
+"model.variant: glocal) as described\n"
 "by the YAML file CONFIG and records the run and every epoch (train loss,\n"
 "test RMSE, seconds) in the results database.\n"
 "\n"
@@ -118,26 +120,53 @@ fail:
 }
 
 /* Prints one epoch line; with a validation split also the validation RMSE
- * and a '*' when the epoch is the selected one so far. */
+ * and a '*' when the epoch is the selected one so far.  ctx is the run's
+ * Config: with model.variant glocal the line names the epoch's stage. */
 static void print_epoch(void *ctx, const DbEpoch *e, int epochs) {
-    (void)ctx;
+    const Config *c = ctx;
+    const char *stage = c->variant != VARIANT_GLOCAL ? ""
+                      : runner_glocal_stage(c, e->epoch) == GLOCAL_PRETRAIN
+                      ? " pretrain " : " fine-tune";
     if (e->has_val && e->has_ema)   /* train.ema: the average beside */
-        printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s ema %.4f%s "
+        printf("epoch %3d/%d%s  train loss %9.3f  val RMSE %.4f%s ema %.4f%s "
                "test RMSE %.4f  ema %.4f  train %.2fs  eval %.2fs\n",
-               e->epoch, epochs, e->train_loss, e->val_rmse,
+               e->epoch, epochs, stage, e->train_loss, e->val_rmse,
                e->selected && !e->selected_ema ? "*" : " ", e->ema_val_rmse,
                e->selected_ema ? "*" : " ", e->test_rmse, e->ema_test_rmse,
                e->train_seconds, e->eval_seconds);
     else if (e->has_val)
-        printf("epoch %3d/%d  train loss %9.3f  val RMSE %.4f%s test RMSE %.4f  "
-               "MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs,
+        printf("epoch %3d/%d%s  train loss %9.3f  val RMSE %.4f%s test RMSE %.4f  "
+               "MAE %.4f  train %.2fs  eval %.2fs\n", e->epoch, epochs, stage,
                e->train_loss, e->val_rmse, e->selected ? "*" : " ",
                e->test_rmse, e->test_mae, e->train_seconds, e->eval_seconds);
     else
-        printf("epoch %3d/%d  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
-               e->epoch, epochs, e->train_loss, e->test_rmse, e->train_seconds,
-               e->eval_seconds);
+        printf("epoch %3d/%d%s  train loss %9.3f  test RMSE %.4f  train %.2fs  eval %.2fs\n",
+               e->epoch, epochs, stage, e->train_loss, e->test_rmse,
+               e->train_seconds, e->eval_seconds);
     flush_progress();
+}
+
+/* Prints what a GLocal-K run trains: its layers, kernels, stages and the
+ * keys it does not read. */
+static void print_glocal(const Config *c, const Runner *r) {
+    const RunnerGlocal *rg = r->glocal;
+    const Glocal *g = &rg->model;
+    printf("GLocal-K: %d", g->cols);
+    for (int l = 0; l < g->num_layers; l++) printf(" -> %d", g->shape[l].n_out);
+    printf(" kernelised layers (encoder %s, decoder %s, embedding dim %d, "
+           "sparsity %g, l2 %g), global kernel %dx%d (dot scale %g), %zu "
+           "parameters, seed %llu, %d threads\n",
+           activation_name(rg->arch.encoder), activation_name(rg->arch.decoder),
+           c->glocal_dim, c->glocal_sparsity, c->l2, c->glocal_kernel_size,
+           c->glocal_kernel_size, c->glocal_dot_scale, g->num_params,
+           (unsigned long long)c->seed, r->threads);
+    printf("L-BFGS (memory %d): epochs 1-%d pretrain (%d iterations each)",
+           GLOCAL_LBFGS_MEMORY, c->glocal_pretrain_epochs, c->glocal_pretrain_iters);
+    if (c->epochs > c->glocal_pretrain_epochs)
+        printf(", %d-%d fine-tune (%d iterations each)",
+               c->glocal_pretrain_epochs + 1, c->epochs, c->glocal_finetune_iters);
+    printf("; not used: model.dropout, train.lr, batch_size, weight_decay, "
+           "optimizer, schedule, kernel\n");
 }
 
 /* Prints one epoch line of the refit (train.refit). */
@@ -217,15 +246,19 @@ int run_main(int argc, char **argv) {
             printf("run %lld '%s': %d items x %d users, %zu train / %zu test ratings\n",
                    (long long)run_id, cfg.name, ds->num_items, ds->num_users,
                    ds->n_train, ds->n_test);
-        printf("hidden %d, dropout %g, lr %g, weight decay %g, batch %d, seed %llu, "
-               "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
-               cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
-               runner.kernel, runner.threads);
+        if (cfg.variant == VARIANT_GLOCAL)
+            print_glocal(&cfg, &runner);
+        else
+            printf("hidden %d, dropout %g, lr %g, weight decay %g, batch %d, seed %llu, "
+                   "%s kernel, %d threads\n", cfg.hidden, cfg.dropout, cfg.lr,
+                   cfg.weight_decay, cfg.batch_size, (unsigned long long)cfg.seed,
+                   runner.kernel, runner.threads);
         if (cfg.variant == VARIANT_USER)
             printf("variant user (U-AutoRec): the %d users' rating vectors over "
                    "the items are reconstructed\n", ds->num_users);
-        if (cfg.hidden_more > 0 || cfg.act_encoder != ACT_SIGMOID ||
-            cfg.act_decoder != ACT_IDENTITY) {
+        if (cfg.variant != VARIANT_GLOCAL &&
+            (cfg.hidden_more > 0 || cfg.act_encoder != ACT_SIGMOID ||
+             cfg.act_decoder != ACT_IDENTITY)) {
             const Model *m = &runner.trainer.model;
             printf("model: %d", m->width[0]);
             for (int l = 1; l <= m->num_layers; l++) printf(" -> %d", m->width[l]);
@@ -233,17 +266,20 @@ int run_main(int argc, char **argv) {
                    activation_name((Activation)cfg.act_encoder),
                    activation_name((Activation)cfg.act_decoder), m->num_params);
         }
+        const int glocal = cfg.variant == VARIANT_GLOCAL;
         if (cfg.l2 > 0 || cfg.optimizer != OPTIM_ADAM || cfg.schedule != SCHED_NONE ||
             cfg.patience > 0 || cfg.clip.mode != CLIP_NONE || ds->n_val)
-            printf("protocol: l2 %g, %s, schedule %s, patience %d, clip %s [%g, %g], "
-                   "cold default %s%.3g\n", cfg.l2, cfg_optimizer_name(cfg.optimizer),
-                   cfg_schedule_name(cfg.schedule), cfg.patience,
+            printf("protocol: l2 %g, %s%s%s, patience %d, clip %s [%g, %g], "
+                   "cold default %s%.3g\n", cfg.l2,
+                   glocal ? "L-BFGS" : cfg_optimizer_name(cfg.optimizer),
+                   glocal ? "" : ", schedule ",
+                   glocal ? "" : cfg_schedule_name(cfg.schedule), cfg.patience,
                    cfg.clip.mode == CLIP_NONE ? "off" : "on",
                    runner.trainer.proto.clip_lo, runner.trainer.proto.clip_hi,
                    cfg.cold_default > 0 ? "" : "none ", cfg.cold_default);
         flush_progress();
     }
-    RunHooks hooks = {args.quiet ? NULL : print_epoch, NULL, &stop_signal,
+    RunHooks hooks = {args.quiet ? NULL : print_epoch, &cfg, &stop_signal,
                       args.quiet ? NULL : print_refit_epoch, NULL};
     RunOutcome out;
     RunStatus st = runner_train(&runner, db, run_id, &hooks, &out, err);

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "mem.h"
 #include "rss.h"
+#include "runner_glocal.h"
 #include "version.h"
 
 static double now_seconds(void) {
@@ -30,6 +31,8 @@ static double now_seconds(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+double runner_now(void) { return now_seconds(); }
 
 /* 80% of physical memory (a bound for model sizes), or 8 GB if unknown. */
 static size_t memory_budget(void) {
@@ -154,7 +157,8 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     for (int l = 0; l < cfg->hidden_more; l++) arch.width[l + 1] = cfg->hidden_rest[l];
     r->opt = opt;
     r->arch = arch;
-    if (trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
+    if (cfg->variant == VARIANT_GLOCAL ? runner_glocal_prepare(r, err)
+        : trainer_create_arch(&r->trainer, &opt, &arch, &r->train, &r->test, err))
         return -1;
     TrainProtocol *p = &r->trainer.proto;
     p->l2 = (float)cfg->l2;
@@ -164,7 +168,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     p->clip_hi = (float)(cfg->clip.mode == CLIP_AUTO ? ds->max_rating : cfg->clip.hi);
     p->cold = cfg->cold_default > 0;
     p->cold_value = p->cold ? (float)cfg->cold_default : 0.0f;
-    r->kernel = trainer_kernel_name(&r->trainer);
+    r->kernel = r->glocal ? "dense" : trainer_kernel_name(&r->trainer);
     r->config_yaml = cfg_to_yaml(cfg);
     if (!r->config_yaml) return err_set(err, "out of memory writing the resolved config");
     if (gethostname(r->host, sizeof r->host - 1) != 0) strcpy(r->host, "unknown");
@@ -177,6 +181,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
 
 void runner_free(Runner *r) {
     if (!r) return;
+    runner_glocal_free(r);
     trainer_free(&r->trainer);
     csr_free(&r->train);
     csr_free(&r->test);
@@ -321,6 +326,34 @@ int runner_use_refit(Runner *r, char *err) {
     return 0;
 }
 
+int runner_refit_epoch_done(Db *db, int64_t run_id, const RunHooks *hooks,
+                            const RunnerEpoch *ep, RunOutcome *out,
+                            RunStatus *status, char *err) {
+    const EvalMetrics *te = &ep->test;
+    if (!isfinite(ep->loss) || !isfinite(te->rmse)) {
+        err_set(err, "run %lld diverged at refit epoch %d of %d (train "
+                "loss %g, test RMSE %g): lower train.lr or set "
+                "train.refit: false", (long long)run_id, ep->epoch, ep->epochs,
+                ep->loss, te->rmse);
+        *status = RUN_DIVERGED;
+        return 1;
+    }
+    DbEpoch row = {.epoch = ep->epoch, .train_loss = ep->loss,
+                   .test_rmse = te->rmse, .train_seconds = ep->train_seconds,
+                   .eval_seconds = ep->eval_seconds, .test_mae = te->mae,
+                   .val_rmse = NAN, .val_mae = NAN};
+    if (db_refit_epoch_add(db, run_id, &row, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    out->refit_epochs = ep->epoch;
+    out->refit_test_rmse = te->rmse;
+    out->refit_test_mae = te->mae;
+    if (hooks && hooks->on_refit_epoch)
+        hooks->on_refit_epoch(hooks->ctx, &row, ep->epochs);
+    return 0;
+}
+
 /* train.refit: trains a fresh trainer (r->opt, r->arch: the same
  * initialisation and shuffling seed) on r->refit_train for
  * out->selected_epoch epochs under the same learning-rate schedule,
@@ -424,17 +457,94 @@ static int capture_predictions(Runner *r, int test_only, float **val,
                                   *test, err);
 }
 
+int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
+                      const RunHooks *hooks, const RunnerEpoch *ep,
+                      int patience_on, int *since_best, RunOutcome *out,
+                      RunStatus *status, char *err) {
+    const int has_val = r->val.nnz > 0, e = ep->epoch;
+    const double loss = ep->loss, rmse = ep->test.rmse;
+    const EvalMetrics *va = &ep->val;
+    if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va->rmse))) {
+        if (has_val)
+            err_set(err, "run %lld diverged at epoch %d (train loss %g, "
+                    "validation RMSE %g, test RMSE %g): lower train.lr or "
+                    "check the data", (long long)run_id, e, loss, va->rmse,
+                    rmse);
+        else
+            err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
+                    "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
+        *status = RUN_DIVERGED;
+        return 1;
+    }
+    /* selection reads the validation split only; the test metrics are
+     * recorded, never compared */
+    int selected = has_val ? !(va->rmse >= out->selected_val_rmse) : 1;
+    if (selected && has_val && r->cfg.checkpoint && keep_selected(r, 0, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    DbEpoch row = {.epoch = e, .train_loss = loss, .test_rmse = rmse,
+                   .train_seconds = ep->train_seconds,
+                   .eval_seconds = ep->eval_seconds, .test_mae = ep->test.mae,
+                   .has_val = has_val, .val_rmse = va->rmse,
+                   .val_mae = va->mae, .selected = selected};
+    if (db_epoch_add(db, run_id, &row, err)) {
+        *status = RUN_FAILED;
+        return 1;
+    }
+    out->epochs_done = e;
+    out->final_rmse = rmse;
+    if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
+    if (selected) {
+        out->selected_epoch = e;
+        out->selected_test_rmse = rmse;
+        out->selected_val_rmse = va->rmse;
+    }
+    *since_best = selected ? 0 : *since_best + 1;
+    if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, ep->epochs);
+    if (hooks && hooks->prune && e < ep->epochs) {
+        int pr = hooks->prune(hooks->ctx, &row, err);
+        if (pr) {
+            *status = pr == 1 ? RUN_PRUNED : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
+            return 1;
+        }
+    }
+    if (patience_on && has_val && r->cfg.patience > 0 &&
+        *since_best >= r->cfg.patience) {
+        out->stopped_early = 1;
+        return 1;
+    }
+    return 0;
+}
+
+RunStatus runner_record_peak_rss(Db *db, int64_t run_id, RunStatus status,
+                                 RunOutcome *out, char *err) {
+    char why[ERR_MAX];   /* a lost run was reported above */
+    out->peak_rss_mb = rss_peak_mb();
+    if (db_run_set_peak_rss(db, run_id, out->peak_rss_mb, why) &&
+        status == RUN_FINISHED) {
+        memcpy(err, why, sizeof why);
+        status = RUN_FAILED;
+    }
+    return status;
+}
+
+void runner_outcome_init(RunOutcome *out) {
+    memset(out, 0, sizeof *out);
+    out->final_rmse = out->best_rmse = NAN;
+    out->selected_test_rmse = out->selected_val_rmse = NAN;
+    out->refit_test_rmse = out->refit_test_mae = NAN;
+}
+
 RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err) {
+    if (r->glocal) return runner_glocal_train(r, db, run_id, hooks, out, err);
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
     const int has_val = r->val.nnz > 0, ema = r->cfg.ema > 0;
     /* the selected epoch's parameters are kept for the checkpoint, the
      * ranking metrics and the predictions of an ensemble member */
     const int keep = r->cfg.checkpoint || r->cfg.top_k > 0 || r->capture;
-    memset(out, 0, sizeof *out);
-    out->final_rmse = out->best_rmse = NAN;
-    out->selected_test_rmse = out->selected_val_rmse = NAN;
-    out->refit_test_rmse = out->refit_test_mae = NAN;
+    runner_outcome_init(out);
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
     int since_best = 0;
@@ -561,16 +671,7 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
             out->has_topn = 1;
     }
     out->seconds = now_seconds() - t_start;
-    out->peak_rss_mb = rss_peak_mb();
-    {
-        char why[ERR_MAX];   /* a lost run was reported above */
-        if (db_run_set_peak_rss(db, run_id, out->peak_rss_mb, why) &&
-            status == RUN_FINISHED) {
-            memcpy(err, why, sizeof why);
-            status = RUN_FAILED;
-        }
-    }
-    return status;
+    return runner_record_peak_rss(db, run_id, status, out, err);
 }
 
 const char *runner_status_name(RunStatus s) {

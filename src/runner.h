@@ -74,6 +74,8 @@ typedef struct {
     TopnMetrics topn;
 } RunOutcome;
 
+struct RunnerGlocal;   /* runner_glocal.h */
+
 typedef struct {
     Config cfg;
     Dataset ds;
@@ -82,7 +84,11 @@ typedef struct {
     Csr val;               /* validation ratings (nnz 0 without a split) */
     Csr refit_train;       /* train.refit: train + validation ratings (the
                               refit's training matrix), else empty */
-    Trainer trainer;       /* after a finished refit: the refit model */
+    Trainer trainer;       /* after a finished refit: the refit model;
+                              with model.variant glocal only its proto
+                              (clipping, cold default) is set */
+    struct RunnerGlocal *glocal;   /* model.variant glocal: the GLocal-K
+                              model and optimiser, else NULL */
     TrainOptions opt;      /* how the trainer was created (the refit */
     ModelArch arch;        /* creates its own the same way) */
     const char *kernel;    /* resolved kernel: "dense", "naive", "sparse" */
@@ -170,6 +176,49 @@ int runner_use_refit(Runner *r, char *err);
  * none: lr; step: lr * gamma^floor((e-1)/step_epochs); cosine: lr_min +
  * (lr - lr_min) * (1 + cos(pi * (e-1) / epochs)) / 2. */
 double runner_lr_at(const Config *cfg, int e);
+
+/* One evaluated epoch, as a training loop hands it to the bookkeeping. */
+typedef struct {
+    int epoch, epochs;          /* 1-based; the loop's length */
+    double loss;                /* train loss */
+    double train_seconds, eval_seconds;
+    EvalMetrics test, val;      /* val: rmse NaN without a validation split */
+} RunnerEpoch;
+
+/* The bookkeeping after an evaluated epoch, shared by the training loops
+ * of every model: a non-finite loss or RMSE is a divergence; the epoch is
+ * selected when its validation RMSE is the lowest so far (every epoch
+ * without a validation split; the test RMSE is never compared); with
+ * train.checkpoint the selected parameters are kept (AutoRec models); the
+ * epoch row is added (db_epoch_add); *out and *since_best (epochs since
+ * the selected one) are updated; hooks->on_epoch and hooks->prune (before
+ * the loop's last epoch) are called; with patience_on, train.patience
+ * epochs without a better validation RMSE end the run (out->stopped_early).
+ * Returns 0 to go on, or 1 to end the loop with *status set (FINISHED for
+ * an early stop; DIVERGED, FAILED, PRUNED, INTERRUPTED with err). */
+int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
+                      const RunHooks *hooks, const RunnerEpoch *ep,
+                      int patience_on, int *since_best, RunOutcome *out,
+                      RunStatus *status, char *err);
+
+/* The same for an epoch of a refit (ep->val unused): divergence, the row
+ * (db_refit_epoch_add), out's refit fields, hooks->on_refit_epoch.
+ * Returns 0 to go on, or 1 with *status set (DIVERGED or FAILED, err). */
+int runner_refit_epoch_done(Db *db, int64_t run_id, const RunHooks *hooks,
+                            const RunnerEpoch *ep, RunOutcome *out,
+                            RunStatus *status, char *err);
+
+/* Zeroes *out with every RMSE/MAE NaN: the outcome before the first epoch. */
+void runner_outcome_init(RunOutcome *out);
+
+/* Records the run's peak resident memory (out->peak_rss_mb, runs.peak_rss_mb)
+ * at its end; returns status, or RUN_FAILED with err when a finished run's
+ * row could not be written. */
+RunStatus runner_record_peak_rss(Db *db, int64_t run_id, RunStatus status,
+                                 RunOutcome *out, char *err);
+
+/* Seconds on the monotonic clock (for timing epochs). */
+double runner_now(void);
 
 /* The database spelling of a status ("finished", ...). */
 const char *runner_status_name(RunStatus s);

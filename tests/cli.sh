@@ -24,7 +24,8 @@ test_run_small_records_every_epoch() {
     [ "$got" = "$want" ] || fail "best columns '$got' != '$want'"
     got=$(q "$db" "SELECT final_test_rmse = (SELECT test_rmse FROM epochs WHERE epoch = 3) FROM runs")
     [ "$got" = 1 ] || fail "final_test_rmse is not the last epoch's"
-    q "$db" "SELECT config_yaml FROM runs" | grep -q "hidden: 16" || fail "config_yaml not stored"
+    q "$db" "SELECT config_yaml FROM runs" >"$T/yaml"
+    grep -q "hidden: 16" "$T/yaml" || fail "config_yaml not stored"
     [ "$(q "$db" 'PRAGMA user_version')" = "$SCHEMA" ] || fail "schema version"
     [ "$(q "$db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
     [ "$(q "$db" "SELECT hidden || ' ' || batch_size || ' ' || seed || ' ' || threads || ' ' || kernel FROM runs")" = "16 16 3 2 dense" ] \

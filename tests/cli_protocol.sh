@@ -18,7 +18,8 @@ test_protocol_run_records_selection() {
         || fail "selected epoch is not the best validation epoch"
     [ -f "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "no checkpoint"
     [ "$(q "$db" "SELECT checkpoint FROM run_summary WHERE id = 1")" = "$T/p/checkpoints/$(basename "$db")/1.ckpt" ] || fail "checkpoint path"
-    q "$db" "SELECT config_yaml FROM runs" | grep -q "clip: \[1, 5\]" || fail "clip not in the resolved config"
+    q "$db" "SELECT config_yaml FROM runs" >"$T/yaml"
+    grep -q "clip: \[1, 5\]" "$T/yaml" || fail "clip not in the resolved config"
 }
 
 test_patience_without_validation_exit_2() {

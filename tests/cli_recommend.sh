@@ -106,7 +106,8 @@ test_checkpoint_false() {
     $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet --set train.checkpoint=false >/dev/null || { fail "run failed"; return; }
     [ "$(q "$T/r.db" 'SELECT checkpoint IS NULL FROM runs WHERE id = 1')" = 1 ] || fail "checkpoint recorded"
     [ ! -e "$T/checkpoints/r.db/1.ckpt" ] && [ ! -e "$T/checkpoints/1.ckpt" ] || fail "checkpoint file written"
-    q "$T/r.db" 'SELECT config_yaml FROM runs' | grep -q "checkpoint: false" || fail "train.checkpoint not in config_yaml"
+    q "$T/r.db" 'SELECT config_yaml FROM runs' >"$T/yaml"
+    grep -q "checkpoint: false" "$T/yaml" || fail "train.checkpoint not in config_yaml"
     $BIN recommend --run 1 --user 3 --db "$T/r.db" >/dev/null 2>"$T/e"
     [ $? -eq 1 ] || fail "recommend on a run without checkpoint did not exit 1"
     grep -q "no checkpoint: it was trained with train.checkpoint: false.*--set train.checkpoint=true" "$T/e" \
@@ -122,7 +123,8 @@ test_checkpoint_false() {
 test_recommend_user_variant() {
     make_fixture
     $BIN run "$T/rec.yaml" --db "$T/r.db" --quiet --set model.variant=user >/dev/null || { fail "run failed"; return; }
-    q "$T/r.db" 'SELECT config_yaml FROM runs' | grep -q "variant: user" || fail "variant not in config_yaml"
+    q "$T/r.db" 'SELECT config_yaml FROM runs' >"$T/yaml"
+    grep -q "variant: user" "$T/yaml" || fail "variant not in config_yaml"
     $BIN recommend --run 1 --user 3 --top 7 --db "$T/r.db" > "$T/out" 2>"$T/err" \
         || { fail "recommend failed: $(cat "$T/err")"; return; }
     check_output "$T/out" 3 7

@@ -688,6 +688,61 @@ static void test_refit_interrupted(void) {
     pt_remove(dir);
 }
 
+/* The same for model.variant glocal (GLocal-K, both stages, L-BFGS):
+ * poisoning every test rating after epoch 1 changes the recorded test
+ * RMSE but neither the selected epoch, its validation RMSE, where patience
+ * stopped, nor the refit's epoch count; the refit's test RMSE is recorded
+ * (poisoned: recorded, never used).  Every epoch has its row and the
+ * stages are the epoch ranges of the config. */
+static void test_glocal_selection_never_reads_test(void) {
+    const char *dir = pt_dir();
+    char dbpath[512], sql[512];
+    CHECK(dir && pt_ratings(dir, 40, 60) == 0);
+    if (!dir) return;
+    snprintf(dbpath, sizeof dbpath, "%s/g.db", dir);
+    Config c;
+    pt_protocol_cfg(&c, dir, 14);
+    c.variant = VARIANT_GLOCAL;
+    c.hidden = 12;
+    c.hidden_more = 1;
+    c.hidden_rest[0] = 10;
+    c.glocal_dim = 3;
+    c.glocal_pretrain_epochs = 6;
+    c.glocal_pretrain_iters = 3;
+    c.glocal_finetune_iters = 3;
+    c.glocal_dot_scale = 0.2;
+    c.l2 = 0.5;
+    c.checkpoint = 0;
+    c.patience = 3;
+    c.refit = 1;
+    RunOutcome a, b;
+    int64_t ra = 0, rb = 0;
+    CHECK(pt_run(&c, dbpath, 0, &a, &ra) == RUN_FINISHED);
+    CHECK(pt_run(&c, dbpath, 1, &b, &rb) == RUN_FINISHED);
+    CHECK(a.selected_epoch >= 2 && a.selected_epoch == b.selected_epoch);
+    CHECK(a.selected_val_rmse == b.selected_val_rmse);
+    CHECK(a.epochs_done == b.epochs_done && a.stopped_early == b.stopped_early);
+    CHECK(b.selected_test_rmse > 1000);
+    CHECK(a.refit_epochs == a.selected_epoch && b.refit_epochs == a.refit_epochs);
+    CHECK(isfinite(a.refit_test_rmse) && a.refit_test_rmse < 10);
+    CHECK(b.refit_test_rmse > 1000);
+    CHECK(a.checkpoint[0] == '\0');
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM epochs WHERE run_id = %lld "
+             "AND val_rmse > 0 AND test_mae > 0 AND train_loss > 0",
+             (long long)ra);
+    CHECK(pt_int(dbpath, sql) == a.epochs_done);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE id = %lld AND "
+             "variant = 'glocal' AND selected_epoch = %d AND checkpoint IS NULL "
+             "AND refit_epochs = %d AND config_yaml LIKE '%%pretrain_epochs: 6%%'",
+             (long long)ra, a.selected_epoch, a.refit_epochs);
+    CHECK(pt_int(dbpath, sql) == 1);
+    /* fine-tuning ran and was recorded after the pretraining epochs */
+    CHECK(a.epochs_done > 6);
+    /* patience counts fine-tuning epochs only */
+    CHECK(!a.stopped_early || a.epochs_done >= 6 + 3);
+    pt_remove(dir);
+}
+
 void suite_protocol(void) {
     RUN(test_cfg_protocol_keys);
     RUN(test_l2_spares_biases_and_adamw);
@@ -698,4 +753,5 @@ void suite_protocol(void) {
     RUN(test_refit);
     RUN(test_ema_selection_never_reads_test);
     RUN(test_refit_interrupted);
+    RUN(test_glocal_selection_never_reads_test);
 }
