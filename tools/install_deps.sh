@@ -6,9 +6,10 @@
 set -euo pipefail
 # bsdutils: script(1), a terminal for the progress tests;
 # libmicrohttpd-dev and libjs-dygraphs: autorec serve; curl and chromium: its tests;
-# mount: the read-only and full-disk tests of tests/cli_files.sh (as root).
+# mount: the read-only and full-disk tests of tests/cli_files.sh (as root);
+# procps: ps, pkill and kill, ensured though the test suite itself reads /proc.
 pkgs=(gcc make pkg-config libblis-openmp-dev libyaml-dev libsqlite3-dev sqlite3 gnuplot-nox time
-      bsdutils libmicrohttpd-dev libjs-dygraphs curl chromium mount "$@")
+      bsdutils libmicrohttpd-dev libjs-dygraphs curl chromium mount procps "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
