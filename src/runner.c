@@ -384,32 +384,17 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         int stopped = trainer_epoch(&t, stop, &loss);
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
-        EvalMetrics te;
+        const EvalMetrics none = {NAN, NAN, 0, 0};
+        RunnerEpoch ep = {.epoch = e, .epochs = epochs, .loss = loss,
+                          .train_seconds = t1 - t0, .test = none, .val = none,
+                          .ema_test = none, .ema_val = none};
         /* the weights the selection chose: the average's when it won */
         if (out->selected_ema) avg_swap(&avg, &t.model);
-        trainer_evaluate(&t, &r->test, &te);
+        trainer_evaluate(&t, &r->test, &ep.test);
         if (out->selected_ema) avg_swap(&avg, &t.model);
-        double t2 = now_seconds();
-        if (!isfinite(loss) || !isfinite(te.rmse)) {
-            err_set(err, "run %lld diverged at refit epoch %d of %d (train "
-                    "loss %g, test RMSE %g): lower train.lr or set "
-                    "train.refit: false", (long long)run_id, e, epochs, loss,
-                    te.rmse);
-            status = RUN_DIVERGED;
+        ep.eval_seconds = now_seconds() - t1;
+        if (runner_refit_epoch_done(db, run_id, hooks, &ep, out, &status, err))
             break;
-        }
-        DbEpoch row = {.epoch = e, .train_loss = loss, .test_rmse = te.rmse,
-                       .train_seconds = t1 - t0, .eval_seconds = t2 - t1,
-                       .test_mae = te.mae, .val_rmse = NAN, .val_mae = NAN};
-        if (db_refit_epoch_add(db, run_id, &row, err)) {
-            status = RUN_FAILED;
-            break;
-        }
-        out->refit_epochs = e;
-        out->refit_test_rmse = te.rmse;
-        out->refit_test_mae = te.mae;
-        if (hooks && hooks->on_refit_epoch)
-            hooks->on_refit_epoch(hooks->ctx, &row, epochs);
     }
     if (status == RUN_FINISHED && out->selected_ema) avg_assign(&avg, &t.model);
     t.avg = NULL;
@@ -461,10 +446,12 @@ int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
                       const RunHooks *hooks, const RunnerEpoch *ep,
                       int patience_on, int *since_best, RunOutcome *out,
                       RunStatus *status, char *err) {
-    const int has_val = r->val.nnz > 0, e = ep->epoch;
+    const int has_val = r->val.nnz > 0, e = ep->epoch, ema = ep->has_ema;
     const double loss = ep->loss, rmse = ep->test.rmse;
-    const EvalMetrics *va = &ep->val;
-    if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va->rmse))) {
+    const EvalMetrics *va = &ep->val, *vaa = &ep->ema_val;
+    if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va->rmse)) ||
+        (ema && (!isfinite(ep->ema_test.rmse) ||
+                 (has_val && !isfinite(vaa->rmse))))) {
         if (has_val)
             err_set(err, "run %lld diverged at epoch %d (train loss %g, "
                     "validation RMSE %g, test RMSE %g): lower train.lr or "
@@ -477,9 +464,18 @@ int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
         return 1;
     }
     /* selection reads the validation split only; the test metrics are
-     * recorded, never compared */
-    int selected = has_val ? !(va->rmse >= out->selected_val_rmse) : 1;
-    if (selected && has_val && r->cfg.checkpoint && keep_selected(r, 0, err)) {
+     * recorded, never compared.  The candidates of an epoch: the raw
+     * weights and, with train.ema, the average (chosen only when its
+     * validation RMSE is lower) */
+    const int use_ema = ema && has_val && vaa->rmse < va->rmse;
+    const double cand_val = use_ema ? vaa->rmse : va->rmse;
+    const int selected = has_val ? !(cand_val >= out->selected_val_rmse) : 1;
+    /* the selected epoch's parameters are kept for the checkpoint, the
+     * ranking metrics and the predictions of an ensemble member (AutoRec
+     * models: a GLocal-K run has none of these) */
+    const int keep = !r->glocal &&
+                     (r->cfg.checkpoint || r->cfg.top_k > 0 || r->capture);
+    if (selected && has_val && keep && keep_selected(r, use_ema, err)) {
         *status = RUN_FAILED;
         return 1;
     }
@@ -487,7 +483,18 @@ int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
                    .train_seconds = ep->train_seconds,
                    .eval_seconds = ep->eval_seconds, .test_mae = ep->test.mae,
                    .has_val = has_val, .val_rmse = va->rmse,
-                   .val_mae = va->mae, .selected = selected};
+                   .val_mae = va->mae, .selected = selected,
+                   .has_ema = ema, .ema_val_rmse = vaa->rmse,
+                   .ema_test_rmse = ep->ema_test.rmse,
+                   .selected_ema = selected && use_ema};
+    if (!r->glocal && r->cfg.top_k_every > 0 && e % r->cfg.top_k_every == 0) {
+        const double t0 = now_seconds();
+        if (epoch_topn(r, &row, err)) {
+            *status = RUN_FAILED;
+            return 1;
+        }
+        row.eval_seconds += now_seconds() - t0;
+    }
     if (db_epoch_add(db, run_id, &row, err)) {
         *status = RUN_FAILED;
         return 1;
@@ -497,8 +504,9 @@ int runner_epoch_done(Runner *r, Db *db, int64_t run_id,
     if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
     if (selected) {
         out->selected_epoch = e;
-        out->selected_test_rmse = rmse;
-        out->selected_val_rmse = va->rmse;
+        out->selected_test_rmse = use_ema ? ep->ema_test.rmse : rmse;
+        out->selected_val_rmse = cand_val;
+        out->selected_ema = use_ema;
     }
     *since_best = selected ? 0 : *since_best + 1;
     if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, ep->epochs);
@@ -541,9 +549,6 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
     if (r->glocal) return runner_glocal_train(r, db, run_id, hooks, out, err);
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
     const int has_val = r->val.nnz > 0, ema = r->cfg.ema > 0;
-    /* the selected epoch's parameters are kept for the checkpoint, the
-     * ranking metrics and the predictions of an ensemble member */
-    const int keep = r->cfg.checkpoint || r->cfg.top_k > 0 || r->capture;
     runner_outcome_init(out);
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
@@ -560,76 +565,20 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
         int stopped = trainer_epoch(&r->trainer, stop, &loss);
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
-        EvalMetrics te, va = {NAN, NAN, 0, 0};
-        EvalMetrics ta = {NAN, NAN, 0, 0}, vaa = {NAN, NAN, 0, 0};
-        /* selection reads the validation split only; the test metrics are
-         * recorded, never compared */
-        if (has_val) trainer_evaluate(&r->trainer, &r->val, &va);
-        trainer_evaluate(&r->trainer, &r->test, &te);
+        const EvalMetrics none = {NAN, NAN, 0, 0};
+        RunnerEpoch ep = {.epoch = e, .epochs = r->cfg.epochs, .loss = loss,
+                          .train_seconds = t1 - t0, .test = none, .val = none,
+                          .has_ema = ema, .ema_test = none, .ema_val = none};
+        if (has_val) trainer_evaluate(&r->trainer, &r->val, &ep.val);
+        trainer_evaluate(&r->trainer, &r->test, &ep.test);
         if (ema) {   /* the moving average beside the raw weights */
-            if (has_val) evaluate_avg(r, &r->val, &vaa);
-            evaluate_avg(r, &r->test, &ta);
+            if (has_val) evaluate_avg(r, &r->val, &ep.ema_val);
+            evaluate_avg(r, &r->test, &ep.ema_test);
         }
-        double rmse = te.rmse;
-        if (!isfinite(loss) || !isfinite(rmse) || (has_val && !isfinite(va.rmse)) ||
-            (ema && (!isfinite(ta.rmse) || (has_val && !isfinite(vaa.rmse))))) {
-            if (has_val)
-                err_set(err, "run %lld diverged at epoch %d (train loss %g, "
-                        "validation RMSE %g, test RMSE %g): lower train.lr or "
-                        "check the data", (long long)run_id, e, loss, va.rmse,
-                        rmse);
-            else
-                err_set(err, "run %lld diverged at epoch %d (train loss %g, test RMSE %g): "
-                        "lower train.lr or check the data", (long long)run_id, e, loss, rmse);
-            status = RUN_DIVERGED;
+        ep.eval_seconds = now_seconds() - t1;
+        if (runner_epoch_done(r, db, run_id, hooks, &ep, 1, &since_best, out,
+                              &status, err))
             break;
-        }
-        /* the candidates of an epoch: the raw weights and, with train.ema,
-         * the average (chosen only when its validation RMSE is lower) */
-        const int use_ema = ema && has_val && vaa.rmse < va.rmse;
-        const double cand_val = use_ema ? vaa.rmse : va.rmse;
-        int selected = has_val ? !(cand_val >= out->selected_val_rmse) : 1;
-        if (selected && has_val && keep && keep_selected(r, use_ema, err)) {
-            status = RUN_FAILED;
-            break;
-        }
-        DbEpoch row = {.epoch = e, .train_loss = loss, .test_rmse = rmse,
-                       .train_seconds = t1 - t0, .test_mae = te.mae,
-                       .has_val = has_val, .val_rmse = va.rmse,
-                       .val_mae = va.mae, .selected = selected,
-                       .has_ema = ema, .ema_val_rmse = vaa.rmse,
-                       .ema_test_rmse = ta.rmse,
-                       .selected_ema = selected && use_ema};
-        if (r->cfg.top_k_every > 0 && e % r->cfg.top_k_every == 0 &&
-            epoch_topn(r, &row, err)) {
-            status = RUN_FAILED;
-            break;
-        }
-        row.eval_seconds = now_seconds() - t1;
-        if (db_epoch_add(db, run_id, &row, err)) { status = RUN_FAILED; break; }
-        out->epochs_done = e;
-        out->final_rmse = rmse;
-        if (!(rmse >= out->best_rmse)) { out->best_rmse = rmse; out->best_epoch = e; }
-        if (selected) {
-            out->selected_epoch = e;
-            out->selected_test_rmse = use_ema ? ta.rmse : rmse;
-            out->selected_val_rmse = cand_val;
-            out->selected_ema = use_ema;
-        }
-        since_best = selected ? 0 : since_best + 1;
-        if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &row, r->cfg.epochs);
-        if (hooks && hooks->prune && e < r->cfg.epochs) {
-            int pr = hooks->prune(hooks->ctx, &row, err);
-            if (pr) {
-                status = pr == 1 ? RUN_PRUNED
-                         : pr == 2 ? RUN_INTERRUPTED : RUN_FAILED;
-                break;
-            }
-        }
-        if (has_val && r->cfg.patience > 0 && since_best >= r->cfg.patience) {
-            out->stopped_early = 1;
-            break;
-        }
     }
     r->trainer.avg = NULL;
     /* a finished run's result model goes into the trainer: the selected

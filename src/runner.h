@@ -183,14 +183,20 @@ typedef struct {
     double loss;                /* train loss */
     double train_seconds, eval_seconds;
     EvalMetrics test, val;      /* val: rmse NaN without a validation split */
+    int has_ema;                /* train.ema: the moving average's metrics */
+    EvalMetrics ema_test, ema_val;   /* ... beside the raw weights' */
 } RunnerEpoch;
 
 /* The bookkeeping after an evaluated epoch, shared by the training loops
- * of every model: a non-finite loss or RMSE is a divergence; the epoch is
- * selected when its validation RMSE is the lowest so far (every epoch
- * without a validation split; the test RMSE is never compared); with
- * train.checkpoint the selected parameters are kept (AutoRec models); the
- * epoch row is added (db_epoch_add); *out and *since_best (epochs since
+ * of every model: a non-finite loss or RMSE (the moving average's too) is
+ * a divergence; the epoch's candidate is its raw weights or, with
+ * ep->has_ema, the moving average when its validation RMSE is lower; the
+ * epoch is selected when the candidate's validation RMSE is the lowest so
+ * far (every epoch without a validation split; the test RMSE is never
+ * compared); an AutoRec model's selected parameters are kept when the
+ * checkpoint, the ranking metrics or an ensemble needs them; every
+ * eval.top_k_every epochs the ranking metrics are added (AutoRec models);
+ * the epoch row is added (db_epoch_add); *out and *since_best (epochs since
  * the selected one) are updated; hooks->on_epoch and hooks->prune (before
  * the loop's last epoch) are called; with patience_on, train.patience
  * epochs without a better validation RMSE end the run (out->stopped_early).

@@ -147,8 +147,11 @@ static int glocal_epoch(Runner *r, int e, int epochs, const Csr *val,
                    &rep);
     const double t1 = runner_now();
     if (rep.stopped || (stop && *stop)) return 1;
-    RunnerEpoch z = {e, epochs, rep.f / rg->model.rows, t1 - t0, 0,
-                     {NAN, NAN, 0, 0}, {NAN, NAN, 0, 0}};
+    const EvalMetrics none = {NAN, NAN, 0, 0};
+    RunnerEpoch z = {.epoch = e, .epochs = epochs,
+                     .loss = rep.f / rg->model.rows, .train_seconds = t1 - t0,
+                     .test = none, .val = none, .ema_test = none,
+                     .ema_val = none};
     *ep = z;
     const float *pred = glocal_predict(&rg->model, stage, rg->model.params);
     if (val) glocal_evaluate(r, pred, val, &ep->val);
