@@ -15,6 +15,15 @@
 #include "stop.h"
 #include "test.h"
 
+/* A fresh test directory, with path set to name inside it.  Returns the
+ * directory (remove it with test_rm_tree), or NULL after a failed CHECK. */
+static const char *tmp_file(const char *name, char *path, size_t n) {
+    const char *dir = test_tmp_dir("dbtest");
+    CHECK(dir != NULL);
+    if (dir) snprintf(path, n, "%s/%s", dir, name);
+    return dir;
+}
+
 /* Opens path with plain SQLite for inspection; NULL on failure. */
 static sqlite3 *raw_open(const char *path) {
     sqlite3 *h = NULL;
@@ -73,11 +82,9 @@ static DbRunInfo fill_info(const Config *c) {
 }
 
 static void test_open_creates_schema(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("results.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/results.db", dir);
     Db *db = NULL;
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK(db != NULL);
@@ -115,11 +122,9 @@ static void test_open_creates_schema(void) {
 }
 
 static void test_round_trip(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[256];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("r.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/r.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -199,11 +204,9 @@ static void test_round_trip(void) {
 }
 
 static void test_not_sqlite_refused(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], text[4096];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("notes.txt", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/notes.txt", dir);
     memset(text, 'x', sizeof text);
     memcpy(text, "these are my notes, not a database", 34);
     FILE *f = fopen(path, "wb");
@@ -228,11 +231,9 @@ static void test_not_sqlite_refused(void) {
 }
 
 static void test_newer_version_refused(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("new.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/new.db", dir);
     sqlite3 *h = raw_open(path);
     char sql[128], want[128];
     snprintf(sql, sizeof sql, "CREATE TABLE runs(id); CREATE TABLE epochs(x);"
@@ -254,11 +255,9 @@ static void test_newer_version_refused(void) {
 }
 
 static void test_foreign_db_refused(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("other.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/other.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, "CREATE TABLE customers(id, name)", NULL, NULL,
                             NULL) == SQLITE_OK);
@@ -279,11 +278,9 @@ static void test_foreign_db_refused(void) {
 }
 
 static void test_bad_epochs(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("e.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/e.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -346,11 +343,9 @@ static void test_bad_epochs(void) {
 }
 
 static void test_nested_dirs_and_bad_paths(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("a/b/c/results.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/a/b/c/results.db", dir);
     Db *db = NULL;
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     db_close(db);
@@ -400,11 +395,9 @@ static void test_unwritable_directory(void) {
 }
 
 static void test_two_connections(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("shared.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/shared.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -430,11 +423,9 @@ static void test_two_connections(void) {
 }
 
 static void test_open_alloc_failures(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("m.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/m.db", dir);
     int ok = 0;
     for (long n = 1; n < 50 && !ok; n++) {
         Db *db = NULL;
@@ -480,11 +471,9 @@ static const char schema_v1[] =
     " (1, 2, 40, 0.95, 1.25, 0.25);";
 
 static void test_migrate_v1(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("v1.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v1.db", dir);
     sqlite3 *h = raw_open(path);
     CHECK(h && sqlite3_exec(h, schema_v1, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
@@ -537,6 +526,24 @@ static void test_migrate_v1(void) {
     test_rm_tree(dir);
 }
 
+
+/* Marks the database h as schema version v, with the placeholder view an
+ * old schema's migration replaces.  Returns an SQLite result code. */
+static int mark_version(sqlite3 *h, int v) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE VIEW run_summary AS SELECT id FROM "
+             "runs; PRAGMA user_version = %d", v);
+    return sqlite3_exec(h, sql, NULL, NULL, NULL);
+}
+
+/* The end of a migration test: the database h passes its integrity check;
+ * closes h and removes the test directory dir. */
+static void check_intact_and_close(sqlite3 *h, const char *dir) {
+    char buf[64];
+    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
+    sqlite3_close(h);
+    test_rm_tree(dir);
+}
 
 /* Removes schema 7's additions from the database h: the config columns
  * ema, top_k and relevant_min, the result columns of weight averaging,
@@ -654,11 +661,9 @@ static int make_v3(const char *path) {
 }
 
 static void test_migrate_v3(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("v3.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v3.db", dir);
     CHECK(make_v3(path) == 0);
     sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') "
@@ -702,9 +707,7 @@ static void test_migrate_v3(void) {
     snprintf(buf, sizeof buf, "SELECT split_seed FROM runs WHERE id = %lld",
              (long long)id);
     CHECK(test_sql_int(h, buf) == (int64_t)cfg_split_seed(&c));
-    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
-    sqlite3_close(h);
-    test_rm_tree(dir);
+    check_intact_and_close(h, dir);
 }
 
 /* Creates the database path holding one finished run (fill_cfg) with the
@@ -727,11 +730,9 @@ static int one_finished_run(const char *path, const DbEpoch *eps, int n,
  * summary are kept, their refit columns are NULL, refit runs can be
  * recorded. */
 static void test_migrate_v4(void) {
-    const char *dir = test_tmp_dir("dbtest");
-    char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    char path[512], err[ERR_MAX];
+    const char *dir = tmp_file("v4.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v4.db", dir);
     Db *db = NULL;
     int64_t id = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
@@ -746,9 +747,7 @@ static void test_migrate_v4(void) {
     CHECK(sqlite3_exec(h, "UPDATE runs SET experiment = 'e-4', grid_point = 0",
                        NULL, NULL, NULL) == SQLITE_OK);
     CHECK(drop_v5(h, 1) == SQLITE_OK);
-    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
-                          "PRAGMA user_version = 4", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(mark_version(h, 4) == SQLITE_OK);
     sqlite3_close(h);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     CHECK_MSG(db && db_split_summary_update(db, "e-4", 0, 1, "index=0", err)
@@ -762,9 +761,7 @@ static void test_migrate_v4(void) {
     CHECK(test_sql_int(h, "SELECT count(*) FROM split_summaries WHERE "
                           "refit_test_mean IS NULL AND n = 1") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM refit_epochs") == 0);
-    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
-    sqlite3_close(h);
-    test_rm_tree(dir);
+    check_intact_and_close(h, dir);
 }
 
 /* A schema-5 database (a current one without runs.result_test_rmse) with
@@ -772,11 +769,9 @@ static void test_migrate_v4(void) {
  * the run's honest result (its selected epoch's test RMSE here, not its
  * best epoch's), and a later refit sets it to the refit's test RMSE. */
 static void test_migrate_v5(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("v5.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v5.db", dir);
     Db *db = NULL;
     int64_t id = 0;
     const DbEpoch eps[2] = {{1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0},
@@ -786,9 +781,7 @@ static void test_migrate_v5(void) {
     CHECK(test_sql_int(h, "SELECT count(*) FROM runs WHERE result_test_rmse "
                           "= 0.9 AND best_test_rmse = 0.85") == 1);
     CHECK(drop_v6(h) == SQLITE_OK);
-    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
-                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(mark_version(h, 5) == SQLITE_OK);
     sqlite3_close(h);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     h = raw_open(path);
@@ -811,19 +804,15 @@ static void test_migrate_v5(void) {
  * in place: the run is kept, the CHECK then takes 'pruned', and a run can
  * be recorded as pruned with its epoch and reason. */
 static void test_migrate_v5_pruned(void) {
-    const char *dir = test_tmp_dir("dbtest");
-    char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    char path[512], err[ERR_MAX];
+    const char *dir = tmp_file("v5.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v5.db", dir);
     int64_t id1 = 0;
     const DbEpoch ep1 = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
     CHECK_MSG(one_finished_run(path, &ep1, 1, &id1, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(drop_v6(h) == SQLITE_OK);
-    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
-                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(mark_version(h, 5) == SQLITE_OK);
     /* schema 5's CHECK refuses the status */
     CHECK(sqlite3_exec(h, "UPDATE runs SET status = 'pruned'", NULL, NULL,
                        NULL) != SQLITE_OK);
@@ -852,20 +841,16 @@ static void test_migrate_v5_pruned(void) {
     /* the CHECK still refuses an unknown status */
     CHECK(sqlite3_exec(h, "UPDATE runs SET status = 'bogus'", NULL, NULL,
                        NULL) != SQLITE_OK);
-    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
-    sqlite3_close(h);
-    test_rm_tree(dir);
+    check_intact_and_close(h, dir);
 }
 
 /* Schema 5 -> 6: runs.peak_rss_mb is added (NULL for old runs), appears in
  * run_summary, and db_run_set_peak_rss fills it for a run (not for an
  * unknown one). */
 static void test_migrate_v5_peak_rss(void) {
-    const char *dir = test_tmp_dir("dbtest");
-    char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    char path[512], err[ERR_MAX];
+    const char *dir = tmp_file("v5.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v5.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -879,9 +864,7 @@ static void test_migrate_v5_peak_rss(void) {
     db = NULL;
     sqlite3 *h = raw_open(path);
     CHECK(drop_v6(h) == SQLITE_OK);
-    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
-                          "PRAGMA user_version = 5", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(mark_version(h, 5) == SQLITE_OK);
     CHECK(test_sql_int(h, "SELECT count(*) FROM pragma_table_info('runs') "
                           "WHERE name = 'peak_rss_mb'") == 0);
     sqlite3_close(h);
@@ -897,9 +880,7 @@ static void test_migrate_v5_peak_rss(void) {
                           "peak_rss_mb IS NULL AND selected_epoch = 1") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE "
                           "peak_rss_mb = 123.5") == 1);
-    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
-    sqlite3_close(h);
-    test_rm_tree(dir);
+    check_intact_and_close(h, dir);
 }
 
 /* Schema 6 -> 7: a database without the weight-averaging, ranking and
@@ -907,11 +888,9 @@ static void test_migrate_v5_peak_rss(void) {
  * with the moving average's RMSE chosen by validation sets the run's
  * selected columns to the average's figures. */
 static void test_migrate_v6(void) {
-    const char *dir = test_tmp_dir("dbtest");
-    char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    char path[512], err[ERR_MAX];
+    const char *dir = tmp_file("v6.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v6.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -921,9 +900,7 @@ static void test_migrate_v6(void) {
     CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
     sqlite3 *h = raw_open(path);
     CHECK(drop_v7(h) == SQLITE_OK);
-    CHECK(sqlite3_exec(h, "CREATE VIEW run_summary AS SELECT id FROM runs;"
-                          "PRAGMA user_version = 6", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(mark_version(h, 6) == SQLITE_OK);
     sqlite3_close(h);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     DbEpoch avg = {.epoch = 1, .train_loss = 5.0, .test_rmse = 0.9,
@@ -950,20 +927,16 @@ static void test_migrate_v6(void) {
     CHECK(test_sql_int(h, "SELECT count(*) FROM epochs WHERE run_id = 1 AND "
                           "ema_test_rmse IS NULL") == 1);
     CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_members") == 0);
-    CHECK(strcmp(q_text(h, "PRAGMA integrity_check", buf, sizeof buf), "ok") == 0);
-    sqlite3_close(h);
-    test_rm_tree(dir);
+    check_intact_and_close(h, dir);
 }
 
 /* The schema-7 results: ranking metrics, a member's predictions found by
  * its key and the shape of its split (not another shape, not an
  * unfinished run), an ensemble's members replaced when recorded again. */
 static void test_member_and_ensemble_rows(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("e.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/e.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -1024,11 +997,9 @@ static void test_member_and_ensemble_rows(void) {
  * its selected and final columns alone, refuse a non-finite RMSE and a
  * duplicate epoch and an unknown run. */
 static void test_refit_epochs(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("r.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/r.db", dir);
     Config c;
     fill_cfg(&c);
     c.validation_ratio = 0.1;
@@ -1070,11 +1041,9 @@ static void test_refit_epochs(void) {
  * an experiment) and one failed: the summary row holds their mean, sample
  * sd and t interval, computed here independently. */
 static void test_split_summary(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("s.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/s.db", dir);
     Db *db = NULL;
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     const char *hashes[8] = {"h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"};
@@ -1190,11 +1159,9 @@ static void test_open_query_refusals(void) {
  * leaves the row's own status alone; a database of the previous schema
  * gets the new view when opened.  db_heartbeat_run refreshes a running run only. */
 static void test_migrate_v5_stale_status(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX], buf[64];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("v5.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/v5.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
@@ -1253,11 +1220,9 @@ static void test_migrate_v5_stale_status(void) {
  * stop signal is pending (stop_signal set), saying why, instead of waiting
  * out the busy timeout and its retries (minutes). */
 static void test_lock_wait_ends_on_stop(void) {
-    const char *dir = test_tmp_dir("dbtest");
     char path[512], err[ERR_MAX];
-    CHECK(dir != NULL);
+    const char *dir = tmp_file("lock.db", path, sizeof path);
     if (!dir) return;
-    snprintf(path, sizeof path, "%s/lock.db", dir);
     Config c;
     fill_cfg(&c);
     DbRunInfo info = fill_info(&c);
