@@ -104,6 +104,45 @@ test_ensemble_splits_and_summary() {
     [ "$(q "$T/r.db" "SELECT count(*) FROM runs")" = 8 ] || fail "rerun added runs"
 }
 
+# autorec merge of an ensemble experiment's database into one holding
+# other runs (so every run id moves): the ensembles' member rows point at
+# the merged member runs, the members' stored predictions come along, the
+# merged ensemble ranks as the shard's, a second merge changes nothing, and
+# a newer shard row of an ensemble run replaces its member rows.
+test_merge_copies_ensembles() {
+    make_ens
+    sed -e 's/kind: files, train_file: u1.base, test_file: u1.test,/kind: random, repeats: 2,/' \
+        "$T/ens.yaml" > "$T/rep.yaml"
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/rep.yaml" --db "$T/s.db" > /dev/null 2>&1 || { fail "ensemble run failed"; return; }
+    $BIN run "$T/one.yaml" --db "$T/m.db" > /dev/null 2>&1 || { fail "plain run failed"; return; }
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || { fail "merge failed: $(cat "$T/out")"; return; }
+    grep -q "^1 shard merged into .*: 8 runs new, 0 replaced, 0 kept, [0-9]* epochs copied, 6 ensemble member rows, 6 run predictions$" "$T/out" \
+        || fail "merge output: $(cat "$T/out")"
+    local mem="SELECT group_concat(x, ' ') FROM (SELECT r.split_index || '/' || e.position || '/' || e.label || '/' || m.name || '/' || m.split_index || '/' || m.member_key || '/' || e.weight AS x FROM ensemble_members e JOIN runs r ON r.id = e.ensemble_run JOIN runs m ON m.id = e.member_run ORDER BY r.split_index, e.position)"
+    local pred="SELECT group_concat(x, ' ') FROM (SELECT m.member_key || '/' || p.pairs_key || '/' || hex(p.val) || '/' || hex(p.test) || '/' || hex(p.refit) AS x FROM run_predictions p JOIN runs m ON m.id = p.run_id ORDER BY m.member_key)"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM ensemble_members")" = 6 ] && [ "$(q "$T/m.db" "$mem")" = "$(q "$T/s.db" "$mem")" ] \
+        || fail "member rows not remapped: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM run_predictions")" = 6 ] && [ "$(q "$T/m.db" "$pred")" = "$(q "$T/s.db" "$pred")" ] \
+        || fail "predictions not copied: $(q "$T/m.db" 'SELECT run_id, pairs_key FROM run_predictions')"
+    local sid mid
+    sid=$(q "$T/s.db" "SELECT id FROM runs WHERE ensemble_size = 3 AND split_index = 1")
+    mid=$(q "$T/m.db" "SELECT id FROM runs WHERE ensemble_size = 3 AND split_index = 1")
+    [ "$sid" != "$mid" ] || fail "the run ids did not move: the test proves nothing"
+    $BIN recommend --run "$sid" --user 3 --top 4 --db "$T/s.db" > "$T/rs" 2>/dev/null || fail "recommend in the shard failed"
+    $BIN recommend --run "$mid" --user 3 --top 4 --db "$T/m.db" > "$T/rm" 2>"$T/err" || fail "recommend of the merged ensemble failed: $(cat "$T/err")"
+    cmp -s "$T/rs" "$T/rm" || fail "the merged ensemble ranks differently: $(cat "$T/rs" "$T/rm")"
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || fail "second merge failed"
+    grep -q ": 0 runs new, 0 replaced, 8 kept, 0 epochs copied$" "$T/out" || fail "second merge output: $(cat "$T/out")"
+    # an older attempt in the target (interrupted, other weights): replaced
+    q "$T/m.db" "UPDATE runs SET status = 'interrupted' WHERE id = $mid; UPDATE ensemble_members SET weight = 9 WHERE ensemble_run = $mid" > /dev/null
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || fail "third merge failed"
+    grep -q ": 0 runs new, 1 replaced, 7 kept, 0 epochs copied, 3 ensemble member rows, 0 run predictions$" "$T/out" \
+        || fail "third merge output: $(cat "$T/out")"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM ensemble_members")" = 6 ] && [ "$(q "$T/m.db" "$mem")" = "$(q "$T/s.db" "$mem")" ] \
+        || fail "replaced member rows: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
+}
+
 test_ensemble_errors() {
     make_ens
     sed 's/    - {model.hidden: 20, train.seed: 4}/    - {data.split.validation_ratio: 0.3}/' "$T/ens.yaml" > "$T/x.yaml"
