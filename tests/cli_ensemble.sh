@@ -179,4 +179,25 @@ test_ranking_and_ema_columns() {
     [ "$(wc -l < "$T/ls")" = 2 ] || fail "ls: $(cat "$T/ls")"
 }
 
+# train.swa_start: the mean is evaluated from its first epoch on (the
+# epochs before have no average), the selection may take it, and a bad
+# start or one beside train.ema is refused before anything is written.
+test_swa_start() {
+    make_ens
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/one.yaml" --db "$T/w.db" --set train.swa_start=4 > "$T/out" 2>&1 \
+        || { fail "run failed: $(cat "$T/out")"; return; }
+    [ "$(q "$T/w.db" "SELECT group_concat(epoch || ':' || (ema_val_rmse IS NOT NULL) || (ema_test_rmse IS NOT NULL), ' ') FROM (SELECT * FROM epochs ORDER BY epoch)")" = "1:00 2:00 3:00 4:11 5:11 6:11" ] \
+        || fail "average per epoch: $(q "$T/w.db" 'SELECT epoch, ema_val_rmse, ema_test_rmse FROM epochs')"
+    [ "$(q "$T/w.db" "SELECT count(*) FROM runs WHERE selected_weights IN ('raw', 'ema') AND refit_test_rmse > 0")" = 1 ] \
+        || fail "selection: $(q "$T/w.db" 'SELECT selected_weights, refit_test_rmse FROM runs')"
+    # the mean of the steps of epoch 4 alone differs from the last step's weights
+    [ "$(q "$T/w.db" "SELECT ema_val_rmse != val_rmse FROM epochs WHERE epoch = 4")" = 1 ] || fail "the mean equals the raw weights"
+    $BIN run "$T/one.yaml" --db "$T/x.db" --set train.swa_start=7 > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "swa_start after the last epoch: not exit 2"
+    grep -q "train.swa_start: 7 is after the last epoch (train.epochs 6)" "$T/err" || fail "message: $(cat "$T/err")"
+    $BIN run "$T/one.yaml" --db "$T/x.db" --set train.swa_start=2 --set train.ema=0.5 > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "swa_start with ema: not exit 2"
+    grep -q "train.swa_start: 2 and train.ema: 0.5 both average" "$T/err" || fail "message: $(cat "$T/err")"
+    [ ! -e "$T/x.db" ] || fail "a refused config created the database"
+}
+
 run_tests cli_ensemble
