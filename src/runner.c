@@ -409,10 +409,12 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         double t1 = now_seconds();
         if (stopped || (stop && *stop)) { status = RUN_INTERRUPTED; break; }
         EvalMetrics te;
-        /* the weights the selection chose: the average's when it won */
-        if (out->selected_ema) avg_swap(&avg, &t.model);
+        /* the weights the selection chose: the average's when it won (and
+         * runs: train.swa_start's from its first epoch) */
+        const int use_avg = out->selected_ema && t.avg;
+        if (use_avg) avg_swap(&avg, &t.model);
         trainer_evaluate(&t, &r->test, &te);
-        if (out->selected_ema) avg_swap(&avg, &t.model);
+        if (use_avg) avg_swap(&avg, &t.model);
         double t2 = now_seconds();
         if (!isfinite(loss) || !isfinite(te.rmse)) {
             err_set(err, "run %lld diverged at refit epoch %d of %d (train "
