@@ -1,4 +1,5 @@
-/* avg.c - exponential moving average of the parameters (see avg.h).
+/* avg.c - exponential moving average or plain mean of the parameters (see
+ * avg.h).
  * No global state. */
 #include "avg.h"
 
@@ -26,10 +27,17 @@ int avg_create(WeightAvg *a, const Model *model, float decay, char *err) {
     a->mem = mem_alloc_aligned(a->n * sizeof *a->mem);
     if (!a->mem)
         return err_set(err, "out of memory for the moving average of %zu "
-                       "parameters (train.ema, %.3g MB): lower model.hidden "
-                       "or set train.ema: 0", a->n, a->n * 4.0 / 1e6);
+                       "parameters (train.ema or train.swa_start, %.3g MB): "
+                       "lower model.hidden or turn the average off", a->n,
+                       a->n * 4.0 / 1e6);
     avg_point(a, model);
     avg_reset(a, model);
+    return 0;
+}
+
+int avg_create_mean(WeightAvg *a, const Model *model, char *err) {
+    if (avg_create(a, model, 0.0f, err)) return -1;
+    a->mean = 1;
     return 0;
 }
 
@@ -47,7 +55,11 @@ void avg_reset(WeightAvg *a, const Model *model) {
 
 void avg_update(WeightAvg *a, const Model *model) {
     assert(!a->swapped && a->n == model->num_params);
-    const float d = a->decay, e = 1.0f - a->decay;
+    /* the mean: weight 1/k for the k-th update (the EMA's own d, e are
+     * kept as they were, bit for bit) */
+    const float e = a->mean ? 1.0f / (float)(a->updates + 1)
+                            : 1.0f - a->decay;
+    const float d = a->mean ? 1.0f - e : a->decay;
     float *restrict m = a->mem;
     const float *restrict p = model->mem;
     const size_t n = a->n;

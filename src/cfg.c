@@ -308,6 +308,15 @@ static const KeyDesc keys[] = {
                 "epoch records the average's validation and test RMSE "
                 "(epochs.ema_*), and the selection takes the average when its "
                 "validation RMSE is lower (runs.selected_weights)"},
+    {.key = "train.swa_start", .type = T_INT, FIELD(swa_start), .imin = 0,
+     .imax = 1000000, .example = "100",
+     .help = "first epoch of stochastic weight averaging, evaluated beside "
+             "the parameters each epoch from then on; 0 = off",
+     .details = "from the start of epoch S on, the average is the plain mean "
+                "of the parameters after every step; like `train.ema` (which "
+                "it excludes) it fills epochs.ema_* from epoch S and the "
+                "selection takes it when its validation RMSE is lower "
+                "(runs.selected_weights `ema`); at most `train.epochs`"},
     {.key = "eval.clip", .type = T_PAIR, FIELD(clip), .example = "[1, 5]",
      .help = "clip predictions: none, auto (rating range) or [lo, hi]",
      .details = "applies to every evaluated prediction, validation and test "
@@ -1000,6 +1009,7 @@ void cfg_defaults(Config *cfg) {
     cfg->clip.mode = CLIP_NONE;
     cfg->cold_default = 0;  /* none */
     cfg->ema = 0;           /* off */
+    cfg->swa_start = 0;     /* off */
     cfg->top_k = 10;
     cfg->relevant_min = 4;
     cfg->top_k_every = 0;
@@ -1241,6 +1251,15 @@ int cfg_validate(const Config *cfg, char *err) {
                        "choose the number of epochs: set "
                        "data.split.validation_ratio (e.g. 0.1), or refit: "
                        "false");
+    if (cfg->swa_start > 0 && cfg->ema > 0)
+        return err_set(err, "train.swa_start: %d and train.ema: %g both "
+                       "average the parameters (one average per run): set "
+                       "train.ema: 0 or train.swa_start: 0", cfg->swa_start,
+                       cfg->ema);
+    if (cfg->swa_start > cfg->epochs)
+        return err_set(err, "train.swa_start: %d is after the last epoch "
+                       "(train.epochs %d): set it to at most %d, or 0 for no "
+                       "averaging", cfg->swa_start, cfg->epochs, cfg->epochs);
     if (cfg->top_k_every > 0 && cfg->top_k == 0)
         return err_set(err, "eval.top_k_every: %d needs ranking metrics: set "
                        "eval.top_k (e.g. 10), or top_k_every: 0",
@@ -1261,6 +1280,11 @@ int cfg_validate(const Config *cfg, char *err) {
             return err_set(err, "train.ema: %g is not supported by "
                            "model.variant glocal (L-BFGS epochs, no moving "
                            "average): set train.ema: 0", cfg->ema);
+        if (cfg->swa_start > 0)
+            return err_set(err, "train.swa_start: %d is not supported by "
+                           "model.variant glocal (L-BFGS epochs, no "
+                           "average): set train.swa_start: 0",
+                           cfg->swa_start);
         if (cfg->checkpoint)
             return err_set(err, "train.checkpoint: true is not supported by "
                            "model.variant glocal (its parameters have no "

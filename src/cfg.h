@@ -120,6 +120,9 @@ typedef struct {
     double ema;                      /* train.ema in [0,1): decay of the
                                         exponential moving average of the
                                         parameters (avg.h), 0 = off */
+    int swa_start;                   /* train.swa_start: the first epoch of
+                                        a uniform average of the parameters
+                                        after every step (avg.h), 0 = off */
     ClipSpec clip;                   /* eval.clip */
     double cold_default;             /* eval.cold_default in (0,10], 0 = none */
     int top_k;                       /* eval.top_k: ranking metrics @K over

@@ -42,7 +42,8 @@ void merge_usage(FILE *f) {
 "then the later start, then more epochs, then the later heartbeat), and\n"
 "its epochs (refit epochs too) replace the old ones.  Merging the same\n"
 "shard twice changes nothing.  Columns are copied by name (those both\n"
-"databases have).\n"
+"databases have).  A copied run brings its stored predictions, an ensemble\n"
+"run its members and weights, with run ids remapped to DB's.\n"
 "\n"
 "On NFS or Lustre, merge once the tasks have ended (squeue lists none).\n"
 "At the end each experiment's counts are printed, with the points that\n"
@@ -120,6 +121,11 @@ typedef struct {
     sqlite3_stmt *epochs_delete;          /* ?1 target run */
     sqlite3_stmt *epochs_copy;            /* ?1 target run <- ?2 shard run */
     sqlite3_stmt *refit_delete, *refit_copy;   /* the same for refit_epochs */
+    sqlite3_stmt *map;     /* temp.merge_ids: ?1 shard run -> ?2 target run,
+                            * ?3 copied (1) or kept (0) */
+    sqlite3_stmt *pred_delete, *pred_copy;     /* run_predictions, per run */
+    sqlite3_stmt *members_delete, *members_copy;   /* ensemble_members of
+                            * the copied ensemble runs, ids remapped */
 } MergeSql;
 
 static void merge_sql_free(MergeSql *m) {
@@ -133,6 +139,11 @@ static void merge_sql_free(MergeSql *m) {
     sqlite3_finalize(m->epochs_copy);
     sqlite3_finalize(m->refit_delete);
     sqlite3_finalize(m->refit_copy);
+    sqlite3_finalize(m->map);
+    sqlite3_finalize(m->pred_delete);
+    sqlite3_finalize(m->pred_copy);
+    sqlite3_finalize(m->members_delete);
+    sqlite3_finalize(m->members_copy);
     memset(m, 0, sizeof *m);
 }
 
@@ -146,14 +157,15 @@ static void merge_sql_free(MergeSql *m) {
 static int merge_sql_make(sqlite3 *h, MergeSql *m, char *err) {
     char *xn = NULL, *xv = NULL, *pn = NULL, *pv = NULL, *rn = NULL,
          *rv = NULL, *en = NULL, *ev = NULL, *fn = NULL, *fv = NULL,
-         *sql = NULL;
+         *dn = NULL, *dv = NULL, *sql = NULL;
     int ret = -1;
     memset(m, 0, sizeof *m);
     if (merge_columns(h, "experiments", NULL, NULL, &xn, &xv, err) ||
         merge_columns(h, "grid_points", NULL, NULL, &pn, &pv, err) ||
         merge_columns(h, "runs", "id", NULL, &rn, &rv, err) ||
         merge_columns(h, "epochs", NULL, "run_id", &en, &ev, err) ||
-        merge_columns(h, "refit_epochs", NULL, "run_id", &fn, &fv, err))
+        merge_columns(h, "refit_epochs", NULL, "run_id", &fn, &fv, err) ||
+        merge_columns(h, "run_predictions", NULL, "run_id", &dn, &dv, err))
         goto done;
 #define PREP(stmt, ...)                                                    \
     do {                                                                   \
@@ -187,6 +199,20 @@ static int merge_sql_make(sqlite3 *h, MergeSql *m, char *err) {
     PREP(m->refit_delete, "DELETE FROM main.refit_epochs WHERE run_id = ?1");
     PREP(m->refit_copy, "INSERT INTO main.refit_epochs(%s) SELECT %s FROM "
          "shard.refit_epochs WHERE run_id = ?2 ORDER BY epoch", fn, fv);
+    PREP(m->map, "INSERT INTO temp.merge_ids(src, dst, copied) "
+         "VALUES (?1, ?2, ?3)");
+    PREP(m->pred_delete, "DELETE FROM main.run_predictions WHERE run_id = ?1");
+    PREP(m->pred_copy, "INSERT INTO main.run_predictions(%s) SELECT %s FROM "
+         "shard.run_predictions WHERE run_id = ?2", dn, dv);
+    PREP(m->members_delete, "DELETE FROM main.ensemble_members WHERE "
+         "ensemble_run IN (SELECT dst FROM temp.merge_ids WHERE copied)");
+    /* a member the shard lacks maps to NULL: the NOT NULL constraint fails
+     * the shard's merge rather than dropping the row */
+    PREP(m->members_copy, "INSERT INTO main.ensemble_members(ensemble_run, "
+         "position, member_run, weight, label) SELECT e.dst, s.position, "
+         "m.dst, s.weight, s.label FROM shard.ensemble_members s JOIN "
+         "temp.merge_ids e ON e.src = s.ensemble_run AND e.copied LEFT JOIN "
+         "temp.merge_ids m ON m.src = s.member_run ORDER BY 1, 2");
 #undef PREP
     ret = 0;
 done:
@@ -196,6 +222,7 @@ done:
     sqlite3_free(rn); sqlite3_free(rv);
     sqlite3_free(en); sqlite3_free(ev);
     sqlite3_free(fn); sqlite3_free(fv);
+    sqlite3_free(dn); sqlite3_free(dv);
     if (ret) merge_sql_free(m);
     return ret;
 }
@@ -211,8 +238,33 @@ static int merge_exec(sqlite3_stmt *st, sqlite3_int64 a, sqlite3_int64 b) {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Merges the shard's runs and their epochs into main (inside the caller's
- * transaction).  Returns an SQLite result code. */
+/* Records in temp.merge_ids that shard run src is target run dst, copied
+ * (1) or kept (0).  Returns an SQLite result code. */
+static int merge_map(MergeSql *m, sqlite3_int64 src, sqlite3_int64 dst,
+                     int copied) {
+    int rc = sqlite3_bind_int(m->map, 3, copied);
+    if (rc == SQLITE_OK) rc = merge_exec(m->map, src, dst);
+    return rc;
+}
+
+/* Copies the ensemble_members rows of the shard's copied ensemble runs
+ * (replacing the target's rows of those runs), every run id remapped
+ * through temp.merge_ids, once every run is mapped.  Returns an SQLite
+ * result code. */
+static int merge_members(sqlite3 *h, MergeSql *m, MergeStats *s) {
+    int rc = sqlite3_step(m->members_delete);
+    sqlite3_reset(m->members_delete);
+    if (rc != SQLITE_DONE) return rc;
+    rc = sqlite3_step(m->members_copy);
+    sqlite3_reset(m->members_copy);
+    if (rc != SQLITE_DONE) return rc;
+    s->members += sqlite3_changes(h);
+    return SQLITE_OK;
+}
+
+/* Merges the shard's runs, their epochs and stored predictions into main,
+ * then the ensembles' member rows (inside the caller's transaction).
+ * Returns an SQLite result code. */
 static int merge_runs(sqlite3 *h, MergeSql *m, MergeStats *s) {
     int rc;
     while ((rc = sqlite3_step(m->runs)) == SQLITE_ROW) {
@@ -230,6 +282,7 @@ static int merge_runs(sqlite3 *h, MergeSql *m, MergeStats *s) {
         if (rc != SQLITE_DONE) break;
         if (dst >= 0 && !newer) {
             s->runs_kept++;
+            if ((rc = merge_map(m, src, dst, 0)) != SQLITE_OK) break;
             continue;
         }
         if (dst < 0) {
@@ -240,6 +293,7 @@ static int merge_runs(sqlite3 *h, MergeSql *m, MergeStats *s) {
         } else {
             rc = merge_exec(m->epochs_delete, dst, -1);
             if (rc == SQLITE_OK) rc = merge_exec(m->refit_delete, dst, -1);
+            if (rc == SQLITE_OK) rc = merge_exec(m->pred_delete, dst, -1);
             if (rc == SQLITE_OK) rc = merge_exec(m->update, dst, src);
             if (rc != SQLITE_OK) break;
             s->runs_replaced++;
@@ -250,9 +304,14 @@ static int merge_runs(sqlite3 *h, MergeSql *m, MergeStats *s) {
         rc = merge_exec(m->refit_copy, dst, src);
         if (rc != SQLITE_OK) break;
         s->epochs += sqlite3_changes(h);
+        rc = merge_exec(m->pred_copy, dst, src);
+        if (rc != SQLITE_OK) break;
+        s->predictions += sqlite3_changes(h);
+        if ((rc = merge_map(m, src, dst, 1)) != SQLITE_OK) break;
     }
     sqlite3_reset(m->runs);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    if (rc != SQLITE_DONE) return rc;
+    return merge_members(h, m, s);
 }
 
 int merge_shard(sqlite3 *h, const char *shard_path, MergeStats *st,
@@ -260,7 +319,7 @@ int merge_shard(sqlite3 *h, const char *shard_path, MergeStats *st,
     sqlite3 *probe = NULL;
     sqlite3_stmt *attach = NULL;
     MergeSql m;
-    MergeStats add = {0, 0, 0, 0};
+    MergeStats add = {0};
     char why[ERR_MAX];
     int rc, attached = 0, ret = -1;
 
@@ -282,6 +341,16 @@ int merge_shard(sqlite3 *h, const char *shard_path, MergeStats *st,
         goto done;
     }
     attached = 1;
+    /* the shard's run ids -> the target's, for the ensembles' rows */
+    rc = sqlite3_exec(h, "CREATE TEMP TABLE IF NOT EXISTS merge_ids(src "
+                      "INTEGER PRIMARY KEY, dst INTEGER NOT NULL, copied "
+                      "INTEGER NOT NULL); DELETE FROM temp.merge_ids",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        err_set(err, "cannot merge %s: cannot create the table of run ids: "
+                "%s", shard_path, sqlite3_errmsg(h));
+        goto done;
+    }
     if (merge_sql_make(h, &m, why)) {
         err_set(err, "cannot merge %s: %s", shard_path, why);
         goto done;
@@ -302,6 +371,8 @@ int merge_shard(sqlite3 *h, const char *shard_path, MergeStats *st,
     st->runs_replaced += add.runs_replaced;
     st->runs_kept += add.runs_kept;
     st->epochs += add.epochs;
+    st->members += add.members;
+    st->predictions += add.predictions;
     ret = 0;
 done:
     merge_sql_free(&m);
@@ -532,9 +603,17 @@ int merge_main(int argc, char **argv) {
     return r;
 }
 
+/* Prints ", N ensemble member rows, N predictions" after a count line
+ * when an ensemble's rows were copied (nothing otherwise). */
+static void merge_print_ensembles(const MergeStats *s) {
+    if (s->members || s->predictions)
+        printf(", %lld ensemble member rows, %lld run predictions",
+               s->members, s->predictions);
+}
+
 int merge_run(const char *const *paths, int npaths, const char *into) {
     MergeList shards = {NULL, 0, 0}, exps = {NULL, 0, 0};
-    MergeStats total = {0, 0, 0, 0};
+    MergeStats total = {0};
     Db *db = NULL;
     sqlite3 *h = NULL;
     char err[ERR_MAX];
@@ -562,7 +641,7 @@ int merge_run(const char *const *paths, int npaths, const char *into) {
     for (size_t i = 0; i < shards.n; i++) {
         const char *s = shards.v[i];
         struct stat sb;
-        MergeStats one = {0, 0, 0, 0};
+        MergeStats one = {0};
         if (stat(s, &sb) == 0 && sb.st_dev == tsb.st_dev &&
             sb.st_ino == tsb.st_ino)
             continue;   /* the target itself (below a shard directory) */
@@ -575,20 +654,25 @@ int merge_run(const char *const *paths, int npaths, const char *into) {
             nfailed++;
             continue;
         }
-        printf("merged %s: %d new, %d replaced, %d kept, %lld epochs\n", s,
+        printf("merged %s: %d new, %d replaced, %d kept, %lld epochs", s,
                one.runs_new, one.runs_replaced, one.runs_kept, one.epochs);
+        merge_print_ensembles(&one);
+        putchar('\n');
         nmerged++;
         total.runs_new += one.runs_new;
         total.runs_replaced += one.runs_replaced;
         total.runs_kept += one.runs_kept;
         total.epochs += one.epochs;
+        total.members += one.members;
+        total.predictions += one.predictions;
         if (merge_shard_experiments(s, &exps)) nfailed++;
     }
     printf("%zu shard%s merged into %s: %d runs new, %d replaced, %d kept, %lld "
-           "epochs copied%s\n", (size_t)nmerged, nmerged == 1 ? "" : "s",
+           "epochs copied", (size_t)nmerged, nmerged == 1 ? "" : "s",
            into, total.runs_new,
-           total.runs_replaced, total.runs_kept, total.epochs,
-           nfailed ? "; some shards failed (see above)" : "");
+           total.runs_replaced, total.runs_kept, total.epochs);
+    merge_print_ensembles(&total);
+    printf("%s\n", nfailed ? "; some shards failed (see above)" : "");
     if (exps.n && db_open(&db, into, err)) goto fail;
     for (size_t i = 0; i < exps.n; i++) {
         int complete;

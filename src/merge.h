@@ -17,7 +17,14 @@
  *   4. the later heartbeat_at (the same attempt, written later: e.g.
  *      running, then interrupted).
  * Equal on all four, the target is kept.  So merging a shard twice changes
- * nothing, and a shard of a resumed task replaces its older attempt. */
+ * nothing, and a shard of a resumed task replaces its older attempt.
+ *
+ * Ensembles.  A run copied (new or replacing) brings its stored
+ * predictions (run_predictions) along, and an ensemble run its member rows
+ * (ensemble_members), with every run id remapped to the target's: the
+ * ensemble run's and each member's.  A member the target already held (a
+ * kept run) is referred to by the target's id.  A member row naming a run
+ * the shard does not hold fails the shard's merge (nothing merged). */
 #ifndef AUTOREC_MERGE_H
 #define AUTOREC_MERGE_H
 
@@ -30,6 +37,8 @@ typedef struct {
     int runs_replaced;   /* target rows replaced by newer shard rows */
     int runs_kept;       /* shard rows not newer than the target's */
     long long epochs;    /* epoch rows copied */
+    long long members;   /* ensemble_members rows copied */
+    long long predictions;   /* run_predictions rows copied */
 } MergeStats;
 
 /* Merges the shard database at shard_path into target (an open read-write

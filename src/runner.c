@@ -305,6 +305,32 @@ static void evaluate_avg(Runner *r, const Csr *m, EvalMetrics *out) {
     avg_swap(&r->avg, &r->trainer.model);
 }
 
+/* The average of trainer t: train.ema's moving average, updated from the
+ * first step (t->avg set), or train.swa_start's mean, set going by
+ * runner_avg_epoch; a zeroed *a without either.  Returns 0 or -1 with err
+ * (out of memory).  Free with avg_free. */
+static int runner_avg_create(const Runner *r, WeightAvg *a, Trainer *t,
+                             char *err) {
+    memset(a, 0, sizeof *a);
+    if (r->cfg.ema > 0) {
+        if (avg_create(a, &t->model, (float)r->cfg.ema, err)) return -1;
+        t->avg = a;
+    } else if (r->cfg.swa_start > 0) {
+        if (avg_create_mean(a, &t->model, err)) return -1;
+    }
+    return 0;
+}
+
+/* Before epoch e: with train.swa_start, the mean starts afresh at its
+ * first epoch and t updates it after every step from then on. */
+static void runner_avg_epoch(const Runner *r, WeightAvg *a, Trainer *t,
+                             int e) {
+    if (r->cfg.swa_start > 0 && e == r->cfg.swa_start) {
+        avg_reset(a, &t->model);
+        t->avg = a;
+    }
+}
+
 /* Creates in *t a fresh trainer on r->refit_train, as r->trainer was
  * created (r->opt, r->arch, its protocol).  Returns 0 or -1 with err. */
 static int refit_trainer(Runner *r, Trainer *t, char *err) {
@@ -367,19 +393,17 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
     const int epochs = out->selected_epoch;
     RunStatus status = RUN_FINISHED;
     Trainer t;
-    WeightAvg avg;   /* train.ema: the refit's own moving average */
+    WeightAvg avg;   /* train.ema or swa_start: the refit's own average */
     memset(&avg, 0, sizeof avg);
     assert(epochs > 0);
     if (refit_trainer(r, &t, err)) return RUN_FAILED;
-    if (r->cfg.ema > 0) {
-        if (avg_create(&avg, &t.model, (float)r->cfg.ema, err)) {
-            trainer_free(&t);
-            return RUN_FAILED;
-        }
-        t.avg = &avg;
+    if (runner_avg_create(r, &avg, &t, err)) {
+        trainer_free(&t);
+        return RUN_FAILED;
     }
     for (int e = 1; e <= epochs; e++) {
         t.opt.lr = (float)runner_lr_at(&r->cfg, e);
+        runner_avg_epoch(r, &avg, &t, e);
         double t0 = now_seconds(), loss = NAN;
         int stopped = trainer_epoch(&t, stop, &loss);
         double t1 = now_seconds();
@@ -388,10 +412,12 @@ static RunStatus runner_refit(Runner *r, Db *db, int64_t run_id,
         RunnerEpoch ep = {.epoch = e, .epochs = epochs, .loss = loss,
                           .train_seconds = t1 - t0, .test = none, .val = none,
                           .ema_test = none, .ema_val = none};
-        /* the weights the selection chose: the average's when it won */
-        if (out->selected_ema) avg_swap(&avg, &t.model);
+        /* the weights the selection chose: the average's when it won (and
+         * runs: train.swa_start's from its first epoch) */
+        const int use_avg = out->selected_ema && t.avg;
+        if (use_avg) avg_swap(&avg, &t.model);
         trainer_evaluate(&t, &r->test, &ep.test);
-        if (out->selected_ema) avg_swap(&avg, &t.model);
+        if (use_avg) avg_swap(&avg, &t.model);
         ep.eval_seconds = now_seconds() - t1;
         if (runner_refit_epoch_done(db, run_id, hooks, &ep, out, &status, err))
             break;
@@ -548,19 +574,18 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
                        RunOutcome *out, char *err) {
     if (r->glocal) return runner_glocal_train(r, db, run_id, hooks, out, err);
     const volatile sig_atomic_t *stop = hooks ? hooks->stop : NULL;
-    const int has_val = r->val.nnz > 0, ema = r->cfg.ema > 0;
+    const int has_val = r->val.nnz > 0;
     runner_outcome_init(out);
     double t_start = now_seconds();
     RunStatus status = RUN_FINISHED;
     int since_best = 0;
-    if (ema) {
-        avg_free(&r->avg);
-        if (avg_create(&r->avg, &r->trainer.model, (float)r->cfg.ema, err))
-            return RUN_FAILED;
-        r->trainer.avg = &r->avg;
-    }
+    avg_free(&r->avg);
+    if (runner_avg_create(r, &r->avg, &r->trainer, err)) return RUN_FAILED;
     for (int e = 1; e <= r->cfg.epochs; e++) {
         r->trainer.opt.lr = (float)runner_lr_at(&r->cfg, e);
+        runner_avg_epoch(r, &r->avg, &r->trainer, e);
+        /* the average is evaluated once it runs (train.ema: every epoch) */
+        const int ema = r->trainer.avg != NULL;
         double t0 = now_seconds(), loss = NAN;
         int stopped = trainer_epoch(&r->trainer, stop, &loss);
         double t1 = now_seconds();

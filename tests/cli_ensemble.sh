@@ -104,6 +104,45 @@ test_ensemble_splits_and_summary() {
     [ "$(q "$T/r.db" "SELECT count(*) FROM runs")" = 8 ] || fail "rerun added runs"
 }
 
+# autorec merge of an ensemble experiment's database into one holding
+# other runs (so every run id moves): the ensembles' member rows point at
+# the merged member runs, the members' stored predictions come along, the
+# merged ensemble ranks as the shard's, a second merge changes nothing, and
+# a newer shard row of an ensemble run replaces its member rows.
+test_merge_copies_ensembles() {
+    make_ens
+    sed -e 's/kind: files, train_file: u1.base, test_file: u1.test,/kind: random, repeats: 2,/' \
+        "$T/ens.yaml" > "$T/rep.yaml"
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/rep.yaml" --db "$T/s.db" > /dev/null 2>&1 || { fail "ensemble run failed"; return; }
+    $BIN run "$T/one.yaml" --db "$T/m.db" > /dev/null 2>&1 || { fail "plain run failed"; return; }
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || { fail "merge failed: $(cat "$T/out")"; return; }
+    grep -q "^1 shard merged into .*: 8 runs new, 0 replaced, 0 kept, [0-9]* epochs copied, 6 ensemble member rows, 6 run predictions$" "$T/out" \
+        || fail "merge output: $(cat "$T/out")"
+    local mem="SELECT group_concat(x, ' ') FROM (SELECT r.split_index || '/' || e.position || '/' || e.label || '/' || m.name || '/' || m.split_index || '/' || m.member_key || '/' || e.weight AS x FROM ensemble_members e JOIN runs r ON r.id = e.ensemble_run JOIN runs m ON m.id = e.member_run ORDER BY r.split_index, e.position)"
+    local pred="SELECT group_concat(x, ' ') FROM (SELECT m.member_key || '/' || p.pairs_key || '/' || hex(p.val) || '/' || hex(p.test) || '/' || hex(p.refit) AS x FROM run_predictions p JOIN runs m ON m.id = p.run_id ORDER BY m.member_key)"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM ensemble_members")" = 6 ] && [ "$(q "$T/m.db" "$mem")" = "$(q "$T/s.db" "$mem")" ] \
+        || fail "member rows not remapped: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM run_predictions")" = 6 ] && [ "$(q "$T/m.db" "$pred")" = "$(q "$T/s.db" "$pred")" ] \
+        || fail "predictions not copied: $(q "$T/m.db" 'SELECT run_id, pairs_key FROM run_predictions')"
+    local sid mid
+    sid=$(q "$T/s.db" "SELECT id FROM runs WHERE ensemble_size = 3 AND split_index = 1")
+    mid=$(q "$T/m.db" "SELECT id FROM runs WHERE ensemble_size = 3 AND split_index = 1")
+    [ "$sid" != "$mid" ] || fail "the run ids did not move: the test proves nothing"
+    $BIN recommend --run "$sid" --user 3 --top 4 --db "$T/s.db" > "$T/rs" 2>/dev/null || fail "recommend in the shard failed"
+    $BIN recommend --run "$mid" --user 3 --top 4 --db "$T/m.db" > "$T/rm" 2>"$T/err" || fail "recommend of the merged ensemble failed: $(cat "$T/err")"
+    cmp -s "$T/rs" "$T/rm" || fail "the merged ensemble ranks differently: $(cat "$T/rs" "$T/rm")"
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || fail "second merge failed"
+    grep -q ": 0 runs new, 0 replaced, 8 kept, 0 epochs copied$" "$T/out" || fail "second merge output: $(cat "$T/out")"
+    # an older attempt in the target (interrupted, other weights): replaced
+    q "$T/m.db" "UPDATE runs SET status = 'interrupted' WHERE id = $mid; UPDATE ensemble_members SET weight = 9 WHERE ensemble_run = $mid" > /dev/null
+    $BIN merge "$T/s.db" --into "$T/m.db" > "$T/out" 2>&1 || fail "third merge failed"
+    grep -q ": 0 runs new, 1 replaced, 7 kept, 0 epochs copied, 3 ensemble member rows, 0 run predictions$" "$T/out" \
+        || fail "third merge output: $(cat "$T/out")"
+    [ "$(q "$T/m.db" "SELECT count(*) FROM ensemble_members")" = 6 ] && [ "$(q "$T/m.db" "$mem")" = "$(q "$T/s.db" "$mem")" ] \
+        || fail "replaced member rows: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
+}
+
 test_ensemble_errors() {
     make_ens
     sed 's/    - {model.hidden: 20, train.seed: 4}/    - {data.split.validation_ratio: 0.3}/' "$T/ens.yaml" > "$T/x.yaml"
@@ -138,6 +177,27 @@ test_ranking_and_ema_columns() {
     $BIN ls --db "$T/o.db" --where "ndcg_at_k > 0 and ema = 0.7" --columns id,ndcg,precision,recall,hit_rate > "$T/ls" \
         || fail "ls --where on the new columns failed"
     [ "$(wc -l < "$T/ls")" = 2 ] || fail "ls: $(cat "$T/ls")"
+}
+
+# train.swa_start: the mean is evaluated from its first epoch on (the
+# epochs before have no average), the selection may take it, and a bad
+# start or one beside train.ema is refused before anything is written.
+test_swa_start() {
+    make_ens
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/one.yaml" --db "$T/w.db" --set train.swa_start=4 > "$T/out" 2>&1 \
+        || { fail "run failed: $(cat "$T/out")"; return; }
+    [ "$(q "$T/w.db" "SELECT group_concat(epoch || ':' || (ema_val_rmse IS NOT NULL) || (ema_test_rmse IS NOT NULL), ' ') FROM (SELECT * FROM epochs ORDER BY epoch)")" = "1:00 2:00 3:00 4:11 5:11 6:11" ] \
+        || fail "average per epoch: $(q "$T/w.db" 'SELECT epoch, ema_val_rmse, ema_test_rmse FROM epochs')"
+    [ "$(q "$T/w.db" "SELECT count(*) FROM runs WHERE selected_weights IN ('raw', 'ema') AND refit_test_rmse > 0")" = 1 ] \
+        || fail "selection: $(q "$T/w.db" 'SELECT selected_weights, refit_test_rmse FROM runs')"
+    # the mean of the steps of epoch 4 alone differs from the last step's weights
+    [ "$(q "$T/w.db" "SELECT ema_val_rmse != val_rmse FROM epochs WHERE epoch = 4")" = 1 ] || fail "the mean equals the raw weights"
+    $BIN run "$T/one.yaml" --db "$T/x.db" --set train.swa_start=7 > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "swa_start after the last epoch: not exit 2"
+    grep -q "train.swa_start: 7 is after the last epoch (train.epochs 6)" "$T/err" || fail "message: $(cat "$T/err")"
+    $BIN run "$T/one.yaml" --db "$T/x.db" --set train.swa_start=2 --set train.ema=0.5 > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "swa_start with ema: not exit 2"
+    grep -q "train.swa_start: 2 and train.ema: 0.5 both average" "$T/err" || fail "message: $(cat "$T/err")"
+    [ ! -e "$T/x.db" ] || fail "a refused config created the database"
 }
 
 run_tests cli_ensemble

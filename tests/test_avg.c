@@ -1,6 +1,7 @@
 /* test_avg.c - train.ema: the moving average of the parameters equals a
  * hand-computed one, directly and over real training steps, and the
- * averaged weights evaluate as a model holding them does. */
+ * averaged weights evaluate as a model holding them does; train.swa_start:
+ * the plain mean equals one computed by hand over real steps. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,53 @@ static void test_ema_over_training(void) {
     csr_free(&train);
 }
 
+/* train.swa_start's mean: a trainer takes 3 steps without it, then the
+ * mean is reset and follows 6 more steps; it equals the plain mean of the
+ * parameters after those 6 steps computed by hand (the parameters at the
+ * reset drop out), and its first update is exactly the parameters. */
+static void test_swa_mean_over_training(void) {
+    char err[ERR_MAX];
+    enum { I = 10, U = 7 };
+    float dense[I * U];
+    for (int i = 0; i < I; i++)
+        for (int u = 0; u < U; u++)
+            dense[i * U + u] = (i * 5 + u) % 3 == 0 ? 0.0f
+                               : (float)(1 + (2 * i + u) % 5);
+    Csr train;
+    CHECK(csr_from_dense(&train, dense, I, U, err) == 0);
+    TrainOptions opt = {5, 0.1f, 4, 0.02f, 0.0f, 13, NULL, (size_t)1 << 30};
+    Trainer t;
+    WeightAvg a;
+    CHECK_MSG(trainer_create(&t, &opt, &train, &train, err) == 0, "%s", err);
+    const size_t n = t.model.num_params;
+    double *sum = calloc(n, sizeof *sum);
+    CHECK(sum && avg_create_mean(&a, &t.model, err) == 0 && a.mean);
+    if (!sum) return;
+    const int32_t rows[4] = {1, 4, 6, 9};
+    for (int s = 0; s < 3; s++) trainer_step(&t, rows, 4);   /* before */
+    avg_reset(&a, &t.model);
+    t.avg = &a;
+    for (int s = 0; s < 6; s++) {
+        trainer_step(&t, rows, 4);
+        if (s == 0)
+            CHECK(memcmp(a.mem, t.model.mem, n * sizeof(float)) == 0);
+        for (size_t i = 0; i < n; i++) sum[i] += (double)t.model.mem[i];
+    }
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(sum[i] / 6.0 - (double)a.mem[i]);
+        if (d > worst) worst = d;
+    }
+    CHECK_MSG(worst < 1e-6 && a.updates == 6,
+              "largest difference %g after %ld updates", worst, a.updates);
+    free(sum);
+    avg_free(&a);
+    trainer_free(&t);
+    csr_free(&train);
+}
+
 void suite_avg(void) {
     RUN(test_ema_hand_computed);
     RUN(test_ema_over_training);
+    RUN(test_swa_mean_over_training);
 }

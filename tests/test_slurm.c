@@ -77,7 +77,7 @@ static sqlite3 *open_target(const char *path) {
 static void test_merge_rule(void) {
     const char *dir = test_tmp_dir("merge");
     char t[512], s1[512], s2[512], err[ERR_MAX];
-    MergeStats st = {0, 0, 0, 0};
+    MergeStats st = {0};
     CHECK(dir != NULL);
     if (!dir) return;
     snprintf(t, sizeof t, "%s/t.db", dir);
@@ -155,7 +155,7 @@ static void test_merge_alloc_failures(void) {
     CHECK(h != NULL);
     int ok = 0, failures = 0;
     for (long n = 1; n < 5000 && !ok && h; n++) {
-        MergeStats st = {0, 0, 0, 0};
+        MergeStats st = {0};
         err[0] = '\0';
         mem_fail_at(n);
         int rc = merge_shard(h, s, &st, err);
