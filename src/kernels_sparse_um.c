@@ -11,9 +11,11 @@
 /* Columns per slice of the H-sliced passes: 64 floats (a 64 KB slice of a
  * 256-row batch stays in L1/L2), narrower when that leaves fewer than two
  * slices per thread, never under 16.  Returns the width. */
+#define UM_SLICE_MAX 64
+
 static int um_slice_width(int H) {
     const int want = 2 * omp_get_max_threads();
-    int w = 64;
+    int w = UM_SLICE_MAX;
     while (w > 16 && (H + w - 1) / w < want) w /= 2;
     return w;
 }
@@ -62,7 +64,7 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
         for (int i = 0; i < x->nusers; i++) {
             const int32_t u = x->users[i];
             const float *wu = w + (long)u * H;
-            float *gw = dw + (long)u * H;
+            float *gw = dw ? dw + (long)u * H : NULL;
             float gb = 0.0f;
             for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
                 const float *hr = hd + (long)x->urow[q] * H;
@@ -76,8 +78,10 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
                                     : 2.0f * diff * activation_grad(act, y);
                 sq[x->uent[q]] = diff * diff;
                 dy[x->uent[q]] = d;
-                #pragma omp simd
-                for (int k = 0; k < H; k++) gw[k] += d * hr[k];
+                if (gw) {
+                    #pragma omp simd
+                    for (int k = 0; k < H; k++) gw[k] += d * hr[k];
+                }
                 gb += d;
             }
             db[u] += gb;
@@ -111,6 +115,40 @@ void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                 #pragma omp simd
                 for (int k = 0; k < n; k++) g[k] += d * wu[k];
             }
+        }
+    }
+}
+
+void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
+                                  const float *dy, const float *hd,
+                                  const SparseBatch *x, const AdamStep *s,
+                                  int H) {
+    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < nslices; c++) {
+        const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
+        float gw[UM_SLICE_MAX];
+        for (int r = 0; r < x->B; r++) {
+            float *g = dhd + (long)r * H + k0;
+            #pragma omp simd
+            for (int k = 0; k < n; k++) g[k] = 0.0f;
+        }
+        #pragma omp simd
+        for (int k = 0; k < n; k++) gw[k] = 0.0f;
+        for (int i = 0; i < x->nusers; i++) {
+            const long at = (long)x->users[i] * H + k0;
+            const float *wu = w + at;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float d = dy[x->uent[q]];
+                float *g = dhd + (long)x->urow[q] * H + k0;
+                const float *hr = hd + (long)x->urow[q] * H + k0;
+                #pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    g[k] += d * wu[k];
+                    gw[k] += d * hr[k];
+                }
+            }
+            adam_span(w + at, gw, m + at, v + at, n, s);  /* zeroes gw */
         }
     }
 }

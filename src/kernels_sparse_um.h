@@ -29,9 +29,9 @@ void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
 
 /* sparse_decoder_mse_forward and the weight/bias half of
  * sparse_decoder_backward in one pass over users: dy[j] and row_loss as the
- * former, dw[u,:] += sum over user u's entries of dy[j] hd[r,:] and db[u] +=
- * sum dy as the latter.  sq (nnz floats, caller's scratch) receives each
- * entry's squared error. */
+ * former, dw[u,:] += sum over user u's entries of dy[j] hd[r,:] (skipped
+ * when dw is NULL) and db[u] += sum dy as the latter.  sq (nnz floats,
+ * caller's scratch) receives each entry's squared error. */
 void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
                           float *db, const float *hd, const float *w,
                           const float *b, Activation act, const SparseBatch *x,
@@ -41,6 +41,17 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
  * dhd (B,H) = sum over row r's entries of dy[j] w[u,:]. */
 void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                         const SparseBatch *x, int H);
+
+/* sparse_decoder_dhd with the decoder's weight gradient consumed by Adam:
+ * in each slice of H columns, each batch user's row w[u,:] (moments m, v)
+ * first feeds dhd, then takes its Adam step s with the gradient
+ * sum over user u's entries of dy[j] hd[r,:], the one sparse_decoder_fused
+ * would accumulate.  Rows of users not in the batch are left to the
+ * caller. */
+void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
+                                  const float *dy, const float *hd,
+                                  const SparseBatch *x, const AdamStep *s,
+                                  int H);
 
 /* sparse_encoder_backward with the weight gradient consumed by Adam: dz over
  * dhd and db += column sums of dz as there; each batch user's encoder row

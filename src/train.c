@@ -246,9 +246,10 @@ static void mark_batch_rows(Trainer *t, uint8_t state) {
 }
 
 /* One training step of the shallow sparse model with Adam fused in (the
- * numbers of trainer_forward_backward + model_adam_step): each encoder row
- * of a batch user takes its Adam step as soon as its gradient is complete,
- * the rows without gradient take theirs without reading a gradient.
+ * numbers of trainer_forward_backward + model_adam_step): each weight row
+ * of a batch user takes its Adam step as soon as its gradient is complete
+ * (no gradient matrix written or read), the rows without gradient take
+ * theirs in one streaming pass per matrix.
  * Returns the batch loss. */
 static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
                                 const AdamOptions *adam) {
@@ -260,19 +261,19 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
     sparse_batch_build(b, t->train, items, n);
     sparse_encoder_forward_um(t->h[0], t->hd[0], b, p->w[0], p->b[0],
                               t->arch.encoder, &drop, H);
-    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries, g->w[1],
+    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries, NULL,
                          g->b[1], t->hd[0], p->w[1], p->b[1], t->arch.decoder,
                          b, H);
-    sparse_decoder_dhd(t->dhd[0], t->dy_entries, p->w[1], b, H);
     AdamStep s;
     model_adam_begin(md, adam, &s);
+    sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
+                                 t->dy_entries, t->hd[0], b, &s, H);
     sparse_encoder_backward_adam(p->w[0], md->m.w[0], md->v.w[0], g->b[0],
                                  t->dhd[0], t->h[0], t->hd[0], b,
                                  t->arch.encoder, &drop, &s, t->adam_scratch,
                                  t->adam_threads, H);
     mark_batch_rows(t, MODEL_ROW_DONE);
     model_adam_weight_rows(md, 0, t->row_state, &s);
-    mark_batch_rows(t, MODEL_ROW_GRAD);
     model_adam_weight_rows(md, 1, t->row_state, &s);
     mark_batch_rows(t, MODEL_ROW_ZERO);
     model_adam_bias(md, 0, &s);

@@ -214,6 +214,8 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     sparse_encoder_forward_um(o[1][0], o[1][1], &sb, wt1, be, ae, &drop, H);
     sparse_decoder_fused(o[1][2], loss1, sq, o[1][4], o[1][5], o[1][1], wd, bd, ad, &sb, H);
     sparse_decoder_dhd(o[1][3], o[1][2], wd, &sb, H);
+    float *dhd_pre = malloc(bh * 4);
+    memcpy(dhd_pre, o[1][3], bh * 4);
     sparse_encoder_backward_adam(wt1, m1, v1, o[1][6], o[1][3], o[1][0], o[1][1], &sb, ae,
                                  &drop, &st, scratch, threads, H);
     omp_set_num_threads(omp_get_num_procs());
@@ -225,6 +227,24 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
                   activation_name(ad), threads);
     }
     CHECK_MSG(memcmp(loss0, loss1, B * 8) == 0, "row losses differ");
+    /* the decoder's Adam-fused backward: dhd, then w, m, v of the batch
+     * users' rows as Adam with the row-major gradient leaves them */
+    float *w2 = malloc(uh * 4), *m2 = calloc(uh, 4), *v2 = calloc(uh, 4);
+    float *m3 = calloc(uh, 4), *v3 = calloc(uh, 4), *dhd2 = malloc(bh * 4), *dy2 = malloc(nz * 4);
+    memcpy(w2, wd, uh * 4);
+    omp_set_num_threads(threads);
+    sparse_decoder_fused(dy2, loss1, sq, NULL, o[1][5], o[1][1], wd, bd, ad, &sb, H);
+    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, H);
+    omp_set_num_threads(omp_get_num_procs());
+    for (int i = 0; i < sb.nusers; i++) {
+        size_t at = (size_t)sb.users[i] * H;
+        adam_span(wd + at, o[0][4] + at, m3 + at, v3 + at, H, &st);
+    }
+    CHECK_MSG(memcmp(dy2, o[0][2], (size_t)sb.nnz * 4) == 0, "dy (no dw) differs");
+    CHECK_MSG(memcmp(dhd2, dhd_pre, bh * 4) == 0, "dhd of the Adam-fused backward differs");
+    CHECK_MSG(memcmp(w2, wd, uh * 4) == 0 && memcmp(m2, m3, uh * 4) == 0 &&
+              memcmp(v2, v3, uh * 4) == 0, "fused decoder Adam differs (%d threads)", threads);
+    free(w2); free(m2); free(v2); free(m3); free(v3); free(dhd2); free(dy2); free(dhd_pre);
     CHECK_MSG(memcmp(wt, wt1, uh * 4) == 0 && memcmp(mo, m1, uh * 4) == 0 &&
               memcmp(vo, v1, uh * 4) == 0, "fused encoder Adam differs");
     int zeroed = 1;
