@@ -178,7 +178,7 @@ void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
             }
         }
         #pragma omp for schedule(dynamic, 16)
-        for (int i = 0; i < x->nusers; i++) {
+        for (int i = 0; i < (dw ? x->nusers : 0); i++) {
             const int32_t u = x->users[i];
             float *gw = dw + (long)u * H;
             float gb = 0.0f;

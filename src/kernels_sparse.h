@@ -61,7 +61,8 @@ void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
                                 const SparseBatch *x, int H);
 
 /* dhd (B,H) = sum over row r's entries of dy[j] w[u,:];
- * dw[u,:] += sum over user u's entries of dy[j] hd[r,:]; db[u] += sum dy. */
+ * dw[u,:] += sum over user u's entries of dy[j] hd[r,:]; db[u] += sum dy
+ * (dw and db left alone when dw is NULL). */
 void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
                              const float *hd, const float *w,
                              const SparseBatch *x, int H);

@@ -7,17 +7,27 @@
 #include "kernels_sparse_um.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 /* Columns per slice of the H-sliced passes: 64 floats (a 64 KB slice of a
  * 256-row batch stays in L1/L2), narrower when that leaves fewer than two
  * slices per thread, never under 16.  Returns the width. */
-#define UM_SLICE_MAX 64
+#define UM_SLICE_MAX 32
 
 static int um_slice_width(int H) {
     const int want = 2 * omp_get_max_threads();
     int w = UM_SLICE_MAX;
     while (w > 16 && (H + w - 1) / w < want) w /= 2;
     return w;
+}
+
+int sparse_um_pays(int U, int H) {
+    long llc = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    if (llc <= 0) llc = SPARSE_UM_LLC_DEFAULT;
+    return (double)U * H * sizeof(float) > (double)llc;
 }
 
 void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,

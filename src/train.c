@@ -118,6 +118,7 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
         t->sq_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
         t->row_state = mem_calloc(U, 1);
         t->adam_threads = omp_get_max_threads();
+        t->user_major = sparse_um_pays(t->num_users, width[1]);
         t->adam_scratch = mem_alloc_aligned((size_t)t->adam_threads * H *
                                             sizeof(float));
         if (!t->dy_entries || !t->sq_entries || !t->row_state ||
@@ -217,9 +218,20 @@ static void dense_forward_backward(Trainer *t, const int32_t *items, int n,
                         t->arch.encoder, &drop[0], n, U, H);
 }
 
+/* The sparse input layer forward of the batch in t->batch: user-major or
+ * row-major as t->user_major says (the same numbers). */
+static void sparse_input_forward(Trainer *t, float *hd, const Dropout *drop) {
+    const ModelTensors *p = &t->model.params;
+    if (t->user_major)
+        sparse_encoder_forward_um(t->h[0], hd, &t->batch, p->w[0], p->b[0],
+                                  t->arch.encoder, drop, t->model.width[1]);
+    else
+        sparse_encoder_forward(t->h[0], hd, &t->batch, p->w[0], p->b[0],
+                               t->arch.encoder, drop, t->model.width[1]);
+}
+
 /* Sparse kernels: the same layers, the input and output layers on the
- * batch's observed entries (user-major kernels, the numbers of the
- * row-major ones), the middle ones dense. */
+ * batch's observed entries, the middle ones dense. */
 static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
                                     const Dropout *drop) {
     const int H = t->model.width[1], nh = t->arch.num_hidden;
@@ -227,13 +239,16 @@ static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
     const ModelTensors *p = &t->model.params, *g = &t->model.grads;
     SparseBatch *b = &t->batch;
     sparse_batch_build(b, t->train, items, n);
-    sparse_encoder_forward_um(t->h[0], t->hd[0], b, p->w[0], p->b[0],
-                              t->arch.encoder, &drop[0], H);
+    sparse_input_forward(t, t->hd[0], &drop[0]);
     middle_forward(t, &kernels_dense, drop, n);
     sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries, g->w[nh],
                          g->b[nh], t->hd[nh - 1], p->w[nh], p->b[nh],
                          t->arch.decoder, b, Hk);
-    sparse_decoder_dhd(t->dhd[nh - 1], t->dy_entries, p->w[nh], b, Hk);
+    if (t->user_major)
+        sparse_decoder_dhd(t->dhd[nh - 1], t->dy_entries, p->w[nh], b, Hk);
+    else
+        sparse_decoder_backward(t->dhd[nh - 1], NULL, NULL, t->dy_entries,
+                                t->hd[nh - 1], p->w[nh], b, Hk);
     middle_backward(t, &kernels_dense, drop, n);
     sparse_encoder_backward(g->w[0], g->b[0], t->dhd[0], t->h[0], t->hd[0], b,
                             t->arch.encoder, &drop[0], H);
@@ -259,21 +274,27 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
     const Dropout drop = {t->opt.dropout, t->opt.seed, (uint64_t)md->step, items};
     SparseBatch *b = &t->batch;
     sparse_batch_build(b, t->train, items, n);
-    sparse_encoder_forward_um(t->h[0], t->hd[0], b, p->w[0], p->b[0],
-                              t->arch.encoder, &drop, H);
-    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries, NULL,
-                         g->b[1], t->hd[0], p->w[1], p->b[1], t->arch.decoder,
-                         b, H);
+    sparse_input_forward(t, t->hd[0], &drop);
+    /* the decoder: user-major, its rows' Adam steps fused into the backward
+     * pass; row-major, its gradient into grads for the row pass below */
+    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries,
+                         t->user_major ? NULL : g->w[1], g->b[1], t->hd[0],
+                         p->w[1], p->b[1], t->arch.decoder, b, H);
     AdamStep s;
     model_adam_begin(md, adam, &s);
-    sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
-                                 t->dy_entries, t->hd[0], b, &s, H);
+    if (t->user_major)
+        sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
+                                     t->dy_entries, t->hd[0], b, &s, H);
+    else
+        sparse_decoder_backward(t->dhd[0], NULL, NULL, t->dy_entries, t->hd[0],
+                                p->w[1], b, H);
     sparse_encoder_backward_adam(p->w[0], md->m.w[0], md->v.w[0], g->b[0],
                                  t->dhd[0], t->h[0], t->hd[0], b,
                                  t->arch.encoder, &drop, &s, t->adam_scratch,
                                  t->adam_threads, H);
     mark_batch_rows(t, MODEL_ROW_DONE);
     model_adam_weight_rows(md, 0, t->row_state, &s);
+    if (!t->user_major) mark_batch_rows(t, MODEL_ROW_GRAD);
     model_adam_weight_rows(md, 1, t->row_state, &s);
     mark_batch_rows(t, MODEL_ROW_ZERO);
     model_adam_bias(md, 0, &s);
@@ -357,10 +378,8 @@ static void dense_reconstruct_chunk(Trainer *t, int r0, int n) {
 /* Sparse kernels: eval-mode last hidden layer of the given items into
  * t->h[nh-1]. */
 static void sparse_hidden(Trainer *t, const int32_t *items, int n) {
-    const ModelTensors *p = &t->model.params;
     sparse_batch_build(&t->batch, t->train, items, n);
-    sparse_encoder_forward_um(t->h[0], t->h[0], &t->batch, p->w[0], p->b[0],
-                              t->arch.encoder, NULL, t->model.width[1]);
+    sparse_input_forward(t, t->h[0], NULL);
     middle_forward(t, &kernels_dense, NULL, n);
 }
 

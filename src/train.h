@@ -90,6 +90,9 @@ typedef struct {
     float *adam_scratch;   /* (adam_threads,H) fused Adam: a gradient row
                               per thread */
     int adam_threads;
+    int user_major;        /* 1: the user-major sparse kernels
+                              (sparse_um_pays), 0: the row-major ones; the
+                              same numbers either way */
     int unfused;           /* 1: trainer_step runs trainer_forward_backward
                               then model_adam_step even where the fused step
                               applies (tests compare the two) */

@@ -236,25 +236,30 @@ static void test_sparse_matches_dense_epochs(void) {
     free(test);
 }
 
-/* The fused sparse step (user-major kernels, Adam fused into the backward
- * pass) leaves parameters, moments, gradients and losses bit for bit where
- * trainer_forward_backward + model_adam_step leave them, with 1 and 2
+/* The fused sparse step (Adam fused into the backward pass), with the
+ * row-major and the user-major kernels, leaves parameters, moments,
+ * gradients and losses bit for bit where trainer_forward_backward +
+ * model_adam_step leave them, with 1 and 2
  * threads; protocols it does not cover (l2,
  * decoupled decay) take the unfused path and agree as well. */
 static void fused_matches_unfused(float l2, int decoupled, int threads) {
     const int I = 80, U = 300;
     float *train = random_ratings(I, U, 0.08, 11);
-    double loss[2][3];
-    float *state[2];
+    double loss[4][3];
+    float *state[4];
     size_t np = 0;
     omp_set_num_threads(threads);
-    for (int k = 0; k < 2; k++) {
+    /* k: 0 fused row-major, 1 unfused row-major, 2 fused user-major,
+     * 3 unfused user-major */
+    for (int k = 0; k < 4; k++) {
         TrainOptions opt = {40, 0.1f, 16, 0.01f, 1e-3f, 5, NULL, 1u << 30};
         Trainer t;
         Csr trc, tec;
         char err[ERR_MAX];
         CHECK(trainer_on_dense(&t, &opt, train, NULL, I, U, &trc, &tec, err) == 0);
-        t.unfused = k;
+        CHECK(t.user_major == 0);  /* 300 x 40 floats: in cache */
+        t.unfused = k % 2;
+        t.user_major = k / 2;
         t.proto.l2 = l2;
         t.proto.decoupled = decoupled;
         for (int e = 0; e < 3; e++) CHECK(trainer_epoch(&t, NULL, &loss[k][e]) == 0);
@@ -266,13 +271,14 @@ static void fused_matches_unfused(float l2, int decoupled, int threads) {
         csr_free(&trc);
     }
     omp_set_num_threads(omp_get_num_procs());
-    CHECK_MSG(memcmp(loss[0], loss[1], sizeof loss[0]) == 0, "losses differ (l2 %g, "
-              "decoupled %d, %d threads)", l2, decoupled, threads);
-    CHECK_MSG(memcmp(state[0], state[1], 4 * np * sizeof(float)) == 0, "parameters, "
-              "gradients or moments differ (l2 %g, decoupled %d, %d threads)", l2,
-              decoupled, threads);
-    free(state[0]);
-    free(state[1]);
+    for (int k = 1; k < 4; k++) {
+        CHECK_MSG(memcmp(loss[0], loss[k], sizeof loss[0]) == 0, "losses differ (l2 %g, "
+                  "decoupled %d, %d threads, variant %d)", l2, decoupled, threads, k);
+        CHECK_MSG(memcmp(state[0], state[k], 4 * np * sizeof(float)) == 0, "parameters, "
+                  "gradients or moments differ (l2 %g, decoupled %d, %d threads, "
+                  "variant %d)", l2, decoupled, threads, k);
+    }
+    for (int k = 0; k < 4; k++) free(state[k]);
     free(train);
 }
 
