@@ -7,7 +7,6 @@
 #include "kernels_sparse_um.h"
 
 #include <omp.h>
-#include <unistd.h>
 
 /* Columns per slice of the H-sliced passes: 64 floats (a 64 KB slice of a
  * 256-row batch stays in L1/L2), narrower when that leaves fewer than two
@@ -22,12 +21,7 @@ static int um_slice_width(int H) {
 }
 
 int sparse_um_pays(int U, int H) {
-    long llc = -1;
-#ifdef _SC_LEVEL3_CACHE_SIZE
-    llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
-#endif
-    if (llc <= 0) llc = SPARSE_UM_LLC_DEFAULT;
-    return (double)U * H * sizeof(float) > (double)llc;
+    return (double)U * H * sizeof(float) > (double)SPARSE_UM_MIN_BYTES;
 }
 
 void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,

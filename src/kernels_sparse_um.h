@@ -22,14 +22,15 @@
 #include "adam.h"
 #include "kernels_sparse.h"
 
-/* The last-level cache size assumed where sysconf cannot tell it. */
-#define SPARSE_UM_LLC_DEFAULT (32L << 20)
+/* The size of a (U,H) weight matrix above which the user-major kernels pay
+ * off: this machine's last-level cache (32 MB; sysconf reports the host's
+ * 384 MB there, so it is not asked).  Below it the row-major kernels gather
+ * from cache and, their activation row staying in L1, are faster (measured
+ * on ML-1M's shape: 12 MB). */
+#define SPARSE_UM_MIN_BYTES (32L << 20)
 
 /* 1 when the user-major kernels pay off for U users and H hidden units:
- * a (U,H) weight matrix is larger than the last-level cache, so the
- * row-major kernels' gathers go to memory.  Smaller matrices are gathered
- * from cache, where the row-major kernels, whose activation row stays in
- * L1, are faster (measured on ML-1M's shape, 12 MB against 32 MB). */
+ * a weight matrix larger than SPARSE_UM_MIN_BYTES. */
 int sparse_um_pays(int U, int H);
 
 /* As sparse_encoder_forward (same outputs, bit for bit). */
