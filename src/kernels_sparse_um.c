@@ -8,16 +8,19 @@
 
 #include <omp.h>
 
-/* Columns per slice of the H-sliced passes: 64 floats (a 64 KB slice of a
- * 256-row batch stays in L1/L2), narrower when that leaves fewer than two
- * slices per thread, never under 16.  Returns the width. */
-#define UM_SLICE_MAX 32
-
+/* Columns per slice of the H-sliced passes: one slice per thread, a
+ * multiple of 16 floats (whole 64-byte lines).  Each thread then streams
+ * its part of every touched weight row, rows in ascending order (nearly
+ * sequential through the matrix: the prefetchers follow), while its slice
+ * of the (B,H) activations stays in its L2 (256 KB for B = 256, H = 500 on
+ * 2 threads).  Narrow slices were slower: a 128-byte piece of each row per
+ * pass defeats the prefetchers (measured on ML-10M's shape).  Returns the
+ * width. */
 static int um_slice_width(int H) {
-    const int want = 2 * omp_get_max_threads();
-    int w = UM_SLICE_MAX;
-    while (w > 16 && (H + w - 1) / w < want) w /= 2;
-    return w;
+    const int nt = omp_get_max_threads();
+    int w = (H + nt - 1) / nt;
+    w = (w + 15) / 16 * 16;
+    return w < H ? w : H;
 }
 
 int sparse_um_pays(int U, int H) {
@@ -126,12 +129,12 @@ void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
 void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
-                                  int H) {
+                                  float *scratch, int nscratch, int H) {
     const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
-    #pragma omp parallel for schedule(dynamic, 1)
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nscratch)
     for (int c = 0; c < nslices; c++) {
         const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
-        float gw[UM_SLICE_MAX];
+        float *gw = scratch + (long)omp_get_thread_num() * H;
         for (int r = 0; r < x->B; r++) {
             float *g = dhd + (long)r * H + k0;
             #pragma omp simd

@@ -57,12 +57,13 @@ void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
  * in each slice of H columns, each batch user's row w[u,:] (moments m, v)
  * first feeds dhd, then takes its Adam step s with the gradient
  * sum over user u's entries of dy[j] hd[r,:], the one sparse_decoder_fused
- * would accumulate.  Rows of users not in the batch are left to the
- * caller. */
+ * would accumulate (in scratch: nscratch threads x H floats, the caller's,
+ * left zeroed; at most nscratch threads run).  Rows of users not in the
+ * batch are left to the caller. */
 void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
-                                  int H);
+                                  float *scratch, int nscratch, int H);
 
 /* sparse_encoder_backward with the weight gradient consumed by Adam: dz over
  * dhd and db += column sums of dz as there; each batch user's encoder row

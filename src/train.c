@@ -284,7 +284,8 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
     model_adam_begin(md, adam, &s);
     if (t->user_major)
         sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
-                                     t->dy_entries, t->hd[0], b, &s, H);
+                                     t->dy_entries, t->hd[0], b, &s,
+                                     t->adam_scratch, t->adam_threads, H);
     else
         sparse_decoder_backward(t->dhd[0], NULL, NULL, t->dy_entries, t->hd[0],
                                 p->w[1], b, H);

@@ -234,7 +234,7 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     memcpy(w2, wd, uh * 4);
     omp_set_num_threads(threads);
     sparse_decoder_fused(dy2, loss1, sq, NULL, o[1][5], o[1][1], wd, bd, ad, &sb, H);
-    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, H);
+    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, scratch, threads, H);
     omp_set_num_threads(omp_get_num_procs());
     for (int i = 0; i < sb.nusers; i++) {
         size_t at = (size_t)sb.users[i] * H;
