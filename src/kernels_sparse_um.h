@@ -23,11 +23,12 @@
 #include "kernels_sparse.h"
 
 /* The size of a (U,H) weight matrix above which the user-major kernels pay
- * off: this machine's last-level cache (32 MB; sysconf reports the host's
- * 384 MB there, so it is not asked).  Below it the row-major kernels gather
- * from cache and, their activation row staying in L1, are faster (measured
- * on ML-1M's shape: 12 MB). */
-#define SPARSE_UM_MIN_BYTES (32L << 20)
+ * off.  Measured on one thread (tools/bench_train.sh): on ML-1M's shape
+ * (12 MB) they train an epoch in 0.28 s against 0.36 s for the row-major
+ * ones; on ML-100K's (1.9 MB, in L2 and L3 anyway) in 0.026 s against
+ * 0.022 s, the extra H-sliced passes costing more than the gathers they
+ * save. */
+#define SPARSE_UM_MIN_BYTES (8L << 20)
 
 /* 1 when the user-major kernels pay off for U users and H hidden units:
  * a weight matrix larger than SPARSE_UM_MIN_BYTES. */
