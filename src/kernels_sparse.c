@@ -20,6 +20,11 @@ static int cmp_desc_i64(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
+static int cmp_asc_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
     memset(b, 0, sizeof *b);
     int64_t *len = mem_alloc((size_t)(m->rows ? m->rows : 1) * sizeof *len);
@@ -40,9 +45,10 @@ int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
     b->uoff = mem_alloc((n + 1) * sizeof *b->uoff);
     b->uent = mem_alloc(n * sizeof *b->uent);
     b->urow = mem_alloc(n * sizeof *b->urow);
+    b->uval = mem_alloc(n * sizeof *b->uval);
     b->slot = mem_alloc((size_t)(m->cols ? m->cols : 1) * sizeof *b->slot);
     if (!b->off || !b->col || !b->val || !b->users || !b->uoff || !b->uent ||
-        !b->urow || !b->slot) {
+        !b->urow || !b->uval || !b->slot) {
         sparse_batch_free(b);
         return err_set(err, "out of memory for sparse batches (%lld entries)",
                        (long long)cap);
@@ -54,7 +60,8 @@ int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
 void sparse_batch_free(SparseBatch *b) {
     if (!b) return;
     mem_free(b->off); mem_free(b->col); mem_free(b->val); mem_free(b->users);
-    mem_free(b->uoff); mem_free(b->uent); mem_free(b->urow); mem_free(b->slot);
+    mem_free(b->uoff); mem_free(b->uent); mem_free(b->urow); mem_free(b->uval);
+    mem_free(b->slot);
     memset(b, 0, sizeof *b);
 }
 
@@ -70,18 +77,29 @@ void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n
     }
     b->off[n] = j;
     b->nnz = j;
-    /* counting sort of the entries by user, in first-seen user order */
+    /* the distinct users, then in ascending id order: a user-major pass
+     * then adds a row's entries in that row's (column-sorted) order, the
+     * order of the row-major kernels */
     int nu = 0;
     for (int64_t e = 0; e < j; e++) {
         int32_t u = b->col[e];
         if (b->slot[u] < 0) {
-            b->slot[u] = nu;
-            b->users[nu] = u;
-            b->uoff[nu + 1] = 0;
-            nu++;
+            b->slot[u] = 0;
+            b->users[nu++] = u;
         }
-        b->uoff[b->slot[u] + 1]++;
     }
+    if ((int64_t)nu * 32 < m->cols) {
+        qsort(b->users, (size_t)nu, sizeof *b->users, cmp_asc_i32);
+    } else {            /* dense enough: a scan of the marks is cheaper */
+        int k = 0;
+        for (int u = 0; u < m->cols; u++)
+            if (b->slot[u] >= 0) b->users[k++] = u;
+    }
+    for (int i = 0; i < nu; i++) {
+        b->slot[b->users[i]] = i;
+        b->uoff[i + 1] = 0;
+    }
+    for (int64_t e = 0; e < j; e++) b->uoff[b->slot[b->col[e]] + 1]++;
     b->uoff[0] = 0;
     for (int i = 0; i < nu; i++) b->uoff[i + 1] += b->uoff[i];
     for (int r = 0; r < n; r++) {
@@ -90,6 +108,7 @@ void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n
             int64_t q = b->uoff[s]++;
             b->uent[q] = (int32_t)e;
             b->urow[q] = r;
+            b->uval[q] = b->val[e];
         }
     }
     for (int i = nu; i > 0; i--) b->uoff[i] = b->uoff[i - 1];
@@ -159,7 +178,7 @@ void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
             }
         }
         #pragma omp for schedule(dynamic, 16)
-        for (int i = 0; i < x->nusers; i++) {
+        for (int i = 0; i < (dw ? x->nusers : 0); i++) {
             const int32_t u = x->users[i];
             float *gw = dw + (long)u * H;
             float gb = 0.0f;

@@ -28,10 +28,11 @@ typedef struct {
     int32_t *col;     /* (nnz) user of entry j */
     float *val;       /* (nnz) rating of entry j */
     int nusers;       /* distinct users in the batch */
-    int32_t *users;   /* (nusers) those users */
+    int32_t *users;   /* (nusers) those users, ascending */
     int64_t *uoff;    /* (nusers+1) start of user i's entries in uent */
     int32_t *uent;    /* (nnz) entry indices j grouped by user, row order */
     int32_t *urow;    /* (nnz) batch row of each uent entry */
+    float *uval;      /* (nnz) rating of each uent entry */
     int32_t *slot;    /* (U) scratch: user -> index in users, or -1 */
     int max_rows;
     int64_t max_nnz;
@@ -60,7 +61,8 @@ void sparse_decoder_mse_forward(float *dy, double *row_loss, const float *hd,
                                 const SparseBatch *x, int H);
 
 /* dhd (B,H) = sum over row r's entries of dy[j] w[u,:];
- * dw[u,:] += sum over user u's entries of dy[j] hd[r,:]; db[u] += sum dy. */
+ * dw[u,:] += sum over user u's entries of dy[j] hd[r,:]; db[u] += sum dy
+ * (dw and db left alone when dw is NULL). */
 void sparse_decoder_backward(float *dhd, float *dw, float *db, const float *dy,
                              const float *hd, const float *w,
                              const SparseBatch *x, int H);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "activation.h"
+#include "adam.h"
 #include "err.h"
 #include "mem.h"
 #include "rng.h"
@@ -168,16 +169,6 @@ void model_zero_grad(Model *model) {
     memset(model->grads.w[0], 0, model->num_params * sizeof(float));
 }
 
-/* Bias corrections as PyTorch computes them: in double, then used in float
- * arithmetic as step_size = lr / bc1 and denom = sqrt(v) / sqrt(bc2) + eps. */
-static void adam_scalars(const Model *model, const AdamOptions *opt,
-                         float *step_size, float *bc2_sqrt) {
-    double bc1 = 1.0 - pow((double)opt->beta1, (double)model->step);
-    double bc2 = 1.0 - pow((double)opt->beta2, (double)model->step);
-    *step_size = (float)((double)opt->lr / bc1);
-    *bc2_sqrt = (float)sqrt(bc2);
-}
-
 /* Adam over n elements of one tensor: coupled decay wd, extra gradient
  * l2x2 * p (the L2 penalty's), then p *= keep (AdamW's decoupled decay,
  * keep = 1 - lr * wd; 1 for Adam) before the update.  Zeroes the
@@ -200,6 +191,7 @@ static void adam_range(float *restrict p, float *restrict g,
 }
 
 #define MODEL_SQ_CHUNK 8192
+#define MODEL_ADAM_CHUNK 4096
 
 double model_weight_sq(const Model *model) {
     double total = 0.0;
@@ -225,14 +217,16 @@ double model_weight_sq(const Model *model) {
 
 void model_adam_step(Model *model, const AdamOptions *opt) {
     model->step++;
-    float step_size, bc2_sqrt;
-    adam_scalars(model, opt, &step_size, &bc2_sqrt);
     if (opt->l2 != 0.0f || opt->decoupled) {
         /* the weight matrices and the biases differ in l2 only */
         const float wd = opt->decoupled ? 0.0f : opt->weight_decay;
         const float keep = opt->decoupled ? 1.0f - opt->lr * opt->weight_decay
                                           : 1.0f;
         const float l2x2 = 2.0f * opt->l2;
+        AdamStep sc;
+        adam_step_scalars(&sc, (double)opt->lr, opt->beta1, opt->beta2,
+                          opt->eps, 0.0f, model->step);
+        const float step_size = sc.step_size, bc2_sqrt = sc.bc2_sqrt;
         for (int l = 0; l < model->num_layers; l++) {
             adam_range(model->params.w[l], model->grads.w[l], model->m.w[l],
                        model->v.w[l], (long)layer_wsize(model, l), opt, wd,
@@ -243,24 +237,52 @@ void model_adam_step(Model *model, const AdamOptions *opt) {
         }
         return;
     }
-    const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
-    const float wd = opt->weight_decay;
-    float *restrict p = model->params.w[0];
-    float *restrict g = model->grads.w[0];
-    float *restrict m = model->m.w[0];
-    float *restrict v = model->v.w[0];
+    AdamStep s;
+    adam_step_scalars(&s, (double)opt->lr, opt->beta1, opt->beta2, opt->eps,
+                      opt->weight_decay, model->step);
     const long n = (long)model->num_params;
-    /* Iterations own disjoint elements: one parallel loop, vectorised. */
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        g[i] = 0.0f;
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    const long chunks = (n + MODEL_ADAM_CHUNK - 1) / MODEL_ADAM_CHUNK;
+    /* Chunks own disjoint elements: one parallel loop, each chunk
+     * vectorised. */
+    #pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; c++) {
+        const long a = c * MODEL_ADAM_CHUNK;
+        const long len = n - a < MODEL_ADAM_CHUNK ? n - a : MODEL_ADAM_CHUNK;
+        adam_span(model->params.w[0] + a, model->grads.w[0] + a,
+                  model->m.w[0] + a, model->v.w[0] + a, len, &s);
     }
+}
+
+int model_adam_fusable(const Model *model, const AdamOptions *opt) {
+    return opt->l2 == 0.0f && !opt->decoupled && model->num_layers == 2 &&
+           model->enc_transposed;
+}
+
+void model_adam_begin(Model *model, const AdamOptions *opt, AdamStep *s) {
+    model->step++;
+    adam_step_scalars(s, (double)opt->lr, opt->beta1, opt->beta2, opt->eps,
+                      opt->weight_decay, model->step);
+}
+
+void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
+                            const AdamStep *s) {
+    const int tr = l == 0 && model->enc_transposed;
+    const long rows = tr ? model->width[0] : model->width[l + 1];
+    const long len = tr ? model->width[1] : model->width[l];
+    float *p = model->params.w[l], *g = model->grads.w[l];
+    float *m = model->m.w[l], *v = model->v.w[l];
+    #pragma omp parallel for schedule(static)
+    for (long r = 0; r < rows; r++) {
+        if (row_state[r] == MODEL_ROW_DONE) continue;
+        const long a = r * len;
+        adam_span(p + a, row_state[r] == MODEL_ROW_GRAD ? g + a : NULL, m + a,
+                  v + a, len, s);
+    }
+}
+
+void model_adam_bias(Model *model, int l, const AdamStep *s) {
+    adam_span(model->params.b[l], model->grads.b[l], model->m.b[l],
+              model->v.b[l], model->width[l + 1], s);
 }
 
 void model_adam_step_naive(Model *model, const AdamOptions *opt) {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adam.h"
+
 #define MODEL_MAX_LAYERS 8   /* at most 7 hidden layers */
 
 typedef struct {
@@ -101,6 +103,33 @@ void model_import(Model *model, ModelTensors *set, const float *in);
  * gradient after using it (optimizer.zero_grad() folded in), so the
  * gradients are zero after model_create and after every step. */
 void model_adam_step(Model *model, const AdamOptions *opt);
+
+/* The fused exact Adam, for trainers that update a weight row as soon as
+ * its gradient is complete: model_adam_begin, then every weight row and
+ * bias once through model_adam_weight_rows / model_adam_bias or
+ * adam_span, gives the same numbers as model_adam_step.  Only for what
+ * model_adam_fusable accepts. */
+
+/* 1 when the fused path applies: coupled decay, no l2, the shallow model
+ * with its encoder weight stored transposed (rows indexed by user). */
+int model_adam_fusable(const Model *model, const AdamOptions *opt);
+
+/* Advances model->step and fills *s with the step's scalars. */
+void model_adam_begin(Model *model, const AdamOptions *opt, AdamStep *s);
+
+/* row_state values of model_adam_weight_rows */
+enum { MODEL_ROW_ZERO = 0, MODEL_ROW_GRAD = 1, MODEL_ROW_DONE = 2 };
+
+/* Adam on layer l's weight row by row (rows as stored: users for the
+ * transposed encoder and the decoder): MODEL_ROW_ZERO rows have a zero
+ * gradient (grads not read), MODEL_ROW_GRAD rows their gradient in grads
+ * (read, then zeroed), MODEL_ROW_DONE rows are skipped.  Parallel over
+ * rows. */
+void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
+                            const AdamStep *s);
+
+/* Adam on layer l's bias with its gradient in grads (then zeroed). */
+void model_adam_bias(Model *model, int l, const AdamStep *s);
 
 /* sum over layers of |w[l]|^2 of the parameters (biases excluded), summed in
  * double over fixed chunks, so the result does not depend on the thread

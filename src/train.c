@@ -2,9 +2,11 @@
 #include "train.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "err.h"
+#include "kernels_sparse_um.h"
 #include "mem.h"
 
 /* The resolved stack of opt for U users: *arch complete (num_hidden >= 1)
@@ -41,8 +43,10 @@ double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
     double common = 4.0 * 3 * B * hidden_sum + 8.0 * B + 8.0 * num_items;
     if (opt->ops)  /* dense: training matrix copy, x and dy */
         return model + common + 4.0 * num_items * U + 8.0 * B * U;
-    /* sparse: a batch holds at most train_nnz entries, ~32 bytes each */
-    return model + common + 32.0 * (double)train_nnz + 4.0 * U;
+    /* sparse: a batch holds at most train_nnz entries, ~44 bytes each;
+     * fused Adam: a row state per user, a gradient row per thread */
+    return model + common + 44.0 * (double)train_nnz + 5.0 * U +
+           4.0 * omp_get_max_threads() * hidden_sum;
 }
 
 int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
@@ -111,7 +115,15 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
     } else {
         if (sparse_batch_create(&t->batch, train, opt->batch_size, err)) goto fail;
         t->dy_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
-        if (!t->dy_entries) goto oom;
+        t->sq_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
+        t->row_state = mem_calloc(U, 1);
+        t->adam_threads = omp_get_max_threads();
+        t->user_major = sparse_um_pays(t->num_users, width[1]);
+        t->adam_scratch = mem_alloc_aligned((size_t)t->adam_threads * H *
+                                            sizeof(float));
+        if (!t->dy_entries || !t->sq_entries || !t->row_state ||
+            !t->adam_scratch)
+            goto oom;
     }
     model_init(&t->model, opt->seed);
     rng_seed(&t->shuffle, opt->seed, 0x5bu);
@@ -143,6 +155,9 @@ void trainer_free(Trainer *t) {
     mem_free_aligned(t->dy);
     sparse_batch_free(&t->batch);
     mem_free(t->dy_entries);
+    mem_free(t->sq_entries);
+    mem_free(t->row_state);
+    mem_free_aligned(t->adam_scratch);
     memset(t, 0, sizeof *t);
 }
 
@@ -203,6 +218,18 @@ static void dense_forward_backward(Trainer *t, const int32_t *items, int n,
                         t->arch.encoder, &drop[0], n, U, H);
 }
 
+/* The sparse input layer forward of the batch in t->batch: user-major or
+ * row-major as t->user_major says (the same numbers). */
+static void sparse_input_forward(Trainer *t, float *hd, const Dropout *drop) {
+    const ModelTensors *p = &t->model.params;
+    if (t->user_major)
+        sparse_encoder_forward_um(t->h[0], hd, &t->batch, p->w[0], p->b[0],
+                                  t->arch.encoder, drop, t->model.width[1]);
+    else
+        sparse_encoder_forward(t->h[0], hd, &t->batch, p->w[0], p->b[0],
+                               t->arch.encoder, drop, t->model.width[1]);
+}
+
 /* Sparse kernels: the same layers, the input and output layers on the
  * batch's observed entries, the middle ones dense. */
 static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
@@ -212,16 +239,70 @@ static void sparse_forward_backward(Trainer *t, const int32_t *items, int n,
     const ModelTensors *p = &t->model.params, *g = &t->model.grads;
     SparseBatch *b = &t->batch;
     sparse_batch_build(b, t->train, items, n);
-    sparse_encoder_forward(t->h[0], t->hd[0], b, p->w[0], p->b[0],
-                           t->arch.encoder, &drop[0], H);
+    sparse_input_forward(t, t->hd[0], &drop[0]);
     middle_forward(t, &kernels_dense, drop, n);
-    sparse_decoder_mse_forward(t->dy_entries, t->row_loss, t->hd[nh - 1],
-                               p->w[nh], p->b[nh], t->arch.decoder, b, Hk);
-    sparse_decoder_backward(t->dhd[nh - 1], g->w[nh], g->b[nh], t->dy_entries,
-                            t->hd[nh - 1], p->w[nh], b, Hk);
+    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries, g->w[nh],
+                         g->b[nh], t->hd[nh - 1], p->w[nh], p->b[nh],
+                         t->arch.decoder, b, Hk);
+    if (t->user_major)
+        sparse_decoder_dhd(t->dhd[nh - 1], t->dy_entries, p->w[nh], b, Hk);
+    else
+        sparse_decoder_backward(t->dhd[nh - 1], NULL, NULL, t->dy_entries,
+                                t->hd[nh - 1], p->w[nh], b, Hk);
     middle_backward(t, &kernels_dense, drop, n);
     sparse_encoder_backward(g->w[0], g->b[0], t->dhd[0], t->h[0], t->hd[0], b,
                             t->arch.encoder, &drop[0], H);
+}
+
+/* Marks the batch's users' rows with state in t->row_state. */
+static void mark_batch_rows(Trainer *t, uint8_t state) {
+    const SparseBatch *b = &t->batch;
+    for (int i = 0; i < b->nusers; i++) t->row_state[b->users[i]] = state;
+}
+
+/* One training step of the shallow sparse model with Adam fused in (the
+ * numbers of trainer_forward_backward + model_adam_step): each weight row
+ * of a batch user takes its Adam step as soon as its gradient is complete
+ * (no gradient matrix written or read), the rows without gradient take
+ * theirs in one streaming pass per matrix.
+ * Returns the batch loss. */
+static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
+                                const AdamOptions *adam) {
+    const int H = t->model.width[1];
+    Model *md = &t->model;
+    const ModelTensors *p = &md->params, *g = &md->grads;
+    const Dropout drop = {t->opt.dropout, t->opt.seed, (uint64_t)md->step, items};
+    SparseBatch *b = &t->batch;
+    sparse_batch_build(b, t->train, items, n);
+    sparse_input_forward(t, t->hd[0], &drop);
+    /* the decoder: user-major, its rows' Adam steps fused into the backward
+     * pass; row-major, its gradient into grads for the row pass below */
+    sparse_decoder_fused(t->dy_entries, t->row_loss, t->sq_entries,
+                         t->user_major ? NULL : g->w[1], g->b[1], t->hd[0],
+                         p->w[1], p->b[1], t->arch.decoder, b, H);
+    AdamStep s;
+    model_adam_begin(md, adam, &s);
+    if (t->user_major)
+        sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
+                                     t->dy_entries, t->hd[0], b, &s,
+                                     t->adam_scratch, t->adam_threads, H);
+    else
+        sparse_decoder_backward(t->dhd[0], NULL, NULL, t->dy_entries, t->hd[0],
+                                p->w[1], b, H);
+    sparse_encoder_backward_adam(p->w[0], md->m.w[0], md->v.w[0], g->b[0],
+                                 t->dhd[0], t->h[0], t->hd[0], b,
+                                 t->arch.encoder, &drop, &s, t->adam_scratch,
+                                 t->adam_threads, H);
+    mark_batch_rows(t, MODEL_ROW_DONE);
+    model_adam_weight_rows(md, 0, t->row_state, &s);
+    if (!t->user_major) mark_batch_rows(t, MODEL_ROW_GRAD);
+    model_adam_weight_rows(md, 1, t->row_state, &s);
+    mark_batch_rows(t, MODEL_ROW_ZERO);
+    model_adam_bias(md, 0, &s);
+    model_adam_bias(md, 1, &s);
+    double loss = 0.0;
+    for (int r = 0; r < n; r++) loss += t->row_loss[r];  /* fixed order */
+    return loss;
 }
 
 double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
@@ -240,11 +321,17 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
 }
 
 double trainer_step(Trainer *t, const int32_t *items, int n) {
+    AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
+                        t->proto.l2, t->proto.decoupled};
+    if (!t->opt.ops && t->arch.num_hidden == 1 && !t->unfused &&
+        model_adam_fusable(&t->model, &adam)) {
+        double loss = sparse_step_fused(t, items, n, &adam);
+        if (t->avg) avg_update(t->avg, &t->model);
+        return loss;
+    }
     double loss = trainer_forward_backward(t, items, n);
     if (t->proto.l2 > 0.0f)   /* the penalty at the parameters of the loss */
         loss += (double)t->proto.l2 * model_weight_sq(&t->model);
-    AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
-                        t->proto.l2, t->proto.decoupled};
     model_adam_step(&t->model, &adam);
     if (t->avg) avg_update(t->avg, &t->model);
     return loss;
@@ -292,10 +379,8 @@ static void dense_reconstruct_chunk(Trainer *t, int r0, int n) {
 /* Sparse kernels: eval-mode last hidden layer of the given items into
  * t->h[nh-1]. */
 static void sparse_hidden(Trainer *t, const int32_t *items, int n) {
-    const ModelTensors *p = &t->model.params;
     sparse_batch_build(&t->batch, t->train, items, n);
-    sparse_encoder_forward(t->h[0], t->h[0], &t->batch, p->w[0], p->b[0],
-                           t->arch.encoder, NULL, t->model.width[1]);
+    sparse_input_forward(t, t->h[0], NULL);
     middle_forward(t, &kernels_dense, NULL, n);
 }
 

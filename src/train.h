@@ -84,6 +84,18 @@ typedef struct {
     /* sparse kernels */
     SparseBatch batch;
     float *dy_entries;     /* (batch.max_nnz) loss gradient per entry */
+    float *sq_entries;     /* (batch.max_nnz) squared error per entry */
+    uint8_t *row_state;    /* (U) fused Adam: MODEL_ROW_* of each user row,
+                              MODEL_ROW_ZERO between steps */
+    float *adam_scratch;   /* (adam_threads,H) fused Adam: a gradient row
+                              per thread */
+    int adam_threads;
+    int user_major;        /* 1: the user-major sparse kernels
+                              (sparse_um_pays), 0: the row-major ones; the
+                              same numbers either way */
+    int unfused;           /* 1: trainer_step runs trainer_forward_backward
+                              then model_adam_step even where the fused step
+                              applies (tests compare the two) */
     Rng shuffle;
     WeightAvg *avg;        /* borrowed, may be NULL: updated after every
                               optimiser step (train.ema) */

@@ -49,6 +49,57 @@ static void test_init_statistics(void) {
     model_free(&m2);
 }
 
+/* The fused Adam pieces (model_adam_begin, then model_adam_weight_rows with
+ * rows of zero gradient not read, rows already done skipped, and
+ * model_adam_bias) reproduce model_adam_step bit for bit. */
+static void test_adam_rows_equal_step(void) {
+    Model a, b;
+    char err[ERR_MAX];
+    const int U = 23, H = 9;
+    CHECK(model_create(&a, U, H, 1u << 30, err) == 0);
+    CHECK(model_create(&b, U, H, 1u << 30, err) == 0);
+    a.enc_transposed = b.enc_transposed = 1;
+    model_init(&a, 4);
+    model_init(&b, 4);
+    AdamOptions opt = {0.01f, 0.9f, 0.999f, 1e-8f, 1e-3f, 0.0f, 0};
+    CHECK(model_adam_fusable(&b, &opt));
+    uint8_t state[23];
+    for (int step = 0; step < 6; step++) {
+        for (size_t i = 0; i < a.num_params; i++) {
+            /* rows of users u % 3 == step % 3 have no gradient */
+            size_t in_w = i;
+            int u = in_w < (size_t)U * H ? (int)(in_w / H)
+                  : in_w < (size_t)U * H + H ? -1
+                  : in_w < (size_t)2 * U * H + H ? (int)((in_w - U * H - H) / H) : -1;
+            float g = (u >= 0 && u % 3 == step % 3) ? 0.0f : sinf((float)(i * 5 + step));
+            a.grads.w[0][i] = b.grads.w[0][i] = g;
+        }
+        model_adam_step(&a, &opt);
+        AdamStep s;
+        model_adam_begin(&b, &opt, &s);
+        /* encoder rows: the gradient ones "done" by hand, as a fused kernel */
+        for (int u = 0; u < U; u++) {
+            state[u] = u % 3 == step % 3 ? MODEL_ROW_ZERO : MODEL_ROW_DONE;
+            if (state[u] == MODEL_ROW_DONE)
+                adam_span(b.params.w[0] + (size_t)u * H, b.grads.w[0] + (size_t)u * H,
+                          b.m.w[0] + (size_t)u * H, b.v.w[0] + (size_t)u * H, H, &s);
+        }
+        model_adam_weight_rows(&b, 0, state, &s);
+        for (int u = 0; u < U; u++)
+            state[u] = u % 3 == step % 3 ? MODEL_ROW_ZERO : MODEL_ROW_GRAD;
+        model_adam_weight_rows(&b, 1, state, &s);
+        model_adam_bias(&b, 0, &s);
+        model_adam_bias(&b, 1, &s);
+    }
+    CHECK(a.step == b.step);
+    CHECK_MSG(memcmp(a.mem, b.mem, 4 * a.num_params * sizeof(float)) == 0,
+              "fused Adam differs from model_adam_step");
+    opt.l2 = 1e-3f;
+    CHECK(!model_adam_fusable(&b, &opt));
+    model_free(&a);
+    model_free(&b);
+}
+
 static void test_adam_equals_naive(void) {
     Model a, b;
     char err[ERR_MAX];
@@ -230,6 +281,7 @@ void suite_model(void) {
     RUN(test_layout_one_allocation);
     RUN(test_init_statistics);
     RUN(test_adam_equals_naive);
+    RUN(test_adam_rows_equal_step);
     RUN(test_gradient_check_dense);
     RUN(test_gradient_check_naive);
     RUN(test_gradient_check_sparse);

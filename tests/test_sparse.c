@@ -1,10 +1,12 @@
 /* test_sparse.c - the sparse kernels equal the naive dense reference. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csr.h"
 #include "err.h"
 #include "kernels_sparse.h"
+#include "kernels_sparse_um.h"
 #include "mem.h"
 #include "test.h"
 
@@ -111,12 +113,13 @@ static void test_sparse_batch_transpose(void) {
     int32_t rows[3] = {3, 0, 1};
     sparse_batch_build(&b, &m, rows, 3);
     CHECK(b.nnz == 6 && b.off[1] == 2 && b.off[3] == 6);
-    CHECK(b.nusers == 4);  /* users 2, 3, 0, 1 in first-seen order */
-    CHECK(b.users[0] == 2 && b.users[1] == 3 && b.users[2] == 0 && b.users[3] == 1);
+    CHECK(b.nusers == 4);  /* users 0, 1, 2, 3 in ascending order */
+    CHECK(b.users[0] == 0 && b.users[1] == 1 && b.users[2] == 2 && b.users[3] == 3);
     /* user 2 appears in batch rows 0 (item 3), 1 (item 0), 2 (item 1) */
-    CHECK(b.uoff[1] - b.uoff[0] == 3);
-    CHECK(b.urow[0] == 0 && b.urow[1] == 1 && b.urow[2] == 2);
-    CHECK(b.val[b.uent[0]] == 2 && b.val[b.uent[1]] == 2 && b.val[b.uent[2]] == 4);
+    CHECK(b.uoff[3] - b.uoff[2] == 3);
+    CHECK(b.urow[2] == 0 && b.urow[3] == 1 && b.urow[4] == 2);
+    CHECK(b.val[b.uent[2]] == 2 && b.val[b.uent[3]] == 2 && b.val[b.uent[4]] == 4);
+    CHECK(b.uval[2] == 2 && b.uval[3] == 2 && b.uval[4] == 4);
     CHECK(b.uoff[4] == 6);
     int reset = 1;
     for (int u = 0; u < 5; u++) reset &= b.slot[u] == -1;
@@ -127,6 +130,146 @@ static void test_sparse_batch_transpose(void) {
     sparse_batch_free(&b);
     sparse_batch_free(&b);
     csr_free(&m);
+}
+
+/* Many users, few in the batch: the sorted (qsort) path of the build also
+ * lists them ascending, each group in batch-row order. */
+static void test_sparse_batch_users_sorted(void) {
+    const int I = 30, U = 4000;
+    float *d = calloc((size_t)I * U, sizeof(float));
+    unsigned s = 3;
+    for (int i = 0; i < I; i++)
+        for (int k = 0; k < 5; k++) d[(size_t)i * U + (int)(test_urand(&s) * U)] = 1 + (float)k;
+    Csr m;
+    SparseBatch b;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, d, I, U, err) == 0);
+    CHECK(sparse_batch_create(&b, &m, 8, err) == 0);
+    int32_t rows[8] = {29, 3, 17, 0, 8, 21, 5, 11};
+    sparse_batch_build(&b, &m, rows, 8);
+    CHECK(b.nusers > 1 && (int64_t)b.nusers * 32 < U);
+    int sorted = 1, grouped = 1;
+    for (int i = 1; i < b.nusers; i++) sorted &= b.users[i - 1] < b.users[i];
+    for (int i = 0; i < b.nusers; i++)
+        for (int64_t q = b.uoff[i]; q < b.uoff[i + 1]; q++) {
+            grouped &= b.col[b.uent[q]] == b.users[i] && b.uval[q] == b.val[b.uent[q]];
+            if (q > b.uoff[i]) grouped &= b.urow[q - 1] < b.urow[q];
+        }
+    CHECK(sorted && grouped && b.uoff[b.nusers] == b.nnz);
+    sparse_batch_free(&b);
+    csr_free(&m);
+    free(d);
+}
+
+/* The user-major kernels (kernels_sparse_um.h) give the row-major kernels'
+ * outputs bit for bit, with 1 and 2 threads; the fused encoder backward
+ * leaves wt, m, v where the row-major gradient followed by Adam puts them. */
+static void compare_um(int I, int U, int H, int B, float dens, float p,
+                       Activation ae, Activation ad, int threads) {
+    unsigned s = (unsigned)(I * 11 + U * 5 + H + threads);
+    size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H;
+    float *dense = calloc(iu, sizeof(float));
+    for (size_t i = 0; i < iu; i++) if (test_urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(&s));
+    Csr m;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
+    float *wt = malloc(uh * 4), *wd = malloc(uh * 4), *be = malloc(H * 4), *bd = malloc(U * 4);
+    float *mo = malloc(uh * 4), *vo = malloc(uh * 4);
+    for (size_t i = 0; i < uh; i++) {
+        wt[i] = 0.6f * (test_urand(&s) - 0.5f);
+        wd[i] = 0.6f * (test_urand(&s) - 0.5f);
+        mo[i] = 0.01f * (test_urand(&s) - 0.5f);
+        vo[i] = 1e-4f * test_urand(&s);
+    }
+    for (int k = 0; k < H; k++) be[k] = test_urand(&s) - 0.5f;
+    for (int u = 0; u < U; u++) bd[u] = test_urand(&s) - 0.5f;
+    int32_t *rows = malloc(B * sizeof *rows);
+    for (int r = 0; r < B; r++) rows[r] = (5 * r + 2) % I;
+    Dropout drop = {p, 9, 4, rows};
+    SparseBatch sb;
+    CHECK(sparse_batch_create(&sb, &m, B, err) == 0);
+    sparse_batch_build(&sb, &m, rows, B);
+    const size_t nz = (size_t)sb.max_nnz;
+    float *o[2][7];   /* h, hd, dy, dhd, dwd, dbd, dbe */
+    size_t len[7] = {bh, bh, nz, bh, uh, (size_t)U, (size_t)H};
+    for (int v = 0; v < 2; v++)
+        for (int a = 0; a < 7; a++) o[v][a] = calloc(len[a], 4);
+    double *loss0 = malloc(B * 8), *loss1 = malloc(B * 8);
+    float *sq = malloc(nz * 4), *dwe = calloc(uh, 4), *scratch = malloc((size_t)threads * H * 4);
+    float *wt1 = malloc(uh * 4), *m1 = malloc(uh * 4), *v1 = malloc(uh * 4);
+    memcpy(wt1, wt, uh * 4); memcpy(m1, mo, uh * 4); memcpy(v1, vo, uh * 4);
+    omp_set_num_threads(threads);
+    /* row-major reference, then Adam on the batch users' encoder rows */
+    sparse_encoder_forward(o[0][0], o[0][1], &sb, wt, be, ae, &drop, H);
+    sparse_decoder_mse_forward(o[0][2], loss0, o[0][1], wd, bd, ad, &sb, H);
+    sparse_decoder_backward(o[0][3], o[0][4], o[0][5], o[0][2], o[0][1], wd, &sb, H);
+    sparse_encoder_backward(dwe, o[0][6], o[0][3], o[0][0], o[0][1], &sb, ae, &drop, H);
+    AdamStep st;
+    adam_step_scalars(&st, 0.01, 0.9f, 0.999f, 1e-8f, 1e-3f, 3);
+    for (int i = 0; i < sb.nusers; i++) {
+        size_t at = (size_t)sb.users[i] * H;
+        adam_span(wt + at, dwe + at, mo + at, vo + at, H, &st);
+    }
+    /* user-major */
+    sparse_encoder_forward_um(o[1][0], o[1][1], &sb, wt1, be, ae, &drop, H);
+    sparse_decoder_fused(o[1][2], loss1, sq, o[1][4], o[1][5], o[1][1], wd, bd, ad, &sb, H);
+    sparse_decoder_dhd(o[1][3], o[1][2], wd, &sb, H);
+    float *dhd_pre = malloc(bh * 4);
+    memcpy(dhd_pre, o[1][3], bh * 4);
+    sparse_encoder_backward_adam(wt1, m1, v1, o[1][6], o[1][3], o[1][0], o[1][1], &sb, ae,
+                                 &drop, &st, scratch, threads, H);
+    omp_set_num_threads(omp_get_num_procs());
+    const char *name[7] = {"h", "hd", "dy", "dz", "dWd", "dbd", "dbe"};
+    for (int a = 0; a < 7; a++) {
+        size_t n = a == 2 ? (size_t)sb.nnz : len[a];
+        CHECK_MSG(memcmp(o[0][a], o[1][a], n * 4) == 0, "%s differs: I=%d U=%d H=%d B=%d "
+                  "p=%g %s/%s, %d threads", name[a], I, U, H, B, p, activation_name(ae),
+                  activation_name(ad), threads);
+    }
+    CHECK_MSG(memcmp(loss0, loss1, B * 8) == 0, "row losses differ");
+    /* the decoder's Adam-fused backward: dhd, then w, m, v of the batch
+     * users' rows as Adam with the row-major gradient leaves them */
+    float *w2 = malloc(uh * 4), *m2 = calloc(uh, 4), *v2 = calloc(uh, 4);
+    float *m3 = calloc(uh, 4), *v3 = calloc(uh, 4), *dhd2 = malloc(bh * 4), *dy2 = malloc(nz * 4);
+    memcpy(w2, wd, uh * 4);
+    omp_set_num_threads(threads);
+    sparse_decoder_fused(dy2, loss1, sq, NULL, o[1][5], o[1][1], wd, bd, ad, &sb, H);
+    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, scratch, threads, H);
+    omp_set_num_threads(omp_get_num_procs());
+    for (int i = 0; i < sb.nusers; i++) {
+        size_t at = (size_t)sb.users[i] * H;
+        adam_span(wd + at, o[0][4] + at, m3 + at, v3 + at, H, &st);
+    }
+    CHECK_MSG(memcmp(dy2, o[0][2], (size_t)sb.nnz * 4) == 0, "dy (no dw) differs");
+    CHECK_MSG(memcmp(dhd2, dhd_pre, bh * 4) == 0, "dhd of the Adam-fused backward differs");
+    CHECK_MSG(memcmp(w2, wd, uh * 4) == 0 && memcmp(m2, m3, uh * 4) == 0 &&
+              memcmp(v2, v3, uh * 4) == 0, "fused decoder Adam differs (%d threads)", threads);
+    free(w2); free(m2); free(v2); free(m3); free(v3); free(dhd2); free(dy2); free(dhd_pre);
+    CHECK_MSG(memcmp(wt, wt1, uh * 4) == 0 && memcmp(mo, m1, uh * 4) == 0 &&
+              memcmp(vo, v1, uh * 4) == 0, "fused encoder Adam differs");
+    int zeroed = 1;
+    for (int i = 0; i < threads * H; i++) zeroed &= scratch[i] == 0.0f;
+    CHECK_MSG(zeroed, "the gradient scratch is not left zeroed");
+    sparse_batch_free(&sb);
+    csr_free(&m);
+    for (int v = 0; v < 2; v++)
+        for (int a = 0; a < 7; a++) free(o[v][a]);
+    free(dense); free(wt); free(wd); free(be); free(bd); free(mo); free(vo); free(rows);
+    free(loss0); free(loss1); free(sq); free(dwe); free(scratch); free(wt1); free(m1); free(v1);
+}
+
+static void test_sparse_um_equals_row_major(void) {
+    for (int threads = 1; threads <= 2; threads++) {
+        compare_um(9, 7, 3, 4, 0.4f, 0.0f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(120, 97, 67, 33, 0.08f, 0.0f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(200, 150, 130, 64, 0.05f, 0.3f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(300, 900, 500, 48, 0.03f, 0.05f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(300, 4000, 40, 16, 0.002f, 0.1f, ACT_SIGMOID, ACT_IDENTITY, threads);
+    }
+    for (int a = 0; a < ACT_COUNT; a++) {
+        compare_um(200, 150, 130, 64, 0.05f, 0.3f, (Activation)a, ACT_IDENTITY, 2);
+        compare_um(120, 97, 67, 33, 0.08f, 0.0f, ACT_SIGMOID, (Activation)a, 2);
+    }
 }
 
 /* CSR from ratings sorts each row by user and round-trips through dense. */
@@ -151,5 +294,7 @@ void suite_sparse(void) {
     RUN(test_sparse_equals_naive_dropout);
     RUN(test_sparse_equals_naive_activations);
     RUN(test_sparse_batch_transpose);
+    RUN(test_sparse_batch_users_sorted);
+    RUN(test_sparse_um_equals_row_major);
     RUN(test_csr_from_ratings);
 }

@@ -1,0 +1,200 @@
+/* kernels_sparse_um.c - user-major training kernels (see
+ * kernels_sparse_um.h).
+ *
+ * Every floating-point expression is written as in kernels_sparse.c, in the
+ * same order, so that the outputs are identical: the tests compare them bit
+ * for bit. */
+#include "kernels_sparse_um.h"
+
+#include <omp.h>
+
+/* Columns per slice of the H-sliced passes: one slice per thread, a
+ * multiple of 16 floats (whole 64-byte lines).  Each thread then streams
+ * its part of every touched weight row, rows in ascending order (nearly
+ * sequential through the matrix: the prefetchers follow), while its slice
+ * of the (B,H) activations stays in its L2 (256 KB for B = 256, H = 500 on
+ * 2 threads).  Narrow slices (32 floats, one L1-sized slice of the
+ * activations per pass) were slower on ML-10M's shape: a 128-byte piece of
+ * each row per pass left the loads waiting on memory (perf: 82% of the
+ * encoder's samples on the load).  Returns the width. */
+static int um_slice_width(int H) {
+    const int nt = omp_get_max_threads();
+    int w = (H + nt - 1) / nt;
+    w = (w + 15) / 16 * 16;
+    return w < H ? w : H;
+}
+
+int sparse_um_pays(int U, int H) {
+    return (double)U * H * sizeof(float) > (double)SPARSE_UM_MIN_BYTES;
+}
+
+void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
+                               const float *wt, const float *b, Activation act,
+                               const Dropout *drop, int H) {
+    const int has_drop = drop && drop->p > 0.0f;
+    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nslices; c++) {
+            const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
+            for (int r = 0; r < x->B; r++) {
+                float *hr = h + (long)r * H + k0;
+                #pragma omp simd
+                for (int k = 0; k < n; k++) hr[k] = b[k0 + k];
+            }
+            for (int i = 0; i < x->nusers; i++) {
+                const float *w = wt + (long)x->users[i] * H + k0;
+                for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                    const float v = x->uval[q];
+                    float *hr = h + (long)x->urow[q] * H + k0;
+                    #pragma omp simd
+                    for (int k = 0; k < n; k++) hr[k] += v * w[k];
+                }
+            }
+        }
+        #pragma omp for schedule(static)
+        for (int r = 0; r < x->B; r++) {
+            float *hr = h + (long)r * H;
+            activation_forward_row(hr, NULL, act, H);
+            dropout_apply_row(hd + (long)r * H, hr, has_drop ? drop : NULL, r, H);
+        }
+    }
+}
+
+void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
+                          float *db, const float *hd, const float *w,
+                          const float *b, Activation act, const SparseBatch *x,
+                          int H) {
+    #pragma omp parallel
+    {
+        #pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < x->nusers; i++) {
+            const int32_t u = x->users[i];
+            const float *wu = w + (long)u * H;
+            float *gw = dw ? dw + (long)u * H : NULL;
+            float gb = 0.0f;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float *hr = hd + (long)x->urow[q] * H;
+                float s = 0.0f;
+                #pragma omp simd reduction(+:s)
+                for (int k = 0; k < H; k++) s += hr[k] * wu[k];
+                float y = act == ACT_IDENTITY ? s + b[u] : activation_apply(act, s + b[u]);
+                float diff = y - x->uval[q];
+                const float d = act == ACT_IDENTITY
+                                    ? 2.0f * diff
+                                    : 2.0f * diff * activation_grad(act, y);
+                sq[x->uent[q]] = diff * diff;
+                dy[x->uent[q]] = d;
+                if (gw) {
+                    #pragma omp simd
+                    for (int k = 0; k < H; k++) gw[k] += d * hr[k];
+                }
+                gb += d;
+            }
+            db[u] += gb;
+        }
+        /* the row losses in row order, as the row-major kernel sums them */
+        #pragma omp for schedule(static)
+        for (int r = 0; r < x->B; r++) {
+            float loss = 0.0f;
+            for (int64_t e = x->off[r]; e < x->off[r + 1]; e++) loss += sq[e];
+            row_loss[r] = loss;
+        }
+    }
+}
+
+void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
+                        const SparseBatch *x, int H) {
+    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < nslices; c++) {
+        const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
+        for (int r = 0; r < x->B; r++) {
+            float *g = dhd + (long)r * H + k0;
+            #pragma omp simd
+            for (int k = 0; k < n; k++) g[k] = 0.0f;
+        }
+        for (int i = 0; i < x->nusers; i++) {
+            const float *wu = w + (long)x->users[i] * H + k0;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float d = dy[x->uent[q]];
+                float *g = dhd + (long)x->urow[q] * H + k0;
+                #pragma omp simd
+                for (int k = 0; k < n; k++) g[k] += d * wu[k];
+            }
+        }
+    }
+}
+
+void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
+                                  const float *dy, const float *hd,
+                                  const SparseBatch *x, const AdamStep *s,
+                                  float *scratch, int nscratch, int H) {
+    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nscratch)
+    for (int c = 0; c < nslices; c++) {
+        const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
+        float *gw = scratch + (long)omp_get_thread_num() * H;
+        for (int r = 0; r < x->B; r++) {
+            float *g = dhd + (long)r * H + k0;
+            #pragma omp simd
+            for (int k = 0; k < n; k++) g[k] = 0.0f;
+        }
+        #pragma omp simd
+        for (int k = 0; k < n; k++) gw[k] = 0.0f;
+        for (int i = 0; i < x->nusers; i++) {
+            const long at = (long)x->users[i] * H + k0;
+            const float *wu = w + at;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float d = dy[x->uent[q]];
+                float *g = dhd + (long)x->urow[q] * H + k0;
+                const float *hr = hd + (long)x->urow[q] * H + k0;
+                #pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    g[k] += d * wu[k];
+                    gw[k] += d * hr[k];
+                }
+            }
+            adam_span(w + at, gw, m + at, v + at, n, s);  /* zeroes gw */
+        }
+    }
+}
+
+void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
+                                  float *dhd, const float *h, const float *hd,
+                                  const SparseBatch *x, Activation act,
+                                  const Dropout *drop, const AdamStep *s,
+                                  float *scratch, int nscratch, int H) {
+    #pragma omp parallel num_threads(nscratch)
+    {
+        float *gw = scratch + (long)omp_get_thread_num() * H;
+        #pragma omp simd
+        for (int k = 0; k < H; k++) gw[k] = 0.0f;
+        #pragma omp for schedule(static)
+        for (int r = 0; r < x->B; r++)
+            dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
+                                            hd + (long)r * H, act, drop, r, H);
+        #pragma omp for schedule(dynamic, 16) nowait
+        for (int i = 0; i < x->nusers; i++) {
+            const long at = (long)x->users[i] * H;
+            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                const float xv = x->uval[q];
+                const float *dz = dhd + (long)x->urow[q] * H;
+                #pragma omp simd
+                for (int k = 0; k < H; k++) gw[k] += xv * dz[k];
+            }
+            adam_span(wt + at, gw, m + at, v + at, H, s);  /* zeroes gw */
+        }
+        /* column sums of dz: columns split among threads, rows in order */
+        #pragma omp for schedule(static)
+        for (int k0 = 0; k0 < H; k0 += 64) {
+            const int k1 = k0 + 64 < H ? k0 + 64 : H;
+            for (int r = 0; r < x->B; r++) {
+                const float *dz = dhd + (long)r * H;
+                #pragma omp simd
+                for (int k = k0; k < k1; k++) db[k] += dz[k];
+            }
+        }
+    }
+}
