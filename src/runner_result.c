@@ -101,13 +101,11 @@ int runner_topn(Runner *r, TopnMetrics *out, char *err) {
         if (by_user) {   /* rows are users, columns items */
             #pragma omp parallel for schedule(static)
             for (int k = 0; k < n; k++)
-                for (int c = 0; c < C; c++)
-                    topn_push(&l, r0 + k, c, buf[(size_t)k * C + c]);
+                topn_push_many(&l, r0 + k, 0, buf + (size_t)k * C, 1, C);
         } else {         /* rows are items, columns users */
             #pragma omp parallel for schedule(static)
             for (int c = 0; c < C; c++)
-                for (int k = 0; k < n; k++)
-                    topn_push(&l, c, r0 + k, buf[(size_t)k * C + c]);
+                topn_push_many(&l, c, r0, buf + c, C, n);
         }
     }
     t->proto = saved;
