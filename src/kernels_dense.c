@@ -12,6 +12,7 @@
  * The elementwise work (bias, activation, dropout, mask, loss and its gradient)
  * is fused into the epilogue of each tile, while the tile is in cache. */
 #include <omp.h>
+#include <stddef.h>
 
 #include "activation.h"
 #include "blas.h"
@@ -24,13 +25,16 @@
 static int ntiles(int n, int t) { return (n + t - 1) / t; }
 static int tile_len(int n, int t, int i) { return n - i * t < t ? n - i * t : t; }
 
-/* Returns the column tile width for U output columns: TILE_COLS, or less
- * (a multiple of 16) so that every OpenMP thread gets a tile. */
+/* Returns the column tile width for U output columns: at most TILE_COLS,
+ * a multiple of 16, with the number of tiles a multiple of the OpenMP
+ * threads (so that they share the columns evenly). */
 static int col_tile(int U) {
     const int threads = omp_get_max_threads();
-    int per = (U + threads - 1) / threads;
-    per = (per + 15) / 16 * 16;
-    return per < TILE_COLS ? (per > 0 ? per : 16) : TILE_COLS;
+    const long per_round = (long)threads * TILE_COLS;
+    const long tiles = threads * ((U + per_round - 1) / per_round);
+    int w = (int)((U + tiles - 1) / tiles);
+    w = (w + 15) / 16 * 16;
+    return w > 0 ? w : 16;
 }
 
 static void dense_encoder_forward(float *h, float *hd, const float *x,
@@ -73,6 +77,28 @@ static void dense_decoder_forward(float *y, const float *hd, const float *w,
                    0.0f, y + u0, U, 1);
         for (int r = 0; r < B; r++)
             activation_forward_row(y + (long)r * U + u0, b + u0, act, cols);
+    }
+}
+
+/* See kernels.h. */
+void kernels_dense_decoder_forward_cols(float *yt, const float *hd,
+                                        const float *w, const float *b,
+                                        Activation act, int B, int U, int H) {
+    const int tc = col_tile(U);
+    const int nt = ntiles(U, tc);
+    #pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int u0 = t * tc, cols = tile_len(U, tc, t);
+        /* yt[u0:] (cols,B) stored by columns of y: C(r,u) at yt[u*B + r] */
+        blas_sgemm(B, cols, H, 1.0f, hd, H, 1, w + (long)u0 * H, 1, H,
+                   0.0f, yt + (long)u0 * B, 1, B);
+        for (int u = u0; u < u0 + cols; u++) {
+            float *yu = yt + (long)u * B;
+            const float bu = b[u];
+            #pragma omp simd
+            for (int r = 0; r < B; r++) yu[r] += bu;
+            activation_forward_row(yu, NULL, act, B);
+        }
     }
 }
 

@@ -371,6 +371,26 @@ static void eval_entries(Trainer *t, const Csr *m, const int32_t *rows,
     }
 }
 
+void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
+                              float *out) {
+    const int U = t->num_users, nh = t->arch.num_hidden;
+    const int Hk = t->model.width[nh];
+    const ModelTensors *p = &t->model.params;
+    eval_hidden(t, rows, n);
+    if (!t->opt.ops || t->opt.ops == &kernels_dense) {
+        kernels_dense_decoder_forward_cols(out, t->h[nh - 1], p->w[nh],
+                                           p->b[nh], t->arch.decoder, n, U, Hk);
+        return;
+    }
+    /* another kernel set (naive): its own decoder, then transposed */
+    t->opt.ops->decoder_forward(t->dy, t->h[nh - 1], p->w[nh], p->b[nh],
+                                t->arch.decoder, n, U, Hk);
+    #pragma omp parallel for schedule(static)
+    for (int u = 0; u < U; u++)
+        for (int r = 0; r < n; r++)
+            out[(size_t)u * n + r] = t->dy[(size_t)r * U + u];
+}
+
 void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
     memset(out, 0, sizeof *out);
     out->rmse = out->mae = NAN;
@@ -442,6 +462,8 @@ void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out) {
                                           t->arch.decoder, m, U,
                                           t->model.width[nh]);
         }
+        if (!t->proto.cold && !t->proto.clip) continue;   /* raw outputs */
+        #pragma omp parallel for schedule(static)
         for (int r = 0; r < m; r++) {
             const int ic = item_cold(t, rows[c0 + r]);
             float *yr = y + (size_t)r * U;

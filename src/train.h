@@ -157,4 +157,13 @@ void trainer_reconstruct(Trainer *t, float *out);
  * trainer_evaluate predicts.  Allocates nothing; out is caller-owned. */
 void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out);
 
+/* The model's raw eval-mode outputs (neither clipped nor replaced by the
+ * cold default: ranking scores) of the n listed training rows, n <=
+ * opt.batch_size, stored by columns into out (U, n): out[u*n + r] for
+ * rows[r] and user (column) u.  With the identity decoder the values are
+ * bit for bit trainer_reconstruct's.  Allocates nothing; out is
+ * caller-owned. */
+void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
+                              float *out);
+
 #endif

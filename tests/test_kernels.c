@@ -157,6 +157,25 @@ static void decoder_tiles_on(int B, int U, int H) {
     }
     omp_set_num_threads(saved);
     CHECK(test_scaled_diff(y, nv, (size_t)B * U) < 1e-5);
+    /* stored by columns: the same bits, transposed */
+    float *yt = malloc((size_t)B * U * sizeof(float));
+    kernels_dense_decoder_forward_cols(yt, hd, w, b, ACT_IDENTITY, B, U, H);
+    int same = 1;
+    for (int r = 0; r < B; r++)
+        for (int u = 0; u < U; u++)
+            same &= memcmp(&yt[(size_t)u * B + r], &ref[(size_t)r * U + u], sizeof(float)) == 0;
+    CHECK_MSG(same, "by columns: B=%d U=%d H=%d", B, U, H);
+    /* another activation: within rounding of decoder_forward */
+    kernels_dense.decoder_forward(y, hd, w, b, ACT_SIGMOID, B, U, H);
+    kernels_dense_decoder_forward_cols(yt, hd, w, b, ACT_SIGMOID, B, U, H);
+    double worst = 0;
+    for (int r = 0; r < B; r++)
+        for (int u = 0; u < U; u++) {
+            double d = fabs(yt[(size_t)u * B + r] - y[(size_t)r * U + u]);
+            if (d > worst) worst = d;
+        }
+    CHECK_MSG(worst < 1e-6, "sigmoid by columns: %g", worst);
+    free(yt);
     free(hd); free(w); free(b); free(ref); free(nv); free(y);
 }
 

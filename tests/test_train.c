@@ -346,7 +346,44 @@ static void test_evaluate_equals_reconstruction(void) {
     csr_free(&tec);
 }
 
+/* The ranking scores by column are the reconstruction's values bit for
+ * bit (identity decoder), for every kernel, any row list. */
+static void test_scores_by_column_equal_reconstruction(void) {
+    enum { I = 90, U = 4500 };   /* several column tiles */
+    char err[ERR_MAX];
+    float *tr = random_ratings(I, U, 0.02, 9);
+    Csr trc;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    const KernelOps *ks[3] = {&kernels_dense, &kernels_naive, NULL};
+    float *recon = malloc((size_t)I * U * sizeof *recon);
+    float *sc = malloc((size_t)32 * U * sizeof *sc);
+    int32_t rows[32];
+    for (int j = 0; j < 32; j++) rows[j] = (j * 37 + 5) % I;
+    for (int k = 0; k < 3; k++) {
+        TrainOptions opt = {16, 0.0f, 32, 0.01f, 0.0f, 4, ks[k], 1u << 28};
+        Trainer t;
+        CHECK_MSG(trainer_create(&t, &opt, &trc, NULL, err) == 0, "%s", err);
+        trainer_step(&t, rows, 32);
+        trainer_reconstruct(&t, recon);
+        for (int n = 32; n >= 7; n -= 25) {
+            trainer_scores_by_column(&t, rows, n, sc);
+            int same = 1;
+            for (int r = 0; r < n; r++)
+                for (int u = 0; u < U; u++)
+                    same &= memcmp(&sc[(size_t)u * n + r],
+                                   &recon[(size_t)rows[r] * U + u], sizeof(float)) == 0;
+            CHECK_MSG(same, "kernel %d, %d rows", k, n);
+        }
+        trainer_free(&t);
+    }
+    free(sc);
+    free(recon);
+    free(tr);
+    csr_free(&trc);
+}
+
 void suite_train(void) {
+    RUN(test_scores_by_column_equal_reconstruction);
     RUN(test_evaluate_equals_reconstruction);
     RUN(test_torch_parity_dense);
     RUN(test_torch_parity_naive);
