@@ -391,31 +391,55 @@ void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
             out[(size_t)u * n + r] = t->dy[(size_t)r * U + u];
 }
 
-void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
-    memset(out, 0, sizeof *out);
-    out->rmse = out->mae = NAN;
-    if (!m || m->nnz == 0) return;
+void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
+                           EvalMetrics *outs) {
     const int B = t->opt.batch_size;
-    double sse = 0.0, sae = 0.0;
-    int64_t cold = 0;
-    /* only the rows with entries, and only the outputs at those entries */
+    double sse[TRAIN_EVAL_MAX], sae[TRAIN_EVAL_MAX];
+    int64_t cold[TRAIN_EVAL_MAX];
+    int live = 0;
+    if (k > TRAIN_EVAL_MAX) k = TRAIN_EVAL_MAX;
+    for (int j = 0; j < k; j++) {
+        memset(&outs[j], 0, sizeof outs[j]);
+        outs[j].rmse = outs[j].mae = NAN;
+        sse[j] = sae[j] = 0.0;
+        cold[j] = 0;
+        live += ms[j] && ms[j]->nnz > 0;
+    }
+    if (!live) return;
+    /* only the rows with entries in some matrix (each row's hidden layer
+     * computed once for all of them), and only the outputs at the entries */
     int total = 0;
     for (int i = 0; i < t->num_items; i++)
-        if (m->ptr[i + 1] > m->ptr[i]) t->eval_rows[total++] = i;
+        for (int j = 0; j < k; j++)
+            if (ms[j] && ms[j]->ptr[i + 1] > ms[j]->ptr[i]) {
+                t->eval_rows[total++] = i;
+                break;
+            }
     for (int c0 = 0; c0 < total; c0 += B) {
         const int n = total - c0 < B ? total - c0 : B;
         eval_hidden(t, t->eval_rows + c0, n);
-        eval_entries(t, m, t->eval_rows + c0, n);
-        for (int r = 0; r < n; r++) {  /* fixed order */
-            sse += t->row_loss[r];
-            sae += t->row_abs[r];
-            cold += t->row_cold[r];
+        for (int j = 0; j < k; j++) {
+            if (!ms[j] || ms[j]->nnz == 0) continue;
+            eval_entries(t, ms[j], t->eval_rows + c0, n);
+            for (int r = 0; r < n; r++) {  /* fixed order; a row without
+                                              entries adds exact zeros */
+                sse[j] += t->row_loss[r];
+                sae[j] += t->row_abs[r];
+                cold[j] += t->row_cold[r];
+            }
         }
     }
-    out->n = m->nnz;
-    out->n_cold = cold;
-    out->rmse = sqrt(sse / (double)m->nnz);
-    out->mae = sae / (double)m->nnz;
+    for (int j = 0; j < k; j++) {
+        if (!ms[j] || ms[j]->nnz == 0) continue;
+        outs[j].n = ms[j]->nnz;
+        outs[j].n_cold = cold[j];
+        outs[j].rmse = sqrt(sse[j] / (double)ms[j]->nnz);
+        outs[j].mae = sae[j] / (double)ms[j]->nnz;
+    }
+}
+
+void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
+    trainer_evaluate_many(t, &m, 1, out);
 }
 
 double trainer_test_rmse(Trainer *t) {

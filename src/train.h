@@ -142,6 +142,16 @@ int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
  * entries. */
 void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out);
 
+/* Matrices trainer_evaluate_many evaluates in one pass. */
+#define TRAIN_EVAL_MAX 4
+
+/* trainer_evaluate of each of the k (<= TRAIN_EVAL_MAX) matrices ms[j]
+ * (NULL or empty: NaN metrics) into outs[j], sharing the hidden layers:
+ * each row's is computed once for all the matrices that have entries in
+ * it.  The metrics are bit for bit those of k trainer_evaluate calls. */
+void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
+                           EvalMetrics *outs);
+
 /* trainer_evaluate's RMSE over the test matrix given at creation; NaN when
  * there is none or it has no entries. */
 double trainer_test_rmse(Trainer *t);

@@ -382,7 +382,57 @@ static void test_scores_by_column_equal_reconstruction(void) {
     csr_free(&trc);
 }
 
+/* trainer_evaluate_many shares the hidden layers of the test and the
+ * validation rows: the metrics are bit for bit two trainer_evaluate calls
+ * (rows with entries in one matrix only, in both, in neither). */
+static void test_evaluate_many_equals_separate(void) {
+    enum { I = 120, U = 200 };
+    char err[ERR_MAX];
+    float *tr = random_ratings(I, U, 0.1, 21), *te = random_ratings(I, U, 0.05, 22);
+    float *va = random_ratings(I, U, 0.05, 23);
+    for (size_t i = 0; i < (size_t)I * U; i++) {
+        if (tr[i] != 0) te[i] = va[i] = 0;
+        if (te[i] != 0) va[i] = 0;
+        if (i < 20 * (size_t)U) te[i] = 0;                   /* validation only */
+        if (i >= 20 * (size_t)U && i < 40 * (size_t)U) va[i] = 0;   /* test only */
+        if (i >= 40 * (size_t)U && i < 50 * (size_t)U) te[i] = va[i] = 0;
+    }
+    Csr trc, tec, vac;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    CHECK(csr_from_dense(&tec, te, I, U, err) == 0);
+    CHECK(csr_from_dense(&vac, va, I, U, err) == 0);
+    const KernelOps *ks[3] = {&kernels_dense, &kernels_naive, NULL};
+    for (int deep = 0; deep < 2; deep++)
+        for (int k = 0; k < 3; k++) {
+            TrainOptions opt = {24, 0.0f, 32, 0.01f, 0.0f, 3, ks[k], 1u << 28};
+            ModelArch arch = {2, {24, 12}, ACT_SIGMOID, ACT_IDENTITY};
+            Trainer t;
+            CHECK_MSG(trainer_create_arch(&t, &opt, deep ? &arch : NULL, &trc,
+                                          &tec, err) == 0, "%s", err);
+            int32_t items[32];
+            for (int j = 0; j < 32; j++) items[j] = j * 3;
+            trainer_step(&t, items, 32);
+            t.proto.clip = 1;
+            t.proto.clip_lo = 1;
+            t.proto.clip_hi = 5;
+            EvalMetrics a, b, m[3];
+            trainer_evaluate(&t, &tec, &a);
+            trainer_evaluate(&t, &vac, &b);
+            const Csr *ms[3] = {&tec, NULL, &vac};
+            trainer_evaluate_many(&t, ms, 3, m);
+            CHECK_MSG(a.rmse == m[0].rmse && a.mae == m[0].mae && a.n == m[0].n,
+                      "test: %.17g vs %.17g (kernel %d, deep %d)", a.rmse, m[0].rmse, k, deep);
+            CHECK_MSG(b.rmse == m[2].rmse && b.mae == m[2].mae && b.n == m[2].n,
+                      "validation: %.17g vs %.17g (kernel %d, deep %d)", b.rmse, m[2].rmse, k, deep);
+            CHECK(isnan(m[1].rmse) && m[1].n == 0);
+            trainer_free(&t);
+        }
+    free(tr); free(te); free(va);
+    csr_free(&trc); csr_free(&tec); csr_free(&vac);
+}
+
 void suite_train(void) {
+    RUN(test_evaluate_many_equals_separate);
     RUN(test_scores_by_column_equal_reconstruction);
     RUN(test_evaluate_equals_reconstruction);
     RUN(test_torch_parity_dense);
