@@ -6,18 +6,28 @@
 #
 # usage: tools/bench_eval_compare.sh BASE_COMMIT PROCESSES [KEY=VALUE]...
 #   e.g. tools/bench_eval_compare.sh a816fff 3 data.path=DIR data.format=ml-1m
-# Needs a built tree (make); the base is built in a temporary directory.
+# ROUNDS (default 3): timed rounds per process.  BASE_DIR: build the base
+# there and keep it (a later call with the same BASE_DIR reuses the build);
+# default: a temporary directory, removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: $0 BASE_COMMIT PROCESSES [KEY=VALUE]...}
 procs=${2:?usage: $0 BASE_COMMIT PROCESSES [KEY=VALUE]...}
 shift 2
 rounds=${ROUNDS:-3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-git archive "$base" | tar -x -C "$tmp"
-echo "building $base in $tmp ..."
-make -C "$tmp" -j2 autorec >"$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; exit 1; }
+if [ -n "${BASE_DIR:-}" ]; then
+    tmp=$BASE_DIR
+    mkdir -p "$tmp"
+else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+fi
+if [ "$(cat "$tmp/.base" 2>/dev/null)" != "$base" ]; then
+    git archive "$base" | tar -x -C "$tmp"
+    echo "building $base in $tmp ..."
+    make -C "$tmp" -j2 autorec >"$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; exit 1; }
+    echo "$base" >"$tmp/.base"
+fi
 make -j2 autorec >/dev/null
 flags=$(cat build/flags.txt | sed 's/^[^ ]* //')
 for side in base new; do
