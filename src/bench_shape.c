@@ -11,10 +11,10 @@
  * GB/s against a measured triad peak, and the peak resident memory.
  *
  * GFLOP/s count the arithmetic the kernels do (bench_epoch_flops,
- * shape_rank_flops).  GB/s divide a modelled minimum of the memory traffic
- * (shape_bytes: the weights, moments and matrices each phase must stream,
- * as commented there) by the seconds: a ratio to read against the triad,
- * not a measurement of the traffic.  A benchmark, not a test. */
+ * shape_rank_flops).  GB/s divide a modelled memory traffic (shape_bytes:
+ * the weights, moments and matrices each phase streams, as commented
+ * there) by the seconds: a ratio to read against the triad, not a
+ * measurement of the traffic.  A benchmark, not a test. */
 #include "bench.h"
 
 #include <errno.h>
@@ -112,10 +112,12 @@ static double shape_rank_flops(const Runner *r) {
     return 2.0 * (enc + I * mid + I * U * Hk);
 }
 
-/* A modelled minimum of the bytes each phase moves (the weights and
- * matrices it must stream from memory, counted once per pass; caches can
- * only lower what is left, so GB/s from these are a lower bound on the
- * traffic rate):
+/* A model of the bytes each phase moves (the weights and matrices it
+ * streams, counted once per pass).  Adam's and the dense products' streams
+ * are a minimum; the sparse kernels' gathered weight rows are counted once
+ * per observed entry, which overcounts the rows of frequent users that
+ * stay in cache between entries (so the training rate can exceed the
+ * triad's):
  *   training step: Adam reads and writes 28 bytes per parameter; the
  *     sparse kernels gather, per observed entry of the batch, the entry's
  *     encoder weight row (read, then its gradient read and written: 3 H1
