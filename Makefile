@@ -3,7 +3,9 @@
 #   make run      install deps, build, get ML-100K, train configs/seed.yaml (seeds 0..4)
 #   make test     install deps, build, run every test (final line: N passed, N failed, N skipped)
 #   make bench    each kernel and thread count on the seed config (autorec bench),
-#                 then its data loading: parsed, uncached and cached (bench --load)
+#                 then its data loading: parsed, uncached and cached (bench --load),
+#                 then the ML-1M shape phase by phase (bench --shape ml-1m; other
+#                 shapes: ./autorec bench --shape ml-10m|netflix, docs/performance.md)
 #   make bench-query   query speed on a 10,000-run database
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
 #   make docs     regenerate docs/config-keys.md and docs/schema.md from the code
@@ -115,6 +117,7 @@ bench: deps
 	@$(MAKE) --no-print-directory autorec data
 	./autorec bench
 	./autorec bench --load
+	./autorec bench --shape ml-1m --repeats 3
 
 # Query speed on a generated 10,000 runs x 100 epochs database.
 bench-query: deps

@@ -27,6 +27,8 @@ void bench_usage(FILE *f) {
     fprintf(f,
 "usage: autorec bench [--config FILE] [--db PATH] [--repeats N] [--set KEY=VALUE]...\n"
 "       autorec bench --load [--config FILE] [--repeats N] [--set KEY=VALUE]...\n"
+"       autorec bench --shape NAME [--data PATH] [--epochs N] [--repeats N]\n"
+"                     [--config FILE] [--db PATH] [--set KEY=VALUE]...\n"
 "\n"
 "Times the config (default configs/seed.yaml) with each kernel (naive: one\n"
 "epoch; dense, sparse: all epochs) on 1 thread and on all cores, and prints\n"
@@ -41,7 +43,20 @@ void bench_usage(FILE *f) {
 "\n"
 "--load times reading the config's ratings file instead: the line parser,\n"
 "the fast reader, and a run's whole data load without and with the ratings\n"
-"cache (data.cache), each once per round, medians of N rounds (default 3).\n");
+"cache (data.cache), each once per round, medians of N rounds (default 3).\n"
+"\n"
+"--shape NAME (ml-100k, ml-1m, ml-10m, netflix) times one data-set shape\n"
+"with the config's model and training keys, phase by phase: loading (data,\n"
+"split, model), training and evaluation per epoch, the ranking metrics of\n"
+"eval.top_k; seconds, GFLOP/s against the sgemm peak, GB/s (a model of\n"
+"the traffic, docs/performance.md) against a measured triad peak, peak resident\n"
+"memory.  The data: --data PATH (a ratings file or directory, ML-1M format:\n"
+"autorec synth writes one), else the synthetic NAME shape, generated once\n"
+"into the ratings cache directory ($AUTOREC_CACHE_DIR, else\n"
+"$XDG_CACHE_HOME/autorec, else ~/.cache/autorec) as synth-NAME/ratings.dat.\n"
+"--epochs N (default 2) epochs per run, --repeats N (default 1) runs, each\n"
+"recorded as a run named bench-shape-NAME; train.checkpoint is false unless\n"
+"--set says otherwise.\n");
 }
 
 /* See bench.h. */
@@ -63,10 +78,8 @@ double bench_median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* GFLOP/s of a 1024^3 sgemm through the project's BLIS wrapper, median of 5,
- * each of `threads` threads running its own product (the wrapper is
- * single-threaded by design).  Returns NaN on OOM. */
-static double sgemm_peak(int threads) {
+/* See bench.h. */
+double bench_sgemm_peak(int threads) {
     const int n = 1024;
     size_t nn = (size_t)n * n;
     float *buf = mem_alloc_aligned(nn * 3 * (size_t)threads * sizeof(float));
@@ -101,26 +114,26 @@ static void collect(void *ctx, const DbEpoch *e, int epochs) {
     }
 }
 
-/* FLOPs of one epoch's training and evaluation for the kernel actually used
- * (dense and naive: the input and output layers over all users; sparse: over
- * observed entries only, taking the average row length for the rows
- * processed).  Middle layers of a deep stack are dense products over the
- * rows: forward, input gradient and weight gradient. */
-static void epoch_flops(const Runner *r, double *train, double *eval) {
+/* See bench.h. */
+void bench_epoch_flops(const Runner *r, double *train, double *eval) {
     const Trainer *t = &r->trainer;
     const int L = t->model.num_layers;
     const double H1 = t->model.width[1], Hk = t->model.width[L - 1];
     const double U = t->num_users, I = t->num_items;
     double rows = floor(I / t->opt.batch_size) * t->opt.batch_size, mid = 0.0;
+    /* evaluation: the test and, with a split, the validation ratings, each
+     * its own pass; outputs only at their entries (trainer_evaluate) */
+    const double passes = r->val.nnz > 0 ? 2.0 : 1.0;
+    const double outs = (double)r->test.nnz + (double)r->val.nnz;
     for (int l = 1; l < L - 1; l++) mid += (double)t->model.width[l] * t->model.width[l + 1];
     if (t->opt.ops) {
         /* enc, dWe; dec, dhd, dWd */
         *train = 2.0 * rows * (2.0 * U * H1 + 3.0 * U * Hk + 3.0 * mid);
-        *eval = 2.0 * I * (U * H1 + U * Hk + mid);
+        *eval = 2.0 * (passes * I * (U * H1 + mid) + Hk * outs);
     } else {
         double nnz = (double)r->train.nnz * rows / I;
         *train = 2.0 * (2.0 * nnz * H1 + 3.0 * nnz * Hk + 3.0 * rows * mid);
-        *eval = 2.0 * (H1 * (double)r->train.nnz + Hk * (double)r->test.nnz + I * mid);
+        *eval = 2.0 * (passes * (H1 * (double)r->train.nnz + I * mid) + Hk * outs);
     }
 }
 
@@ -158,7 +171,7 @@ static int measure(const Config *cfg, Db *db, int repeats, const char *peak_info
         db_run_end(db, id, runner_status_name(st), err);
         walls[k] = bench_now() - t0;
         if (out.peak_rss_mb > res->peak_mb) res->peak_mb = out.peak_rss_mb;
-        epoch_flops(&r, &ftrain, &feval);
+        bench_epoch_flops(&r, &ftrain, &feval);
         res->kernel = r.kernel;
         runner_free(&r);
         if (st != RUN_FINISHED) goto done;
@@ -181,7 +194,8 @@ done:
 int bench_main(int argc, char **argv) {
     const char *db_path = CLI_DEFAULT_DB;
     CliConfig in = {.config = "configs/seed.yaml"};
-    int repeats = 3, load = 0, r;
+    int repeats = 0, load = 0, epochs = 0, r;
+    BenchShapeOptions shape = {.shape = NULL};
     char err[ERR_MAX];
     const CliOpt opts[] = {
         {.name = "--config", .kind = CLI_TEXT, .dest = &in.config},
@@ -190,11 +204,32 @@ int bench_main(int argc, char **argv) {
         {.name = "--repeats", .kind = CLI_INT, .dest = &repeats, .min = 1,
          .max = 64},
         {.name = "--load", .kind = CLI_FLAG, .dest = &load},
+        {.name = "--shape", .kind = CLI_TEXT, .dest = &shape.shape},
+        {.name = "--data", .kind = CLI_TEXT, .dest = &shape.data},
+        {.name = "--epochs", .kind = CLI_INT, .dest = &epochs, .min = 1,
+         .max = 4096},
         {.name = NULL},
     };
     CliSpec spec = {.cmd = "bench", .usage = bench_usage, .opts = opts};
 
     if ((r = cli_parse(&spec, argc, argv))) return cli_parse_status(r);
+    if (shape.shape && load) {
+        fprintf(stderr, "autorec bench: --shape and --load are separate "
+                "benchmarks: give one of them\n");
+        return EXIT_USAGE;
+    }
+    if (!shape.shape && (shape.data || epochs)) {
+        fprintf(stderr, "autorec bench: --data and --epochs go with --shape "
+                "NAME (e.g. autorec bench --shape ml-1m --epochs 2)\n");
+        return EXIT_USAGE;
+    }
+    if (shape.shape) {
+        shape.db_path = db_path;
+        shape.epochs = epochs ? epochs : 2;
+        shape.repeats = repeats ? repeats : 1;
+        return bench_shape(&in, &shape);
+    }
+    if (!repeats) repeats = 3;
     const char *config = in.config;
     Config base;
     cfg_defaults(&base);
@@ -214,7 +249,7 @@ int bench_main(int argc, char **argv) {
     const int ncores = omp_get_num_procs();
     char blis[256], peak_info[160];
     blas_describe(blis, sizeof blis);
-    double peak1 = sgemm_peak(1), peakn = sgemm_peak(ncores);
+    double peak1 = bench_sgemm_peak(1), peakn = bench_sgemm_peak(ncores);
     snprintf(peak_info, sizeof peak_info, "sgemm 1024^3 peak %.1f GFLOP/s on 1 thread, "
              "%.1f on %d", peak1, peakn, ncores);
     printf("autorec bench: %s (%s), %d cores\n%s\n%s\n\n", config, base.name, ncores,

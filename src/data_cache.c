@@ -268,9 +268,8 @@ done:
 
 /* ---- writing --------------------------------------------------------- */
 
-/* Creates dir and its missing parents (mode 0700).  Returns 0 or -1 with
- * err naming the directory. */
-static int make_dirs(const char *dir, char *err) {
+/* See data_cache.h. */
+int data_cache_make_dirs(const char *dir, char *err) {
     char p[DATA_CACHE_PATH_MAX];
     struct stat st;
     if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
@@ -300,7 +299,7 @@ int data_cache_store(const char *dir, const char *path,
     char tmp[DATA_CACHE_PATH_MAX + 64];
     struct timespec ts;
     int fd = -1;
-    if (make_dirs(dir, err)) return -1;
+    if (data_cache_make_dirs(dir, err)) return -1;
     cache_header(h, key, flags, r, n, threads);
     clock_gettime(CLOCK_REALTIME, &ts);
     for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {

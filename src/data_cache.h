@@ -56,6 +56,10 @@ uint64_t data_hash(const void *p, size_t n, int threads);
  * or the path is too long. */
 int data_cache_dir(char *out, size_t size, char *err);
 
+/* Creates dir and its missing parents (mode 0700), as the cache directory
+ * is created.  Returns 0, or -1 with err naming the directory. */
+int data_cache_make_dirs(const char *dir, char *err);
+
 /* Writes the entry path for the source file src (made absolute) read as
  * format fmt, inside dir, into out (size bytes).  Returns 0 or -1 with err. */
 int data_cache_entry(const char *dir, const char *src, DataFormat fmt,

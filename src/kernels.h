@@ -84,6 +84,17 @@ typedef struct {
 extern const KernelOps kernels_naive;
 extern const KernelOps kernels_dense;
 
+/* kernels_dense's evaluation decoder with its output stored by columns:
+ * yt (U,B), yt[u*B + r] = act(hd (B,H) . w^T + b)[r][u] (w (U,H), b (U)),
+ * for ranking, where each user's scores are read together.  BLIS then
+ * packs w on its fast path (the row-major output makes it pack w through
+ * its generic copy).  With the identity activation every value is bit for
+ * bit decoder_forward's; with the others within rounding of the
+ * vectorised activation. */
+void kernels_dense_decoder_forward_cols(float *yt, const float *hd,
+                                        const float *w, const float *b,
+                                        Activation act, int B, int U, int H);
+
 /* The dropout multiplier of unit k in batch row r: 0 or 1 / (1 - p). */
 float dropout_scale(const Dropout *drop, int r, int k);
 

@@ -63,11 +63,12 @@ done:
     return ret;
 }
 
-/* Marks the entries of row r of m in the block row y (C values) as not
- * candidates (NaN). */
-static void exclude_row(const Csr *m, int r, float *y) {
+/* Marks the entries of row r of m in the scores y (column c at
+ * y[c * stride]) as not candidates (NaN). */
+static void exclude_row(const Csr *m, int r, float *y, size_t stride) {
     if (m->nnz == 0) return;
-    for (int64_t e = m->ptr[r]; e < m->ptr[r + 1]; e++) y[m->col[e]] = NAN;
+    for (int64_t e = m->ptr[r]; e < m->ptr[r + 1]; e++)
+        y[(size_t)m->col[e] * stride] = NAN;
 }
 
 int runner_topn(Runner *r, TopnMetrics *out, char *err) {
@@ -86,31 +87,26 @@ int runner_topn(Runner *r, TopnMetrics *out, char *err) {
     }
     if (topn_lists_create(&l, r->ds.num_users, r->cfg.top_k, err)) goto done;
     /* scores: the model's outputs, neither clipped (a clip would tie every
-     * prediction above the scale) nor replaced by the cold default */
-    const TrainProtocol saved = t->proto;
-    t->proto.clip = 0;
-    t->proto.cold = 0;
+     * prediction above the scale) nor replaced by the cold default; a block
+     * of n rows is stored by columns, buf[c * n + k] for row r0 + k */
     for (int r0 = 0; r0 < R; r0 += B) {
         const int n = R - r0 < B ? R - r0 : B;
         for (int k = 0; k < n; k++) rows[k] = r0 + k;
-        trainer_predict_rows(t, rows, n, buf);
+        trainer_scores_by_column(t, rows, n, buf);
         for (int k = 0; k < n; k++) {   /* training part: not candidates */
-            exclude_row(&r->train, r0 + k, buf + (size_t)k * C);
-            exclude_row(&r->val, r0 + k, buf + (size_t)k * C);
+            exclude_row(&r->train, r0 + k, buf + k, (size_t)n);
+            exclude_row(&r->val, r0 + k, buf + k, (size_t)n);
         }
         if (by_user) {   /* rows are users, columns items */
             #pragma omp parallel for schedule(static)
             for (int k = 0; k < n; k++)
-                for (int c = 0; c < C; c++)
-                    topn_push(&l, r0 + k, c, buf[(size_t)k * C + c]);
+                topn_push_many(&l, r0 + k, 0, buf + k, n, C);
         } else {         /* rows are items, columns users */
             #pragma omp parallel for schedule(static)
             for (int c = 0; c < C; c++)
-                for (int k = 0; k < n; k++)
-                    topn_push(&l, c, r0 + k, buf[(size_t)k * C + c]);
+                topn_push_many(&l, c, r0, buf + (size_t)c * n, 1, n);
         }
     }
-    t->proto = saved;
     topn_lists_sort(&l);
     ret = topn_metrics(&l, r->ds.test, r->ds.n_test, r->cfg.relevant_min,
                        out, err);

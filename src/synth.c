@@ -26,6 +26,18 @@ static const struct {
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
+/* See synth.h. */
+int synth_shape(const char *name, SynthSpec *spec) {
+    for (size_t k = 0; k < NSHAPES; k++)
+        if (!strcmp(shapes[k].name, name)) {
+            spec->users = shapes[k].users;
+            spec->items = shapes[k].items;
+            spec->ratings = shapes[k].ratings;
+            return 0;
+        }
+    return -1;
+}
+
 void synth_usage(FILE *f) {
     fprintf(f,
 "usage: autorec synth (--shape NAME | --users N --items M --ratings R)\n"
@@ -192,15 +204,14 @@ int synth_main(int argc, char **argv) {
     sp.ratings = ratings;
     sp.seed = (uint64_t)seed;
     if (shape) {
-        size_t k = 0;
-        while (k < NSHAPES && strcmp(shapes[k].name, shape)) k++;
-        if (k == NSHAPES) {
-            fprintf(stderr, "autorec synth: unknown shape '%s' (ml-100k, ml-1m, ml-10m, netflix)\n", shape);
+        SynthSpec named = sp;
+        if (synth_shape(shape, &named)) {
+            fprintf(stderr, "autorec synth: unknown shape '%s' (" SYNTH_SHAPE_NAMES ")\n", shape);
             return EXIT_USAGE;
         }
-        if (!sp.users) sp.users = shapes[k].users;
-        if (!sp.items) sp.items = shapes[k].items;
-        if (!sp.ratings) sp.ratings = shapes[k].ratings;
+        if (!sp.users) sp.users = named.users;
+        if (!sp.items) sp.items = named.items;
+        if (!sp.ratings) sp.ratings = named.ratings;
     }
     if (!out_dir || !sp.users || !sp.items || !sp.ratings) {
         fprintf(stderr, "autorec synth: give -o DIR and --shape or --users/--items/--ratings\n");

@@ -23,6 +23,14 @@ typedef struct {
  * can approach.  Returns 0, or -1 with err (I/O, memory). */
 int synth_write(const SynthSpec *spec, FILE *f, double *oracle_rmse, char *err);
 
+/* Fills users, items and ratings of *spec with the shape named name
+ * (ml-100k, ml-1m, ml-10m, netflix), leaving the other fields.  Returns 0,
+ * or -1 for an unknown name. */
+int synth_shape(const char *name, SynthSpec *spec);
+
+/* The shape names synth_shape knows, for messages: "ml-100k, ..." */
+#define SYNTH_SHAPE_NAMES "ml-100k, ml-1m, ml-10m, netflix"
+
 int synth_main(int argc, char **argv);
 void synth_usage(FILE *f);
 

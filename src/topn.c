@@ -85,6 +85,27 @@ void topn_push(TopnLists *l, int user, int32_t item, float score) {
     sift_down(s, it, *n, 0);
 }
 
+void topn_push_many(TopnLists *l, int user, int32_t item0, const float *score,
+                    ptrdiff_t stride, int n) {
+    const float *s = l->score + (size_t)user * (size_t)l->k;
+    const int32_t *it = l->item + (size_t)user * (size_t)l->k;
+    int j = 0;
+    for (; j < n && l->count[user] < l->k; j++)   /* filling the list */
+        topn_push(l, user, item0 + j, score[j * stride]);
+    if (j == n) return;
+    float worst = s[0];
+    int32_t worst_item = it[0];
+    for (; j < n; j++) {
+        const float x = score[j * stride];
+        /* kept only when it beats the worst entry (as topn_push decides) */
+        if (x < worst || x != x || (x == worst && item0 + j >= worst_item))
+            continue;
+        topn_push(l, user, item0 + j, x);
+        worst = s[0];
+        worst_item = it[0];
+    }
+}
+
 void topn_lists_sort(TopnLists *l) {
     for (int u = 0; u < l->num_users; u++) {
         float *s = l->score + (size_t)u * (size_t)l->k;

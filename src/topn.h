@@ -52,6 +52,13 @@ void topn_lists_free(TopnLists *l);
  * different threads.  A NaN score is never kept. */
 void topn_push(TopnLists *l, int user, int32_t item, float score);
 
+/* topn_push of items item0 .. item0+n-1 to user's list, in that order,
+ * with scores score[j * stride]: the same lists as n calls of topn_push,
+ * with the common case (a full list the score does not beat) decided
+ * without a call.  The same thread-safety as topn_push. */
+void topn_push_many(TopnLists *l, int user, int32_t item0, const float *score,
+                    ptrdiff_t stride, int n);
+
 /* Sorts each user's list best first (in place); *items then gives user u's
  * list in l->item + u * k, *n its length (l->count[u]). */
 void topn_lists_sort(TopnLists *l);

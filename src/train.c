@@ -405,35 +405,34 @@ static inline int item_cold(const Trainer *t, int32_t i) {
     return t->train->ptr[i + 1] == t->train->ptr[i];
 }
 
-/* Dense kernels: squared and absolute errors at m's entries of training
- * rows [r0, r0+n), one entry of t->row_loss / row_abs / row_cold per row. */
-static void dense_eval_rows(Trainer *t, const Csr *m, int r0, int n) {
-    dense_reconstruct_chunk(t, r0, n);
-    for (int r = 0; r < n; r++) {
-        const float *y = t->dy + (size_t)r * t->num_users;
-        const int ic = item_cold(t, r0 + r);
-        double s = 0.0, a = 0.0;
-        int64_t cold = 0;
-        for (int64_t e = m->ptr[r0 + r]; e < m->ptr[r0 + r + 1]; e++) {
-            double d = (double)m->val[e] -
-                       eval_prediction(t, ic, m->col[e], y[m->col[e]], &cold);
-            s += d * d;
-            a += fabs(d);
-        }
-        t->row_loss[r] = s;
-        t->row_abs[r] = a;
-        t->row_cold[r] = cold;
+/* Eval-mode last hidden layer of the n listed training rows into
+ * t->h[nh-1] (n <= batch_size): the dense and naive kernels on the gathered
+ * dense rows, the sparse kernels on their observed entries. */
+static void eval_hidden(Trainer *t, const int32_t *rows, int n) {
+    if (!t->opt.ops) {
+        sparse_hidden(t, rows, n);
+        return;
     }
+    const int U = t->num_users;
+    const ModelTensors *p = &t->model.params;
+    #pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; r++)
+        memcpy(t->x + (size_t)r * U, t->train_dense + (size_t)rows[r] * U,
+               (size_t)U * sizeof(float));
+    t->opt.ops->encoder_forward(t->h[0], t->h[0], t->x, p->w[0], p->b[0],
+                                t->arch.encoder, NULL, n, U, t->model.width[1]);
+    middle_forward(t, t->opt.ops, NULL, n);
 }
 
-/* Sparse kernels: the same for the listed rows, computing predictions only
- * at their entries in m. */
-static void sparse_eval_rows(Trainer *t, const Csr *m, const int32_t *rows,
-                             int n) {
+/* Squared and absolute errors at m's entries of the n listed rows, one
+ * entry of t->row_loss / row_abs / row_cold per row, from their last hidden
+ * layer in t->h[nh-1] (eval_hidden): the output layer is computed only at
+ * those entries (one dot product each), whatever the kernels. */
+static void eval_entries(Trainer *t, const Csr *m, const int32_t *rows,
+                         int n) {
     const int nh = t->arch.num_hidden, H = t->model.width[nh];
     const Activation act = t->arch.decoder;
     const float *wd = t->model.params.w[nh], *bd = t->model.params.b[nh];
-    sparse_hidden(t, rows, n);
     #pragma omp parallel for schedule(dynamic, 4)
     for (int r = 0; r < n; r++) {
         const float *hr = t->h[nh - 1] + (size_t)r * H;
@@ -457,34 +456,75 @@ static void sparse_eval_rows(Trainer *t, const Csr *m, const int32_t *rows,
     }
 }
 
-void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
-    memset(out, 0, sizeof *out);
-    out->rmse = out->mae = NAN;
-    if (!m || m->nnz == 0) return;
-    const int B = t->opt.batch_size;
-    double sse = 0.0, sae = 0.0;
-    int64_t cold = 0;
-    /* dense: all rows in contiguous chunks; sparse: only rows with entries */
-    int total = t->num_items;
-    if (!t->opt.ops) {
-        total = 0;
-        for (int i = 0; i < t->num_items; i++)
-            if (m->ptr[i + 1] > m->ptr[i]) t->eval_rows[total++] = i;
+void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
+                              float *out) {
+    const int U = t->num_users, nh = t->arch.num_hidden;
+    const int Hk = t->model.width[nh];
+    const ModelTensors *p = &t->model.params;
+    eval_hidden(t, rows, n);
+    if (!t->opt.ops || t->opt.ops == &kernels_dense) {
+        kernels_dense_decoder_forward_cols(out, t->h[nh - 1], p->w[nh],
+                                           p->b[nh], t->arch.decoder, n, U, Hk);
+        return;
     }
+    /* another kernel set (naive): its own decoder, then transposed */
+    t->opt.ops->decoder_forward(t->dy, t->h[nh - 1], p->w[nh], p->b[nh],
+                                t->arch.decoder, n, U, Hk);
+    #pragma omp parallel for schedule(static)
+    for (int u = 0; u < U; u++)
+        for (int r = 0; r < n; r++)
+            out[(size_t)u * n + r] = t->dy[(size_t)r * U + u];
+}
+
+void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
+                           EvalMetrics *outs) {
+    const int B = t->opt.batch_size;
+    double sse[TRAIN_EVAL_MAX], sae[TRAIN_EVAL_MAX];
+    int64_t cold[TRAIN_EVAL_MAX];
+    int live = 0;
+    if (k > TRAIN_EVAL_MAX) k = TRAIN_EVAL_MAX;
+    for (int j = 0; j < k; j++) {
+        memset(&outs[j], 0, sizeof outs[j]);
+        outs[j].rmse = outs[j].mae = NAN;
+        sse[j] = sae[j] = 0.0;
+        cold[j] = 0;
+        live += ms[j] && ms[j]->nnz > 0;
+    }
+    if (!live) return;
+    /* only the rows with entries in some matrix (each row's hidden layer
+     * computed once for all of them), and only the outputs at the entries */
+    int total = 0;
+    for (int i = 0; i < t->num_items; i++)
+        for (int j = 0; j < k; j++)
+            if (ms[j] && ms[j]->ptr[i + 1] > ms[j]->ptr[i]) {
+                t->eval_rows[total++] = i;
+                break;
+            }
     for (int c0 = 0; c0 < total; c0 += B) {
         const int n = total - c0 < B ? total - c0 : B;
-        if (t->opt.ops) dense_eval_rows(t, m, c0, n);
-        else sparse_eval_rows(t, m, t->eval_rows + c0, n);
-        for (int r = 0; r < n; r++) {  /* fixed order */
-            sse += t->row_loss[r];
-            sae += t->row_abs[r];
-            cold += t->row_cold[r];
+        eval_hidden(t, t->eval_rows + c0, n);
+        for (int j = 0; j < k; j++) {
+            if (!ms[j] || ms[j]->nnz == 0) continue;
+            eval_entries(t, ms[j], t->eval_rows + c0, n);
+            for (int r = 0; r < n; r++) {  /* fixed order; a row without
+                                              entries adds exact zeros */
+                sse[j] += t->row_loss[r];
+                sae[j] += t->row_abs[r];
+                cold[j] += t->row_cold[r];
+            }
         }
     }
-    out->n = m->nnz;
-    out->n_cold = cold;
-    out->rmse = sqrt(sse / (double)m->nnz);
-    out->mae = sae / (double)m->nnz;
+    for (int j = 0; j < k; j++) {
+        if (!ms[j] || ms[j]->nnz == 0) continue;
+        outs[j].n = ms[j]->nnz;
+        outs[j].n_cold = cold[j];
+        outs[j].rmse = sqrt(sse[j] / (double)ms[j]->nnz);
+        outs[j].mae = sae[j] / (double)ms[j]->nnz;
+    }
+}
+
+void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out) {
+    trainer_evaluate_many(t, &m, 1, out);
 }
 
 double trainer_test_rmse(Trainer *t) {
@@ -531,6 +571,8 @@ void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out) {
                                           t->arch.decoder, m, U,
                                           t->model.width[nh]);
         }
+        if (!t->proto.cold && !t->proto.clip) continue;   /* raw outputs */
+        #pragma omp parallel for schedule(static)
         for (int r = 0; r < m; r++) {
             const int ic = item_cold(t, rows[c0 + r]);
             float *yr = y + (size_t)r * U;

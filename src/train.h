@@ -154,6 +154,16 @@ int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
  * entries. */
 void trainer_evaluate(Trainer *t, const Csr *m, EvalMetrics *out);
 
+/* Matrices trainer_evaluate_many evaluates in one pass. */
+#define TRAIN_EVAL_MAX 4
+
+/* trainer_evaluate of each of the k (<= TRAIN_EVAL_MAX) matrices ms[j]
+ * (NULL or empty: NaN metrics) into outs[j], sharing the hidden layers:
+ * each row's is computed once for all the matrices that have entries in
+ * it.  The metrics are bit for bit those of k trainer_evaluate calls. */
+void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
+                           EvalMetrics *outs);
+
 /* trainer_evaluate's RMSE over the test matrix given at creation; NaN when
  * there is none or it has no entries. */
 double trainer_test_rmse(Trainer *t);
@@ -168,5 +178,14 @@ void trainer_reconstruct(Trainer *t, float *out);
  * when proto.cold is set and clipped when proto.clip is set, exactly as
  * trainer_evaluate predicts.  Allocates nothing; out is caller-owned. */
 void trainer_predict_rows(Trainer *t, const int32_t *rows, int n, float *out);
+
+/* The model's raw eval-mode outputs (neither clipped nor replaced by the
+ * cold default: ranking scores) of the n listed training rows, n <=
+ * opt.batch_size, stored by columns into out (U, n): out[u*n + r] for
+ * rows[r] and user (column) u.  With the identity decoder the values are
+ * bit for bit trainer_reconstruct's.  Allocates nothing; out is
+ * caller-owned. */
+void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
+                              float *out);
 
 #endif

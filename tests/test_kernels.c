@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
+#include "blas.h"
 #include "kernels.h"
 #include "test.h"
 
@@ -129,7 +132,61 @@ static void test_dropout_mask(void) {
     CHECK(dropout_scale(NULL, 0, 0) == 1.0f);
 }
 
+/* The evaluation decoder is cut into column tiles (any width, any thread
+ * count): its output is bit for bit one sgemm over the whole product plus
+ * the bias, and the naive reference within rounding. */
+static void decoder_tiles_on(int B, int U, int H) {
+    unsigned s = (unsigned)(B * 17 + U + H);
+    float *hd = rand_buf((size_t)B * H, 0, 1, 1, &s);
+    float *w = rand_buf((size_t)U * H, -0.3f, 0.3f, 1, &s);
+    float *b = rand_buf((size_t)U, -0.5f, 0.5f, 1, &s);
+    float *ref = malloc((size_t)B * U * sizeof(float));
+    float *nv = malloc((size_t)B * U * sizeof(float));
+    float *y = malloc((size_t)B * U * sizeof(float));
+    blas_sgemm(B, U, H, 1.0f, hd, H, 1, w, 1, H, 0.0f, ref, U, 1);
+    for (int r = 0; r < B; r++)
+        activation_forward_row(ref + (size_t)r * U, b, ACT_IDENTITY, U);
+    kernels_naive.decoder_forward(nv, hd, w, b, ACT_IDENTITY, B, U, H);
+    const int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        memset(y, 0xff, (size_t)B * U * sizeof(float));
+        kernels_dense.decoder_forward(y, hd, w, b, ACT_IDENTITY, B, U, H);
+        CHECK_MSG(memcmp(y, ref, (size_t)B * U * sizeof(float)) == 0,
+                  "B=%d U=%d H=%d, %d threads", B, U, H, threads);
+    }
+    omp_set_num_threads(saved);
+    CHECK(test_scaled_diff(y, nv, (size_t)B * U) < 1e-5);
+    /* stored by columns: the same bits, transposed */
+    float *yt = malloc((size_t)B * U * sizeof(float));
+    kernels_dense_decoder_forward_cols(yt, hd, w, b, ACT_IDENTITY, B, U, H);
+    int same = 1;
+    for (int r = 0; r < B; r++)
+        for (int u = 0; u < U; u++)
+            same &= memcmp(&yt[(size_t)u * B + r], &ref[(size_t)r * U + u], sizeof(float)) == 0;
+    CHECK_MSG(same, "by columns: B=%d U=%d H=%d", B, U, H);
+    /* another activation: within rounding of decoder_forward */
+    kernels_dense.decoder_forward(y, hd, w, b, ACT_SIGMOID, B, U, H);
+    kernels_dense_decoder_forward_cols(yt, hd, w, b, ACT_SIGMOID, B, U, H);
+    double worst = 0;
+    for (int r = 0; r < B; r++)
+        for (int u = 0; u < U; u++) {
+            double d = fabs(yt[(size_t)u * B + r] - y[(size_t)r * U + u]);
+            if (d > worst) worst = d;
+        }
+    CHECK_MSG(worst < 1e-6, "sigmoid by columns: %g", worst);
+    free(yt);
+    free(hd); free(w); free(b); free(ref); free(nv); free(y);
+}
+
+static void test_dense_decoder_tiles_exact(void) {
+    decoder_tiles_on(37, 5000, 67);   /* several 2048-wide tiles, ragged */
+    decoder_tiles_on(256, 943, 500);  /* ML-100K: one tile per thread */
+    decoder_tiles_on(5, 3, 2);
+}
+
 void suite_kernels(void) {
+    RUN(test_dense_decoder_tiles_exact);
     RUN(test_dense_equals_naive_small);
     RUN(test_dense_equals_naive_ragged);
     RUN(test_dense_equals_naive_dropout);

@@ -175,7 +175,48 @@ static void test_runner_topn_matches_brute_force(void) {
     test_rm_tree(dir);
 }
 
+/* topn_push_many keeps exactly the lists of one topn_push per item, with
+ * ties (scores on a coarse grid), NaNs and both strides. */
+static void test_topn_push_many_equals_push(void) {
+    const int U = 7, I = 300, K = 5;
+    unsigned s = 11;
+    float *sc = malloc((size_t)U * I * sizeof *sc);
+    for (int i = 0; i < U * I; i++) {
+        double u = test_urand(&s);
+        sc[i] = u < 0.05 ? NAN : (float)floor(u * 20.0) / 4.0f;
+    }
+    TopnLists a, b, c;
+    char err[ERR_MAX];
+    CHECK(topn_lists_create(&a, U, K, err) == 0);
+    CHECK(topn_lists_create(&b, U, K, err) == 0);
+    CHECK(topn_lists_create(&c, U, K, err) == 0);
+    /* sc as (items, users): blocks of 64 items, as runner_topn streams */
+    for (int i0 = 0; i0 < I; i0 += 64) {
+        const int n = I - i0 < 64 ? I - i0 : 64;
+        for (int u = 0; u < U; u++) {
+            for (int j = 0; j < n; j++)
+                topn_push(&a, u, i0 + j, sc[(size_t)(i0 + j) * U + u]);
+            topn_push_many(&b, u, i0, sc + (size_t)i0 * U + u, U, n);
+        }
+    }
+    /* sc read as (users, items) rows, stride 1 */
+    for (int u = 0; u < U; u++) topn_push_many(&c, u, 0, sc + (size_t)u * I, 1, I);
+    TopnLists d;
+    CHECK(topn_lists_create(&d, U, K, err) == 0);
+    for (int u = 0; u < U; u++)
+        for (int i = 0; i < I; i++) topn_push(&d, u, i, sc[(size_t)u * I + i]);
+    topn_lists_sort(&a); topn_lists_sort(&b); topn_lists_sort(&c); topn_lists_sort(&d);
+    CHECK(memcmp(a.count, b.count, U * sizeof *a.count) == 0);
+    CHECK(memcmp(a.item, b.item, (size_t)U * K * sizeof *a.item) == 0);
+    CHECK(memcmp(a.score, b.score, (size_t)U * K * sizeof *a.score) == 0);
+    CHECK(memcmp(c.item, d.item, (size_t)U * K * sizeof *c.item) == 0);
+    CHECK(memcmp(c.count, d.count, U * sizeof *c.count) == 0);
+    topn_lists_free(&a); topn_lists_free(&b); topn_lists_free(&c); topn_lists_free(&d);
+    free(sc);
+}
+
 void suite_topn(void) {
+    RUN(test_topn_push_many_equals_push);
     RUN(test_topn_hand_computed);
     RUN(test_topn_lists_keep_the_best);
     RUN(test_runner_topn_matches_brute_force);

@@ -1,4 +1,5 @@
 /* test_train.c - PyTorch parity of the whole training step, determinism. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +352,144 @@ static void test_trainer_alloc_failures(void) {
     csr_free(&m);
 }
 
+/* Evaluation computes only the outputs at the evaluated entries (and only
+ * the rows that have some): with every kernel and a deep stack it must give
+ * the RMSE and MAE of the full reconstruction at those entries.  Rows 0..9
+ * have no test entry, so a shifted row list would show. */
+static void test_evaluate_equals_reconstruction(void) {
+    enum { I = 150, U = 300 };
+    char err[ERR_MAX];
+    float *tr = random_ratings(I, U, 0.1, 5), *te = random_ratings(I, U, 0.05, 6);
+    for (size_t i = 0; i < (size_t)I * U; i++)
+        if (tr[i] != 0 || i < 10 * (size_t)U) te[i] = 0;
+    Csr trc, tec;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    CHECK(csr_from_dense(&tec, te, I, U, err) == 0);
+    const KernelOps *ks[3] = {&kernels_dense, &kernels_naive, NULL};
+    float *recon = malloc((size_t)I * U * sizeof *recon);
+    for (int deep = 0; deep < 2; deep++)
+        for (int k = 0; k < 3; k++) {
+            TrainOptions opt = {24, 0.0f, 32, 0.01f, 0.0f, 3, ks[k], 1u << 28};
+            ModelArch arch = {3, {24, 12, 24}, ACT_SIGMOID, ACT_IDENTITY};
+            Trainer t;
+            CHECK_MSG(trainer_create_arch(&t, &opt, deep ? &arch : NULL, &trc,
+                                          &tec, err) == 0, "%s", err);
+            for (int s = 0; s + 32 <= I; s += 32) {   /* move off the init */
+                int32_t items[32];
+                for (int j = 0; j < 32; j++) items[j] = s + j;
+                trainer_step(&t, items, 32);
+            }
+            trainer_reconstruct(&t, recon);
+            double sse = 0, sae = 0;
+            for (size_t i = 0; i < (size_t)I * U; i++)
+                if (te[i] != 0) {
+                    double d = te[i] - recon[i];
+                    sse += d * d;
+                    sae += fabs(d);
+                }
+            EvalMetrics m;
+            trainer_evaluate(&t, &tec, &m);
+            CHECK_CLOSE(m.rmse, sqrt(sse / tec.nnz), 1e-6, 0);
+            CHECK_CLOSE(m.mae, sae / tec.nnz, 1e-6, 0);
+            CHECK(m.n == tec.nnz && m.n_cold == 0);
+            trainer_free(&t);
+        }
+    free(recon);
+    free(tr);
+    free(te);
+    csr_free(&trc);
+    csr_free(&tec);
+}
+
+/* The ranking scores by column are the reconstruction's values bit for
+ * bit (identity decoder), for every kernel, any row list. */
+static void test_scores_by_column_equal_reconstruction(void) {
+    enum { I = 90, U = 4500 };   /* several column tiles */
+    char err[ERR_MAX];
+    float *tr = random_ratings(I, U, 0.02, 9);
+    Csr trc;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    const KernelOps *ks[3] = {&kernels_dense, &kernels_naive, NULL};
+    float *recon = malloc((size_t)I * U * sizeof *recon);
+    float *sc = malloc((size_t)32 * U * sizeof *sc);
+    int32_t rows[32];
+    for (int j = 0; j < 32; j++) rows[j] = (j * 37 + 5) % I;
+    for (int k = 0; k < 3; k++) {
+        TrainOptions opt = {16, 0.0f, 32, 0.01f, 0.0f, 4, ks[k], 1u << 28};
+        Trainer t;
+        CHECK_MSG(trainer_create(&t, &opt, &trc, NULL, err) == 0, "%s", err);
+        trainer_step(&t, rows, 32);
+        trainer_reconstruct(&t, recon);
+        for (int n = 32; n >= 7; n -= 25) {
+            trainer_scores_by_column(&t, rows, n, sc);
+            int same = 1;
+            for (int r = 0; r < n; r++)
+                for (int u = 0; u < U; u++)
+                    same &= memcmp(&sc[(size_t)u * n + r],
+                                   &recon[(size_t)rows[r] * U + u], sizeof(float)) == 0;
+            CHECK_MSG(same, "kernel %d, %d rows", k, n);
+        }
+        trainer_free(&t);
+    }
+    free(sc);
+    free(recon);
+    free(tr);
+    csr_free(&trc);
+}
+
+/* trainer_evaluate_many shares the hidden layers of the test and the
+ * validation rows: the metrics are bit for bit two trainer_evaluate calls
+ * (rows with entries in one matrix only, in both, in neither). */
+static void test_evaluate_many_equals_separate(void) {
+    enum { I = 120, U = 200 };
+    char err[ERR_MAX];
+    float *tr = random_ratings(I, U, 0.1, 21), *te = random_ratings(I, U, 0.05, 22);
+    float *va = random_ratings(I, U, 0.05, 23);
+    for (size_t i = 0; i < (size_t)I * U; i++) {
+        if (tr[i] != 0) te[i] = va[i] = 0;
+        if (te[i] != 0) va[i] = 0;
+        if (i < 20 * (size_t)U) te[i] = 0;                   /* validation only */
+        if (i >= 20 * (size_t)U && i < 40 * (size_t)U) va[i] = 0;   /* test only */
+        if (i >= 40 * (size_t)U && i < 50 * (size_t)U) te[i] = va[i] = 0;
+    }
+    Csr trc, tec, vac;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    CHECK(csr_from_dense(&tec, te, I, U, err) == 0);
+    CHECK(csr_from_dense(&vac, va, I, U, err) == 0);
+    const KernelOps *ks[3] = {&kernels_dense, &kernels_naive, NULL};
+    for (int deep = 0; deep < 2; deep++)
+        for (int k = 0; k < 3; k++) {
+            TrainOptions opt = {24, 0.0f, 32, 0.01f, 0.0f, 3, ks[k], 1u << 28};
+            ModelArch arch = {2, {24, 12}, ACT_SIGMOID, ACT_IDENTITY};
+            Trainer t;
+            CHECK_MSG(trainer_create_arch(&t, &opt, deep ? &arch : NULL, &trc,
+                                          &tec, err) == 0, "%s", err);
+            int32_t items[32];
+            for (int j = 0; j < 32; j++) items[j] = j * 3;
+            trainer_step(&t, items, 32);
+            t.proto.clip = 1;
+            t.proto.clip_lo = 1;
+            t.proto.clip_hi = 5;
+            EvalMetrics a, b, m[3];
+            trainer_evaluate(&t, &tec, &a);
+            trainer_evaluate(&t, &vac, &b);
+            const Csr *ms[3] = {&tec, NULL, &vac};
+            trainer_evaluate_many(&t, ms, 3, m);
+            CHECK_MSG(a.rmse == m[0].rmse && a.mae == m[0].mae && a.n == m[0].n,
+                      "test: %.17g vs %.17g (kernel %d, deep %d)", a.rmse, m[0].rmse, k, deep);
+            CHECK_MSG(b.rmse == m[2].rmse && b.mae == m[2].mae && b.n == m[2].n,
+                      "validation: %.17g vs %.17g (kernel %d, deep %d)", b.rmse, m[2].rmse, k, deep);
+            CHECK(isnan(m[1].rmse) && m[1].n == 0);
+            trainer_free(&t);
+        }
+    free(tr); free(te); free(va);
+    csr_free(&trc); csr_free(&tec); csr_free(&vac);
+}
+
 void suite_train(void) {
+    RUN(test_evaluate_many_equals_separate);
+    RUN(test_scores_by_column_equal_reconstruction);
+    RUN(test_evaluate_equals_reconstruction);
     RUN(test_torch_parity_dense);
     RUN(test_torch_parity_naive);
     RUN(test_torch_parity_sparse);
