@@ -7,6 +7,8 @@
 #                 then the ML-1M shape phase by phase (bench --shape ml-1m; other
 #                 shapes: ./autorec bench --shape ml-10m|netflix, docs/performance.md)
 #   make bench-query   query speed on a 10,000-run database
+#   make bench-torch   whole processes against the PyTorch reference (installs
+#                 python3-torch when missing; BENCH_TORCH_ARGS="--rounds 7")
 #   make data     obtain ML-100K into data/ (copy from $AUTOREC_DATA_MIRROR or download)
 #   make docs     regenerate docs/config-keys.md and docs/schema.md from the code
 #   make test SAN=1   the suite built with AddressSanitizer + UBSan (in build/san/)
@@ -50,7 +52,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: all deps data docs run test bench bench-query clean
+.PHONY: all deps data docs run test bench bench-query bench-torch clean
 all: $(BIN)
 
 deps:
@@ -123,6 +125,13 @@ bench: deps
 bench-query: deps
 	@$(MAKE) --no-print-directory autorec
 	@bash tools/bench_query.sh
+
+# autorec against the PyTorch reference (tools/bench_torch.sh; torch is
+# installed here only, never by `make deps`).
+bench-torch:
+	@bash tools/install_deps.sh --torch
+	@$(MAKE) --no-print-directory autorec data
+	@bash tools/bench_torch.sh $(BENCH_TORCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) autorec

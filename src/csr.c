@@ -2,6 +2,8 @@
 #include "csr.h"
 
 #include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -25,6 +27,50 @@ static int csr_alloc(Csr *m, int rows, int cols, int64_t nnz, char *err) {
     return 0;
 }
 
+/* Rows at least this long that are out of order are sorted through keys
+ * (csr_sort_row); shorter ones, and every row already in order, by
+ * insertion. */
+#define CSR_SORT_MIN 32
+
+/* Insertion sort of row entries [b, e) by column: stable. */
+static void csr_insertion_sort(int32_t *col, float *val, int64_t b, int64_t e) {
+    for (int64_t p = b + 1; p < e; p++) {
+        int32_t c = col[p];
+        float v = val[p];
+        int64_t q = p - 1;
+        while (q >= b && col[q] > c) {
+            col[q + 1] = col[q];
+            val[q + 1] = val[q];
+            q--;
+        }
+        col[q + 1] = c;
+        val[q + 1] = v;
+    }
+}
+
+static int csr_key_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts row entries [b, e) by column in O(k log k), keeping the input order
+ * of equal columns as the insertion sort does: the keys (column << 32 |
+ * position in the row) are distinct.  key and tmp hold e - b entries. */
+static void csr_sort_row(int32_t *col, float *val, int64_t b, int64_t e,
+                         uint64_t *key, float *tmp) {
+    const int64_t k = e - b;
+    assert(k <= (int64_t)UINT32_MAX);
+    for (int64_t i = 0; i < k; i++) {
+        key[i] = (uint64_t)(uint32_t)col[b + i] << 32 | (uint64_t)i;
+        tmp[i] = val[b + i];
+    }
+    qsort(key, (size_t)k, sizeof *key, csr_key_cmp);
+    for (int64_t i = 0; i < k; i++) {
+        col[b + i] = (int32_t)(key[i] >> 32);
+        val[b + i] = tmp[key[i] & 0xffffffffu];
+    }
+}
+
 int csr_from_ratings(Csr *m, const Rating *r, size_t n, int rows, int cols,
                      char *err) {
     if (csr_alloc(m, rows, cols, (int64_t)n, err)) return -1;
@@ -33,9 +79,18 @@ int csr_from_ratings(Csr *m, const Rating *r, size_t n, int rows, int cols,
         assert(r[i].user >= 0 && r[i].user < cols);
         m->ptr[r[i].item + 1]++;
     }
-    for (int i = 0; i < rows; i++) m->ptr[i + 1] += m->ptr[i];
+    int64_t longest = 0;
+    for (int i = 0; i < rows; i++) {
+        if (m->ptr[i + 1] > longest) longest = m->ptr[i + 1];
+        m->ptr[i + 1] += m->ptr[i];
+    }
     int64_t *fill = mem_alloc((size_t)rows * sizeof *fill);
-    if (!fill) {
+    uint64_t *key = mem_alloc((size_t)(longest ? longest : 1) * sizeof *key);
+    float *tmp = mem_alloc((size_t)(longest ? longest : 1) * sizeof *tmp);
+    if (!fill || !key || !tmp) {
+        mem_free(fill);
+        mem_free(key);
+        mem_free(tmp);
         csr_free(m);
         return err_set(err, "out of memory building a sparse matrix");
     }
@@ -45,22 +100,18 @@ int csr_from_ratings(Csr *m, const Rating *r, size_t n, int rows, int cols,
         m->col[p] = r[i].user;
         m->val[p] = r[i].rating;
     }
-    mem_free(fill);
-    /* sort each row by column (insertion sort: rows arrive nearly sorted) */
+    /* sort each row by column (stable; rows often arrive sorted) */
     for (int i = 0; i < rows; i++) {
-        for (int64_t p = m->ptr[i] + 1; p < m->ptr[i + 1]; p++) {
-            int32_t c = m->col[p];
-            float v = m->val[p];
-            int64_t q = p - 1;
-            while (q >= m->ptr[i] && m->col[q] > c) {
-                m->col[q + 1] = m->col[q];
-                m->val[q + 1] = m->val[q];
-                q--;
-            }
-            m->col[q + 1] = c;
-            m->val[q + 1] = v;
-        }
+        const int64_t b = m->ptr[i], e = m->ptr[i + 1];
+        int64_t p = b + 1;
+        while (p < e && m->col[p - 1] <= m->col[p]) p++;
+        if (p >= e) continue;
+        if (e - b >= CSR_SORT_MIN) csr_sort_row(m->col, m->val, b, e, key, tmp);
+        else csr_insertion_sort(m->col, m->val, b, e);
     }
+    mem_free(fill);
+    mem_free(key);
+    mem_free(tmp);
     return 0;
 }
 

@@ -12,6 +12,9 @@
 #include "mem.h"
 #include "rng.h"
 
+/* floats zeroed per OpenMP iteration (1 MiB) */
+#define MODEL_ZERO_CHUNK ((size_t)1 << 18)
+
 size_t model_param_count_layers(int num_layers, const int *width) {
     if (num_layers < 1 || num_layers > MODEL_MAX_LAYERS) return 0;
     size_t n = 0;
@@ -67,6 +70,18 @@ static const char *hidden_text(int num_layers, const int *width, char *out,
     return out;
 }
 
+/* Zeroes n floats at p with the OpenMP team, so that the first touch of
+ * fresh pages (the kernel's page clearing) is shared by the threads. */
+static void zero_floats(float *p, size_t n) {
+    const long chunks = (long)((n + MODEL_ZERO_CHUNK - 1) / MODEL_ZERO_CHUNK);
+    #pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; c++) {
+        size_t at = (size_t)c * MODEL_ZERO_CHUNK;
+        size_t len = n - at < MODEL_ZERO_CHUNK ? n - at : MODEL_ZERO_CHUNK;
+        memset(p + at, 0, len * sizeof *p);
+    }
+}
+
 int model_create(Model *model, int num_users, int hidden, size_t max_bytes,
                  char *err) {
     const int width[3] = {num_users, hidden, num_users};
@@ -97,7 +112,7 @@ int model_create_layers(Model *model, int num_layers, const int *width,
     if (!model->mem)
         return err_set(err, "out of memory allocating %.3g GB of model parameters "
                        "(model.hidden = %s)", need / 1e9, hs);
-    memset(model->mem, 0, 4 * n * sizeof(float));
+    zero_floats(model->mem, 4 * n);
     model->num_users = width[0];
     model->hidden = width[1];
     model->num_layers = num_layers;
@@ -115,23 +130,54 @@ void model_free(Model *model) {
     memset(model, 0, sizeof *model);
 }
 
+/* Fills the in x out weights w (canonical order (out,in); stored transposed,
+ * (in,out), when tr) with 0.01 * the next in * out normals of rng, exactly
+ * as that many rng_normal calls would, spare included: the Box-Muller pairs
+ * are drawn in parallel, each from the stream skipped ahead to it. */
+static void init_weights(Rng *rng, float *w, size_t in, size_t out, int tr) {
+    const size_t n = in * out;
+    size_t first = 0;
+#define AT(i) (tr ? ((i) % in) * out + (i) / in : (i))
+    if (n > 0 && rng->has_spare) {
+        w[AT(0)] = (float)(0.01 * rng_normal(rng));
+        first = 1;
+    }
+    const size_t pairs = (n - first + 1) / 2;
+    const Rng base = *rng;
+    #pragma omp parallel for schedule(static)
+    for (long j = 0; j < (long)pairs; j++) {
+        Rng r = base;
+        double a, b;
+        rng_skip(&r, 2 * (uint64_t)j);
+        rng_normal_pair(&r, &a, &b);
+        const size_t i = first + 2 * (size_t)j;
+        w[AT(i)] = (float)(0.01 * a);
+        if (i + 1 < n) w[AT(i + 1)] = (float)(0.01 * b);
+    }
+#undef AT
+    if ((n - first) % 2) {   /* the last pair's second normal is the spare */
+        Rng r = base;
+        double a;
+        rng_skip(&r, 2 * (uint64_t)(pairs - 1));
+        rng_normal_pair(&r, &a, &rng->spare);
+        rng->has_spare = 1;
+    }
+    rng_skip(rng, 2 * (uint64_t)pairs);
+}
+
 void model_init(Model *model, uint64_t seed) {
     Rng rng;
     rng_seed(&rng, seed, 0x1417);
     const ModelTensors *p = &model->params;
     for (int l = 0; l < model->num_layers; l++) {
         const size_t in = (size_t)model->width[l], out = (size_t)model->width[l + 1];
-        const int tr = l == 0 && model->enc_transposed;
         /* drawn in canonical (out,in) order whatever the storage layout */
-        for (size_t i = 0; i < in * out; i++) {
-            size_t at = tr ? (i % in) * out + i / in : i;
-            p->w[l][at] = (float)(0.01 * rng_normal(&rng));
-        }
+        init_weights(&rng, p->w[l], in, out, l == 0 && model->enc_transposed);
         double bound = 1.0 / sqrt((double)in);
         for (size_t i = 0; i < out; i++)
             p->b[l][i] = (float)(bound * (2.0 * rng_uniform(&rng) - 1.0));
     }
-    memset(model->mem + model->num_params, 0, 3 * model->num_params * sizeof(float));
+    zero_floats(model->mem + model->num_params, 3 * model->num_params);
     model->step = 0;
 }
 

@@ -14,13 +14,25 @@ void rng_seed(Rng *r, uint64_t seed, uint64_t stream) {
     r->has_spare = 0;
 }
 
+#define RNG_GAMMA 0x9e3779b97f4a7c15ULL
+
 uint64_t rng_next(Rng *r) {
-    r->state += 0x9e3779b97f4a7c15ULL;
+    r->state += RNG_GAMMA;
     return mix64(r->state);
 }
 
+void rng_skip(Rng *r, uint64_t n) { r->state += n * RNG_GAMMA; }
+
 double rng_uniform(Rng *r) {
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+void rng_normal_pair(Rng *r, double *first, double *second) {
+    double u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
+    *second = radius * sin(angle);
+    *first = radius * cos(angle);
 }
 
 double rng_normal(Rng *r) {
@@ -28,12 +40,10 @@ double rng_normal(Rng *r) {
         r->has_spare = 0;
         return r->spare;
     }
-    double u1 = rng_uniform(r), u2 = rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
-    double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
-    r->spare = radius * sin(angle);
+    double first;
+    rng_normal_pair(r, &first, &r->spare);
     r->has_spare = 1;
-    return radius * cos(angle);
+    return first;
 }
 
 uint64_t rng_below(Rng *r, uint64_t n) {

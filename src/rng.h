@@ -24,6 +24,13 @@ double rng_uniform(Rng *r);
 /* Standard normal (Box-Muller: each pair of uniforms gives two normals,
  * the second kept for the next call). */
 double rng_normal(Rng *r);
+/* The two normals of one Box-Muller pair from the next two uniforms (what
+ * rng_normal returns, then keeps as its spare); the spare is not touched. */
+void rng_normal_pair(Rng *r, double *first, double *second);
+/* Advances r as n calls of rng_next would, in O(1) (splitmix64 is a counter):
+ * a generator skipped ahead continues the same stream, so a sequence can
+ * be drawn in parallel pieces. */
+void rng_skip(Rng *r, uint64_t n);
 /* Uniform integer in [0, n), n >= 1, unbiased. */
 uint64_t rng_below(Rng *r, uint64_t n);
 /* A 64-bit key determined by the three words alone. */

@@ -259,27 +259,68 @@ static int checkpoint_path(Db *db, int64_t run_id, char *out, size_t cap,
     return 1;
 }
 
-/* Writes the run's checkpoint once, at the end: the parameters of the
- * selected epoch e (r->selected, or the model itself when selected is NULL)
- * to out->checkpoint, bound to the run (ckpt_run_key of its row), and
- * records the path in the database.  Returns 0 (also when the database is
- * in memory: nothing is saved), or -1 with err. */
-static int save_checkpoint(Runner *r, Db *db, int64_t run_id, int e,
-                           const float *selected, RunOutcome *out, char *err) {
-    uint64_t key = 0;
+/* The writing of a run's checkpoint, possibly in a thread of its own
+ * while the ranking metrics are computed (both only read the parameters). */
+typedef struct {
+    const Model *model;     /* shape, and the parameters when no selected */
+    const float *selected;  /* canonical parameters to write, or NULL */
+    int epoch;
+    uint64_t key;           /* ckpt_run_key of the run's row */
+    const char *path;       /* out->checkpoint */
+    int rc;                 /* 0 written, -1 with err */
+    char err[ERR_MAX];
+    pthread_t thread;
+    int threaded;           /* 1 while thread is to be joined */
+} CkptJob;
+
+/* Writes job's checkpoint file (ckpt_write or ckpt_save); returns NULL. */
+static void *ckpt_job_main(void *arg) {
+    CkptJob *j = arg;
+    j->rc = j->selected ? ckpt_write(j->selected, j->model, j->epoch, j->key,
+                                     j->path, j->err)
+                        : ckpt_save(j->model, j->epoch, j->key, j->path, j->err);
+    return NULL;
+}
+
+/* Starts writing the run's checkpoint, once, at the end: the parameters of
+ * the selected epoch e (r->selected, or the model itself when selected is
+ * NULL) to out->checkpoint, bound to the run (ckpt_run_key of its row).
+ * With background set the file is written by a thread (when one can be
+ * created; else here), so that the caller computes meanwhile without
+ * touching the parameters; checkpoint_finish waits for it and records the
+ * path.  Returns 1 with *j to finish, 0 when nothing is saved (the database
+ * is in memory), or -1 with err. */
+static int checkpoint_start(Runner *r, Db *db, int64_t run_id, int e,
+                            const float *selected, int background,
+                            RunOutcome *out, CkptJob *j, char *err) {
+    memset(j, 0, sizeof *j);
     int rc = checkpoint_path(db, run_id, out->checkpoint, sizeof out->checkpoint, err);
     if (rc <= 0) {
         out->checkpoint[0] = '\0';
         return rc;
     }
-    const Model *m = &r->trainer.model;
     if (db_check_file(db, "write the checkpoint", err) ||
-        db_run_key(db, run_id, &key, err))
+        db_run_key(db, run_id, &j->key, err))
         return -1;
-    if (selected ? ckpt_write(selected, m, e, key, out->checkpoint, err)
-                 : ckpt_save(m, e, key, out->checkpoint, err))
+    j->model = &r->trainer.model;
+    j->selected = selected;
+    j->epoch = e;
+    j->path = out->checkpoint;
+    j->threaded = background && pthread_create(&j->thread, NULL, ckpt_job_main, j) == 0;
+    if (!j->threaded) ckpt_job_main(j);
+    return 1;
+}
+
+/* Waits for j's file and records its path in the database.  Returns 0, or
+ * -1 with err (the file's error first). */
+static int checkpoint_finish(Db *db, int64_t run_id, CkptJob *j, char *err) {
+    if (j->threaded) pthread_join(j->thread, NULL);
+    j->threaded = 0;
+    if (j->rc) {
+        memcpy(err, j->err, ERR_MAX);
         return -1;
-    return db_run_set_checkpoint(db, run_id, out->checkpoint, err);
+    }
+    return db_run_set_checkpoint(db, run_id, j->path, err);
 }
 
 /* Keeps a copy of the current parameters (the moving average's with
@@ -631,24 +672,46 @@ RunStatus runner_train(Runner *r, Db *db, int64_t run_id, const RunHooks *hooks,
      * selected epoch's: for a finished run; for an interrupted one only
      * with a validation split (its selected epoch was copied whole; without
      * one the model is mid-epoch); none at all with train.checkpoint:
-     * false */
+     * false.  Written while the ranking metrics are computed. */
+    int ck_want = 0, ck_epoch = 0;
+    const float *ck_params = NULL;
     if (r->cfg.checkpoint && status == RUN_FINISHED && r->cfg.refit) {
-        if (save_checkpoint(r, db, run_id, out->refit_epochs, NULL, out, err))
-            status = RUN_FAILED;
+        ck_want = 1;
+        ck_epoch = out->refit_epochs;
     } else if (r->cfg.checkpoint && out->epochs_done > 0 &&
-        (status == RUN_FINISHED || status == RUN_PRUNED ||
-         (status == RUN_INTERRUPTED && r->selected)) &&
-        (!has_val || r->selected) &&
-        save_checkpoint(r, db, run_id, has_val ? out->selected_epoch : out->epochs_done,
-                        has_val ? r->selected : NULL, out, err))
-        status = RUN_FAILED;
+               (status == RUN_FINISHED || status == RUN_PRUNED ||
+                (status == RUN_INTERRUPTED && r->selected)) &&
+               (!has_val || r->selected)) {
+        ck_want = 1;
+        ck_epoch = has_val ? out->selected_epoch : out->epochs_done;
+        ck_params = has_val ? r->selected : NULL;
+    }
+    const int rank = status == RUN_FINISHED && r->cfg.top_k > 0;
+    CkptJob job;
+    int ck = 0;
+    if (ck_want) {
+        ck = checkpoint_start(r, db, run_id, ck_epoch, ck_params, rank, out,
+                              &job, err);
+        if (ck < 0) status = RUN_FAILED;
+    }
     /* the ranking metrics of the result model (the trainer holds it) */
-    if (status == RUN_FINISHED && r->cfg.top_k > 0) {
-        if (runner_topn(r, &out->topn, err) ||
-            db_run_set_topn(db, run_id, &out->topn, err))
+    int rank_rc = 0;
+    char rank_err[ERR_MAX] = "";
+    if (status == RUN_FINISHED && rank)
+        rank_rc = runner_topn(r, &out->topn, rank_err);
+    /* recorded as before the overlap: the checkpoint (its failure first,
+     * and then no ranking metrics), then the ranking's */
+    if (ck > 0 && checkpoint_finish(db, run_id, &job, err)) {
+        status = RUN_FAILED;
+    } else if (status == RUN_FINISHED && rank) {
+        if (rank_rc) {
+            memcpy(err, rank_err, ERR_MAX);
             status = RUN_FAILED;
-        else
+        } else if (db_run_set_topn(db, run_id, &out->topn, err)) {
+            status = RUN_FAILED;
+        } else {
             out->has_topn = 1;
+        }
     }
     out->seconds = now_seconds() - t_start;
     return runner_record_peak_rss(db, run_id, status, out, err);

@@ -2,8 +2,15 @@
 # Installs the Debian packages autorec needs, when any is missing.
 # Uses apt-get directly as root, or sudo when available; otherwise prints the
 # command to run.  Quiet when everything is already installed.
-# Arguments name extra packages to ensure too (e.g. clang valgrind).
+# Arguments name extra packages to ensure too (e.g. clang valgrind); --torch
+# stands for the PyTorch reference's (tools/torch_autorec.py, make
+# bench-torch), which nothing else needs: never part of `make deps` or CI.
 set -euo pipefail
+args=()
+for a in "$@"; do
+    if [ "$a" = --torch ]; then args+=(python3-torch python3-numpy); else args+=("$a"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 # bsdutils: script(1), a terminal for the progress tests;
 # libmicrohttpd-dev and libjs-dygraphs: autorec serve; curl and chromium: its tests;
 # mount: the read-only and full-disk tests of tests/cli_files.sh (as root);
