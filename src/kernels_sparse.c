@@ -213,15 +213,20 @@ void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
                 for (int k = 0; k < H; k++) gw[k] += v * dz[k];
             }
         }
-        /* column sums of dz: columns split among threads, rows in order */
-        #pragma omp for schedule(static)
-        for (int k0 = 0; k0 < H; k0 += 64) {
-            const int k1 = k0 + 64 < H ? k0 + 64 : H;
-            for (int r = 0; r < x->B; r++) {
-                const float *dz = dhd + (long)r * H;
-                #pragma omp simd
-                for (int k = k0; k < k1; k++) db[k] += dz[k];
-            }
+        sparse_column_sums(db, dhd, x->B, H);
+    }
+}
+
+/* See kernels_sparse.h. */
+void sparse_column_sums(float *db, const float *dz, int B, int H) {
+    /* columns split among the team's threads, rows in order */
+    #pragma omp for schedule(static)
+    for (int k0 = 0; k0 < H; k0 += 64) {
+        const int k1 = k0 + 64 < H ? k0 + 64 : H;
+        for (int r = 0; r < B; r++) {
+            const float *row = dz + (long)r * H;
+            #pragma omp simd
+            for (int k = k0; k < k1; k++) db[k] += row[k];
         }
     }
 }

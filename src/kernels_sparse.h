@@ -74,4 +74,9 @@ void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
                              const float *hd, const SparseBatch *x,
                              Activation act, const Dropout *drop, int H);
 
+/* db (H) += column sums of dz (B,H), each column summed over rows in
+ * order.  An orphaned worksharing loop: call it from every thread of a
+ * parallel region (or serially). */
+void sparse_column_sums(float *db, const float *dz, int B, int H);
+
 #endif

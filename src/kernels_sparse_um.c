@@ -186,15 +186,6 @@ void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
             }
             adam_span(wt + at, gw, m + at, v + at, H, s);  /* zeroes gw */
         }
-        /* column sums of dz: columns split among threads, rows in order */
-        #pragma omp for schedule(static)
-        for (int k0 = 0; k0 < H; k0 += 64) {
-            const int k1 = k0 + 64 < H ? k0 + 64 : H;
-            for (int r = 0; r < x->B; r++) {
-                const float *dz = dhd + (long)r * H;
-                #pragma omp simd
-                for (int k = k0; k < k1; k++) db[k] += dz[k];
-            }
-        }
+        sparse_column_sums(db, dhd, x->B, H);
     }
 }
