@@ -674,6 +674,14 @@ int ens_load(EnsembleSpec *s, const char *path, const char *const *sets,
     if (read_section(s, &E, at, &weights, &have_weights, &members, err))
         goto done;
     s->weights = set_weights ? from_sets : weights;
+    int selects = 0;
+    for (int i = 0; i < s->n; i++) selects |= s->ncand[i] > 0;
+    if (selects && s->base.validation_ratio == 0) {
+        err_set(err, "%s: ensemble.members: select: chooses each member's "
+                "candidate by validation RMSE: set "
+                "data.split.validation_ratio (e.g. 0.1)", path);
+        goto done;
+    }
     if (s->weights != ENS_MEAN && s->base.validation_ratio == 0) {
         err_set(err, "%s: ensemble.weights: %s fits the weights on the "
                 "validation split: set data.split.validation_ratio (e.g. "

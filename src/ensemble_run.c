@@ -76,9 +76,9 @@ static void ens_info(const EnsCtx *c, const Config *cfg, const char *yaml,
 }
 
 /* Trains the member (or candidate) cfg, labelled label, on split as a new
- * run, capturing its predictions and selected_val_rmse into *out.  Returns 0 with *st
- * the run's status (why says what went wrong for other than finished), or
- * -1 with err (the database failed). */
+ * run, capturing its predictions and selected_val_rmse into *out.  Returns
+ * 0 with *st the run's status (why says what went wrong for other than
+ * finished), or -1 with err (the database failed). */
 static int member_train(EnsCtx *c, const Config *cfg, const char *label,
                         int split, const char *key, const char *pairs,
                         DbMemberPreds *out, RunStatus *st, char *why,

@@ -146,6 +146,9 @@ test_ensemble_select_errors() {
         $BIN run "$T/x.yaml" --db "$T/selx.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "${x%%|*}: not exit 2"
         grep -q "x.yaml:[0-9]*:[0-9]*: ensemble.members\[2\].*${x#*|}" "$T/err" || fail "${x%%|*}: message: $(cat "$T/err")"
     done
+    sed "s/^$m\$/    - {select: {model.dropout: [0.1, 0.3]}}/; s/validation_ratio: 0.2/validation_ratio: 0/; s/weights: simplex/weights: mean/; s/refit: true/refit: false/" "$T/ens.yaml" > "$T/x.yaml"
+    $BIN run "$T/x.yaml" --db "$T/selx.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "select: without validation: not exit 2"
+    grep -q "select: chooses each member's candidate by validation RMSE" "$T/err" || fail "no-validation message: $(cat "$T/err")"
     [ ! -e "$T/selx.db" ] || fail "a refused config created the database"
 }
 
