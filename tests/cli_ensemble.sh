@@ -210,6 +210,26 @@ test_merge_copies_ensembles() {
         || fail "replaced member rows: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
 }
 
+# autorec merge of an ensemble with a select: member into a database
+# holding another run (so every run id moves): its candidate rows point at
+# the merged candidate runs, the chosen one at the member's run.
+test_merge_copies_candidates() {
+    make_ens
+    sed 's/    - {model.hidden: 20, train.seed: 4}/    - {model.hidden: 20, select: {model.dropout: [0.1, 0.3]}}/' \
+        "$T/ens.yaml" > "$T/sel.yaml"
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/sel.yaml" --db "$T/cs.db" > /dev/null 2>&1 || { fail "ensemble run failed"; return; }
+    $BIN run "$T/one.yaml" --db "$T/cm.db" > /dev/null 2>&1 || { fail "plain run failed"; return; }
+    $BIN merge "$T/cs.db" --into "$T/cm.db" > "$T/out" 2>&1 || { fail "merge failed: $(cat "$T/out")"; return; }
+    local c="SELECT group_concat(x, ' ') FROM (SELECT c.position || '/' || c.candidate || '/' || c.label || '/' || c.val_rmse || '/' || c.chosen || '/' || m.member_key || '/' || m.selected_val_rmse || '/' || r.name AS x FROM ensemble_candidates c JOIN runs m ON m.id = c.candidate_run JOIN runs r ON r.id = c.ensemble_run ORDER BY c.position, c.candidate)"
+    [ "$(q "$T/cm.db" "SELECT count(*) FROM ensemble_candidates")" = 2 ] && [ "$(q "$T/cm.db" "$c")" = "$(q "$T/cs.db" "$c")" ] \
+        || fail "candidate rows not remapped: $(q "$T/cm.db" 'SELECT * FROM ensemble_candidates')"
+    [ "$(q "$T/cm.db" "SELECT count(*) FROM ensemble_candidates c JOIN ensemble_members e ON e.ensemble_run = c.ensemble_run AND e.position = c.position AND e.member_run = c.candidate_run WHERE c.chosen")" = 1 ] \
+        || fail "the chosen candidate is not the merged member"
+    [ "$(q "$T/cm.db" "SELECT min(candidate_run) FROM ensemble_candidates")" != "$(q "$T/cs.db" "SELECT min(candidate_run) FROM ensemble_candidates")" ] \
+        || fail "the run ids did not move: the test proves nothing"
+}
+
 test_ensemble_errors() {
     make_ens
     sed 's/    - {model.hidden: 20, train.seed: 4}/    - {data.split.validation_ratio: 0.3}/' "$T/ens.yaml" > "$T/x.yaml"
