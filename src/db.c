@@ -308,6 +308,24 @@ static const char db_migrate_v7[] =
     ");\n"
     "CREATE INDEX runs_member_key ON runs(member_key);\n";
 
+/* Schema 7 -> 8: the candidates of an ensemble's select: members
+ * (ensemble.h): per ensemble run, member position and candidate (1-based,
+ * in the order the grid was written), the candidate's run, its
+ * selected_val_rmse (what the choice read) and whether it was chosen. */
+static const char db_migrate_v8[] =
+    "CREATE TABLE ensemble_candidates(\n"
+    "  ensemble_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  position INTEGER NOT NULL CHECK(position >= 1),\n"
+    "  candidate INTEGER NOT NULL CHECK(candidate >= 1),\n"
+    "  candidate_run INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  val_rmse REAL,\n"
+    "  chosen INTEGER NOT NULL CHECK(chosen IN (0, 1)),\n"
+    "  label TEXT NOT NULL,\n"
+    "  PRIMARY KEY(ensemble_run, position, candidate)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX ensemble_candidates_run ON "
+    "ensemble_candidates(candidate_run);\n";
+
 /* See db_internal.h. */
 void db_columns_sql(char *out, size_t n, int mode) {
     size_t len = 0;
@@ -801,6 +819,8 @@ static int db_upgrade(Db *db, char *err) {
      * test_oom_db_layer instead of as out of memory) */
     if (rc == SQLITE_OK && version < 7)
         rc = sqlite3_exec(db->db, db_migrate_v7, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && version < 8)
+        rc = sqlite3_exec(db->db, db_migrate_v8, NULL, NULL, &msg);
     if (rc == SQLITE_OK && version < 6) rc = db_allow_pruned(db, &msg);
     if (rc == SQLITE_OK && version < DB_SCHEMA_VERSION) {
         char views[sizeof db_views_head + sizeof db_views_tail + 1024];

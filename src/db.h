@@ -18,7 +18,7 @@
 
 #include "cfg.h"
 
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 /* The statuses that settle a grid point: it is not run again (unless its
  * config hash is outdated), and a merge prefers them to any other.

@@ -160,7 +160,8 @@ int db_member_find(Db *db, const char *member_key, const char *pairs_key,
     int ret = 0;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(h,
-            "SELECT r.id, p.val, p.test, p.refit FROM runs r JOIN "
+            "SELECT r.id, p.val, p.test, p.refit, r.selected_val_rmse FROM "
+            "runs r JOIN "
             "run_predictions p ON p.run_id = r.id WHERE r.member_key = ?1 "
             "AND p.pairs_key = ?2 AND r.status = 'finished' "
             "ORDER BY r.id DESC", -1, &st, NULL) != SQLITE_OK ||
@@ -187,6 +188,8 @@ int db_member_find(Db *db, const char *member_key, const char *pairs_key,
             continue;
         }
         out->run_id = sqlite3_column_int64(st, 0);
+        out->val_rmse = sqlite3_column_type(st, 4) == SQLITE_NULL
+                            ? NAN : sqlite3_column_double(st, 4);
         out->n_val = n_val;
         out->n_test = n_test;
         ret = 1;
@@ -237,6 +240,36 @@ int db_ensemble_record(Db *db, int64_t run_id, const DbEnsembleMember *m,
         return dbr_fail(db, what, err);
     }
     if (dbr_step(db, st, 1, run_id, what, err)) return -1;
+    return dbr_commit(db, what, err);
+}
+
+int db_ensemble_candidates_record(Db *db, int64_t run_id,
+                                  const DbEnsembleCandidate *c, int n,
+                                  char *err) {
+    const char *what = "record the ensemble's candidates";
+    if (db_check_file(db, what, err)) return -1;
+    if (db_begin(db) != SQLITE_OK) return dbr_fail(db, what, err);
+    sqlite3_stmt *st = dbr_prepare(db, "DELETE FROM ensemble_candidates WHERE "
+                                   "ensemble_run = ?1", run_id, what, err);
+    if (!st || dbr_step(db, st, 0, run_id, what, err)) return -1;
+    for (int i = 0; i < n; i++) {
+        st = dbr_prepare(db, "INSERT INTO ensemble_candidates(ensemble_run, "
+                         "position, candidate, candidate_run, val_rmse, "
+                         "chosen, label) VALUES(?1, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         run_id, what, err);
+        if (!st) return -1;
+        if (sqlite3_bind_int(st, 3, c[i].position) != SQLITE_OK ||
+            sqlite3_bind_int(st, 4, c[i].candidate) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 5, c[i].run_id) != SQLITE_OK ||
+            dbr_bind_real(st, 6, c[i].val_rmse) != SQLITE_OK ||
+            sqlite3_bind_int(st, 7, c[i].chosen != 0) != SQLITE_OK ||
+            sqlite3_bind_text(st, 8, c[i].label, -1, SQLITE_STATIC) !=
+                SQLITE_OK) {
+            sqlite3_finalize(st);
+            return dbr_fail(db, what, err);
+        }
+        if (dbr_step(db, st, 0, run_id, what, err)) return -1;
+    }
     return dbr_commit(db, what, err);
 }
 

@@ -3,6 +3,8 @@
  *
  * Tables (db.h, schema 7):
  *   ensemble_members(ensemble_run, position, member_run, weight, label)
+ *   ensemble_candidates(ensemble_run, position, candidate, candidate_run,
+ *                       val_rmse, chosen, label)
  *   run_predictions(run_id, pairs_key, val, test, refit)
  * and the runs columns precision_at_k, recall_at_k, ndcg_at_k,
  * hit_rate_at_k, topn_users, member_key, ensemble_size.  Writes go through
@@ -41,6 +43,7 @@ typedef struct {
     int64_t run_id;
     float *val, *test, *refit;
     size_t n_val, n_test;
+    double val_rmse;       /* the run's selected_val_rmse (NaN: NULL) */
 } DbMemberPreds;
 
 /* Finds the newest finished run marked with member_key whose stored
@@ -75,6 +78,23 @@ typedef struct {
  * transaction.  Returns 0 or -1 with err. */
 int db_ensemble_record(Db *db, int64_t run_id, const DbEnsembleMember *m,
                        int n, const DbEnsembleResult *res, char *err);
+
+/* One candidate of a select: member (ensemble.h) at an ensemble run. */
+typedef struct {
+    int position;          /* the member's, 1-based */
+    int candidate;         /* 1-based, in the order the grid was written */
+    int64_t run_id;        /* the candidate's run (trained or reused) */
+    double val_rmse;       /* its selected_val_rmse: what chose it */
+    int chosen;            /* 1: the member of this split */
+    const char *label;     /* "m3 hidden=1000 dropout=0.75" */
+} DbEnsembleCandidate;
+
+/* Records the n candidates of ensemble run run_id's select: members in
+ * ensemble_candidates, replacing any recorded before (a re-run point; n 0
+ * clears them).  One transaction.  Returns 0 or -1 with err. */
+int db_ensemble_candidates_record(Db *db, int64_t run_id,
+                                  const DbEnsembleCandidate *c, int n,
+                                  char *err);
 
 /* The members of ensemble run run_id, read through h (db_open_query):
  * *ids and *weights (n entries, owned by the caller, mem_free; NULL when

@@ -11,10 +11,15 @@
  *       - {model.hidden: 1000, train.seed: 1} # dotted keys over the base
  *       - other.yaml                          # a config file over the base
  *
+ * A member may carry a grid of candidates, chosen per split by validation
+ * RMSE:  - {model.hidden: 1000, select: {model.dropout: [0.6, 0.75]}}
+ *
  * `autorec run FILE` trains each member as a run of its own (name
  * NAME.m1, NAME.m2, ...; its runs.member_key names what it trained), or
  * reuses a finished member run of the same key and split from the
- * database; stores its predictions at the split's validation and test
+ * database (a select: member: every candidate so, the one with the lowest
+ * runs.selected_val_rmse chosen, ties to the first written;
+ * ensemble_candidates records them); stores its predictions at the split's validation and test
  * ratings (run_predictions); fits the weights on the validation
  * predictions (ens_fit); and records one ensemble run per split carrying
  * result_test_rmse, its members and weights in ensemble_members.  A member
@@ -36,6 +41,8 @@
 
 #define ENS_MAX_MEMBERS 12
 #define ENS_LABEL_MAX 160
+#define ENS_MAX_CANDIDATES 16   /* a member's select: grid, all axes */
+#define ENS_MAX_AXES 4          /* keys of one select: */
 
 /* ensemble.weights: how the member predictions are combined. */
 typedef enum {
@@ -51,6 +58,14 @@ typedef struct {
     int n;                              /* members, 1..ENS_MAX_MEMBERS */
     Config member[ENS_MAX_MEMBERS];     /* resolved, split index 0 */
     char label[ENS_MAX_MEMBERS][ENS_LABEL_MAX];  /* "m2 hidden=1000" */
+    /* a member with select: {KEY: [V, ...], ...}: its candidates (the
+     * member with each combination of the values, in the order written,
+     * the last key varying fastest), resolved like members; ncand[m] 0
+     * for a member without select: (member[m] is then what it trains) */
+    int ncand[ENS_MAX_MEMBERS];
+    Config *cand[ENS_MAX_MEMBERS];                /* owned, ncand[m] each */
+    char (*cand_label[ENS_MAX_MEMBERS])[ENS_LABEL_MAX];  /* owned:
+                                                     "dropout=0.6 l2=5" */
     char *text;                         /* the section as written (owned):
                                            part of the ensemble's identity */
 } EnsembleSpec;
@@ -106,9 +121,10 @@ double ens_blend_rmse(const float *x, const float *y, size_t n, int k,
 
 /* autorec run of an ensemble config (run.c hands it over when ens_detect
  * says so): trains or reuses the members of every split, fits and records
- * the ensembles.  quiet: only the final lines.  Returns the exit code
- * (cli.h: 0, 1, 2, 128 + signal). */
+ * the ensembles.  quiet: only the final lines; val_only: no test figure
+ * printed (no split summary: `autorec summary` prints it).  Returns the
+ * exit code (cli.h: 0, 1, 2, 128 + signal). */
 int ens_run_main(const char *config_path, const char *db_path,
-                 const char *const *sets, int n_sets, int quiet);
+                 const char *const *sets, int n_sets, int quiet, int val_only);
 
 #endif

@@ -174,16 +174,187 @@ static void flow_scalar(const char *v, char *out, size_t cap) {
     out[o] = '\0';
 }
 
+/* A member's select: grid as written: its keys, each key's values and
+ * where the key stands (for errors). */
+typedef struct {
+    int n;                                          /* keys */
+    char key[ENS_MAX_AXES][CFG_KEY_MAX];
+    int nv[ENS_MAX_AXES];
+    char val[ENS_MAX_AXES][ENS_MAX_CANDIDATES][64];
+    char where[ENS_MAX_AXES][CFG_PATH_MAX + 96];
+} EnsSelect;
+
+/* Reads the value of key (its first event v, consumed by the caller) into
+ * value (cap bytes): a scalar as it is, a list of scalars as "[a, b]".
+ * Returns 0 or -1 with err (where prefixes it). */
+static int read_value(EnsParser *E, const yaml_event_t *v, const char *key,
+                      const char *where, char *value, size_t cap, char *err) {
+    if (v->type == YAML_SCALAR_EVENT) {
+        snprintf(value, cap, "%s", (const char *)v->data.scalar.value);
+        return 0;
+    }
+    if (v->type != YAML_SEQUENCE_START_EVENT)
+        return err_set(err, "%s: %s: expected a value (keys are dotted: "
+                       "write {model.hidden: 1000}, not a nested mapping)",
+                       where, key);
+    size_t o = (size_t)snprintf(value, cap, "[");
+    for (int j = 0;; j++) {
+        yaml_event_t it;
+        if (next(E, &it)) return -1;
+        int end = it.type == YAML_SEQUENCE_END_EVENT;
+        int ok = end || it.type == YAML_SCALAR_EVENT;
+        if (ok && !end && o < cap)
+            o += (size_t)snprintf(value + o, cap - o, "%s%s", j ? ", " : "",
+                                  (const char *)it.data.scalar.value);
+        yaml_event_delete(&it);
+        if (!ok)
+            return err_set(err, "%s: %s: list items must be single values",
+                           where, key);
+        if (end) break;
+    }
+    if (o < cap) snprintf(value + o, cap - o, "]");
+    return 0;
+}
+
+/* Reads a member's select: mapping (its start event consumed) of dotted
+ * keys to lists of values into *sel, checking each key against the member
+ * keys written before it (plain, n_plain of them: a key is set in one
+ * place), the ban on data.* and name, and the limits.  index: the member's
+ * 1-based position.  Returns 0 or -1 with err. */
+static int read_select(EnsParser *E, int index, char plain[][CFG_KEY_MAX],
+                       int n_plain, EnsSelect *sel, char *err) {
+    int total = 1;
+    for (;;) {
+        yaml_event_t k, v;
+        char where[CFG_PATH_MAX + 96];
+        if (next(E, &k)) return -1;
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            break;
+        }
+        snprintf(where, sizeof where, "%s:%zu:%zu: ensemble.members[%d]."
+                 "select", E->path, k.start_mark.line + 1,
+                 k.start_mark.column + 1, index);
+        if (k.type != YAML_SCALAR_EVENT) {
+            yaml_event_delete(&k);
+            return err_set(err, "%s: keys must be dotted config keys such as "
+                           "model.dropout", where);
+        }
+        char key[CFG_KEY_MAX];
+        snprintf(key, sizeof key, "%s", (const char *)k.data.scalar.value);
+        yaml_event_delete(&k);
+        if (!strncmp(key, "data.", 5) || !strcmp(key, "name"))
+            return err_set(err, "%s: %s: the candidates share the ensemble's "
+                           "name and split (data.*): select model.* or "
+                           "train.* keys", where, key);
+        for (int i = 0; i < n_plain; i++)
+            if (!strcmp(plain[i], key))
+                return err_set(err, "%s: %s is also set in the member: set "
+                               "it in one place (the member, or its select:)",
+                               where, key);
+        for (int i = 0; i < sel->n; i++)
+            if (!strcmp(sel->key[i], key))
+                return err_set(err, "%s: %s twice in one select:", where, key);
+        if (sel->n == ENS_MAX_AXES)
+            return err_set(err, "%s: more than %d keys (a select: grid is "
+                           "small: at most %d candidates)", where,
+                           ENS_MAX_AXES, ENS_MAX_CANDIDATES);
+        const int a = sel->n;
+        if (next(E, &v)) return -1;
+        int is_seq = v.type == YAML_SEQUENCE_START_EVENT;
+        yaml_event_delete(&v);
+        if (!is_seq)
+            return err_set(err, "%s: %s: expected a list of candidate values, "
+                           "e.g. %s: [0.6, 0.75]", where, key, key);
+        snprintf(sel->key[a], CFG_KEY_MAX, "%s", key);
+        snprintf(sel->where[a], sizeof sel->where[a], "%s", where);
+        sel->nv[a] = 0;
+        for (;;) {
+            yaml_event_t it;
+            if (next(E, &it)) return -1;
+            if (it.type == YAML_SEQUENCE_END_EVENT) {
+                yaml_event_delete(&it);
+                break;
+            }
+            int ok = it.type == YAML_SCALAR_EVENT &&
+                     strlen((const char *)it.data.scalar.value) <
+                         sizeof sel->val[a][0];
+            if (ok && sel->nv[a] < ENS_MAX_CANDIDATES)
+                snprintf(sel->val[a][sel->nv[a]], sizeof sel->val[a][0], "%s",
+                         (const char *)it.data.scalar.value);
+            yaml_event_delete(&it);
+            if (!ok)
+                return err_set(err, "%s: %s: the candidate values are single "
+                               "values of at most %zu characters", where, key,
+                               sizeof sel->val[a][0] - 1);
+            if (++sel->nv[a] > ENS_MAX_CANDIDATES) break;
+        }
+        if (sel->nv[a] == 0)
+            return err_set(err, "%s: %s: no candidate values", where, key);
+        total *= sel->nv[a];
+        sel->n++;
+        if (total > ENS_MAX_CANDIDATES)
+            return err_set(err, "%s: more than %d candidates (the product of "
+                           "the lists' lengths): shrink the grid", where,
+                           ENS_MAX_CANDIDATES);
+    }
+    if (sel->n == 0)
+        return err_set(err, "%s: ensemble.members[%d]: select: is empty "
+                       "(write select: {model.dropout: [0.6, 0.75]})",
+                       E->path, index);
+    return 0;
+}
+
+/* Appends sel as written ("select: {k: [a, b]}") to desc (cap bytes, dl
+ * used) and its short form ("select dropout=0.6|0.75") to label. */
+static void select_text(const EnsSelect *sel, char *desc, size_t cap,
+                        size_t *dl, char *label, size_t label_cap, size_t *ll) {
+    if (*dl < cap)
+        *dl += (size_t)snprintf(desc + *dl, cap - *dl, "%sselect: {",
+                                desc[*dl - 1] == '{' ? "" : ", ");
+    if (*ll < label_cap)
+        *ll += (size_t)snprintf(label + *ll, label_cap - *ll, "%sselect",
+                                *ll ? " " : "");
+    for (int a = 0; a < sel->n; a++) {
+        const char *shortk = strrchr(sel->key[a], '.');
+        if (*dl < cap)
+            *dl += (size_t)snprintf(desc + *dl, cap - *dl, "%s%s: [",
+                                    a ? ", " : "", sel->key[a]);
+        if (*ll < label_cap)
+            *ll += (size_t)snprintf(label + *ll, label_cap - *ll, " %s=",
+                                    shortk ? shortk + 1 : sel->key[a]);
+        for (int j = 0; j < sel->nv[a]; j++) {
+            char q[80];
+            flow_scalar(sel->val[a][j], q, sizeof q);
+            if (*dl < cap)
+                *dl += (size_t)snprintf(desc + *dl, cap - *dl, "%s%s",
+                                        j ? ", " : "", q);
+            if (*ll < label_cap)
+                *ll += (size_t)snprintf(label + *ll, label_cap - *ll, "%s%s",
+                                        j ? "|" : "", sel->val[a][j]);
+        }
+        if (*dl < cap) *dl += (size_t)snprintf(desc + *dl, cap - *dl, "]");
+    }
+    if (*dl < cap) *dl += (size_t)snprintf(desc + *dl, cap - *dl, "}");
+}
+
 /* Reads one member's value: a mapping of dotted keys to values (a scalar,
- * or a list of scalars written "[a, b]") applied to *m, or a scalar: a
- * config file (relative to the ensemble config's directory) loaded over
- * *m.  ev is the member's first event (consumed).  Appends the member as
- * written to *desc and a short label ("hidden=1000 seed=1") to label.
- * Returns 0 or -1 with err. */
+ * or a list of scalars written "[a, b]") applied to *m, and at most one
+ * select: mapping read into *sel (sel->n 0 without), or a scalar: a config
+ * file (relative to the ensemble config's directory) loaded over *m.  ev
+ * is the member's first event (consumed).  Appends the member as written
+ * to *desc and a short label ("hidden=1000 seed=1 select dropout=0.6|0.75")
+ * to label, *plain_len its length before the select part.  Returns 0 or -1
+ * with err. */
 static int read_member(EnsParser *E, const yaml_event_t *first, int index,
-                       Config *m, char *desc, size_t desc_cap, char *label,
-                       size_t label_cap, char *err) {
+                       Config *m, EnsSelect *sel, char *desc, size_t desc_cap,
+                       char *label, size_t label_cap, size_t *plain_len,
+                       char *err) {
     char where[CFG_PATH_MAX + 96];
+    char plain[64][CFG_KEY_MAX];
+    int n_plain = 0;
+    sel->n = 0;
+    *plain_len = 0;
     snprintf(where, sizeof where, "%s:%zu:%zu: ensemble.members[%d]", E->path,
              first->start_mark.line + 1, first->start_mark.column + 1, index);
     if (first->type == YAML_SCALAR_EVENT) {   /* a config file */
@@ -234,50 +405,44 @@ static int read_member(EnsParser *E, const yaml_event_t *first, int index,
                            "name and split (data.*): set it at the top of the "
                            "config, not in a member", where, key);
         if (next(E, &v)) return -1;
-        if (v.type == YAML_SCALAR_EVENT) {
-            snprintf(value, sizeof value, "%s", (const char *)v.data.scalar.value);
-        } else if (v.type == YAML_SEQUENCE_START_EVENT) {   /* [a, b] */
-            size_t o = (size_t)snprintf(value, sizeof value, "[");
-            for (int j = 0;; j++) {
-                yaml_event_t it;
-                if (next(E, &it)) {
-                    yaml_event_delete(&v);
-                    return -1;
-                }
-                int end = it.type == YAML_SEQUENCE_END_EVENT;
-                int ok = end || it.type == YAML_SCALAR_EVENT;
-                if (ok && !end && o < sizeof value)
-                    o += (size_t)snprintf(value + o, sizeof value - o, "%s%s",
-                                          j ? ", " : "",
-                                          (const char *)it.data.scalar.value);
-                yaml_event_delete(&it);
-                if (!ok) {
-                    yaml_event_delete(&v);
-                    return err_set(err, "%s: %s: list items must be single "
-                                   "values", where, key);
-                }
-                if (end) break;
-            }
-            if (o < sizeof value) snprintf(value + o, sizeof value - o, "]");
-        } else {
+        if (!strcmp(key, "select")) {
+            int is_map = v.type == YAML_MAPPING_START_EVENT;
             yaml_event_delete(&v);
-            return err_set(err, "%s: %s: expected a value (keys are dotted: "
-                           "write {model.hidden: 1000}, not a nested "
-                           "mapping)", where, key);
+            if (!is_map)
+                return err_set(err, "%s: select: expected a mapping of dotted "
+                               "keys to candidate lists, e.g. select: "
+                               "{model.dropout: [0.6, 0.75]}", where);
+            if (sel->n)
+                return err_set(err, "%s: select: twice in one member (list "
+                               "every key in one select:)", where);
+            if (read_select(E, index, plain, n_plain, sel, err)) return -1;
+            continue;
         }
+        for (int a = 0; a < sel->n; a++)
+            if (!strcmp(sel->key[a], key)) {
+                yaml_event_delete(&v);
+                return err_set(err, "%s: %s is also in the member's select: "
+                               "set it in one place", where, key);
+            }
+        int rc = read_value(E, &v, key, where, value, sizeof value, err);
         yaml_event_delete(&v);
+        if (rc) return -1;
         if (cfg_set_key(m, key, value, where, err)) return -1;
+        if (n_plain < 64) snprintf(plain[n_plain++], CFG_KEY_MAX, "%s", key);
         char q[1100];
         flow_scalar(value, q, sizeof q);
         if (dl < desc_cap)
             dl += (size_t)snprintf(desc + dl, desc_cap - dl, "%s%s: %s",
-                                   pairs ? ", " : "", key, q);
+                                   dl > 1 ? ", " : "", key, q);
         const char *shortk = strrchr(key, '.');
         if (ll < label_cap)
             ll += (size_t)snprintf(label + ll, label_cap - ll, "%s%s=%s",
                                    ll ? " " : "", shortk ? shortk + 1 : key,
                                    value);
     }
+    *plain_len = ll < label_cap ? ll : label_cap - 1;
+    if (sel->n)
+        select_text(sel, desc, desc_cap, &dl, label, label_cap, &ll);
     if (dl < desc_cap) snprintf(desc + dl, desc_cap - dl, "}");
     if (!label[0]) snprintf(label, label_cap, "base");
     return 0;
@@ -309,6 +474,45 @@ static int member_split(const EnsembleSpec *s, Config *m, int i,
                        "(NAME.m%d): shorten it", path, b->name, i + 1);
     memcpy(m->name, name, strlen(name) + 1);
     return cfg_validate(m, err);
+}
+
+/* Resolves member i's select: grid into s->cand[i] (each combination of
+ * sel's values over s->member[i], the last key varying fastest, named and
+ * validated like the member) and s->cand_label[i] ("m3 " plain, the
+ * member's own keys, then the candidate's values).  Returns 0 or -1 with
+ * err (which names the key's file:line:column). */
+static int build_candidates(EnsembleSpec *s, int i, const EnsSelect *sel,
+                            const char *plain, size_t plain_len,
+                            const char *path, char *err) {
+    int n = 1;
+    for (int a = 0; a < sel->n; a++) n *= sel->nv[a];
+    s->cand[i] = mem_calloc((size_t)n, sizeof *s->cand[i]);
+    s->cand_label[i] = mem_calloc((size_t)n, sizeof *s->cand_label[i]);
+    if (!s->cand[i] || !s->cand_label[i])
+        return err_set(err, "%s: out of memory resolving the %d candidates of "
+                       "ensemble.members[%d]", path, n, i + 1);
+    s->ncand[i] = n;
+    for (int c = 0; c < n; c++) {
+        Config *k = &s->cand[i][c];
+        char *lab = s->cand_label[i][c];
+        size_t ll = (size_t)snprintf(lab, ENS_LABEL_MAX, "m%d %.*s", i + 1,
+                                     (int)plain_len, plain);
+        *k = s->member[i];
+        k->split_seed = s->base.split_seed;   /* member_split forces it */
+        int stride = n;
+        for (int a = 0; a < sel->n; a++) {
+            stride /= sel->nv[a];
+            const char *v = sel->val[a][(c / stride) % sel->nv[a]];
+            const char *shortk = strrchr(sel->key[a], '.');
+            if (cfg_set_key(k, sel->key[a], v, sel->where[a], err)) return -1;
+            if (ll < ENS_LABEL_MAX)
+                ll += (size_t)snprintf(lab + ll, ENS_LABEL_MAX - ll, "%s%s=%s",
+                                       lab[ll - 1] == ' ' ? "" : " ",
+                                       shortk ? shortk + 1 : sel->key[a], v);
+        }
+        if (member_split(s, k, i, path, err)) return -1;
+    }
+    return 0;
 }
 
 /* Applies the command-line overrides: ensemble.weights=V, the others to
@@ -396,12 +600,17 @@ static int read_section(EnsembleSpec *s, EnsParser *E, yaml_mark_t at,
                                km.column + 1, ENS_MAX_MEMBERS);
             }
             char desc[2048], label[ENS_LABEL_MAX];
+            EnsSelect sel;
+            size_t plain_len;
             Config *m = &s->member[s->n];
             *m = s->base;
-            int rc = read_member(E, &ev, s->n + 1, m, desc, sizeof desc, label,
-                                 sizeof label, err);
+            int rc = read_member(E, &ev, s->n + 1, m, &sel, desc, sizeof desc,
+                                 label, sizeof label, &plain_len, err);
             yaml_event_delete(&ev);
-            if (rc || member_split(s, m, s->n, E->path, err)) return -1;
+            if (rc || member_split(s, m, s->n, E->path, err) ||
+                (sel.n && build_candidates(s, s->n, &sel, label, plain_len,
+                                           E->path, err)))
+                return -1;
             snprintf(s->label[s->n], ENS_LABEL_MAX, "m%d %s", s->n + 1, label);
             if (text_add(members, &tn, &tcap, "    - ") ||
                 text_add(members, &tn, &tcap, desc) ||
@@ -419,6 +628,13 @@ static int read_section(EnsembleSpec *s, EnsParser *E, yaml_mark_t at,
 
 void ens_spec_free(EnsembleSpec *s) {
     if (!s) return;
+    for (int i = 0; i < ENS_MAX_MEMBERS; i++) {
+        mem_free(s->cand[i]);
+        mem_free(s->cand_label[i]);
+        s->cand[i] = NULL;
+        s->cand_label[i] = NULL;
+        s->ncand[i] = 0;
+    }
     mem_free(s->text);
     s->text = NULL;
 }
@@ -458,6 +674,14 @@ int ens_load(EnsembleSpec *s, const char *path, const char *const *sets,
     if (read_section(s, &E, at, &weights, &have_weights, &members, err))
         goto done;
     s->weights = set_weights ? from_sets : weights;
+    int selects = 0;
+    for (int i = 0; i < s->n; i++) selects |= s->ncand[i] > 0;
+    if (selects && s->base.validation_ratio == 0) {
+        err_set(err, "%s: ensemble.members: select: chooses each member's "
+                "candidate by validation RMSE: set "
+                "data.split.validation_ratio (e.g. 0.1)", path);
+        goto done;
+    }
     if (s->weights != ENS_MEAN && s->base.validation_ratio == 0) {
         err_set(err, "%s: ensemble.weights: %s fits the weights on the "
                 "validation split: set data.split.validation_ratio (e.g. "

@@ -41,6 +41,7 @@ typedef struct {
     const EnsembleSpec *s;
     const char *db_path;
     int quiet;
+    int val_only;         /* print no test figure (--val-only) */
     Db *db;               /* member runs (and a one-split ensemble run) */
     DataMemo *memo;
     char host[256];
@@ -74,14 +75,15 @@ static void ens_info(const EnsCtx *c, const Config *cfg, const char *yaml,
     info->blis_info = NULL;
 }
 
-/* Trains member m on the split of ds (its config: the member's, at split)
- * as a new run, capturing its predictions into *out.  Returns 0 with *st
- * the run's status (why says what went wrong for other than finished), or
- * -1 with err (the database failed). */
-static int member_train(EnsCtx *c, int m, int split, const char *key,
-                        const char *pairs, DbMemberPreds *out, RunStatus *st,
-                        char *why, char *err) {
-    Config mc = c->s->member[m];
+/* Trains the member (or candidate) cfg, labelled label, on split as a new
+ * run, capturing its predictions and selected_val_rmse into *out.  Returns
+ * 0 with *st the run's status (why says what went wrong for other than
+ * finished), or -1 with err (the database failed). */
+static int member_train(EnsCtx *c, const Config *cfg, const char *label,
+                        int split, const char *key, const char *pairs,
+                        DbMemberPreds *out, RunStatus *st, char *why,
+                        char *err) {
+    Config mc = *cfg;
     Runner r;
     RunOutcome o;
     Heartbeat hb;
@@ -95,7 +97,7 @@ static int member_train(EnsCtx *c, int m, int split, const char *key,
     if (mc.variant == VARIANT_GLOCAL) {
         err_set(why, "member %s has model.variant glocal: GLocal-K runs do "
                 "not yet record the predictions an ensemble needs (use item "
-                "or user members)", c->s->label[m]);
+                "or user members)", label);
         return 0;
     }
     if (runner_prepare_memo(&r, &mc, c->memo, why)) {
@@ -105,8 +107,7 @@ static int member_train(EnsCtx *c, int m, int split, const char *key,
     ens_pairs_key(&r.ds, got);
     if (strcmp(got, pairs)) {
         err_set(why, "member %s loaded another split than the ensemble's (its "
-                "validation and test pairs differ): check its config",
-                c->s->label[m]);
+                "validation and test pairs differ): check its config", label);
         ret = 0;
         goto done;
     }
@@ -134,20 +135,22 @@ static int member_train(EnsCtx *c, int m, int split, const char *key,
         out->refit = r.pred_refit;
         out->n_val = r.ds.n_val;
         out->n_test = r.ds.n_test;
+        out->val_rmse = o.selected_val_rmse;
         r.pred_val = r.pred_test = r.pred_refit = NULL;
         if (!c->quiet) {
             printf("  member %-28s run %lld: selected epoch %d by validation "
-                   "RMSE %.4f (%s weights): test RMSE %.4f", c->s->label[m],
-                   (long long)id, o.selected_epoch, o.selected_val_rmse,
-                   o.selected_ema ? "averaged" : "raw", o.selected_test_rmse);
-            if (o.refit_epochs > 0)
-                printf("; refit %d epochs: test RMSE %.4f", o.refit_epochs,
-                       o.refit_test_rmse);
+                   "RMSE %.4f (%s weights)", label, (long long)id,
+                   o.selected_epoch, o.selected_val_rmse,
+                   o.selected_ema ? "averaged" : "raw");
+            if (!c->val_only) printf(": test RMSE %.4f", o.selected_test_rmse);
+            if (o.refit_epochs > 0) printf("; refit %d epochs", o.refit_epochs);
+            if (o.refit_epochs > 0 && !c->val_only)
+                printf(": test RMSE %.4f", o.refit_test_rmse);
             printf(" (%.1f s)\n", o.seconds);
             fflush(stdout);
         }
     } else if (!why[0]) {
-        snprintf(why, ERR_MAX, "member %s (run %lld) %s", c->s->label[m],
+        snprintf(why, ERR_MAX, "member %s (run %lld) %s", label,
                  (long long)id, runner_status_name(*st));
     }
     ret = 0;
@@ -157,13 +160,14 @@ done:
     return ret;
 }
 
-/* The predictions of member m at split into preds (reused or trained).
- * Returns 0 with *st (RUN_FINISHED: preds filled; else why), or -1 with
- * err (the database failed). */
-static int member_preds(EnsCtx *c, int m, int split, const Dataset *ds,
-                        const char *pairs, DbMemberPreds *preds, RunStatus *st,
-                        char *why, char *err) {
-    Config mc = c->s->member[m];
+/* The predictions of the member (or candidate) cfg, labelled label, at
+ * split into preds (reused or trained).  Returns 0 with *st (RUN_FINISHED:
+ * preds filled; else why), or -1 with err (the database failed). */
+static int member_preds(EnsCtx *c, const Config *cfg, const char *label,
+                        int split, const Dataset *ds, const char *pairs,
+                        DbMemberPreds *preds, RunStatus *st, char *why,
+                        char *err) {
+    Config mc = *cfg;
     char key[24];
     mc.split_index = split;
     if (ens_member_key(&mc, key, err)) return -1;
@@ -174,12 +178,73 @@ static int member_preds(EnsCtx *c, int m, int split, const Dataset *ds,
         *st = RUN_FINISHED;
         if (!c->quiet) {
             printf("  member %-28s run %lld reused (trained on this split "
-                   "before)\n", c->s->label[m], (long long)preds->run_id);
+                   "before)\n", label, (long long)preds->run_id);
             fflush(stdout);
         }
         return 0;
     }
-    return member_train(c, m, split, key, pairs, preds, st, why, err);
+    return member_train(c, cfg, label, split, key, pairs, preds, st, why,
+                        err);
+}
+
+/* Member m at split into preds: the member itself, or for a select:
+ * member every candidate (reused or trained) and the one with the lowest
+ * selected_val_rmse (ties: the first written; a NaN never wins), its rows
+ * appended to cands (*nc of them) and its label in label.  Reads no test
+ * rating.  Returns 0 with *st (RUN_FINISHED: preds filled; else why), or
+ * -1 with err. */
+static int member_choose(EnsCtx *c, int m, int split, const Dataset *ds,
+                         const char *pairs, DbMemberPreds *preds,
+                         DbEnsembleCandidate *cands, int *nc,
+                         const char **label, RunStatus *st, char *why,
+                         char *err) {
+    const EnsembleSpec *s = c->s;
+    *label = s->label[m];
+    if (s->ncand[m] == 0)
+        return member_preds(c, &s->member[m], s->label[m], split, ds, pairs,
+                            preds, st, why, err);
+    int best = -1;
+    const int first = *nc;
+    for (int j = 0; j < s->ncand[m]; j++) {
+        DbMemberPreds p;
+        memset(&p, 0, sizeof p);
+        if (member_preds(c, &s->cand[m][j], s->cand_label[m][j], split, ds,
+                         pairs, &p, st, why, err))
+            return -1;
+        if (*st != RUN_FINISHED) {
+            db_member_preds_free(&p);
+            return 0;
+        }
+        cands[*nc] = (DbEnsembleCandidate){m + 1, j + 1, p.run_id, p.val_rmse,
+                                           0, s->cand_label[m][j]};
+        if (isfinite(p.val_rmse) &&
+            (best < 0 || p.val_rmse < cands[first + best].val_rmse)) {
+            best = j;
+            db_member_preds_free(preds);
+            *preds = p;
+        } else {
+            db_member_preds_free(&p);
+        }
+        (*nc)++;
+    }
+    if (best < 0) {
+        *st = RUN_FAILED;
+        err_set(why, "member %s: no candidate has a validation RMSE to choose "
+                "by (set data.split.validation_ratio)", s->label[m]);
+        return 0;
+    }
+    cands[first + best].chosen = 1;
+    *label = s->cand_label[m][best];
+    if (!c->quiet) {
+        printf("  member %s: chose %s by validation RMSE (", s->label[m],
+               s->cand_label[m][best]);
+        for (int j = first; j < *nc; j++)
+            printf("%s%.5f%s", j > first ? " " : "", cands[j].val_rmse,
+                   cands[j].chosen ? "*" : "");
+        printf(")\n");
+        fflush(stdout);
+    }
+    return 0;
 }
 
 /* The ranking metrics of ensemble run id: its members rebuilt from their
@@ -250,6 +315,9 @@ static int ens_point(EnsCtx *c, Db *rdb, int split, int64_t id,
     Config base = s->base;
     Dataset ds;
     DbMemberPreds preds[ENS_MAX_MEMBERS];
+    DbEnsembleCandidate *cands = NULL;
+    const char *labels[ENS_MAX_MEMBERS];
+    int nc = 0;
     float *xv = NULL, *xt = NULL, *xr = NULL, *yv = NULL, *yt = NULL;
     char pairs[24];
     int ret = -1, any_refit = 0;
@@ -263,8 +331,15 @@ static int ens_point(EnsCtx *c, Db *rdb, int split, int64_t id,
         goto done;
     }
     ens_pairs_key(&ds, pairs);
+    cands = mem_calloc(ENS_MAX_MEMBERS * ENS_MAX_CANDIDATES, sizeof *cands);
+    if (!cands) {
+        err_set(why, "out of memory choosing among the members' candidates");
+        ret = 0;
+        goto done;
+    }
     for (int m = 0; m < K; m++) {
-        if (member_preds(c, m, split, &ds, pairs, &preds[m], st, why, err))
+        if (member_choose(c, m, split, &ds, pairs, &preds[m], cands, &nc,
+                          &labels[m], st, why, err))
             goto done;
         if (*st != RUN_FINISHED) {
             ret = 0;
@@ -318,8 +393,10 @@ static int ens_point(EnsCtx *c, Db *rdb, int split, int64_t id,
     res.result_rmse = any_refit ? res.refit_rmse : res.test_rmse;
     DbEnsembleMember mem[ENS_MAX_MEMBERS];
     for (int m = 0; m < K; m++)
-        mem[m] = (DbEnsembleMember){preds[m].run_id, w[m], s->label[m]};
-    if (db_ensemble_record(rdb, id, mem, K, &res, err)) goto done;
+        mem[m] = (DbEnsembleMember){preds[m].run_id, w[m], labels[m]};
+    if (db_ensemble_candidates_record(rdb, id, cands, nc, err) ||
+        db_ensemble_record(rdb, id, mem, K, &res, err))
+        goto done;
     TopnMetrics tm;
     if (base.top_k > 0) {
         if (ens_topn(c, id, &tm, why)) {
@@ -332,15 +409,17 @@ static int ens_point(EnsCtx *c, Db *rdb, int split, int64_t id,
     if (c->splits > 1) printf(" (split %d/%d)", split + 1, c->splits);
     printf(": weights (%s, fitted on validation)", ens_weights_name(s->weights));
     for (int m = 0; m < K; m++) printf(" m%d %.3f", m + 1, w[m]);
-    printf("; validation RMSE %.4f; test RMSE %.4f", res.val_rmse,
-           res.test_rmse);
-    if (any_refit) printf(", refit models %.4f", res.refit_rmse);
+    printf("; validation RMSE %.4f", res.val_rmse);
+    if (!c->val_only) printf("; test RMSE %.4f", res.test_rmse);
+    if (any_refit && !c->val_only)
+        printf(", refit models %.4f", res.refit_rmse);
     printf("\n");
     fflush(stdout);
     *st = RUN_FINISHED;
     ret = 0;
 done:
     for (int m = 0; m < K; m++) db_member_preds_free(&preds[m]);
+    mem_free(cands);
     mem_free(xv);
     mem_free(xt);
     mem_free(xr);
@@ -508,7 +587,10 @@ static int ens_splits(EnsCtx *c, char *err) {
     }
     heartbeat_stop(&hb);
     sqlite3 *h = NULL;
-    if (db_open_query(&h, c->db_path, err) == 0) {
+    if (c->val_only)
+        printf("split summary with the test figures: autorec summary --db %s "
+               "--experiment %s\n", c->db_path, exp);
+    else if (db_open_query(&h, c->db_path, err) == 0) {
         printf("split summary (result RMSE: the blend of the refit models "
                "when the members refit, else of the selected ones):\n");
         if (query_summary_print(h, exp, QFMT_TABLE, stdout, err) < 0)
@@ -530,7 +612,8 @@ done:
 }
 
 int ens_run_main(const char *config_path, const char *db_path,
-                 const char *const *sets, int n_sets, int quiet) {
+                 const char *const *sets, int n_sets, int quiet,
+                 int val_only) {
     EnsembleSpec *s = mem_calloc(1, sizeof *s);
     EnsCtx c;
     char err[ERR_MAX];
@@ -552,6 +635,7 @@ int ens_run_main(const char *config_path, const char *db_path,
     c.s = s;
     c.db_path = db_path;
     c.quiet = quiet;
+    c.val_only = val_only;
     c.splits = cfg_split_count(&s->base);
     if (gethostname(c.host, sizeof c.host - 1) != 0) strcpy(c.host, "unknown");
     rc = EXIT_FAILED;

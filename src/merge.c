@@ -126,6 +126,7 @@ typedef struct {
     sqlite3_stmt *pred_delete, *pred_copy;     /* run_predictions, per run */
     sqlite3_stmt *members_delete, *members_copy;   /* ensemble_members of
                             * the copied ensemble runs, ids remapped */
+    sqlite3_stmt *cands_delete, *cands_copy;   /* and ensemble_candidates */
 } MergeSql;
 
 static void merge_sql_free(MergeSql *m) {
@@ -144,6 +145,8 @@ static void merge_sql_free(MergeSql *m) {
     sqlite3_finalize(m->pred_copy);
     sqlite3_finalize(m->members_delete);
     sqlite3_finalize(m->members_copy);
+    sqlite3_finalize(m->cands_delete);
+    sqlite3_finalize(m->cands_copy);
     memset(m, 0, sizeof *m);
 }
 
@@ -213,6 +216,14 @@ static int merge_sql_make(sqlite3 *h, MergeSql *m, char *err) {
          "m.dst, s.weight, s.label FROM shard.ensemble_members s JOIN "
          "temp.merge_ids e ON e.src = s.ensemble_run AND e.copied LEFT JOIN "
          "temp.merge_ids m ON m.src = s.member_run ORDER BY 1, 2");
+    PREP(m->cands_delete, "DELETE FROM main.ensemble_candidates WHERE "
+         "ensemble_run IN (SELECT dst FROM temp.merge_ids WHERE copied)");
+    PREP(m->cands_copy, "INSERT INTO main.ensemble_candidates(ensemble_run, "
+         "position, candidate, candidate_run, val_rmse, chosen, label) "
+         "SELECT e.dst, s.position, s.candidate, m.dst, s.val_rmse, s.chosen, "
+         "s.label FROM shard.ensemble_candidates s JOIN temp.merge_ids e ON "
+         "e.src = s.ensemble_run AND e.copied LEFT JOIN temp.merge_ids m ON "
+         "m.src = s.candidate_run ORDER BY 1, 2, 3");
 #undef PREP
     ret = 0;
 done:
@@ -247,10 +258,10 @@ static int merge_map(MergeSql *m, sqlite3_int64 src, sqlite3_int64 dst,
     return rc;
 }
 
-/* Copies the ensemble_members rows of the shard's copied ensemble runs
- * (replacing the target's rows of those runs), every run id remapped
- * through temp.merge_ids, once every run is mapped.  Returns an SQLite
- * result code. */
+/* Copies the ensemble_members and ensemble_candidates rows of the shard's
+ * copied ensemble runs (replacing the target's rows of those runs), every
+ * run id remapped through temp.merge_ids, once every run is mapped.
+ * Returns an SQLite result code. */
 static int merge_members(sqlite3 *h, MergeSql *m, MergeStats *s) {
     int rc = sqlite3_step(m->members_delete);
     sqlite3_reset(m->members_delete);
@@ -259,7 +270,12 @@ static int merge_members(sqlite3 *h, MergeSql *m, MergeStats *s) {
     sqlite3_reset(m->members_copy);
     if (rc != SQLITE_DONE) return rc;
     s->members += sqlite3_changes(h);
-    return SQLITE_OK;
+    rc = sqlite3_step(m->cands_delete);
+    sqlite3_reset(m->cands_delete);
+    if (rc != SQLITE_DONE) return rc;
+    rc = sqlite3_step(m->cands_copy);
+    sqlite3_reset(m->cands_copy);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Merges the shard's runs, their epochs and stored predictions into main,

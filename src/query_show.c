@@ -108,6 +108,41 @@ static int show_columns(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     return 0;
 }
 
+/* An ensemble run's select: candidates (ensemble_candidates): per member,
+ * each candidate's run and validation RMSE, '*' at the chosen one; nothing
+ * when it has none.  Returns 0 or -1 with err. */
+static int show_candidates(sqlite3 *h, sqlite3_int64 id, FILE *out,
+                           char *err) {
+    sqlite3_stmt *st = NULL;
+    char b[2][64];
+    int rc, n = 0;
+    if (sqlite3_prepare_v2(h, "SELECT position, candidate, candidate_run, "
+            "val_rmse, chosen, label FROM ensemble_candidates WHERE "
+            "ensemble_run = ?1 ORDER BY position, candidate", -1, &st,
+            NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);   /* a database before schema 8 */
+        return 0;
+    }
+    rc = sqlite3_bind_int64(st, 1, id);
+    while ((rc = query_step(st, rc)) == SQLITE_ROW) {
+        if (n++ == 0)
+            fprintf(out, "candidates  of the select: members, chosen (*) by "
+                         "the lowest validation RMSE:\n");
+        fprintf(out, "  m%-3d %2d%s run %-6s validation RMSE %s  %s\n",
+                sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+                sqlite3_column_int(st, 4) ? "*" : " ",
+                query_col(st, 2, NULL, b[0], sizeof b[0]),
+                query_col(st, 3, "%.5f", b[1], sizeof b[1]),
+                sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5)
+                                           : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return err_set(err, "cannot read the candidates of run %lld: %s",
+                       (long long)id, sqlite3_errmsg(h));
+    return 0;
+}
+
 /* An ensemble run: its members with their weights (ensemble_members) and
  * their own figures; nothing for other runs.  Returns 0 or -1 with err. */
 static int show_ensemble(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
@@ -144,7 +179,7 @@ static int show_ensemble(sqlite3 *h, sqlite3_int64 id, FILE *out, char *err) {
     if (rc != SQLITE_DONE)
         return err_set(err, "cannot read the members of run %lld: %s",
                        (long long)id, sqlite3_errmsg(h));
-    return 0;
+    return show_candidates(h, id, out, err);
 }
 
 /* Prints run id.  Returns 0, 1 when there is no such run (err set), or -1

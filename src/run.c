@@ -47,7 +47,7 @@ static void flush_progress(void) {
 void run_usage(FILE *f) {
     fprintf(f,
 "usage: autorec run CONFIG [KEY=VALUE]... [--db PATH] [--set KEY=VALUE]...\n"
-"                  [--quiet] [--]\n"
+"                  [--quiet] [--val-only] [--]\n"
 "\n"
 "Trains AutoRec (I-AutoRec; U-AutoRec with model.variant: user; GLocal-K with\n"
 "model.variant: glocal) as described\n"
@@ -64,6 +64,9 @@ void run_usage(FILE *f) {
 "                    to the working directory\n"
 "  --                ends the options\n"
 "  --quiet           print only the final summary line\n"
+"  --val-only        an ensemble config: print validation figures only, no\n"
+"                    test RMSE (for choosing by hand; the test figures are\n"
+"                    recorded as always: autorec summary, show)\n"
 "  -h, --help        this help\n"
 "\n"
 "With data.split.repeats: K > 1 (K random splits, split seed + 0..K-1) or\n"
@@ -86,6 +89,7 @@ typedef struct {
     CliConfig in;           /* CONFIG and its overrides */
     const char *db_path;
     int quiet;
+    int val_only;
 } RunArgs;
 
 /* Parses the command line; returns -1 (message printed) on bad usage, 1 for
@@ -97,6 +101,7 @@ static int parse_args(int argc, char **argv, RunArgs *a) {
         {.name = "--db", .kind = CLI_TEXT, .dest = &a->db_path},
         {.name = "--set", .kind = CLI_SET, .dest = &a->in},
         {.name = "--quiet", .kind = CLI_FLAG, .dest = &a->quiet},
+        {.name = "--val-only", .kind = CLI_FLAG, .dest = &a->val_only},
         {.name = NULL},
     };
     CliSpec spec = {.cmd = "run", .usage = run_usage, .opts = opts,
@@ -221,7 +226,13 @@ int run_main(int argc, char **argv) {
     if (pa) return cli_parse_status(pa);
     if (ens_detect(args.in.config))   /* an ensemble: ensemble.h */
         return ens_run_main(args.in.config, args.db_path, args.in.sets,
-                            args.in.n_sets, args.quiet);
+                            args.in.n_sets, args.quiet, args.val_only);
+    if (args.val_only) {
+        fprintf(stderr, "autorec: run: --val-only applies to ensemble configs "
+                "(an ensemble: section); %s has none: leave the flag out\n",
+                args.in.config);
+        return EXIT_USAGE;
+    }
     if (load_config(&args, &cfg)) return EXIT_USAGE;
     if (cfg_split_count(&cfg) > 1) return run_splits(&args, &cfg);
     if (runner_prepare(&runner, &cfg, err)) goto fail;

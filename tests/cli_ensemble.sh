@@ -72,6 +72,8 @@ test_ensemble_weights_never_read_test() {
     sed "s|path: $T/data|path: $T/bad|" "$T/ens.yaml" > "$T/bad.yaml"
     printf '    - {train.ema: 0.5}\n' >> "$T/ens.yaml"
     printf '    - {train.ema: 0.5}\n' >> "$T/bad.yaml"
+    # a select: member: the same candidate chosen, by the same figures
+    printf '    - {model.hidden: 16, select: {model.dropout: [0, 0.2, 0.4], train.l2: [0, 1]}}\n' | tee -a "$T/ens.yaml" >> "$T/bad.yaml"
     $BIN run "$T/ens.yaml" --db "$T/a.db" --quiet > /dev/null 2>&1 || { fail "clean run failed"; return; }
     $BIN run "$T/bad.yaml" --db "$T/b.db" --quiet > /dev/null 2>&1 || { fail "poisoned run failed"; return; }
     local sel="SELECT group_concat(coalesce(selected_epoch, '-') || '/' || coalesce(selected_val_rmse, '-') || '/' || coalesce(selected_weights, '-') || '/' || coalesce(refit_epochs, '-'), ' ') FROM runs ORDER BY id"
@@ -79,10 +81,75 @@ test_ensemble_weights_never_read_test() {
         || fail "selection moved with the test ratings: $(q "$T/a.db" "$sel") vs $(q "$T/b.db" "$sel")"
     local w="SELECT group_concat(weight, ' ') FROM ensemble_members ORDER BY position"
     [ "$(q "$T/a.db" "$w")" = "$(q "$T/b.db" "$w")" ] || fail "weights moved: $(q "$T/a.db" "$w") vs $(q "$T/b.db" "$w")"
+    local c="SELECT group_concat(candidate || '/' || candidate_run || '/' || val_rmse || '/' || chosen, ' ') FROM ensemble_candidates ORDER BY position, candidate"
+    [ "$(q "$T/a.db" "SELECT count(*), sum(chosen) FROM ensemble_candidates")" = "6|1" ] && [ "$(q "$T/a.db" "$c")" = "$(q "$T/b.db" "$c")" ] \
+        || fail "the candidates' choice moved with the test ratings: $(q "$T/a.db" "$c") vs $(q "$T/b.db" "$c")"
     [ "$(q "$T/a.db" "SELECT result_test_rmse FROM runs WHERE id = 1")" != "$(q "$T/b.db" "SELECT result_test_rmse FROM runs WHERE id = 1")" ] \
         || fail "the poisoned test set gave the same test RMSE"
     [ "$(q "$T/a.db" "SELECT count(*) FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.ema = 0.5 AND e.ema_val_rmse > 0 AND e.ema_test_rmse > 0")" = 6 ] \
         || fail "the ema member lacks the average's RMSE per epoch"
+}
+
+# A select: member: every candidate trained as a member run (reused by
+# key on a rerun and by an ensemble sharing candidates), the one with the
+# lowest selected_val_rmse (ties: the first) chosen per split and blended;
+# ensemble_candidates records them, show lists them, --val-only prints no
+# test figure.
+test_ensemble_select() {
+    make_ens
+    sed 's/    - {model.hidden: 20, train.seed: 4}/    - {model.hidden: 20, select: {train.l2: [0, 0.5], model.dropout: [0.1, 0.3]}}/' \
+        "$T/ens.yaml" > "$T/sel.yaml"
+    $BIN run "$T/sel.yaml" --db "$T/sel.db" > "$T/out" 2>"$T/err" || { fail "run failed: $(cat "$T/err")"; return; }
+    grep -q "^  member m2 hidden=20 select l2=0|0.5 dropout=0.1|0.3: chose m2 hidden=20 l2=[0-9.]* dropout=0.[13] by validation RMSE (" "$T/out" \
+        || fail "no choice line: $(cat "$T/out")"
+    [ "$(q "$T/sel.db" "SELECT count(*) FROM runs WHERE member_key IS NOT NULL AND status = 'finished'")" = 6 ] \
+        || fail "2 members + 4 candidates expected: $(q "$T/sel.db" 'SELECT id, name, member_key FROM runs')"
+    [ "$(q "$T/sel.db" "SELECT count(*), sum(chosen), count(DISTINCT candidate_run) FROM ensemble_candidates WHERE ensemble_run = 1 AND position = 2")" = "4|1|4" ] \
+        || fail "candidate rows: $(q "$T/sel.db" 'SELECT * FROM ensemble_candidates')"
+    # the chosen one: the lowest validation RMSE of the candidates' runs,
+    # the member row points at it
+    local best
+    best=$(q "$T/sel.db" "SELECT c.candidate_run FROM ensemble_candidates c JOIN runs r ON r.id = c.candidate_run WHERE c.val_rmse = r.selected_val_rmse ORDER BY c.val_rmse, c.candidate LIMIT 1")
+    [ -n "$best" ] && [ "$(q "$T/sel.db" "SELECT candidate_run FROM ensemble_candidates WHERE chosen")" = "$best" ] \
+        || fail "not the lowest validation RMSE: $(q "$T/sel.db" 'SELECT * FROM ensemble_candidates')"
+    [ "$(q "$T/sel.db" "SELECT member_run FROM ensemble_members WHERE ensemble_run = 1 AND position = 2")" = "$best" ] \
+        || fail "the member row is not the chosen candidate: $(q "$T/sel.db" 'SELECT * FROM ensemble_members')"
+    [ "$(q "$T/sel.db" "SELECT count(DISTINCT r.l2 || '/' || r.dropout) FROM ensemble_candidates c JOIN runs r ON r.id = c.candidate_run WHERE r.hidden = 20")" = 4 ] \
+        || fail "the candidates do not span the grid"
+    $BIN show 1 --db "$T/sel.db" > "$T/show" || fail "show failed"
+    grep -q "^candidates  " "$T/show" && [ "$(grep -c "^  m2 .* run [0-9]* *validation RMSE [0-9.]*  m2 hidden=20 l2=" "$T/show")" = 4 ] \
+        && [ "$(grep -c "^  m2    [0-9]\* run" "$T/show")" = 1 ] || fail "show lacks the candidates: $(cat "$T/show")"
+    # a rerun with --val-only: every candidate reused, the same choice, no test figure
+    $BIN run "$T/sel.yaml" --db "$T/sel.db" --val-only > "$T/out2" 2>&1 || fail "rerun failed: $(cat "$T/out2")"
+    [ "$(grep -c "reused" "$T/out2")" = 6 ] || fail "candidates not reused: $(cat "$T/out2")"
+    grep -qi "test" "$T/out2" && fail "--val-only printed a test figure: $(cat "$T/out2")"
+    grep -q "^ensemble run 8: weights (simplex, fitted on validation) .*; validation RMSE [0-9.]*$" "$T/out2" || fail "rerun line: $(cat "$T/out2")"
+    [ "$(q "$T/sel.db" "SELECT count(DISTINCT candidate_run) FROM ensemble_candidates WHERE chosen")" = 1 ] || fail "the rerun chose another candidate"
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/one.yaml" --db "$T/sel.db" --val-only > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "--val-only of a plain run: not exit 2"
+    grep -q "val-only applies to ensemble configs" "$T/err" || fail "message: $(cat "$T/err")"
+}
+
+# select: errors name the file, line and column before anything is written.
+test_ensemble_select_errors() {
+    make_ens
+    local m='    - {model.hidden: 20, train.seed: 4}' x
+    for x in "{select: {model.dropout: [0.1, 0.2, 0.3, 0.4, 0.5], train.l2: [1, 2, 3, 4]}}|more than 16 candidates" \
+             "{model.dropout: 0.2, select: {model.dropout: [0.1, 0.3]}}|model.dropout is also set in the member" \
+             "{select: {model.dropout: [0.1]}, model.dropout: 0.2}|model.dropout is also in the member's select" \
+             "{select: {data.split.validation_ratio: [0.1, 0.2]}}|the candidates share the ensemble's name and split" \
+             "{select: {model.dropout: 0.3}}|expected a list of candidate values" \
+             "{select: {model.dropout: [0.1, 7]}}|model.dropout" \
+             "{select: {model.dropout: []}}|no candidate values" \
+             "{select: [0.1]}|select: expected a mapping"; do
+        sed "s/^$m\$/    - ${x%%|*}/" "$T/ens.yaml" > "$T/x.yaml"
+        $BIN run "$T/x.yaml" --db "$T/selx.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "${x%%|*}: not exit 2"
+        grep -q "x.yaml:[0-9]*:[0-9]*: ensemble.members\[2\].*${x#*|}" "$T/err" || fail "${x%%|*}: message: $(cat "$T/err")"
+    done
+    sed "s/^$m\$/    - {select: {model.dropout: [0.1, 0.3]}}/; s/validation_ratio: 0.2/validation_ratio: 0/; s/weights: simplex/weights: mean/; s/refit: true/refit: false/" "$T/ens.yaml" > "$T/x.yaml"
+    $BIN run "$T/x.yaml" --db "$T/selx.db" > /dev/null 2>"$T/err"; [ $? = 2 ] || fail "select: without validation: not exit 2"
+    grep -q "select: chooses each member's candidate by validation RMSE" "$T/err" || fail "no-validation message: $(cat "$T/err")"
+    [ ! -e "$T/selx.db" ] || fail "a refused config created the database"
 }
 
 test_ensemble_splits_and_summary() {
@@ -141,6 +208,26 @@ test_merge_copies_ensembles() {
         || fail "third merge output: $(cat "$T/out")"
     [ "$(q "$T/m.db" "SELECT count(*) FROM ensemble_members")" = 6 ] && [ "$(q "$T/m.db" "$mem")" = "$(q "$T/s.db" "$mem")" ] \
         || fail "replaced member rows: $(q "$T/m.db" 'SELECT * FROM ensemble_members')"
+}
+
+# autorec merge of an ensemble with a select: member into a database
+# holding another run (so every run id moves): its candidate rows point at
+# the merged candidate runs, the chosen one at the member's run.
+test_merge_copies_candidates() {
+    make_ens
+    sed 's/    - {model.hidden: 20, train.seed: 4}/    - {model.hidden: 20, select: {model.dropout: [0.1, 0.3]}}/' \
+        "$T/ens.yaml" > "$T/sel.yaml"
+    sed '/^ensemble:/,$d' "$T/ens.yaml" > "$T/one.yaml"
+    $BIN run "$T/sel.yaml" --db "$T/cs.db" > /dev/null 2>&1 || { fail "ensemble run failed"; return; }
+    $BIN run "$T/one.yaml" --db "$T/cm.db" > /dev/null 2>&1 || { fail "plain run failed"; return; }
+    $BIN merge "$T/cs.db" --into "$T/cm.db" > "$T/out" 2>&1 || { fail "merge failed: $(cat "$T/out")"; return; }
+    local c="SELECT group_concat(x, ' ') FROM (SELECT c.position || '/' || c.candidate || '/' || c.label || '/' || c.val_rmse || '/' || c.chosen || '/' || m.member_key || '/' || m.selected_val_rmse || '/' || r.name AS x FROM ensemble_candidates c JOIN runs m ON m.id = c.candidate_run JOIN runs r ON r.id = c.ensemble_run ORDER BY c.position, c.candidate)"
+    [ "$(q "$T/cm.db" "SELECT count(*) FROM ensemble_candidates")" = 2 ] && [ "$(q "$T/cm.db" "$c")" = "$(q "$T/cs.db" "$c")" ] \
+        || fail "candidate rows not remapped: $(q "$T/cm.db" 'SELECT * FROM ensemble_candidates')"
+    [ "$(q "$T/cm.db" "SELECT count(*) FROM ensemble_candidates c JOIN ensemble_members e ON e.ensemble_run = c.ensemble_run AND e.position = c.position AND e.member_run = c.candidate_run WHERE c.chosen")" = 1 ] \
+        || fail "the chosen candidate is not the merged member"
+    [ "$(q "$T/cm.db" "SELECT min(candidate_run) FROM ensemble_candidates")" != "$(q "$T/cs.db" "SELECT min(candidate_run) FROM ensemble_candidates")" ] \
+        || fail "the run ids did not move: the test proves nothing"
 }
 
 test_ensemble_errors() {

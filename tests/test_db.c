@@ -545,18 +545,26 @@ static void check_intact_and_close(sqlite3 *h, const char *dir) {
     test_rm_tree(dir);
 }
 
-/* Removes schema 7's additions from the database h: the config columns
- * ema, top_k and relevant_min, the result columns of weight averaging,
- * ranking metrics and ensembles, the epochs columns, the ensemble tables,
- * and the views.  Returns an SQLite result code. */
+/* Removes schema 8's additions from the database h: the table
+ * ensemble_candidates, and the views.  Returns an SQLite result code. */
+static int drop_v8(sqlite3 *h) {
+    return sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
+                           "DROP TABLE ensemble_candidates;", NULL, NULL, NULL);
+}
+
+/* Removes schema 7's (and 8's) additions from the database h: the config
+ * columns ema, top_k and relevant_min, the result columns of weight
+ * averaging, ranking metrics and ensembles, the epochs columns, the
+ * ensemble tables, and the views.  Returns an SQLite result code. */
 static int drop_v7(sqlite3 *h) {
     static const char *const cols[] = {"ema", "top_k", "relevant_min",
         "selected_weights", "precision_at_k", "recall_at_k", "ndcg_at_k",
         "hit_rate_at_k", "topn_users", "member_key", "ensemble_size"};
     static const char *const ecols[] = {"ema_val_rmse", "ema_test_rmse",
         "precision_at_k", "recall_at_k", "ndcg_at_k", "hit_rate_at_k"};
-    int rc = sqlite3_exec(h, "DROP VIEW run_summary; DROP VIEW grid_summary;"
-                             "DROP INDEX runs_member_key;"
+    int rc = drop_v8(h);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, "DROP INDEX runs_member_key;"
                              "DROP TABLE ensemble_members;"
                              "DROP TABLE run_predictions;", NULL, NULL, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < sizeof cols / sizeof *cols; i++) {
@@ -930,6 +938,56 @@ static void test_migrate_v6(void) {
     check_intact_and_close(h, dir);
 }
 
+/* A schema-7 database (no ensemble_candidates) with a finished run
+ * migrates in place: the run is kept, the table is created empty, and
+ * candidates are recorded, replaced when recorded again and cleared. */
+static void test_migrate_v7(void) {
+    char path[512], err[ERR_MAX];
+    const char *dir = tmp_file("v7.db", path, sizeof path);
+    if (!dir) return;
+    Config c;
+    fill_cfg(&c);
+    DbRunInfo info = fill_info(&c);
+    Db *db = NULL;
+    int64_t id = 0, ens = 0;
+    DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
+    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
+    sqlite3 *h = raw_open(path);
+    CHECK(drop_v8(h) == SQLITE_OK);
+    CHECK(mark_version(h, 7) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
+    DbEnsembleCandidate cand[2] = {{2, 1, id, 0.81, 0, "m2 l2=1"},
+                                   {2, 2, id, NAN, 1, "m2 l2=2"}};
+    CHECK_MSG(db && db_run_begin(db, &info, &ens, err) == 0 &&
+              db_ensemble_candidates_record(db, ens, cand, 2, err) == 0,
+              "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id = 1 AND "
+                          "status = 'finished' AND selected_val_rmse = 0.8")
+          == 1);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_candidates WHERE "
+                          "ensemble_run = 2 AND position = 2 AND ((candidate "
+                          "= 1 AND val_rmse = 0.81 AND chosen = 0 AND label "
+                          "= 'm2 l2=1') OR (candidate = 2 AND val_rmse IS "
+                          "NULL AND chosen = 1))") == 2);
+    sqlite3_close(h);
+    CHECK_MSG(db_open(&db, path, err) == 0 &&
+              db_ensemble_candidates_record(db, ens, cand + 1, 1, err) == 0,
+              "%s", err);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_candidates") == 1);
+    sqlite3_close(h);
+    CHECK_MSG(db && db_ensemble_candidates_record(db, ens, NULL, 0, err) == 0,
+              "%s", err);
+    db_close(db);
+    h = raw_open(path);
+    CHECK(test_sql_int(h, "SELECT count(*) FROM ensemble_candidates") == 0);
+    check_intact_and_close(h, dir);
+}
+
 /* The schema-7 results: ranking metrics, a member's predictions found by
  * its key and the shape of its split (not another shape, not an
  * unfinished run), an ensemble's members replaced when recorded again. */
@@ -961,7 +1019,8 @@ static void test_member_and_ensemble_rows(void) {
     DbMemberPreds p;
     /* m2 is still running: the finished m1 is found, with its arrays */
     CHECK(db && db_member_find(db, "key-a", "pairs-1", 3, 2, &p, err) == 1);
-    CHECK(p.run_id == m1 && p.val && p.val[1] == 4.0f && p.test &&
+    CHECK(p.run_id == m1 && p.val_rmse == 0.8 && p.val && p.val[1] == 4.0f &&
+          p.test &&
           p.test[1] == 5.0f && p.refit && p.refit[0] == 2.5f);
     db_member_preds_free(&p);
     CHECK(db && db_member_find(db, "key-a", "pairs-2", 3, 2, &p, err) == 0);
@@ -1261,6 +1320,7 @@ void suite_db(void) {
     RUN(test_migrate_v5_peak_rss);
     RUN(test_migrate_v5_stale_status);
     RUN(test_migrate_v6);
+    RUN(test_migrate_v7);
     RUN(test_member_and_ensemble_rows);
     RUN(test_lock_wait_ends_on_stop);
     RUN(test_refit_epochs);

@@ -143,6 +143,59 @@ static const char *write_file(const char *dir, const char *name,
 /* A section with a mapping member, a list value and a file member: names,
  * labels, the split seed kept when a member sets train.seed, the weights
  * from --set; errors name the member and its line. */
+/* A select: member: its candidates are the product of the lists in the
+ * order written (the last key fastest) over the member's own keys, named
+ * like the member, on the base's split, labelled with their values; the
+ * section's text keeps the grid (the ensemble's identity); a value that
+ * does not validate is refused at its file:line:column. */
+static void test_load_select(void) {
+    char err[ERR_MAX];
+    const char *dir = test_tmp_dir("ens");
+    CHECK(dir != NULL);
+    if (!dir) return;
+    const char *p = write_file(dir, "s.yaml",
+        "name: e\n"
+        "data: {split: {validation_ratio: 0.1}}\n"
+        "train: {seed: 5}\n"
+        "ensemble:\n"
+        "  members:\n"
+        "    - {}\n"
+        "    - {model.hidden: 30, select: {train.l2: [1, 2], model.dropout: "
+        "[0.1, 0.2, 0.3]}, train.seed: 7}\n");
+    EnsembleSpec s;
+    CHECK_MSG(ens_load(&s, p, NULL, 0, err) == 0, "%s", err);
+    CHECK(s.n == 2 && s.ncand[0] == 0 && s.ncand[1] == 6 && s.cand[1]);
+    if (s.ncand[1] == 6 && s.cand[1]) {
+        const Config *c = s.cand[1];
+        CHECK(c[0].l2 == 1 && c[0].dropout == 0.1 && c[2].l2 == 1 &&
+              c[2].dropout == 0.3 && c[3].l2 == 2 && c[3].dropout == 0.1 &&
+              c[5].l2 == 2 && c[5].dropout == 0.3);
+        for (int j = 0; j < 6; j++)
+            CHECK(c[j].hidden == 30 && c[j].seed == 7 &&
+                  !strcmp(c[j].name, "e.m2") &&
+                  cfg_split_seed(&c[j]) == cfg_split_seed(&s.member[0]));
+        CHECK_MSG(!strcmp(s.cand_label[1][4], "m2 hidden=30 seed=7 l2=2 "
+                          "dropout=0.2"), "%s", s.cand_label[1][4]);
+    }
+    CHECK_MSG(!strcmp(s.label[1], "m2 hidden=30 seed=7 select l2=1|2 "
+                      "dropout=0.1|0.2|0.3"), "%s", s.label[1]);
+    CHECK(s.text && strstr(s.text, "- {model.hidden: 30, train.seed: 7, "
+                           "select: {train.l2: [1, 2], model.dropout: [0.1, "
+                           "0.2, 0.3]}}"));
+    ens_spec_free(&s);
+    CHECK(s.cand[1] == NULL && s.ncand[1] == 0);
+    p = write_file(dir, "bad.yaml",
+        "name: e\n"
+        "data: {split: {validation_ratio: 0.1}}\n"
+        "ensemble:\n"
+        "  members:\n"
+        "    - {select: {model.dropout: [0.5, 2]}}\n");
+    CHECK(ens_load(&s, p, NULL, 0, err) == -1);
+    CHECK_MSG(strstr(err, "bad.yaml:5:17: ensemble.members[1].select") != NULL,
+              "%s", err);
+    test_rm_tree(dir);
+}
+
 static void test_load_section(void) {
     char err[ERR_MAX];
     const char *dir = test_tmp_dir("ens");
@@ -194,4 +247,5 @@ void suite_ensemble(void) {
     RUN(test_fit_beats_brute_force);
     RUN(test_member_key);
     RUN(test_load_section);
+    RUN(test_load_select);
 }
