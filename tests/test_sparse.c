@@ -265,6 +265,9 @@ static void test_sparse_um_equals_row_major(void) {
         compare_um(200, 150, 130, 64, 0.05f, 0.3f, ACT_SIGMOID, ACT_IDENTITY, threads);
         compare_um(300, 900, 500, 48, 0.03f, 0.05f, ACT_SIGMOID, ACT_IDENTITY, threads);
         compare_um(300, 4000, 40, 16, 0.002f, 0.1f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        /* many ratings per user: the decoder's dot products four at a time */
+        compare_um(300, 40, 130, 64, 0.5f, 0.05f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(300, 30, 500, 96, 0.7f, 0.0f, ACT_SIGMOID, ACT_IDENTITY, threads);
     }
     for (int a = 0; a < ACT_COUNT; a++) {
         compare_um(200, 150, 130, 64, 0.05f, 0.3f, (Activation)a, ACT_IDENTITY, 2);
