@@ -19,12 +19,15 @@
 
 #include "kernels_sparse.h"
 
-/* Bytes of weight-row slices per block of users: the 1 MB L2 of this
- * machine's cores.  Measured by perf samples of the tiled kernels over one
- * ML-10M-shape epoch (2 threads, loaded machine, two rounds): 512 KB
- * 28.3k/26.8k, 1 MB 26.9k/26.4k, 4 MB 26.9k/27.5k; software prefetching of
- * the next block's rows made every size slower (27.9k to 33.2k). */
-#define SPARSE_TILE_BLOCK_BYTES (1L << 20)
+/* Bytes of weight-row slices per block of users: half of the 1 MB L2 of
+ * this machine's cores, the other half holding the thread's slice of the
+ * (B,H) output (256 KB for B = 256, H = 500 on 2 threads).  Measured by
+ * perf samples of the tiled kernels and Adam (2 threads, machine loaded by
+ * another engineer's tests, so +-15% from run to run): 5 epochs of the
+ * ML-1M shape, medians of 3 runs, 384 KB 6.2k, 512 KB 6.5k, 768 KB 7.6k,
+ * 1 MB 7.5k; one ML-10M-shape epoch, 512 KB 28.5k/25.1k, 1 MB 26.9k/25.9k.
+ * Software prefetching of the next block's rows made every size slower. */
+#define SPARSE_TILE_BLOCK_BYTES (512L << 10)
 
 /* The number of batch users per block for slices of sw floats under a
  * budget of block_bytes (at least 1). */
