@@ -50,9 +50,20 @@ static void tile_row(float *o, const float *w, long H, const int32_t *col,
                      const float *c, long ne, int n) {
     int k = 0;
     for (; k + 8 * TILE_LANES <= n; k += 8 * TILE_LANES) tile_chunk(o + k, w + k, H, col, c, ne, 8);
-    if (k + 4 * TILE_LANES <= n) { tile_chunk(o + k, w + k, H, col, c, ne, 4); k += 4 * TILE_LANES; }
-    if (k + 2 * TILE_LANES <= n) { tile_chunk(o + k, w + k, H, col, c, ne, 2); k += 2 * TILE_LANES; }
-    if (k + TILE_LANES <= n) { tile_chunk(o + k, w + k, H, col, c, ne, 1); k += TILE_LANES; }
+    /* the remaining whole vectors in one pass over the entries (a pass
+     * per power of two left the last slice of H = 500 with four passes,
+     * three of them latency-bound, and its thread behind the other) */
+    switch ((n - k) / TILE_LANES) {
+    case 7: tile_chunk(o + k, w + k, H, col, c, ne, 7); break;
+    case 6: tile_chunk(o + k, w + k, H, col, c, ne, 6); break;
+    case 5: tile_chunk(o + k, w + k, H, col, c, ne, 5); break;
+    case 4: tile_chunk(o + k, w + k, H, col, c, ne, 4); break;
+    case 3: tile_chunk(o + k, w + k, H, col, c, ne, 3); break;
+    case 2: tile_chunk(o + k, w + k, H, col, c, ne, 2); break;
+    case 1: tile_chunk(o + k, w + k, H, col, c, ne, 1); break;
+    default: break;
+    }
+    k += (n - k) / TILE_LANES * TILE_LANES;
     for (; k < n; k++) {
         float a = o[k];
         for (long e = 0; e < ne; e++) a += c[e] * w[(long)col[e] * H + k];
