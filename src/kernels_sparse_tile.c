@@ -20,6 +20,10 @@ int sparse_tile_block_users(int sw, long block_bytes) {
     return n < 1 ? 1 : n > 1 << 30 ? 1 << 30 : (int)n;
 }
 
+int sparse_tile_block_end(const SparseBatch *x, int i0, int nb) {
+    return nb < x->nusers - i0 ? i0 + nb : x->nusers;
+}
+
 int64_t *sparse_tile_begin(const SparseBatch *x, int c) {
     int64_t *cur = x->cursor + (long)c * x->max_rows;
     for (int r = 0; r < x->B; r++) cur[r] = x->off[r];

@@ -33,6 +33,10 @@
  * budget of block_bytes (at least 1). */
 int sparse_tile_block_users(int sw, long block_bytes);
 
+/* The end of the block of batch users starting at i0, nb users long:
+ * min(i0 + nb, x->nusers), without overflow. */
+int sparse_tile_block_end(const SparseBatch *x, int i0, int nb);
+
 /* Sets the row cursors of x for slice c (x->cursor + c * x->max_rows) to
  * the rows' first entries.  Returns the cursors (owned by x). */
 int64_t *sparse_tile_begin(const SparseBatch *x, int c);
@@ -40,8 +44,9 @@ int64_t *sparse_tile_begin(const SparseBatch *x, int c);
 /* For every batch row r, the entries from cur[r] on whose user is below
  * that of batch user i1 (all of them when i1 >= x->nusers):
  * out[r, k0+k] += coef[j] * w[u, k0+k] for k < n, in entry order; cur[r]
- * is advanced past them.  out and w have rows of H floats; coef is indexed by entry (x->val, or dy).  Serial: one call per
- * slice and thread.  Owns nothing. */
+ * is advanced past them.  out and w have rows of H floats; coef is
+ * indexed by entry (x->val, or dy).  Serial: one call per slice and
+ * thread.  Owns nothing. */
 void sparse_tile_block(float *out, int64_t *cur, const SparseBatch *x,
                        const float *coef, const float *w, int H, int k0,
                        int n, int i1);

@@ -56,8 +56,9 @@ void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
                 for (int k = 0; k < n; k++) hr[k] = b[k0 + k];
             }
             int64_t *cur = sparse_tile_begin(x, c);
-            for (int i0 = 0; i0 < x->nusers; i0 += nb)
-                sparse_tile_block(h, cur, x, x->val, wt, H, k0, n, i0 + nb);
+            for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
+                sparse_tile_block(h, cur, x, x->val, wt, H, k0, n,
+                                  sparse_tile_block_end(x, i0, nb));
         }
         #pragma omp for schedule(static)
         for (int r = 0; r < x->B; r++) {
@@ -112,7 +113,13 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
 
 void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                         const SparseBatch *x, int H) {
+    sparse_decoder_dhd_tiled(dhd, dy, w, x, H, SPARSE_TILE_BLOCK_BYTES);
+}
+
+void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
+                              const SparseBatch *x, int H, long block_bytes) {
     const int sw = um_slice_width(H, x), nslices = (H + sw - 1) / sw;
+    const int nb = sparse_tile_block_users(sw, block_bytes);
     #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nslices; c++) {
         const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
@@ -121,15 +128,10 @@ void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
             #pragma omp simd
             for (int k = 0; k < n; k++) g[k] = 0.0f;
         }
-        for (int i = 0; i < x->nusers; i++) {
-            const float *wu = w + (long)x->users[i] * H + k0;
-            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
-                const float d = dy[x->uent[q]];
-                float *g = dhd + (long)x->urow[q] * H + k0;
-                #pragma omp simd
-                for (int k = 0; k < n; k++) g[k] += d * wu[k];
-            }
-        }
+        int64_t *cur = sparse_tile_begin(x, c);
+        for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
+            sparse_tile_block(dhd, cur, x, dy, w, H, k0, n,
+                              sparse_tile_block_end(x, i0, nb));
     }
 }
 
@@ -160,8 +162,8 @@ void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
         #pragma omp simd
         for (int k = 0; k < n; k++) gw[k] = 0.0f;
         int64_t *cur = sparse_tile_begin(x, c);
-        for (int i0 = 0; i0 < x->nusers; i0 += nb) {
-            const int i1 = i0 + nb < x->nusers ? i0 + nb : x->nusers;
+        for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb)) {
+            const int i1 = sparse_tile_block_end(x, i0, nb);
             /* the block's rows feed dhd before their Adam steps */
             sparse_tile_block(dhd, cur, x, dy, w, H, k0, n, i1);
             for (int i = i0; i < i1; i++) {

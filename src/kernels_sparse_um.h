@@ -62,6 +62,12 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
 void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                         const SparseBatch *x, int H);
 
+/* sparse_decoder_dhd, register-tiled over blocks of block_bytes of weight
+ * slices (kernels_sparse_tile.h; sparse_decoder_dhd uses
+ * SPARSE_TILE_BLOCK_BYTES). */
+void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
+                              const SparseBatch *x, int H, long block_bytes);
+
 /* sparse_decoder_dhd with the decoder's weight gradient consumed by Adam:
  * in each slice of H columns, each batch user's row w[u,:] (moments m, v)
  * first feeds dhd, then takes its Adam step s with the gradient

@@ -276,7 +276,8 @@ static void test_sparse_um_equals_row_major(void) {
 }
 
 /* The register-tiled passes (kernels_sparse_tile.h) give the row-major
- * kernels' h, hd, dhd and the decoder's Adam-updated w, m, v bit for bit,
+ * kernels' h, hd, dhd (alone and fused with Adam) and the decoder's
+ * Adam-updated w, m, v bit for bit,
  * for block budgets from one user per block to one block, slices with
  * 128-float chunks and ragged tails, 1 and 2 threads, and a batch created
  * with fewer cursor sets (create_threads) than the threads that run. */
@@ -328,12 +329,15 @@ static void compare_tiled(int I, int U, int H, int B, float dens, float p,
     sparse_encoder_forward_tiled(h[1], hd[1], &sb, wt, be, ACT_SIGMOID, &drop, H, block_bytes);
     sparse_decoder_backward_adam_tiled(dhd[1], w2[1], m2[1], v2[1], dy, hd[0], &sb, &st,
                                        scratch, threads, H, block_bytes);
+    float *dhd3 = malloc(bh * 4);
+    sparse_decoder_dhd_tiled(dhd3, dy, wd, &sb, H, block_bytes);
     omp_set_num_threads(omp_get_num_procs());
     CHECK_MSG(memcmp(h[0], h[1], bh * 4) == 0 && memcmp(hd[0], hd[1], bh * 4) == 0,
               "tiled encoder forward differs: U=%d H=%d B=%d block %ld bytes, %d threads",
               U, H, B, block_bytes, threads);
-    CHECK_MSG(memcmp(dhd[0], dhd[1], bh * 4) == 0, "tiled dhd differs: U=%d H=%d block %ld, "
-              "%d threads", U, H, block_bytes, threads);
+    CHECK_MSG(memcmp(dhd[0], dhd[1], bh * 4) == 0 && memcmp(dhd[0], dhd3, bh * 4) == 0,
+              "tiled dhd differs: U=%d H=%d block %ld, %d threads", U, H, block_bytes, threads);
+    free(dhd3);
     CHECK_MSG(memcmp(w2[0], w2[1], uh * 4) == 0 && memcmp(m2[0], m2[1], uh * 4) == 0 &&
               memcmp(v2[0], v2[1], uh * 4) == 0, "tiled decoder Adam differs: U=%d H=%d "
               "block %ld, %d threads", U, H, block_bytes, threads);
