@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "err.h"
 #include "mem.h"
 
@@ -47,8 +49,11 @@ int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
     b->urow = mem_alloc(n * sizeof *b->urow);
     b->uval = mem_alloc(n * sizeof *b->uval);
     b->slot = mem_alloc((size_t)(m->cols ? m->cols : 1) * sizeof *b->slot);
+    b->cursor_slices = omp_get_max_threads();
+    b->cursor = mem_alloc((size_t)b->cursor_slices * ((size_t)max_rows + 1) *
+                          sizeof *b->cursor);
     if (!b->off || !b->col || !b->val || !b->users || !b->uoff || !b->uent ||
-        !b->urow || !b->uval || !b->slot) {
+        !b->urow || !b->uval || !b->slot || !b->cursor) {
         sparse_batch_free(b);
         return err_set(err, "out of memory for sparse batches (%lld entries)",
                        (long long)cap);
@@ -61,7 +66,7 @@ void sparse_batch_free(SparseBatch *b) {
     if (!b) return;
     mem_free(b->off); mem_free(b->col); mem_free(b->val); mem_free(b->users);
     mem_free(b->uoff); mem_free(b->uent); mem_free(b->urow); mem_free(b->uval);
-    mem_free(b->slot);
+    mem_free(b->slot); mem_free(b->cursor);
     memset(b, 0, sizeof *b);
 }
 

@@ -34,6 +34,9 @@ typedef struct {
     int32_t *urow;    /* (nnz) batch row of each uent entry */
     float *uval;      /* (nnz) rating of each uent entry */
     int32_t *slot;    /* (U) scratch: user -> index in users, or -1 */
+    int64_t *cursor;  /* (cursor_slices x max_rows) scratch: per column
+                         slice, each row's next entry (kernels_sparse_tile.h) */
+    int cursor_slices;
     int max_rows;
     int64_t max_nnz;
 } SparseBatch;

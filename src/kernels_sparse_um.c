@@ -6,6 +6,8 @@
  * for bit. */
 #include "kernels_sparse_um.h"
 
+#include "kernels_sparse_tile.h"
+
 #include <omp.h>
 
 /* Columns per slice of the H-sliced passes: one slice per thread, a
@@ -17,8 +19,9 @@
  * activations per pass) were slower on ML-10M's shape: a 128-byte piece of
  * each row per pass left the loads waiting on memory (perf: 82% of the
  * encoder's samples on the load).  Returns the width. */
-static int um_slice_width(int H) {
-    const int nt = omp_get_max_threads();
+static int um_slice_width(int H, const SparseBatch *x) {
+    int nt = omp_get_max_threads();
+    if (nt > x->cursor_slices) nt = x->cursor_slices;  /* a cursor set per slice */
     int w = (H + nt - 1) / nt;
     w = (w + 15) / 16 * 16;
     return w < H ? w : H;
@@ -31,8 +34,17 @@ int sparse_um_pays(int U, int H) {
 void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
                                const float *wt, const float *b, Activation act,
                                const Dropout *drop, int H) {
+    sparse_encoder_forward_tiled(h, hd, x, wt, b, act, drop, H,
+                                 SPARSE_TILE_BLOCK_BYTES);
+}
+
+void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
+                                  const float *wt, const float *b,
+                                  Activation act, const Dropout *drop, int H,
+                                  long block_bytes) {
     const int has_drop = drop && drop->p > 0.0f;
-    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    const int sw = um_slice_width(H, x), nslices = (H + sw - 1) / sw;
+    const int nb = sparse_tile_block_users(sw, block_bytes);
     #pragma omp parallel
     {
         #pragma omp for schedule(dynamic, 1)
@@ -43,15 +55,10 @@ void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
                 #pragma omp simd
                 for (int k = 0; k < n; k++) hr[k] = b[k0 + k];
             }
-            for (int i = 0; i < x->nusers; i++) {
-                const float *w = wt + (long)x->users[i] * H + k0;
-                for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
-                    const float v = x->uval[q];
-                    float *hr = h + (long)x->urow[q] * H + k0;
-                    #pragma omp simd
-                    for (int k = 0; k < n; k++) hr[k] += v * w[k];
-                }
-            }
+            int64_t *cur = sparse_tile_begin(x, c);
+            for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
+                sparse_tile_block(h, cur, x, x->val, wt, H, k0, n,
+                                  sparse_tile_block_end(x, i0, nb));
         }
         #pragma omp for schedule(static)
         for (int r = 0; r < x->B; r++) {
@@ -106,7 +113,13 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
 
 void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                         const SparseBatch *x, int H) {
-    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    sparse_decoder_dhd_tiled(dhd, dy, w, x, H, SPARSE_TILE_BLOCK_BYTES);
+}
+
+void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
+                              const SparseBatch *x, int H, long block_bytes) {
+    const int sw = um_slice_width(H, x), nslices = (H + sw - 1) / sw;
+    const int nb = sparse_tile_block_users(sw, block_bytes);
     #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nslices; c++) {
         const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
@@ -115,15 +128,10 @@ void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
             #pragma omp simd
             for (int k = 0; k < n; k++) g[k] = 0.0f;
         }
-        for (int i = 0; i < x->nusers; i++) {
-            const float *wu = w + (long)x->users[i] * H + k0;
-            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
-                const float d = dy[x->uent[q]];
-                float *g = dhd + (long)x->urow[q] * H + k0;
-                #pragma omp simd
-                for (int k = 0; k < n; k++) g[k] += d * wu[k];
-            }
-        }
+        int64_t *cur = sparse_tile_begin(x, c);
+        for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
+            sparse_tile_block(dhd, cur, x, dy, w, H, k0, n,
+                              sparse_tile_block_end(x, i0, nb));
     }
 }
 
@@ -131,7 +139,17 @@ void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
                                   float *scratch, int nscratch, int H) {
-    const int sw = um_slice_width(H), nslices = (H + sw - 1) / sw;
+    sparse_decoder_backward_adam_tiled(dhd, w, m, v, dy, hd, x, s, scratch,
+                                       nscratch, H, SPARSE_TILE_BLOCK_BYTES);
+}
+
+void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
+                                        float *v, const float *dy,
+                                        const float *hd, const SparseBatch *x,
+                                        const AdamStep *s, float *scratch,
+                                        int nscratch, int H, long block_bytes) {
+    const int sw = um_slice_width(H, x), nslices = (H + sw - 1) / sw;
+    const int nb = sparse_tile_block_users(sw, block_bytes);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nscratch)
     for (int c = 0; c < nslices; c++) {
         const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
@@ -143,20 +161,21 @@ void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
         }
         #pragma omp simd
         for (int k = 0; k < n; k++) gw[k] = 0.0f;
-        for (int i = 0; i < x->nusers; i++) {
-            const long at = (long)x->users[i] * H + k0;
-            const float *wu = w + at;
-            for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
-                const float d = dy[x->uent[q]];
-                float *g = dhd + (long)x->urow[q] * H + k0;
-                const float *hr = hd + (long)x->urow[q] * H + k0;
-                #pragma omp simd
-                for (int k = 0; k < n; k++) {
-                    g[k] += d * wu[k];
-                    gw[k] += d * hr[k];
+        int64_t *cur = sparse_tile_begin(x, c);
+        for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb)) {
+            const int i1 = sparse_tile_block_end(x, i0, nb);
+            /* the block's rows feed dhd before their Adam steps */
+            sparse_tile_block(dhd, cur, x, dy, w, H, k0, n, i1);
+            for (int i = i0; i < i1; i++) {
+                const long at = (long)x->users[i] * H + k0;
+                for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
+                    const float d = dy[x->uent[q]];
+                    const float *hr = hd + (long)x->urow[q] * H + k0;
+                    #pragma omp simd
+                    for (int k = 0; k < n; k++) gw[k] += d * hr[k];
                 }
+                adam_span(w + at, gw, m + at, v + at, n, s);  /* zeroes gw */
             }
-            adam_span(w + at, gw, m + at, v + at, n, s);  /* zeroes gw */
         }
     }
 }

@@ -34,10 +34,18 @@
  * a weight matrix larger than SPARSE_UM_MIN_BYTES. */
 int sparse_um_pays(int U, int H);
 
-/* As sparse_encoder_forward (same outputs, bit for bit). */
+/* As sparse_encoder_forward (same outputs, bit for bit): register-tiled
+ * over blocks of SPARSE_TILE_BLOCK_BYTES (kernels_sparse_tile.h). */
 void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
                                const float *wt, const float *b, Activation act,
                                const Dropout *drop, int H);
+
+/* sparse_encoder_forward_um with the block budget given (tests use tiny
+ * ones to cross many block boundaries). */
+void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
+                                  const float *wt, const float *b,
+                                  Activation act, const Dropout *drop, int H,
+                                  long block_bytes);
 
 /* sparse_decoder_mse_forward and the weight/bias half of
  * sparse_decoder_backward in one pass over users: dy[j] and row_loss as the
@@ -54,6 +62,12 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
 void sparse_decoder_dhd(float *dhd, const float *dy, const float *w,
                         const SparseBatch *x, int H);
 
+/* sparse_decoder_dhd, register-tiled over blocks of block_bytes of weight
+ * slices (kernels_sparse_tile.h; sparse_decoder_dhd uses
+ * SPARSE_TILE_BLOCK_BYTES). */
+void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
+                              const SparseBatch *x, int H, long block_bytes);
+
 /* sparse_decoder_dhd with the decoder's weight gradient consumed by Adam:
  * in each slice of H columns, each batch user's row w[u,:] (moments m, v)
  * first feeds dhd, then takes its Adam step s with the gradient
@@ -65,6 +79,15 @@ void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
                                   float *scratch, int nscratch, int H);
+
+/* sparse_decoder_backward_adam with the block budget of the register-tiled
+ * dhd given (kernels_sparse_tile.h): per block of users, the block's rows
+ * first feed dhd, then take their Adam steps. */
+void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
+                                        float *v, const float *dy,
+                                        const float *hd, const SparseBatch *x,
+                                        const AdamStep *s, float *scratch,
+                                        int nscratch, int H, long block_bytes);
 
 /* sparse_encoder_backward with the weight gradient consumed by Adam: dz over
  * dhd and db += column sums of dz as there; each batch user's encoder row

@@ -265,11 +265,101 @@ static void test_sparse_um_equals_row_major(void) {
         compare_um(200, 150, 130, 64, 0.05f, 0.3f, ACT_SIGMOID, ACT_IDENTITY, threads);
         compare_um(300, 900, 500, 48, 0.03f, 0.05f, ACT_SIGMOID, ACT_IDENTITY, threads);
         compare_um(300, 4000, 40, 16, 0.002f, 0.1f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        /* many ratings per user: the decoder's dot products four at a time */
+        compare_um(300, 40, 130, 64, 0.5f, 0.05f, ACT_SIGMOID, ACT_IDENTITY, threads);
+        compare_um(300, 30, 500, 96, 0.7f, 0.0f, ACT_SIGMOID, ACT_IDENTITY, threads);
     }
     for (int a = 0; a < ACT_COUNT; a++) {
         compare_um(200, 150, 130, 64, 0.05f, 0.3f, (Activation)a, ACT_IDENTITY, 2);
         compare_um(120, 97, 67, 33, 0.08f, 0.0f, ACT_SIGMOID, (Activation)a, 2);
     }
+}
+
+/* The register-tiled passes (kernels_sparse_tile.h) give the row-major
+ * kernels' h, hd, dhd (alone and fused with Adam) and the decoder's
+ * Adam-updated w, m, v bit for bit,
+ * for block budgets from one user per block to one block, slices with
+ * 128-float chunks and ragged tails, 1 and 2 threads, and a batch created
+ * with fewer cursor sets (create_threads) than the threads that run. */
+static void compare_tiled(int I, int U, int H, int B, float dens, float p,
+                          long block_bytes, int create_threads, int threads) {
+    unsigned s = (unsigned)(I * 3 + U * 17 + H + threads);
+    size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H;
+    float *dense = calloc(iu, 4), *wt = malloc(uh * 4), *wd = malloc(uh * 4);
+    float *mo = malloc(uh * 4), *vo = malloc(uh * 4), *be = malloc(H * 4);
+    int32_t *rows = malloc(B * sizeof *rows);
+    CHECK(dense && wt && wd && mo && vo && be && rows);
+    if (!dense || !wt || !wd || !mo || !vo || !be || !rows) return;
+    for (size_t i = 0; i < iu; i++) if (test_urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(&s));
+    for (size_t i = 0; i < uh; i++) {
+        wt[i] = 0.6f * (test_urand(&s) - 0.5f);
+        wd[i] = 0.6f * (test_urand(&s) - 0.5f);
+        mo[i] = 0.01f * (test_urand(&s) - 0.5f);
+        vo[i] = 1e-4f * test_urand(&s);
+    }
+    for (int k = 0; k < H; k++) be[k] = test_urand(&s) - 0.5f;
+    for (int r = 0; r < B; r++) rows[r] = (7 * r + 1) % I;
+    Csr m;
+    char err[ERR_MAX];
+    CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
+    Dropout drop = {p, 5, 2, rows};
+    SparseBatch sb;
+    omp_set_num_threads(create_threads);
+    CHECK(sparse_batch_create(&sb, &m, B, err) == 0);
+    sparse_batch_build(&sb, &m, rows, B);
+    const size_t nz = (size_t)sb.max_nnz;
+    float *h[2], *hd[2], *dhd[2], *w2[2], *m2[2], *v2[2];
+    for (int i = 0; i < 2; i++) {
+        h[i] = malloc(bh * 4); hd[i] = malloc(bh * 4); dhd[i] = malloc(bh * 4);
+        w2[i] = malloc(uh * 4); m2[i] = malloc(uh * 4); v2[i] = malloc(uh * 4);
+        memcpy(w2[i], wd, uh * 4); memcpy(m2[i], mo, uh * 4); memcpy(v2[i], vo, uh * 4);
+    }
+    float *dy = malloc(nz * 4), *dw = calloc(uh, 4), *db = calloc(U, 4);
+    float *scratch = calloc((size_t)threads * H, 4);
+    for (size_t j = 0; j < nz; j++) dy[j] = test_urand(&s) - 0.5f;
+    AdamStep st;
+    adam_step_scalars(&st, 0.01, 0.9f, 0.999f, 1e-8f, 1e-3f, 2);
+    omp_set_num_threads(threads);
+    sparse_encoder_forward(h[0], hd[0], &sb, wt, be, ACT_SIGMOID, &drop, H);
+    sparse_decoder_backward(dhd[0], dw, db, dy, hd[0], wd, &sb, H);
+    for (int i = 0; i < sb.nusers; i++) {
+        size_t at = (size_t)sb.users[i] * H;
+        adam_span(w2[0] + at, dw + at, m2[0] + at, v2[0] + at, H, &st);
+    }
+    sparse_encoder_forward_tiled(h[1], hd[1], &sb, wt, be, ACT_SIGMOID, &drop, H, block_bytes);
+    sparse_decoder_backward_adam_tiled(dhd[1], w2[1], m2[1], v2[1], dy, hd[0], &sb, &st,
+                                       scratch, threads, H, block_bytes);
+    float *dhd3 = malloc(bh * 4);
+    sparse_decoder_dhd_tiled(dhd3, dy, wd, &sb, H, block_bytes);
+    omp_set_num_threads(omp_get_num_procs());
+    CHECK_MSG(memcmp(h[0], h[1], bh * 4) == 0 && memcmp(hd[0], hd[1], bh * 4) == 0,
+              "tiled encoder forward differs: U=%d H=%d B=%d block %ld bytes, %d threads",
+              U, H, B, block_bytes, threads);
+    CHECK_MSG(memcmp(dhd[0], dhd[1], bh * 4) == 0 && memcmp(dhd[0], dhd3, bh * 4) == 0,
+              "tiled dhd differs: U=%d H=%d block %ld, %d threads", U, H, block_bytes, threads);
+    free(dhd3);
+    CHECK_MSG(memcmp(w2[0], w2[1], uh * 4) == 0 && memcmp(m2[0], m2[1], uh * 4) == 0 &&
+              memcmp(v2[0], v2[1], uh * 4) == 0, "tiled decoder Adam differs: U=%d H=%d "
+              "block %ld, %d threads", U, H, block_bytes, threads);
+    sparse_batch_free(&sb);
+    csr_free(&m);
+    for (int i = 0; i < 2; i++) {
+        free(h[i]); free(hd[i]); free(dhd[i]); free(w2[i]); free(m2[i]); free(v2[i]);
+    }
+    free(dense); free(wt); free(wd); free(mo); free(vo); free(be); free(rows);
+    free(dy); free(dw); free(db); free(scratch);
+}
+
+static void test_sparse_tiled_equals_row_major(void) {
+    const long budgets[] = {1, 4096, 64L << 10, 1L << 30};
+    for (int threads = 1; threads <= 2; threads++)
+        for (int b = 0; b < 4; b++) {
+            compare_tiled(300, 900, 500, 48, 0.03f, 0.05f, budgets[b], threads, threads);
+            compare_tiled(200, 150, 130, 64, 0.05f, 0.3f, budgets[b], threads, threads);
+            compare_tiled(120, 97, 300, 33, 0.08f, 0.0f, budgets[b], threads, threads);
+            compare_tiled(9, 7, 3, 4, 0.4f, 0.0f, budgets[b], threads, threads);
+        }
+    compare_tiled(200, 400, 250, 40, 0.05f, 0.1f, 8192, 1, 2);  /* one cursor set */
 }
 
 /* CSR from ratings sorts each row by user and round-trips through dense. */
@@ -296,5 +386,6 @@ void suite_sparse(void) {
     RUN(test_sparse_batch_transpose);
     RUN(test_sparse_batch_users_sorted);
     RUN(test_sparse_um_equals_row_major);
+    RUN(test_sparse_tiled_equals_row_major);
     RUN(test_csr_from_ratings);
 }
