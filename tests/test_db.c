@@ -733,6 +733,25 @@ static int one_finished_run(const char *path, const DbEpoch *eps, int n,
     return rc ? -1 : 0;
 }
 
+/* Creates path as one_finished_run does, then takes it back to schema
+ * `version` with drop (one of the drop_vN above) and mark_version.
+ * Returns 0, or -1 with err. */
+static int rewound_db(const char *path, const DbEpoch *eps, int n,
+                      int (*drop)(sqlite3 *), int version, int64_t *id,
+                      char *err) {
+    if (one_finished_run(path, eps, n, id, err)) return -1;
+    sqlite3 *h = raw_open(path);
+    int rc = h ? drop(h) : SQLITE_CANTOPEN;
+    if (rc == SQLITE_OK) rc = mark_version(h, version);
+    sqlite3_close(h);
+    if (rc != SQLITE_OK) {
+        snprintf(err, ERR_MAX, "%s: cannot take it back to schema %d (sqlite "
+                 "code %d)", path, version, rc);
+        return -1;
+    }
+    return 0;
+}
+
 /* A schema-4 database (a current one without schema 5's refit columns and
  * table) with a run and a split summary migrates in place: the run and the
  * summary are kept, their refit columns are NULL, refit runs can be
@@ -905,11 +924,7 @@ static void test_migrate_v6(void) {
     Db *db = NULL;
     int64_t id = 0, id2 = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
-    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
-    sqlite3 *h = raw_open(path);
-    CHECK(drop_v7(h) == SQLITE_OK);
-    CHECK(mark_version(h, 6) == SQLITE_OK);
-    sqlite3_close(h);
+    CHECK_MSG(rewound_db(path, &ep, 1, drop_v7, 6, &id, err) == 0, "%s", err);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     DbEpoch avg = {.epoch = 1, .train_loss = 5.0, .test_rmse = 0.9,
                    .train_seconds = 1, .eval_seconds = 1, .test_mae = 0.7,
@@ -919,7 +934,7 @@ static void test_migrate_v6(void) {
     CHECK_MSG(db && db_run_begin(db, &info, &id2, err) == 0 &&
               db_epoch_add(db, id2, &avg, err) == 0, "%s", err);
     db_close(db);
-    h = raw_open(path);
+    sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
     CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id = 1 AND "
                           "selected_weights IS NULL AND ema IS NULL AND "
@@ -951,11 +966,7 @@ static void test_migrate_v7(void) {
     Db *db = NULL;
     int64_t id = 0, ens = 0;
     DbEpoch ep = {1, 5.0, 0.9, 1.0, 1.0, 0.7, 1, 0.8, 0.6, 1, .has_ema = 0};
-    CHECK_MSG(one_finished_run(path, &ep, 1, &id, err) == 0, "%s", err);
-    sqlite3 *h = raw_open(path);
-    CHECK(drop_v8(h) == SQLITE_OK);
-    CHECK(mark_version(h, 7) == SQLITE_OK);
-    sqlite3_close(h);
+    CHECK_MSG(rewound_db(path, &ep, 1, drop_v8, 7, &id, err) == 0, "%s", err);
     CHECK_MSG(db_open(&db, path, err) == 0, "%s", err);
     DbEnsembleCandidate cand[2] = {{2, 1, id, 0.81, 0, "m2 l2=1"},
                                    {2, 2, id, NAN, 1, "m2 l2=2"}};
@@ -963,7 +974,7 @@ static void test_migrate_v7(void) {
               db_ensemble_candidates_record(db, ens, cand, 2, err) == 0,
               "%s", err);
     db_close(db);
-    h = raw_open(path);
+    sqlite3 *h = raw_open(path);
     CHECK(test_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION);
     CHECK(test_sql_int(h, "SELECT count(*) FROM run_summary WHERE id = 1 AND "
                           "status = 'finished' AND selected_val_rmse = 0.8")
