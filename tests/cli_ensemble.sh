@@ -72,6 +72,7 @@ test_ensemble_weights_never_read_test() {
     sed "s|path: $T/data|path: $T/bad|" "$T/ens.yaml" > "$T/bad.yaml"
     printf '    - {train.ema: 0.5}\n' >> "$T/ens.yaml"
     printf '    - {train.ema: 0.5}\n' >> "$T/bad.yaml"
+    printf '    - {train.swa_start: 3}\n' | tee -a "$T/ens.yaml" >> "$T/bad.yaml"
     # a select: member: the same candidate chosen, by the same figures
     printf '    - {model.hidden: 16, select: {model.dropout: [0, 0.2, 0.4], train.l2: [0, 1]}}\n' | tee -a "$T/ens.yaml" >> "$T/bad.yaml"
     $BIN run "$T/ens.yaml" --db "$T/a.db" --quiet > /dev/null 2>&1 || { fail "clean run failed"; return; }
@@ -79,6 +80,10 @@ test_ensemble_weights_never_read_test() {
     local sel="SELECT group_concat(coalesce(selected_epoch, '-') || '/' || coalesce(selected_val_rmse, '-') || '/' || coalesce(selected_weights, '-') || '/' || coalesce(refit_epochs, '-'), ' ') FROM runs ORDER BY id"
     [ "$(q "$T/a.db" "$sel")" = "$(q "$T/b.db" "$sel")" ] \
         || fail "selection moved with the test ratings: $(q "$T/a.db" "$sel") vs $(q "$T/b.db" "$sel")"
+    # the averages' (ema, swa_start) validation figures, epoch by epoch
+    local avg="SELECT group_concat(run_id || ':' || epoch || ':' || coalesce(ema_val_rmse, '-'), ' ') FROM (SELECT * FROM epochs ORDER BY run_id, epoch)"
+    [ "$(q "$T/a.db" "$avg")" = "$(q "$T/b.db" "$avg")" ] \
+        || fail "the averages' validation RMSE moved: $(q "$T/a.db" "$avg") vs $(q "$T/b.db" "$avg")"
     local w="SELECT group_concat(weight, ' ') FROM ensemble_members ORDER BY position"
     [ "$(q "$T/a.db" "$w")" = "$(q "$T/b.db" "$w")" ] || fail "weights moved: $(q "$T/a.db" "$w") vs $(q "$T/b.db" "$w")"
     local c="SELECT group_concat(candidate || '/' || candidate_run || '/' || val_rmse || '/' || chosen, ' ') FROM ensemble_candidates ORDER BY position, candidate"

@@ -42,6 +42,37 @@ test_glocal_run_records_both_stages() {
         || fail "recommend message: $(cat "$T/err")"
 }
 
+# Selection never reads the test set: GLocal-K on a files split and on a
+# copy whose test ratings are poisoned (1 <-> 5, 2 <-> 4) gives the same
+# validation RMSE at every epoch of both stages and selects the same epoch,
+# while the test RMSE differs.
+test_glocal_selection_never_reads_test() {
+    local d
+    for d in data bad; do
+        mkdir -p "$T/gp/$d"
+        awk -F'\t' '($1 + $2) % 7 != 0' "$T/data/u.data" > "$T/gp/$d/u1.base"
+        cp "$T/data/u.data" "$T/gp/$d/u.data"
+    done
+    awk -F'\t' '($1 + $2) % 7 == 0' "$T/data/u.data" > "$T/gp/data/u1.test"
+    awk -F'\t' -v OFS='\t' '($1 + $2) % 7 == 0 { $3 = 6 - $3; print }' "$T/data/u.data" > "$T/gp/bad/u1.test"
+    for d in data bad; do
+        sed -e "s|path: $T/data|path: $T/gp/$d|" \
+            -e "s|split: {kind: random, test_ratio: 0.1, validation_ratio: 0.2}|split: {kind: files, train_file: u1.base, test_file: u1.test, validation_ratio: 0.2}|" \
+            "$T/glocal.yaml" > "$T/gp/$d.yaml"
+        grep -q "kind: files" "$T/gp/$d.yaml" || { fail "the config was not rewritten: $(cat "$T/gp/$d.yaml")"; return; }
+        $BIN run "$T/gp/$d.yaml" --db "$T/gp/$d.db" --quiet >"$T/gp/$d.out" 2>&1 || { fail "$d run failed: $(cat "$T/gp/$d.out")"; return; }
+    done
+    local ep="SELECT group_concat(epoch || ':' || val_rmse, ' ') FROM (SELECT epoch, val_rmse FROM epochs ORDER BY epoch)"
+    local sel="SELECT selected_epoch || '/' || selected_val_rmse FROM runs"
+    [ "$(q "$T/gp/data.db" "SELECT count(*) FROM epochs WHERE val_rmse > 0")" = 6 ] || fail "no validation RMSE per epoch"
+    [ "$(q "$T/gp/data.db" "$ep")" = "$(q "$T/gp/bad.db" "$ep")" ] \
+        || fail "validation RMSE moved with the test ratings: $(q "$T/gp/data.db" "$ep") vs $(q "$T/gp/bad.db" "$ep")"
+    [ "$(q "$T/gp/data.db" "$sel")" = "$(q "$T/gp/bad.db" "$sel")" ] \
+        || fail "selection moved: $(q "$T/gp/data.db" "$sel") vs $(q "$T/gp/bad.db" "$sel")"
+    [ "$(q "$T/gp/data.db" "SELECT result_test_rmse FROM runs")" != "$(q "$T/gp/bad.db" "SELECT result_test_rmse FROM runs")" ] \
+        || fail "the poisoned test set gave the same test RMSE"
+}
+
 test_glocal_bad_configs_exit_2() {
     $BIN run "$T/glocal.yaml" --db "$T/ck.db" --set train.checkpoint=true >"$T/out" 2>"$T/err"
     [ $? -eq 2 ] || fail "train.checkpoint: true with glocal should exit 2"
