@@ -161,6 +161,22 @@ static void test_sparse_batch_users_sorted(void) {
     free(d);
 }
 
+/* Fills a random problem from the state s: dense (iu cells, a rating 1..5
+ * with probability dens), the weights wt and wd, Adam's moments mo and vo
+ * (uh floats each) and the encoder bias be (H floats); the caller owns all. */
+static void fill_problem(unsigned *s, float *dense, size_t iu, float dens,
+                         float *wt, float *wd, float *mo, float *vo, size_t uh,
+                         float *be, int H) {
+    for (size_t i = 0; i < iu; i++) if (test_urand(s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(s));
+    for (size_t i = 0; i < uh; i++) {
+        wt[i] = 0.6f * (test_urand(s) - 0.5f);
+        wd[i] = 0.6f * (test_urand(s) - 0.5f);
+        mo[i] = 0.01f * (test_urand(s) - 0.5f);
+        vo[i] = 1e-4f * test_urand(s);
+    }
+    for (int k = 0; k < H; k++) be[k] = test_urand(s) - 0.5f;
+}
+
 /* The user-major kernels (kernels_sparse_um.h) give the row-major kernels'
  * outputs bit for bit, with 1 and 2 threads; the fused encoder backward
  * leaves wt, m, v where the row-major gradient followed by Adam puts them. */
@@ -169,20 +185,16 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     unsigned s = (unsigned)(I * 11 + U * 5 + H + threads);
     size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H;
     float *dense = calloc(iu, sizeof(float));
-    for (size_t i = 0; i < iu; i++) if (test_urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(&s));
+    float *wt = malloc(uh * 4), *wd = malloc(uh * 4), *be = malloc(H * 4), *bd = malloc(U * 4);
+    float *mo = malloc(uh * 4), *vo = malloc(uh * 4);
+    CHECK(dense && wt && wd && be && bd && mo && vo);
+    if (!dense || !wt || !wd || !be || !bd || !mo || !vo) return;
+    /* the dense ratings are drawn before the weights, as they were */
+    fill_problem(&s, dense, iu, dens, wt, wd, mo, vo, uh, be, H);
+    for (int u = 0; u < U; u++) bd[u] = test_urand(&s) - 0.5f;
     Csr m;
     char err[ERR_MAX];
     CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
-    float *wt = malloc(uh * 4), *wd = malloc(uh * 4), *be = malloc(H * 4), *bd = malloc(U * 4);
-    float *mo = malloc(uh * 4), *vo = malloc(uh * 4);
-    for (size_t i = 0; i < uh; i++) {
-        wt[i] = 0.6f * (test_urand(&s) - 0.5f);
-        wd[i] = 0.6f * (test_urand(&s) - 0.5f);
-        mo[i] = 0.01f * (test_urand(&s) - 0.5f);
-        vo[i] = 1e-4f * test_urand(&s);
-    }
-    for (int k = 0; k < H; k++) be[k] = test_urand(&s) - 0.5f;
-    for (int u = 0; u < U; u++) bd[u] = test_urand(&s) - 0.5f;
     int32_t *rows = malloc(B * sizeof *rows);
     for (int r = 0; r < B; r++) rows[r] = (5 * r + 2) % I;
     Dropout drop = {p, 9, 4, rows};
@@ -290,14 +302,7 @@ static void compare_tiled(int I, int U, int H, int B, float dens, float p,
     int32_t *rows = malloc(B * sizeof *rows);
     CHECK(dense && wt && wd && mo && vo && be && rows);
     if (!dense || !wt || !wd || !mo || !vo || !be || !rows) return;
-    for (size_t i = 0; i < iu; i++) if (test_urand(&s) < dens) dense[i] = 1 + (float)(int)(5 * test_urand(&s));
-    for (size_t i = 0; i < uh; i++) {
-        wt[i] = 0.6f * (test_urand(&s) - 0.5f);
-        wd[i] = 0.6f * (test_urand(&s) - 0.5f);
-        mo[i] = 0.01f * (test_urand(&s) - 0.5f);
-        vo[i] = 1e-4f * test_urand(&s);
-    }
-    for (int k = 0; k < H; k++) be[k] = test_urand(&s) - 0.5f;
+    fill_problem(&s, dense, iu, dens, wt, wd, mo, vo, uh, be, H);
     for (int r = 0; r < B; r++) rows[r] = (7 * r + 1) % I;
     Csr m;
     char err[ERR_MAX];
