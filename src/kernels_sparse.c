@@ -204,10 +204,7 @@ void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
                              Activation act, const Dropout *drop, int H) {
     #pragma omp parallel
     {
-        #pragma omp for schedule(static)
-        for (int r = 0; r < x->B; r++)
-            dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
-                                            hd + (long)r * H, act, drop, r, H);
+        sparse_hidden_backward_rows(dhd, h, hd, act, drop, x->B, H);
         #pragma omp for schedule(dynamic, 16) nowait
         for (int i = 0; i < x->nusers; i++) {
             float *gw = dwt + (long)x->users[i] * H;
@@ -220,6 +217,16 @@ void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
         }
         sparse_column_sums(db, dhd, x->B, H);
     }
+}
+
+/* See kernels_sparse.h. */
+void sparse_hidden_backward_rows(float *dhd, const float *h, const float *hd,
+                                 Activation act, const Dropout *drop, int B,
+                                 int H) {
+    #pragma omp for schedule(static)
+    for (int r = 0; r < B; r++)
+        dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
+                                        hd + (long)r * H, act, drop, r, H);
 }
 
 /* See kernels_sparse.h. */

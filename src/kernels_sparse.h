@@ -82,4 +82,12 @@ void sparse_encoder_backward(float *dwt, float *db, float *dhd, const float *h,
  * parallel region (or serially). */
 void sparse_column_sums(float *db, const float *dz, int B, int H);
 
+/* dhd (B,H), rows 0..B-1: from the gradient at the dropped-out hidden
+ * output to the gradient at the pre-activation, in place
+ * (dropout_activation_backward_row).  An orphaned worksharing loop, like
+ * sparse_column_sums. */
+void sparse_hidden_backward_rows(float *dhd, const float *h, const float *hd,
+                                 Activation act, const Dropout *drop, int B,
+                                 int H);
+
 #endif

@@ -31,6 +31,23 @@ int sparse_um_pays(int U, int H) {
     return (double)U * H * sizeof(float) > (double)SPARSE_UM_MIN_BYTES;
 }
 
+/* Slice c (columns k0 .. k0+n) of every batch row of out (B,H): set to
+ * init[k0 ..] (zeros when init is NULL), then the batch's entries added by
+ * user blocks of nb users (sparse_tile_block: coef[e] * w rows). */
+static void um_slice_sum(float *out, const float *init, const SparseBatch *x,
+                         const float *coef, const float *w, int H, int c,
+                         int k0, int n, int nb) {
+    for (int r = 0; r < x->B; r++) {
+        float *o = out + (long)r * H + k0;
+        #pragma omp simd
+        for (int k = 0; k < n; k++) o[k] = init ? init[k0 + k] : 0.0f;
+    }
+    int64_t *cur = sparse_tile_begin(x, c);
+    for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
+        sparse_tile_block(out, cur, x, coef, w, H, k0, n,
+                          sparse_tile_block_end(x, i0, nb));
+}
+
 void sparse_encoder_forward_um(float *h, float *hd, const SparseBatch *x,
                                const float *wt, const float *b, Activation act,
                                const Dropout *drop, int H) {
@@ -50,15 +67,7 @@ void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
         #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < nslices; c++) {
             const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
-            for (int r = 0; r < x->B; r++) {
-                float *hr = h + (long)r * H + k0;
-                #pragma omp simd
-                for (int k = 0; k < n; k++) hr[k] = b[k0 + k];
-            }
-            int64_t *cur = sparse_tile_begin(x, c);
-            for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
-                sparse_tile_block(h, cur, x, x->val, wt, H, k0, n,
-                                  sparse_tile_block_end(x, i0, nb));
+            um_slice_sum(h, b, x, x->val, wt, H, c, k0, n, nb);
         }
         #pragma omp for schedule(static)
         for (int r = 0; r < x->B; r++) {
@@ -123,15 +132,7 @@ void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
     #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nslices; c++) {
         const int k0 = c * sw, n = H - k0 < sw ? H - k0 : sw;
-        for (int r = 0; r < x->B; r++) {
-            float *g = dhd + (long)r * H + k0;
-            #pragma omp simd
-            for (int k = 0; k < n; k++) g[k] = 0.0f;
-        }
-        int64_t *cur = sparse_tile_begin(x, c);
-        for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
-            sparse_tile_block(dhd, cur, x, dy, w, H, k0, n,
-                              sparse_tile_block_end(x, i0, nb));
+        um_slice_sum(dhd, NULL, x, dy, w, H, c, k0, n, nb);
     }
 }
 
@@ -190,10 +191,7 @@ void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
         float *gw = scratch + (long)omp_get_thread_num() * H;
         #pragma omp simd
         for (int k = 0; k < H; k++) gw[k] = 0.0f;
-        #pragma omp for schedule(static)
-        for (int r = 0; r < x->B; r++)
-            dropout_activation_backward_row(dhd + (long)r * H, h + (long)r * H,
-                                            hd + (long)r * H, act, drop, r, H);
+        sparse_hidden_backward_rows(dhd, h, hd, act, drop, x->B, H);
         #pragma omp for schedule(dynamic, 16) nowait
         for (int i = 0; i < x->nusers; i++) {
             const long at = (long)x->users[i] * H;
