@@ -333,10 +333,11 @@ int bench_shape(const CliConfig *in, const BenchShapeOptions *o) {
                     o->shape, k + 1, err);
             goto out;
         }
-    printf("%d users x %d items, %lld ratings; kernel %s, hidden %d, batch %d, "
-           "%d threads; %d epoch%s x %d repeat%s (medians)\n\n", runs.users,
-           runs.items, (long long)runs.ratings, runs.kernel, cfg.hidden,
-           cfg.batch_size, runs.threads, cfg.epochs, cfg.epochs == 1 ? "" : "s",
+    printf("%d users x %d items, %lld ratings; kernel %s, optimizer %s, hidden "
+           "%d, batch %d, %d threads; %d epoch%s x %d repeat%s (medians)\n\n",
+           runs.users, runs.items, (long long)runs.ratings, runs.kernel,
+           cfg_optimizer_name(cfg.optimizer), cfg.hidden, cfg.batch_size,
+           runs.threads, cfg.epochs, cfg.epochs == 1 ? "" : "s",
            o->repeats, o->repeats == 1 ? "" : "s");
     printf("%-26s %10s %9s %9s %8s %8s %8s\n", "phase", "seconds", "GFLOP",
            "GFLOP/s", "% sgemm", "GB/s", "% triad");

@@ -21,7 +21,7 @@ typedef enum { SPLIT_RANDOM, SPLIT_FILES, SPLIT_FOLDS } SplitKind;
 #define CFG_FOLDS 5
 #define CFG_MAX_REPEATS 1000
 typedef enum { KERNEL_AUTO, KERNEL_DENSE, KERNEL_NAIVE, KERNEL_SPARSE } KernelKind;
-typedef enum { OPTIM_ADAM, OPTIM_ADAMW } OptimizerKind;
+typedef enum { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_LAZY_ADAM } OptimizerKind;
 typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE } ScheduleKind;
 typedef enum { CLIP_NONE, CLIP_AUTO, CLIP_RANGE } ClipMode;
 /* model.variant: I-AutoRec (rows are items), U-AutoRec (rows are users),

@@ -326,6 +326,19 @@ void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
     }
 }
 
+void model_adam_listed_rows(Model *model, int l, const int32_t *rows, int n,
+                            const AdamStep *s) {
+    const int tr = l == 0 && model->enc_transposed;
+    const long len = tr ? model->width[1] : model->width[l];
+    float *p = model->params.w[l], *g = model->grads.w[l];
+    float *m = model->m.w[l], *v = model->v.w[l];
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const long a = (long)rows[i] * len;
+        adam_span(p + a, g + a, m + a, v + a, len, s);
+    }
+}
+
 void model_adam_bias(Model *model, int l, const AdamStep *s) {
     adam_span(model->params.b[l], model->grads.b[l], model->m.b[l],
               model->v.b[l], model->width[l + 1], s);

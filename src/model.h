@@ -128,6 +128,12 @@ enum { MODEL_ROW_ZERO = 0, MODEL_ROW_GRAD = 1, MODEL_ROW_DONE = 2 };
 void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
                             const AdamStep *s);
 
+/* Adam on the n listed weight rows of layer l (rows as stored, each listed
+ * once) with their gradients in grads (read, then zeroed); the other rows
+ * are left alone (lazy Adam).  Parallel over the list. */
+void model_adam_listed_rows(Model *model, int l, const int32_t *rows, int n,
+                            const AdamStep *s);
+
 /* Adam on layer l's bias with its gradient in grads (then zeroed). */
 void model_adam_bias(Model *model, int l, const AdamStep *s);
 

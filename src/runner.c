@@ -41,8 +41,11 @@ static size_t memory_budget(void) {
     return (size_t)pages * (size_t)size / 10 * 8;
 }
 
-/* The dense kernel table for k, or NULL for the sparse kernels. */
-static const KernelOps *resolve_kernel(KernelKind k, const Csr *train) {
+/* The dense kernel table for k, or NULL for the sparse kernels (auto picks
+ * them for lazy Adam, whose row steps only they take). */
+static const KernelOps *resolve_kernel(KernelKind k, OptimizerKind o,
+                                       const Csr *train) {
+    if (o == OPTIM_LAZY_ADAM && k == KERNEL_AUTO) return NULL;  /* row steps */
     switch (k) {
     case KERNEL_NAIVE: return &kernels_naive;
     case KERNEL_DENSE: return &kernels_dense;
@@ -151,7 +154,8 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
                        "lower train.batch_size", cfg->batch_size, ds->num_users);
     TrainOptions opt = {cfg->hidden, (float)cfg->dropout, cfg->batch_size,
                         (float)cfg->lr, (float)cfg->weight_decay, cfg->seed,
-                        resolve_kernel(cfg->kernel, &r->train), memory_budget()};
+                        resolve_kernel(cfg->kernel, cfg->optimizer, &r->train),
+                        memory_budget()};
     ModelArch arch = {1 + cfg->hidden_more, {cfg->hidden},
                       (Activation)cfg->act_encoder, (Activation)cfg->act_decoder};
     for (int l = 0; l < cfg->hidden_more; l++) arch.width[l + 1] = cfg->hidden_rest[l];
@@ -163,6 +167,7 @@ int runner_prepare_memo(Runner *r, const Config *cfg, struct DataMemo *memo,
     TrainProtocol *p = &r->trainer.proto;
     p->l2 = (float)cfg->l2;
     p->decoupled = cfg->optimizer == OPTIM_ADAMW;
+    p->lazy = cfg->optimizer == OPTIM_LAZY_ADAM;
     p->clip = cfg->clip.mode != CLIP_NONE;
     p->clip_lo = (float)(cfg->clip.mode == CLIP_AUTO ? ds->min_rating : cfg->clip.lo);
     p->clip_hi = (float)(cfg->clip.mode == CLIP_AUTO ? ds->max_rating : cfg->clip.hi);

@@ -1,6 +1,7 @@
 /* train.c - the training loop and evaluation (see train.h). */
 #include "train.h"
 
+#include <assert.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -264,7 +265,7 @@ static void mark_batch_rows(Trainer *t, uint8_t state) {
  * numbers of trainer_forward_backward + model_adam_step): each weight row
  * of a batch user takes its Adam step as soon as its gradient is complete
  * (no gradient matrix written or read), the rows without gradient take
- * theirs in one streaming pass per matrix.
+ * theirs in one streaming pass per matrix, or, with proto.lazy, none.
  * Returns the batch loss. */
 static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
                                 const AdamOptions *adam) {
@@ -293,11 +294,18 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
                                  t->dhd[0], t->h[0], t->hd[0], b,
                                  t->arch.encoder, &drop, &s, t->adam_scratch,
                                  t->adam_threads, H);
-    mark_batch_rows(t, MODEL_ROW_DONE);
-    model_adam_weight_rows(md, 0, t->row_state, &s);
-    if (!t->user_major) mark_batch_rows(t, MODEL_ROW_GRAD);
-    model_adam_weight_rows(md, 1, t->row_state, &s);
-    mark_batch_rows(t, MODEL_ROW_ZERO);
+    if (t->proto.lazy) {
+        /* only the batch users' rows step: the decoder's row-major
+         * gradients are still to apply */
+        if (!t->user_major)
+            model_adam_listed_rows(md, 1, b->users, b->nusers, &s);
+    } else {
+        mark_batch_rows(t, MODEL_ROW_DONE);
+        model_adam_weight_rows(md, 0, t->row_state, &s);
+        if (!t->user_major) mark_batch_rows(t, MODEL_ROW_GRAD);
+        model_adam_weight_rows(md, 1, t->row_state, &s);
+        mark_batch_rows(t, MODEL_ROW_ZERO);
+    }
     model_adam_bias(md, 0, &s);
     model_adam_bias(md, 1, &s);
     double loss = 0.0;
@@ -323,8 +331,10 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
 double trainer_step(Trainer *t, const int32_t *items, int n) {
     AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
                         t->proto.l2, t->proto.decoupled};
-    if (!t->opt.ops && t->arch.num_hidden == 1 && !t->unfused &&
-        model_adam_fusable(&t->model, &adam)) {
+    const int fusable = !t->opt.ops && t->arch.num_hidden == 1 &&
+                        model_adam_fusable(&t->model, &adam);
+    assert(fusable || !t->proto.lazy);   /* cfg_validate refuses the rest */
+    if (fusable && (!t->unfused || t->proto.lazy)) {
         double loss = sparse_step_fused(t, items, n, &adam);
         if (t->avg) avg_update(t->avg, &t->model);
         return loss;

@@ -45,6 +45,10 @@ typedef struct {
 typedef struct {
     float l2;              /* l2 * sum_l |W_l|^2 (every weight matrix) per step, >= 0 */
     int decoupled;         /* AdamW: opt.weight_decay is decoupled */
+    int lazy;              /* lazy Adam: the weight rows of users without a
+                              rating in the batch skip the step (only with
+                              the sparse kernels, one hidden layer, no l2:
+                              trainer_lazy_check) */
     int clip;              /* evaluation clips predictions to ... */
     float clip_lo, clip_hi;   /* ... [clip_lo, clip_hi] */
     int cold;              /* evaluation predicts cold_value for a pair whose

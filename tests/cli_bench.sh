@@ -28,7 +28,7 @@ test_bench_shape_custom_data() {
              "ranking (top 10)" "whole run (wall)"; do
         phase_seconds "$p" || fail "no seconds for '$p': $(cat "$T/out")"
     done
-    grep -q "200 users x 150 items, 6000 ratings; kernel sparse, hidden 20" "$T/out" \
+    grep -q "200 users x 150 items, 6000 ratings; kernel sparse, optimizer adam, hidden 20" "$T/out" \
         || fail "shape line: $(cat "$T/out")"
     grep -q "triad" "$T/out" || fail "no triad peak: $(cat "$T/out")"
     awk '/^peak resident memory/ { found = 1; if (!($4 > 2)) bad = 1 } END { exit !(found && !bad) }' "$T/out" \

@@ -165,6 +165,30 @@ test_refit_run_records_and_reports() {
 
 # experiment ids hash only the keys that differ from their defaults: a key
 # spelled out at its default value gives the same experiment
+# train.optimizer: lazy_adam trains (auto picks the sparse kernel for it, on
+# data that would get the dense one), is recorded, and is refused where its
+# row steps do not exist, before any database is created
+test_lazy_adam_run_and_refusals() {
+    local db="$T/lazy.db"
+    $BIN run "$T/small.yaml" --db "$db" --quiet --set train.optimizer=lazy_adam \
+        >"$T/out" 2>&1 || fail "lazy_adam run failed: $(cat "$T/out")"
+    [ "$(q "$db" "SELECT optimizer || ' ' || kernel || ' ' || status FROM runs")" = "lazy_adam sparse finished" ] \
+        || fail "recorded: $(q "$db" "SELECT optimizer, kernel, status FROM runs")"
+    grep -q "optimizer: lazy_adam" <(q "$db" "SELECT config_yaml FROM runs") || fail "not in the resolved config"
+    local set why
+    for set in "train.kernel=dense:the dense and naive kernels" "train.l2=0.5:train.l2" \
+               "model.hidden=[8, 4]:more than one hidden layer" \
+               "model.variant=glocal:model.variant glocal"; do
+        why=${set#*:}
+        $BIN run "$T/small.yaml" --db "$T/refused.db" --set train.optimizer=lazy_adam \
+            --set "${set%%:*}" >/dev/null 2>"$T/err"
+        [ $? = 2 ] || fail "lazy_adam with ${set%%:*}: not exit 2"
+        grep -q "train.optimizer: lazy_adam is not supported with $why" "$T/err" \
+            || fail "lazy_adam with ${set%%:*}: $(cat "$T/err")"
+    done
+    [ ! -e "$T/refused.db" ] || fail "a refused config created a database"
+}
+
 test_experiment_id_ignores_default_keys() {
     local db="$T/ids.db"
     $BIN run "$T/small.yaml" --db "$db" --set data.split.repeats=2 --set train.threads=1 --quiet >/dev/null 2>&1 \

@@ -291,6 +291,76 @@ static void test_fused_step_matches_unfused(void) {
     }
 }
 
+/* Lazy Adam (proto.lazy): after every step, the weight rows of the batch's
+ * users are bit for bit those that the exact step (trainer_forward_backward
+ * + model_adam_step) takes from the same state, every other weight row
+ * keeps its parameters and moments, and the biases take the exact step;
+ * with the row-major and the user-major kernels.  Returns the number of
+ * untouched rows seen (the test needs some). */
+static long lazy_rows_match(int user_major) {
+    enum { I = 60, U = 300, H = 24, B = 8 };
+    float *train = random_ratings(I, U, 0.02, 13);
+    TrainOptions opt = {H, 0.1f, B, 0.01f, 1e-3f, 5, NULL, 1u << 30};
+    Trainer L, R;
+    Csr trc[2], tec[2];
+    char err[ERR_MAX];
+    long untouched = 0;
+    CHECK(trainer_on_dense(&L, &opt, train, NULL, I, U, &trc[0], &tec[0], err) == 0);
+    CHECK(trainer_on_dense(&R, &opt, train, NULL, I, U, &trc[1], &tec[1], err) == 0);
+    L.proto.lazy = 1;
+    L.user_major = R.user_major = user_major;
+    R.unfused = 1;
+    const size_t np = L.model.num_params, bytes = 4 * np * sizeof(float);
+    float *before = malloc(bytes);
+    unsigned char *touched = malloc(U);
+    CHECK(before && touched);
+    for (int step = 0; step < 2 * (I / B); step++) {
+        int32_t items[B];
+        for (int r = 0; r < B; r++) items[r] = (step * B + r * 7) % I;
+        memcpy(before, L.model.mem, bytes);
+        memcpy(R.model.mem, before, bytes);
+        R.model.step = L.model.step;
+        const double loss_l = trainer_step(&L, items, B);
+        const double loss_r = trainer_step(&R, items, B);
+        CHECK(loss_l == loss_r);
+        memset(touched, 0, U);
+        for (int i = 0; i < L.batch.nusers; i++) touched[L.batch.users[i]] = 1;
+        for (int l = 0; l < 2; l++) {
+            const float *sets[3] = {L.model.params.w[l], L.model.m.w[l], L.model.v.w[l]};
+            for (int k = 0; k < 3; k++)
+                for (int u = 0; u < U; u++) {
+                    const size_t at = (size_t)(sets[k] - L.model.mem) + (size_t)u * H;
+                    const float *want = touched[u] ? R.model.mem + at : before + at;
+                    untouched += !touched[u] && k == 0 && l == 0;
+                    CHECK_MSG(memcmp(L.model.mem + at, want, H * sizeof(float)) == 0,
+                              "step %d layer %d set %d row %d (%s) differs "
+                              "(user-major %d)", step, l, k, u,
+                              touched[u] ? "in the batch" : "not in it", user_major);
+                }
+            const size_t bl = (size_t)(L.model.params.b[l] - L.model.mem);
+            const size_t n = (size_t)L.model.width[l + 1];
+            CHECK(memcmp(L.model.mem + bl, R.model.mem + bl, n * sizeof(float)) == 0);
+        }
+        CHECK(L.model.step == R.model.step);
+    }
+    free(before);
+    free(touched);
+    for (int k = 0; k < 2; k++) csr_free(&trc[k]);
+    trainer_free(&L);
+    trainer_free(&R);
+    free(train);
+    return untouched;
+}
+
+static void test_lazy_adam_skips_only_untouched_rows(void) {
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        CHECK(lazy_rows_match(0) > 0);
+        CHECK(lazy_rows_match(1) > 0);
+    }
+    omp_set_num_threads(omp_get_num_procs());
+}
+
 /* An epoch stops between batches when the stop flag is set. */
 static void test_epoch_stops_on_flag(void) {
     const int I = 40, U = 20;
@@ -497,6 +567,7 @@ void suite_train(void) {
     RUN(test_epochs_deterministic_sparse);
     RUN(test_sparse_matches_dense_epochs);
     RUN(test_fused_step_matches_unfused);
+    RUN(test_lazy_adam_skips_only_untouched_rows);
     RUN(test_epoch_stops_on_flag);
     RUN(test_huge_model_refused);
     RUN(test_trainer_alloc_failures);
