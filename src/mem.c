@@ -63,6 +63,26 @@ void *mem_alloc_aligned(size_t size) {
     return aligned_alloc(64, rounded);
 }
 
+void *mem_alloc_zeroed(size_t size) {
+    if (size < MEM_HUGE_MIN) {
+        void *p = mem_alloc_aligned(size);
+        if (p) memset(p, 0, size);
+        return p;
+    }
+    if (should_fail()) return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, size, MADV_HUGEPAGE);  /* advice only: ignore errors */
+    return p;
+}
+
+void mem_free_zeroed(void *ptr, size_t size) {
+    if (!ptr) return;
+    if (size < MEM_HUGE_MIN) mem_free_aligned(ptr);
+    else munmap(ptr, size);
+}
+
 void mem_free(void *ptr) { free(ptr); }
 
 void mem_free_aligned(void *ptr) { free(ptr); }

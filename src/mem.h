@@ -17,6 +17,13 @@ void *mem_realloc(void *ptr, size_t size);
 void *mem_alloc_aligned(size_t size);
 void mem_free(void *ptr);
 void mem_free_aligned(void *ptr);
+/* size bytes of zeroed, 64-byte aligned memory whose pages cost nothing
+ * until first written (fresh anonymous pages from the kernel, offered as
+ * transparent huge pages from 4 MiB), so memory a run never writes is
+ * neither cleared nor resident.  NULL on failure; free with
+ * mem_free_zeroed(ptr, the same size). */
+void *mem_alloc_zeroed(size_t size);
+void mem_free_zeroed(void *ptr, size_t size);
 /* Duplicates a NUL-terminated string; NULL on failure. */
 char *mem_strdup(const char *s);
 

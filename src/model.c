@@ -70,15 +70,21 @@ static const char *hidden_text(int num_layers, const int *width, char *out,
     return out;
 }
 
-/* Zeroes n floats at p with the OpenMP team, so that the first touch of
- * fresh pages (the kernel's page clearing) is shared by the threads. */
+/* Zeroes n floats at p with the OpenMP team, writing only the chunks that
+ * are not zero already: a page of mem_alloc_zeroed memory that no run
+ * wrote (the weight gradients, when the fused step never forms them) is
+ * only read, so it is neither cleared by the kernel nor resident. */
 static void zero_floats(float *p, size_t n) {
     const long chunks = (long)((n + MODEL_ZERO_CHUNK - 1) / MODEL_ZERO_CHUNK);
     #pragma omp parallel for schedule(static)
     for (long c = 0; c < chunks; c++) {
         size_t at = (size_t)c * MODEL_ZERO_CHUNK;
         size_t len = n - at < MODEL_ZERO_CHUNK ? n - at : MODEL_ZERO_CHUNK;
-        memset(p + at, 0, len * sizeof *p);
+        uint32_t any = 0;   /* bit patterns: -0.0f is not zero memory */
+        const uint32_t *w = (const uint32_t *)(const void *)(p + at);
+        #pragma omp simd reduction(|:any)
+        for (size_t i = 0; i < len; i++) any |= w[i];
+        if (any) memset(p + at, 0, len * sizeof *p);
     }
 }
 
@@ -108,11 +114,10 @@ int model_create_layers(Model *model, int num_layers, const int *width,
                        "parameters, gradients and Adam moments, more than the "
                        "%.3g GB available: lower model.hidden",
                        hs, width[0], need / 1e9, (double)max_bytes / 1e9);
-    model->mem = mem_alloc_aligned(4 * n * sizeof(float));
+    model->mem = mem_alloc_zeroed(4 * n * sizeof(float));
     if (!model->mem)
         return err_set(err, "out of memory allocating %.3g GB of model parameters "
                        "(model.hidden = %s)", need / 1e9, hs);
-    zero_floats(model->mem, 4 * n);
     model->num_users = width[0];
     model->hidden = width[1];
     model->num_layers = num_layers;
@@ -126,7 +131,7 @@ int model_create_layers(Model *model, int num_layers, const int *width,
 
 void model_free(Model *model) {
     if (!model) return;
-    mem_free_aligned(model->mem);
+    mem_free_zeroed(model->mem, 4 * model->num_params * sizeof(float));
     memset(model, 0, sizeof *model);
 }
 

@@ -49,6 +49,34 @@ static void test_init_statistics(void) {
     model_free(&m2);
 }
 
+/* A new model is zero; model_init leaves gradients and moments zero again
+ * whatever they held (a chunk holding only -0.0f, or one nonzero float
+ * among zeros, included), for a model below and above mem_alloc_zeroed's
+ * mapped size; and its parameters do not depend on what was there. */
+static void test_init_zeroes_state(void) {
+    const int sizes[2][2] = {{30, 20}, {3000, 400}};   /* 10 KB, 19 MB */
+    for (int k = 0; k < 2; k++) {
+        Model m, ref;
+        char err[ERR_MAX];
+        CHECK(model_create(&m, sizes[k][0], sizes[k][1], 1u << 30, err) == 0);
+        CHECK(model_create(&ref, sizes[k][0], sizes[k][1], 1u << 30, err) == 0);
+        const size_t n = m.num_params;
+        size_t nonzero = 0;
+        for (size_t i = 0; i < 4 * n; i++) nonzero += m.mem[i] != 0.0f;
+        CHECK(nonzero == 0);
+        model_init(&ref, 6);
+        model_init(&m, 5);
+        for (size_t i = n; i < 4 * n; i++) m.mem[i] = (float)(i % 7) - 3.0f;
+        for (size_t i = n; i < 2 * n; i++) m.mem[i] = -0.0f;   /* grads: -0 only */
+        memset(m.mem + 3 * n, 0, n * sizeof(float));
+        m.mem[3 * n + n / 2] = 1e-30f;                          /* v: one */
+        model_init(&m, 6);
+        CHECK(memcmp(m.mem, ref.mem, 4 * n * sizeof(float)) == 0);
+        model_free(&m);
+        model_free(&ref);
+    }
+}
+
 /* The fused Adam pieces (model_adam_begin, then model_adam_weight_rows with
  * rows of zero gradient not read, rows already done skipped, and
  * model_adam_bias) reproduce model_adam_step bit for bit. */
@@ -280,6 +308,7 @@ void suite_model(void) {
     RUN(test_deep_memory_refused);
     RUN(test_layout_one_allocation);
     RUN(test_init_statistics);
+    RUN(test_init_zeroes_state);
     RUN(test_adam_equals_naive);
     RUN(test_adam_rows_equal_step);
     RUN(test_gradient_check_dense);
