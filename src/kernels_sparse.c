@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include "err.h"
+#include "kernels_sparse_tile.h"
 #include "mem.h"
 
 static int cmp_desc_i64(const void *a, const void *b) {
@@ -52,8 +53,13 @@ int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err) {
     b->cursor_slices = omp_get_max_threads();
     b->cursor = mem_alloc((size_t)b->cursor_slices * ((size_t)max_rows + 1) *
                           sizeof *b->cursor);
+    b->erank = mem_alloc(n * sizeof *b->erank);
+    b->pack_floats = SPARSE_TILE_BLOCK_BYTES / (long)sizeof(float);
+    b->pack = mem_alloc_aligned((size_t)b->cursor_slices *
+                                (size_t)b->pack_floats * sizeof *b->pack);
     if (!b->off || !b->col || !b->val || !b->users || !b->uoff || !b->uent ||
-        !b->urow || !b->uval || !b->slot || !b->cursor) {
+        !b->urow || !b->uval || !b->slot || !b->cursor || !b->erank ||
+        !b->pack) {
         sparse_batch_free(b);
         return err_set(err, "out of memory for sparse batches (%lld entries)",
                        (long long)cap);
@@ -66,7 +72,8 @@ void sparse_batch_free(SparseBatch *b) {
     if (!b) return;
     mem_free(b->off); mem_free(b->col); mem_free(b->val); mem_free(b->users);
     mem_free(b->uoff); mem_free(b->uent); mem_free(b->urow); mem_free(b->uval);
-    mem_free(b->slot); mem_free(b->cursor);
+    mem_free(b->slot); mem_free(b->cursor); mem_free(b->erank);
+    mem_free_aligned(b->pack);
     memset(b, 0, sizeof *b);
 }
 
@@ -112,6 +119,7 @@ void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n
             int s = b->slot[b->col[e]];
             int64_t q = b->uoff[s]++;
             b->uent[q] = (int32_t)e;
+            b->erank[e] = s;
             b->urow[q] = r;
             b->uval[q] = b->val[e];
         }

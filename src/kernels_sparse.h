@@ -36,6 +36,11 @@ typedef struct {
     int32_t *slot;    /* (U) scratch: user -> index in users, or -1 */
     int64_t *cursor;  /* (cursor_slices x max_rows) scratch: per column
                          slice, each row's next entry (kernels_sparse_tile.h) */
+    int32_t *erank;   /* (nnz) index in users of entry j's user */
+    float *pack;      /* (cursor_slices x pack_floats) scratch: per column
+                         slice, a block's weight-row slices packed
+                         (kernels_sparse_tile.h) */
+    long pack_floats;
     int cursor_slices;
     int max_rows;
     int64_t max_nnz;

@@ -41,14 +41,30 @@ int sparse_tile_block_end(const SparseBatch *x, int i0, int nb);
  * the rows' first entries.  Returns the cursors (owned by x). */
 int64_t *sparse_tile_begin(const SparseBatch *x, int c);
 
+/* A block's rows are packed (sparse_tile_pack) only when the batch has at
+ * least this many entries per user: a row packed for one use costs a copy
+ * more than it saves. */
+#define SPARSE_TILE_PACK_MIN_USES 2
+
+/* Copies the slices [k0, k0+n) of the weight rows of batch users i0..i1
+ * into slice c's pack buffer of x, one after the other with a stride of n
+ * rounded up to 16 floats, so that the block's gathers read L2-resident
+ * rows that the copy streamed in address order (users ascending) instead
+ * of rows scattered over the matrix.  Returns the buffer (owned by x), or
+ * NULL when it does not pay or fit (x->pack_floats). */
+float *sparse_tile_pack(const SparseBatch *x, const float *w, int H, int c,
+                        int k0, int n, int i0, int i1);
+
 /* For every batch row r, the entries from cur[r] on whose user is below
- * that of batch user i1 (all of them when i1 >= x->nusers):
- * out[r, k0+k] += coef[j] * w[u, k0+k] for k < n, in entry order; cur[r]
- * is advanced past them.  out and w have rows of H floats; coef is
- * indexed by entry (x->val, or dy).  Serial: one call per slice and
- * thread.  Owns nothing. */
+ * that of batch user i1 (all of them when i1 >= x->nusers; the block
+ * starts at batch user i0): out[r, k0+k] += coef[j] * w[u, k0+k] for k <
+ * n, in entry order; cur[r] is advanced past them.  out and w have rows of
+ * H floats; coef is indexed by entry (x->val, or dy).  The block's rows
+ * are read from slice c's pack buffer when sparse_tile_pack packs them:
+ * the same values, the same sums.  Serial: one call per slice and thread.
+ * Owns nothing. */
 void sparse_tile_block(float *out, int64_t *cur, const SparseBatch *x,
-                       const float *coef, const float *w, int H, int k0,
-                       int n, int i1);
+                       const float *coef, const float *w, int H, int c,
+                       int k0, int n, int i0, int i1);
 
 #endif

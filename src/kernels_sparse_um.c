@@ -44,7 +44,7 @@ static void um_slice_sum(float *out, const float *init, const SparseBatch *x,
     }
     int64_t *cur = sparse_tile_begin(x, c);
     for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb))
-        sparse_tile_block(out, cur, x, coef, w, H, k0, n,
+        sparse_tile_block(out, cur, x, coef, w, H, c, k0, n, i0,
                           sparse_tile_block_end(x, i0, nb));
 }
 
@@ -166,7 +166,7 @@ void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
         for (int i0 = 0; i0 < x->nusers; i0 = sparse_tile_block_end(x, i0, nb)) {
             const int i1 = sparse_tile_block_end(x, i0, nb);
             /* the block's rows feed dhd before their Adam steps */
-            sparse_tile_block(dhd, cur, x, dy, w, H, k0, n, i1);
+            sparse_tile_block(dhd, cur, x, dy, w, H, c, k0, n, i0, i1);
             for (int i = i0; i < i1; i++) {
                 const long at = (long)x->users[i] * H + k0;
                 for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {

@@ -6,6 +6,7 @@
 #include "csr.h"
 #include "err.h"
 #include "kernels_sparse.h"
+#include "kernels_sparse_tile.h"
 #include "kernels_sparse_um.h"
 #include "mem.h"
 #include "test.h"
@@ -292,16 +293,19 @@ static void test_sparse_um_equals_row_major(void) {
  * Adam-updated w, m, v bit for bit,
  * for block budgets from one user per block to one block, slices with
  * 128-float chunks and ragged tails, 1 and 2 threads, and a batch created
- * with fewer cursor sets (create_threads) than the threads that run. */
-static void compare_tiled(int I, int U, int H, int B, float dens, float p,
-                          long block_bytes, int create_threads, int threads) {
+ * with fewer cursor sets (create_threads) than the threads that run; the
+ * blocks' rows packed (sparse_tile_pack) or, with unpacked set, read in
+ * place.  Returns 1 when the batch's blocks could be packed. */
+static int compare_tiled(int I, int U, int H, int B, float dens, float p,
+                         long block_bytes, int create_threads, int threads,
+                         int unpacked) {
     unsigned s = (unsigned)(I * 3 + U * 17 + H + threads);
     size_t iu = (size_t)I * U, uh = (size_t)U * H, bh = (size_t)B * H;
     float *dense = calloc(iu, 4), *wt = malloc(uh * 4), *wd = malloc(uh * 4);
     float *mo = malloc(uh * 4), *vo = malloc(uh * 4), *be = malloc(H * 4);
     int32_t *rows = malloc(B * sizeof *rows);
     CHECK(dense && wt && wd && mo && vo && be && rows);
-    if (!dense || !wt || !wd || !mo || !vo || !be || !rows) return;
+    if (!dense || !wt || !wd || !mo || !vo || !be || !rows) return 0;
     fill_problem(&s, dense, iu, dens, wt, wd, mo, vo, uh, be, H);
     for (int r = 0; r < B; r++) rows[r] = (7 * r + 1) % I;
     Csr m;
@@ -312,6 +316,8 @@ static void compare_tiled(int I, int U, int H, int B, float dens, float p,
     omp_set_num_threads(create_threads);
     CHECK(sparse_batch_create(&sb, &m, B, err) == 0);
     sparse_batch_build(&sb, &m, rows, B);
+    if (unpacked) sb.pack_floats = 0;
+    const int packs = sparse_tile_pack(&sb, wd, H, 0, 0, 1, 0, 1) != NULL;
     const size_t nz = (size_t)sb.max_nnz;
     float *h[2], *hd[2], *dhd[2], *w2[2], *m2[2], *v2[2];
     for (int i = 0; i < 2; i++) {
@@ -338,8 +344,8 @@ static void compare_tiled(int I, int U, int H, int B, float dens, float p,
     sparse_decoder_dhd_tiled(dhd3, dy, wd, &sb, H, block_bytes);
     omp_set_num_threads(omp_get_num_procs());
     CHECK_MSG(memcmp(h[0], h[1], bh * 4) == 0 && memcmp(hd[0], hd[1], bh * 4) == 0,
-              "tiled encoder forward differs: U=%d H=%d B=%d block %ld bytes, %d threads",
-              U, H, B, block_bytes, threads);
+              "tiled encoder forward differs: U=%d H=%d B=%d block %ld bytes, %d threads, "
+              "packed %d", U, H, B, block_bytes, threads, packs);
     CHECK_MSG(memcmp(dhd[0], dhd[1], bh * 4) == 0 && memcmp(dhd[0], dhd3, bh * 4) == 0,
               "tiled dhd differs: U=%d H=%d block %ld, %d threads", U, H, block_bytes, threads);
     free(dhd3);
@@ -353,18 +359,25 @@ static void compare_tiled(int I, int U, int H, int B, float dens, float p,
     }
     free(dense); free(wt); free(wd); free(mo); free(vo); free(be); free(rows);
     free(dy); free(dw); free(db); free(scratch);
+    return packs;
 }
 
 static void test_sparse_tiled_equals_row_major(void) {
     const long budgets[] = {1, 4096, 64L << 10, 1L << 30};
+    int packed = 0, in_place = 0;
     for (int threads = 1; threads <= 2; threads++)
-        for (int b = 0; b < 4; b++) {
-            compare_tiled(300, 900, 500, 48, 0.03f, 0.05f, budgets[b], threads, threads);
-            compare_tiled(200, 150, 130, 64, 0.05f, 0.3f, budgets[b], threads, threads);
-            compare_tiled(120, 97, 300, 33, 0.08f, 0.0f, budgets[b], threads, threads);
-            compare_tiled(9, 7, 3, 4, 0.4f, 0.0f, budgets[b], threads, threads);
-        }
-    compare_tiled(200, 400, 250, 40, 0.05f, 0.1f, 8192, 1, 2);  /* one cursor set */
+        for (int b = 0; b < 4; b++)
+            for (int up = 0; up < 2; up++) {
+                int k = compare_tiled(300, 900, 500, 48, 0.03f, 0.05f, budgets[b], threads, threads, up);
+                k += compare_tiled(200, 150, 130, 64, 0.05f, 0.3f, budgets[b], threads, threads, up);
+                k += compare_tiled(120, 97, 300, 33, 0.08f, 0.0f, budgets[b], threads, threads, up);
+                k += compare_tiled(9, 7, 3, 4, 0.4f, 0.0f, budgets[b], threads, threads, up);
+                k += compare_tiled(60, 50, 500, 40, 0.3f, 0.1f, budgets[b], threads, threads, up);
+                packed += k;
+                in_place += 5 - k;
+            }
+    compare_tiled(200, 400, 250, 40, 0.05f, 0.1f, 8192, 1, 2, 0);  /* one cursor set */
+    CHECK(packed > 0 && in_place > 0);   /* both paths compared */
 }
 
 /* CSR from ratings sorts each row by user and round-trips through dense. */
