@@ -217,8 +217,8 @@ void sparse_batch_build_threads(SparseBatch *b, const Csr *m,
 void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n) {
     int64_t j = 0;
     for (int r = 0; r < n; r++) j += m->ptr[rows[r] + 1] - m->ptr[rows[r]];
-    sparse_batch_build_threads(b, m, rows, n,
-                               j >= SPARSE_BUILD_PAR_MIN_NNZ ? omp_get_max_threads() : 1);
+    const int threads = j >= SPARSE_BUILD_PAR_MIN_NNZ ? omp_get_max_threads() : 1;
+    sparse_batch_build_threads(b, m, rows, n, threads);
 }
 
 void sparse_encoder_forward(float *h, float *hd, const SparseBatch *x,

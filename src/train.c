@@ -421,9 +421,9 @@ static inline int item_cold(const Trainer *t, int32_t i) {
 }
 
 /* Eval-mode last hidden layer of the n listed training rows into
- * t->h[nh-1] (n <= batch_size with the dense and naive kernels; with the
- * sparse ones n <= eval_chunk rows whose entries fit t->batch): the dense and naive kernels on the gathered
- * dense rows, the sparse kernels on their observed entries. */
+ * t->h[nh-1]: the dense and naive kernels on the gathered dense rows (n <=
+ * batch_size), the sparse kernels on their observed entries (n <=
+ * eval_chunk rows whose entries fit t->batch: trainer_eval_chunk_end). */
 static void eval_hidden(Trainer *t, const int32_t *rows, int n) {
     if (!t->opt.ops) {
         sparse_hidden(t, rows, n);
