@@ -33,7 +33,9 @@ typedef struct {
     int32_t *uent;    /* (nnz) entry indices j grouped by user, row order */
     int32_t *urow;    /* (nnz) batch row of each uent entry */
     float *uval;      /* (nnz) rating of each uent entry */
-    int32_t *slot;    /* (U) scratch: user -> index in users, or -1 */
+    int32_t *slot;    /* (U) scratch: user -> -1 between builds */
+    int64_t *part;    /* (2 x cursor_slices) scratch of the parallel build:
+                         entries, then users, of each thread's user range */
     int64_t *cursor;  /* (cursor_slices x max_rows) scratch: per column
                          slice, each row's next entry (kernels_sparse_tile.h) */
     int32_t *erank;   /* (nnz) index in users of entry j's user */
@@ -50,10 +52,29 @@ typedef struct {
  * longest rows of m).  Returns 0 or -1 with err; free with
  * sparse_batch_free. */
 int sparse_batch_create(SparseBatch *b, const Csr *m, int max_rows, char *err);
+
+/* The same for up to max_rows rows holding at most the entries of the
+ * budget_rows longest rows of m (budget_rows <= max_rows: a batch of more
+ * rows than the entry budget is sized for, for callers that cut their
+ * batches by entries).  Returns 0 or -1 with err. */
+int sparse_batch_create_sized(SparseBatch *b, const Csr *m, int max_rows,
+                              int budget_rows, char *err);
 void sparse_batch_free(SparseBatch *b);
 
-/* Gathers rows[0..n) of m into b, with the by-user transpose. */
+/* Batches with fewer entries than this are built serially: below it the
+ * parallel build's team start-up and barriers cost more than they save
+ * (measured in docs/performance.md). */
+#define SPARSE_BUILD_PAR_MIN_NNZ 512
+
+/* Gathers rows[0..n) of m into b, with the by-user transpose: in parallel
+ * when b holds SPARSE_BUILD_PAR_MIN_NNZ entries or more.  The same arrays
+ * whatever the thread count. */
 void sparse_batch_build(SparseBatch *b, const Csr *m, const int32_t *rows, int n);
+
+/* sparse_batch_build on at most `threads` threads (1: serially), whatever
+ * the batch's size (tests compare the two). */
+void sparse_batch_build_threads(SparseBatch *b, const Csr *m,
+                                const int32_t *rows, int n, int threads);
 
 /* h (B,H) = act(b + sum over entries (u, x) of row r: x * wt[u,:]);
  * hd = dropout(h) (hd may equal h when drop is NULL). */

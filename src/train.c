@@ -31,6 +31,13 @@ static int resolve_arch(const TrainOptions *opt, const ModelArch *given,
     return arch->num_hidden + 1;
 }
 
+/* See train.h. */
+int trainer_eval_rows(const TrainOptions *opt, int num_items) {
+    if (opt->ops) return opt->batch_size;
+    const int c = num_items < TRAIN_EVAL_ROWS ? num_items : TRAIN_EVAL_ROWS;
+    return c > opt->batch_size ? c : opt->batch_size;
+}
+
 double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
                             int num_items, int num_users, int64_t train_nnz) {
     ModelArch arch;
@@ -38,10 +45,14 @@ double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
     const int L = resolve_arch(opt, given, num_users, &arch, width);
     if (L == 0) return INFINITY;
     const double B = opt->batch_size, U = num_users;
+    const double C = trainer_eval_rows(opt, num_items);
     double hidden_sum = 0.0;
     for (int l = 1; l < L; l++) hidden_sum += width[l];
     double model = model_bytes_layers(L, width);
-    double common = 4.0 * 3 * B * hidden_sum + 8.0 * B + 8.0 * num_items;
+    /* h: C rows, hd and dhd: B rows; row_loss/abs/cold: C rows; the
+     * batch's row offsets and tile cursors: C rows per thread */
+    double common = 4.0 * (C + 2 * B) * hidden_sum + 24.0 * C +
+                    8.0 * (omp_get_max_threads() + 1) * C + 8.0 * num_items;
     if (opt->ops)  /* dense: training matrix copy, x and dy */
         return model + common + 4.0 * num_items * U + 8.0 * B * U;
     /* sparse: a batch holds at most train_nnz entries, ~44 bytes each;
@@ -93,16 +104,18 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
     const size_t H = (size_t)width[1];
     t->order = mem_alloc((size_t)I * sizeof *t->order);
     t->eval_rows = mem_alloc((size_t)I * sizeof *t->eval_rows);
-    t->row_loss = mem_alloc(B * sizeof(double));
-    t->row_abs = mem_alloc(B * sizeof(double));
-    t->row_cold = mem_alloc(B * sizeof(int64_t));
+    t->eval_chunk = trainer_eval_rows(opt, I);
+    const size_t C = (size_t)t->eval_chunk;
+    t->row_loss = mem_alloc(C * sizeof(double));
+    t->row_abs = mem_alloc(C * sizeof(double));
+    t->row_cold = mem_alloc(C * sizeof(int64_t));
     t->user_seen = mem_calloc(U, 1);
     if (!t->order || !t->eval_rows || !t->row_loss || !t->row_abs ||
         !t->row_cold || !t->user_seen)
         goto oom;
     for (int l = 0; l < L - 1; l++) {
         const size_t n = B * (size_t)width[l + 1] * sizeof(float);
-        t->h[l] = mem_alloc_aligned(n);
+        t->h[l] = mem_alloc_aligned(C * (size_t)width[l + 1] * sizeof(float));
         t->hd[l] = mem_alloc_aligned(n);
         t->dhd[l] = mem_alloc_aligned(n);
         if (!t->h[l] || !t->hd[l] || !t->dhd[l]) goto oom;
@@ -114,7 +127,9 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
         t->dy = mem_alloc_aligned(B * U * sizeof(float));
         if (!t->train_dense || !t->x || !t->dy) goto oom;
     } else {
-        if (sparse_batch_create(&t->batch, train, opt->batch_size, err)) goto fail;
+        if (sparse_batch_create_sized(&t->batch, train, t->eval_chunk,
+                                      opt->batch_size, err))
+            goto fail;
         t->dy_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
         t->sq_entries = mem_alloc((size_t)t->batch.max_nnz * sizeof(float));
         t->row_state = mem_calloc(U, 1);
@@ -416,8 +431,9 @@ static inline int item_cold(const Trainer *t, int32_t i) {
 }
 
 /* Eval-mode last hidden layer of the n listed training rows into
- * t->h[nh-1] (n <= batch_size): the dense and naive kernels on the gathered
- * dense rows, the sparse kernels on their observed entries. */
+ * t->h[nh-1]: the dense and naive kernels on the gathered dense rows (n <=
+ * batch_size), the sparse kernels on their observed entries (n <=
+ * eval_chunk rows whose entries fit t->batch: trainer_eval_chunk_end). */
 static void eval_hidden(Trainer *t, const int32_t *rows, int n) {
     if (!t->opt.ops) {
         sparse_hidden(t, rows, n);
@@ -486,9 +502,23 @@ void trainer_scores_by_column(Trainer *t, const int32_t *rows, int n,
             out[(size_t)u * n + r] = t->dy[(size_t)r * U + u];
 }
 
+/* See train.h. */
+int trainer_eval_chunk_end(const Trainer *t, const int32_t *rows, int n) {
+    const int cap = n < t->eval_chunk ? n : t->eval_chunk;
+    if (t->opt.ops) return cap;
+    const int64_t *ptr = t->train->ptr;
+    int64_t nnz = 0;
+    int r = 0;
+    for (; r < cap; r++) {
+        const int64_t len = ptr[rows[r] + 1] - ptr[rows[r]];
+        if (r > 0 && nnz + len > t->batch.max_nnz) break;
+        nnz += len;
+    }
+    return r;
+}
+
 void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
                            EvalMetrics *outs) {
-    const int B = t->opt.batch_size;
     double sse[TRAIN_EVAL_MAX], sae[TRAIN_EVAL_MAX];
     int64_t cold[TRAIN_EVAL_MAX];
     int live = 0;
@@ -510,8 +540,8 @@ void trainer_evaluate_many(Trainer *t, const Csr *const *ms, int k,
                 t->eval_rows[total++] = i;
                 break;
             }
-    for (int c0 = 0; c0 < total; c0 += B) {
-        const int n = total - c0 < B ? total - c0 : B;
+    for (int c0 = 0, n; c0 < total; c0 += n) {
+        n = trainer_eval_chunk_end(t, t->eval_rows + c0, total - c0);
         eval_hidden(t, t->eval_rows + c0, n);
         for (int j = 0; j < k; j++) {
             if (!ms[j] || ms[j]->nnz == 0) continue;

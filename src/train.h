@@ -72,21 +72,26 @@ typedef struct {
     const Csr *test;       /* (I,U) borrowed, may be NULL */
     int32_t *order;        /* (I) item order of the current epoch */
     int32_t *eval_rows;    /* (I) scratch: items with entries to evaluate */
+    int eval_chunk;        /* rows per evaluation chunk (trainer_eval_rows):
+                              h and the row_* buffers hold this many rows;
+                              tests may lower it */
     ModelArch arch;        /* resolved: num_hidden >= 1 */
     /* hidden layer l (0 .. arch.num_hidden-1), width H_l = model.width[l+1]: */
-    float *h[MODEL_MAX_LAYERS - 1];   /* (B,H_l) activation output */
+    float *h[MODEL_MAX_LAYERS - 1];   /* (eval_chunk,H_l) activation output
+                                         (training: its first B rows) */
     float *hd[MODEL_MAX_LAYERS - 1];  /* (B,H_l) after dropout */
     float *dhd[MODEL_MAX_LAYERS - 1]; /* (B,H_l) loss gradient at hd */
-    double *row_loss;      /* (B) loss, or test SSE, of each batch row */
-    double *row_abs;       /* (B) evaluation: absolute errors of each row */
-    int64_t *row_cold;     /* (B) evaluation: cold entries of each row */
+    double *row_loss;      /* (eval_chunk) loss, or test SSE, of each row */
+    double *row_abs;       /* (eval_chunk) evaluation: absolute errors */
+    int64_t *row_cold;     /* (eval_chunk) evaluation: cold entries */
     unsigned char *user_seen; /* (U) 1 when the user has a training rating */
     /* dense and naive kernels */
     float *train_dense;    /* (I,U) */
     float *x;              /* (B,U) gathered input rows */
     float *dy;             /* (B,U) loss gradient; eval: reconstruction */
     /* sparse kernels */
-    SparseBatch batch;
+    SparseBatch batch;     /* up to eval_chunk rows holding at most the
+                              entries of the batch_size longest rows */
     float *dy_entries;     /* (batch.max_nnz) loss gradient per entry */
     float *sq_entries;     /* (batch.max_nnz) squared error per entry */
     uint8_t *row_state;    /* (U) fused Adam: MODEL_ROW_* of each user row,
@@ -104,6 +109,24 @@ typedef struct {
     WeightAvg *avg;        /* borrowed, may be NULL: updated after every
                               optimiser step (train.ema) */
 } Trainer;
+
+/* The most rows an evaluation chunk of the sparse kernels holds: the
+ * input layer then gathers each touched user's weight row once per chunk
+ * rather than once per batch_size rows (docs/performance.md, "Evaluation in
+ * larger chunks").  A chunk is also cut where its entries would exceed the
+ * training batch's entry capacity, so memory stays bounded on long rows. */
+#define TRAIN_EVAL_ROWS 2048
+
+/* Rows per evaluation chunk of a trainer of these options over num_items
+ * items: batch_size with the dense and naive kernels (their (B,U) input
+ * buffer), else TRAIN_EVAL_ROWS (at most num_items, at least batch_size). */
+int trainer_eval_rows(const TrainOptions *opt, int num_items);
+
+/* The number of leading rows of rows[0..n) that form the next evaluation
+ * chunk: at most t->eval_chunk rows and, with the sparse kernels, no more
+ * training entries than t->batch holds (always at least one row when n >
+ * 0). */
+int trainer_eval_chunk_end(const Trainer *t, const int32_t *rows, int n);
 
 /* Bytes a trainer would allocate for these sizes (model, moments, buffers
  * of every layer of arch; NULL: the shallow model), for refusing absurd

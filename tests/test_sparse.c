@@ -153,13 +153,117 @@ static void test_sparse_batch_users_sorted(void) {
     for (int i = 1; i < b.nusers; i++) sorted &= b.users[i - 1] < b.users[i];
     for (int i = 0; i < b.nusers; i++)
         for (int64_t q = b.uoff[i]; q < b.uoff[i + 1]; q++) {
-            grouped &= b.col[b.uent[q]] == b.users[i] && b.uval[q] == b.val[b.uent[q]];
+            grouped &= b.col[b.uent[q]] == b.users[i] && b.uval[q] == b.val[b.uent[q]] &&
+                       b.erank[b.uent[q]] == i;
             if (q > b.uoff[i]) grouped &= b.urow[q - 1] < b.urow[q];
         }
     CHECK(sorted && grouped && b.uoff[b.nusers] == b.nnz);
     sparse_batch_free(&b);
     csr_free(&m);
     free(d);
+}
+
+/* Returns 1 when batches a and b hold the same arrays, byte for byte. */
+static int batches_equal(const SparseBatch *a, const SparseBatch *b) {
+    const size_t n = (size_t)a->nnz, nu = (size_t)a->nusers;
+    return a->B == b->B && a->nnz == b->nnz && a->nusers == b->nusers &&
+           !memcmp(a->off, b->off, ((size_t)a->B + 1) * sizeof *a->off) &&
+           !memcmp(a->col, b->col, n * sizeof *a->col) &&
+           !memcmp(a->val, b->val, n * sizeof *a->val) &&
+           !memcmp(a->users, b->users, nu * sizeof *a->users) &&
+           !memcmp(a->uoff, b->uoff, (nu + 1) * sizeof *a->uoff) &&
+           !memcmp(a->uent, b->uent, n * sizeof *a->uent) &&
+           !memcmp(a->urow, b->urow, n * sizeof *a->urow) &&
+           !memcmp(a->uval, b->uval, n * sizeof *a->uval) &&
+           !memcmp(a->erank, b->erank, n * sizeof *a->erank);
+}
+
+/* The parallel batch build gives the serial one's arrays (memcmp) on 1, 2
+ * and 3 threads over random problems: ragged and empty rows, rows of one
+ * user, users in one part only, a batch with one user, an empty batch; the
+ * scratch map is left reset. */
+static void test_sparse_batch_build_parallel(void) {
+    const int cases[][4] = {  /* I, U, B, density in thousandths */
+        {300, 500, 64, 30}, {200, 7, 50, 400}, {120, 3000, 33, 5},
+        {90, 2, 90, 500}, {40, 1, 40, 300}, {64, 5000, 64, 1},
+    };
+    unsigned s = 77;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int I = cases[c][0], U = cases[c][1], B = cases[c][2];
+        const float dens = (float)cases[c][3] / 1000.0f;
+        float *d = calloc((size_t)I * U, sizeof(float));
+        CHECK(d != NULL);
+        if (!d) return;
+        for (int i = 0; i < I; i++) {
+            const int kind = i % 5;  /* 0: empty, 1: low users only */
+            for (int u = 0; u < U; u++) {
+                if (kind == 0 || (kind == 1 && u > U / 4)) continue;
+                if (test_urand(&s) < dens) d[(size_t)i * U + u] = 1 + (float)(int)(5 * test_urand(&s));
+            }
+        }
+        Csr m;
+        SparseBatch ser, par;
+        char err[ERR_MAX];
+        CHECK(csr_from_dense(&m, d, I, U, err) == 0);
+        CHECK(sparse_batch_create(&ser, &m, B, err) == 0);
+        CHECK(sparse_batch_create(&par, &m, B, err) == 0);
+        int32_t *rows = malloc((size_t)B * sizeof *rows);
+        CHECK(rows != NULL);
+        for (int trial = 0; rows && trial < 6; trial++) {
+            const int n = trial == 5 ? 0 : trial == 4 ? 1 : B - trial * (B / 5);
+            int32_t *perm = malloc((size_t)I * sizeof *perm);  /* distinct rows */
+            CHECK(perm != NULL);
+            if (!perm) break;
+            for (int i = 0; i < I; i++) perm[i] = i;
+            for (int i = I - 1; i > 0; i--) {
+                int k = (int)(test_urand(&s) * (float)(i + 1)) % (i + 1);
+                int32_t tmp = perm[i]; perm[i] = perm[k]; perm[k] = tmp;
+            }
+            memcpy(rows, perm, (size_t)n * sizeof *rows);
+            free(perm);
+            if (trial == 3 && n > 0) {   /* row 0 (empty) first */
+                int k = 0;
+                while (k < n && rows[k] != 0) k++;
+                if (k < n) rows[k] = rows[0];
+                rows[0] = 0;
+            }
+            sparse_batch_build_threads(&ser, &m, rows, n, 1);
+            for (int threads = 1; threads <= 3; threads++) {
+                omp_set_num_threads(threads);
+                sparse_batch_build_threads(&par, &m, rows, n, threads);
+                CHECK_MSG(batches_equal(&ser, &par), "case %zu trial %d threads %d",
+                          c, trial, threads);
+                sparse_batch_build(&par, &m, rows, n);
+                CHECK_MSG(batches_equal(&ser, &par), "auto: case %zu trial %d", c, trial);
+            }
+            omp_set_num_threads(ser.cursor_slices);
+        }
+        /* a batch whose every entry is one user's */
+        for (int i = 0; i < I; i++) {
+            memset(d + (size_t)i * U, 0, (size_t)U * sizeof(float));
+            if (i % 2) d[(size_t)i * U + U / 2] = 3.0f;
+        }
+        Csr one;
+        CHECK(csr_from_dense(&one, d, I, U, err) == 0);
+        SparseBatch s1, p1;
+        CHECK(sparse_batch_create(&s1, &one, B, err) == 0);
+        CHECK(sparse_batch_create(&p1, &one, B, err) == 0);
+        for (int r = 0; rows && r < B; r++) rows[r] = (int32_t)((r * 7) % I);
+        sparse_batch_build_threads(&s1, &one, rows, B, 1);
+        sparse_batch_build_threads(&p1, &one, rows, B, 2);
+        CHECK(s1.nusers == 1 && batches_equal(&s1, &p1));
+        int reset = 1;
+        for (int u = 0; u < U; u++) reset &= par.slot[u] == -1 && p1.slot[u] == -1;
+        CHECK(reset);
+        sparse_batch_free(&s1);
+        sparse_batch_free(&p1);
+        csr_free(&one);
+        sparse_batch_free(&ser);
+        sparse_batch_free(&par);
+        csr_free(&m);
+        free(rows);
+        free(d);
+    }
 }
 
 /* Fills a random problem from the state s: dense (iu cells, a rating 1..5
@@ -403,6 +507,7 @@ void suite_sparse(void) {
     RUN(test_sparse_equals_naive_activations);
     RUN(test_sparse_batch_transpose);
     RUN(test_sparse_batch_users_sorted);
+    RUN(test_sparse_batch_build_parallel);
     RUN(test_sparse_um_equals_row_major);
     RUN(test_sparse_tiled_equals_row_major);
     RUN(test_csr_from_ratings);

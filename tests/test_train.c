@@ -556,8 +556,87 @@ static void test_evaluate_many_equals_separate(void) {
     csr_free(&trc); csr_free(&tec); csr_free(&vac);
 }
 
+/* The evaluation in chunks of up to TRAIN_EVAL_ROWS rows, cut by the
+ * training batch's entry capacity, gives bit for bit (memcmp) the metrics of
+ * chunks of batch_size rows (the evaluation before the larger chunks): more
+ * rows than the row cap, long rows that cut chunks by entries, cold users and
+ * items, clipping; shallow and deep, row-major and user-major kernels. */
+static void test_evaluate_chunks_equal_batch_chunks(void) {
+    enum { I = TRAIN_EVAL_ROWS + 600, U = 300, B = 16 };
+    char err[ERR_MAX];
+    float *tr = calloc((size_t)I * U, sizeof(float));
+    float *te = calloc((size_t)I * U, sizeof(float));
+    CHECK(tr && te);
+    if (!tr || !te) { free(tr); free(te); return; }
+    srand(31);
+    for (int i = 0; i < I; i++) {
+        const int is_long = i < B || i % 1000 == 7;  /* ~150 entries */
+        for (int u = 0; u < U - 1; u++) {          /* user U-1: cold */
+            const double p = is_long ? 0.5 : 0.002;
+            if (i != 5 && rand() < p * RAND_MAX)   /* item 5: cold */
+                tr[(size_t)i * U + u] = (float)(1 + rand() % 5);
+        }
+        for (int u = 0; u < U; u++)
+            if (tr[(size_t)i * U + u] == 0 && rand() < 0.01 * RAND_MAX)
+                te[(size_t)i * U + u] = (float)(1 + rand() % 5);
+        if (i % 3 == 0) te[(size_t)i * U + U - 1] = 4.0f;
+    }
+    Csr trc, tec;
+    CHECK(csr_from_dense(&trc, tr, I, U, err) == 0);
+    CHECK(csr_from_dense(&tec, te, I, U, err) == 0);
+    int32_t *all = malloc((size_t)I * sizeof *all);
+    CHECK(all != NULL);
+    for (int i = 0; all && i < I; i++) all[i] = i;
+    for (int deep = 0; all && deep < 2; deep++)
+        for (int um = 0; um < 2; um++) {
+            TrainOptions opt = {24, 0.0f, B, 0.01f, 0.0f, 3, NULL, 1u << 28};
+            ModelArch arch = {2, {24, 12}, ACT_SIGMOID, ACT_IDENTITY};
+            Trainer t;
+            CHECK_MSG(trainer_create_arch(&t, &opt, deep ? &arch : NULL, &trc,
+                                          &tec, err) == 0, "%s", err);
+            CHECK(t.eval_chunk == TRAIN_EVAL_ROWS);
+            t.user_major = um;
+            /* outputs near 3, inside the clipping range: every prediction
+             * but the cold ones depends on the hidden layer */
+            const int nh = t.arch.num_hidden;
+            for (int u = 0; u < U; u++) t.model.params.b[nh][u] = 3.0f;
+            int32_t items[B];
+            for (int j = 0; j < B; j++) items[j] = j * 5 + 1;
+            trainer_step(&t, items, B);
+            t.proto.clip = 1;
+            t.proto.clip_lo = 1;
+            t.proto.clip_hi = 5;
+            t.proto.cold = 1;
+            t.proto.cold_value = 3.5f;
+            /* the chunks: some cut by the row cap, some by the entries */
+            int by_rows = 0, by_entries = 0;
+            for (int c0 = 0, n; c0 < I; c0 += n) {
+                n = trainer_eval_chunk_end(&t, all + c0, I - c0);
+                by_rows += n == t.eval_chunk;
+                by_entries += n < t.eval_chunk && n < I - c0;
+            }
+            CHECK_MSG(by_rows > 0 && by_entries > 0, "rows %d entries %d",
+                      by_rows, by_entries);
+            EvalMetrics big, small;
+            trainer_evaluate(&t, &tec, &big);
+            t.eval_chunk = B;
+            trainer_evaluate(&t, &tec, &small);
+            CHECK(big.n == tec.nnz && big.n_cold > 0);
+            CHECK_MSG(!memcmp(&big, &small, sizeof big),
+                      "rmse %.17g vs %.17g, mae %.17g vs %.17g (deep %d, um %d)",
+                      big.rmse, small.rmse, big.mae, small.mae, deep, um);
+            trainer_free(&t);
+        }
+    free(all);
+    free(tr);
+    free(te);
+    csr_free(&trc);
+    csr_free(&tec);
+}
+
 void suite_train(void) {
     RUN(test_evaluate_many_equals_separate);
+    RUN(test_evaluate_chunks_equal_batch_chunks);
     RUN(test_scores_by_column_equal_reconstruction);
     RUN(test_evaluate_equals_reconstruction);
     RUN(test_torch_parity_dense);
