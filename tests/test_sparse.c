@@ -301,6 +301,8 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     char err[ERR_MAX];
     CHECK(csr_from_dense(&m, dense, I, U, err) == 0);
     int32_t *rows = malloc(B * sizeof *rows);
+    CHECK(rows);
+    if (!rows) return;
     for (int r = 0; r < B; r++) rows[r] = (5 * r + 2) % I;
     Dropout drop = {p, 9, 4, rows};
     SparseBatch sb;
@@ -314,6 +316,12 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     double *loss0 = malloc(B * 8), *loss1 = malloc(B * 8);
     float *sq = malloc(nz * 4), *dwe = calloc(uh, 4), *scratch = malloc((size_t)threads * H * 4);
     float *wt1 = malloc(uh * 4), *m1 = malloc(uh * 4), *v1 = malloc(uh * 4);
+    float *dhd_pre = malloc(bh * 4);
+    int ok = loss0 && loss1 && sq && dwe && scratch && wt1 && m1 && v1 && dhd_pre;
+    for (int v = 0; v < 2; v++)
+        for (int a = 0; a < 7; a++) ok &= o[v][a] != NULL;
+    CHECK(ok);
+    if (!ok) return;   /* a failed test: what was allocated leaks */
     memcpy(wt1, wt, uh * 4); memcpy(m1, mo, uh * 4); memcpy(v1, vo, uh * 4);
     omp_set_num_threads(threads);
     /* row-major reference, then Adam on the batch users' encoder rows */
@@ -331,7 +339,6 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     sparse_encoder_forward_um(o[1][0], o[1][1], &sb, wt1, be, ae, &drop, H);
     sparse_decoder_fused(o[1][2], loss1, sq, o[1][4], o[1][5], o[1][1], wd, bd, ad, &sb, H);
     sparse_decoder_dhd(o[1][3], o[1][2], wd, &sb, H);
-    float *dhd_pre = malloc(bh * 4);
     memcpy(dhd_pre, o[1][3], bh * 4);
     sparse_encoder_backward_adam(wt1, m1, v1, o[1][6], o[1][3], o[1][0], o[1][1], &sb, ae,
                                  &drop, &st, scratch, threads, H);
@@ -348,6 +355,8 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
      * users' rows as Adam with the row-major gradient leaves them */
     float *w2 = malloc(uh * 4), *m2 = calloc(uh, 4), *v2 = calloc(uh, 4);
     float *m3 = calloc(uh, 4), *v3 = calloc(uh, 4), *dhd2 = malloc(bh * 4), *dy2 = malloc(nz * 4);
+    CHECK(w2 && m2 && v2 && m3 && v3 && dhd2 && dy2);
+    if (!w2 || !m2 || !v2 || !m3 || !v3 || !dhd2 || !dy2) return;
     memcpy(w2, wd, uh * 4);
     omp_set_num_threads(threads);
     sparse_decoder_fused(dy2, loss1, sq, NULL, o[1][5], o[1][1], wd, bd, ad, &sb, H);
