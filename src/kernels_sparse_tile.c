@@ -77,9 +77,14 @@ static void tile_row(float *o, const float *w, long ld, const int32_t *idx,
     }
 }
 
+/* The stride of packed rows of n floats: n rounded up to whole vectors. */
+static long pack_stride(int n) {
+    return (n + TILE_LANES - 1) / TILE_LANES * TILE_LANES;
+}
+
 float *sparse_tile_pack(const SparseBatch *x, const float *w, int H, int c,
                         int k0, int n, int i0, int i1) {
-    const long ld = (n + TILE_LANES - 1) / TILE_LANES * TILE_LANES;
+    const long ld = pack_stride(n);
     if (!x->pack || (long)(i1 - i0) * ld > x->pack_floats ||
         x->nnz < SPARSE_TILE_PACK_MIN_USES * (int64_t)x->nusers)
         return NULL;
@@ -95,7 +100,7 @@ void sparse_tile_block(float *out, int64_t *cur, const SparseBatch *x,
                        int k0, int n, int i0, int i1) {
     const int32_t u_end = i1 < x->nusers ? x->users[i1] : INT32_MAX;
     const float *pk = sparse_tile_pack(x, w, H, c, k0, n, i0, i1);
-    const long ld = (n + TILE_LANES - 1) / TILE_LANES * TILE_LANES;
+    const long ld = pack_stride(n);
     for (int r = 0; r < x->B; r++) {
         const int64_t e0 = cur[r], end = x->off[r + 1];
         int64_t e1 = e0;

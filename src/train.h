@@ -48,7 +48,7 @@ typedef struct {
     int lazy;              /* lazy Adam: the weight rows of users without a
                               rating in the batch skip the step (only with
                               the sparse kernels, one hidden layer, no l2:
-                              trainer_lazy_check) */
+                              cfg_validate refuses the rest) */
     int clip;              /* evaluation clips predictions to ... */
     float clip_lo, clip_hi;   /* ... [clip_lo, clip_hi] */
     int cold;              /* evaluation predicts cold_value for a pair whose
