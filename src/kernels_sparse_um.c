@@ -139,15 +139,18 @@ void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
 void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
-                                  float *scratch, int nscratch, int H) {
-    sparse_decoder_backward_adam_tiled(dhd, w, m, v, dy, hd, x, s, scratch,
-                                       nscratch, H, SPARSE_TILE_BLOCK_BYTES);
+                                  const AdamAhead *ahead, float *scratch,
+                                  int nscratch, int H) {
+    sparse_decoder_backward_adam_tiled(dhd, w, m, v, dy, hd, x, s, ahead,
+                                       scratch, nscratch, H,
+                                       SPARSE_TILE_BLOCK_BYTES);
 }
 
 void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
                                         float *v, const float *dy,
                                         const float *hd, const SparseBatch *x,
-                                        const AdamStep *s, float *scratch,
+                                        const AdamStep *s,
+                                        const AdamAhead *ahead, float *scratch,
                                         int nscratch, int H, long block_bytes) {
     const int sw = um_slice_width(H, x), nslices = (H + sw - 1) / sw;
     const int nb = sparse_tile_block_users(sw, block_bytes);
@@ -176,6 +179,7 @@ void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
                     for (int k = 0; k < n; k++) gw[k] += d * hr[k];
                 }
                 adam_span(w + at, gw, m + at, v + at, n, s);  /* zeroes gw */
+                adam_ahead_row(w + at, m + at, v + at, n, ahead, x->users[i]);
             }
         }
     }
@@ -185,7 +189,8 @@ void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
                                   float *dhd, const float *h, const float *hd,
                                   const SparseBatch *x, Activation act,
                                   const Dropout *drop, const AdamStep *s,
-                                  float *scratch, int nscratch, int H) {
+                                  const AdamAhead *ahead, float *scratch,
+                                  int nscratch, int H) {
     #pragma omp parallel num_threads(nscratch)
     {
         float *gw = scratch + (long)omp_get_thread_num() * H;
@@ -202,6 +207,7 @@ void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
                 for (int k = 0; k < H; k++) gw[k] += xv * dz[k];
             }
             adam_span(wt + at, gw, m + at, v + at, H, s);  /* zeroes gw */
+            adam_ahead_row(wt + at, m + at, v + at, H, ahead, x->users[i]);
         }
         sparse_column_sums(db, dhd, x->B, H);
     }

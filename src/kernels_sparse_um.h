@@ -20,6 +20,7 @@
 #define AUTOREC_KERNELS_SPARSE_UM_H
 
 #include "adam.h"
+#include "adam_ahead.h"
 #include "kernels_sparse.h"
 
 /* The size of a (U,H) weight matrix above which the user-major kernels pay
@@ -73,12 +74,14 @@ void sparse_decoder_dhd_tiled(float *dhd, const float *dy, const float *w,
  * first feeds dhd, then takes its Adam step s with the gradient
  * sum over user u's entries of dy[j] hd[r,:], the one sparse_decoder_fused
  * would accumulate (in scratch: nscratch threads x H floats, the caller's,
- * left zeroed; at most nscratch threads run).  Rows of users not in the
- * batch are left to the caller. */
+ * left zeroed; at most nscratch threads run), and then, with ahead, the
+ * zero-gradient steps that follow it (adam_ahead_row).  Rows of users not in
+ * the batch are left to the caller. */
 void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
                                   const float *dy, const float *hd,
                                   const SparseBatch *x, const AdamStep *s,
-                                  float *scratch, int nscratch, int H);
+                                  const AdamAhead *ahead, float *scratch,
+                                  int nscratch, int H);
 
 /* sparse_decoder_backward_adam with the block budget of the register-tiled
  * dhd given (kernels_sparse_tile.h): per block of users, the block's rows
@@ -86,7 +89,8 @@ void sparse_decoder_backward_adam(float *dhd, float *w, float *m, float *v,
 void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
                                         float *v, const float *dy,
                                         const float *hd, const SparseBatch *x,
-                                        const AdamStep *s, float *scratch,
+                                        const AdamStep *s,
+                                        const AdamAhead *ahead, float *scratch,
                                         int nscratch, int H, long block_bytes);
 
 /* sparse_encoder_backward with the weight gradient consumed by Adam: dz over
@@ -94,11 +98,14 @@ void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
  * wt[u,:] (moments m, v) takes its Adam step s with the gradient
  * sum over user u's entries of x_j dz[r,:], accumulated in scratch
  * (nscratch threads x H floats, the caller's; at most nscratch threads
- * run).  Rows of users not in the batch are left to the caller. */
+ * run), then, with ahead, the zero-gradient steps that follow it
+ * (adam_ahead_row).  Rows of users not in the batch are left to the
+ * caller. */
 void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
                                   float *dhd, const float *h, const float *hd,
                                   const SparseBatch *x, Activation act,
                                   const Dropout *drop, const AdamStep *s,
-                                  float *scratch, int nscratch, int H);
+                                  const AdamAhead *ahead, float *scratch,
+                                  int nscratch, int H);
 
 #endif

@@ -311,8 +311,12 @@ int model_adam_fusable(const Model *model, const AdamOptions *opt) {
 
 void model_adam_begin(Model *model, const AdamOptions *opt, AdamStep *s) {
     model->step++;
+    model_adam_scalars(opt, model->step, s);
+}
+
+void model_adam_scalars(const AdamOptions *opt, long step, AdamStep *s) {
     adam_step_scalars(s, (double)opt->lr, opt->beta1, opt->beta2, opt->eps,
-                      opt->weight_decay, model->step);
+                      opt->weight_decay, step);
 }
 
 void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
@@ -332,7 +336,7 @@ void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
 }
 
 void model_adam_listed_rows(Model *model, int l, const int32_t *rows, int n,
-                            const AdamStep *s) {
+                            const AdamStep *s, const AdamAhead *ahead) {
     const int tr = l == 0 && model->enc_transposed;
     const long len = tr ? model->width[1] : model->width[l];
     float *p = model->params.w[l], *g = model->grads.w[l];
@@ -341,6 +345,7 @@ void model_adam_listed_rows(Model *model, int l, const int32_t *rows, int n,
     for (int i = 0; i < n; i++) {
         const long a = (long)rows[i] * len;
         adam_span(p + a, g + a, m + a, v + a, len, s);
+        adam_ahead_row(p + a, m + a, v + a, len, ahead, rows[i]);
     }
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "adam.h"
+#include "adam_ahead.h"
 
 #define MODEL_MAX_LAYERS 8   /* at most 7 hidden layers */
 
@@ -117,6 +118,10 @@ int model_adam_fusable(const Model *model, const AdamOptions *opt);
 /* Advances model->step and fills *s with the step's scalars. */
 void model_adam_begin(Model *model, const AdamOptions *opt, AdamStep *s);
 
+/* Fills *s with the scalars of step number `step` (1-based) of opt, those
+ * model_adam_begin gives when it advances model->step to `step`. */
+void model_adam_scalars(const AdamOptions *opt, long step, AdamStep *s);
+
 /* row_state values of model_adam_weight_rows */
 enum { MODEL_ROW_ZERO = 0, MODEL_ROW_GRAD = 1, MODEL_ROW_DONE = 2 };
 
@@ -129,10 +134,12 @@ void model_adam_weight_rows(Model *model, int l, const uint8_t *row_state,
                             const AdamStep *s);
 
 /* Adam on the n listed weight rows of layer l (rows as stored, each listed
- * once) with their gradients in grads (read, then zeroed); the other rows
- * are left alone (lazy Adam).  Parallel over the list. */
+ * once; user ids) with their gradients in grads (read, then zeroed), each
+ * followed, with ahead, by the zero-gradient steps after it
+ * (adam_ahead_row); the other rows are left alone (lazy Adam, or rows that
+ * took this step ahead).  Parallel over the list. */
 void model_adam_listed_rows(Model *model, int l, const int32_t *rows, int n,
-                            const AdamStep *s);
+                            const AdamStep *s, const AdamAhead *ahead);
 
 /* Adam on layer l's bias with its gradient in grads (then zeroed). */
 void model_adam_bias(Model *model, int l, const AdamStep *s);

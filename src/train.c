@@ -57,8 +57,15 @@ double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
         return model + common + 4.0 * num_items * U + 8.0 * B * U;
     /* sparse: a batch holds at most train_nnz entries, ~44 bytes each;
      * fused Adam: a row state per user, a gradient row per thread */
+    /* ... and the Adam step plan of the shallow model (adam_ahead.h): a
+     * users x items index, touch bits and step scalars */
+    const double plan = L == 2 && opt->batch_size > 0 ?
+                        4.0 * (double)train_nnz + 8.0 * U +
+                                 8.0 * U * ((num_items / opt->batch_size + 63) / 64) +
+                                 36.0 * num_items
+                               : 0.0;
     return model + common + 44.0 * (double)train_nnz + 5.0 * U +
-           4.0 * omp_get_max_threads() * hidden_sum;
+           4.0 * omp_get_max_threads() * hidden_sum + plan;
 }
 
 int trainer_create(Trainer *t, const TrainOptions *opt, const Csr *train,
@@ -140,6 +147,8 @@ int trainer_create_arch(Trainer *t, const TrainOptions *opt,
         if (!t->dy_entries || !t->sq_entries || !t->row_state ||
             !t->adam_scratch)
             goto oom;
+        if (L == 2 && adam_ahead_create(&t->ahead, train, opt->batch_size, err))
+            goto fail;
     }
     model_init(&t->model, opt->seed);
     rng_seed(&t->shuffle, opt->seed, 0x5bu);
@@ -174,6 +183,7 @@ void trainer_free(Trainer *t) {
     mem_free(t->sq_entries);
     mem_free(t->row_state);
     mem_free_aligned(t->adam_scratch);
+    adam_ahead_free(&t->ahead);
     memset(t, 0, sizeof *t);
 }
 
@@ -279,11 +289,14 @@ static void mark_batch_rows(Trainer *t, uint8_t state) {
 /* One training step of the shallow sparse model with Adam fused in (the
  * numbers of trainer_forward_backward + model_adam_step): each weight row
  * of a batch user takes its Adam step as soon as its gradient is complete
- * (no gradient matrix written or read), the rows without gradient take
- * theirs in one streaming pass per matrix, or, with proto.lazy, none.
- * Returns the batch loss. */
+ * (no gradient matrix written or read), then, with ahead (planned for this
+ * epoch, ahead->now this step's index), the zero-gradient steps up to its
+ * user's next step.  The rows without gradient take theirs in one streaming
+ * pass per matrix; with ahead they took it ahead of time; with proto.lazy
+ * they take none.  Returns the batch loss. */
 static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
-                                const AdamOptions *adam) {
+                                const AdamOptions *adam,
+                                const AdamAhead *ahead) {
     const int H = t->model.width[1];
     Model *md = &t->model;
     const ModelTensors *p = &md->params, *g = &md->grads;
@@ -300,20 +313,21 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
     model_adam_begin(md, adam, &s);
     if (t->user_major)
         sparse_decoder_backward_adam(t->dhd[0], p->w[1], md->m.w[1], md->v.w[1],
-                                     t->dy_entries, t->hd[0], b, &s,
+                                     t->dy_entries, t->hd[0], b, &s, ahead,
                                      t->adam_scratch, t->adam_threads, H);
     else
         sparse_decoder_backward(t->dhd[0], NULL, NULL, t->dy_entries, t->hd[0],
                                 p->w[1], b, H);
     sparse_encoder_backward_adam(p->w[0], md->m.w[0], md->v.w[0], g->b[0],
                                  t->dhd[0], t->h[0], t->hd[0], b,
-                                 t->arch.encoder, &drop, &s, t->adam_scratch,
-                                 t->adam_threads, H);
-    if (t->proto.lazy) {
-        /* only the batch users' rows step: the decoder's row-major
+                                 t->arch.encoder, &drop, &s, ahead,
+                                 t->adam_scratch, t->adam_threads, H);
+    if (t->proto.lazy || ahead) {
+        /* only the batch users' rows step (the others: none with lazy Adam,
+         * taken ahead of time with ahead): the decoder's row-major
          * gradients are still to apply */
         if (!t->user_major)
-            model_adam_listed_rows(md, 1, b->users, b->nusers, &s);
+            model_adam_listed_rows(md, 1, b->users, b->nusers, &s, ahead);
     } else {
         mark_batch_rows(t, MODEL_ROW_DONE);
         model_adam_weight_rows(md, 0, t->row_state, &s);
@@ -343,14 +357,27 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n) {
     return loss;
 }
 
-double trainer_step(Trainer *t, const int32_t *items, int n) {
-    AdamOptions adam = {t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
-                        t->proto.l2, t->proto.decoupled};
+/* The Adam options of t's steps: PyTorch's defaults beside train.lr and
+ * train.weight_decay, and the protocol's l2 and decoupled decay. */
+static AdamOptions trainer_adam(const Trainer *t) {
+    return (AdamOptions){t->opt.lr, 0.9f, 0.999f, 1e-8f, t->opt.weight_decay,
+                         t->proto.l2, t->proto.decoupled};
+}
+
+/* 1 when t's steps take the fused path (sparse_step_fused). */
+static int trainer_fused(const Trainer *t, const AdamOptions *adam) {
     const int fusable = !t->opt.ops && t->arch.num_hidden == 1 &&
-                        model_adam_fusable(&t->model, &adam);
+                        model_adam_fusable(&t->model, adam);
     assert(fusable || !t->proto.lazy);   /* cfg_validate refuses the rest */
-    if (fusable && (!t->unfused || t->proto.lazy)) {
-        double loss = sparse_step_fused(t, items, n, &adam);
+    return fusable && (!t->unfused || t->proto.lazy);
+}
+
+/* One step (trainer_step) with the epoch's plan ahead, or NULL. */
+static double trainer_step_planned(Trainer *t, const int32_t *items, int n,
+                                   const AdamAhead *ahead) {
+    AdamOptions adam = trainer_adam(t);
+    if (trainer_fused(t, &adam)) {
+        double loss = sparse_step_fused(t, items, n, &adam, ahead);
         if (t->avg) avg_update(t->avg, &t->model);
         return loss;
     }
@@ -360,6 +387,31 @@ double trainer_step(Trainer *t, const int32_t *items, int n) {
     model_adam_step(&t->model, &adam);
     if (t->avg) avg_update(t->avg, &t->model);
     return loss;
+}
+
+double trainer_step(Trainer *t, const int32_t *items, int n) {
+    return trainer_step_planned(t, items, n, NULL);
+}
+
+/* Plans the epoch of t->order for the exact fused Adam's zero-gradient
+ * steps (adam_ahead.h) and takes the steps before each user's first one.
+ * Returns the plan, or NULL where it does not apply: other paths, lazy Adam
+ * (no such steps), a moving average (it reads every row at every step),
+ * tests' no_ahead. */
+static AdamAhead *trainer_plan_epoch(Trainer *t) {
+    const AdamOptions adam = trainer_adam(t);
+    AdamAhead *a = &t->ahead;
+    if (!a->uptr || t->no_ahead || t->proto.lazy || t->avg ||
+        !trainer_fused(t, &adam))
+        return NULL;
+    adam_ahead_plan(a, t->order, t->num_items, t->opt.batch_size);
+    for (int k = 0; k < a->nsteps; k++)
+        model_adam_scalars(&adam, t->model.step + 1 + k, &a->step[k]);
+    Model *md = &t->model;
+    const long H = md->width[1];
+    adam_ahead_begin_rows(md->params.w[0], md->m.w[0], md->v.w[0], H, a);
+    adam_ahead_begin_rows(md->params.w[1], md->m.w[1], md->v.w[1], H, a);
+    return a;
 }
 
 int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
@@ -372,11 +424,13 @@ int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
         t->order[i] = t->order[j];
         t->order[j] = tmp;
     }
+    AdamAhead *ahead = trainer_plan_epoch(t);
     double total = 0.0;
     long seen = 0;
     for (int s = 0; s + B <= I; s += B) {
         if (stop && *stop) return 1;
-        total += trainer_step(t, t->order + s, B);
+        if (ahead) ahead->now = s / B;
+        total += trainer_step_planned(t, t->order + s, B, ahead);
         seen += B;
     }
     *train_loss = seen ? total / (double)seen : NAN;

@@ -105,6 +105,10 @@ typedef struct {
     int unfused;           /* 1: trainer_step runs trainer_forward_backward
                               then model_adam_step even where the fused step
                               applies (tests compare the two) */
+    AdamAhead ahead;       /* the shallow sparse model: trainer_epoch's plan
+                              of exact Adam's zero-gradient steps */
+    int no_ahead;          /* 1: trainer_epoch takes those steps at every
+                              step instead (tests compare the two) */
     Rng shuffle;
     WeightAvg *avg;        /* borrowed, may be NULL: updated after every
                               optimiser step (train.ema) */
@@ -168,7 +172,11 @@ double trainer_forward_backward(Trainer *t, const int32_t *items, int n);
 
 /* One epoch: shuffle the items, full batches only (the last incomplete batch
  * is dropped).  *train_loss = summed loss / items processed.  Checks *stop
- * (may be NULL) between batches: returns 1 when it was set, else 0. */
+ * (may be NULL) between batches: returns 1 when it was set, else 0.  The
+ * exact fused Adam takes each row's zero-gradient steps ahead of time
+ * (adam_ahead.h): the parameters are those of the stepwise update at the
+ * epoch's end, but after an interrupted epoch some rows stand ahead of
+ * model.step (such a model is mid-epoch anyway and is not kept). */
 int trainer_epoch(Trainer *t, const volatile sig_atomic_t *stop,
                   double *train_loss);
 

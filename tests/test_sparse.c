@@ -341,7 +341,7 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     sparse_decoder_dhd(o[1][3], o[1][2], wd, &sb, H);
     memcpy(dhd_pre, o[1][3], bh * 4);
     sparse_encoder_backward_adam(wt1, m1, v1, o[1][6], o[1][3], o[1][0], o[1][1], &sb, ae,
-                                 &drop, &st, scratch, threads, H);
+                                 &drop, &st, NULL, scratch, threads, H);
     omp_set_num_threads(omp_get_num_procs());
     const char *name[7] = {"h", "hd", "dy", "dz", "dWd", "dbd", "dbe"};
     for (int a = 0; a < 7; a++) {
@@ -360,7 +360,8 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     memcpy(w2, wd, uh * 4);
     omp_set_num_threads(threads);
     sparse_decoder_fused(dy2, loss1, sq, NULL, o[1][5], o[1][1], wd, bd, ad, &sb, H);
-    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, scratch, threads, H);
+    sparse_decoder_backward_adam(dhd2, w2, m2, v2, dy2, o[1][1], &sb, &st, NULL, scratch,
+                                 threads, H);
     omp_set_num_threads(omp_get_num_procs());
     for (int i = 0; i < sb.nusers; i++) {
         size_t at = (size_t)sb.users[i] * H;
@@ -451,7 +452,7 @@ static int compare_tiled(int I, int U, int H, int B, float dens, float p,
         adam_span(w2[0] + at, dw + at, m2[0] + at, v2[0] + at, H, &st);
     }
     sparse_encoder_forward_tiled(h[1], hd[1], &sb, wt, be, ACT_SIGMOID, &drop, H, block_bytes);
-    sparse_decoder_backward_adam_tiled(dhd[1], w2[1], m2[1], v2[1], dy, hd[0], &sb, &st,
+    sparse_decoder_backward_adam_tiled(dhd[1], w2[1], m2[1], v2[1], dy, hd[0], &sb, &st, NULL,
                                        scratch, threads, H, block_bytes);
     float *dhd3 = malloc(bh * 4);
     sparse_decoder_dhd_tiled(dhd3, dy, wd, &sb, H, block_bytes);

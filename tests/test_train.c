@@ -238,56 +238,80 @@ static void test_sparse_matches_dense_epochs(void) {
 }
 
 /* The fused sparse step (Adam fused into the backward pass), with the
- * row-major and the user-major kernels, leaves parameters, moments,
- * gradients and losses bit for bit where trainer_forward_backward +
- * model_adam_step leave them, with 1 and 2
- * threads; protocols it does not cover (l2,
- * decoupled decay) take the unfused path and agree as well. */
-static void fused_matches_unfused(float l2, int decoupled, int threads) {
-    const int I = 80, U = 300;
-    float *train = random_ratings(I, U, 0.08, 11);
-    double loss[4][3];
-    float *state[4];
+ * row-major and the user-major kernels, with the zero-gradient steps taken
+ * ahead of time (adam_ahead.h, trainer_epoch's default) or at every step,
+ * leaves parameters, moments, gradients and losses bit for bit where
+ * trainer_forward_backward + model_adam_step leave them after each epoch,
+ * with 1 and 2 threads; protocols it does not cover (l2, decoupled decay)
+ * take the unfused path and agree as well.  dens and B vary the gaps: long
+ * runs of untouched steps, users without a step in an epoch, more than 64
+ * steps per epoch. */
+static void fused_matches_unfused(float l2, int decoupled, int threads,
+                                  double dens, int B) {
+    const int I = 80, U = 300, E = 3;
+    float *train = random_ratings(I, U, dens, 11);
+    double loss[6][E], rmse[6][E];
+    float *state[6][E];
     size_t np = 0;
+    long ahead_steps = 0;
     omp_set_num_threads(threads);
     /* k: 0 fused row-major, 1 unfused row-major, 2 fused user-major,
-     * 3 unfused user-major */
-    for (int k = 0; k < 4; k++) {
-        TrainOptions opt = {40, 0.1f, 16, 0.01f, 1e-3f, 5, NULL, 1u << 30};
+     * 3 unfused user-major, 4 and 5: 0 and 2 with the steps taken at every
+     * step */
+    for (int k = 0; k < 6; k++) {
+        TrainOptions opt = {40, 0.1f, B, 0.01f, 1e-3f, 5, NULL, 1u << 30};
         Trainer t;
         Csr trc, tec;
         char err[ERR_MAX];
-        CHECK(trainer_on_dense(&t, &opt, train, NULL, I, U, &trc, &tec, err) == 0);
+        CHECK(trainer_on_dense(&t, &opt, train, train, I, U, &trc, &tec, err) == 0);
         CHECK(t.user_major == 0);  /* 300 x 40 floats: in cache */
-        t.unfused = k % 2;
-        t.user_major = k / 2;
+        t.unfused = k < 4 && k % 2;
+        t.user_major = k < 4 ? k / 2 : k == 5;
+        t.no_ahead = k >= 4;
         t.proto.l2 = l2;
         t.proto.decoupled = decoupled;
-        for (int e = 0; e < 3; e++) CHECK(trainer_epoch(&t, NULL, &loss[k][e]) == 0);
         np = t.model.num_params;
-        state[k] = malloc(4 * np * sizeof(float));
-        memcpy(state[k], t.model.mem, 4 * np * sizeof(float));
-        CHECK(t.model.step == 3 * (I / 16));
+        for (int e = 0; e < E; e++) {
+            CHECK(trainer_epoch(&t, NULL, &loss[k][e]) == 0);
+            rmse[k][e] = trainer_test_rmse(&t);
+            state[k][e] = malloc(4 * np * sizeof(float));
+            CHECK(state[k][e] != NULL);
+            if (state[k][e]) memcpy(state[k][e], t.model.mem, 4 * np * sizeof(float));
+            if (k == 0 && l2 == 0.0f && !decoupled)   /* steps the plan moved */
+                for (int u = 0; u < U; u++) ahead_steps += adam_ahead_before(&t.ahead, u);
+        }
+        CHECK(t.model.step == E * (I / B));
         trainer_free(&t);
         csr_free(&trc);
+        csr_free(&tec);
     }
     omp_set_num_threads(omp_get_num_procs());
-    for (int k = 1; k < 4; k++) {
-        CHECK_MSG(memcmp(loss[0], loss[k], sizeof loss[0]) == 0, "losses differ (l2 %g, "
-                  "decoupled %d, %d threads, variant %d)", l2, decoupled, threads, k);
-        CHECK_MSG(memcmp(state[0], state[k], 4 * np * sizeof(float)) == 0, "parameters, "
-                  "gradients or moments differ (l2 %g, decoupled %d, %d threads, "
-                  "variant %d)", l2, decoupled, threads, k);
-    }
-    for (int k = 0; k < 4; k++) free(state[k]);
+    if (l2 == 0.0f && !decoupled)
+        CHECK_MSG(ahead_steps > 0, "no step taken ahead (dens %g, B %d)", dens, B);
+    for (int k = 1; k < 6; k++)
+        for (int e = 0; e < E; e++) {
+            CHECK_MSG(loss[0][e] == loss[k][e] && rmse[0][e] == rmse[k][e],
+                      "loss or RMSE differ (l2 %g, decoupled %d, %d threads, dens %g, "
+                      "B %d, variant %d, epoch %d)", l2, decoupled, threads, dens, B,
+                      k, e);
+            CHECK_MSG(state[0][e] && state[k][e] &&
+                      memcmp(state[0][e], state[k][e], 4 * np * sizeof(float)) == 0,
+                      "parameters, gradients or moments differ (l2 %g, decoupled %d, "
+                      "%d threads, dens %g, B %d, variant %d, epoch %d)", l2,
+                      decoupled, threads, dens, B, k, e);
+        }
+    for (int k = 0; k < 6; k++)
+        for (int e = 0; e < E; e++) free(state[k][e]);
     free(train);
 }
 
 static void test_fused_step_matches_unfused(void) {
     for (int threads = 1; threads <= 2; threads++) {
-        fused_matches_unfused(0.0f, 0, threads);
-        fused_matches_unfused(1e-3f, 0, threads);
-        fused_matches_unfused(0.0f, 1, threads);
+        fused_matches_unfused(0.0f, 0, threads, 0.08, 16);
+        fused_matches_unfused(1e-3f, 0, threads, 0.08, 16);
+        fused_matches_unfused(0.0f, 1, threads, 0.08, 16);
+        fused_matches_unfused(0.0f, 0, threads, 0.01, 16);  /* users without steps */
+        fused_matches_unfused(0.0f, 0, threads, 0.02, 1);   /* 80 steps: 2 words */
     }
 }
 
