@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "prefetch.h"
+
 typedef float tile_vec __attribute__((vector_size(64)));
 
 enum { TILE_LANES = 16 };
@@ -89,9 +91,12 @@ float *sparse_tile_pack(const SparseBatch *x, const float *w, int H, int c,
         x->nnz < SPARSE_TILE_PACK_MIN_USES * (int64_t)x->nusers)
         return NULL;
     float *p = x->pack + (long)c * x->pack_floats;
-    for (int i = i0; i < i1; i++)
+    for (int i = i0; i < i1; i++) {
+        if (i + PREFETCH_AHEAD_COPY < i1)
+            prefetch_read(w + (long)x->users[i + PREFETCH_AHEAD_COPY] * H + k0, n);
         memcpy(p + (long)(i - i0) * ld, w + (long)x->users[i] * H + k0,
                (size_t)n * sizeof *p);
+    }
     return p;
 }
 

@@ -7,6 +7,7 @@
 #include "kernels_sparse_um.h"
 
 #include "kernels_sparse_tile.h"
+#include "prefetch.h"
 
 #include <omp.h>
 
@@ -88,6 +89,8 @@ void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
         for (int i = 0; i < x->nusers; i++) {
             const int32_t u = x->users[i];
             const float *wu = w + (long)u * H;
+            if (i + PREFETCH_AHEAD < x->nusers)
+                prefetch_read(w + (long)x->users[i + PREFETCH_AHEAD] * H, H);
             float *gw = dw ? dw + (long)u * H : NULL;
             float gb = 0.0f;
             for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
@@ -172,6 +175,11 @@ void sparse_decoder_backward_adam_tiled(float *dhd, float *w, float *m,
             sparse_tile_block(dhd, cur, x, dy, w, H, c, k0, n, i0, i1);
             for (int i = i0; i < i1; i++) {
                 const long at = (long)x->users[i] * H + k0;
+                if (i + PREFETCH_AHEAD < x->nusers) {   /* w: packed */
+                    const long nt = (long)x->users[i + PREFETCH_AHEAD] * H + k0;
+                    prefetch_write(m + nt, n);
+                    prefetch_write(v + nt, n);
+                }
                 for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
                     const float d = dy[x->uent[q]];
                     const float *hr = hd + (long)x->urow[q] * H + k0;
@@ -200,6 +208,12 @@ void sparse_encoder_backward_adam(float *wt, float *m, float *v, float *db,
         #pragma omp for schedule(dynamic, 16) nowait
         for (int i = 0; i < x->nusers; i++) {
             const long at = (long)x->users[i] * H;
+            if (i + PREFETCH_AHEAD < x->nusers) {
+                const long nt = (long)x->users[i + PREFETCH_AHEAD] * H;
+                prefetch_write(wt + nt, H);
+                prefetch_write(m + nt, H);
+                prefetch_write(v + nt, H);
+            }
             for (int64_t q = x->uoff[i]; q < x->uoff[i + 1]; q++) {
                 const float xv = x->uval[q];
                 const float *dz = dhd + (long)x->urow[q] * H;

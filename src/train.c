@@ -9,6 +9,7 @@
 #include "err.h"
 #include "kernels_sparse_um.h"
 #include "mem.h"
+#include "prefetch.h"
 
 /* The resolved stack of opt for U users: *arch complete (num_hidden >= 1)
  * and width[0..L] (U, hidden widths, U).  Returns L (0 when arch is
@@ -519,9 +520,12 @@ static void eval_entries(Trainer *t, const Csr *m, const int32_t *rows,
         const int ic = item_cold(t, rows[r]);
         double s = 0.0, a = 0.0;
         int64_t cold = 0;
-        for (int64_t e = m->ptr[rows[r]]; e < m->ptr[rows[r] + 1]; e++) {
+        const int64_t e_end = m->ptr[rows[r] + 1];
+        for (int64_t e = m->ptr[rows[r]]; e < e_end; e++) {
             const int32_t u = m->col[e];
             const float *wu = wd + (size_t)u * H;
+            if (e + PREFETCH_AHEAD < e_end)
+                prefetch_read(wd + (size_t)m->col[e + PREFETCH_AHEAD] * H, H);
             float y = 0.0f;
             #pragma omp simd reduction(+:y)
             for (int k = 0; k < H; k++) y += hr[k] * wu[k];
