@@ -57,13 +57,13 @@ double trainer_bytes_needed(const TrainOptions *opt, const ModelArch *given,
     if (opt->ops)  /* dense: training matrix copy, x and dy */
         return model + common + 4.0 * num_items * U + 8.0 * B * U;
     /* sparse: a batch holds at most train_nnz entries, ~44 bytes each;
-     * fused Adam: a row state per user, a gradient row per thread */
-    /* ... and the Adam step plan of the shallow model (adam_ahead.h): a
-     * users x items index, touch bits and step scalars */
-    const double plan = L == 2 && opt->batch_size > 0 ?
-                        4.0 * (double)train_nnz + 8.0 * U +
-                                 8.0 * U * ((num_items / opt->batch_size + 63) / 64) +
-                                 36.0 * num_items
+     * fused Adam: a row state per user, a gradient row per thread; the
+     * shallow model's Adam step plan (adam_ahead.h): a users x items index,
+     * touch bits, an item's step and a step's scalars */
+    const double words = opt->batch_size > 0 ?
+                         (double)((num_items / opt->batch_size + 63) / 64) : 1.0;
+    const double plan = L == 2 ? 4.0 * (double)train_nnz + 8.0 * U +
+                                 8.0 * U * words + 36.0 * num_items
                                : 0.0;
     return model + common + 44.0 * (double)train_nnz + 5.0 * U +
            4.0 * omp_get_max_threads() * hidden_sum + plan;
