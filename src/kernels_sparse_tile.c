@@ -120,3 +120,9 @@ void sparse_tile_block(float *out, int64_t *cur, const SparseBatch *x,
                      coef + e0, e1 - e0, n);
     }
 }
+
+void sparse_tile_row(float *out, const SparseBatch *x, const float *coef,
+                     const float *w, int H, int r) {
+    const int64_t e0 = x->off[r];
+    tile_row(out, w, H, x->col + e0, 0, coef + e0, x->off[r + 1] - e0, H);
+}

@@ -67,4 +67,12 @@ void sparse_tile_block(float *out, int64_t *cur, const SparseBatch *x,
                        const float *coef, const float *w, int H, int c,
                        int k0, int n, int i0, int i1);
 
+/* Batch row r of out (B,H), whole: out[r, k] += coef[j] * w[u, k] for each
+ * of the row's entries j = (r, u) in order, for all H columns, summed in
+ * registers over 128-column chunks: the additions of the row-major
+ * reference kernels, in their order (the row-major kernels' register
+ * tiling, for weight matrices small enough to stay in cache). */
+void sparse_tile_row(float *out, const SparseBatch *x, const float *coef,
+                     const float *w, int H, int r);
+
 #endif

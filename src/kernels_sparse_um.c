@@ -79,6 +79,32 @@ void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
     }
 }
 
+void sparse_encoder_forward_rows(float *h, float *hd, const SparseBatch *x,
+                                 const float *wt, const float *b,
+                                 Activation act, const Dropout *drop, int H) {
+    const int has_drop = drop && drop->p > 0.0f;
+    #pragma omp parallel for schedule(dynamic, 4)
+    for (int r = 0; r < x->B; r++) {
+        float *hr = h + (long)r * H;
+        #pragma omp simd
+        for (int k = 0; k < H; k++) hr[k] = b[k];
+        sparse_tile_row(hr, x, x->val, wt, H, r);
+        activation_forward_row(hr, NULL, act, H);
+        dropout_apply_row(hd + (long)r * H, hr, has_drop ? drop : NULL, r, H);
+    }
+}
+
+void sparse_decoder_dhd_rows(float *dhd, const float *dy, const float *w,
+                             const SparseBatch *x, int H) {
+    #pragma omp parallel for schedule(dynamic, 4)
+    for (int r = 0; r < x->B; r++) {
+        float *g = dhd + (long)r * H;
+        #pragma omp simd
+        for (int k = 0; k < H; k++) g[k] = 0.0f;
+        sparse_tile_row(g, x, dy, w, H, r);
+    }
+}
+
 void sparse_decoder_fused(float *dy, double *row_loss, float *sq, float *dw,
                           float *db, const float *hd, const float *w,
                           const float *b, Activation act, const SparseBatch *x,

@@ -48,6 +48,18 @@ void sparse_encoder_forward_tiled(float *h, float *hd, const SparseBatch *x,
                                   Activation act, const Dropout *drop, int H,
                                   long block_bytes);
 
+/* As sparse_encoder_forward (same outputs, bit for bit), row by row, each
+ * row's sums in registers (sparse_tile_row): for weight matrices that stay
+ * in cache, where the user-major passes do not pay. */
+void sparse_encoder_forward_rows(float *h, float *hd, const SparseBatch *x,
+                                 const float *wt, const float *b,
+                                 Activation act, const Dropout *drop, int H);
+
+/* The input-gradient half of sparse_decoder_backward (the same dhd, bit
+ * for bit), row by row, each row's sums in registers (sparse_tile_row). */
+void sparse_decoder_dhd_rows(float *dhd, const float *dy, const float *w,
+                             const SparseBatch *x, int H);
+
 /* sparse_decoder_mse_forward and the weight/bias half of
  * sparse_decoder_backward in one pass over users: dy[j] and row_loss as the
  * former, dw[u,:] += sum over user u's entries of dy[j] hd[r,:] (skipped

@@ -245,16 +245,17 @@ static void dense_forward_backward(Trainer *t, const int32_t *items, int n,
                         t->arch.encoder, &drop[0], n, U, H);
 }
 
-/* The sparse input layer forward of the batch in t->batch: user-major or
- * row-major as t->user_major says (the same numbers). */
+/* The sparse input layer forward of the batch in t->batch: user-major as
+ * t->user_major says, else row by row (sparse_encoder_forward_rows); the
+ * numbers of sparse_encoder_forward either way. */
 static void sparse_input_forward(Trainer *t, float *hd, const Dropout *drop) {
     const ModelTensors *p = &t->model.params;
     if (t->user_major)
         sparse_encoder_forward_um(t->h[0], hd, &t->batch, p->w[0], p->b[0],
                                   t->arch.encoder, drop, t->model.width[1]);
     else
-        sparse_encoder_forward(t->h[0], hd, &t->batch, p->w[0], p->b[0],
-                               t->arch.encoder, drop, t->model.width[1]);
+        sparse_encoder_forward_rows(t->h[0], hd, &t->batch, p->w[0], p->b[0],
+                                    t->arch.encoder, drop, t->model.width[1]);
 }
 
 /* Sparse kernels: the same layers, the input and output layers on the
@@ -317,8 +318,7 @@ static double sparse_step_fused(Trainer *t, const int32_t *items, int n,
                                      t->dy_entries, t->hd[0], b, &s, ahead,
                                      t->adam_scratch, t->adam_threads, H);
     else
-        sparse_decoder_backward(t->dhd[0], NULL, NULL, t->dy_entries, t->hd[0],
-                                p->w[1], b, H);
+        sparse_decoder_dhd_rows(t->dhd[0], t->dy_entries, p->w[1], b, H);
     sparse_encoder_backward_adam(p->w[0], md->m.w[0], md->v.w[0], g->b[0],
                                  t->dhd[0], t->h[0], t->hd[0], b,
                                  t->arch.encoder, &drop, &s, ahead,

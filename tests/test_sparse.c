@@ -328,6 +328,21 @@ static void compare_um(int I, int U, int H, int B, float dens, float p,
     sparse_encoder_forward(o[0][0], o[0][1], &sb, wt, be, ae, &drop, H);
     sparse_decoder_mse_forward(o[0][2], loss0, o[0][1], wd, bd, ad, &sb, H);
     sparse_decoder_backward(o[0][3], o[0][4], o[0][5], o[0][2], o[0][1], wd, &sb, H);
+    /* the row-by-row register-tiled kernels of small matrices */
+    float *rows_h = malloc(bh * 4), *rows_hd = malloc(bh * 4), *rows_dhd = malloc(bh * 4);
+    CHECK(rows_h && rows_hd && rows_dhd);
+    if (rows_h && rows_hd && rows_dhd) {
+        sparse_encoder_forward_rows(rows_h, rows_hd, &sb, wt, be, ae, &drop, H);
+        sparse_decoder_dhd_rows(rows_dhd, o[0][2], wd, &sb, H);
+        CHECK_MSG(memcmp(rows_h, o[0][0], bh * 4) == 0 && memcmp(rows_hd, o[0][1], bh * 4) == 0,
+                  "row-tiled encoder forward differs: I=%d U=%d H=%d B=%d p=%g %s, %d threads",
+                  I, U, H, B, p, activation_name(ae), threads);
+        CHECK_MSG(memcmp(rows_dhd, o[0][3], bh * 4) == 0, "row-tiled dhd differs: I=%d U=%d "
+                  "H=%d B=%d, %d threads", I, U, H, B, threads);
+    }
+    free(rows_h);
+    free(rows_hd);
+    free(rows_dhd);
     sparse_encoder_backward(dwe, o[0][6], o[0][3], o[0][0], o[0][1], &sb, ae, &drop, H);
     AdamStep st;
     adam_step_scalars(&st, 0.01, 0.9f, 0.999f, 1e-8f, 1e-3f, 3);
